@@ -1,0 +1,41 @@
+//! `autonet bench <name>`: named benchmarks.
+//!
+//! Every benchmark measures a **baseline in the same run** and reports the ratio of its subject
+//! to it, so a result means something on any machine. Each benchmark is a subcommand with its own
+//! flags; results and the commands that produced them are recorded in `BENCHMARKS.md`.
+
+mod report;
+mod store;
+
+use clap::{Args, Subcommand};
+
+pub use report::{BenchReport, Measurement};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Print the report as JSON instead of a table.
+    #[arg(long, global = true, env = "AUTONET_BENCH_JSON")]
+    pub json: bool,
+    #[command(subcommand)]
+    pub bench: BenchCommand,
+}
+
+/// The benchmarks; `autonet bench <name> --help` explains each.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// State store: one durable commit per record, against one batched commit of all records.
+    Store(store::StoreBench),
+}
+
+/// Runs the chosen benchmark and prints its report.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let report = match &args.bench {
+        BenchCommand::Store(b) => b.run()?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! The `autonet` command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+/// autonet: a node of a decentralized AI training, inference and agent network.
+///
+/// Peers join a libp2p overlay, take staked roles (proposer, solver, coordinator, aggregator),
+/// train a shared model through a commit-reveal protocol checked and paid by EVM contracts, and
+/// serve inference. Every flag can also be set by the environment variable shown in its help, or
+/// in the TOML config file; a flag beats the variable, which beats the file, which beats the
+/// default. `autonet --dump-config - <command>` prints the configuration that results.
+#[derive(Debug, Parser)]
+#[command(
+    name = "autonet",
+    version,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options that every command takes.
+#[derive(Debug, Args, Default)]
+pub struct GlobalArgs {
+    /// Where the node keeps its identity key, config file and state database
+    /// [default: $XDG_DATA_HOME/autonet or ~/.local/share/autonet].
+    #[arg(long, global = true, env = "AUTONET_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// TOML config file [default: <data-dir>/config.toml when it exists].
+    #[arg(long, global = true, env = "AUTONET_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log output format [default: text].
+    #[arg(long, global = true, env = "AUTONET_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+
+    /// Log filter: a level (error, warn, info, debug, trace) or per-target directives such as
+    /// `info,autonet_p2p=debug` [default: info].
+    #[arg(long, global = true, env = "AUTONET_LOG_LEVEL", value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    /// Write the effective configuration as TOML to FILE (`-` for stdout) and exit.
+    #[arg(long, global = true, env = "AUTONET_DUMP_CONFIG", value_name = "FILE")]
+    pub dump_config: Option<PathBuf>,
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the node's ed25519 identity key in the data dir, or show the existing one.
+    ///
+    /// The key is kept in `<data-dir>/node_key` (libp2p protobuf encoding, mode 0600). Running
+    /// keygen again reuses it and prints the same peer id; a key file that cannot be read is
+    /// reported and never overwritten.
+    Keygen(KeygenArgs),
+
+    /// Run a named benchmark; each prints a baseline measured in the same run and the ratio to it.
+    ///
+    /// `autonet bench --list` shows the benchmarks. Results and the commands that produced them
+    /// are recorded in BENCHMARKS.md.
+    Bench(crate::bench::BenchArgs),
+
+    /// Run a local multi-peer simulation of the network on this machine.
+    Simulate(crate::simulate::SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Print the result as JSON.
+    #[arg(long, env = "AUTONET_KEYGEN_JSON")]
+    pub json: bool,
+}

@@ -1,0 +1,173 @@
+//! The node's libp2p identity: an ed25519 key in the data dir.
+//!
+//! The key file holds the libp2p protobuf encoding of the keypair. It is written once, atomically
+//! (temporary file, fsync, rename, fsync of the directory) with mode 0600, and never overwritten:
+//! a file that cannot be decoded is an error that tells the user what to do, because silently
+//! replacing it would change the node's PeerId and lose its on-chain binding.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use libp2p_identity::{KeyType, Keypair, PeerId};
+
+/// File name of the node key inside the data dir.
+pub const NODE_KEY_FILE: &str = "node_key";
+
+/// Why the node identity could not be loaded or created.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("cannot create data dir {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read node key {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "node key {path} is not a valid libp2p key ({reason}); it was left unchanged. Restore it \
+         from a backup, or move it away to create a new identity (the node's PeerId will change)"
+    )]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("node key {path} is a {found:?} key; autonet node keys are ed25519")]
+    WrongType { path: PathBuf, found: KeyType },
+    #[error("cannot write node key {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A loaded node identity.
+#[derive(Debug, Clone)]
+pub struct NodeIdentity {
+    pub keypair: Keypair,
+    pub path: PathBuf,
+    /// True when this call created the key.
+    pub created: bool,
+}
+
+impl NodeIdentity {
+    pub fn peer_id(&self) -> PeerId {
+        self.keypair.public().to_peer_id()
+    }
+}
+
+/// Loads the node key from `data_dir`, creating it if there is none.
+pub fn load_or_create(data_dir: &Path) -> Result<NodeIdentity, IdentityError> {
+    let path = data_dir.join(NODE_KEY_FILE);
+    if let Some(keypair) = load(&path)? {
+        return Ok(NodeIdentity {
+            keypair,
+            path,
+            created: false,
+        });
+    }
+    create_private_dir(data_dir)?;
+    let keypair = Keypair::generate_ed25519();
+    let bytes = keypair
+        .to_protobuf_encoding()
+        .map_err(|e| IdentityError::Corrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    write_new_file(&path, &bytes)?;
+    Ok(NodeIdentity {
+        keypair,
+        path,
+        created: true,
+    })
+}
+
+/// Loads the node key at `path`; `Ok(None)` when no file exists.
+pub fn load(path: &Path) -> Result<Option<Keypair>, IdentityError> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(IdentityError::Read {
+                path: path.into(),
+                source,
+            });
+        }
+    };
+    let keypair = Keypair::from_protobuf_encoding(&bytes).map_err(|e| IdentityError::Corrupt {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    if keypair.key_type() != KeyType::Ed25519 {
+        return Err(IdentityError::WrongType {
+            path: path.into(),
+            found: keypair.key_type(),
+        });
+    }
+    Ok(Some(keypair))
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), IdentityError> {
+    let err = |source| IdentityError::DataDir {
+        path: dir.into(),
+        source,
+    };
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(err)
+}
+
+/// Writes `bytes` to a new file at `path` atomically; fails if `path` appeared meanwhile.
+fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
+    let err = |source| IdentityError::Write {
+        path: path.into(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".node_key.")
+        .tempfile_in(dir)
+        .map_err(err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(err)?;
+    }
+    tmp.write_all(bytes).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    // `persist_noclobber` refuses to replace a key another process wrote in the meantime.
+    tmp.persist_noclobber(path).map_err(|e| err(e.error))?;
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(err)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_then_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = load_or_create(&dir.path().join("nested")).unwrap();
+        assert!(a.created);
+        let b = load_or_create(&dir.path().join("nested")).unwrap();
+        assert!(!b.created);
+        assert_eq!(a.peer_id(), b.peer_id());
+    }
+
+    #[test]
+    fn corrupt_key_is_reported_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(NODE_KEY_FILE);
+        fs::write(&path, b"\x08\x01garbage").unwrap();
+        let err = load_or_create(dir.path()).unwrap_err();
+        assert!(matches!(err, IdentityError::Corrupt { .. }), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), b"\x08\x01garbage");
+    }
+}

@@ -1,0 +1,21 @@
+//! The autonet node: the `autonet` binary's command line, configuration and wiring.
+//!
+//! Bird's-eye view:
+//! - [`cli`]: the clap command line (every flag also readable from an `AUTONET_*` variable).
+//! - [`config`]: the effective configuration, merged with precedence flag > env > TOML file >
+//!   default, and `--dump-config`.
+//! - [`identity`]: the node's ed25519 libp2p key in the data dir (`autonet keygen`).
+//! - [`logging`]: `tracing` output as text or JSON.
+//! - [`bench`]: `autonet bench <name>`, named benchmarks that measure a baseline in the same run
+//!   and print the ratio to it.
+//! - [`simulate`]: `autonet simulate`, the local multi-peer simulation (grows with the protocol).
+//!
+//! Later issues add the overlay commands (`bootstrap`, `join`), the chain commands and the status
+//! and metrics endpoints here; the protocol itself lives in the library crates below this one.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod identity;
+pub mod logging;
+pub mod simulate;

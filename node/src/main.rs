@@ -1,0 +1,52 @@
+//! The `autonet` binary. See `autonet --help`.
+
+use std::process::ExitCode;
+
+use autonet_node::cli::{Cli, Command};
+use autonet_node::config::Config;
+use autonet_node::{bench, identity, logging, simulate};
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::resolve(&cli.global)?;
+    if let Some(path) = &cli.global.dump_config {
+        return Ok(config.dump(path)?);
+    }
+    logging::init(&config.log);
+    tracing::debug!(data_dir = %config.data_dir.display(), "configuration resolved");
+    match cli.command {
+        Command::Keygen(args) => {
+            let id = identity::load_or_create(&config.data_dir)?;
+            if args.json {
+                let out = serde_json::json!({
+                    "peer_id": id.peer_id().to_string(),
+                    "key_file": id.path,
+                    "created": id.created,
+                });
+                println!("{out}");
+            } else {
+                println!("peer id: {}", id.peer_id());
+                let how = if id.created {
+                    "created"
+                } else {
+                    "existing key reused"
+                };
+                println!("key file: {} ({how})", id.path.display());
+            }
+            Ok(())
+        }
+        Command::Bench(args) => bench::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
+    }
+}

@@ -1,0 +1,51 @@
+//! The command line itself: help, bad flags, benchmarks, simulate.
+
+use crate::{autonet, run_ok, stdout};
+
+#[test]
+fn help_lists_commands_and_env_vars() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(autonet(dir.path()).arg("--help"));
+    let text = stdout(&out);
+    for word in [
+        "keygen",
+        "bench",
+        "simulate",
+        "AUTONET_DATA_DIR",
+        "--dump-config",
+    ] {
+        assert!(text.contains(word), "--help lacks {word}:\n{text}");
+    }
+}
+
+#[test]
+fn bad_flag_value_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = autonet(dir.path())
+        .args(["--log-format", "xml", "simulate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(crate::stderr(&out).contains("xml"));
+}
+
+#[test]
+fn store_bench_reports_a_ratio_against_its_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(
+        autonet(dir.path())
+            .args(["bench", "--json", "store", "--records", "20", "--dir"])
+            .arg(dir.path()),
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["name"], "store");
+    assert_eq!(v["baseline"]["units"], 20);
+    assert!(v["time_ratio"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn simulate_says_what_it_cannot_do_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(autonet(dir.path()).arg("simulate"));
+    assert!(stdout(&out).contains("cannot run a simulation yet"));
+}

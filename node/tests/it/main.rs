@@ -1,0 +1,45 @@
+//! Integration tests of the `autonet` binary: the real executable, run as a user would.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test helpers fail loudly.
+
+mod cli;
+mod config;
+mod keygen;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// A command for the built `autonet` binary with a clean `AUTONET_*` environment.
+pub fn autonet(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_autonet"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("AUTONET_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("HOME", data_dir)
+        .env_remove("XDG_DATA_HOME")
+        .arg("--data-dir")
+        .arg(data_dir);
+    cmd
+}
+
+/// Runs and returns the output, with both streams in the panic message on failure.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("autonet runs");
+    assert!(
+        out.status.success(),
+        "autonet failed: {}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
