@@ -1,0 +1,492 @@
+//! The world: one tree per charter root (tendency), sharing one arena of content-addressed nodes.
+//!
+//! A node is stored once, keyed by its content id, and may be indexed in several tendencies'
+//! trees (cross-tendency co-parenting): its parent links say under which node, at which position
+//! and in which tree it hangs. Children lists live on the node, so a co-parented node contributes
+//! to every parent it has. Net scores follow the prototype's recursion
+//! `net = posts + Σ net(pro children) − Σ net(con children)`, with a node re-entered during its own
+//! computation contributing 0, and a memo that lives until the next mutation (the prototype's
+//! per-node cache, which the engine only reads after a full invalidation).
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::charter::{Charter, check_coords};
+use super::error::{Result, SubstrateError};
+use super::ids::{self, Digest};
+use super::vector;
+
+/// Index of a node in the world's arena.
+pub type NodeIdx = usize;
+/// Index of a tendency in charter order.
+pub type TendencyIdx = usize;
+
+/// Where a node sits relative to a parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Position {
+    Pro,
+    Con,
+    Root,
+}
+
+impl Position {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Position::Pro => "pro",
+            Position::Con => "con",
+            Position::Root => "root",
+        }
+    }
+}
+
+/// One parent edge of a node: which node, at which position, in which tendency's tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParentLink {
+    pub parent: NodeIdx,
+    pub position: Position,
+    pub tendency: TendencyIdx,
+}
+
+/// Who placed a post.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Poster {
+    /// A tendency's equilibrium post (rewritten every round).
+    Tendency(TendencyIdx),
+    /// An agent's explicit post (replayed `author_post`), never stripped by rounds.
+    Agent(String),
+}
+
+/// A post on a node; weights are 1.0 except on legacy paths.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stake {
+    pub poster: Poster,
+    pub weight: f64,
+}
+
+/// A sub-claim or root.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub id: Digest,
+    /// Content-address inputs (empty for roots).
+    pub anchor: Vec<f64>,
+    pub axis: Vec<f64>,
+    pub observation: Option<Digest>,
+    pub content: String,
+    pub parents: Vec<ParentLink>,
+    pub stakes: Vec<Stake>,
+    pub pro: Vec<NodeIdx>,
+    pub con: Vec<NodeIdx>,
+    /// Persistent novelty in [0, 1].
+    pub n: f64,
+}
+
+impl Node {
+    /// Position of the first parent link (Root for a root).
+    pub fn position(&self) -> Position {
+        self.parents.first().map_or(Position::Root, |l| l.position)
+    }
+}
+
+/// A point observed in charter coordinates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub id: Digest,
+    pub coords: Vec<f64>,
+    pub label: String,
+}
+
+/// A coordinate claim held by one tendency about one node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    pub content: String,
+    pub depth: u32,
+    pub stake: f64,
+    pub anchor: Vec<f64>,
+    /// Unit-length polarity axis.
+    pub axis: Vec<f64>,
+    /// Claims below this one in the claim tree (adjacency walks it).
+    pub children: Vec<usize>,
+    pub node: NodeIdx,
+}
+
+/// One tendency: a root's tree index, claim tree, frame and last round's intents.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tendency {
+    pub id: String,
+    pub thesis: String,
+    pub anchor: Vec<f64>,
+    pub axis: Vec<f64>,
+    pub budget: f64,
+    pub bandwidth: f64,
+    pub root: NodeIdx,
+    /// The tree's node index in insertion order.
+    pub index: Vec<NodeIdx>,
+    pub(crate) index_pos: HashMap<NodeIdx, usize>,
+    /// Claim arena; claim 0 is the root claim.
+    pub claims: Vec<Claim>,
+    pub(crate) node_claim: HashMap<NodeIdx, usize>,
+    /// Observations absorbed into the frame, in absorption order.
+    pub integrated: Vec<(Digest, Vec<f64>)>,
+    pub(crate) integrated_ids: HashSet<Digest>,
+    pub con_positioned: BTreeSet<Digest>,
+    /// Last round's intents keyed by (target tendency, node), in first-touch order.
+    pub last_stakes: Vec<((TendencyIdx, NodeIdx), f64)>,
+}
+
+impl Tendency {
+    pub fn contains_node(&self, node: NodeIdx) -> bool {
+        self.index_pos.contains_key(&node)
+    }
+
+    pub fn claim_of(&self, node: NodeIdx) -> Option<&Claim> {
+        self.node_claim.get(&node).map(|&c| &self.claims[c])
+    }
+
+    pub(crate) fn push_index(&mut self, node: NodeIdx) {
+        if !self.index_pos.contains_key(&node) {
+            self.index_pos.insert(node, self.index.len());
+            self.index.push(node);
+        }
+    }
+
+    pub(crate) fn rebuild_index_pos(&mut self) {
+        self.index_pos = self
+            .index
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (n, i))
+            .collect();
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct ScoreMemo {
+    value: Vec<Option<f64>>,
+    in_progress: Vec<bool>,
+}
+
+/// The world model.
+#[derive(Debug, Clone)]
+pub struct World {
+    pub charter: Charter,
+    pub tendencies: Vec<Tendency>,
+    pub nodes: Vec<Node>,
+    pub(crate) by_id: HashMap<Digest, NodeIdx>,
+    pub(crate) obs_nodes: HashMap<Digest, Vec<NodeIdx>>,
+    /// The current observation batch, in insertion order.
+    pub observations: Vec<Observation>,
+    pub(crate) obs_pos: HashMap<Digest, usize>,
+    /// How many observations were ever added (the prototype's append-only history, counted).
+    pub history_len: u64,
+    memo: RefCell<ScoreMemo>,
+}
+
+impl PartialEq for World {
+    fn eq(&self, other: &Self) -> bool {
+        self.charter == other.charter
+            && self.tendencies == other.tendencies
+            && self.nodes == other.nodes
+            && self.observations == other.observations
+            && self.history_len == other.history_len
+    }
+}
+
+/// Deterministic id of a root node: the charter and the root's id, never a random uuid, so every
+/// peer's world from the same charter has the same root ids.
+pub fn root_node_id(charter_id: &Digest, tendency_id: &str) -> Digest {
+    ids::content_id("autonet/substrate/root/v1", &(charter_id, tendency_id))
+}
+
+impl World {
+    /// A fresh world with one empty tree per charter root.
+    pub fn from_charter(charter: &Charter) -> Result<Self> {
+        charter.validate()?;
+        let charter_id = charter.id();
+        let mut w = World {
+            charter: charter.clone(),
+            tendencies: Vec::new(),
+            nodes: Vec::new(),
+            by_id: HashMap::new(),
+            obs_nodes: HashMap::new(),
+            observations: Vec::new(),
+            obs_pos: HashMap::new(),
+            history_len: 0,
+            memo: RefCell::new(ScoreMemo::default()),
+        };
+        for r in &charter.roots {
+            let id = root_node_id(&charter_id, &r.id);
+            let root = w.insert_node(Node {
+                id,
+                anchor: Vec::new(),
+                axis: Vec::new(),
+                observation: None,
+                content: r.thesis.clone(),
+                parents: Vec::new(),
+                stakes: Vec::new(),
+                pro: Vec::new(),
+                con: Vec::new(),
+                n: 1.0,
+            });
+            let root_claim = Claim {
+                content: r.thesis.clone(),
+                depth: 0,
+                stake: 1.0,
+                anchor: r.anchor.clone(),
+                axis: vector::normalized(&r.polarity_axis),
+                children: Vec::new(),
+                node: root,
+            };
+            let mut t = Tendency {
+                id: r.id.clone(),
+                thesis: r.thesis.clone(),
+                anchor: r.anchor.clone(),
+                axis: r.polarity_axis.clone(),
+                budget: r.budget,
+                bandwidth: charter.bandwidth,
+                root,
+                index: Vec::new(),
+                index_pos: HashMap::new(),
+                claims: vec![root_claim],
+                node_claim: HashMap::from([(root, 0)]),
+                integrated: Vec::new(),
+                integrated_ids: HashSet::new(),
+                con_positioned: BTreeSet::new(),
+                last_stakes: Vec::new(),
+            };
+            t.push_index(root);
+            w.tendencies.push(t);
+        }
+        Ok(w)
+    }
+
+    /// The prototype's charter world (charter v1).
+    pub fn charter_v1() -> Self {
+        // v1 is a constant that always validates.
+        World::from_charter(&Charter::v1()).unwrap_or_else(|_| unreachable_world())
+    }
+
+    pub(crate) fn insert_node(&mut self, node: Node) -> NodeIdx {
+        let idx = self.nodes.len();
+        self.by_id.insert(node.id, idx);
+        if let Some(o) = node.observation {
+            self.obs_nodes.entry(o).or_default().push(idx);
+        }
+        self.nodes.push(node);
+        self.invalidate_scores();
+        idx
+    }
+
+    pub fn node_by_id(&self, id: &Digest) -> Option<NodeIdx> {
+        self.by_id.get(id).copied()
+    }
+
+    pub fn tendency_by_id(&self, id: &str) -> Result<TendencyIdx> {
+        self.tendencies
+            .iter()
+            .position(|t| t.id == id)
+            .ok_or_else(|| SubstrateError::UnknownTendency(id.to_string()))
+    }
+
+    /// Adds an observation to the current batch (replacing one with the same id in place).
+    pub fn add_observation(&mut self, obs: Observation) -> Result<()> {
+        check_coords("observation coordinates", &obs.coords, self.charter.dim())?;
+        self.history_len += 1;
+        match self.obs_pos.get(&obs.id) {
+            Some(&i) => self.observations[i] = obs,
+            None => {
+                self.obs_pos.insert(obs.id, self.observations.len());
+                self.observations.push(obs);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn observation(&self, id: &Digest) -> Option<&Observation> {
+        self.obs_pos.get(id).map(|&i| &self.observations[i])
+    }
+
+    /// Ends the current batch (the solver does this after each epoch).
+    pub fn clear_observations(&mut self) {
+        self.observations.clear();
+        self.obs_pos.clear();
+    }
+
+    /// Number of distinct nodes indexed in at least one tree (roots included).
+    pub fn unique_node_count(&self) -> usize {
+        let mut seen = HashSet::new();
+        for t in &self.tendencies {
+            seen.extend(t.index.iter().copied());
+        }
+        seen.len()
+    }
+
+    /// Σ over trees of the tree's index size (a co-parented node counts once per tree).
+    pub fn tree_occurrences(&self) -> usize {
+        self.tendencies.iter().map(|t| t.index.len()).sum()
+    }
+
+    /// Adds a parent link unless it is a self-link or the (parent, tendency) pair exists already.
+    pub(crate) fn add_parent_link(&mut self, child: NodeIdx, link: ParentLink) -> bool {
+        if link.parent == child {
+            return false;
+        }
+        let node = &mut self.nodes[child];
+        if node
+            .parents
+            .iter()
+            .any(|l| l.parent == link.parent && l.tendency == link.tendency)
+        {
+            return false;
+        }
+        node.parents.push(link);
+        self.invalidate_scores();
+        true
+    }
+
+    /// Lists `child` under `parent` at `position` unless it is already in either child list.
+    pub(crate) fn attach_child(&mut self, parent: NodeIdx, child: NodeIdx, position: Position) {
+        let p = &mut self.nodes[parent];
+        if p.pro.contains(&child) || p.con.contains(&child) {
+            return;
+        }
+        match position {
+            Position::Con => p.con.push(child),
+            _ => p.pro.push(child),
+        }
+        self.invalidate_scores();
+    }
+
+    pub(crate) fn invalidate_scores(&self) {
+        let mut m = self.memo.borrow_mut();
+        m.value.clear();
+        m.in_progress.clear();
+    }
+
+    /// Net score of a node (see the module docs for the recursion and its cycle guard).
+    pub fn net_score(&self, start: NodeIdx) -> f64 {
+        let mut memo = self.memo.borrow_mut();
+        let n = self.nodes.len();
+        if memo.value.len() != n {
+            memo.value = vec![None; n];
+            memo.in_progress = vec![false; n];
+        }
+        if let Some(v) = memo.value[start] {
+            return v;
+        }
+        // Iterative form of the recursion (trees can be thousands deep). A frame walks the pro
+        // children, then the con children, summing left to right from 0 as Python's `sum` does.
+        struct Frame {
+            node: NodeIdx,
+            next: usize,
+            pro_sum: f64,
+            con_sum: f64,
+        }
+        let mut stack = vec![Frame {
+            node: start,
+            next: 0,
+            pro_sum: 0.0,
+            con_sum: 0.0,
+        }];
+        memo.in_progress[start] = true;
+        let mut returned: Option<f64> = None;
+        while let Some(top) = stack.last_mut() {
+            let node = &self.nodes[top.node];
+            let n_pro = node.pro.len();
+            if let Some(v) = returned.take() {
+                if top.next - 1 < n_pro {
+                    top.pro_sum += v;
+                } else {
+                    top.con_sum += v;
+                }
+            }
+            if top.next < n_pro + node.con.len() {
+                let child = if top.next < n_pro {
+                    node.pro[top.next]
+                } else {
+                    node.con[top.next - n_pro]
+                };
+                top.next += 1;
+                if let Some(v) = memo.value[child] {
+                    returned = Some(v);
+                } else if memo.in_progress[child] {
+                    returned = Some(0.0);
+                } else {
+                    memo.in_progress[child] = true;
+                    stack.push(Frame {
+                        node: child,
+                        next: 0,
+                        pro_sum: 0.0,
+                        con_sum: 0.0,
+                    });
+                }
+                continue;
+            }
+            let mut direct = 0.0;
+            for s in &node.stakes {
+                direct += s.weight;
+            }
+            let v = direct + top.pro_sum - top.con_sum;
+            let idx = top.node;
+            memo.value[idx] = Some(v);
+            memo.in_progress[idx] = false;
+            stack.pop();
+            returned = Some(v);
+        }
+        returned.unwrap_or(0.0)
+    }
+
+    /// Root score of every tendency, in charter order.
+    pub fn root_scores(&self) -> Vec<(String, f64)> {
+        self.tendencies
+            .iter()
+            .map(|t| (t.id.clone(), self.net_score(t.root)))
+            .collect()
+    }
+
+    /// `{node id → net score}` over every tree's index (the epoch snapshot).
+    pub fn snapshot_scores(&self) -> std::collections::BTreeMap<Digest, f64> {
+        let mut out = std::collections::BTreeMap::new();
+        for t in &self.tendencies {
+            for &n in &t.index {
+                out.insert(self.nodes[n].id, self.net_score(n));
+            }
+        }
+        out
+    }
+
+    /// Whether `target` can be reached from `from` by following child edges.
+    pub fn reaches(&self, from: NodeIdx, target: NodeIdx) -> bool {
+        let mut seen = HashSet::new();
+        let mut stack = vec![from];
+        while let Some(x) = stack.pop() {
+            if x == target {
+                return true;
+            }
+            if seen.insert(x) {
+                stack.extend(self.nodes[x].pro.iter().chain(&self.nodes[x].con).copied());
+            }
+        }
+        false
+    }
+}
+
+#[cold]
+fn unreachable_world() -> World {
+    World {
+        charter: Charter {
+            version: 0,
+            bandwidth: 1.0,
+            roots: Vec::new(),
+        },
+        tendencies: Vec::new(),
+        nodes: Vec::new(),
+        by_id: HashMap::new(),
+        obs_nodes: HashMap::new(),
+        observations: Vec::new(),
+        obs_pos: HashMap::new(),
+        history_len: 0,
+        memo: RefCell::new(ScoreMemo::default()),
+    }
+}
