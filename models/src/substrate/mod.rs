@@ -8,11 +8,13 @@
 //!   observations, posts, novelty, net scores. [`tendency`] holds what a root does each round
 //!   (position observations, sprout or reuse sub-claims, co-parent across trees, post, update
 //!   novelty); [`probe`] how a root's frame classifies a point; [`equilibrate`] the round loop.
-//! - [`turn`]: turns → observations, with the keyword embedder behind a trait.
+//! - [`turn`] and [`keyword`]: turns → observations; the keyword embedder behind a trait.
 //! - [`events`]: events, bundles with content ids, canonical merging; [`solver`] produces a
 //!   bundle from a slice; [`replay`] applies events onto a world.
-
 //! - [`serialize`]: the world as a global model (canonical CBOR) and the world hash.
+//! - [`reconcile`]: epoch reconciliation (novelty, mint, attribution, gate, mint list).
+//! - [`verify`]: recompute (bundle id) and quality (held-out gap) verification.
+//! - [`infer`]: alignment and general inference.
 //! - [`ids`] and [`vector`]: canonical encoding and deterministic arithmetic.
 //!
 //! Determinism: no platform libm (`libm::exp`; clippy's `disallowed-methods` keeps `f64::exp`
@@ -24,12 +26,17 @@ pub mod equilibrate;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod infer;
+pub mod keyword;
 pub mod probe;
+pub mod reconcile;
+pub mod replay;
 pub mod serialize;
 pub mod solver;
 pub mod tendency;
 pub mod turn;
 pub mod vector;
+pub mod verify;
 pub mod world;
 
 pub use charter::Charter;
