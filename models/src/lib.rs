@@ -2,8 +2,10 @@
 //!
 //! Bird's-eye view: [`substrate`], the deterministic, content-addressed world-model engine
 //! (charter world, events and bundles, equilibration, epoch reconciliation, verification,
-//! inference). Later issues add `jepa` (VL-JEPA and TextJEPA training steps on ONNX Runtime),
-//! `aggregate` (FedAvg and robust aggregation rules) and `shards` (erasure coding and Merkle proofs
-//! of published weights). Everything here is pure computation: no network, no chain.
+//! inference); [`jepa`], VL-JEPA, TextJEPA and the FiLM text decoder trained and run as
+//! generated ONNX graphs on ONNX Runtime. Later issues add `aggregate` (FedAvg and robust
+//! aggregation rules) and `shards` (erasure coding and Merkle proofs of published weights).
+//! Everything here is pure computation: no network, no chain.
 
+pub mod jepa;
 pub mod substrate;

@@ -1,0 +1,28 @@
+//! VL-JEPA, TextJEPA and the FiLM text decoder on ONNX Runtime.
+//!
+//! Bird's-eye view: `scripts/jepa-graphs` generates ONNX graphs offline (forward, loss,
+//! reverse-mode gradients by onnx-ad, AdamW) with parameters and optimizer state as graph
+//! inputs and outputs; the committed sets (`models/graphs/{tiny,default}`) are compiled in
+//! ([`manifest`]). [`runtime`] finds and loads the ONNX Runtime library and opens sessions on
+//! CPU or CUDA; [`session`] feeds a graph by name from flat f32 buffers ([`params`]); [`model`]
+//! runs train steps, losses, inference and gradients for one model; [`vl`] trains VL-JEPA on
+//! the committed digits ([`data`]) with an EMA target; [`probe`] measures what the embeddings
+//! know. Weight deltas are `new − base` in f64 ([`params::WeightDelta`]).
+
+pub mod data;
+pub mod error;
+pub mod manifest;
+pub mod model;
+pub mod params;
+pub mod probe;
+pub mod rng;
+pub mod runtime;
+pub mod session;
+pub mod vl;
+
+pub use error::{INSTALL_HINT, JepaError};
+pub use manifest::{GraphSource, Manifest};
+pub use model::{JepaModel, TrainState};
+pub use params::{ParamSet, WeightDelta};
+pub use runtime::Device;
+pub use vl::{LossParts, VlBatch, VlJepa};
