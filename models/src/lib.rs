@@ -7,5 +7,6 @@
 //! aggregation rules) and `shards` (erasure coding and Merkle proofs of published weights).
 //! Everything here is pure computation: no network, no chain.
 
+pub mod aggregate;
 pub mod jepa;
 pub mod substrate;
