@@ -67,11 +67,11 @@ contract ResultsRewards {
     mapping(uint256 => mapping(address => bool)) public mintClaimed;
 
     error WrongPhase(uint256 taskId, uint64 blockNumber);
+    error TaskNotOpen(uint256 taskId);
     error GroundTruthNotRevealed(uint256 taskId);
     error AlreadyVoted(uint256 taskId, address coordinator);
     error TooManyVoters(uint256 taskId);
     error WrongScoreCount(uint256 expected, uint256 got);
-    error ScoreOutOfRange(uint256 score);
     error NotEnoughVotes(uint256 taskId, uint256 votes);
     error CanFinalize(uint256 taskId);
     error NothingToClaim(address account);
@@ -114,9 +114,8 @@ contract ResultsRewards {
     /// `TaskContract.getRevealedSolvers`), each in [0, 1e18]. One vote per coordinator.
     function vote(uint256 taskId, uint256[] calldata scores) external {
         TaskContract.Task memory t = tasks.getTask(taskId);
-        if (t.status != TaskStatus.OPEN || block.number <= t.revealDeadline || block.number > t.voteDeadline) {
-            revert WrongPhase(taskId, uint64(block.number));
-        }
+        if (t.status != TaskStatus.OPEN) revert TaskNotOpen(taskId);
+        if (block.number <= t.revealDeadline || block.number > t.voteDeadline) revert WrongPhase(taskId, uint64(block.number));
         if (t.groundTruth == bytes32(0)) revert GroundTruthNotRevealed(taskId);
         uint256 stake = staking.activeStakeOf(msg.sender, Role.COORDINATOR);
         if (stake == 0) revert NotActive(msg.sender, Role.COORDINATOR);
@@ -125,7 +124,7 @@ contract ResultsRewards {
         uint256 m = tasks.getRevealedSolvers(taskId).length;
         if (scores.length != m || m == 0) revert WrongScoreCount(m, scores.length);
         for (uint256 j = 0; j < m; j++) {
-            if (scores[j] > 1e18) revert ScoreOutOfRange(scores[j]);
+            if (scores[j] > 1e18) revert YumaConsensus.ScoreOutOfRange(scores[j]);
         }
         voters[taskId].push(msg.sender);
         voteScores[taskId][msg.sender] = scores;
@@ -136,7 +135,8 @@ contract ResultsRewards {
     /// After the vote deadline, with ≥ MIN_VOTES votes: consensus, credits, slashes, bonds, refund.
     function finalize(uint256 taskId) external {
         TaskContract.Task memory t = tasks.getTask(taskId);
-        if (t.status != TaskStatus.OPEN || block.number <= t.voteDeadline) revert WrongPhase(taskId, uint64(block.number));
+        if (t.status != TaskStatus.OPEN) revert TaskNotOpen(taskId);
+        if (block.number <= t.voteDeadline) revert WrongPhase(taskId, uint64(block.number));
         address[] memory vs = voters[taskId];
         if (vs.length < MIN_VOTES) revert NotEnoughVotes(taskId, vs.length);
         address[] memory solvers = tasks.getRevealedSolvers(taskId);
@@ -186,7 +186,8 @@ contract ResultsRewards {
     /// revealed its ground truth, are slashed.
     function expire(uint256 taskId) external {
         TaskContract.Task memory t = tasks.getTask(taskId);
-        if (t.status != TaskStatus.OPEN || block.number <= t.voteDeadline) revert WrongPhase(taskId, uint64(block.number));
+        if (t.status != TaskStatus.OPEN) revert TaskNotOpen(taskId);
+        if (block.number <= t.voteDeadline) revert WrongPhase(taskId, uint64(block.number));
         if (voters[taskId].length >= MIN_VOTES) revert CanFinalize(taskId);
         _slashNonRevealers(taskId);
         if (t.groundTruth == bytes32(0)) _slash(taskId, t.proposer, REASON_NO_GROUND_TRUTH);

@@ -1,5 +1,55 @@
-//! The on-chain protocol of autonet.
+//! # autonet-contracts
 //!
-//! Bird's-eye view (filled in by the chain issue): Solidity sources under `contracts/src/sol`,
-//! committed build artifacts, alloy bindings, and a `Chain` trait with two backends: an embedded
-//! EVM (revm, the same bytecode, the default for `simulate`) and JSON-RPC for real chains.
+//! The on-chain protocol and the Rust chain layer.
+//!
+//! - `contracts/sol/*.sol`: the Solidity suite (ATN and REP tokens, Governor/Timelock/Registry
+//!   discovery, role staking, projects, tasks with salted commit-reveal, Yuma-consensus rewards and
+//!   slashing, epoch mint roots, agent registry, model shard registry), compiled by
+//!   `scripts/build-contracts` with pinned solc-js into the committed `contracts/artifacts/*.json`.
+//! - [`bindings`]: alloy `sol!` types generated from those artifacts, and the artifacts themselves.
+//! - Pure protocol logic, no I/O: [`consensus`] (the Yuma rule, identical to `YumaConsensus.sol`),
+//!   [`commitment`] (commit-reveal encodings), [`merkle`] (sorted-pair keccak trees for shard and
+//!   mint proofs).
+//! - [`backend::Backend`]: the transport both backends implement — [`embedded::EmbeddedChain`]
+//!   (revm in process) and [`rpc::RpcChain`] (JSON-RPC through an alloy provider).
+//! - [`client::Contracts`] + [`chain::Chain`]: what nodes do on chain, written once for every
+//!   backend; [`deploy`] deploys the suite or discovers it from the Governor; [`cursor`] reads
+//!   confirmed events.
+
+pub mod backend;
+pub mod bindings;
+pub mod chain;
+pub mod client;
+pub mod commitment;
+pub mod consensus;
+pub mod cursor;
+pub mod deploy;
+pub mod embedded;
+pub mod merkle;
+pub mod pending;
+pub mod rpc;
+
+pub use backend::{Backend, ChainError, ChainLog, Receipt, TxRequest};
+pub use chain::{Chain, Role, StakeInfo, TaskParams};
+pub use client::{Contracts, Deployment};
+pub use deploy::{ATN, DeployConfig, deploy, discover};
+pub use embedded::EmbeddedChain;
+pub use rpc::{RpcChain, RpcConfig};
+
+impl EmbeddedChain {
+    /// A fresh embedded chain with the suite deployed at genesis by dev account 0, and every
+    /// other dev account funded with `atn_per_account` ATN.
+    pub async fn genesis(
+        n_accounts: u32,
+        atn_per_account: alloy::primitives::U256,
+    ) -> Result<Contracts<EmbeddedChain>, ChainError> {
+        let chain = EmbeddedChain::new(n_accounts.max(1));
+        let accounts = chain.accounts();
+        let deployer = accounts[0];
+        let c = deploy(chain, deployer, &DeployConfig::default()).await?;
+        for a in accounts.iter().skip(1) {
+            c.transfer_atn(deployer, *a, atn_per_account).await?;
+        }
+        Ok(c)
+    }
+}

@@ -1,0 +1,591 @@
+//! The `Chain` trait: what nodes do on chain, implemented once for any backend.
+
+use std::future::Future;
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::sol_types::SolEvent;
+
+use crate::backend::{Backend, ChainError, Receipt};
+use crate::bindings::{
+    ATNToken, ModelShardRegistry, ParticipantStaking, Project, RPB, ResultsRewards, TaskContract,
+};
+use crate::client::Contracts;
+
+/// Protocol roles, with their on-chain numbering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Role {
+    /// Posts tasks (100 ATN).
+    Proposer = 1,
+    /// Trains and commits solutions (50 ATN).
+    Solver = 2,
+    /// Verifies and votes (500 ATN).
+    Coordinator = 3,
+    /// Aggregates and posts mint roots (1000 ATN).
+    Aggregator = 4,
+}
+
+impl Role {
+    /// All roles.
+    pub const ALL: [Role; 4] = [
+        Role::Proposer,
+        Role::Solver,
+        Role::Coordinator,
+        Role::Aggregator,
+    ];
+
+    /// Minimum stake in ATN wei.
+    pub fn min_stake(self) -> U256 {
+        let atn = match self {
+            Role::Proposer => 100u64,
+            Role::Solver => 50,
+            Role::Coordinator => 500,
+            Role::Aggregator => 1000,
+        };
+        U256::from(atn) * crate::deploy::ATN
+    }
+
+    /// Parses `proposer|solver|coordinator|aggregator`.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "proposer" => Some(Role::Proposer),
+            "solver" => Some(Role::Solver),
+            "coordinator" => Some(Role::Coordinator),
+            "aggregator" => Some(Role::Aggregator),
+            _ => None,
+        }
+    }
+}
+
+/// Parameters of a new task.
+#[derive(Debug, Clone)]
+pub struct TaskParams {
+    /// Funding project.
+    pub project_id: U256,
+    /// Content id of the task spec.
+    pub spec_hash: B256,
+    /// `ground_truth_commitment(held_out_id, salt)`.
+    pub ground_truth_commit: B256,
+    /// Pool shared by accepted solvers.
+    pub solver_reward: U256,
+    /// Pool shared by non-dissenting coordinators.
+    pub coordinator_reward: U256,
+    /// Length of the commit phase in blocks.
+    pub commit_blocks: u64,
+    /// Length of the reveal phase in blocks.
+    pub reveal_blocks: u64,
+    /// Length of the vote phase in blocks.
+    pub vote_blocks: u64,
+}
+
+/// A stake as the staking contract reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StakeInfo {
+    /// Staked ATN wei.
+    pub amount: U256,
+    /// Role number (0 = none).
+    pub role: u8,
+    /// 0 while bonded, else the first block `unstake` pays out.
+    pub unlock_block: u64,
+}
+
+fn event_in<E: SolEvent>(receipt: &Receipt) -> Result<E, ChainError> {
+    receipt
+        .logs
+        .iter()
+        .find_map(|l| E::decode_log(l).ok().map(|d| d.data))
+        .ok_or(ChainError::Decode {
+            what: E::SIGNATURE,
+            reason: "event missing from receipt".into(),
+        })
+}
+
+/// What a node does on chain. `from` is the address of the role key that signs.
+pub trait Chain: Send + Sync {
+    /// Approves and stakes `amount` for `role`.
+    fn stake(
+        &self,
+        from: Address,
+        role: Role,
+        amount: U256,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Starts unbonding.
+    fn request_unstake(
+        &self,
+        from: Address,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Withdraws an unbonded stake.
+    fn unstake(&self, from: Address) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Reads a stake.
+    fn stake_of(&self, who: Address) -> impl Future<Output = Result<StakeInfo, ChainError>> + Send;
+    /// ATN balance.
+    fn atn_balance(&self, who: Address) -> impl Future<Output = Result<U256, ChainError>> + Send;
+    /// Transfers ATN.
+    fn transfer_atn(
+        &self,
+        from: Address,
+        to: Address,
+        amount: U256,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Binds a PeerId to `agent` (relayed by `from`), with both signatures.
+    fn register_agent(
+        &self,
+        from: Address,
+        agent: Address,
+        peer_id: Bytes,
+        peer_signature: Bytes,
+        agent_signature: Bytes,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Creates a project; returns its id.
+    fn create_project(
+        &self,
+        from: Address,
+        name: &str,
+        threshold: U256,
+    ) -> impl Future<Output = Result<U256, ChainError>> + Send;
+    /// Approves and funds a project.
+    fn fund_project(
+        &self,
+        from: Address,
+        project_id: U256,
+        amount: U256,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Creates a task; returns its id.
+    fn create_task(
+        &self,
+        from: Address,
+        p: &TaskParams,
+    ) -> impl Future<Output = Result<U256, ChainError>> + Send;
+    /// Posts a solver commitment.
+    fn commit(
+        &self,
+        from: Address,
+        task: U256,
+        commitment: B256,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Reveals the proposer's ground truth.
+    fn reveal_ground_truth(
+        &self,
+        from: Address,
+        task: U256,
+        held_out: B256,
+        salt: B256,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Reveals a solution.
+    fn reveal(
+        &self,
+        from: Address,
+        task: U256,
+        bundle_id: B256,
+        salt: B256,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Revealed solvers in canonical (commit) order.
+    fn revealed_solvers(
+        &self,
+        task: U256,
+    ) -> impl Future<Output = Result<Vec<Address>, ChainError>> + Send;
+    /// Submits a coordinator's score vector.
+    fn vote(
+        &self,
+        from: Address,
+        task: U256,
+        scores: Vec<U256>,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Finalizes a task after its vote deadline.
+    fn finalize(
+        &self,
+        from: Address,
+        task: U256,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Expires a task that cannot finalize.
+    fn expire(
+        &self,
+        from: Address,
+        task: U256,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Rewards credited and not yet claimed.
+    fn claimable(&self, who: Address) -> impl Future<Output = Result<U256, ChainError>> + Send;
+    /// Withdraws credited rewards.
+    fn claim(&self, from: Address) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Posts an epoch mint root.
+    fn post_mint_root(
+        &self,
+        from: Address,
+        epoch: U256,
+        root: B256,
+        total: U256,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Confirms an epoch mint root.
+    fn confirm_mint_root(
+        &self,
+        from: Address,
+        epoch: U256,
+        root: B256,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Claims a mint amount with its proof.
+    fn claim_mint(
+        &self,
+        from: Address,
+        epoch: U256,
+        amount: U256,
+        proof: Vec<B256>,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Registers a model version's shard tree.
+    fn register_model(
+        &self,
+        from: Address,
+        model_id: B256,
+        project_id: U256,
+        root: B256,
+        k: u16,
+        m: u16,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Announces holding shard `index`.
+    fn announce_shard(
+        &self,
+        from: Address,
+        model_id: B256,
+        index: u16,
+        leaf: B256,
+        proof: Vec<B256>,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Latest block.
+    fn block_number(&self) -> impl Future<Output = Result<u64, ChainError>> + Send;
+}
+
+impl<B: Backend> Chain for Contracts<B> {
+    async fn stake(&self, from: Address, role: Role, amount: U256) -> Result<Receipt, ChainError> {
+        let d = self.addresses;
+        self.send(
+            from,
+            d.atn,
+            ATNToken::approveCall {
+                spender: d.staking,
+                value: amount,
+            },
+        )
+        .await?;
+        self.send(
+            from,
+            d.staking,
+            ParticipantStaking::stakeCall {
+                role: role as u8,
+                amount,
+            },
+        )
+        .await
+    }
+
+    async fn request_unstake(&self, from: Address) -> Result<Receipt, ChainError> {
+        self.send(
+            from,
+            self.addresses.staking,
+            ParticipantStaking::requestUnstakeCall {},
+        )
+        .await
+    }
+
+    async fn unstake(&self, from: Address) -> Result<Receipt, ChainError> {
+        self.send(
+            from,
+            self.addresses.staking,
+            ParticipantStaking::unstakeCall {},
+        )
+        .await
+    }
+
+    async fn stake_of(&self, who: Address) -> Result<StakeInfo, ChainError> {
+        let r = self
+            .view(
+                self.addresses.staking,
+                ParticipantStaking::getStakeCall { account: who },
+            )
+            .await?;
+        Ok(StakeInfo {
+            amount: r.amount,
+            role: r.role,
+            unlock_block: r.unlockBlock,
+        })
+    }
+
+    async fn atn_balance(&self, who: Address) -> Result<U256, ChainError> {
+        self.view(self.addresses.atn, ATNToken::balanceOfCall { account: who })
+            .await
+    }
+
+    async fn transfer_atn(
+        &self,
+        from: Address,
+        to: Address,
+        amount: U256,
+    ) -> Result<Receipt, ChainError> {
+        self.send(
+            from,
+            self.addresses.atn,
+            ATNToken::transferCall { to, value: amount },
+        )
+        .await
+    }
+
+    async fn register_agent(
+        &self,
+        from: Address,
+        agent: Address,
+        peer_id: Bytes,
+        peer_signature: Bytes,
+        agent_signature: Bytes,
+    ) -> Result<Receipt, ChainError> {
+        let call = RPB::registerAgentCall {
+            agent,
+            peerId: peer_id,
+            peerSignature: peer_signature,
+            agentSignature: agent_signature,
+        };
+        self.send(from, self.addresses.rpb, call).await
+    }
+
+    async fn create_project(
+        &self,
+        from: Address,
+        name: &str,
+        threshold: U256,
+    ) -> Result<U256, ChainError> {
+        let call = Project::createProjectCall {
+            name: name.into(),
+            descriptionHash: B256::ZERO,
+            threshold,
+        };
+        let r = self.send(from, self.addresses.project, call).await?;
+        Ok(event_in::<Project::ProjectCreated>(&r)?.projectId)
+    }
+
+    async fn fund_project(
+        &self,
+        from: Address,
+        project_id: U256,
+        amount: U256,
+    ) -> Result<Receipt, ChainError> {
+        let d = self.addresses;
+        self.send(
+            from,
+            d.atn,
+            ATNToken::approveCall {
+                spender: d.project,
+                value: amount,
+            },
+        )
+        .await?;
+        self.send(
+            from,
+            d.project,
+            Project::fundProjectCall {
+                projectId: project_id,
+                amount,
+            },
+        )
+        .await
+    }
+
+    async fn create_task(&self, from: Address, p: &TaskParams) -> Result<U256, ChainError> {
+        let call = TaskContract::createTaskCall {
+            projectId: p.project_id,
+            specHash: p.spec_hash,
+            groundTruthCommit: p.ground_truth_commit,
+            solverReward: p.solver_reward,
+            coordinatorReward: p.coordinator_reward,
+            commitBlocks: p.commit_blocks,
+            revealBlocks: p.reveal_blocks,
+            voteBlocks: p.vote_blocks,
+        };
+        let r = self.send(from, self.addresses.task, call).await?;
+        Ok(event_in::<TaskContract::TaskCreated>(&r)?.taskId)
+    }
+
+    async fn commit(
+        &self,
+        from: Address,
+        task: U256,
+        commitment: B256,
+    ) -> Result<Receipt, ChainError> {
+        self.send(
+            from,
+            self.addresses.task,
+            TaskContract::commitSolutionCall {
+                taskId: task,
+                commitment,
+            },
+        )
+        .await
+    }
+
+    async fn reveal_ground_truth(
+        &self,
+        from: Address,
+        task: U256,
+        held_out: B256,
+        salt: B256,
+    ) -> Result<Receipt, ChainError> {
+        let call = TaskContract::revealGroundTruthCall {
+            taskId: task,
+            heldOutId: held_out,
+            salt,
+        };
+        self.send(from, self.addresses.task, call).await
+    }
+
+    async fn reveal(
+        &self,
+        from: Address,
+        task: U256,
+        bundle_id: B256,
+        salt: B256,
+    ) -> Result<Receipt, ChainError> {
+        let call = TaskContract::revealSolutionCall {
+            taskId: task,
+            bundleId: bundle_id,
+            salt,
+        };
+        self.send(from, self.addresses.task, call).await
+    }
+
+    async fn revealed_solvers(&self, task: U256) -> Result<Vec<Address>, ChainError> {
+        self.view(
+            self.addresses.task,
+            TaskContract::getRevealedSolversCall { taskId: task },
+        )
+        .await
+    }
+
+    async fn vote(
+        &self,
+        from: Address,
+        task: U256,
+        scores: Vec<U256>,
+    ) -> Result<Receipt, ChainError> {
+        self.send(
+            from,
+            self.addresses.rewards,
+            ResultsRewards::voteCall {
+                taskId: task,
+                scores,
+            },
+        )
+        .await
+    }
+
+    async fn finalize(&self, from: Address, task: U256) -> Result<Receipt, ChainError> {
+        self.send(
+            from,
+            self.addresses.rewards,
+            ResultsRewards::finalizeCall { taskId: task },
+        )
+        .await
+    }
+
+    async fn expire(&self, from: Address, task: U256) -> Result<Receipt, ChainError> {
+        self.send(
+            from,
+            self.addresses.rewards,
+            ResultsRewards::expireCall { taskId: task },
+        )
+        .await
+    }
+
+    async fn claimable(&self, who: Address) -> Result<U256, ChainError> {
+        self.view(self.addresses.rewards, ResultsRewards::claimableCall(who))
+            .await
+    }
+
+    async fn claim(&self, from: Address) -> Result<Receipt, ChainError> {
+        self.send(from, self.addresses.rewards, ResultsRewards::claimCall {})
+            .await
+    }
+
+    async fn post_mint_root(
+        &self,
+        from: Address,
+        epoch: U256,
+        root: B256,
+        total: U256,
+    ) -> Result<Receipt, ChainError> {
+        self.send(
+            from,
+            self.addresses.rewards,
+            ResultsRewards::postMintRootCall { epoch, root, total },
+        )
+        .await
+    }
+
+    async fn confirm_mint_root(
+        &self,
+        from: Address,
+        epoch: U256,
+        root: B256,
+    ) -> Result<Receipt, ChainError> {
+        self.send(
+            from,
+            self.addresses.rewards,
+            ResultsRewards::confirmMintRootCall { epoch, root },
+        )
+        .await
+    }
+
+    async fn claim_mint(
+        &self,
+        from: Address,
+        epoch: U256,
+        amount: U256,
+        proof: Vec<B256>,
+    ) -> Result<Receipt, ChainError> {
+        self.send(
+            from,
+            self.addresses.rewards,
+            ResultsRewards::claimMintCall {
+                epoch,
+                amount,
+                proof,
+            },
+        )
+        .await
+    }
+
+    async fn register_model(
+        &self,
+        from: Address,
+        model_id: B256,
+        project_id: U256,
+        root: B256,
+        k: u16,
+        m: u16,
+    ) -> Result<Receipt, ChainError> {
+        let call = ModelShardRegistry::registerModelCall {
+            modelId: model_id,
+            projectId: project_id,
+            merkleRoot: root,
+            k,
+            m,
+        };
+        self.send(from, self.addresses.shards, call).await
+    }
+
+    async fn announce_shard(
+        &self,
+        from: Address,
+        model_id: B256,
+        index: u16,
+        leaf: B256,
+        proof: Vec<B256>,
+    ) -> Result<Receipt, ChainError> {
+        let call = ModelShardRegistry::announceShardCall {
+            modelId: model_id,
+            index,
+            leaf,
+            proof,
+        };
+        self.send(from, self.addresses.shards, call).await
+    }
+
+    async fn block_number(&self) -> Result<u64, ChainError> {
+        self.backend().block_number().await
+    }
+}

@@ -1,0 +1,270 @@
+//! Deploying the suite (genesis of the embedded chain, `autonet chain deploy` on RPC) and
+//! discovering it from the Governor: `Governor.token()` → `RepToken.registryAddress()` →
+//! `Registry.getRegistryValue(key)` for every other contract.
+
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::sol_types::SolValue;
+
+use crate::backend::{Backend, ChainError, TxRequest};
+use crate::bindings::{
+    self, ATNToken, AutonetGovernor, ParticipantStaking, Project, Registry, RepToken, TaskContract,
+    Timelock,
+};
+use crate::client::{Contracts, Deployment};
+
+/// 1 ATN (18 decimals).
+pub const ATN: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
+
+/// Deployment settings.
+#[derive(Debug, Clone)]
+pub struct DeployConfig {
+    /// ATN minted to the deployer at genesis.
+    pub initial_supply: U256,
+    /// Blocks between `requestUnstake` and `unstake`.
+    pub unbonding_blocks: u64,
+    /// Timelock delay in seconds.
+    pub timelock_delay: u64,
+}
+
+impl Default for DeployConfig {
+    fn default() -> Self {
+        Self {
+            initial_supply: ATN * U256::from(1_000_000_000u64),
+            unbonding_blocks: 10,
+            timelock_delay: 1,
+        }
+    }
+}
+
+async fn create<B: Backend>(
+    backend: &B,
+    from: Address,
+    name: &'static str,
+    args: Bytes,
+) -> Result<Address, ChainError> {
+    let artifact = bindings::cached(name)?;
+    let mut code = artifact.bytecode.to_vec();
+    code.extend_from_slice(&args);
+    let receipt = backend
+        .send(TxRequest {
+            from,
+            to: None,
+            data: code.into(),
+            value: U256::ZERO,
+        })
+        .await?;
+    receipt
+        .contract_address
+        .ok_or_else(|| ChainError::Deploy(format!("{name}: no contract address in receipt")))
+}
+
+/// Deploys and wires the whole suite from `deployer`, which stays owner of the governance
+/// setters (hand them to the Timelock through governance in production).
+pub async fn deploy<B: Backend>(
+    backend: B,
+    deployer: Address,
+    cfg: &DeployConfig,
+) -> Result<Contracts<B>, ChainError> {
+    let b = &backend;
+    let atn = create(
+        b,
+        deployer,
+        "ATNToken",
+        (deployer, cfg.initial_supply).abi_encode_params().into(),
+    )
+    .await?;
+    let rep = create(
+        b,
+        deployer,
+        "RepToken",
+        (deployer,).abi_encode_params().into(),
+    )
+    .await?;
+    let timelock = create(
+        b,
+        deployer,
+        "Timelock",
+        (
+            U256::from(cfg.timelock_delay),
+            Vec::<Address>::new(),
+            vec![Address::ZERO],
+            deployer,
+        )
+            .abi_encode_params()
+            .into(),
+    )
+    .await?;
+    let governor = create(
+        b,
+        deployer,
+        "AutonetGovernor",
+        (rep, timelock).abi_encode_params().into(),
+    )
+    .await?;
+    let registry = create(
+        b,
+        deployer,
+        "Registry",
+        (deployer,).abi_encode_params().into(),
+    )
+    .await?;
+    let staking = create(
+        b,
+        deployer,
+        "ParticipantStaking",
+        (atn, deployer, U256::from(cfg.unbonding_blocks))
+            .abi_encode_params()
+            .into(),
+    )
+    .await?;
+    let project = create(
+        b,
+        deployer,
+        "Project",
+        (atn, deployer).abi_encode_params().into(),
+    )
+    .await?;
+    let task = create(
+        b,
+        deployer,
+        "TaskContract",
+        (staking, project, deployer).abi_encode_params().into(),
+    )
+    .await?;
+    let rewards = create(
+        b,
+        deployer,
+        "ResultsRewards",
+        (atn, staking, task, project).abi_encode_params().into(),
+    )
+    .await?;
+    let rpb = create(
+        b,
+        deployer,
+        "RPB",
+        (atn, timelock).abi_encode_params().into(),
+    )
+    .await?;
+    let shards = create(
+        b,
+        deployer,
+        "ModelShardRegistry",
+        (staking,).abi_encode_params().into(),
+    )
+    .await?;
+    let d = Deployment {
+        atn,
+        rep,
+        timelock,
+        governor,
+        registry,
+        staking,
+        project,
+        task,
+        rewards,
+        rpb,
+        shards,
+    };
+    let c = Contracts::new(backend, d);
+    c.send(
+        deployer,
+        staking,
+        ParticipantStaking::setSlasherCall { slasher_: rewards },
+    )
+    .await?;
+    c.send(
+        deployer,
+        project,
+        Project::wireCall {
+            taskContract_: task,
+            rewards_: rewards,
+        },
+    )
+    .await?;
+    c.send(
+        deployer,
+        task,
+        TaskContract::setRewardsCall { rewards_: rewards },
+    )
+    .await?;
+    c.send(
+        deployer,
+        atn,
+        ATNToken::setAuthorizedMinterCall {
+            minter: rewards,
+            allowed: true,
+        },
+    )
+    .await?;
+    c.send(deployer, rep, RepToken::setRegistryAddressCall { registry })
+        .await?;
+    for (key, _, address) in d.entries() {
+        c.send(
+            deployer,
+            registry,
+            Registry::setRegistryValueCall {
+                key: key.into(),
+                value: address,
+            },
+        )
+        .await?;
+    }
+    let proposer_role = c.view(timelock, Timelock::PROPOSER_ROLECall {}).await?;
+    let canceller_role = c.view(timelock, Timelock::CANCELLER_ROLECall {}).await?;
+    c.send(
+        deployer,
+        timelock,
+        Timelock::grantRoleCall {
+            role: proposer_role,
+            account: governor,
+        },
+    )
+    .await?;
+    c.send(
+        deployer,
+        timelock,
+        Timelock::grantRoleCall {
+            role: canceller_role,
+            account: governor,
+        },
+    )
+    .await?;
+    Ok(c)
+}
+
+/// Finds every address starting from the Governor.
+pub async fn discover<B: Backend>(
+    backend: B,
+    governor: Address,
+) -> Result<Contracts<B>, ChainError> {
+    let probe = Contracts::new(
+        backend,
+        Deployment {
+            governor,
+            ..Default::default()
+        },
+    );
+    let rep = probe.view(governor, AutonetGovernor::tokenCall {}).await?;
+    let registry = probe.view(rep, RepToken::registryAddressCall {}).await?;
+    let mut d = Deployment {
+        governor,
+        rep,
+        registry,
+        ..Default::default()
+    };
+    for (key, slot) in [
+        ("atn.token", &mut d.atn),
+        ("timelock", &mut d.timelock),
+        ("staking", &mut d.staking),
+        ("project", &mut d.project),
+        ("task", &mut d.task),
+        ("rewards", &mut d.rewards),
+        ("rpb", &mut d.rpb),
+        ("shards", &mut d.shards),
+    ] {
+        *slot = probe
+            .view(registry, Registry::getRegistryValueCall { key: key.into() })
+            .await?;
+    }
+    Ok(Contracts::new(probe.into_backend(), d))
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the contract suite. Scenario bodies in `scenarios` are generic over the
+//! backend; `embedded` runs them on revm in process, `anvil` on a local anvil node.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod abi_coverage;
+mod anvil;
+mod differential;
+mod embedded;
+mod helpers;
+mod scenarios;

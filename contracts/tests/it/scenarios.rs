@@ -1,0 +1,391 @@
+//! Scenario bodies, generic over the backend: the same code runs on the embedded EVM and anvil.
+
+use alloy::primitives::{Address, B256, U256};
+use autonet_contracts::bindings::{ParticipantStaking, TaskContract};
+use autonet_contracts::commitment::{ground_truth_commitment, solution_commitment};
+use autonet_contracts::consensus;
+use autonet_contracts::merkle::{MerkleTree, mint_leaf};
+use autonet_contracts::{Backend, Chain, Contracts, Role, TaskParams};
+
+use crate::helpers::{Cast, advance_past, assert_revert, atn, wad_milli};
+
+/// Every role stakes its minimum.
+pub async fn stake_all<B: Backend>(c: &Contracts<B>, cast: &Cast) {
+    c.stake(cast.proposer, Role::Proposer, Role::Proposer.min_stake())
+        .await
+        .unwrap();
+    for s in cast.solvers {
+        c.stake(s, Role::Solver, Role::Solver.min_stake())
+            .await
+            .unwrap();
+    }
+    for k in cast.coordinators {
+        c.stake(k, Role::Coordinator, Role::Coordinator.min_stake())
+            .await
+            .unwrap();
+    }
+    c.stake(
+        cast.aggregator,
+        Role::Aggregator,
+        Role::Aggregator.min_stake(),
+    )
+    .await
+    .unwrap();
+}
+
+/// Creates and funds a project with threshold 0.5.
+pub async fn funded_project<B: Backend>(c: &Contracts<B>, cast: &Cast) -> U256 {
+    let id = c
+        .create_project(cast.deployer, "world-model", wad_milli(500))
+        .await
+        .unwrap();
+    c.fund_project(cast.deployer, id, atn(10_000))
+        .await
+        .unwrap();
+    id
+}
+
+pub fn task_params(project_id: U256, gt_commit: B256) -> TaskParams {
+    TaskParams {
+        project_id,
+        spec_hash: B256::repeat_byte(0x5e),
+        ground_truth_commit: gt_commit,
+        solver_reward: atn(300),
+        coordinator_reward: atn(30),
+        commit_blocks: 12,
+        reveal_blocks: 12,
+        vote_blocks: 12,
+    }
+}
+
+async fn total_stake<B: Backend>(c: &Contracts<B>, who: &[Address]) -> U256 {
+    let mut sum = U256::ZERO;
+    for a in who {
+        sum += c.stake_of(*a).await.unwrap().amount;
+    }
+    sum
+}
+
+/// The full lifecycle of the acceptance list, with wrong, late and unstaked calls.
+pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
+    stake_all(c, cast).await;
+    let project = funded_project(c, cast).await;
+    let (held_out, gt_salt) = (B256::repeat_byte(0x11), B256::repeat_byte(0x22));
+    let params = task_params(project, ground_truth_commitment(held_out, gt_salt));
+    assert_revert(c.create_task(cast.solvers[0], &params).await, "NotActive");
+    let task = c.create_task(cast.proposer, &params).await.unwrap();
+    let info = c
+        .view(c.addresses.task, TaskContract::getTaskCall { taskId: task })
+        .await
+        .unwrap();
+
+    // Commit: four solvers; the fourth will not reveal.
+    let bundles: Vec<B256> = (1..=4u8).map(B256::repeat_byte).collect();
+    let salts: Vec<B256> = (0x31..=0x34u8).map(B256::repeat_byte).collect();
+    for i in 0..4 {
+        let commitment = solution_commitment(bundles[i], salts[i], cast.solvers[i]);
+        c.commit(cast.solvers[i], task, commitment).await.unwrap();
+    }
+    assert_revert(
+        c.commit(cast.solvers[0], task, B256::repeat_byte(9)).await,
+        "AlreadyCommitted",
+    );
+    assert_revert(
+        c.commit(cast.outsider, task, B256::repeat_byte(9)).await,
+        "NotActive",
+    );
+    assert_revert(
+        c.reveal(cast.solvers[0], task, bundles[0], salts[0]).await,
+        "WrongPhase",
+    );
+
+    // Reveal phase.
+    advance_past(c, info.commitDeadline).await;
+    assert_revert(
+        c.commit(cast.proposer, task, B256::repeat_byte(9)).await,
+        "WrongPhase",
+    );
+    assert_revert(
+        c.reveal_ground_truth(cast.solvers[0], task, held_out, gt_salt)
+            .await,
+        "NotProposer",
+    );
+    assert_revert(
+        c.reveal_ground_truth(cast.proposer, task, held_out, B256::ZERO)
+            .await,
+        "CommitmentMismatch",
+    );
+    c.reveal_ground_truth(cast.proposer, task, held_out, gt_salt)
+        .await
+        .unwrap();
+    assert_revert(
+        c.reveal(cast.solvers[0], task, bundles[0], salts[1]).await,
+        "CommitmentMismatch",
+    );
+    // Someone else's reveal of a copied commitment fails: the solver address is bound in.
+    assert_revert(
+        c.reveal(cast.outsider, task, bundles[0], salts[0]).await,
+        "NotCommitted",
+    );
+    for i in 0..3 {
+        c.reveal(cast.solvers[i], task, bundles[i], salts[i])
+            .await
+            .unwrap();
+    }
+    assert_revert(
+        c.reveal(cast.solvers[0], task, bundles[0], salts[0]).await,
+        "AlreadyRevealed",
+    );
+    assert_eq!(
+        c.revealed_solvers(task).await.unwrap(),
+        cast.solvers[..3].to_vec()
+    );
+    assert_revert(
+        c.vote(cast.coordinators[0], task, vec![wad_milli(1); 3])
+            .await,
+        "WrongPhase",
+    );
+
+    // Vote phase: two honest coordinators find solver 3's bundle invalid; the third dissents.
+    advance_past(c, info.revealDeadline).await;
+    let votes = [
+        vec![wad_milli(900), wad_milli(800), U256::ZERO],
+        vec![wad_milli(800), wad_milli(900), U256::ZERO],
+        vec![U256::ZERO, U256::ZERO, wad_milli(1000)],
+    ];
+    assert_revert(
+        c.vote(cast.solvers[0], task, votes[0].clone()).await,
+        "NotActive",
+    );
+    assert_revert(
+        c.vote(cast.coordinators[0], task, vec![wad_milli(1)]).await,
+        "WrongScoreCount",
+    );
+    assert_revert(
+        c.vote(
+            cast.coordinators[0],
+            task,
+            vec![wad_milli(1001), U256::ZERO, U256::ZERO],
+        )
+        .await,
+        "ScoreOutOfRange",
+    );
+    for (k, v) in cast.coordinators.iter().zip(&votes) {
+        c.vote(*k, task, v.clone()).await.unwrap();
+    }
+    assert_revert(
+        c.vote(cast.coordinators[0], task, votes[0].clone()).await,
+        "AlreadyVoted",
+    );
+    assert_revert(c.finalize(cast.outsider, task).await, "WrongPhase");
+    advance_past(c, info.voteDeadline).await;
+    assert_revert(
+        c.vote(cast.coordinators[0], task, votes[0].clone()).await,
+        "WrongPhase",
+    );
+    assert_revert(c.expire(cast.outsider, task).await, "CanFinalize");
+
+    // Expected outcome from the Rust consensus core.
+    let stakes = vec![Role::Coordinator.min_stake(); 3];
+    let expected = consensus::run(
+        &stakes,
+        &votes,
+        wad_milli(500),
+        params.solver_reward,
+        params.coordinator_reward,
+    )
+    .unwrap();
+    assert_eq!(expected.accepted, vec![true, true, false]);
+    assert_eq!(expected.dissent, vec![false, false, true]);
+    let everyone: Vec<Address> = cast
+        .solvers
+        .iter()
+        .chain(cast.coordinators.iter())
+        .copied()
+        .chain([cast.proposer, cast.aggregator])
+        .collect();
+    let staked_before = total_stake(c, &everyone).await;
+    c.finalize(cast.outsider, task).await.unwrap();
+    assert_revert(c.finalize(cast.outsider, task).await, "TaskNotOpen");
+
+    // Accepted solvers and honest coordinators are credited exactly; they claim once.
+    for j in 0..2 {
+        assert_eq!(
+            c.claimable(cast.solvers[j]).await.unwrap(),
+            expected.solver_rewards[j]
+        );
+        assert!(expected.solver_rewards[j] > U256::ZERO);
+    }
+    for i in 0..2 {
+        assert_eq!(
+            c.claimable(cast.coordinators[i]).await.unwrap(),
+            expected.coordinator_fees[i]
+        );
+    }
+    assert_eq!(c.claimable(cast.solvers[2]).await.unwrap(), U256::ZERO);
+    assert_eq!(c.claimable(cast.coordinators[2]).await.unwrap(), U256::ZERO);
+    let before = c.atn_balance(cast.solvers[0]).await.unwrap();
+    c.claim(cast.solvers[0]).await.unwrap();
+    assert_eq!(
+        c.atn_balance(cast.solvers[0]).await.unwrap(),
+        before + expected.solver_rewards[0]
+    );
+    assert_revert(c.claim(cast.solvers[0]).await, "NothingToClaim");
+    assert_revert(c.claim(cast.solvers[2]).await, "NothingToClaim");
+
+    // Slashing: the non-revealing solver, the invalid solver and the dissenter lose 10%.
+    let tenth = |x: U256| x - x / U256::from(10);
+    assert_eq!(
+        c.stake_of(cast.solvers[3]).await.unwrap().amount,
+        tenth(Role::Solver.min_stake())
+    );
+    assert_eq!(
+        c.stake_of(cast.solvers[2]).await.unwrap().amount,
+        tenth(Role::Solver.min_stake())
+    );
+    assert_eq!(
+        c.stake_of(cast.coordinators[2]).await.unwrap().amount,
+        tenth(Role::Coordinator.min_stake())
+    );
+    assert_eq!(
+        c.stake_of(cast.solvers[0]).await.unwrap().amount,
+        Role::Solver.min_stake()
+    );
+    let slashed =
+        Role::Solver.min_stake() / U256::from(5) + Role::Coordinator.min_stake() / U256::from(10);
+    assert_eq!(total_stake(c, &everyone).await, staked_before - slashed);
+    let on_chain_total = c
+        .view(c.addresses.staking, ParticipantStaking::totalStakedCall {})
+        .await
+        .unwrap();
+    assert_eq!(on_chain_total, total_stake(c, &everyone).await);
+
+    mint_root(c, cast).await;
+    unbonding(c, cast).await;
+}
+
+/// An epoch mint root confirmed by ≥ 2/3 of coordinator stake, claimed with proofs once.
+pub async fn mint_root<B: Backend>(c: &Contracts<B>, cast: &Cast) {
+    let epoch = U256::from(1);
+    let entries = [
+        (cast.solvers[0], atn(7)),
+        (cast.solvers[1], atn(3)),
+        (cast.proposer, atn(1)),
+    ];
+    let tree = MerkleTree::new(entries.iter().map(|(a, v)| mint_leaf(*a, *v)).collect()).unwrap();
+    let root = tree.root();
+    assert_revert(
+        c.post_mint_root(cast.solvers[0], epoch, root, atn(11))
+            .await,
+        "NotActive",
+    );
+    assert_revert(
+        c.confirm_mint_root(cast.coordinators[0], epoch, root).await,
+        "UnknownMintRoot",
+    );
+    c.post_mint_root(cast.aggregator, epoch, root, atn(11))
+        .await
+        .unwrap();
+    assert_revert(
+        c.post_mint_root(cast.aggregator, epoch, root, atn(11))
+            .await,
+        "MintRootExists",
+    );
+    assert_revert(
+        c.claim_mint(cast.solvers[0], epoch, atn(7), tree.proof(0).unwrap())
+            .await,
+        "EpochNotFinal",
+    );
+    assert_revert(
+        c.confirm_mint_root(cast.aggregator, epoch, root).await,
+        "NotActive",
+    );
+    c.confirm_mint_root(cast.coordinators[0], epoch, root)
+        .await
+        .unwrap();
+    assert_revert(
+        c.confirm_mint_root(cast.coordinators[0], epoch, root).await,
+        "AlreadyConfirmed",
+    );
+    c.confirm_mint_root(cast.coordinators[1], epoch, root)
+        .await
+        .unwrap();
+    // The dissenter was slashed below the coordinator minimum: no longer active.
+    assert_revert(
+        c.confirm_mint_root(cast.coordinators[2], epoch, root).await,
+        "NotActive",
+    );
+    assert_revert(
+        c.post_mint_root(cast.aggregator, epoch, B256::repeat_byte(3), atn(1))
+            .await,
+        "EpochFinal",
+    );
+    let before = c.atn_balance(cast.solvers[0]).await.unwrap();
+    assert_revert(
+        c.claim_mint(cast.solvers[0], epoch, atn(8), tree.proof(0).unwrap())
+            .await,
+        "InvalidProof",
+    );
+    c.claim_mint(cast.solvers[0], epoch, atn(7), tree.proof(0).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        c.atn_balance(cast.solvers[0]).await.unwrap(),
+        before + atn(7)
+    );
+    assert_revert(
+        c.claim_mint(cast.solvers[0], epoch, atn(7), tree.proof(0).unwrap())
+            .await,
+        "AlreadyClaimed",
+    );
+    assert_revert(
+        c.claim_mint(cast.outsider, epoch, atn(7), tree.proof(0).unwrap())
+            .await,
+        "InvalidProof",
+    );
+    c.claim_mint(cast.proposer, epoch, atn(1), tree.proof(2).unwrap())
+        .await
+        .unwrap();
+}
+
+/// Unbonding: inactive at once, locked until the unbonding period ends.
+pub async fn unbonding<B: Backend>(c: &Contracts<B>, cast: &Cast) {
+    let s = cast.solvers[1];
+    let amount = c.stake_of(s).await.unwrap().amount;
+    assert_revert(c.unstake(s).await, "NotUnbonding");
+    c.request_unstake(s).await.unwrap();
+    assert_revert(c.request_unstake(s).await, "AlreadyUnbonding");
+    assert_revert(c.unstake(s).await, "StillLocked");
+    let unlock = c.stake_of(s).await.unwrap().unlock_block;
+    advance_past(c, unlock).await;
+    let before = c.atn_balance(s).await.unwrap();
+    c.unstake(s).await.unwrap();
+    assert_eq!(c.atn_balance(s).await.unwrap(), before + amount);
+    assert_revert(c.unstake(s).await, "NotStaked");
+}
+
+/// A task nobody votes on expires: escrow refunded, the silent proposer slashed.
+pub async fn expiry<B: Backend>(c: &Contracts<B>, cast: &Cast) {
+    stake_all(c, cast).await;
+    let project = funded_project(c, cast).await;
+    let params = task_params(project, B256::repeat_byte(7));
+    let task = c.create_task(cast.proposer, &params).await.unwrap();
+    let info = c
+        .view(c.addresses.task, TaskContract::getTaskCall { taskId: task })
+        .await
+        .unwrap();
+    assert_revert(c.expire(cast.outsider, task).await, "WrongPhase");
+    advance_past(c, info.voteDeadline).await;
+    let project_before = c.atn_balance(c.addresses.project).await.unwrap();
+    c.expire(cast.outsider, task).await.unwrap();
+    assert_eq!(
+        c.atn_balance(c.addresses.project).await.unwrap(),
+        project_before + atn(330)
+    );
+    let p = c.stake_of(cast.proposer).await.unwrap().amount;
+    assert_eq!(
+        p,
+        Role::Proposer.min_stake() - Role::Proposer.min_stake() / U256::from(10)
+    );
+    assert_revert(c.expire(cast.outsider, task).await, "TaskNotOpen");
+}
