@@ -1,7 +1,7 @@
 //! Equilibration: rounds of (every tendency acts, posts are rewritten, novelty updates) until the
 //! intents stop moving (max change < tolerance, from round 2 on) or the round cap is hit.
 
-use std::collections::HashMap;
+use super::fxhash::FxMap;
 
 use super::error::Result;
 use super::world::{NodeIdx, Poster, Stake, TendencyIdx, World};
@@ -18,65 +18,96 @@ impl World {
     /// each positive intent becomes one unit post on its target (if the target tree indexes it).
     /// Negative intents are dropped: disagreement lives in CON children, not in negative posts.
     pub fn apply_stakes(&mut self) {
-        for t in 0..self.tendencies.len() {
-            for i in 0..self.tendencies[t].index.len() {
-                let n = self.tendencies[t].index[i];
+        // Only nodes that carry tendency posts need stripping (the prototype walks every index;
+        // the result is the same).
+        let posted = std::mem::take(&mut self.posted);
+        for n in posted {
+            if self.tendencies.iter().any(|t| t.contains_node(n)) {
                 self.nodes[n]
                     .stakes
                     .retain(|s| !matches!(s.poster, Poster::Tendency(_)));
             }
         }
+        let mut posted = Vec::new();
         for t in 0..self.tendencies.len() {
             for k in 0..self.tendencies[t].last_stakes.len() {
                 let ((target, node), v) = self.tendencies[t].last_stakes[k];
                 if v <= 0.0 || !self.tendencies[target].contains_node(node) {
                     continue;
                 }
-                self.nodes[node].stakes.push(Stake {
+                let stakes = &mut self.nodes[node].stakes;
+                if !stakes
+                    .iter()
+                    .any(|s| matches!(s.poster, Poster::Tendency(_)))
+                {
+                    posted.push(node);
+                }
+                stakes.push(Stake {
                     poster: Poster::Tendency(t),
                     weight: 1.0,
                 });
             }
         }
+        self.posted = posted;
         self.invalidate_scores();
     }
 
     /// Runs up to `max_rounds` rounds; returns how many ran.
     pub fn equilibrate(&mut self, max_rounds: u32, tolerance: f64) -> Result<u32> {
-        let snapshot = |w: &World| -> Vec<HashMap<(TendencyIdx, NodeIdx), f64>> {
-            w.tendencies
-                .iter()
-                .map(|t| t.last_stakes.iter().copied().collect())
-                .collect()
-        };
-        let mut prev = snapshot(self);
+        let mut prev: Vec<Vec<Intent>> = self
+            .tendencies
+            .iter()
+            .map(|t| t.last_stakes.clone())
+            .collect();
         for round in 1..=max_rounds {
             for t in 0..self.tendencies.len() {
                 self.act(t)?;
             }
             self.apply_stakes();
+            let live = self.novelty_live_set();
+            let mut changed = Vec::new();
             for t in 0..self.tendencies.len() {
-                self.update_novelty(t);
+                self.update_novelty(t, &live, &mut changed);
             }
+            changed.sort_unstable();
+            changed.dedup();
+            self.unsettled = changed;
             let mut max_delta = 0.0f64;
             for (t, old) in prev.iter().enumerate() {
-                let new = &self.tendencies[t].last_stakes;
-                for (k, v) in new {
-                    let d = (old.get(k).copied().unwrap_or(0.0) - v).abs();
-                    max_delta = max_delta.max(d);
-                }
-                let new_keys: HashMap<_, _> = new.iter().copied().collect();
-                for (k, v) in old {
-                    if !new_keys.contains_key(k) {
-                        max_delta = max_delta.max(v.abs());
-                    }
-                }
+                max_delta = max_delta.max(intent_delta(old, &self.tendencies[t].last_stakes));
             }
             if max_delta < tolerance && round >= 2 {
                 return Ok(round);
             }
-            prev = snapshot(self);
+            for (p, t) in prev.iter_mut().zip(&self.tendencies) {
+                p.clone_from(&t.last_stakes);
+            }
         }
         Ok(max_rounds)
     }
+}
+
+type Intent = ((TendencyIdx, NodeIdx), f64);
+
+/// max |old[k] − new[k]| over the union of keys (missing keys count as 0).
+fn intent_delta(old: &[Intent], new: &[Intent]) -> f64 {
+    // Rounds usually touch the same keys in the same order: compare in place.
+    if old.len() == new.len() && old.iter().zip(new).all(|(a, b)| a.0 == b.0) {
+        return old
+            .iter()
+            .zip(new)
+            .fold(0.0f64, |m, (a, b)| m.max((a.1 - b.1).abs()));
+    }
+    let old_map: FxMap<_, _> = old.iter().copied().collect();
+    let new_map: FxMap<_, _> = new.iter().copied().collect();
+    let mut m = 0.0f64;
+    for (k, v) in new {
+        m = m.max((old_map.get(k).copied().unwrap_or(0.0) - v).abs());
+    }
+    for (k, v) in old {
+        if !new_map.contains_key(k) {
+            m = m.max(v.abs());
+        }
+    }
+    m
 }

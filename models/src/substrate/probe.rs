@@ -7,6 +7,8 @@
 //! stake); otherwise the walk moves to the nearest claim (Gaussian similarity, exact-anchor claims
 //! skipped) and repeats, up to 8 iterations.
 
+use super::fxhash::FxMap;
+use super::ids::Digest;
 use super::vector::{self, EPS_ZERO};
 use super::world::Tendency;
 
@@ -81,63 +83,170 @@ impl Tendency {
     /// Σ claim stakes over the claim tree, floored at 0.01.
     fn total_stake(&self) -> f64 {
         let mut total = 0.0;
-        self.walk_claims(|c| total += self.claims[c].stake);
+        for &c in &self.walk {
+            total += self.claims[c].stake;
+        }
         vector::py_max(total, 0.01)
     }
 
-    /// Visits the claim tree in the prototype's stack order (root, then last child first).
-    fn walk_claims(&self, mut f: impl FnMut(usize)) {
+    /// The claim tree in the prototype's stack order (root, then last child first, depth first).
+    pub(crate) fn rebuild_walk(&mut self) {
+        let mut walk = Vec::with_capacity(self.claims.len());
         let mut stack = vec![0usize];
         while let Some(c) = stack.pop() {
-            f(c);
+            walk.push(c);
             stack.extend(self.claims[c].children.iter().copied());
         }
+        self.walk = walk;
     }
 
-    /// The most similar claim whose anchor differs from `x`; ties keep walk order.
-    fn nearest_claim(&self, x: &[f64]) -> Option<usize> {
-        let mut best: Option<(f64, usize)> = None;
-        self.walk_claims(|c| {
-            let a = &self.claims[c].anchor;
-            if vector::euclid_sq(x, a) < 1e-12 {
-                return;
+    /// The most similar claim (Gaussian similarity) whose anchor differs from `x`, ties keeping walk
+    /// order, with its similarity. Similarity falls with squared distance, so the scan compares
+    /// squared distances and evaluates `exp` only for the candidates that could round to the same
+    /// maximum similarity, which gives exactly the prototype's choice without an `exp` per claim.
+    fn nearest_claim(&self, x: &[f64]) -> Option<(usize, f64)> {
+        let denom = 2.0 * self.bandwidth * self.bandwidth + 1e-12;
+        let mut dmin = f64::INFINITY;
+        for &c in &self.walk {
+            let d = vector::euclid_sq(x, &self.claims[c].anchor);
+            if d >= 1e-12 && d < dmin {
+                dmin = d;
             }
-            let sim = vector::gaussian_sim(x, a, self.bandwidth);
-            if best.is_none_or(|(b, _)| sim > b) {
-                best = Some((sim, c));
+        }
+        if dmin == f64::INFINITY {
+            return None;
+        }
+        let smax = libm::exp(-dmin / denom);
+        for &c in &self.walk {
+            let d = vector::euclid_sq(x, &self.claims[c].anchor);
+            if d < 1e-12 || (smax != 0.0 && (d - dmin) / denom > 1e-9) {
+                continue;
             }
-        });
-        best.map(|(_, c)| c)
+            if libm::exp(-d / denom) == smax {
+                return Some((c, smax));
+            }
+        }
+        None
     }
 
     /// Runs the probe on a point.
     pub fn evaluate(&self, x: &[f64]) -> Termination {
+        self.evaluate_traced(x).0
+    }
+
+    /// Runs the probe and returns the points it checked, for cache invalidation.
+    pub(crate) fn evaluate_traced(&self, x: &[f64]) -> (Termination, Vec<Step>) {
+        let mut steps = Vec::new();
         let mut data: Vec<f64> = x.to_vec();
         for _ in 0..MAX_ITERATIONS {
             if self.frame_contains(&data) {
-                return Termination::Integrated;
+                steps.push(Step {
+                    data,
+                    best_sim: None,
+                });
+                return (Termination::Integrated, steps);
             }
             if !self.is_related(&data) {
                 match self.nearest_claim(&data) {
-                    None => return Termination::Orthogonal,
-                    Some(c) => {
-                        data = self.claims[c].anchor.clone();
+                    None => {
+                        steps.push(Step {
+                            data,
+                            best_sim: Some(f64::NEG_INFINITY),
+                        });
+                        return (Termination::Orthogonal, steps);
+                    }
+                    Some((c, sim)) => {
+                        let next = self.claims[c].anchor.clone();
+                        steps.push(Step {
+                            data,
+                            best_sim: Some(sim),
+                        });
+                        data = next;
                         continue;
                     }
                 }
             }
             let (stance, conf) = self.root_stance(&data);
+            steps.push(Step {
+                data: data.clone(),
+                best_sim: None,
+            });
             if stance == Stance::Con && conf >= CON_CONFIDENCE {
                 let con_stake = self.claims[0].stake;
-                return if con_stake / self.total_stake() >= DISRUPTION_THRESHOLD {
+                let term = if con_stake / self.total_stake() >= DISRUPTION_THRESHOLD {
                     Termination::Disrupts
                 } else {
                     Termination::ContradictsRoot
                 };
+                return (term, steps);
             }
             // PRO (any confidence) and neutral both integrate in the prototype.
-            return Termination::Integrated;
+            return (Termination::Integrated, steps);
         }
-        Termination::MaxIterations
+        (Termination::MaxIterations, steps)
+    }
+}
+
+/// One point the probe checked: containment always, and the nearest-claim similarity when it
+/// stepped to an adjacent claim from there.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Step {
+    data: Vec<f64>,
+    best_sim: Option<f64>,
+}
+
+/// What an evaluation was of: an observation of the current batch, or a tree's claim anchor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum EvalKey {
+    Obs(Digest),
+    Anchor(usize, usize),
+}
+
+/// A tendency's cache of probe results. The probe's answer depends on the frame only through the
+/// absorbed observations (containment) and the claim tree (adjacency), which only grow; an entry is
+/// dropped exactly when a new absorbed point is within the contain distance of a point it checked,
+/// or a new claim is at least as similar as the claim it stepped to from some point.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EvalCache {
+    entries: FxMap<EvalKey, (Termination, Vec<Step>)>,
+}
+
+impl EvalCache {
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    pub(crate) fn forget(&mut self, key: &EvalKey) {
+        self.entries.remove(key);
+    }
+
+    /// Probe `x` for key `key` through the cache.
+    pub(crate) fn evaluate(&mut self, t: &Tendency, key: EvalKey, x: &[f64]) -> Termination {
+        if let Some((term, _)) = self.entries.get(&key) {
+            return *term;
+        }
+        let (term, steps) = t.evaluate_traced(x);
+        self.entries.insert(key, (term, steps));
+        term
+    }
+
+    /// A point was absorbed into the frame.
+    pub(crate) fn absorbed(&mut self, p: &[f64]) {
+        let limit = CONTAIN_DISTANCE * CONTAIN_DISTANCE;
+        self.entries
+            .retain(|_, (_, steps)| steps.iter().all(|s| vector::euclid_sq(&s.data, p) >= limit));
+    }
+
+    /// A claim with this anchor joined the claim tree.
+    pub(crate) fn claim_added(&mut self, anchor: &[f64], bandwidth: f64) {
+        self.entries.retain(|_, (_, steps)| {
+            steps.iter().all(|s| match s.best_sim {
+                None => true,
+                Some(best) => {
+                    vector::euclid_sq(&s.data, anchor) < 1e-12
+                        || vector::gaussian_sim(&s.data, anchor, bandwidth) < best
+                }
+            })
+        });
     }
 }

@@ -187,10 +187,10 @@ fn apply_sprout(w: &mut World, s: &SubClaimSprouted, stats: &mut ReplayStats) ->
             },
         );
         w.attach_child(parent, node, l.position);
-        w.tendencies[lt].push_index(node);
+        w.index_node(lt, node);
         stats.links_added += 1;
     }
-    w.tendencies[t].push_index(node);
+    w.index_node(t, node);
     if let Some(c) = &s.claim
         && w.tendencies[t].claim_of(node).is_none()
     {
@@ -201,26 +201,29 @@ fn apply_sprout(w: &mut World, s: &SubClaimSprouted, stats: &mut ReplayStats) ->
             .and_then(|l| w.tendencies[t].node_claim.get(&l.parent).copied());
         let tend = &mut w.tendencies[t];
         let depth = parent_claim.map_or(1, |p| tend.claims[p].depth + 1);
-        let ci = tend.claims.len();
-        tend.claims.push(Claim {
-            content: s.content.clone(),
-            depth,
-            stake: 0.0,
-            anchor: c.anchor.clone(),
-            axis: vector::normalized(&c.axis),
-            children: Vec::new(),
-            node,
-        });
-        if let Some(p) = parent_claim {
-            tend.claims[p].children.push(ci);
+        tend.add_claim(
+            Claim {
+                content: s.content.clone(),
+                depth,
+                stake: 0.0,
+                anchor: c.anchor.clone(),
+                axis: vector::normalized(&c.axis),
+                children: Vec::new(),
+                node,
+            },
+            parent_claim,
+        );
+        if parent_claim.is_some() {
+            let bandwidth = tend.bandwidth;
+            w.caches[t].claim_added(&c.anchor, bandwidth);
         }
-        tend.node_claim.insert(node, ci);
     }
     if s.author_post {
         w.nodes[node].stakes.push(Stake {
             poster: Poster::Agent(s.author.clone()),
             weight: 1.0,
         });
+        w.watched.push(node);
     }
     w.invalidate_scores();
     Ok(())

@@ -4,8 +4,6 @@
 //! regenerates root uuids), this encoding keeps everything the engine reads, so decoding gives back
 //! exactly the same world and the same hash.
 
-use std::collections::{HashMap, HashSet};
-
 use serde::{Deserialize, Serialize};
 
 use super::charter::{Charter, check_coords};
@@ -301,10 +299,6 @@ fn from_rec(rec: WorldRec) -> Result<World> {
         for x in tr.index {
             tend.index.push(idx(x)?);
         }
-        tend.rebuild_index_pos();
-        if tend.index_pos.len() != tend.index.len() {
-            return Err(bad(format!("tendency `{}` indexes a node twice", tend.id)));
-        }
         let ncl = tr.claims.len();
         tend.claims.clear();
         tend.node_claim.clear();
@@ -340,10 +334,8 @@ fn from_rec(rec: WorldRec) -> Result<World> {
             )));
         }
         tend.integrated.clear();
-        tend.integrated_ids = HashSet::new();
         for IntegratedRec(d, c) in tr.integrated {
             check_coords("integrated observation", &c, dim)?;
-            tend.integrated_ids.insert(d);
             tend.integrated.push((d, c));
         }
         tend.con_positioned = tr.con_positioned.into_iter().collect();
@@ -352,9 +344,20 @@ fn from_rec(rec: WorldRec) -> Result<World> {
             ls.push(((tidx(tt)?, idx(n)?), v));
         }
         tend.last_stakes = ls;
+        w.rebuild_tendency(t);
+        let tend = &w.tendencies[t];
+        if tend.index_pos.len() != tend.index.len() {
+            return Err(bad(format!("tendency `{}` indexes a node twice", tend.id)));
+        }
+        if tend.node_claim.len() != tend.claims.len() {
+            return Err(bad(format!(
+                "tendency `{}` has two claims for one node",
+                tend.id
+            )));
+        }
     }
     w.observations.clear();
-    w.obs_pos = HashMap::new();
+    w.obs_pos.clear();
     for o in rec.observations {
         w.add_observation(super::world::Observation {
             id: o.id,
@@ -363,6 +366,25 @@ fn from_rec(rec: WorldRec) -> Result<World> {
         })?;
     }
     w.history_len = rec.history_len;
+    // After decoding, every node is considered unsettled until a round shows otherwise.
+    w.unsettled = (0..w.nodes.len()).collect();
+    w.watched = (0..w.nodes.len())
+        .filter(|&n| {
+            !w.nodes[n].con.is_empty()
+                || w.nodes[n]
+                    .stakes
+                    .iter()
+                    .any(|s| matches!(s.poster, Poster::Agent(_)))
+        })
+        .collect();
+    w.posted = (0..w.nodes.len())
+        .filter(|&n| {
+            w.nodes[n]
+                .stakes
+                .iter()
+                .any(|s| matches!(s.poster, Poster::Tendency(_)))
+        })
+        .collect();
     if w.reaches_cycle() {
         return Err(bad("child edges contain a cycle".into()));
     }

@@ -2,11 +2,10 @@
 //! content-addressed sub-claims), post on the nodes it agrees with in every tree, and update
 //! persistent novelty. These are `World` methods because a tendency's moves touch other trees.
 
-use std::collections::HashMap;
-
 use super::error::{Result, SubstrateError};
+use super::fxhash::FxMap;
 use super::ids::{self, Digest};
-use super::probe::Termination;
+use super::probe::{EvalKey, Termination};
 use super::vector;
 use super::world::{Claim, Node, NodeIdx, Observation, ParentLink, Position, TendencyIdx, World};
 
@@ -122,13 +121,15 @@ impl World {
         };
         if !list.contains(&node) {
             list.push(node);
+            if s.position == Position::Con && p.con.len() == 1 {
+                self.watched.push(s.parent);
+            }
         }
         self.invalidate_scores();
+        self.index_node(t, node);
         let tend = &mut self.tendencies[t];
-        tend.push_index(node);
         if !tend.node_claim.contains_key(&node) {
-            let c = tend.claims.len();
-            tend.claims.push(Claim {
+            let claim = Claim {
                 content: s.content.to_string(),
                 depth: parent_depth + 1,
                 stake: 0.0,
@@ -136,9 +137,10 @@ impl World {
                 axis: vector::normalized(&axis),
                 children: Vec::new(),
                 node,
-            });
-            tend.claims[parent_claim].children.push(c);
-            tend.node_claim.insert(node, c);
+            };
+            tend.add_claim(claim, Some(parent_claim));
+            let bandwidth = tend.bandwidth;
+            self.caches[t].claim_added(s.anchor, bandwidth);
         }
     }
 
@@ -160,24 +162,8 @@ impl World {
             if d >= other.bandwidth * CROSS_EDGE_REACH {
                 continue;
             }
-            let mut parent = other.root;
-            let mut best = f64::INFINITY;
-            for &cand in &other.index {
-                if cand == other.root || cand == node {
-                    continue;
-                }
-                let Some(claim) = other.claim_of(cand) else {
-                    continue;
-                };
-                if claim.anchor.is_empty() {
-                    continue;
-                }
-                let cd = vector::euclid_sq(anchor, &claim.anchor).sqrt();
-                if cd < best {
-                    best = cd;
-                    parent = cand;
-                }
-            }
+            let (parent, _) =
+                nearest_claimed(other, &self.nodes, &mut self.cross_cache, o, node, anchor);
             let position = if vector::dot(anchor, &other.axis) >= 0.0 {
                 Position::Pro
             } else {
@@ -199,7 +185,7 @@ impl World {
                 },
             );
             self.attach_child(parent, node, position);
-            self.tendencies[o].push_index(node);
+            self.index_node(o, node);
         }
     }
 
@@ -266,22 +252,23 @@ impl World {
                     tendency: t,
                 },
             );
-            self.tendencies[t].push_index(n);
+            self.index_node(t, n);
             self.attach_child(parent, n, position);
             let tend = &mut self.tendencies[t];
             if !tend.node_claim.contains_key(&n) {
                 // A claim record for lookups only; the prototype does not hang it in the claim tree.
-                let c = tend.claims.len();
-                tend.claims.push(Claim {
-                    content: label,
-                    depth,
-                    stake: 0.0,
-                    anchor: obs.coords.clone(),
-                    axis: vector::normalized(&polarity),
-                    children: Vec::new(),
-                    node: n,
-                });
-                tend.node_claim.insert(n, c);
+                tend.add_claim(
+                    Claim {
+                        content: label,
+                        depth,
+                        stake: 0.0,
+                        anchor: obs.coords.clone(),
+                        axis: vector::normalized(&polarity),
+                        children: Vec::new(),
+                        node: n,
+                    },
+                    None,
+                );
             }
             return Ok(n);
         }
@@ -302,7 +289,7 @@ impl World {
     /// post on every node of other trees its frame integrates. Leaves the intents in `last_stakes`.
     pub(crate) fn act(&mut self, t: TendencyIdx) -> Result<()> {
         let mut keys: Vec<(TendencyIdx, NodeIdx)> = Vec::new();
-        let mut values: HashMap<(TendencyIdx, NodeIdx), f64> = HashMap::new();
+        let mut values: FxMap<(TendencyIdx, NodeIdx), f64> = FxMap::default();
         let mut add = |k: (TendencyIdx, NodeIdx), v: f64| {
             let e = values.entry(k).or_insert_with(|| {
                 keys.push(k);
@@ -312,20 +299,21 @@ impl World {
         };
         let root = self.tendencies[t].root;
         for i in 0..self.observations.len() {
-            let obs = self.observations[i].clone();
+            let obs = &self.observations[i];
             if self.tendencies[t].con_positioned.contains(&obs.id)
                 && let Some(n) = self.own_obs_child(t, &obs.id, Position::Con)
             {
                 add((t, n), 1.0);
                 continue;
             }
-            let tend = &self.tendencies[t];
-            let term = tend.evaluate(&obs.coords);
-            // The frame's only top-level claim is the root claim: related means "touches the
-            // root's anchor dimensions", and the related claim's node is the root.
-            if !tend.is_related(&obs.coords) {
+            // The frame's only top-level claim is the root claim: "related" means the point touches
+            // the root's anchor dimensions, and the related claim's node is the root.
+            if !self.tendencies[t].is_related(&obs.coords) {
                 continue;
             }
+            let term =
+                self.caches[t].evaluate(&self.tendencies[t], EvalKey::Obs(obs.id), &obs.coords);
+            let obs = obs.clone();
             match term {
                 Termination::Integrated => {
                     let n = self.ensure_obs_child(t, root, &obs, Position::Pro)?;
@@ -333,6 +321,7 @@ impl World {
                     let tend = &mut self.tendencies[t];
                     if tend.integrated_ids.insert(obs.id) {
                         tend.integrated.push((obs.id, obs.coords.clone()));
+                        self.caches[t].absorbed(&obs.coords);
                     }
                 }
                 Termination::ContradictsRoot | Termination::Disrupts => {
@@ -343,23 +332,52 @@ impl World {
                 Termination::Orthogonal | Termination::MaxIterations => {}
             }
         }
-        let me = &self.tendencies[t];
-        for (o, other) in self.tendencies.iter().enumerate() {
+        // Cross pass. Only nodes whose observation is in the current batch, or that carry no
+        // observation (their target is the tree's claim anchor), can be targets; they are visited
+        // in index order, as the prototype's full index walk would.
+        for o in 0..self.tendencies.len() {
             if o == t {
                 continue;
             }
-            for &n in &other.index {
-                let target: &[f64] = match self.nodes[n].observation {
-                    Some(obs) => match self.observation(&obs) {
-                        Some(ob) => &ob.coords,
+            let index_len = self.tendencies[o].index.len();
+            let fresh = matches!(&self.targets[o], Some((g, len, _)) if *g == self.batch_gen && *len == index_len);
+            if !fresh {
+                let other = &self.tendencies[o];
+                let mut found: Vec<(usize, NodeIdx)> = Vec::new();
+                for obs in &self.observations {
+                    for &n in self.obs_nodes.get(&obs.id).map_or(&[][..], Vec::as_slice) {
+                        if let Some(&p) = other.index_pos.get(&n) {
+                            found.push((p, n));
+                        }
+                    }
+                }
+                for &n in &other.plain {
+                    found.push((other.index_pos[&n], n));
+                }
+                found.sort_unstable();
+                found.dedup();
+                self.targets[o] = Some((
+                    self.batch_gen,
+                    index_len,
+                    found.into_iter().map(|(_, n)| n).collect(),
+                ));
+            }
+            let other = &self.tendencies[o];
+            let targets = self.targets[o]
+                .as_ref()
+                .map_or(&[][..], |(_, _, v)| v.as_slice());
+            for &n in targets {
+                let (key, target): (EvalKey, &[f64]) = match self.nodes[n].observation {
+                    Some(obs) => match self.obs_pos.get(&obs) {
+                        Some(&i) => (EvalKey::Obs(obs), &self.observations[i].coords),
                         None => continue,
                     },
                     None => match other.claim_of(n) {
-                        Some(c) if !c.anchor.is_empty() => &c.anchor,
+                        Some(c) if !c.anchor.is_empty() => (EvalKey::Anchor(o, n), &c.anchor),
                         _ => continue,
                     },
                 };
-                let signed = match me.evaluate(target) {
+                let signed = match self.caches[t].evaluate(&self.tendencies[t], key, target) {
                     Termination::Integrated => 1.0,
                     Termination::ContradictsRoot | Termination::Disrupts => -1.0,
                     _ => continue,
@@ -374,12 +392,16 @@ impl World {
     }
 
     /// Per-node persistent novelty update of tendency `t`'s tree (dt = 1).
-    pub(crate) fn update_novelty(&mut self, t: TendencyIdx) {
+    pub(crate) fn update_novelty(
+        &mut self,
+        t: TendencyIdx,
+        live: &[NodeIdx],
+        changed: &mut Vec<NodeIdx>,
+    ) {
         let root = self.tendencies[t].root;
-        for i in 0..self.tendencies[t].index.len() {
-            let n = self.tendencies[t].index[i];
-            if n == root {
-                self.nodes[n].n = 1.0;
+        self.nodes[root].n = 1.0;
+        for &n in live {
+            if n == root || !self.tendencies[t].contains_node(n) {
                 continue;
             }
             let mut pro_rate = 0.0;
@@ -397,8 +419,27 @@ impl World {
                 + NOVELTY_GAMMA_CON * (1.0 - v) * con_rate
                 + NOVELTY_DRIFT * (1.0 - v))
                 * 1.0;
-            self.nodes[n].n = (v + d).clamp(0.0, 1.0);
+            let new = (v + d).clamp(0.0, 1.0);
+            if new.to_bits() != v.to_bits() {
+                changed.push(n);
+            }
+            self.nodes[n].n = new;
         }
+    }
+
+    /// Nodes whose novelty update this round might change something: those with posts, CON
+    /// children or agent posts, and those whose novelty moved last round. Every other node has no
+    /// posts and no objections and sits at the drift's fixed point, where the prototype's update is
+    /// a no-op; skipping it gives the same bits without visiting every node every round.
+    pub(crate) fn novelty_live_set(&self) -> Vec<NodeIdx> {
+        let mut live: Vec<NodeIdx> =
+            Vec::with_capacity(self.posted.len() + self.unsettled.len() + self.watched.len());
+        live.extend(&self.posted);
+        live.extend(&self.unsettled);
+        live.extend(&self.watched);
+        live.sort_unstable();
+        live.dedup();
+        live
     }
 }
 
@@ -409,4 +450,45 @@ pub fn obs_label(obs: &Observation) -> String {
     } else {
         obs.label.clone()
     }
+}
+
+/// Tree `o`'s non-root claimed node nearest to `anchor` (first in index order on ties), other than
+/// `node`, or its root when there is none. Claims are only ever added, so the search resumes from
+/// where the memo for (o, node) stopped in the tree's claim log: the same answer as a full scan of
+/// the index, without one per call.
+fn nearest_claimed(
+    other: &super::world::Tendency,
+    _nodes: &[Node],
+    cache: &mut FxMap<(TendencyIdx, NodeIdx), (usize, NodeIdx, f64)>,
+    o: TendencyIdx,
+    node: NodeIdx,
+    anchor: &[f64],
+) -> (NodeIdx, f64) {
+    let (mut from, mut best, mut best_d) =
+        cache
+            .get(&(o, node))
+            .copied()
+            .unwrap_or((0, other.root, f64::INFINITY));
+    let log = &other.claim_log;
+    while from < log.len() {
+        let cand = log[from];
+        from += 1;
+        if cand == node {
+            continue;
+        }
+        let Some(claim) = other.claim_of(cand) else {
+            continue;
+        };
+        if claim.anchor.is_empty() {
+            continue;
+        }
+        let d = vector::euclid_sq(anchor, &claim.anchor).sqrt();
+        let earlier = || other.index_pos.get(&cand) < other.index_pos.get(&best);
+        if d < best_d || (d == best_d && best != other.root && earlier()) {
+            best = cand;
+            best_d = d;
+        }
+    }
+    cache.insert((o, node), (from, best, best_d));
+    (best, best_d)
 }

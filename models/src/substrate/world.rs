@@ -9,13 +9,15 @@
 //! per-node cache, which the engine only reads after a full invalidation).
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 use serde::{Deserialize, Serialize};
 
 use super::charter::{Charter, check_coords};
 use super::error::{Result, SubstrateError};
+use super::fxhash::{FxMap, FxSet};
 use super::ids::{self, Digest};
+use super::probe::{EvalCache, EvalKey};
 use super::vector;
 
 /// Index of a node in the world's arena.
@@ -123,13 +125,20 @@ pub struct Tendency {
     pub root: NodeIdx,
     /// The tree's node index in insertion order.
     pub index: Vec<NodeIdx>,
-    pub(crate) index_pos: HashMap<NodeIdx, usize>,
+    pub(crate) index_pos: FxMap<NodeIdx, usize>,
+    /// Indexed nodes without an observation, in index order (cross-pass targets by anchor).
+    pub(crate) plain: Vec<NodeIdx>,
     /// Claim arena; claim 0 is the root claim.
     pub claims: Vec<Claim>,
-    pub(crate) node_claim: HashMap<NodeIdx, usize>,
+    pub(crate) node_claim: FxMap<NodeIdx, usize>,
+    /// Claim tree in walk order (derived from `claims`).
+    pub(crate) walk: Vec<usize>,
+    /// Non-root nodes in the order they got a claim here (derived; feeds the incremental
+    /// nearest-claim search of cross-edge discovery).
+    pub(crate) claim_log: Vec<NodeIdx>,
     /// Observations absorbed into the frame, in absorption order.
     pub integrated: Vec<(Digest, Vec<f64>)>,
-    pub(crate) integrated_ids: HashSet<Digest>,
+    pub(crate) integrated_ids: FxSet<Digest>,
     pub con_positioned: BTreeSet<Digest>,
     /// Last round's intents keyed by (target tendency, node), in first-touch order.
     pub last_stakes: Vec<((TendencyIdx, NodeIdx), f64)>,
@@ -144,20 +153,30 @@ impl Tendency {
         self.node_claim.get(&node).map(|&c| &self.claims[c])
     }
 
-    pub(crate) fn push_index(&mut self, node: NodeIdx) {
+    /// Records a claim about `claim.node`, hung under claim `parent` in the claim tree if given.
+    pub(crate) fn add_claim(&mut self, claim: Claim, parent: Option<usize>) -> usize {
+        let c = self.claims.len();
+        let node = claim.node;
+        self.claims.push(claim);
+        self.node_claim.insert(node, c);
+        if node != self.root {
+            self.claim_log.push(node);
+        }
+        if let Some(p) = parent {
+            self.claims[p].children.push(c);
+            self.rebuild_walk();
+        }
+        c
+    }
+
+    fn push_index(&mut self, node: NodeIdx, plain: bool) {
         if !self.index_pos.contains_key(&node) {
             self.index_pos.insert(node, self.index.len());
             self.index.push(node);
+            if plain {
+                self.plain.push(node);
+            }
         }
-    }
-
-    pub(crate) fn rebuild_index_pos(&mut self) {
-        self.index_pos = self
-            .index
-            .iter()
-            .enumerate()
-            .map(|(i, &n)| (n, i))
-            .collect();
     }
 }
 
@@ -173,11 +192,27 @@ pub struct World {
     pub charter: Charter,
     pub tendencies: Vec<Tendency>,
     pub nodes: Vec<Node>,
-    pub(crate) by_id: HashMap<Digest, NodeIdx>,
-    pub(crate) obs_nodes: HashMap<Digest, Vec<NodeIdx>>,
+    pub(crate) by_id: FxMap<Digest, NodeIdx>,
+    pub(crate) obs_nodes: FxMap<Digest, Vec<NodeIdx>>,
     /// The current observation batch, in insertion order.
     pub observations: Vec<Observation>,
-    pub(crate) obs_pos: HashMap<Digest, usize>,
+    pub(crate) obs_pos: FxMap<Digest, usize>,
+    /// Per-tendency probe caches (derived state, not part of the model).
+    pub(crate) caches: Vec<EvalCache>,
+    /// Cross-edge discovery memo: (tree, node) → (claim-log position scanned, best parent, its
+    /// distance).
+    pub(crate) cross_cache: FxMap<(TendencyIdx, NodeIdx), (usize, NodeIdx, f64)>,
+    /// Nodes whose novelty update may not be a no-op whatever the posts: nodes with CON children
+    /// or agent posts (derived; see `update_novelty`).
+    pub(crate) watched: Vec<NodeIdx>,
+    /// Nodes whose novelty changed in the last round (derived).
+    pub(crate) unsettled: Vec<NodeIdx>,
+    /// Nodes carrying tendency posts (derived; lets `apply_stakes` strip only those).
+    pub(crate) posted: Vec<NodeIdx>,
+    /// Bumped whenever the observation batch changes (keys `targets`).
+    pub(crate) batch_gen: u64,
+    /// Per tree: (batch generation, index length, cross-pass targets in index order).
+    pub(crate) targets: Vec<Option<(u64, usize, Vec<NodeIdx>)>>,
     /// How many observations were ever added (the prototype's append-only history, counted).
     pub history_len: u64,
     memo: RefCell<ScoreMemo>,
@@ -208,10 +243,17 @@ impl World {
             charter: charter.clone(),
             tendencies: Vec::new(),
             nodes: Vec::new(),
-            by_id: HashMap::new(),
-            obs_nodes: HashMap::new(),
+            by_id: FxMap::default(),
+            obs_nodes: FxMap::default(),
             observations: Vec::new(),
-            obs_pos: HashMap::new(),
+            obs_pos: FxMap::default(),
+            caches: Vec::new(),
+            cross_cache: FxMap::default(),
+            watched: Vec::new(),
+            unsettled: Vec::new(),
+            posted: Vec::new(),
+            batch_gen: 0,
+            targets: Vec::new(),
             history_len: 0,
             memo: RefCell::new(ScoreMemo::default()),
         };
@@ -247,16 +289,21 @@ impl World {
                 bandwidth: charter.bandwidth,
                 root,
                 index: Vec::new(),
-                index_pos: HashMap::new(),
+                index_pos: FxMap::default(),
+                plain: Vec::new(),
                 claims: vec![root_claim],
-                node_claim: HashMap::from([(root, 0)]),
+                node_claim: FxMap::from_iter([(root, 0)]),
+                walk: vec![0],
+                claim_log: Vec::new(),
                 integrated: Vec::new(),
-                integrated_ids: HashSet::new(),
+                integrated_ids: FxSet::default(),
                 con_positioned: BTreeSet::new(),
                 last_stakes: Vec::new(),
             };
-            t.push_index(root);
+            t.push_index(root, true);
             w.tendencies.push(t);
+            w.caches.push(EvalCache::default());
+            w.targets.push(None);
         }
         Ok(w)
     }
@@ -293,8 +340,15 @@ impl World {
     pub fn add_observation(&mut self, obs: Observation) -> Result<()> {
         check_coords("observation coordinates", &obs.coords, self.charter.dim())?;
         self.history_len += 1;
+        self.batch_gen += 1;
         match self.obs_pos.get(&obs.id) {
-            Some(&i) => self.observations[i] = obs,
+            Some(&i) => {
+                // Same id, possibly other coordinates: cached probe results for it are stale.
+                for c in &mut self.caches {
+                    c.forget(&EvalKey::Obs(obs.id));
+                }
+                self.observations[i] = obs;
+            }
             None => {
                 self.obs_pos.insert(obs.id, self.observations.len());
                 self.observations.push(obs);
@@ -311,6 +365,52 @@ impl World {
     pub fn clear_observations(&mut self) {
         self.observations.clear();
         self.obs_pos.clear();
+        self.batch_gen += 1;
+        for c in &mut self.caches {
+            c.clear();
+        }
+    }
+
+    /// Indexes `node` in tendency `t`'s tree (no-op if it is there).
+    pub(crate) fn index_node(&mut self, t: TendencyIdx, node: NodeIdx) {
+        let plain = self.nodes[node].observation.is_none();
+        self.tendencies[t].push_index(node, plain);
+    }
+
+    /// Rebuilds tendency `t`'s derived lookups (index positions, plain nodes, claim walk) and
+    /// drops its probe cache; used after decoding and pruning.
+    pub(crate) fn rebuild_tendency(&mut self, t: TendencyIdx) {
+        let tend = &mut self.tendencies[t];
+        tend.index_pos = tend
+            .index
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (n, i))
+            .collect();
+        tend.plain = tend
+            .index
+            .iter()
+            .copied()
+            .filter(|&n| self.nodes[n].observation.is_none())
+            .collect();
+        tend.node_claim = tend
+            .claims
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.node, i))
+            .collect();
+        tend.integrated_ids = tend.integrated.iter().map(|(d, _)| *d).collect();
+        tend.rebuild_walk();
+        tend.claim_log = tend
+            .index
+            .iter()
+            .copied()
+            .filter(|n| *n != tend.root && tend.node_claim.contains_key(n))
+            .collect();
+        if let Some(c) = self.caches.get_mut(t) {
+            c.clear();
+        }
+        self.cross_cache.clear();
     }
 
     /// Number of distinct nodes indexed in at least one tree (roots included).
@@ -352,7 +452,12 @@ impl World {
             return;
         }
         match position {
-            Position::Con => p.con.push(child),
+            Position::Con => {
+                p.con.push(child);
+                if p.con.len() == 1 {
+                    self.watched.push(parent);
+                }
+            }
             _ => p.pro.push(child),
         }
         self.invalidate_scores();
@@ -482,10 +587,17 @@ fn unreachable_world() -> World {
         },
         tendencies: Vec::new(),
         nodes: Vec::new(),
-        by_id: HashMap::new(),
-        obs_nodes: HashMap::new(),
+        by_id: FxMap::default(),
+        obs_nodes: FxMap::default(),
         observations: Vec::new(),
-        obs_pos: HashMap::new(),
+        obs_pos: FxMap::default(),
+        caches: Vec::new(),
+        cross_cache: FxMap::default(),
+        watched: Vec::new(),
+        unsettled: Vec::new(),
+        posted: Vec::new(),
+        batch_gen: 0,
+        targets: Vec::new(),
         history_len: 0,
         memo: RefCell::new(ScoreMemo::default()),
     }
