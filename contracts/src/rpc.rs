@@ -35,6 +35,9 @@ pub struct RpcConfig {
     pub poll: Duration,
     /// Time after which an unmined transaction is replaced with bumped fees.
     pub replace_after: Duration,
+    /// Time after which waiting for a transaction stops with an error (it stays in the pending
+    /// store and is resubmitted on the next connect).
+    pub give_up_after: Duration,
 }
 
 impl Default for RpcConfig {
@@ -44,6 +47,7 @@ impl Default for RpcConfig {
             retry_for: Duration::from_secs(30),
             poll: Duration::from_millis(50),
             replace_after: Duration::from_secs(20),
+            give_up_after: Duration::from_secs(300),
         }
     }
 }
@@ -205,6 +209,7 @@ impl RpcChain {
         mut template: Option<TxEip1559>,
     ) -> Result<alloy::rpc::types::TransactionReceipt, ChainError> {
         let mut hashes = vec![tx.hash];
+        let started = tokio::time::Instant::now();
         let mut last_bump = tokio::time::Instant::now();
         let mut transport_errors_since: Option<tokio::time::Instant> = None;
         loop {
@@ -214,7 +219,13 @@ impl RpcChain {
                         self.pending.remove_nonce(tx.from, tx.nonce)?;
                         return Ok(r);
                     }
-                    Ok(None) => transport_errors_since = None,
+                    Ok(None) => {
+                        if transport_errors_since.take().is_some() {
+                            // The node was unreachable and is back: it may have restarted with an
+                            // empty pool, so hand it the transaction again (same bytes).
+                            self.broadcast(&tx.raw).await?;
+                        }
+                    }
                     Err(e) => {
                         let since =
                             *transport_errors_since.get_or_insert_with(tokio::time::Instant::now);
@@ -226,6 +237,12 @@ impl RpcChain {
                         }
                     }
                 }
+            }
+            if started.elapsed() > self.cfg.give_up_after {
+                return Err(ChainError::Transport(format!(
+                    "transaction {} (nonce {}) not mined after {:?}; kept for resubmission",
+                    tx.hash, tx.nonce, self.cfg.give_up_after
+                )));
             }
             if last_bump.elapsed() > self.cfg.replace_after && transport_errors_since.is_none() {
                 last_bump = tokio::time::Instant::now();

@@ -622,6 +622,8 @@ pub async fn every_function<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     governance(c, cast).await;
     agents(c, cast).await;
     registries(c, cast).await;
+    crate::differential::encodings_match(c, 1).await;
+    crate::differential::consensus_matches(c, 5, 1).await;
     let mut swept = Vec::new();
     for (_, name, address) in c.addresses.entries() {
         let artifact = bindings::cached(name).unwrap();

@@ -22,7 +22,6 @@ pub fn anvil_bin() -> PathBuf {
 }
 
 /// A running anvil; killed on drop.
-#[allow(dead_code)] // `child` and `port` are used by the fault tests
 pub struct Anvil {
     pub child: Child,
     pub port: u16,

@@ -6,5 +6,6 @@ mod abi_coverage;
 mod anvil;
 mod differential;
 mod embedded;
+mod faults;
 mod helpers;
 mod scenarios;

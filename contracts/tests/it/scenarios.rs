@@ -1,7 +1,7 @@
 //! Scenario bodies, generic over the backend: the same code runs on the embedded EVM and anvil.
 
 use alloy::primitives::{Address, B256, U256};
-use autonet_contracts::bindings::{ParticipantStaking, TaskContract};
+use autonet_contracts::bindings::{ParticipantStaking, Project, ResultsRewards, TaskContract};
 use autonet_contracts::commitment::{ground_truth_commitment, solution_commitment};
 use autonet_contracts::consensus;
 use autonet_contracts::merkle::{MerkleTree, mint_leaf};
@@ -177,6 +177,64 @@ pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         c.vote(cast.coordinators[0], task, votes[0].clone()).await,
         "AlreadyVoted",
     );
+    let d = c.addresses;
+    let voters = c
+        .view(d.rewards, ResultsRewards::getVotersCall { taskId: task })
+        .await
+        .unwrap();
+    assert_eq!(voters, cast.coordinators.to_vec());
+    let stored = ResultsRewards::getVoteCall {
+        taskId: task,
+        coordinator: cast.coordinators[2],
+    };
+    assert_eq!(c.view(d.rewards, stored).await.unwrap(), votes[2]);
+    let snapshot = ResultsRewards::voteStakeCall {
+        _0: task,
+        _1: cast.coordinators[0],
+    };
+    assert_eq!(
+        c.view(d.rewards, snapshot).await.unwrap(),
+        Role::Coordinator.min_stake()
+    );
+    let committers = c
+        .view(d.task, TaskContract::getCommittersCall { taskId: task })
+        .await
+        .unwrap();
+    assert_eq!(committers, cast.solvers.to_vec());
+    let posted = c
+        .view(
+            d.task,
+            TaskContract::commitmentsCall {
+                _0: task,
+                _1: cast.solvers[3],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        posted,
+        solution_commitment(bundles[3], salts[3], cast.solvers[3])
+    );
+    let revealed = TaskContract::revealedBundlesCall {
+        _0: task,
+        _1: cast.solvers[3],
+    };
+    assert_eq!(c.view(d.task, revealed).await.unwrap(), B256::ZERO);
+    let close = TaskContract::closeTaskCall {
+        taskId: task,
+        status: 2,
+    };
+    assert_revert(c.send(cast.outsider, d.task, close).await, "NotAuthorized");
+    let refund = Project::refundTaskBudgetCall {
+        projectId: project,
+        amount: atn(1),
+    };
+    assert_revert(
+        c.send(cast.outsider, d.project, refund).await,
+        "NotAuthorized",
+    );
+    let threshold = Project::thresholdOfCall { projectId: project };
+    assert_eq!(c.view(d.project, threshold).await.unwrap(), wad_milli(500));
     assert_revert(c.finalize(cast.outsider, task).await, "WrongPhase");
     advance_past(c, info.voteDeadline).await;
     assert_revert(
@@ -232,6 +290,17 @@ pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     );
     assert_revert(c.claim(cast.solvers[0]).await, "NothingToClaim");
     assert_revert(c.claim(cast.solvers[2]).await, "NothingToClaim");
+    for (i, k) in cast.coordinators.iter().enumerate() {
+        let bond = c
+            .view(c.addresses.rewards, ResultsRewards::bondsCall(*k))
+            .await
+            .unwrap();
+        assert_eq!(
+            bond,
+            consensus::update_bond(U256::ZERO, expected.trust[i]),
+            "bond of {i}"
+        );
+    }
 
     // Slashing: the non-revealing solver, the invalid solver and the dissenter lose 10%.
     let tenth = |x: U256| x - x / U256::from(10);
@@ -346,16 +415,96 @@ pub async fn mint_root<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     c.claim_mint(cast.proposer, epoch, atn(1), tree.proof(2).unwrap())
         .await
         .unwrap();
+    let r = c.addresses.rewards;
+    assert_eq!(
+        c.view(r, ResultsRewards::finalMintRootCall(epoch))
+            .await
+            .unwrap(),
+        root
+    );
+    let by = ResultsRewards::confirmedByCall {
+        _0: epoch,
+        _1: root,
+        _2: cast.coordinators[1],
+    };
+    assert!(c.view(r, by).await.unwrap());
+    assert!(
+        c.view(
+            r,
+            ResultsRewards::mintClaimedCall {
+                _0: epoch,
+                _1: cast.proposer
+            }
+        )
+        .await
+        .unwrap()
+    );
+    assert!(
+        !c.view(
+            r,
+            ResultsRewards::mintClaimedCall {
+                _0: epoch,
+                _1: cast.solvers[1]
+            }
+        )
+        .await
+        .unwrap()
+    );
+    let info = c
+        .view(r, ResultsRewards::getMintRootCall { epoch, root })
+        .await
+        .unwrap();
+    assert_eq!(
+        (info.poster, info.total, info.claimed),
+        (cast.aggregator, atn(11), atn(8))
+    );
+    // A root whose leaves promise more than its posted total cannot mint past the total.
+    let big = MerkleTree::new(vec![mint_leaf(cast.solvers[1], atn(20))]).unwrap();
+    let epoch2 = U256::from(2);
+    c.post_mint_root(cast.aggregator, epoch2, big.root(), atn(5))
+        .await
+        .unwrap();
+    c.confirm_mint_root(cast.coordinators[0], epoch2, big.root())
+        .await
+        .unwrap();
+    c.confirm_mint_root(cast.coordinators[1], epoch2, big.root())
+        .await
+        .unwrap();
+    let over = c
+        .claim_mint(cast.solvers[1], epoch2, atn(20), big.proof(0).unwrap())
+        .await;
+    assert_revert(over, "MintExceedsRoot");
 }
 
 /// Unbonding: inactive at once, locked until the unbonding period ends.
 pub async fn unbonding<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     let s = cast.solvers[1];
     let amount = c.stake_of(s).await.unwrap().amount;
+    let st = c.addresses.staking;
+    let solver_role = Role::Solver as u8;
+    let is_active = ParticipantStaking::isActiveParticipantCall {
+        account: s,
+        role: solver_role,
+    };
+    assert!(c.view(st, is_active).await.unwrap());
+    let active = ParticipantStaking::activeStakeOfCall {
+        account: s,
+        role: solver_role,
+    };
+    assert_eq!(c.view(st, active.clone()).await.unwrap(), amount);
+    let coordinator_total = ParticipantStaking::activeRoleStakeCall(Role::Coordinator as u8);
+    let min = Role::Coordinator.min_stake();
+    let expected_total = min * U256::from(3) - min / U256::from(10);
+    assert_eq!(c.view(st, coordinator_total).await.unwrap(), expected_total);
     assert_revert(c.unstake(s).await, "NotUnbonding");
     c.request_unstake(s).await.unwrap();
     assert_revert(c.request_unstake(s).await, "AlreadyUnbonding");
     assert_revert(c.unstake(s).await, "StillLocked");
+    assert_eq!(
+        c.view(st, active).await.unwrap(),
+        U256::ZERO,
+        "unbonding stake is inactive"
+    );
     let unlock = c.stake_of(s).await.unwrap().unlock_block;
     advance_past(c, unlock).await;
     let before = c.atn_balance(s).await.unwrap();
