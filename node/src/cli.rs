@@ -80,6 +80,9 @@ pub enum Command {
 
     /// Run a local multi-peer simulation of the network on this machine.
     Simulate(crate::simulate::SimulateArgs),
+
+    /// Ask a model a question and report which inference path answered.
+    Infer(crate::infer::InferArgs),
 }
 
 #[derive(Debug, Args)]

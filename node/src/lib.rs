@@ -8,6 +8,7 @@
 //! - [`logging`]: `tracing` output as text or JSON.
 //! - [`bench`]: `autonet bench <name>`, named benchmarks that measure a baseline in the same run
 //!   and print the ratio to it.
+//! - [`infer`]: `autonet infer --model jepa`, two-speed inference with the local JEPA pipeline.
 //! - [`simulate`]: `autonet simulate`, the local multi-peer simulation (grows with the protocol).
 //!
 //! Later issues add the overlay commands (`bootstrap`, `join`), the chain commands and the status
@@ -17,5 +18,6 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod identity;
+pub mod infer;
 pub mod logging;
 pub mod simulate;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use autonet_node::cli::{Cli, Command};
 use autonet_node::config::Config;
-use autonet_node::{bench, identity, logging, simulate};
+use autonet_node::{bench, identity, infer, logging, simulate};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -48,5 +48,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(args) => bench::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Infer(args) => infer::run(&args),
     }
 }

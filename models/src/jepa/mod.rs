@@ -7,22 +7,29 @@
 //! CPU or CUDA; [`session`] feeds a graph by name from flat f32 buffers ([`params`]); [`model`]
 //! runs train steps, losses, inference and gradients for one model; [`vl`] trains VL-JEPA on
 //! the committed digits ([`data`]) with an EMA target; [`probe`] measures what the embeddings
-//! know. Weight deltas are `new − base` in f64 ([`params::WeightDelta`]).
+//! know; [`decoder`] is the local FiLM text decoder and [`two_speed`] routes queries between
+//! a cached plan (fast path) and inference peers (slow path). Weight deltas are `new − base` in f64 ([`params::WeightDelta`]).
 
 pub mod data;
+pub mod decoder;
 pub mod error;
 pub mod manifest;
 pub mod model;
 pub mod params;
+pub mod pipeline;
 pub mod probe;
 pub mod rng;
 pub mod runtime;
 pub mod session;
+pub mod two_speed;
 pub mod vl;
 
+pub use decoder::TextDecoder;
 pub use error::{INSTALL_HINT, JepaError};
 pub use manifest::{GraphSource, Manifest};
 pub use model::{JepaModel, TrainState};
 pub use params::{ParamSet, WeightDelta};
+pub use pipeline::{Answer, Pipeline};
 pub use runtime::Device;
+pub use two_speed::{Path, PlanSource, TwoSpeed};
 pub use vl::{LossParts, VlBatch, VlJepa};

@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod infer;
 mod keygen;
 
 use std::path::Path;

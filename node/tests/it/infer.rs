@@ -1,0 +1,81 @@
+//! `autonet infer --model jepa`: answers offline from the fast path; clear errors for a missing
+//! ONNX Runtime, an unusable CUDA provider and bad flags.
+
+use crate::{autonet, run_ok, stderr, stdout};
+
+fn quick(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    cmd.args([
+        "infer",
+        "--model",
+        "jepa",
+        "--train-steps",
+        "3",
+        "--decoder-steps",
+        "5",
+    ])
+}
+
+#[test]
+fn infer_answers_from_the_fast_path_with_the_network_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(quick(&mut autonet(dir.path())).args(["--digit", "4", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(v["path"].as_str().unwrap().starts_with("fast"), "{v}");
+    assert!(v["answer"].is_string(), "{v}");
+    assert!(
+        v["label_caption"].as_str().unwrap().starts_with("digit "),
+        "{v}"
+    );
+}
+
+#[test]
+fn missing_onnx_runtime_names_the_install_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = quick(&mut autonet(dir.path()))
+        .env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("pip install onnxruntime==1.31.1"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_without_a_cuda_build_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = quick(&mut autonet(dir.path()))
+        .args(["--device", "cuda"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("CUDA execution provider unavailable"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bad_flags_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, value, needle) in [
+        ("--digit", "5000", "out of range"),
+        ("--device", "tpu", "unknown device"),
+        ("--graphs", "/nonexistent", "manifest.json"),
+    ] {
+        let out = quick(&mut autonet(dir.path()))
+            .args([flag, value])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains(needle),
+            "{flag} {value}: {}",
+            stderr(&out)
+        );
+    }
+}
