@@ -8,4 +8,5 @@ mod differential;
 mod embedded;
 mod faults;
 mod helpers;
+mod invariants;
 mod scenarios;

@@ -1,0 +1,430 @@
+//! Invariant fuzzing on the embedded EVM: random sequences of protocol calls (many of them
+//! invalid: wrong phase, unstaked, double) and, after every step, the invariants:
+//! - total staked = Σ individual stakes = the staking contract's ATN balance;
+//! - paid ≤ funded: everything credited to participants (claimed or claimable) is at most what
+//!   projects were funded with, and the rewards contract can pay every claimable balance;
+//! - no reward without an accepted solution: a finalisation credits each revealed solver exactly
+//!   the Rust consensus core's reward for it (zero unless accepted), and nobody else as a solver.
+//!
+//! Every failed call must be a named revert (never a panic, halt or unknown error).
+
+use alloy::primitives::{Address, B256, U256};
+use autonet_contracts::bindings::{ParticipantStaking, Project, ResultsRewards, TaskContract};
+use autonet_contracts::commitment::{ground_truth_commitment, solution_commitment};
+use autonet_contracts::{Backend, Chain, ChainError, Contracts, EmbeddedChain, Role, consensus};
+use proptest::prelude::*;
+
+use crate::helpers::{ACCOUNTS, Cast, atn, wad_milli};
+use crate::scenarios::task_params;
+
+#[derive(Debug, Clone)]
+enum Action {
+    Stake(usize),
+    RequestUnstake(usize),
+    Unstake(usize),
+    Mine(u64),
+    CreateTask,
+    Commit(usize, usize),
+    RevealGroundTruth(usize),
+    Reveal(usize, usize, bool),
+    Vote(usize, usize, Vec<u16>),
+    Finalize(usize),
+    Expire(usize),
+    Claim(usize),
+    Round(RoundSpec),
+}
+
+impl Action {
+    fn name(&self) -> &'static str {
+        match self {
+            Action::Stake(_) => "stake",
+            Action::RequestUnstake(_) => "request-unstake",
+            Action::Unstake(_) => "unstake",
+            Action::Mine(_) => "mine",
+            Action::CreateTask => "create-task",
+            Action::Commit(..) => "commit",
+            Action::RevealGroundTruth(_) => "reveal-ground-truth",
+            Action::Reveal(..) => "reveal",
+            Action::Vote(..) => "vote",
+            Action::Finalize(_) => "finalize",
+            Action::Expire(_) => "expire",
+            Action::Claim(_) => "claim",
+            Action::Round(_) => "round",
+        }
+    }
+}
+
+/// One whole task, with random participation: who commits, who reveals (correctly or not),
+/// whether the ground truth is revealed, who votes what; then finalize (or expire).
+#[derive(Debug, Clone)]
+struct RoundSpec {
+    commits: Vec<bool>,
+    reveals: Vec<u8>,
+    ground_truth: bool,
+    votes: Vec<Option<Vec<u16>>>,
+}
+
+fn round() -> impl Strategy<Value = RoundSpec> {
+    (
+        proptest::collection::vec(proptest::bool::weighted(0.8), SOLVERS.len()),
+        proptest::collection::vec(0..3u8, SOLVERS.len()),
+        proptest::bool::weighted(0.9),
+        proptest::collection::vec(
+            proptest::option::weighted(0.8, proptest::collection::vec(0..=1000u16, 1..6)),
+            VOTERS.len(),
+        ),
+    )
+        .prop_map(|(commits, reveals, ground_truth, votes)| RoundSpec {
+            commits,
+            reveals,
+            ground_truth,
+            votes,
+        })
+}
+
+/// Actor indices that are solvers (the last one is the outsider, staked as a solver too) and
+/// that may vote (three coordinators and the aggregator, whose votes must be refused).
+const SOLVERS: &[usize] = &[0, 1, 2, 3, 8];
+const VOTERS: &[usize] = &[4, 5, 6, 7];
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        2 => (0..9usize).prop_map(Action::Stake),
+        1 => (0..9usize).prop_map(Action::RequestUnstake),
+        1 => (0..9usize).prop_map(Action::Unstake),
+        3 => (1..10u64).prop_map(Action::Mine),
+        1 => Just(Action::CreateTask),
+        4 => (prop::sample::select(SOLVERS), 0..2usize).prop_map(|(a, t)| Action::Commit(a, t)),
+        2 => (0..2usize).prop_map(Action::RevealGroundTruth),
+        4 => (prop::sample::select(SOLVERS), 0..2usize, proptest::bool::weighted(0.85))
+            .prop_map(|(a, t, ok)| Action::Reveal(a, t, ok)),
+        4 => (prop::sample::select(VOTERS), 0..2usize, proptest::collection::vec(0..=1000u16, 0..5))
+            .prop_map(|(a, t, s)| Action::Vote(a, t, s)),
+        2 => (0..2usize).prop_map(Action::Finalize),
+        1 => (0..2usize).prop_map(Action::Expire),
+        2 => (0..9usize).prop_map(Action::Claim),
+        6 => round().prop_map(Action::Round),
+    ]
+}
+
+struct World {
+    c: Contracts<EmbeddedChain>,
+    cast: Cast,
+    actors: Vec<(Address, Role)>,
+    project: U256,
+    tasks: Vec<U256>,
+    claimed: U256,
+}
+
+impl World {
+    fn bundle(task: U256, who: Address) -> (B256, B256) {
+        let b = alloy::primitives::keccak256(
+            [task.to_be_bytes::<32>().as_slice(), who.as_slice()].concat(),
+        );
+        (b, alloy::primitives::keccak256(b))
+    }
+
+    fn gt(task_index: usize) -> (B256, B256) {
+        (
+            B256::from(U256::from(task_index + 100)),
+            B256::repeat_byte(0x77),
+        )
+    }
+
+    fn step<'a>(
+        &'a mut self,
+        a: &'a Action,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ChainError>> + 'a>> {
+        Box::pin(self.step_inner(a))
+    }
+
+    async fn step_inner(&mut self, a: &Action) -> Result<(), ChainError> {
+        let c = &self.c;
+        // Task 0 is the newest, 1 the one before it.
+        let task = |i: usize| {
+            self.tasks
+                .len()
+                .checked_sub(1 + i)
+                .map(|k| self.tasks[k])
+                .unwrap_or(U256::from(999))
+        };
+        match a.clone() {
+            Action::Stake(i) => {
+                let (who, role) = self.actors[i];
+                c.stake(who, role, role.min_stake()).await.map(|_| ())
+            }
+            Action::RequestUnstake(i) => c.request_unstake(self.actors[i].0).await.map(|_| ()),
+            Action::Unstake(i) => c.unstake(self.actors[i].0).await.map(|_| ()),
+            Action::Mine(n) => c.backend().mine(n).await,
+            Action::CreateTask => {
+                let (held_out, salt) = Self::gt(self.tasks.len());
+                let mut p = task_params(self.project, ground_truth_commitment(held_out, salt));
+                (p.commit_blocks, p.reveal_blocks, p.vote_blocks) = (15, 15, 15);
+                let id = c.create_task(self.cast.proposer, &p).await?;
+                self.tasks.push(id);
+                Ok(())
+            }
+            Action::Commit(i, t) => {
+                let who = self.actors[i].0;
+                let (b, s) = Self::bundle(task(t), who);
+                c.commit(who, task(t), solution_commitment(b, s, who))
+                    .await
+                    .map(|_| ())
+            }
+            Action::RevealGroundTruth(t) => {
+                let index = self.tasks.len().saturating_sub(1 + t);
+                let (held_out, salt) = Self::gt(index);
+                c.reveal_ground_truth(self.cast.proposer, task(t), held_out, salt)
+                    .await
+                    .map(|_| ())
+            }
+            Action::Reveal(i, t, correct) => {
+                let who = self.actors[i].0;
+                let (b, s) = Self::bundle(task(t), who);
+                let salt = if correct { s } else { B256::repeat_byte(1) };
+                c.reveal(who, task(t), b, salt).await.map(|_| ())
+            }
+            Action::Vote(i, t, scores) => {
+                let who = self.actors[i].0;
+                let n = c
+                    .revealed_solvers(task(t))
+                    .await
+                    .map(|v| v.len())
+                    .unwrap_or(0);
+                let mut v: Vec<U256> = scores.iter().map(|s| wad_milli(*s as u64)).collect();
+                if !scores.is_empty() {
+                    v.resize(n, wad_milli(scores[0] as u64));
+                }
+                c.vote(who, task(t), v).await.map(|_| ())
+            }
+            Action::Finalize(t) => self.finalize_checked(task(t)).await,
+            Action::Expire(t) => c.expire(self.cast.outsider, task(t)).await.map(|_| ()),
+            Action::Round(spec) => self.round(spec).await,
+            Action::Claim(i) => {
+                let who = self.actors[i].0;
+                let due = c.claimable(who).await?;
+                c.claim(who).await?;
+                self.claimed += due;
+                Ok(())
+            }
+        }
+    }
+
+    async fn round(&mut self, spec: RoundSpec) -> Result<(), ChainError> {
+        let named = |r: Result<(), ChainError>| match r {
+            Err(e) if e.revert_name().is_none() => Err(e),
+            _ => Ok(()),
+        };
+        self.step(&Action::CreateTask).await?;
+        let id = *self.tasks.last().expect("just created");
+        let d = self.c.addresses;
+        let t = self
+            .c
+            .view(d.task, TaskContract::getTaskCall { taskId: id })
+            .await?;
+        for (k, commit) in spec.commits.iter().enumerate() {
+            if *commit {
+                named(self.step(&Action::Commit(SOLVERS[k], 0)).await)?;
+            }
+        }
+        crate::helpers::advance_past(&self.c, t.commitDeadline).await;
+        if spec.ground_truth {
+            named(self.step(&Action::RevealGroundTruth(0)).await)?;
+        }
+        for (k, how) in spec.reveals.iter().enumerate() {
+            if *how > 0 {
+                named(self.step(&Action::Reveal(SOLVERS[k], 0, *how == 1)).await)?;
+            }
+        }
+        crate::helpers::advance_past(&self.c, t.revealDeadline).await;
+        for (k, vote) in spec.votes.iter().enumerate() {
+            if let Some(scores) = vote {
+                named(self.step(&Action::Vote(VOTERS[k], 0, scores.clone())).await)?;
+            }
+        }
+        crate::helpers::advance_past(&self.c, t.voteDeadline).await;
+        match self.finalize_checked(id).await {
+            Err(e) if e.revert_name() == Some("NotEnoughVotes") => {
+                self.step(&Action::Expire(0)).await
+            }
+            other => other,
+        }
+    }
+
+    /// Finalizes and checks every revealed solver was credited exactly the core's reward.
+    async fn finalize_checked(&mut self, task: U256) -> Result<(), ChainError> {
+        let c = &self.c;
+        let d = c.addresses;
+        let solvers = c.revealed_solvers(task).await.unwrap_or_default();
+        let voters = c
+            .view(d.rewards, ResultsRewards::getVotersCall { taskId: task })
+            .await
+            .unwrap_or_default();
+        let mut stakes = Vec::new();
+        let mut scores = Vec::new();
+        for v in &voters {
+            stakes.push(
+                c.view(
+                    d.rewards,
+                    ResultsRewards::voteStakeCall { _0: task, _1: *v },
+                )
+                .await?,
+            );
+            scores.push(
+                c.view(
+                    d.rewards,
+                    ResultsRewards::getVoteCall {
+                        taskId: task,
+                        coordinator: *v,
+                    },
+                )
+                .await?,
+            );
+        }
+        let mut before = Vec::new();
+        for (who, _) in &self.actors {
+            before.push(c.claimable(*who).await?);
+        }
+        c.finalize(self.cast.outsider, task).await?;
+        let t = c
+            .view(d.task, TaskContract::getTaskCall { taskId: task })
+            .await?;
+        let threshold = c
+            .view(
+                d.project,
+                Project::thresholdOfCall {
+                    projectId: t.projectId,
+                },
+            )
+            .await?;
+        let expected = consensus::run(
+            &stakes,
+            &scores,
+            threshold,
+            t.solverReward,
+            t.coordinatorReward,
+        )
+        .expect("valid votes");
+        for (k, (who, role)) in self.actors.iter().enumerate() {
+            let delta = c.claimable(*who).await? - before[k];
+            if *role == Role::Solver {
+                let want = solvers
+                    .iter()
+                    .position(|s| s == who)
+                    .map(|j| {
+                        if expected.accepted[j] {
+                            expected.solver_rewards[j]
+                        } else {
+                            U256::ZERO
+                        }
+                    })
+                    .unwrap_or(U256::ZERO);
+                assert_eq!(
+                    delta, want,
+                    "solver {who} credited {delta}, consensus says {want}"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    async fn check_invariants(&self) {
+        let c = &self.c;
+        let d = c.addresses;
+        let mut sum = c.stake_of(self.cast.proposer).await.unwrap().amount;
+        let mut credited = U256::ZERO;
+        for (who, _) in &self.actors {
+            sum += c.stake_of(*who).await.unwrap().amount;
+            credited += c.claimable(*who).await.unwrap();
+        }
+        let total = c
+            .view(d.staking, ParticipantStaking::totalStakedCall {})
+            .await
+            .unwrap();
+        assert_eq!(total, sum, "total staked = Σ stakes");
+        assert_eq!(
+            c.atn_balance(d.staking).await.unwrap(),
+            total,
+            "staking holds exactly the stakes"
+        );
+        let funded = c
+            .view(
+                d.project,
+                Project::getProjectCall {
+                    projectId: self.project,
+                },
+            )
+            .await
+            .unwrap()
+            .funded;
+        assert!(
+            credited + self.claimed <= funded,
+            "paid {} > funded {funded}",
+            credited + self.claimed
+        );
+        assert!(
+            c.atn_balance(d.rewards).await.unwrap() >= credited,
+            "rewards contract is solvent"
+        );
+    }
+}
+
+fn run_case(actions: Vec<Action>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = EmbeddedChain::genesis(ACCOUNTS, atn(100_000))
+            .await
+            .unwrap();
+        let cast = Cast::new(&c.backend().accounts());
+        c.stake(cast.proposer, Role::Proposer, Role::Proposer.min_stake())
+            .await
+            .unwrap();
+        let project = c
+            .create_project(cast.deployer, "fuzz", wad_milli(400))
+            .await
+            .unwrap();
+        c.fund_project(cast.deployer, project, atn(2_000))
+            .await
+            .unwrap();
+        let mut actors: Vec<(Address, Role)> =
+            cast.solvers.iter().map(|s| (*s, Role::Solver)).collect();
+        actors.extend(cast.coordinators.iter().map(|k| (*k, Role::Coordinator)));
+        actors.push((cast.aggregator, Role::Aggregator));
+        actors.push((cast.outsider, Role::Solver));
+        for (who, role) in &actors {
+            c.stake(*who, *role, role.min_stake()).await.unwrap();
+        }
+        let mut w = World {
+            c,
+            cast,
+            actors,
+            project,
+            tasks: vec![],
+            claimed: U256::ZERO,
+        };
+        let mut ok = std::collections::BTreeMap::<&str, usize>::new();
+        for a in &actions {
+            match w.step(a).await {
+                Ok(()) => *ok.entry(a.name()).or_default() += 1,
+                Err(e) => assert!(
+                    e.revert_name().is_some(),
+                    "{a:?} failed without a named revert: {e}"
+                ),
+            }
+            w.check_invariants().await;
+        }
+        eprintln!("successful calls: {ok:?}");
+    });
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_call_sequences_keep_the_invariants(actions in proptest::collection::vec(action(), 20..120)) {
+        run_case(actions);
+    }
+}
