@@ -6,7 +6,7 @@
 //! ([`manifest`]). [`runtime`] finds and loads the ONNX Runtime library and opens sessions on
 //! CPU or CUDA; [`session`] feeds a graph by name from flat f32 buffers ([`params`]); [`model`]
 //! runs train steps, losses, inference and gradients for one model; [`vl`] trains VL-JEPA on
-//! the committed digits ([`data`]) with an EMA target; [`probe`] measures what the embeddings
+//! the committed digits ([`data`]) with an EMA target, [`txt`] trains TextJEPA on text; [`probe`] measures what the embeddings
 //! know; [`decoder`] is the local FiLM text decoder and [`two_speed`] routes queries between
 //! a cached plan (fast path) and inference peers (slow path). Weight deltas are `new − base` in f64 ([`params::WeightDelta`]).
 
@@ -22,6 +22,7 @@ pub mod rng;
 pub mod runtime;
 pub mod session;
 pub mod two_speed;
+pub mod txt;
 pub mod vl;
 
 pub use decoder::TextDecoder;
@@ -32,4 +33,5 @@ pub use params::{ParamSet, WeightDelta};
 pub use pipeline::{Answer, Pipeline};
 pub use runtime::Device;
 pub use two_speed::{Path, PlanSource, TwoSpeed};
+pub use txt::{TextBatch, TextJepa};
 pub use vl::{LossParts, VlBatch, VlJepa};

@@ -76,6 +76,11 @@ impl JepaModel {
         })
     }
 
+    /// Intra-op threads of sessions opened from now on.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
     /// Fresh parameters by the manifest's init rules.
     pub fn init_params(&self, seed: u64) -> ParamSet {
         ParamSet::init(self.layout.clone(), seed)

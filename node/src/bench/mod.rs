@@ -4,6 +4,7 @@
 //! to it, so a result means something on any machine. Each benchmark is a subcommand with its own
 //! flags; results and the commands that produced them are recorded in `BENCHMARKS.md`.
 
+mod jepa;
 mod report;
 mod store;
 
@@ -25,12 +26,15 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// State store: one durable commit per record, against one batched commit of all records.
     Store(store::StoreBench),
+    /// VL-JEPA on ONNX Runtime: train steps against the forward loss; inference at batch 1 / 32.
+    Jepa(jepa::JepaBench),
 }
 
 /// Runs the chosen benchmark and prints its report.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let report = match &args.bench {
         BenchCommand::Store(b) => b.run()?,
+        BenchCommand::Jepa(b) => b.run()?,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
