@@ -1,7 +1,47 @@
-//! The autonet overlay on libp2p.
+//! The autonet overlay: a libp2p node with validated gossip, a self-validating DHT, chunked
+//! content transfer and peer scoring.
 //!
-//! Bird's-eye view (filled in by the overlay issue): a swarm over TCP and QUIC with noise and yamux;
-//! identify with a protocol-version gate, ping, Kademlia for small self-validating records and
-//! provider records, gossipsub on typed topics with application-level validation before relay,
-//! request-response for bulk transfers, connection limits and peer scoring. A cloneable `Client`
-//! handle talks over bounded channels to an `EventLoop` that owns the swarm.
+//! Bird's-eye view (the shape of rust-libp2p's file-sharing example):
+//! - [`new`] builds a node from a [`NetworkConfig`] and returns a cloneable [`Client`], a bounded
+//!   receiver of [`NetworkEvent`]s, and the [`EventLoop`] that owns the swarm (spawn
+//!   [`EventLoop::run`]).
+//! - [`behaviour`]: TCP + QUIC (noise, yamux), identify (protocol-version gate), ping, Kademlia
+//!   (own protocol name, records filtered to key = BLAKE3(value), redb-backed [`DhtStore`]),
+//!   gossipsub (signed, strict validation, content-hash ids, score parameters),
+//!   request-response (CBOR chunks ≤ 1 MiB), connection limits and the ban list.
+//! - [`envelope`]: the versioned, size-limited CBOR envelope every gossip message carries;
+//!   [`topic`]: the closed enum of gossip topics.
+//! - The event loop rejects bad envelopes itself and hands the rest to the application, whose
+//!   Accept/Ignore/Reject (via [`Client::report_validation`]) decides whether a message is relayed.
+//!   Rejections lower the sender's gossipsub score; peers below the ban threshold are
+//!   disconnected and refused for the ban period.
+//! - [`testnet`]: starts N in-process peers that know only a bootstrap address (tests, `simulate`,
+//!   benchmarks).
+
+pub mod behaviour;
+mod client;
+pub mod config;
+mod dht_store;
+pub mod envelope;
+mod error;
+mod event_loop;
+mod metrics;
+pub mod records;
+mod status;
+mod swarm_events;
+pub mod testnet;
+pub mod topic;
+pub mod transfer;
+
+pub use client::{Client, Command};
+pub use config::{BanPolicy, DhtMode, GossipParams, Limits, NetworkConfig};
+pub use dht_store::DhtStore;
+pub use error::P2pError;
+pub use event_loop::{EventLoop, InboundMessage, NetworkEvent, new, peer_id_of};
+pub use libp2p::gossipsub::{MessageAcceptance, MessageId};
+pub use libp2p::identity::Keypair;
+pub use libp2p::kad::RecordKey;
+pub use libp2p::{Multiaddr, PeerId};
+pub use metrics::NetMetrics;
+pub use status::{BanStatus, Counters, Status, TopicStatus};
+pub use topic::GossipTopic;

@@ -1,5 +1,14 @@
-//! Cross-crate integration tests and the multi-peer harness of autonet.
+//! Cross-crate integration tests of autonet.
 //!
-//! The library half will hold the harness (N in-process peers on loopback that know only the
-//! bootstrap address, fault injection, polling helpers); `tests/it` is the one integration-test
-//! binary that drives it together with the store, models and chain.
+//! The multi-peer harness itself lives in `autonet_p2p::testnet` (so `autonet simulate` and
+//! `autonet bench gossip` can use it too): it starts N in-process peers on 127.0.0.1 that know
+//! only the bootstrap address, waits for meshes by polling, and records what each peer's
+//! application accepted. `it/` is the one integration-test binary:
+//! - `it/mesh.rs`: 50 peers, 100 gossip messages and DHT records reaching everyone;
+//! - `it/adversary.rs` (+ `it/forger.rs`, a raw libp2p peer that forges unsigned messages):
+//!   junk never crosses an honest victim, the adversary's score falls, it is banned and its
+//!   redials are refused for the ban period;
+//! - `it/supervision.rs`: the actor supervisor's restart budget and escalation.
+//!
+//! The real-process acceptance test (one `autonet bootstrap` and three `autonet join`) is in
+//! `node/tests/it/overlay.rs`, where Cargo provides the path of the built binary.

@@ -1,0 +1,213 @@
+//! The cloneable [`Client`] handle: every call is a [`Command`] on a bounded channel to the
+//! [`crate::EventLoop`], answered on a oneshot channel.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use libp2p::kad::RecordKey;
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::envelope::Envelope;
+use crate::records::{ContentId, content_id, to_hex};
+use crate::status::Status;
+use crate::transfer::{ChunkRequest, ChunkResponse};
+use crate::{GossipTopic, P2pError};
+
+type Reply<T> = oneshot::Sender<Result<T, P2pError>>;
+
+/// A request to the event loop.
+#[derive(Debug)]
+pub enum Command {
+    ListenAddrs(Reply<Vec<Multiaddr>>),
+    Dial(Multiaddr, Reply<()>),
+    Publish {
+        topic: GossipTopic,
+        data: Vec<u8>,
+        reply: Reply<MessageId>,
+    },
+    ReportValidation {
+        id: MessageId,
+        propagation_source: PeerId,
+        acceptance: MessageAcceptance,
+    },
+    PutRecord(Vec<u8>, Reply<RecordKey>),
+    GetRecord(RecordKey, Reply<Vec<u8>>),
+    Provide(Vec<u8>, Reply<ContentId>),
+    GetProviders(ContentId, Reply<HashSet<PeerId>>),
+    RequestChunk(PeerId, ChunkRequest, Reply<ChunkResponse>),
+    Status(Reply<Status>),
+    PeerScore(PeerId, Reply<Option<f64>>),
+    Ban(PeerId, Duration),
+    Shutdown(Reply<()>),
+}
+
+/// A handle on a running node. Cheap to clone; all clones talk to the same event loop.
+#[derive(Debug, Clone)]
+pub struct Client {
+    peer_id: PeerId,
+    commands: mpsc::Sender<Command>,
+}
+
+impl Client {
+    pub(crate) fn new(peer_id: PeerId, commands: mpsc::Sender<Command>) -> Self {
+        Self { peer_id, commands }
+    }
+
+    /// This node's peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, P2pError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| P2pError::Stopped)?;
+        rx.await.map_err(|_| P2pError::Stopped)?
+    }
+
+    /// The addresses the node listens on, waiting until at least one is known.
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, P2pError> {
+        self.call(Command::ListenAddrs).await
+    }
+
+    /// Dials an address; resolves when the connection is established or has failed.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), P2pError> {
+        self.call(|r| Command::Dial(addr, r)).await
+    }
+
+    /// Publishes `body` on `topic` inside a current-version envelope.
+    pub async fn publish(&self, topic: GossipTopic, body: Vec<u8>) -> Result<MessageId, P2pError> {
+        let data = Envelope::new(body).encode()?;
+        self.publish_bytes(topic, data).await
+    }
+
+    /// Publishes raw bytes without wrapping them in an envelope. Only for fault injection (the
+    /// adversarial tests); honest code uses [`Client::publish`].
+    pub async fn publish_bytes(
+        &self,
+        topic: GossipTopic,
+        data: Vec<u8>,
+    ) -> Result<MessageId, P2pError> {
+        self.call(|reply| Command::Publish { topic, data, reply })
+            .await
+    }
+
+    /// The application's verdict on a received message; only `Accept`ed messages are relayed.
+    pub async fn report_validation(
+        &self,
+        id: MessageId,
+        propagation_source: PeerId,
+        acceptance: MessageAcceptance,
+    ) -> Result<(), P2pError> {
+        self.commands
+            .send(Command::ReportValidation {
+                id,
+                propagation_source,
+                acceptance,
+            })
+            .await
+            .map_err(|_| P2pError::Stopped)
+    }
+
+    /// Stores `value` in the DHT under `hash(value)`; returns the key.
+    pub async fn put_record(&self, value: Vec<u8>) -> Result<RecordKey, P2pError> {
+        self.call(|r| Command::PutRecord(value, r)).await
+    }
+
+    /// Reads the record stored under `key`, checking that its value hashes to the key.
+    pub async fn get_record(&self, key: RecordKey) -> Result<Vec<u8>, P2pError> {
+        self.call(|r| Command::GetRecord(key, r)).await
+    }
+
+    /// Serves `data` over request-response and announces this node as a provider of its id.
+    pub async fn provide(&self, data: Vec<u8>) -> Result<ContentId, P2pError> {
+        self.call(|r| Command::Provide(data, r)).await
+    }
+
+    /// Peers that announced they provide `id`.
+    pub async fn providers(&self, id: ContentId) -> Result<HashSet<PeerId>, P2pError> {
+        self.call(|r| Command::GetProviders(id, r)).await
+    }
+
+    /// Asks `peer` for one chunk.
+    pub async fn request_chunk(
+        &self,
+        peer: PeerId,
+        request: ChunkRequest,
+    ) -> Result<ChunkResponse, P2pError> {
+        self.call(|r| Command::RequestChunk(peer, request, r)).await
+    }
+
+    /// Fetches content by id from any provider, chunk by chunk, and checks its hash.
+    pub async fn fetch(&self, id: ContentId) -> Result<Vec<u8>, P2pError> {
+        let providers = self.providers(id).await?;
+        let mut last_error = P2pError::ContentNotFound(to_hex(&id));
+        for peer in providers {
+            match self.fetch_from(peer, id).await {
+                Ok(data) => return Ok(data),
+                Err(err) => last_error = err,
+            }
+        }
+        Err(last_error)
+    }
+
+    async fn fetch_from(&self, peer: PeerId, id: ContentId) -> Result<Vec<u8>, P2pError> {
+        let mut data = Vec::new();
+        let mut index = 0u32;
+        loop {
+            let request = ChunkRequest { content: id, index };
+            match self.request_chunk(peer, request).await? {
+                ChunkResponse::Chunk {
+                    index: got,
+                    total,
+                    data: chunk,
+                } if got == index => {
+                    data.extend_from_slice(&chunk);
+                    index += 1;
+                    if index >= total {
+                        break;
+                    }
+                }
+                other => {
+                    return Err(P2pError::Request {
+                        peer: peer.to_string(),
+                        reason: format!("unexpected answer {other:?}"),
+                    });
+                }
+            }
+        }
+        if content_id(&data) != id {
+            return Err(P2pError::ContentCorrupt {
+                peer: peer.to_string(),
+            });
+        }
+        Ok(data)
+    }
+
+    /// A snapshot of the node's state.
+    pub async fn status(&self) -> Result<Status, P2pError> {
+        self.call(Command::Status).await
+    }
+
+    /// The gossipsub score this node gives `peer` (`None` if it is not tracked).
+    pub async fn peer_score(&self, peer: PeerId) -> Result<Option<f64>, P2pError> {
+        self.call(|r| Command::PeerScore(peer, r)).await
+    }
+
+    /// Bans `peer` for `duration`: disconnects it and refuses its connections meanwhile.
+    pub async fn ban(&self, peer: PeerId, duration: Duration) -> Result<(), P2pError> {
+        self.commands
+            .send(Command::Ban(peer, duration))
+            .await
+            .map_err(|_| P2pError::Stopped)
+    }
+
+    /// Closes every connection and stops the event loop; resolves when it has stopped.
+    pub async fn shutdown(&self) -> Result<(), P2pError> {
+        self.call(Command::Shutdown).await
+    }
+}

@@ -1,0 +1,148 @@
+//! Settings of one overlay node. [`NetworkConfig::new`] gives production defaults; tests and the
+//! harness shorten the timers.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use libp2p::identity::Keypair;
+use libp2p::{Multiaddr, StreamProtocol};
+
+use crate::GossipTopic;
+
+/// Protocol version announced by identify; peers announcing another one are disconnected.
+pub const PROTOCOL_VERSION: &str = "/autonet/1.0.0";
+
+/// Kademlia protocol name (our own, so autonet never mixes into the public IPFS DHT).
+pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/autonet/kad/1.0.0");
+
+/// Request-response protocol name for chunked content transfer.
+pub const TRANSFER_PROTOCOL: StreamProtocol = StreamProtocol::new("/autonet/transfer/1.0.0");
+
+/// Whether this node answers DHT queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DhtMode {
+    /// Bootstrap and full peers: answer queries and store records for others.
+    Server,
+    /// Light peers: query only.
+    Client,
+}
+
+/// Gossipsub mesh parameters.
+#[derive(Debug, Clone)]
+pub struct GossipParams {
+    /// Target mesh degree D.
+    pub mesh_n: usize,
+    pub mesh_n_low: usize,
+    pub mesh_n_high: usize,
+    pub heartbeat: Duration,
+}
+
+impl Default for GossipParams {
+    fn default() -> Self {
+        Self {
+            mesh_n: 6,
+            mesh_n_low: 4,
+            mesh_n_high: 12,
+            heartbeat: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Resource limits.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_established: u32,
+    pub max_established_per_peer: u32,
+    pub max_pending_incoming: u32,
+    /// Records in the DHT store.
+    pub max_records: usize,
+    /// Bytes of one DHT record value.
+    pub max_record_bytes: usize,
+    /// Inbound transfer requests a peer may make in a burst, and per second afterwards.
+    pub request_burst: u32,
+    pub requests_per_second: u32,
+    /// Items waiting in the command and event channels.
+    pub channel_capacity: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_established: 256,
+            max_established_per_peer: 2,
+            max_pending_incoming: 64,
+            max_records: 16 * 1024,
+            max_record_bytes: 64 * 1024,
+            request_burst: 32,
+            requests_per_second: 16,
+            channel_capacity: 1024,
+        }
+    }
+}
+
+/// Peer scoring and banning.
+#[derive(Debug, Clone)]
+pub struct BanPolicy {
+    /// A connected peer whose gossipsub score falls below this is banned. It matches gossipsub's
+    /// graylist threshold: below it the peer's RPCs are ignored anyway.
+    pub ban_below_score: f64,
+    /// How long a ban lasts; redials are refused meanwhile.
+    pub ban_duration: Duration,
+    /// How often scores are checked and expired bans lifted.
+    pub check_interval: Duration,
+}
+
+impl Default for BanPolicy {
+    fn default() -> Self {
+        Self {
+            ban_below_score: -80.0,
+            ban_duration: Duration::from_secs(3600),
+            check_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Everything needed to start one node.
+#[derive(Debug, Clone)]
+pub struct NetworkConfig {
+    pub keypair: Keypair,
+    /// Addresses to listen on (`/ip4/127.0.0.1/tcp/0`, `/ip4/0.0.0.0/udp/0/quic-v1`, …).
+    pub listen: Vec<Multiaddr>,
+    /// Bootstrap peers; each address must end in `/p2p/<peer id>`.
+    pub bootstrap: Vec<Multiaddr>,
+    pub dht_mode: DhtMode,
+    /// redb file for DHT records; `None` keeps them in memory only.
+    pub dht_store_path: Option<PathBuf>,
+    /// Topics to subscribe to at start.
+    pub topics: Vec<GossipTopic>,
+    pub gossip: GossipParams,
+    pub limits: Limits,
+    pub bans: BanPolicy,
+    /// Interval of Kademlia random walks (lookups of random ids that refresh the routing table).
+    pub random_walk_interval: Duration,
+    /// Announced by identify; see [`PROTOCOL_VERSION`].
+    pub protocol_version: String,
+    /// Connections with no open stream are closed after this long.
+    pub idle_timeout: Duration,
+}
+
+impl NetworkConfig {
+    /// Production defaults: listen nowhere, DHT server, all topics.
+    pub fn new(keypair: Keypair) -> Self {
+        Self {
+            keypair,
+            listen: Vec::new(),
+            bootstrap: Vec::new(),
+            dht_mode: DhtMode::Server,
+            dht_store_path: None,
+            topics: GossipTopic::ALL.to_vec(),
+            gossip: GossipParams::default(),
+            limits: Limits::default(),
+            bans: BanPolicy::default(),
+            random_walk_interval: Duration::from_secs(60),
+            protocol_version: PROTOCOL_VERSION.to_string(),
+            idle_timeout: Duration::from_secs(300),
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! autonet's own overlay metrics, registered next to libp2p's (which [`crate::behaviour`] and the
+//! event loop record into the same registry).
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::status::Counters;
+
+/// Counters and gauges of one node.
+#[derive(Debug, Clone, Default)]
+pub struct NetMetrics {
+    pub messages_published: Counter,
+    pub messages_received: Counter,
+    pub messages_invalid: Counter,
+    pub messages_rejected: Counter,
+    pub peers_banned: Counter,
+    pub connections_refused_banned: Counter,
+    pub version_mismatches: Counter,
+    pub requests_served: Counter,
+    pub requests_rate_limited: Counter,
+    pub events_dropped: Counter,
+    pub connected_peers: Gauge,
+    pub dht_records: Gauge,
+}
+
+impl NetMetrics {
+    /// Creates the metrics and registers them under the `autonet_p2p` prefix.
+    pub fn register(registry: &mut Registry) -> Self {
+        let m = Self::default();
+        let r = registry.sub_registry_with_prefix("autonet_p2p");
+        let counters: [(&str, &str, &Counter); 10] = [
+            (
+                "messages_published",
+                "Gossip messages published",
+                &m.messages_published,
+            ),
+            (
+                "messages_received",
+                "Valid gossip envelopes received",
+                &m.messages_received,
+            ),
+            (
+                "messages_invalid",
+                "Gossip messages with a bad envelope",
+                &m.messages_invalid,
+            ),
+            (
+                "messages_rejected",
+                "Gossip messages the application rejected",
+                &m.messages_rejected,
+            ),
+            (
+                "peers_banned",
+                "Peers banned for a low score",
+                &m.peers_banned,
+            ),
+            (
+                "connections_refused_banned",
+                "Connections refused from banned peers",
+                &m.connections_refused_banned,
+            ),
+            (
+                "version_mismatches",
+                "Peers dropped for an incompatible protocol version",
+                &m.version_mismatches,
+            ),
+            (
+                "requests_served",
+                "Transfer requests answered",
+                &m.requests_served,
+            ),
+            (
+                "requests_rate_limited",
+                "Transfer requests refused by the rate limit",
+                &m.requests_rate_limited,
+            ),
+            (
+                "events_dropped",
+                "Events dropped because the application lagged",
+                &m.events_dropped,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            r.register(name, help, counter.clone());
+        }
+        r.register(
+            "connected_peers",
+            "Peers with an open connection",
+            m.connected_peers.clone(),
+        );
+        r.register(
+            "dht_records",
+            "Records in the local DHT store",
+            m.dht_records.clone(),
+        );
+        m
+    }
+
+    /// The counters as plain numbers for the status endpoint.
+    pub fn counters(&self) -> Counters {
+        Counters {
+            messages_published: self.messages_published.get(),
+            messages_received: self.messages_received.get(),
+            messages_invalid: self.messages_invalid.get(),
+            messages_rejected: self.messages_rejected.get(),
+            peers_banned: self.peers_banned.get(),
+            connections_refused_banned: self.connections_refused_banned.get(),
+            version_mismatches: self.version_mismatches.get(),
+            requests_served: self.requests_served.get(),
+            requests_rate_limited: self.requests_rate_limited.get(),
+            events_dropped: self.events_dropped.get(),
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! A network of in-process peers on 127.0.0.1 for tests, `autonet simulate` and benchmarks.
+//!
+//! [`Testnet::start`] starts a bootstrap peer, then N peers that are given only the bootstrap
+//! address: they find each other through Kademlia and form gossipsub meshes on their own. Every
+//! peer runs a small application task that judges each message with a [`Validator`] and records
+//! the accepted ones in its [`Inbox`]. Waiting is done by polling with a deadline
+//! ([`poll_until`]), never by sleeping for a fixed time.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use libp2p::identity::Keypair;
+use libp2p::{Multiaddr, PeerId};
+use prometheus_client::registry::Registry;
+use tokio::task::JoinHandle;
+
+use crate::envelope::now_micros;
+use crate::{
+    BanPolicy, Client, GossipParams, GossipTopic, InboundMessage, NetworkConfig, NetworkEvent,
+    P2pError,
+};
+
+/// Decides Accept / Ignore / Reject for each message that passed the envelope checks.
+pub type Validator = Arc<dyn Fn(&InboundMessage) -> MessageAcceptance + Send + Sync>;
+
+/// A validator that accepts every well-formed envelope.
+pub fn accept_all() -> Validator {
+    Arc::new(|_| MessageAcceptance::Accept)
+}
+
+/// One message as a peer's application saw it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub id: MessageId,
+    pub topic: GossipTopic,
+    pub author: Option<PeerId>,
+    pub body: Vec<u8>,
+    pub sent_at_micros: u64,
+    pub received_at_micros: u64,
+    pub acceptance: MessageAcceptance,
+}
+
+/// What a peer's application received, shared with the test.
+#[derive(Debug, Clone, Default)]
+pub struct Inbox(Arc<Mutex<Vec<Received>>>);
+
+impl Inbox {
+    /// A copy of everything received so far.
+    pub fn snapshot(&self) -> Vec<Received> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    /// True when an accepted message with this body was received.
+    pub fn contains_body(&self, body: &[u8]) -> bool {
+        self.0
+            .lock()
+            .map(|v| v.iter().any(|r| r.body == body))
+            .unwrap_or(false)
+    }
+
+    /// Number of messages received.
+    pub fn len(&self) -> usize {
+        self.0.lock().map(|v| v.len()).unwrap_or(0)
+    }
+
+    /// True when nothing was received.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn push(&self, r: Received) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(r);
+        }
+    }
+}
+
+/// A running in-process peer.
+#[derive(Debug)]
+pub struct Peer {
+    pub client: Client,
+    pub peer_id: PeerId,
+    /// Listen addresses, each ending in `/p2p/<peer id>`.
+    pub addrs: Vec<Multiaddr>,
+    pub inbox: Inbox,
+    /// This peer's metrics registry (libp2p's and autonet's series).
+    pub registry: Arc<Mutex<Registry>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Peer {
+    /// Starts a peer from `config`, judging messages with `validator`.
+    pub async fn start(config: NetworkConfig, validator: Validator) -> Result<Peer, P2pError> {
+        let mut registry = Registry::default();
+        let (client, mut events, event_loop) = crate::new(config, &mut registry)?;
+        let loop_task = tokio::spawn(event_loop.run());
+        let inbox = Inbox::default();
+        let app_inbox = inbox.clone();
+        let app_client = client.clone();
+        let app_task = tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                let NetworkEvent::Message(message) = event else {
+                    continue;
+                };
+                let acceptance = validator(&message);
+                app_inbox.push(Received {
+                    id: message.id.clone(),
+                    topic: message.topic,
+                    author: message.author,
+                    body: message.body.clone(),
+                    sent_at_micros: message.sent_at_micros,
+                    received_at_micros: now_micros(),
+                    acceptance,
+                });
+                let _ = app_client
+                    .report_validation(message.id, message.propagation_source, acceptance)
+                    .await;
+            }
+        });
+        let addrs = client.listen_addrs().await?;
+        Ok(Peer {
+            peer_id: client.peer_id(),
+            client,
+            addrs,
+            inbox,
+            registry: Arc::new(Mutex::new(registry)),
+            tasks: vec![loop_task, app_task],
+        })
+    }
+
+    /// The first TCP listen address.
+    pub fn tcp_addr(&self) -> Option<Multiaddr> {
+        self.addrs
+            .iter()
+            .find(|a| {
+                a.iter()
+                    .any(|p| matches!(p, libp2p::multiaddr::Protocol::Tcp(_)))
+            })
+            .cloned()
+    }
+
+    /// Shuts the peer down and waits for its tasks.
+    pub async fn stop(self) {
+        let _ = self.client.shutdown().await;
+        for task in self.tasks {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+/// A node config for a test peer: TCP on 127.0.0.1 with an OS-assigned port, short timers.
+pub fn local_config(keypair: Keypair, bootstrap: Vec<Multiaddr>) -> NetworkConfig {
+    let mut config = NetworkConfig::new(keypair);
+    config.listen = vec![tcp_any_port()];
+    config.bootstrap = bootstrap;
+    config.gossip = GossipParams {
+        heartbeat: Duration::from_millis(500),
+        ..GossipParams::default()
+    };
+    config.random_walk_interval = Duration::from_secs(10);
+    config.bans = BanPolicy {
+        check_interval: Duration::from_millis(250),
+        ..BanPolicy::default()
+    };
+    config
+}
+
+/// `/ip4/127.0.0.1/tcp/0`.
+pub fn tcp_any_port() -> Multiaddr {
+    "/ip4/127.0.0.1/tcp/0"
+        .parse()
+        .unwrap_or_else(|_| Multiaddr::empty())
+}
+
+/// Options of [`Testnet::start`].
+#[derive(Clone)]
+pub struct TestnetOptions {
+    /// Peers besides the bootstrap peer.
+    pub peers: usize,
+    pub gossip: GossipParams,
+    pub validator: Validator,
+}
+
+impl std::fmt::Debug for TestnetOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestnetOptions")
+            .field("peers", &self.peers)
+            .field("gossip", &self.gossip)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestnetOptions {
+    pub fn new(peers: usize) -> Self {
+        Self {
+            peers,
+            gossip: GossipParams {
+                heartbeat: Duration::from_millis(500),
+                ..GossipParams::default()
+            },
+            validator: accept_all(),
+        }
+    }
+}
+
+/// A bootstrap peer and N peers that know only its address.
+#[derive(Debug)]
+pub struct Testnet {
+    pub bootstrap: Peer,
+    pub peers: Vec<Peer>,
+}
+
+impl Testnet {
+    /// Starts the bootstrap peer, then the others one by one.
+    pub async fn start(options: TestnetOptions) -> Result<Testnet, P2pError> {
+        let mut config = local_config(Keypair::generate_ed25519(), Vec::new());
+        config.gossip = options.gossip.clone();
+        let bootstrap = Peer::start(config, options.validator.clone()).await?;
+        let boot_addr = bootstrap
+            .tcp_addr()
+            .ok_or_else(|| P2pError::Config("bootstrap has no TCP address".into()))?;
+        let mut peers = Vec::with_capacity(options.peers);
+        for _ in 0..options.peers {
+            let mut config = local_config(Keypair::generate_ed25519(), vec![boot_addr.clone()]);
+            config.gossip = options.gossip.clone();
+            peers.push(Peer::start(config, options.validator.clone()).await?);
+        }
+        Ok(Testnet { bootstrap, peers })
+    }
+
+    /// The bootstrap peer followed by the others.
+    pub fn all(&self) -> impl Iterator<Item = &Peer> {
+        std::iter::once(&self.bootstrap).chain(self.peers.iter())
+    }
+
+    /// Polls until every peer has at least `min_mesh` mesh peers on `topic`.
+    pub async fn wait_for_mesh(
+        &self,
+        topic: GossipTopic,
+        min_mesh: usize,
+        deadline: Duration,
+    ) -> Result<(), P2pError> {
+        poll_until(deadline, Duration::from_millis(250), || async {
+            for peer in self.all() {
+                let status = peer.client.status().await.ok()?;
+                let mesh = status
+                    .topics
+                    .iter()
+                    .find(|t| t.name == topic.name())
+                    .map_or(0, |t| t.mesh_peers);
+                if mesh < min_mesh {
+                    return None;
+                }
+            }
+            Some(())
+        })
+        .await
+        .ok_or_else(|| P2pError::Config(format!("mesh on {topic} did not form in {deadline:?}")))
+    }
+
+    /// Stops every peer.
+    pub async fn stop(self) {
+        for peer in self.peers {
+            peer.stop().await;
+        }
+        self.bootstrap.stop().await;
+    }
+}
+
+/// Calls `check` every `interval` until it returns `Some` or `deadline` has passed.
+pub async fn poll_until<T, F, Fut>(
+    deadline: Duration,
+    interval: Duration,
+    mut check: F,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let end = Instant::now() + deadline;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        tokio::time::sleep(interval).await;
+    }
+}

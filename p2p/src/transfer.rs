@@ -1,0 +1,167 @@
+//! Request-response content transfer: CBOR messages, chunks of at most 1 MiB, per-peer rate limits.
+//!
+//! A provider keeps content in memory (bounded by [`MAX_PROVIDED_BYTES`]) and announces it with a
+//! Kademlia provider record under its content id. A fetcher asks for chunk 0, learns the chunk
+//! count from the answer, asks for the rest and checks the BLAKE3 of the whole against the id.
+//! Each peer gets a token bucket; a request over budget is answered `RateLimited` without work.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use libp2p::PeerId;
+use serde::{Deserialize, Serialize};
+
+use crate::records::ContentId;
+
+/// Largest chunk served in one response.
+pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
+
+/// Largest encoded response accepted (a chunk plus CBOR framing).
+pub const MAX_RESPONSE_BYTES: u64 = MAX_CHUNK_BYTES as u64 + 4096;
+
+/// Largest encoded request accepted.
+pub const MAX_REQUEST_BYTES: u64 = 4096;
+
+/// Total bytes of content one node serves from memory.
+pub const MAX_PROVIDED_BYTES: usize = 256 * 1024 * 1024;
+
+/// A request for one chunk of content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkRequest {
+    pub content: ContentId,
+    pub index: u32,
+}
+
+/// The answer to a [`ChunkRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChunkResponse {
+    Chunk {
+        index: u32,
+        total: u32,
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    },
+    NotFound,
+    RateLimited,
+}
+
+/// Content this node serves.
+#[derive(Debug, Default)]
+pub struct ProvidedContent {
+    items: HashMap<ContentId, Vec<u8>>,
+    bytes: usize,
+}
+
+impl ProvidedContent {
+    /// Adds content; false if it would exceed [`MAX_PROVIDED_BYTES`].
+    pub fn insert(&mut self, id: ContentId, data: Vec<u8>) -> bool {
+        if self.items.contains_key(&id) {
+            return true;
+        }
+        if self.bytes + data.len() > MAX_PROVIDED_BYTES {
+            return false;
+        }
+        self.bytes += data.len();
+        self.items.insert(id, data);
+        true
+    }
+
+    /// Answers a chunk request.
+    pub fn answer(&self, request: &ChunkRequest) -> ChunkResponse {
+        let Some(data) = self.items.get(&request.content) else {
+            return ChunkResponse::NotFound;
+        };
+        let total = data.len().div_ceil(MAX_CHUNK_BYTES).max(1);
+        let index = request.index as usize;
+        if index >= total {
+            return ChunkResponse::NotFound;
+        }
+        let start = index * MAX_CHUNK_BYTES;
+        let end = (start + MAX_CHUNK_BYTES).min(data.len());
+        ChunkResponse::Chunk {
+            index: request.index,
+            total: u32::try_from(total).unwrap_or(u32::MAX),
+            data: data.get(start..end).map(<[u8]>::to_vec).unwrap_or_default(),
+        }
+    }
+}
+
+/// Per-peer token buckets for inbound requests.
+#[derive(Debug)]
+pub struct RateLimiter {
+    burst: f64,
+    per_second: f64,
+    buckets: HashMap<PeerId, (f64, Instant)>,
+}
+
+impl RateLimiter {
+    pub fn new(burst: u32, per_second: u32) -> Self {
+        Self {
+            burst: f64::from(burst.max(1)),
+            per_second: f64::from(per_second),
+            buckets: HashMap::new(),
+        }
+    }
+
+    /// Takes one token for `peer` at `now`; false when the peer is over its budget.
+    pub fn allow(&mut self, peer: PeerId, now: Instant) -> bool {
+        let (tokens, last) = self.buckets.entry(peer).or_insert((self.burst, now));
+        let refill = now.saturating_duration_since(*last).as_secs_f64() * self.per_second;
+        *tokens = (*tokens + refill).min(self.burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Forgets a disconnected peer.
+    pub fn forget(&mut self, peer: &PeerId) {
+        self.buckets.remove(peer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_content_and_are_bounded() {
+        let mut provided = ProvidedContent::default();
+        let data: Vec<u8> = (0..(2 * MAX_CHUNK_BYTES + 10)).map(|i| i as u8).collect();
+        let id = crate::records::content_id(&data);
+        assert!(provided.insert(id, data.clone()));
+        let mut joined = Vec::new();
+        for index in 0..3 {
+            match provided.answer(&ChunkRequest { content: id, index }) {
+                ChunkResponse::Chunk { total, data, .. } => {
+                    assert_eq!(total, 3);
+                    assert!(data.len() <= MAX_CHUNK_BYTES);
+                    joined.extend(data);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(joined, data);
+        let past_end = ChunkRequest {
+            content: id,
+            index: 3,
+        };
+        assert_eq!(provided.answer(&past_end), ChunkResponse::NotFound);
+    }
+
+    #[test]
+    fn rate_limiter_refills() {
+        let mut limiter = RateLimiter::new(2, 1);
+        let peer = PeerId::random();
+        let t0 = Instant::now();
+        assert!(limiter.allow(peer, t0));
+        assert!(limiter.allow(peer, t0));
+        assert!(!limiter.allow(peer, t0));
+        assert!(limiter.allow(peer, t0 + Duration::from_secs(1)));
+    }
+}

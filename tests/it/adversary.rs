@@ -1,0 +1,225 @@
+//! A real adversarial peer against an honest victim with an observer behind it.
+//!
+//! Topology: adversary → victim ← observer, and a forger → victim. The adversary is an autonet
+//! peer that publishes correctly signed
+//! junk: bytes that are not CBOR, and an envelope far over the size limit. The forger is a raw
+//! libp2p peer whose messages claim the victim's observer as author and carry no signature. The
+//! victim must reject all of it before relaying, so the observer, connected only through the
+//! victim, never sees any; both attackers' scores fall, they are banned, and the adversary's
+//! redials are refused until the ban expires.
+
+use std::time::Duration;
+
+use autonet_p2p::envelope::{ENVELOPE_VERSION, MAX_ENVELOPE_BYTES};
+use autonet_p2p::testnet::{Peer, accept_all, local_config, poll_until};
+use autonet_p2p::{DhtMode, GossipTopic, Keypair, Status};
+use serde::Serialize;
+
+use crate::forger::{Forger, ForgerCommand};
+
+const BAN: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(250);
+
+#[derive(Serialize)]
+struct RawEnvelope {
+    v: u16,
+    at: u64,
+    #[serde(with = "serde_bytes")]
+    body: Vec<u8>,
+}
+
+fn oversized_envelope() -> Vec<u8> {
+    let raw = RawEnvelope {
+        v: ENVELOPE_VERSION,
+        at: 0,
+        body: vec![0xab; MAX_ENVELOPE_BYTES + 10_000],
+    };
+    let mut out = Vec::new();
+    ciborium::into_writer(&raw, &mut out).unwrap();
+    out
+}
+
+async fn status(peer: &Peer) -> Status {
+    peer.client.status().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_is_not_relayed_and_the_adversary_is_banned() -> anyhow::Result<()> {
+    let mut victim_config = local_config(Keypair::generate_ed25519(), vec![]);
+    victim_config.bans.ban_duration = BAN;
+    let victim = Peer::start(victim_config, accept_all()).await?;
+    let victim_addr = victim.tcp_addr().unwrap();
+
+    // Both the observer and the adversary are DHT clients, so the victim's routing table (the
+    // only way either could learn of the other) lists neither.
+    let mut observer_config = local_config(Keypair::generate_ed25519(), vec![victim_addr.clone()]);
+    observer_config.dht_mode = DhtMode::Client;
+    let observer = Peer::start(observer_config, accept_all()).await?;
+    let mut adversary_config = local_config(Keypair::generate_ed25519(), vec![victim_addr.clone()]);
+    adversary_config.dht_mode = DhtMode::Client;
+    let adversary = Peer::start(adversary_config, accept_all()).await?;
+    let forger = Forger::start(victim_addr.clone(), observer.peer_id)?;
+
+    let topic = GossipTopic::Tasks;
+    // The victim sees the observer, the adversary and the forger subscribed.
+    let subscribed = poll_until(Duration::from_secs(60), POLL, || async {
+        let s = status(&victim).await;
+        let t = s.topics.iter().find(|t| t.name == topic.name())?;
+        (t.subscribed_peers >= 3).then_some(())
+    })
+    .await;
+    assert!(
+        subscribed.is_some(),
+        "victim never saw all three peers subscribe"
+    );
+
+    let junk: Vec<Vec<u8>> = vec![
+        b"\xff\xfe\xfd definitely not CBOR".to_vec(),
+        b"\xa1\x61v".to_vec(), // truncated map
+        oversized_envelope(),
+    ];
+    for data in &junk {
+        let sent = poll_until(Duration::from_secs(30), POLL, || async {
+            adversary
+                .client
+                .publish_bytes(topic, data.clone())
+                .await
+                .ok()
+        })
+        .await;
+        assert!(sent.is_some(), "adversary could not publish");
+    }
+    let forged = b"forged: claims the observer wrote it".to_vec();
+    for i in 0..3u8 {
+        let mut body = forged.clone();
+        body.push(i);
+        forger
+            .commands
+            .send(ForgerCommand::Publish(topic, body))
+            .await?;
+    }
+
+    // Both attackers are banned once their scores fall below the threshold.
+    let banned = poll_until(Duration::from_secs(60), POLL, || async {
+        let s = status(&victim).await;
+        let is_banned = |p: &libp2p::PeerId| s.bans.iter().any(|b| b.peer == p.to_string());
+        (is_banned(&adversary.peer_id) && is_banned(&forger.peer_id)).then_some(s)
+    })
+    .await;
+    let Some(banned) = banned else {
+        let s = status(&victim).await;
+        let a = victim.client.peer_score(adversary.peer_id).await?;
+        let f = victim.client.peer_score(forger.peer_id).await?;
+        panic!("attackers were not banned: scores {a:?} {f:?}, victim {s:#?}");
+    };
+    assert!(
+        banned.counters.messages_invalid >= 2,
+        "{:?}",
+        banned.counters
+    );
+    let score = victim.client.peer_score(adversary.peer_id).await?;
+    assert!(
+        score.is_some_and(|s| s < -80.0),
+        "adversary score {score:?}"
+    );
+    assert!(
+        !banned
+            .connected_peers
+            .contains(&adversary.peer_id.to_string())
+    );
+
+    // Redials during the ban are refused.
+    let refused = poll_until(Duration::from_secs(15), POLL, || async {
+        let _ = adversary.client.dial(victim_addr.clone()).await;
+        let s = status(&victim).await;
+        (s.counters.connections_refused_banned >= 1
+            && !s.connected_peers.contains(&adversary.peer_id.to_string()))
+        .then_some(())
+    })
+    .await;
+    assert!(
+        refused.is_some(),
+        "banned adversary's redial was not refused"
+    );
+
+    // An honest message from the victim reaches the observer; no junk ever did.
+    let marker = b"honest marker".to_vec();
+    let published = poll_until(Duration::from_secs(30), POLL, || async {
+        victim.client.publish(topic, marker.clone()).await.ok()
+    })
+    .await;
+    assert!(published.is_some());
+    let seen = poll_until(Duration::from_secs(60), POLL, || async {
+        observer.inbox.contains_body(&marker).then_some(())
+    })
+    .await;
+    assert!(seen.is_some(), "observer never got the honest marker");
+    for received in observer.inbox.snapshot() {
+        assert!(!junk.contains(&received.body), "junk reached the observer");
+        assert!(
+            !received.body.starts_with(b"forged"),
+            "forged message reached the observer"
+        );
+    }
+    let observer_status = status(&observer).await;
+    assert_eq!(observer_status.counters.messages_invalid, 0);
+    for attacker in [adversary.peer_id, forger.peer_id] {
+        assert!(
+            !observer_status
+                .connected_peers
+                .contains(&attacker.to_string())
+        );
+    }
+
+    // After the ban period the adversary may connect again.
+    let readmitted = poll_until(
+        BAN + Duration::from_secs(60),
+        Duration::from_millis(500),
+        || async {
+            let _ = adversary.client.dial(victim_addr.clone()).await;
+            let s = status(&victim).await;
+            s.connected_peers
+                .contains(&adversary.peer_id.to_string())
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(
+        readmitted.is_some(),
+        "adversary still refused after the ban period"
+    );
+
+    forger.stop().await;
+    adversary.stop().await;
+    observer.stop().await;
+    victim.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incompatible_protocol_version_is_disconnected() -> anyhow::Result<()> {
+    let host = Peer::start(
+        local_config(Keypair::generate_ed25519(), vec![]),
+        accept_all(),
+    )
+    .await?;
+    let addr = host.tcp_addr().unwrap();
+    let mut old = local_config(Keypair::generate_ed25519(), vec![addr]);
+    old.protocol_version = "/autonet/0.9.0".to_string();
+    let old = Peer::start(old, accept_all()).await?;
+    let dropped = poll_until(Duration::from_secs(60), POLL, || async {
+        let s = status(&host).await;
+        (s.counters.version_mismatches >= 1
+            && s.bans.iter().any(|b| b.peer == old.peer_id.to_string())
+            && !s.connected_peers.contains(&old.peer_id.to_string()))
+        .then_some(())
+    })
+    .await;
+    assert!(
+        dropped.is_some(),
+        "peer with another protocol version stayed connected"
+    );
+    old.stop().await;
+    host.stop().await;
+    Ok(())
+}

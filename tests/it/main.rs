@@ -1,0 +1,8 @@
+//! The one integration-test binary of autonet-tests; see the crate docs for what each module
+//! covers. Every wait polls with a deadline; deadlines are generous because CI runs on two
+//! shared cores.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod adversary;
+mod forger;
+mod mesh;
