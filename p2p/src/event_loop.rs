@@ -76,6 +76,10 @@ pub struct EventLoop {
     pub(crate) provided: ProvidedContent,
     pub(crate) rate_limiter: RateLimiter,
     pub(crate) bans: HashMap<PeerId, Instant>,
+    /// Score of each peer when it was last banned for its score. Gossipsub keeps (and does not
+    /// decay) a disconnected peer's score, so after a ban expires the peer is banned again only
+    /// if it misbehaves further, not for the same old offence.
+    pub(crate) score_at_ban: HashMap<PeerId, f64>,
     pub(crate) bootstrap_peers: HashSet<PeerId>,
 }
 
@@ -161,6 +165,7 @@ pub fn new(
         provided: ProvidedContent::default(),
         rate_limiter,
         bans: HashMap::new(),
+        score_at_ban: HashMap::new(),
         bootstrap_peers,
     };
     Ok((Client::new(peer_id, command_tx), event_rx, event_loop))
@@ -363,19 +368,21 @@ impl EventLoop {
             tracing::info!(%peer, "ban expired");
         }
         let threshold = self.config.bans.ban_below_score;
-        let low: Vec<PeerId> = self
+        let gossipsub = &self.swarm.behaviour().gossipsub;
+        let low: Vec<(PeerId, f64)> = self
             .swarm
             .connected_peers()
-            .filter(|p| {
-                self.swarm
-                    .behaviour()
-                    .gossipsub
-                    .peer_score(p)
-                    .is_some_and(|s| s < threshold)
+            .filter_map(|p| Some((*p, gossipsub.peer_score(p)?)))
+            .filter(|(p, score)| {
+                *score < threshold
+                    && self
+                        .score_at_ban
+                        .get(p)
+                        .is_none_or(|at_ban| *score < *at_ban - 1.0)
             })
-            .copied()
             .collect();
-        for peer in low {
+        for (peer, score) in low {
+            self.score_at_ban.insert(peer, score);
             self.ban(peer, self.config.bans.ban_duration);
         }
         let records = self.swarm.behaviour_mut().kad.store_mut().len();
