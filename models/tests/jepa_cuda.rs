@@ -38,12 +38,18 @@ fn parity(config: &str) {
     let diff: f64 = cpu
         .iter()
         .zip(&gpu)
-        .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
+        .map(|(a, b)| {
+            let d = f64::from(*a) - f64::from(*b);
+            d * d
+        })
         .sum::<f64>()
         .sqrt();
     let norm: f64 = cpu
         .iter()
-        .map(|a| f64::from(*a).powi(2))
+        .map(|a| {
+            let x = f64::from(*a);
+            x * x
+        })
         .sum::<f64>()
         .sqrt();
     let rel = diff / norm;

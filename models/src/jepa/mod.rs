@@ -18,6 +18,7 @@ pub mod model;
 pub mod params;
 pub mod pipeline;
 pub mod probe;
+pub mod resident;
 pub mod rng;
 pub mod runtime;
 pub mod session;

@@ -86,6 +86,24 @@ impl JepaModel {
         ParamSet::init(self.layout.clone(), seed)
     }
 
+    /// The serialized graph of a kind (`infer`, `loss`, `grad`, `grad_f64`, `train_step`).
+    pub fn graph_bytes(&self, kind: &str) -> Result<Vec<u8>, JepaError> {
+        let file = self
+            .manifest
+            .graphs
+            .get(kind)
+            .ok_or_else(|| JepaError::Graphs {
+                path: format!("manifest.json#{}.{kind}", self.name).into(),
+                reason: "graph kind not in this set".to_string(),
+            })?;
+        self.source.read(&file.file)
+    }
+
+    /// The device its sessions run on.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
     fn session(&mut self, kind: &str) -> Result<&mut GraphSession, JepaError> {
         if !self.sessions.contains_key(kind) {
             let file = self

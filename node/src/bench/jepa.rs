@@ -2,15 +2,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use autonet_models::jepa::data::committed_digits;
+use autonet_models::jepa::resident::ResidentTrainer;
 use autonet_models::jepa::rng::Rng;
-use autonet_models::jepa::{Device, GraphSource, VlBatch, VlJepa};
+use autonet_models::jepa::session::Data;
+use autonet_models::jepa::{Device, GraphSource, TrainState, VlBatch, VlJepa};
 use clap::Args;
 
 use super::{BenchReport, Measurement};
 
-/// VL-JEPA on ONNX Runtime: training steps (forward + loss + reverse-mode gradients + AdamW, one
-/// graph) against the forward loss alone on the same batch, plus encoder inference latency at
-/// batch 1 and 32.
+/// VL-JEPA on ONNX Runtime. `--mode steps`: training steps (forward + loss + reverse-mode
+/// gradients + AdamW, one graph) against the forward loss alone on the same batch, plus encoder
+/// inference latency at batch 1 and 32. `--mode binding`: the train step with parameters and
+/// optimizer state resident on the device (IoBinding) against copying them every step.
 #[derive(Debug, Args)]
 pub struct JepaBench {
     /// Graph set: `tiny`, `default` (the prototype's ~18M-parameter preset) or a folder.
@@ -25,9 +28,82 @@ pub struct JepaBench {
     /// Timed inference calls per batch size.
     #[arg(long, default_value_t = 20, env = "AUTONET_BENCH_JEPA_CALLS")]
     pub calls: usize,
+    /// `steps` (train step vs forward loss; inference latency) or `binding` (IoBinding vs copying).
+    #[arg(long, default_value = "steps", env = "AUTONET_BENCH_JEPA_MODE")]
+    pub mode: String,
     /// ONNX Runtime intra-op threads.
     #[arg(long, default_value_t = 1, env = "AUTONET_BENCH_JEPA_THREADS")]
     pub threads: usize,
+}
+
+impl JepaBench {
+    fn binding(&self, vl: &mut VlJepa, batch: &VlBatch) -> anyhow::Result<BenchReport> {
+        let c = vl.config.clone();
+        let params = vl.state.params.clone();
+        let target = vl.plans(&params, batch, true)?;
+        let data = [
+            (
+                "image",
+                Data::F32(vec![batch.n, c.channels, c.image, c.image], &batch.images),
+            ),
+            (
+                "tokens",
+                Data::I64(vec![batch.n, c.text_len], &batch.tokens),
+            ),
+            (
+                "patch_keep",
+                Data::F32(vec![batch.n, c.patches()], &batch.keep),
+            ),
+            (
+                "target_plan",
+                Data::F32(vec![batch.n, c.latents, c.dim], &target),
+            ),
+        ];
+        let mut state = TrainState::new(params);
+        vl.model
+            .train_step(&mut state, 1e-4, &data)
+            .context("warm-up training step")?;
+        let start = Instant::now();
+        for _ in 0..self.steps {
+            vl.model.train_step(&mut state, 1e-4, &data)?;
+        }
+        let baseline = Measurement::new(
+            "train step, state copied in and out",
+            start.elapsed(),
+            self.steps,
+            "steps",
+        );
+        let bytes = vl.model.graph_bytes("train_step")?;
+        let mut resident =
+            ResidentTrainer::new(&vl.model, &bytes, &state, vl.model.device(), self.threads)?;
+        resident
+            .step(1e-4, &data)
+            .context("warm-up resident step")?;
+        let start = Instant::now();
+        for _ in 0..self.steps {
+            resident.step(1e-4, &data)?;
+        }
+        let measured = Measurement::new(
+            "train step, state resident (IoBinding)",
+            start.elapsed(),
+            self.steps,
+            "steps",
+        );
+        let setup = format!(
+            "graphs {}, device {}, {} threads, {} steps, {} parameters",
+            self.graphs,
+            self.device,
+            self.threads,
+            self.steps,
+            state.params.data.len()
+        );
+        let mut report = BenchReport::new("jepa", setup, baseline, measured);
+        report.notes.push(format!(
+            "resident speed-up over copying: {:.2}x",
+            1.0 / report.time_ratio
+        ));
+        Ok(report)
+    }
 }
 
 fn median_ms(mut samples: Vec<Duration>) -> f64 {
@@ -55,6 +131,14 @@ impl JepaBench {
             VlBatch::new(&picked, &c, None, rng)
         };
         let batch = batch_of(c.batch, &mut rng);
+        if self.mode == "binding" {
+            return self.binding(&mut vl, &batch);
+        }
+        anyhow::ensure!(
+            self.mode == "steps",
+            "--mode must be `steps` or `binding`, not {:?}",
+            self.mode
+        );
         // Warm-up: opens the sessions and lets ONNX Runtime plan its memory.
         vl.step(&batch).context("warm-up training step")?;
         let params = vl.state.params.clone();
