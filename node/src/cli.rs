@@ -83,6 +83,9 @@ pub enum Command {
 
     /// Ask a model a question and report which inference path answered.
     Infer(crate::infer::InferArgs),
+
+    /// The world-model substrate: train on a turn stream (`replay`), synthetic streams (`sample`).
+    Substrate(crate::substrate::SubstrateArgs),
 }
 
 #[derive(Debug, Args)]

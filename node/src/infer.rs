@@ -1,5 +1,6 @@
 //! `autonet infer --model jepa`: answer a query with the local JEPA pipeline and report which
-//! path of two-speed inference answered.
+//! path of two-speed inference answered. `autonet infer --model substrate` answers from a
+//! world-model substrate (see `crate::substrate`).
 //!
 //! The node trains VL-JEPA and the FiLM decoder on the committed digits (deterministic seeds; a
 //! few seconds for the tiny config), encodes the chosen held-out digit with the prompt, routes
@@ -18,6 +19,8 @@ use clap::{Args, ValueEnum};
 pub enum InferModel {
     /// VL-JEPA plan + local FiLM decoder (ONNX Runtime).
     Jepa,
+    /// World-model substrate: alignment mode for turn-shaped input, general mode otherwise.
+    Substrate,
 }
 
 #[derive(Debug, Args)]
@@ -46,11 +49,26 @@ pub struct InferArgs {
     /// Print the answer as JSON.
     #[arg(long, env = "AUTONET_INFER_JSON")]
     pub json: bool,
+    /// Substrate: world model (CBOR) to answer from [default: the charter world].
+    #[arg(long, env = "AUTONET_INFER_WORLD", value_name = "FILE")]
+    pub world: Option<std::path::PathBuf>,
+    /// Substrate: the input as JSON ({"turns": [...]}, a turn or impact fields for alignment mode;
+    /// anything else, e.g. {"text": "..."}, for general mode).
+    #[arg(long, env = "AUTONET_INFER_INPUT", conflicts_with = "input_file")]
+    pub input: Option<String>,
+    /// Substrate: read the JSON input from this file instead.
+    #[arg(long, env = "AUTONET_INFER_INPUT_FILE", value_name = "FILE")]
+    pub input_file: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: &InferArgs) -> anyhow::Result<()> {
     match args.model {
         InferModel::Jepa => run_jepa(args),
+        InferModel::Substrate => crate::substrate::infer_cmd(
+            args.world.as_deref(),
+            args.input.as_deref(),
+            args.input_file.as_deref(),
+        ),
     }
 }
 

@@ -10,6 +10,7 @@
 //!   and print the ratio to it.
 //! - [`infer`]: `autonet infer --model jepa`, two-speed inference with the local JEPA pipeline.
 //! - [`simulate`]: `autonet simulate`, the local multi-peer simulation (grows with the protocol).
+//! - [`substrate`]: `autonet substrate replay|sample` and the substrate side of `autonet infer`.
 //!
 //! Later issues add the overlay commands (`bootstrap`, `join`), the chain commands and the status
 //! and metrics endpoints here; the protocol itself lives in the library crates below this one.
@@ -21,3 +22,4 @@ pub mod identity;
 pub mod infer;
 pub mod logging;
 pub mod simulate;
+pub mod substrate;

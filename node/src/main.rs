@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use autonet_node::cli::{Cli, Command};
 use autonet_node::config::Config;
-use autonet_node::{bench, identity, infer, logging, simulate};
+use autonet_node::{bench, identity, infer, logging, simulate, substrate};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -49,5 +49,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Infer(args) => infer::run(&args),
+        Command::Substrate(args) => substrate::run(&args),
     }
 }

@@ -7,6 +7,7 @@
 mod jepa;
 mod report;
 mod store;
+mod substrate;
 
 use clap::{Args, Subcommand};
 
@@ -28,6 +29,9 @@ pub enum BenchCommand {
     Store(store::StoreBench),
     /// VL-JEPA on ONNX Runtime: train steps against the forward loss; inference at batch 1 / 32.
     Jepa(jepa::JepaBench),
+    /// World-model substrate: training throughput on 1k and 10k-turn streams in tasks of ≤256
+    /// turns, the scaling exponent, and (with --prototype PATH) the ratio to the Python prototype.
+    Substrate(substrate::SubstrateBench),
 }
 
 /// Runs the chosen benchmark and prints its report.
@@ -35,6 +39,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let report = match &args.bench {
         BenchCommand::Store(b) => b.run()?,
         BenchCommand::Jepa(b) => b.run()?,
+        BenchCommand::Substrate(b) => b.run()?,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

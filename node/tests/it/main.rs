@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod infer;
 mod keygen;
+mod substrate;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,0 +1,124 @@
+//! `autonet substrate replay`, `autonet substrate sample` and `autonet infer --model substrate`.
+
+use serde_json::Value;
+
+use crate::{autonet, run_ok, stderr, stdout};
+
+fn data(name: &str) -> String {
+    format!("{}/../models/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn replay_reproduces_reference_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(
+        autonet(dir.path())
+            .args(["substrate", "replay", "--epochs", "2", "--json", "--turns"])
+            .arg(data("e2e-8.jsonl")),
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["root_scores"]["promotion_of_intelligence"], 431.0);
+    assert_eq!(v["root_scores"]["simplicity"], 864.0);
+    assert_eq!(v["unique_nodes"], 14);
+    assert_eq!(v["events"]["sprouts"], 48);
+    assert_eq!(v["events_total"], 64);
+    assert_eq!(v["world_hash"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn replay_writes_a_model_that_infer_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("world.cbor");
+    run_ok(
+        autonet(dir.path())
+            .args(["substrate", "replay", "--turns"])
+            .arg(data("recon-a.jsonl"))
+            .arg("--out")
+            .arg(&model),
+    );
+    let out = run_ok(
+        autonet(dir.path())
+            .args([
+                "infer",
+                "--model",
+                "substrate",
+                "--input",
+                r#"{"turns": [{"intelligence_impact": 0.7}]}"#,
+                "--world",
+            ])
+            .arg(&model),
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["mode"], "alignment");
+    assert!(v["aligned_principle"].is_string());
+    let out = run_ok(autonet(dir.path()).args([
+        "infer",
+        "--model",
+        "substrate",
+        "--input",
+        r#"{"text": "let me explain"}"#,
+    ]));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["mode"], "general");
+}
+
+#[test]
+fn sample_is_deterministic_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = stdout(&run_ok(autonet(dir.path()).args([
+        "substrate",
+        "sample",
+        "--count",
+        "5",
+        "--seed",
+        "3",
+    ])));
+    let b = stdout(&run_ok(autonet(dir.path()).args([
+        "substrate",
+        "sample",
+        "--count",
+        "5",
+        "--seed",
+        "3",
+    ])));
+    assert_eq!(a, b);
+    assert_eq!(a.lines().count(), 5);
+    for line in a.lines() {
+        assert!(serde_json::from_str::<Value>(line).unwrap().is_object());
+    }
+}
+
+#[test]
+fn bad_turn_files_are_rejected_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"intelligence_impact\": 0.5}\n[1, 2]\n").unwrap();
+    let out = autonet(dir.path())
+        .args(["substrate", "replay", "--turns"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("bad.jsonl:2"), "{}", stderr(&out));
+    std::fs::write(&bad, "{\"intelligence_impact\": \"high\"}\n").unwrap();
+    let out = autonet(dir.path())
+        .args(["substrate", "replay", "--turns"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not a number"), "{}", stderr(&out));
+    let garbage = dir.path().join("world.cbor");
+    std::fs::write(&garbage, b"garbage").unwrap();
+    let out = autonet(dir.path())
+        .args(["infer", "--model", "substrate", "--input", "{}", "--world"])
+        .arg(&garbage)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not a world model"),
+        "{}",
+        stderr(&out)
+    );
+}
