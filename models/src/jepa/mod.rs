@@ -8,7 +8,8 @@
 //! runs train steps, losses, inference and gradients for one model; [`vl`] trains VL-JEPA on
 //! the committed digits ([`data`]) with an EMA target, [`txt`] trains TextJEPA on text; [`probe`] measures what the embeddings
 //! know; [`decoder`] is the local FiLM text decoder and [`two_speed`] routes queries between
-//! a cached plan (fast path) and inference peers (slow path). Weight deltas are `new − base` in f64 ([`params::WeightDelta`]).
+//! a cached plan (fast path) and inference peers (slow path); [`verify`] gives a delta its
+//! content id and wire encoding and lets a coordinator check a solver's claimed held-out loss. Weight deltas are `new − base` in f64 ([`params::WeightDelta`]).
 
 pub mod data;
 pub mod decoder;
@@ -24,6 +25,7 @@ pub mod runtime;
 pub mod session;
 pub mod two_speed;
 pub mod txt;
+pub mod verify;
 pub mod vl;
 
 pub use decoder::TextDecoder;
