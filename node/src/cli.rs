@@ -72,6 +72,16 @@ pub enum Command {
     /// reported and never overwritten.
     Keygen(KeygenArgs),
 
+    /// Run a bootstrap node: a long-lived peer that others dial first.
+    ///
+    /// Prints the peer id and the multiaddrs to give to `autonet join --bootstrap`, serves the
+    /// status JSON on localhost, and stops cleanly on Ctrl-C.
+    Bootstrap(crate::overlay::BootstrapArgs),
+
+    /// Join the network through a bootstrap peer: discover peers through Kademlia, subscribe to
+    /// the protocol topics, serve the status JSON (and metrics with --metrics) on localhost.
+    Join(crate::overlay::JoinArgs),
+
     /// Run a named benchmark; each prints a baseline measured in the same run and the ratio to it.
     ///
     /// `autonet bench --list` shows the benchmarks. Results and the commands that produced them

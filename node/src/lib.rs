@@ -9,11 +9,12 @@
 //! - [`bench`]: `autonet bench <name>`, named benchmarks that measure a baseline in the same run
 //!   and print the ratio to it.
 //! - [`infer`]: `autonet infer --model jepa`, two-speed inference with the local JEPA pipeline.
+//! - [`overlay`]: `autonet bootstrap` and `autonet join` (a long-lived overlay node) with the
+//!   localhost status JSON and Prometheus `/metrics` endpoints.
 //! - [`simulate`]: `autonet simulate`, the local multi-peer simulation (grows with the protocol).
 //! - [`substrate`]: `autonet substrate replay|sample` and the substrate side of `autonet infer`.
 //!
-//! Later issues add the overlay commands (`bootstrap`, `join`), the chain commands and the status
-//! and metrics endpoints here; the protocol itself lives in the library crates below this one.
+//! Later issues add the chain commands here; the protocol itself lives in the library crates below this one.
 
 pub mod bench;
 pub mod cli;
@@ -21,5 +22,6 @@ pub mod config;
 pub mod identity;
 pub mod infer;
 pub mod logging;
+pub mod overlay;
 pub mod simulate;
 pub mod substrate;

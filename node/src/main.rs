@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use autonet_node::cli::{Cli, Command};
 use autonet_node::config::Config;
-use autonet_node::{bench, identity, infer, logging, simulate, substrate};
+use autonet_node::{bench, identity, infer, logging, overlay, simulate, substrate};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -46,6 +46,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Bootstrap(args) => overlay::bootstrap(&args, &config),
+        Command::Join(args) => overlay::join(&args, &config),
         Command::Bench(args) => bench::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Infer(args) => infer::run(&args),

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod infer;
 mod keygen;
+mod overlay;
 mod substrate;
 
 use std::path::Path;

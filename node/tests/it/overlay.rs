@@ -1,0 +1,286 @@
+//! Real processes: one `autonet bootstrap` and three `autonet join` on 127.0.0.1 form one
+//! network; each publishes and every message reaches every other; a record stored by one peer is
+//! read by a peer that joined after the writer had left (so it never dialled it); the status
+//! endpoint and `/metrics` answer; Ctrl-C (SIGINT) makes each exit 0 within 5 s.
+//!
+//! Every wait polls with a deadline; the deadlines are generous for a loaded 2-core machine. The
+//! only timed assertion is the 5 s shutdown bound the acceptance criteria ask for.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use super::autonet;
+
+/// A running `autonet` node process; killed on drop if still running.
+struct Node {
+    child: Child,
+    peer_addr: String,
+    status: String,
+    metrics: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(args: &[&str]) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = autonet(dir.path())
+        .args(args)
+        .env("AUTONET_LOG_LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let (mut peer_addr, mut status, mut metrics) = (None, None, None);
+    let wants_metrics = args.contains(&"--metrics");
+    while status.is_none() || (wants_metrics && metrics.is_none()) {
+        let line = lines
+            .next()
+            .expect("node exited before it was ready")
+            .unwrap();
+        if let Some(addr) = line.strip_prefix("listening on ") {
+            if addr.contains("/tcp/") && peer_addr.is_none() {
+                peer_addr = Some(addr.to_string());
+            }
+        } else if let Some(url) = line.strip_prefix("status: http://") {
+            status = url.strip_suffix("/status").map(str::to_string);
+        } else if let Some(url) = line.strip_prefix("metrics: http://") {
+            metrics = url.strip_suffix("/metrics").map(str::to_string);
+        }
+    }
+    // Keep draining stdout so the node never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Node {
+        child,
+        peer_addr: peer_addr.expect("no TCP listen address printed"),
+        status: status.unwrap(),
+        metrics,
+        _dir: dir,
+    }
+}
+
+/// A minimal HTTP/1.0 client: (status code, body).
+fn http(host: &str, method: &str, path: &str, body: &[u8]) -> Option<(u16, Vec<u8>)> {
+    let mut stream = TcpStream::connect(host).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .ok()?;
+    let head = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(body).ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&response[..split]);
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, response[split + 4..].to_vec()))
+}
+
+fn get_json(host: &str, path: &str) -> Option<serde_json::Value> {
+    match http(host, "GET", path, b"")? {
+        (200, body) => serde_json::from_slice(&body).ok(),
+        _ => None,
+    }
+}
+
+fn poll<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + deadline;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Sends SIGINT and requires exit status 0 within 5 s.
+fn ctrl_c(node: &mut Node) {
+    let pid = node.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let start = Instant::now();
+    loop {
+        if let Some(status) = node.child.try_wait().unwrap() {
+            assert!(status.success(), "node exited with {status}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "node did not exit within 5 s of Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn received_texts(node: &Node) -> Vec<String> {
+    get_json(&node.status, "/messages")
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| m["body_text"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn bootstrap_and_three_joins_form_one_network() {
+    let local = "/ip4/127.0.0.1/tcp/0";
+    let boot = start(&["bootstrap", "--listen", local, "--metrics", "127.0.0.1:0"]);
+    let boot_addr = boot.peer_addr.clone();
+    let join = |extra: &[&str]| {
+        let mut args = vec!["join", "--bootstrap", boot_addr.as_str(), "--listen", local];
+        args.extend_from_slice(extra);
+        start(&args)
+    };
+    let mut nodes = vec![join(&[]), join(&[]), join(&["--metrics", "127.0.0.1:0"])];
+    nodes.insert(0, boot);
+
+    // Gossip reaches the peers that are meshed when it is sent, so wait until the four nodes
+    // know each other (through Kademlia: the joins were given only the bootstrap address).
+    poll(
+        "the nodes to find each other",
+        Duration::from_secs(180),
+        || {
+            nodes
+                .iter()
+                .all(|node| {
+                    get_json(&node.status, "/status").is_some_and(|s| {
+                        let tasks = s["topics"]
+                            .as_array()
+                            .and_then(|t| t.iter().find(|t| t["name"] == "tasks").cloned());
+                        s["connected_peers"]
+                            .as_array()
+                            .is_some_and(|p| p.len() >= 3)
+                            && tasks.is_some_and(|t| t["mesh_peers"].as_u64().unwrap_or(0) >= 1)
+                    })
+                })
+                .then_some(())
+        },
+    );
+    // Everyone publishes; every other node receives it.
+    for (i, node) in nodes.iter().enumerate() {
+        let body = format!("hello from node {i}");
+        poll("publish to succeed", Duration::from_secs(120), || {
+            matches!(
+                http(&node.status, "POST", "/publish/tasks", body.as_bytes()),
+                Some((200, _))
+            )
+            .then_some(())
+        });
+    }
+    poll(
+        "every message at every other node",
+        Duration::from_secs(120),
+        || {
+            nodes
+                .iter()
+                .enumerate()
+                .all(|(i, node)| {
+                    let got = received_texts(node);
+                    (0..nodes.len())
+                        .filter(|j| *j != i)
+                        .all(|j| got.contains(&format!("hello from node {j}")))
+                })
+                .then_some(())
+        },
+    );
+
+    // Status and metrics answer.
+    let status = get_json(&nodes[0].status, "/status").unwrap();
+    assert!(
+        status["connected_peers"].as_array().unwrap().len() >= 3,
+        "{status}"
+    );
+    assert!(
+        status["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "tasks")
+    );
+    for node in [&nodes[0], &nodes[3]] {
+        let (code, text) = http(node.metrics.as_ref().unwrap(), "GET", "/metrics", b"").unwrap();
+        let text = String::from_utf8_lossy(&text);
+        assert_eq!(code, 200);
+        assert!(text.contains("libp2p_gossipsub"), "no libp2p series");
+        assert!(
+            text.contains("autonet_p2p_messages_received_total"),
+            "no autonet series"
+        );
+    }
+
+    // A record stored by node 1, which then leaves, is read by a node that joined afterwards.
+    let value = b"a record written by node 1".to_vec();
+    let key = poll(
+        "record to be stored",
+        Duration::from_secs(120),
+        || match http(&nodes[1].status, "POST", "/records", &value)? {
+            (200, body) => serde_json::from_slice::<serde_json::Value>(&body).ok()?["key"]
+                .as_str()
+                .map(str::to_string),
+            _ => None,
+        },
+    );
+    let mut writer = nodes.remove(1);
+    ctrl_c(&mut writer);
+    let late = join(&[]);
+    let read = poll(
+        "late joiner to read the record",
+        Duration::from_secs(120),
+        || match http(&late.status, "GET", &format!("/records/{key}"), b"")? {
+            (200, body) => Some(body),
+            _ => None,
+        },
+    );
+    assert_eq!(read, value);
+    nodes.push(late);
+
+    for node in &mut nodes {
+        ctrl_c(node);
+    }
+}
+
+#[test]
+fn join_refuses_a_bootstrap_address_without_peer_id_and_public_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = autonet(dir.path())
+        .args([
+            "join",
+            "--bootstrap",
+            "/ip4/127.0.0.1/tcp/1",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/p2p/"));
+    let out = autonet(Path::new(dir.path()))
+        .args([
+            "bootstrap",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--status",
+            "0.0.0.0:0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+}
