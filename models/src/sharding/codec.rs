@@ -1,0 +1,146 @@
+//! Splitting a model into erasure-coded shards and rebuilding it from any `k` checked shards.
+
+use reed_solomon_erasure::galois_8::ReedSolomon;
+
+use super::error::{Result, ShardingError};
+use super::manifest::{MANIFEST_FORMAT, MAX_MODEL_NAME, ShardManifest};
+use super::merkle;
+use super::params::ShardParams;
+use crate::substrate::ids::Digest;
+
+/// A model split into shards, with the manifest that describes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedModel {
+    pub manifest: ShardManifest,
+    /// All `k + m` shards in index order: data shards, then parity shards.
+    pub shards: Vec<Vec<u8>>,
+}
+
+/// The Reed-Solomon coder, or `None` when there are no parity shards (the library refuses m = 0,
+/// and plain splitting needs no coder).
+fn coder(params: ShardParams) -> Result<Option<ReedSolomon>> {
+    if params.m() == 0 {
+        return Ok(None);
+    }
+    ReedSolomon::new(params.k(), params.m())
+        .map(Some)
+        .map_err(|e| ShardingError::Codec(format!("{e:?}")))
+}
+
+fn to_usize(size: u64) -> Result<usize> {
+    usize::try_from(size).map_err(|_| ShardingError::ModelTooLarge { size })
+}
+
+/// Splits `bytes` into `k` zero-padded data shards plus `m` parity shards and builds the manifest
+/// (leaves, root, model hash, exact length).
+pub fn encode(
+    model: &str,
+    version: u64,
+    bytes: &[u8],
+    params: ShardParams,
+) -> Result<EncodedModel> {
+    if model.len() > MAX_MODEL_NAME {
+        return Err(ShardingError::InconsistentManifest(format!(
+            "model name is {} bytes, the limit is {MAX_MODEL_NAME}",
+            model.len()
+        )));
+    }
+    let size = bytes.len() as u64;
+    let shard_size = to_usize(params.shard_size(size))?;
+    let mut shards: Vec<Vec<u8>> = Vec::with_capacity(params.total());
+    for i in 0..params.k() {
+        let mut shard = vec![0u8; shard_size];
+        let start = (i * shard_size).min(bytes.len());
+        let end = (start + shard_size).min(bytes.len());
+        shard[..end - start].copy_from_slice(&bytes[start..end]);
+        shards.push(shard);
+    }
+    shards.resize(params.total(), vec![0u8; shard_size]);
+    if let Some(rs) = coder(params)? {
+        rs.encode(&mut shards)
+            .map_err(|e| ShardingError::Codec(format!("{e:?}")))?;
+    }
+    let leaves: Vec<Digest> = shards.iter().map(|s| merkle::shard_leaf(s)).collect();
+    let root = merkle::root_of(&leaves).ok_or_else(|| {
+        ShardingError::InconsistentManifest("a model always has at least one shard".to_string())
+    })?;
+    let manifest = ShardManifest {
+        format: MANIFEST_FORMAT,
+        model: model.to_string(),
+        version,
+        size,
+        model_hash: Digest(*blake3::hash(bytes).as_bytes()),
+        k: params.k() as u16,
+        m: params.m() as u16,
+        shard_size: shard_size as u64,
+        leaves,
+        root,
+    };
+    Ok(EncodedModel { manifest, shards })
+}
+
+/// Checks one shard against the manifest: index in range, exact size, BLAKE3 equal to its leaf.
+/// Call it on every shard as it arrives; an error names the index so the provider can be penalized.
+pub fn verify_shard(manifest: &ShardManifest, index: usize, shard: &[u8]) -> Result<()> {
+    let total = manifest.leaves.len();
+    let leaf = manifest
+        .leaves
+        .get(index)
+        .ok_or(ShardingError::ShardIndexOutOfRange { index, total })?;
+    if shard.len() as u64 != manifest.shard_size {
+        return Err(ShardingError::WrongShardSize {
+            index,
+            got: shard.len(),
+            expected: manifest.shard_size,
+        });
+    }
+    if merkle::shard_leaf(shard) != *leaf {
+        return Err(ShardingError::ShardMismatch { index });
+    }
+    Ok(())
+}
+
+/// Rebuilds the model from any `k` (or more) shards given as `(index, bytes)`. The manifest is
+/// checked first, every shard is checked against its leaf before use (the first bad one is
+/// reported by index), and the rebuilt bytes are checked against the model hash.
+pub fn rebuild(manifest: &ShardManifest, shards: Vec<(usize, Vec<u8>)>) -> Result<Vec<u8>> {
+    manifest.check()?;
+    let params = manifest.params()?;
+    let size = to_usize(manifest.size)?;
+    let mut slots: Vec<Option<Vec<u8>>> = vec![None; params.total()];
+    for (index, shard) in shards {
+        verify_shard(manifest, index, &shard)?;
+        let slot = &mut slots[index];
+        if slot.is_some() {
+            return Err(ShardingError::DuplicateShard { index });
+        }
+        *slot = Some(shard);
+    }
+    let have = slots.iter().filter(|s| s.is_some()).count();
+    if have < params.k() {
+        return Err(ShardingError::TooFewShards {
+            have,
+            need: params.k(),
+        });
+    }
+    if slots[..params.k()].iter().any(Option::is_none) {
+        // At least k shards are present, so a missing data shard implies m > 0 and a coder.
+        if let Some(rs) = coder(params)? {
+            rs.reconstruct_data(&mut slots)
+                .map_err(|e| ShardingError::Codec(format!("{e:?}")))?;
+        }
+    }
+    let mut model = Vec::with_capacity(size);
+    for slot in &slots[..params.k()] {
+        let shard = slot.as_deref().ok_or(ShardingError::TooFewShards {
+            have,
+            need: params.k(),
+        })?;
+        let take = shard.len().min(size - model.len());
+        model.extend_from_slice(&shard[..take]);
+    }
+    if model.len() != size || Digest(*blake3::hash(&model).as_bytes()) != manifest.model_hash {
+        return Err(ShardingError::ModelHashMismatch);
+    }
+    Ok(model)
+}

@@ -1,0 +1,111 @@
+//! The shard manifest: everything a fetcher needs to find, check and rebuild a model, addressed by
+//! its own content id (BLAKE3 over canonical CBOR, the project's [`ids`] helper).
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{Result, ShardingError};
+use super::merkle;
+use super::params::ShardParams;
+use crate::substrate::ids::{self, Digest};
+
+/// Current manifest format; decoders refuse any other.
+pub const MANIFEST_FORMAT: u16 = 1;
+/// Domain tag of the manifest's content id.
+const ID_DOMAIN: &str = "autonet/models/shard-manifest/v1";
+/// Longest model name accepted, in bytes.
+pub const MAX_MODEL_NAME: usize = 256;
+/// Largest encoded manifest accepted (256 leaves of ~34 bytes plus small fields fit easily).
+pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
+
+/// A published model's manifest. Field order is the canonical CBOR order; do not reorder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardManifest {
+    /// Wire format version, [`MANIFEST_FORMAT`].
+    pub format: u16,
+    /// Model name (e.g. `world`), at most [`MAX_MODEL_NAME`] bytes.
+    pub model: String,
+    /// Model version (e.g. the epoch that produced it).
+    pub version: u64,
+    /// Exact length of the model in bytes; the last data shard is zero-padded beyond it.
+    pub size: u64,
+    /// BLAKE3 of the model bytes, checked after every rebuild.
+    pub model_hash: Digest,
+    /// Data shards.
+    pub k: u16,
+    /// Parity shards.
+    pub m: u16,
+    /// Length of every shard, `max(1, ceil(size / k))`.
+    pub shard_size: u64,
+    /// BLAKE3 of each shard, data shards first, then parity: the Merkle leaves.
+    pub leaves: Vec<Digest>,
+    /// Root of the sorted-pair keccak256 tree over `leaves` (a keccak digest, not BLAKE3; stored
+    /// in the same 32-byte type), the value registered on chain.
+    pub root: Digest,
+}
+
+impl ShardManifest {
+    /// The content id: what the registry calls `modelId` and what peers ask providers for.
+    pub fn id(&self) -> Digest {
+        ids::content_id(ID_DOMAIN, self)
+    }
+
+    /// The erasure-coding parameters (validated).
+    pub fn params(&self) -> Result<ShardParams> {
+        ShardParams::new(usize::from(self.k), usize::from(self.m))
+    }
+
+    /// Canonical CBOR bytes, as stored on disk and sent over the wire.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        ids::encode(self)
+    }
+
+    /// Decodes canonical CBOR and checks the manifest is self-consistent ([`Self::check`]).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let manifest: Self = ids::decode_canonical("shard manifest", bytes, MAX_MANIFEST_BYTES)?;
+        manifest.check()?;
+        Ok(manifest)
+    }
+
+    /// Checks every derived field against the others: format, parameters, name length, shard size,
+    /// leaf count and the Merkle root. A manifest that passes can be trusted as far as its id is.
+    pub fn check(&self) -> Result<()> {
+        let bad = |what: String| Err(ShardingError::InconsistentManifest(what));
+        if self.format != MANIFEST_FORMAT {
+            return bad(format!(
+                "format {} (this node reads {MANIFEST_FORMAT})",
+                self.format
+            ));
+        }
+        let params = self.params()?;
+        if self.model.len() > MAX_MODEL_NAME {
+            return bad(format!(
+                "model name is {} bytes, the limit is {MAX_MODEL_NAME}",
+                self.model.len()
+            ));
+        }
+        let expected = params.shard_size(self.size);
+        if self.shard_size != expected {
+            return bad(format!(
+                "shard size {} for {} bytes in {} data shards (expected {expected})",
+                self.shard_size, self.size, self.k
+            ));
+        }
+        if self.leaves.len() != params.total() {
+            return bad(format!(
+                "{} leaves for k + m = {}",
+                self.leaves.len(),
+                params.total()
+            ));
+        }
+        if merkle::root_of(&self.leaves) != Some(self.root) {
+            return bad("root is not the Merkle root of the leaves".to_string());
+        }
+        Ok(())
+    }
+
+    /// The Merkle proof of shard `index` (the siblings `MerkleProof.verify` folds over), or `None`
+    /// when out of range.
+    pub fn proof(&self, index: usize) -> Option<Vec<Digest>> {
+        merkle::proof_of(&self.leaves, index)
+    }
+}
