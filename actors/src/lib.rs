@@ -1,7 +1,19 @@
-//! Supervised actors of an autonet node.
+//! Supervised ractor actors for autonet.
 //!
-//! Bird's-eye view (filled in by the overlay and protocol issues): a root supervisor with a restart
-//! budget owns one actor per role (proposer, solver, coordinator, aggregator, inference), a network
-//! bridge actor that turns overlay events into actor messages, and one actor per model shard held.
-//! Actors are thin shells: the protocol state machines they drive are pure functions and types that
-//! are tested without actors, network or chain.
+//! Bird's-eye view:
+//! - [`supervisor`]: the root [`Supervisor`], which restarts failed children within a restart
+//!   budget (N restarts in T) and escalates by failing itself when the budget is spent.
+//! - [`bridge`]: the [`NetworkBridge`], which turns overlay events (`autonet_p2p::NetworkEvent`)
+//!   into actor messages, asks a validator actor for each gossip message's verdict before it is
+//!   relayed, and publishes on behalf of other actors.
+//!
+//! Role actors (proposer, solver, coordinator, aggregator), agents and model shards come with the
+//! protocol issues and run under the same supervisor.
+
+pub mod bridge;
+pub mod supervisor;
+
+pub use bridge::{BridgeArgs, BridgeMsg, NetworkBridge, Validate};
+pub use supervisor::{
+    ChildSpec, StartFn, StartFuture, Supervisor, SupervisorConfig, SupervisorError, SupervisorMsg,
+};

@@ -6,3 +6,4 @@
 mod adversary;
 mod forger;
 mod mesh;
+mod supervision;
