@@ -44,8 +44,11 @@ fn store_bench_reports_a_ratio_against_its_baseline() {
 }
 
 #[test]
-fn simulate_says_what_it_cannot_do_yet() {
+fn simulate_runs_the_overlay_and_reports_what_it_saw() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_ok(autonet(dir.path()).arg("simulate"));
-    assert!(stdout(&out).contains("cannot run a simulation yet"));
+    let out = run_ok(autonet(dir.path()).args(["simulate", "--peers", "4"]));
+    let text = stdout(&out);
+    assert!(text.contains("Scope: the overlay only"), "{text}");
+    assert!(text.contains("deliveries"), "{text}");
+    assert!(text.contains("dht: 3 records"), "{text}");
 }
