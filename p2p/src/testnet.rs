@@ -93,6 +93,18 @@ pub struct Peer {
 impl Peer {
     /// Starts a peer from `config`, judging messages with `validator`.
     pub async fn start(config: NetworkConfig, validator: Validator) -> Result<Peer, P2pError> {
+        Self::start_with_hop_delay(config, validator, Duration::ZERO).await
+    }
+
+    /// Like [`Peer::start`], but every gossip message is held for `hop_delay` before the
+    /// application sees it and before it is validated (and so relayed). This emulates a per-link
+    /// latency on the gossip data path when the kernel cannot (no `netem` qdisc); control
+    /// traffic (IHAVE/IWANT, DHT) is not delayed.
+    pub async fn start_with_hop_delay(
+        config: NetworkConfig,
+        validator: Validator,
+        hop_delay: Duration,
+    ) -> Result<Peer, P2pError> {
         let mut registry = Registry::default();
         let (client, mut events, event_loop) = crate::new(config, &mut registry)?;
         let loop_task = tokio::spawn(event_loop.run());
@@ -104,19 +116,31 @@ impl Peer {
                 let NetworkEvent::Message(message) = event else {
                     continue;
                 };
-                let acceptance = validator(&message);
-                app_inbox.push(Received {
-                    id: message.id.clone(),
-                    topic: message.topic,
-                    author: message.author,
-                    body: message.body.clone(),
-                    sent_at_micros: message.sent_at_micros,
-                    received_at_micros: now_micros(),
-                    acceptance,
-                });
-                let _ = app_client
-                    .report_validation(message.id, message.propagation_source, acceptance)
-                    .await;
+                let (inbox, client, validator) =
+                    (app_inbox.clone(), app_client.clone(), validator.clone());
+                let handle = async move {
+                    if !hop_delay.is_zero() {
+                        tokio::time::sleep(hop_delay).await;
+                    }
+                    let acceptance = validator(&message);
+                    inbox.push(Received {
+                        id: message.id.clone(),
+                        topic: message.topic,
+                        author: message.author,
+                        body: message.body.clone(),
+                        sent_at_micros: message.sent_at_micros,
+                        received_at_micros: now_micros(),
+                        acceptance,
+                    });
+                    let _ = client
+                        .report_validation(message.id, message.propagation_source, acceptance)
+                        .await;
+                };
+                if hop_delay.is_zero() {
+                    handle.await;
+                } else {
+                    tokio::spawn(handle);
+                }
             }
         });
         let addrs = client.listen_addrs().await?;
@@ -182,6 +206,8 @@ pub struct TestnetOptions {
     pub peers: usize,
     pub gossip: GossipParams,
     pub validator: Validator,
+    /// Emulated per-hop gossip latency (see [`Peer::start_with_hop_delay`]).
+    pub hop_delay: Duration,
 }
 
 impl std::fmt::Debug for TestnetOptions {
@@ -202,6 +228,7 @@ impl TestnetOptions {
                 ..GossipParams::default()
             },
             validator: accept_all(),
+            hop_delay: Duration::ZERO,
         }
     }
 }
@@ -218,7 +245,9 @@ impl Testnet {
     pub async fn start(options: TestnetOptions) -> Result<Testnet, P2pError> {
         let mut config = local_config(Keypair::generate_ed25519(), Vec::new());
         config.gossip = options.gossip.clone();
-        let bootstrap = Peer::start(config, options.validator.clone()).await?;
+        let delay = options.hop_delay;
+        let bootstrap =
+            Peer::start_with_hop_delay(config, options.validator.clone(), delay).await?;
         let boot_addr = bootstrap
             .tcp_addr()
             .ok_or_else(|| P2pError::Config("bootstrap has no TCP address".into()))?;
@@ -226,7 +255,7 @@ impl Testnet {
         for _ in 0..options.peers {
             let mut config = local_config(Keypair::generate_ed25519(), vec![boot_addr.clone()]);
             config.gossip = options.gossip.clone();
-            peers.push(Peer::start(config, options.validator.clone()).await?);
+            peers.push(Peer::start_with_hop_delay(config, options.validator.clone(), delay).await?);
         }
         Ok(Testnet { bootstrap, peers })
     }

@@ -4,6 +4,7 @@
 //! to it, so a result means something on any machine. Each benchmark is a subcommand with its own
 //! flags; results and the commands that produced them are recorded in `BENCHMARKS.md`.
 
+mod gossip;
 mod jepa;
 mod report;
 mod store;
@@ -27,6 +28,9 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// State store: one durable commit per record, against one batched commit of all records.
     Store(store::StoreBench),
+    /// Gossip delivery latency over N in-process peers in units of an emulated hop delay, and
+    /// memory per peer.
+    Gossip(gossip::GossipBench),
     /// VL-JEPA on ONNX Runtime: train steps against the forward loss; inference at batch 1 / 32.
     Jepa(jepa::JepaBench),
     /// World-model substrate: training throughput on 1k and 10k-turn streams in tasks of ≤256
@@ -38,6 +42,7 @@ pub enum BenchCommand {
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let report = match &args.bench {
         BenchCommand::Store(b) => b.run()?,
+        BenchCommand::Gossip(b) => b.run()?,
         BenchCommand::Jepa(b) => b.run()?,
         BenchCommand::Substrate(b) => b.run()?,
     };
