@@ -11,7 +11,7 @@ use autonet_models::substrate::{
     events::merge_bundles,
     infer::infer,
     keyword::KeywordEmbedder,
-    reconcile::{EpochSnapshots, mint_list, reconcile_epoch},
+    reconcile::{EpochSnapshots, apply_emission_pool, mint_list, reconcile_epoch},
     replay::replay,
     solver,
     verify::{quality, verify_bundle},
@@ -111,6 +111,14 @@ fn epoch_reconciliation_with_con_contributor() {
     assert!(mint("B") > 0.0, "{rec:?}");
     assert!(mint("C") <= 0.001, "{rec:?}");
     assert!(mint_list(&rec).iter().all(|e| e.agent != "C"));
+    // Scaled to an emission pool, shares are kept and the paid total is the pool's paid share.
+    let mut pooled = rec.clone();
+    apply_emission_pool(&mut pooled, 1000.0);
+    assert!((pooled.total_mint - 1000.0).abs() < 1e-9);
+    let ratio = |r: &autonet_models::substrate::reconcile::Reconciliation| {
+        r.agent_mint["A"] / r.agent_mint["B"]
+    };
+    assert!((ratio(&pooled) - ratio(&rec)).abs() < 1e-9);
     // Same result whatever order the bundles arrive in.
     let (_, rec2) = close_epoch(&[b, c, a]);
     assert_eq!(rec, rec2);

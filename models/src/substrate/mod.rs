@@ -7,7 +7,8 @@
 //! - [`world`]: the world: one tree per root over a shared arena of content-addressed nodes,
 //!   observations, posts, novelty, net scores. [`tendency`] holds what a root does each round
 //!   (position observations, sprout or reuse sub-claims, co-parent across trees, post, update
-//!   novelty); [`probe`] how a root's frame classifies a point; [`equilibrate`] the round loop.
+//!   novelty); [`probe`] how a root's frame classifies a point; [`equilibrate`] the round loop;
+//!   [`prune`] removes settled sub-claims.
 //! - [`turn`] and [`keyword`]: turns → observations; the keyword embedder behind a trait.
 //! - [`events`]: events, bundles with content ids, canonical merging; [`solver`] produces a
 //!   bundle from a slice; [`replay`] applies events onto a world.
@@ -30,6 +31,7 @@ pub mod ids;
 pub mod infer;
 pub mod keyword;
 pub mod probe;
+pub mod prune;
 pub mod reconcile;
 pub mod replay;
 pub mod sample;

@@ -52,6 +52,9 @@ pub struct Reconciliation {
     pub node_violation: BTreeMap<String, f64>,
     pub total_mint: f64,
     pub total_novelty: f64,
+    /// Set by [`apply_emission_pool`]: the mint before scaling, and the pool it was scaled to.
+    pub raw_mint_total: Option<f64>,
+    pub emission_pool: Option<f64>,
 }
 
 /// One entry of the mint list: an agent and its mint in WAD fixed point.
@@ -193,6 +196,23 @@ pub fn reconcile_epoch(
     r.total_mint = r.agent_mint.values().sum();
     r.total_novelty = r.agent_novelty.values().sum();
     r
+}
+
+/// Scales the mint to an emission pool (apply after the gate): every agent's and node's mint is
+/// multiplied by pool / raw, where raw is the total mint (the `_unattributed` share included, and
+/// left unpaid). The pool must come from canonical data (emission rate × anchored epoch duration).
+/// With raw ≤ 0 nothing is scaled.
+pub fn apply_emission_pool(r: &mut Reconciliation, pool: f64) {
+    let raw: f64 = r.agent_mint.values().sum();
+    r.raw_mint_total = Some(raw);
+    r.emission_pool = Some(pool);
+    if raw <= 0.0 || !pool.is_finite() {
+        return;
+    }
+    let scale = pool / raw;
+    r.agent_mint.values_mut().for_each(|m| *m *= scale);
+    r.node_mint.values_mut().for_each(|m| *m *= scale);
+    r.total_mint = r.agent_mint.values().sum();
 }
 
 /// The mint list for the mint root: (agent, WAD amount) for every paid agent with a positive
