@@ -31,6 +31,26 @@ fn to_usize(size: u64) -> Result<usize> {
     usize::try_from(size).map_err(|_| ShardingError::ModelTooLarge { size })
 }
 
+/// The raw erasure coding, without any hashing: `k` zero-padded data shards of
+/// [`ShardParams::shard_size`] bytes followed by `m` Reed-Solomon parity shards.
+pub fn split_and_code(bytes: &[u8], params: ShardParams) -> Result<Vec<Vec<u8>>> {
+    let shard_size = to_usize(params.shard_size(bytes.len() as u64))?;
+    let mut shards: Vec<Vec<u8>> = Vec::with_capacity(params.total());
+    for i in 0..params.k() {
+        let mut shard = vec![0u8; shard_size];
+        let start = i.saturating_mul(shard_size).min(bytes.len());
+        let end = start.saturating_add(shard_size).min(bytes.len());
+        shard[..end - start].copy_from_slice(&bytes[start..end]);
+        shards.push(shard);
+    }
+    shards.resize(params.total(), vec![0u8; shard_size]);
+    if let Some(rs) = coder(params)? {
+        rs.encode(&mut shards)
+            .map_err(|e| ShardingError::Codec(format!("{e:?}")))?;
+    }
+    Ok(shards)
+}
+
 /// Splits `bytes` into `k` zero-padded data shards plus `m` parity shards and builds the manifest
 /// (leaves, root, model hash, exact length).
 pub fn encode(
@@ -45,21 +65,9 @@ pub fn encode(
             model.len()
         )));
     }
+    let shards = split_and_code(bytes, params)?;
     let size = bytes.len() as u64;
-    let shard_size = to_usize(params.shard_size(size))?;
-    let mut shards: Vec<Vec<u8>> = Vec::with_capacity(params.total());
-    for i in 0..params.k() {
-        let mut shard = vec![0u8; shard_size];
-        let start = (i * shard_size).min(bytes.len());
-        let end = (start + shard_size).min(bytes.len());
-        shard[..end - start].copy_from_slice(&bytes[start..end]);
-        shards.push(shard);
-    }
-    shards.resize(params.total(), vec![0u8; shard_size]);
-    if let Some(rs) = coder(params)? {
-        rs.encode(&mut shards)
-            .map_err(|e| ShardingError::Codec(format!("{e:?}")))?;
-    }
+    let shard_size = params.shard_size(size);
     let leaves: Vec<Digest> = shards.iter().map(|s| merkle::shard_leaf(s)).collect();
     let root = merkle::root_of(&leaves).ok_or_else(|| {
         ShardingError::InconsistentManifest("a model always has at least one shard".to_string())
@@ -72,7 +80,7 @@ pub fn encode(
         model_hash: Digest(*blake3::hash(bytes).as_bytes()),
         k: params.k() as u16,
         m: params.m() as u16,
-        shard_size: shard_size as u64,
+        shard_size,
         leaves,
         root,
     };

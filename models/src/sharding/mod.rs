@@ -19,7 +19,7 @@ pub mod manifest;
 pub mod merkle;
 pub mod params;
 
-pub use codec::{EncodedModel, encode, rebuild, verify_shard};
+pub use codec::{EncodedModel, encode, rebuild, split_and_code, verify_shard};
 pub use error::ShardingError;
 pub use manifest::ShardManifest;
 pub use params::ShardParams;
