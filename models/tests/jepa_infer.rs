@@ -1,4 +1,4 @@
-//! The decoder learns captions from plans, and two-speed inference answers with the network
+//! The decoder learns captions from plans without collapsing to one caption, and two-speed inference answers with the network
 //! down (local plan), from a peer's plan when one is up, and from the cache afterwards.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -24,7 +24,7 @@ impl PlanSource for InProcessPeer {
 fn decoder_trains_and_two_speed_routes() {
     let source = GraphSource::parse("tiny").unwrap();
     let mut p = Pipeline::new(&source, Device::Cpu, 5).unwrap();
-    let report = p.train(20, 80, 9).unwrap();
+    let report = p.train(60, 300, 9).unwrap();
     eprintln!("{report:?}");
     assert!(
         report.dec_last < 0.5 * report.dec_first,
@@ -32,6 +32,13 @@ fn decoder_trains_and_two_speed_routes() {
     );
 
     let (_, held_out) = committed_digits().unwrap();
+    let (accuracy, distinct) = p.caption_accuracy(&held_out[..100]).unwrap();
+    eprintln!("held-out caption accuracy {accuracy:.2}, {distinct} distinct captions");
+    assert!(distinct >= 3, "decoder collapsed to {distinct} captions");
+    assert!(
+        accuracy >= 0.3,
+        "caption accuracy {accuracy} below 3x chance"
+    );
     let digit = &held_out[0];
     let offline = p.answer(digit, "digit", &mut Offline).unwrap();
     assert_eq!(offline.path, Path::FastLocal);

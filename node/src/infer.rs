@@ -41,10 +41,10 @@ pub struct InferArgs {
     #[arg(long, default_value = "tiny", env = "AUTONET_JEPA_GRAPHS")]
     pub graphs: String,
     /// VL-JEPA training steps before answering.
-    #[arg(long, default_value_t = 40, env = "AUTONET_JEPA_TRAIN_STEPS")]
+    #[arg(long, default_value_t = 100, env = "AUTONET_JEPA_TRAIN_STEPS")]
     pub train_steps: usize,
     /// Decoder training steps before answering.
-    #[arg(long, default_value_t = 150, env = "AUTONET_JEPA_DECODER_STEPS")]
+    #[arg(long, default_value_t = 400, env = "AUTONET_JEPA_DECODER_STEPS")]
     pub decoder_steps: usize,
     /// Print the answer as JSON.
     #[arg(long, env = "AUTONET_INFER_JSON")]

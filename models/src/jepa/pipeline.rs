@@ -20,6 +20,10 @@ pub struct Pipeline {
     pub decoder: TextDecoder,
     /// Plan cache and router.
     pub router: TwoSpeed,
+    /// Per-coordinate mean and standard deviation of the encoder's plans over training images;
+    /// the decoder reads standardised plans (the differences between images are small next to
+    /// the plan's shared component, and standardising them keeps the decoder from ignoring them).
+    pub plan_stats: Option<(Vec<f32>, Vec<f32>)>,
 }
 
 /// What training did.
@@ -51,6 +55,7 @@ impl Pipeline {
             vl: VlJepa::new(source, device, seed)?,
             decoder: TextDecoder::new(source, device, seed.wrapping_add(1))?,
             router: TwoSpeed::new(TwoSpeedConfig::default()),
+            plan_stats: None,
         })
     }
 
@@ -80,10 +85,21 @@ impl Pipeline {
             report.vl_last = Some(parts);
         }
         let params = self.vl.state.params.clone();
+        let sample: Vec<&Digit> = (0..256).map(|_| &train[rng.below(train.len())]).collect();
+        let plans = self.vl.plans(
+            &params,
+            &VlBatch::new(&sample, &self.vl.config, Some("digit"), &mut rng),
+            true,
+        )?;
+        self.plan_stats = Some(plan_statistics(
+            &plans,
+            self.vl.config.latents * self.vl.config.dim,
+        ));
         for i in 0..dec_steps {
             let picked: Vec<&Digit> = (0..b).map(|_| &train[rng.below(train.len())]).collect();
             let batch = VlBatch::new(&picked, &self.vl.config, Some("digit"), &mut rng);
-            let plans = self.vl.plans(&params, &batch, true)?;
+            let raw = self.vl.plans(&params, &batch, true)?;
+            let plans = self.standardise(raw);
             let captions: Vec<String> = picked.iter().map(|d| caption(d.label)).collect();
             let loss = self.decoder.train_step(&plans, &captions)?;
             if i == 0 {
@@ -112,9 +128,55 @@ impl Pipeline {
             .filter(|&&t| t != 0)
             .count();
         let (plan, path) = self.router.choose(&query, length, &local_plan, peers);
+        let plan = self.standardise(plan);
         Ok(Answer {
             text: self.decoder.generate(&plan)?,
             path,
         })
     }
+
+    /// Greedy captions of `digits` with the prompt "digit", offline: (fraction equal to the
+    /// label caption, number of distinct captions). A collapsed decoder gives one caption.
+    pub fn caption_accuracy(&mut self, digits: &[Digit]) -> Result<(f64, usize), JepaError> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut correct = 0usize;
+        let saved = std::mem::take(&mut self.router);
+        for d in digits {
+            // A fresh router per query: every caption comes from the image's own plan.
+            self.router = TwoSpeed::new(saved.config);
+            let answer = self.answer(d, "digit", &mut super::two_speed::Offline)?;
+            correct += usize::from(answer.text == caption(d.label));
+            seen.insert(answer.text);
+        }
+        self.router = saved;
+        Ok((correct as f64 / digits.len().max(1) as f64, seen.len()))
+    }
+
+    fn standardise(&self, mut plans: Vec<f32>) -> Vec<f32> {
+        if let Some((mean, std)) = &self.plan_stats {
+            for chunk in plans.chunks_mut(mean.len()) {
+                chunk
+                    .iter_mut()
+                    .zip(mean.iter().zip(std))
+                    .for_each(|(x, (m, s))| *x = (*x - m) / s);
+            }
+        }
+        plans
+    }
+}
+
+/// Per-coordinate mean and standard deviation (floored at 1e-3) of plans of `width` values.
+fn plan_statistics(plans: &[f32], width: usize) -> (Vec<f32>, Vec<f32>) {
+    let n = (plans.len() / width.max(1)).max(1) as f32;
+    let mut mean = vec![0f32; width];
+    for chunk in plans.chunks_exact(width) {
+        mean.iter_mut().zip(chunk).for_each(|(m, x)| *m += x / n);
+    }
+    let mut var = vec![0f32; width];
+    for chunk in plans.chunks_exact(width) {
+        var.iter_mut()
+            .zip(chunk.iter().zip(&mean))
+            .for_each(|(v, (x, m))| *v += (x - m) * (x - m) / n);
+    }
+    (mean, var.iter().map(|v| v.sqrt().max(1e-3)).collect())
 }
