@@ -1,7 +1,7 @@
 //! `Contracts<B>`: the deployed suite on a backend, with typed call helpers and a record of which
 //! ABI functions were invoked (the ABI-coverage test reads it).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use alloy::primitives::{Address, Selector, U256};
@@ -70,6 +70,27 @@ pub struct Contracts<B> {
     /// Deployed addresses.
     pub addresses: Deployment,
     invoked: Arc<Mutex<BTreeSet<(Address, Selector)>>>,
+    gas: Arc<Mutex<GasLog>>,
+}
+
+/// Gas used per (contract address, function selector), one entry per successful transaction.
+type GasLog = BTreeMap<(Address, Selector), Vec<u64>>;
+
+/// Gas used by one function over the transactions sent through a [`Contracts`] handle.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GasRow {
+    /// Contract name.
+    pub contract: &'static str,
+    /// Function name.
+    pub function: String,
+    /// Successful transactions measured.
+    pub calls: usize,
+    /// Smallest gas used.
+    pub min: u64,
+    /// Largest gas used.
+    pub max: u64,
+    /// Mean gas used (floor).
+    pub mean: u64,
 }
 
 impl<B: Backend> Contracts<B> {
@@ -79,6 +100,7 @@ impl<B: Backend> Contracts<B> {
             backend,
             addresses,
             invoked: Arc::default(),
+            gas: Arc::default(),
         }
     }
 
@@ -98,6 +120,42 @@ impl<B: Backend> Contracts<B> {
         set.into_iter()
             .filter_map(|(a, s)| self.addresses.name_of(a).map(|n| (n, s)))
             .collect()
+    }
+
+    /// Gas per function of every successful transaction sent so far, sorted by contract and name.
+    pub fn gas_table(&self) -> Vec<GasRow> {
+        let gas = self.gas.lock().map(|g| g.clone()).unwrap_or_default();
+        let mut rows: Vec<GasRow> = gas
+            .into_iter()
+            .filter_map(|((address, selector), used)| {
+                let contract = self.addresses.name_of(address)?;
+                let function = crate::bindings::cached(contract)
+                    .ok()?
+                    .abi
+                    .functions()
+                    .find(|f| f.selector() == selector)?
+                    .name
+                    .clone();
+                let calls = used.len();
+                let sum: u64 = used.iter().sum();
+                Some(GasRow {
+                    contract,
+                    function,
+                    calls,
+                    min: used.iter().copied().min().unwrap_or_default(),
+                    max: used.iter().copied().max().unwrap_or_default(),
+                    mean: sum / calls.max(1) as u64,
+                })
+            })
+            .collect();
+        rows.sort_by(|a, b| (a.contract, &a.function).cmp(&(b.contract, &b.function)));
+        rows
+    }
+
+    fn record_gas(&self, to: Address, selector: Selector, receipt: &Result<Receipt, ChainError>) {
+        if let (Ok(r), Ok(mut g)) = (receipt, self.gas.lock()) {
+            g.entry((to, selector)).or_default().push(r.gas_used);
+        }
     }
 
     fn record(&self, to: Address, selector: Selector) {
@@ -125,14 +183,15 @@ impl<B: Backend> Contracts<B> {
         value: U256,
     ) -> Result<Receipt, ChainError> {
         self.record(to, C::SELECTOR.into());
-        self.backend
-            .send(TxRequest {
-                from,
-                to: Some(to),
-                data: call.abi_encode().into(),
-                value,
-            })
-            .await
+        let tx = TxRequest {
+            from,
+            to: Some(to),
+            data: call.abi_encode().into(),
+            value,
+        };
+        let r = self.backend.send(tx).await;
+        self.record_gas(to, C::SELECTOR.into(), &r);
+        r
     }
 
     /// Sends raw calldata (recorded under its first four bytes).
@@ -142,17 +201,23 @@ impl<B: Backend> Contracts<B> {
         to: Address,
         data: alloy::primitives::Bytes,
     ) -> Result<Receipt, ChainError> {
-        if data.len() >= 4 {
-            self.record(to, Selector::from_slice(&data[..4]));
+        let selector = (data.len() >= 4).then(|| Selector::from_slice(&data[..4]));
+        if let Some(s) = selector {
+            self.record(to, s);
         }
-        self.backend
+        let r = self
+            .backend
             .send(TxRequest {
                 from,
                 to: Some(to),
                 data,
                 value: U256::ZERO,
             })
-            .await
+            .await;
+        if let Some(s) = selector {
+            self.record_gas(to, s, &r);
+        }
+        r
     }
 
     /// Runs raw calldata read-only as `from`.

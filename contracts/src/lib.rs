@@ -15,7 +15,10 @@
 //! - [`client::Contracts`] + [`chain::Chain`]: what nodes do on chain, written once for every
 //!   backend; [`deploy`] deploys the suite or discovers it from the Governor; [`cursor`] reads
 //!   confirmed events.
+//! - [`workload`]: one complete protocol round (benchmarks, gas table); [`anvil`]: a local anvil
+//!   process for tests and benchmarks.
 
+pub mod anvil;
 pub mod backend;
 pub mod bindings;
 pub mod chain;
@@ -28,10 +31,11 @@ pub mod embedded;
 pub mod merkle;
 pub mod pending;
 pub mod rpc;
+pub mod workload;
 
 pub use backend::{Backend, ChainError, ChainLog, Receipt, TxRequest};
 pub use chain::{Chain, Role, StakeInfo, TaskParams};
-pub use client::{Contracts, Deployment};
+pub use client::{Contracts, Deployment, GasRow};
 pub use deploy::{ATN, DeployConfig, deploy, discover};
 pub use embedded::EmbeddedChain;
 pub use rpc::{RpcChain, RpcConfig};

@@ -88,6 +88,24 @@ pub enum Command {
     /// are recorded in BENCHMARKS.md.
     Bench(crate::bench::BenchArgs),
 
+    /// Manage the encrypted EVM keystore of a role (create, import, show the address).
+    Key(crate::chain::KeyArgs),
+
+    /// Deploy the contract suite, or discover and print its addresses from the Governor.
+    Chain(crate::chain::ChainArgs),
+
+    /// Stake ATN for a role (approve + stake; default amount: the role's minimum).
+    Stake(crate::chain::StakeArgs),
+
+    /// Start unbonding a role's stake, or withdraw it once unbonded.
+    Unstake(crate::chain::RoleArgs),
+
+    /// Withdraw the rewards credited to a role's address.
+    Claim(crate::chain::RoleArgs),
+
+    /// Print a role's ATN balance, stake and claimable rewards.
+    Balance(crate::chain::RoleArgs),
+
     /// Run a local multi-peer simulation of the network on this machine.
     Simulate(crate::simulate::SimulateArgs),
 

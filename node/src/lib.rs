@@ -8,6 +8,8 @@
 //! - [`logging`]: `tracing` output as text or JSON.
 //! - [`bench`]: `autonet bench <name>`, named benchmarks that measure a baseline in the same run
 //!   and print the ratio to it.
+//! - [`chain`]: `autonet key …` (encrypted keystores per role), `autonet chain deploy|info`,
+//!   `autonet stake|unstake|claim|balance` over JSON-RPC (crate `autonet-contracts`).
 //! - [`infer`]: `autonet infer --model jepa`, two-speed inference with the local JEPA pipeline.
 //! - [`overlay`]: `autonet bootstrap` and `autonet join` (a long-lived overlay node) with the
 //!   localhost status JSON and Prometheus `/metrics` endpoints.
@@ -17,6 +19,7 @@
 //! Later issues add the chain commands here; the protocol itself lives in the library crates below this one.
 
 pub mod bench;
+pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod identity;

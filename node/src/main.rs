@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use autonet_node::cli::{Cli, Command};
 use autonet_node::config::Config;
-use autonet_node::{bench, identity, infer, logging, overlay, simulate, substrate};
+use autonet_node::{bench, chain, identity, infer, logging, overlay, simulate, substrate};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -49,6 +49,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bootstrap(args) => overlay::bootstrap(&args, &config),
         Command::Join(args) => overlay::join(&args, &config),
         Command::Bench(args) => bench::run(&args),
+        Command::Key(args) => chain::run_key(&config.data_dir, &args),
+        Command::Chain(args) => chain::run_chain(&config.data_dir, &args),
+        Command::Stake(args) => chain::run_stake(&config.data_dir, &args),
+        Command::Unstake(args) => chain::run_unstake(&config.data_dir, &args),
+        Command::Claim(args) => chain::run_claim(&config.data_dir, &args),
+        Command::Balance(args) => chain::run_balance(&config.data_dir, &args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Infer(args) => infer::run(&args),
         Command::Substrate(args) => substrate::run(&args),

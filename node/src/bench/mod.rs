@@ -4,6 +4,7 @@
 //! to it, so a result means something on any machine. Each benchmark is a subcommand with its own
 //! flags; results and the commands that produced them are recorded in `BENCHMARKS.md`.
 
+mod chain;
 mod gossip;
 mod jepa;
 mod report;
@@ -36,6 +37,8 @@ pub enum BenchCommand {
     /// World-model substrate: training throughput on 1k and 10k-turn streams in tasks of ≤256
     /// turns, the scaling exponent, and (with --prototype PATH) the ratio to the Python prototype.
     Substrate(substrate::SubstrateBench),
+    /// Contract suite: protocol rounds on the embedded EVM (baseline) against anvil over JSON-RPC.
+    Chain(chain::ChainBench),
 }
 
 /// Runs the chosen benchmark and prints its report.
@@ -45,6 +48,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Gossip(b) => b.run()?,
         BenchCommand::Jepa(b) => b.run()?,
         BenchCommand::Substrate(b) => b.run()?,
+        BenchCommand::Chain(b) => b.run()?,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

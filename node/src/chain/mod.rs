@@ -1,0 +1,308 @@
+//! Chain commands: `autonet key …` (encrypted keystores per role), `autonet chain deploy|info`,
+//! and `autonet stake|unstake|claim|balance` against any EVM JSON-RPC endpoint.
+//!
+//! Every command discovers the suite from the Governor (`chain info` prints what it finds), signs
+//! with the role's keystore, and keeps that key's in-flight transactions in
+//! `<data-dir>/pending-<role>.json` so they are resubmitted after a crash.
+
+pub mod keystore;
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::utils::{format_ether, parse_ether};
+use alloy::primitives::{Address, U256};
+use anyhow::{Context, bail};
+use autonet_contracts::pending::PendingStore;
+use autonet_contracts::{
+    Chain, Contracts, DeployConfig, Role, RpcChain, RpcConfig, deploy, discover,
+};
+use clap::{Args, Subcommand};
+
+/// `autonet key`.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    #[command(subcommand)]
+    pub action: KeyAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyAction {
+    /// Create a new random key for a role (never overwrites an existing one).
+    Create(KeyOpts),
+    /// Import a hex private key from a file.
+    Import {
+        #[command(flatten)]
+        opts: KeyOpts,
+        /// File holding the hex private key.
+        #[arg(long, env = "AUTONET_PRIVATE_KEY_FILE", value_name = "FILE")]
+        private_key_file: PathBuf,
+    },
+    /// Print a role's address.
+    Show(KeyOpts),
+}
+
+/// Which key and how to unlock it.
+#[derive(Debug, Args)]
+pub struct KeyOpts {
+    /// Key name: deployer, proposer, solver, coordinator or aggregator.
+    #[arg(long, env = "AUTONET_KEY_ROLE")]
+    pub role: String,
+    /// File whose first line is the keystore password [default: $AUTONET_KEY_PASSWORD].
+    #[arg(long, env = "AUTONET_KEY_PASSWORD_FILE", value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// Where the chain is.
+#[derive(Debug, Args)]
+pub struct RpcArgs {
+    /// JSON-RPC endpoint of the chain.
+    #[arg(long, env = "AUTONET_RPC_URL", value_name = "URL")]
+    pub rpc_url: String,
+    /// Refuse to talk to a node that reports another chain id.
+    #[arg(long, env = "AUTONET_CHAIN_ID")]
+    pub chain_id: Option<u64>,
+}
+
+/// `autonet chain`.
+#[derive(Debug, Args)]
+pub struct ChainArgs {
+    #[command(subcommand)]
+    pub action: ChainAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChainAction {
+    /// Deploy the whole contract suite with the `deployer` key; prints the Governor address.
+    Deploy {
+        #[command(flatten)]
+        rpc: RpcArgs,
+        /// File whose first line is the keystore password [default: $AUTONET_KEY_PASSWORD].
+        #[arg(long, env = "AUTONET_KEY_PASSWORD_FILE", value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Discover every contract address from the Governor and print them.
+    Info {
+        #[command(flatten)]
+        rpc: RpcArgs,
+        /// Governor address (the discovery root).
+        #[arg(long, env = "AUTONET_GOVERNOR")]
+        governor: Address,
+    },
+}
+
+/// Options of `stake`, `unstake`, `claim` and `balance`.
+#[derive(Debug, Args)]
+pub struct RoleArgs {
+    #[command(flatten)]
+    pub rpc: RpcArgs,
+    /// Governor address (the discovery root).
+    #[arg(long, env = "AUTONET_GOVERNOR")]
+    pub governor: Address,
+    #[command(flatten)]
+    pub key: KeyOpts,
+}
+
+/// `autonet stake`.
+#[derive(Debug, Args)]
+pub struct StakeArgs {
+    #[command(flatten)]
+    pub role: RoleArgs,
+    /// ATN to stake [default: the role's minimum].
+    #[arg(long, env = "AUTONET_STAKE_AMOUNT")]
+    pub amount: Option<String>,
+}
+
+fn role_of(name: &str) -> anyhow::Result<Role> {
+    Role::parse(name).with_context(|| {
+        format!("{name:?} is not a staked role (proposer, solver, coordinator, aggregator)")
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+async fn connect(
+    data_dir: &Path,
+    rpc: &RpcArgs,
+    key: &KeyOpts,
+) -> anyhow::Result<(RpcChain, Address)> {
+    let password = keystore::password(key.password_file.as_deref())?;
+    let signer = keystore::load(&keystore::key_path(data_dir, &key.role)?, &password)?;
+    let address = signer.address();
+    let pending = PendingStore::open(&data_dir.join(format!("pending-{}.json", key.role)))?;
+    let cfg = RpcConfig {
+        expected_chain_id: rpc.chain_id,
+        ..Default::default()
+    };
+    let chain = RpcChain::connect(&rpc.rpc_url, vec![signer], pending, cfg)
+        .await
+        .with_context(|| format!("cannot use the chain at {}", rpc.rpc_url))?;
+    Ok((chain, address))
+}
+
+async fn suite(data_dir: &Path, args: &RoleArgs) -> anyhow::Result<(Contracts<RpcChain>, Address)> {
+    let (chain, me) = connect(data_dir, &args.rpc, &args.key).await?;
+    let c = discover(chain, args.governor)
+        .await
+        .with_context(|| format!("no autonet suite found from Governor {}", args.governor))?;
+    Ok((c, me))
+}
+
+/// `autonet key …`.
+pub fn run_key(data_dir: &Path, args: &KeyArgs) -> anyhow::Result<()> {
+    let (opts, action) = match &args.action {
+        KeyAction::Create(o) => (o, "created"),
+        KeyAction::Import { opts, .. } => (opts, "imported"),
+        KeyAction::Show(o) => (o, "show"),
+    };
+    let path = keystore::key_path(data_dir, &opts.role)?;
+    let password = keystore::password(opts.password_file.as_deref())?;
+    let key = match &args.action {
+        KeyAction::Create(_) => keystore::create(&path, &password)?,
+        KeyAction::Import {
+            private_key_file, ..
+        } => keystore::import(&path, private_key_file, &password)?,
+        KeyAction::Show(_) => keystore::load(&path, &password)?,
+    };
+    println!(
+        "{} key {}: {}",
+        opts.role,
+        if action == "show" { "address" } else { action },
+        key.address()
+    );
+    println!("keystore: {}", path.display());
+    Ok(())
+}
+
+/// `autonet chain …`.
+pub fn run_chain(data_dir: &Path, args: &ChainArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        match &args.action {
+            ChainAction::Deploy { rpc, password_file } => {
+                let key = KeyOpts {
+                    role: "deployer".into(),
+                    password_file: password_file.clone(),
+                };
+                let (chain, me) = connect(data_dir, rpc, &key).await?;
+                let c = deploy(chain, me, &DeployConfig::default())
+                    .await
+                    .context("deployment failed")?;
+                println!("governor: {}", c.addresses.governor);
+                Ok(())
+            }
+            ChainAction::Info { rpc, governor } => {
+                let cfg = RpcConfig {
+                    expected_chain_id: rpc.chain_id,
+                    ..Default::default()
+                };
+                let chain =
+                    RpcChain::connect(&rpc.rpc_url, vec![], PendingStore::in_memory(), cfg).await?;
+                let c = discover(chain, *governor)
+                    .await
+                    .with_context(|| format!("no autonet suite found from Governor {governor}"))?;
+                for (key, name, address) in c.addresses.entries() {
+                    println!("{key:<10} {name:<20} {address}");
+                }
+                Ok(())
+            }
+        }
+    })
+}
+
+/// `autonet stake`.
+pub fn run_stake(data_dir: &Path, args: &StakeArgs) -> anyhow::Result<()> {
+    let role = role_of(&args.role.key.role)?;
+    let amount = match &args.amount {
+        Some(a) => parse_ether(a).with_context(|| format!("bad ATN amount {a:?}"))?,
+        None => role.min_stake(),
+    };
+    if amount < role.min_stake() {
+        bail!(
+            "{} ATN is below the {} minimum of {} ATN",
+            format_ether(amount),
+            args.role.key.role,
+            format_ether(role.min_stake())
+        );
+    }
+    runtime()?.block_on(async {
+        let (c, me) = suite(data_dir, &args.role).await?;
+        c.stake(me, role, amount).await.context("stake failed")?;
+        print_balance(&c, me).await
+    })
+}
+
+/// `autonet unstake`: starts unbonding, or withdraws once the unbonding period is over.
+pub fn run_unstake(data_dir: &Path, args: &RoleArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let (c, me) = suite(data_dir, args).await?;
+        let stake = c.stake_of(me).await?;
+        if stake.amount == U256::ZERO {
+            bail!("{me} has no stake");
+        }
+        if stake.unlock_block == 0 {
+            c.request_unstake(me)
+                .await
+                .context("requestUnstake failed")?;
+            let s = c.stake_of(me).await?;
+            println!(
+                "unbonding started: withdraw with `autonet unstake` from block {}",
+                s.unlock_block
+            );
+        } else {
+            let head = c.block_number().await?;
+            if head + 1 < stake.unlock_block {
+                bail!(
+                    "stake is unbonding until block {} (now {head})",
+                    stake.unlock_block
+                );
+            }
+            c.unstake(me).await.context("unstake failed")?;
+            println!("withdrew {} ATN", format_ether(stake.amount));
+        }
+        Ok(())
+    })
+}
+
+/// `autonet claim`.
+pub fn run_claim(data_dir: &Path, args: &RoleArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let (c, me) = suite(data_dir, args).await?;
+        let due = c.claimable(me).await?;
+        if due == U256::ZERO {
+            bail!("nothing to claim for {me}");
+        }
+        c.claim(me).await.context("claim failed")?;
+        println!("claimed {} ATN", format_ether(due));
+        Ok(())
+    })
+}
+
+/// `autonet balance`.
+pub fn run_balance(data_dir: &Path, args: &RoleArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let (c, me) = suite(data_dir, args).await?;
+        print_balance(&c, me).await
+    })
+}
+
+async fn print_balance(c: &Contracts<RpcChain>, me: Address) -> anyhow::Result<()> {
+    let stake = c.stake_of(me).await?;
+    println!("address:   {me}");
+    println!("balance:   {} ATN", format_ether(c.atn_balance(me).await?));
+    println!(
+        "stake:     {} ATN (role {}{})",
+        format_ether(stake.amount),
+        stake.role,
+        if stake.unlock_block > 0 {
+            format!(", unbonding until block {}", stake.unlock_block)
+        } else {
+            String::new()
+        }
+    );
+    println!("claimable: {} ATN", format_ether(c.claimable(me).await?));
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! `autonet key`, `chain deploy|info`, `stake|unstake|claim|balance` against a local anvil.
+
+use std::path::Path;
+
+use autonet_contracts::anvil::{AnvilProcess, default_binary};
+
+use crate::{autonet, run_ok, stderr, stdout};
+
+fn with_password<'a>(
+    cmd: &'a mut std::process::Command,
+    file: &Path,
+) -> &'a mut std::process::Command {
+    cmd.arg("--password-file").arg(file)
+}
+
+#[test]
+fn keystore_deploy_info_stake_unstake_balance_claim() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let anvil = rt
+        .block_on(AnvilProcess::spawn(&default_binary(), None, None))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let pw = data.join("pw");
+    std::fs::write(&pw, "correct horse\n").unwrap();
+
+    // Keys: create, show, refuse to overwrite, wrong password.
+    let created = stdout(&run_ok(with_password(
+        autonet(data).args(["key", "create", "--role", "deployer"]),
+        &pw,
+    )));
+    let deployer: alloy::primitives::Address =
+        created.split_whitespace().nth(3).unwrap().parse().unwrap();
+    let shown = stdout(&run_ok(with_password(
+        autonet(data).args(["key", "show", "--role", "deployer"]),
+        &pw,
+    )));
+    assert!(shown.contains(&deployer.to_string()), "{shown}");
+    let again = with_password(
+        autonet(data).args(["key", "create", "--role", "deployer"]),
+        &pw,
+    )
+    .output()
+    .unwrap();
+    assert!(
+        !again.status.success() && stderr(&again).contains("refusing to overwrite"),
+        "{}",
+        stderr(&again)
+    );
+    let bad = data.join("bad");
+    std::fs::write(&bad, "wrong\n").unwrap();
+    let wrong = with_password(
+        autonet(data).args(["key", "show", "--role", "deployer"]),
+        &bad,
+    )
+    .output()
+    .unwrap();
+    assert!(
+        !wrong.status.success() && stderr(&wrong).contains("cannot decrypt"),
+        "{}",
+        stderr(&wrong)
+    );
+
+    // Deploy, then discover from the Governor.
+    rt.block_on(anvil.fund(&[deployer])).unwrap();
+    let url = anvil.url.clone();
+    let out = stdout(&run_ok(with_password(
+        autonet(data).args(["chain", "deploy", "--rpc-url", &url]),
+        &pw,
+    )));
+    let governor = out.trim().strip_prefix("governor: ").unwrap().to_owned();
+    let info = stdout(&run_ok(autonet(data).args([
+        "chain",
+        "info",
+        "--rpc-url",
+        &url,
+        "--governor",
+        &governor,
+    ])));
+    for name in [
+        "ATNToken",
+        "ParticipantStaking",
+        "TaskContract",
+        "ResultsRewards",
+        "ModelShardRegistry",
+        "RPB",
+    ] {
+        assert!(info.contains(name), "{info}");
+    }
+    let wrong_chain = autonet(data)
+        .args([
+            "chain",
+            "info",
+            "--rpc-url",
+            &url,
+            "--governor",
+            &governor,
+            "--chain-id",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !wrong_chain.status.success() && stderr(&wrong_chain).contains("chain id mismatch"),
+        "{}",
+        stderr(&wrong_chain)
+    );
+
+    // The deployer holds all ATN; it stakes as... nothing: the deployer key is not a role.
+    let not_role = with_password(
+        autonet(data).args([
+            "stake",
+            "--rpc-url",
+            &url,
+            "--governor",
+            &governor,
+            "--role",
+            "deployer",
+        ]),
+        &pw,
+    )
+    .output()
+    .unwrap();
+    assert!(!not_role.status.success() && stderr(&not_role).contains("not a staked role"));
+
+    // A solver key funded by the deployer stakes, unbonds, and checks its balance.
+    let made = stdout(&run_ok(with_password(
+        autonet(data).args(["key", "create", "--role", "solver"]),
+        &pw,
+    )));
+    let solver: alloy::primitives::Address =
+        made.split_whitespace().nth(3).unwrap().parse().unwrap();
+    rt.block_on(async {
+        use autonet_contracts::{Chain, RpcChain, RpcConfig, discover, pending::PendingStore};
+        anvil.fund(&[solver]).await.unwrap();
+        let key = alloy::signers::local::PrivateKeySigner::decrypt_keystore(
+            data.join("keys/deployer.json"),
+            "correct horse",
+        )
+        .unwrap();
+        let chain = RpcChain::connect(
+            &url,
+            vec![key],
+            PendingStore::in_memory(),
+            RpcConfig::default(),
+        )
+        .await
+        .unwrap();
+        let c = discover(chain, governor.parse().unwrap()).await.unwrap();
+        c.transfer_atn(
+            deployer,
+            solver,
+            autonet_contracts::ATN * alloy::primitives::U256::from(80),
+        )
+        .await
+        .unwrap();
+    });
+    let args = [
+        "--rpc-url",
+        url.as_str(),
+        "--governor",
+        governor.as_str(),
+        "--role",
+        "solver",
+    ];
+    let low = with_password(
+        autonet(data)
+            .arg("stake")
+            .args(args)
+            .args(["--amount", "10"]),
+        &pw,
+    )
+    .output()
+    .unwrap();
+    assert!(
+        !low.status.success() && stderr(&low).contains("below the solver minimum"),
+        "{}",
+        stderr(&low)
+    );
+    let staked = stdout(&run_ok(with_password(
+        autonet(data).arg("stake").args(args),
+        &pw,
+    )));
+    assert!(
+        staked.contains("stake:     50.000000000000000000 ATN"),
+        "{staked}"
+    );
+    assert!(
+        staked.contains("balance:   30.000000000000000000 ATN"),
+        "{staked}"
+    );
+    let unbond = stdout(&run_ok(with_password(
+        autonet(data).arg("unstake").args(args),
+        &pw,
+    )));
+    assert!(unbond.contains("unbonding started"), "{unbond}");
+    let early = with_password(autonet(data).arg("unstake").args(args), &pw)
+        .output()
+        .unwrap();
+    assert!(
+        !early.status.success() && stderr(&early).contains("unbonding until block"),
+        "{}",
+        stderr(&early)
+    );
+    let nothing = with_password(autonet(data).arg("claim").args(args), &pw)
+        .output()
+        .unwrap();
+    assert!(
+        !nothing.status.success() && stderr(&nothing).contains("nothing to claim"),
+        "{}",
+        stderr(&nothing)
+    );
+    rt.block_on(async {
+        use alloy::providers::Provider;
+        let p = alloy::providers::ProviderBuilder::new().connect_http(url.parse().unwrap());
+        let _: serde_json::Value = p
+            .raw_request("anvil_mine".into(), (alloy::primitives::U256::from(20),))
+            .await
+            .unwrap();
+    });
+    let withdrawn = stdout(&run_ok(with_password(
+        autonet(data).arg("unstake").args(args),
+        &pw,
+    )));
+    assert!(
+        withdrawn.contains("withdrew 50.000000000000000000 ATN"),
+        "{withdrawn}"
+    );
+    let balance = stdout(&run_ok(with_password(
+        autonet(data).arg("balance").args(args),
+        &pw,
+    )));
+    assert!(
+        balance.contains("balance:   80.000000000000000000 ATN"),
+        "{balance}"
+    );
+    drop(anvil);
+}
