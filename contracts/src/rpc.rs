@@ -336,18 +336,26 @@ impl Backend for RpcChain {
         let (max_fee, tip) = self.fees().await?;
         let pending = {
             let mut next = nonce_slot.lock().await;
+            // The node's view wins unless our own unmined transactions explain the difference:
+            // after a reorg or when the key was used elsewhere, a cached nonce would leave a gap
+            // (or collide), while our stored in-flight transactions must keep theirs.
+            let node_pending = self
+                .retry(|| async {
+                    self.provider
+                        .get_transaction_count(req.from)
+                        .pending()
+                        .await
+                        .map_err(classify)
+                })
+                .await?;
             let nonce = match *next {
-                Some(n) => n,
-                None => {
-                    self.retry(|| async {
-                        self.provider
-                            .get_transaction_count(req.from)
-                            .pending()
-                            .await
-                            .map_err(classify)
-                    })
-                    .await?
+                Some(n) if n > node_pending => {
+                    let ours = self.pending.all();
+                    let covered = (node_pending..n)
+                        .all(|k| ours.iter().any(|t| t.from == req.from && t.nonce == k));
+                    if covered { n } else { node_pending }
                 }
+                _ => node_pending,
             };
             let tx = TxEip1559 {
                 chain_id: self.chain_id,

@@ -6,6 +6,7 @@ mod abi_coverage;
 mod anvil;
 mod differential;
 mod embedded;
+mod events;
 mod faults;
 mod helpers;
 mod invariants;
