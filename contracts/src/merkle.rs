@@ -2,8 +2,11 @@
 //!
 //! Two leaf kinds use it: shard leaves (a shard's BLAKE3 digest, `ModelShardRegistry`) and mint
 //! leaves (`keccak256(bytes.concat(keccak256(abi.encode(agent, amount))))`, `ResultsRewards`).
-//! Layout: leaves in the given order form level 0; each next level hashes adjacent pairs with
-//! `keccak256(min(a, b) ‖ max(a, b))`, and an unpaired last node is carried up unchanged.
+//! The tree itself is the `autonet-merkle` crate, the project's one implementation, which
+//! `autonet-models` also uses for shard manifests; it sits below both because `models` and
+//! `contracts` must not depend on each other. This module adapts it to alloy's `B256` and adds
+//! the leaf encodings that need the ABI. The differential tests in `tests/it` prove its proofs
+//! verify on chain, so the manifests' roots do too.
 
 use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::sol_types::SolValue;
@@ -11,19 +14,16 @@ use alloy::sol_types::SolValue;
 /// A Merkle tree over 32-byte leaves.
 #[derive(Debug, Clone)]
 pub struct MerkleTree {
-    levels: Vec<Vec<B256>>,
+    inner: autonet_merkle::MerkleTree,
 }
 
 /// Hash of a sorted pair, as `MerkleProof` computes it.
 pub fn hash_pair(a: B256, b: B256) -> B256 {
-    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    let mut buf = [0u8; 64];
-    buf[..32].copy_from_slice(lo.as_slice());
-    buf[32..].copy_from_slice(hi.as_slice());
-    keccak256(buf)
+    B256::from(autonet_merkle::hash_pair(&a.0, &b.0))
 }
 
-/// A shard leaf: the shard's BLAKE3 digest.
+/// A shard leaf: the shard's BLAKE3 digest (the same leaf `autonet_models::sharding` puts in its
+/// manifests).
 pub fn shard_leaf(shard: &[u8]) -> B256 {
     B256::from(*blake3::hash(shard).as_bytes())
 }
@@ -36,39 +36,18 @@ pub fn mint_leaf(agent: Address, amount: U256) -> B256 {
 impl MerkleTree {
     /// Builds the tree; `None` for no leaves.
     pub fn new(leaves: Vec<B256>) -> Option<Self> {
-        if leaves.is_empty() {
-            return None;
-        }
-        let mut levels = vec![leaves];
-        while levels.last().is_some_and(|l| l.len() > 1) {
-            let prev = levels.last().map(Vec::as_slice).unwrap_or_default();
-            let next = prev
-                .chunks(2)
-                .map(|c| {
-                    if c.len() == 2 {
-                        hash_pair(c[0], c[1])
-                    } else {
-                        c[0]
-                    }
-                })
-                .collect();
-            levels.push(next);
-        }
-        Some(Self { levels })
+        let inner = autonet_merkle::MerkleTree::new(leaves.into_iter().map(|l| l.0).collect())?;
+        Some(Self { inner })
     }
 
     /// The root.
     pub fn root(&self) -> B256 {
-        self.levels
-            .last()
-            .and_then(|l| l.first())
-            .copied()
-            .unwrap_or_default()
+        B256::from(self.inner.root())
     }
 
     /// Number of leaves.
     pub fn len(&self) -> usize {
-        self.levels[0].len()
+        self.inner.len()
     }
 
     /// Always false: a tree has at least one leaf.
@@ -78,25 +57,15 @@ impl MerkleTree {
 
     /// The sibling path for leaf `index`, or `None` when out of range.
     pub fn proof(&self, index: usize) -> Option<Vec<B256>> {
-        if index >= self.len() {
-            return None;
-        }
-        let mut i = index;
-        let mut path = Vec::new();
-        for level in &self.levels[..self.levels.len() - 1] {
-            let sibling = i ^ 1;
-            if sibling < level.len() {
-                path.push(level[sibling]);
-            }
-            i /= 2;
-        }
-        Some(path)
+        let path = self.inner.proof(index)?;
+        Some(path.into_iter().map(B256::from).collect())
     }
 }
 
 /// Verifies like `MerkleProof.verify`.
 pub fn verify(proof: &[B256], root: B256, leaf: B256) -> bool {
-    proof.iter().fold(leaf, |acc, p| hash_pair(acc, *p)) == root
+    let path: Vec<autonet_merkle::Node> = proof.iter().map(|p| p.0).collect();
+    autonet_merkle::verify(&path, &root.0, &leaf.0)
 }
 
 #[cfg(test)]
@@ -116,5 +85,15 @@ mod tests {
             assert!(tree.proof(n).is_none());
         }
         assert!(MerkleTree::new(vec![]).is_none());
+    }
+
+    #[test]
+    fn the_shared_keccak_agrees_with_alloys() {
+        let (a, b) = (B256::repeat_byte(3), B256::repeat_byte(9));
+        assert_eq!(hash_pair(b, a), keccak256([a.0, b.0].concat()));
+        assert_eq!(
+            B256::from(autonet_merkle::keccak256(b"autonet")),
+            keccak256(b"autonet")
+        );
     }
 }
