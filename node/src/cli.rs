@@ -114,6 +114,10 @@ pub enum Command {
 
     /// The world-model substrate: train on a turn stream (`replay`), synthetic streams (`sample`).
     Substrate(crate::substrate::SubstrateArgs),
+
+    /// Model shards, offline: `publish` a file as erasure-coded shards + manifest into a folder,
+    /// `status` of a shard folder, `rebuild` a model from it.
+    Model(crate::model::ModelArgs),
 }
 
 #[derive(Debug, Args)]

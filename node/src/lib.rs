@@ -11,6 +11,7 @@
 //! - [`chain`]: `autonet key …` (encrypted keystores per role), `autonet chain deploy|info`,
 //!   `autonet stake|unstake|claim|balance` over JSON-RPC (crate `autonet-contracts`).
 //! - [`infer`]: `autonet infer --model jepa`, two-speed inference with the local JEPA pipeline.
+//! - [`model`]: `autonet model publish|status|rebuild`, erasure-coded shard folders (offline).
 //! - [`overlay`]: `autonet bootstrap` and `autonet join` (a long-lived overlay node) with the
 //!   localhost status JSON and Prometheus `/metrics` endpoints.
 //! - [`simulate`]: `autonet simulate`, the local multi-peer simulation (grows with the protocol).
@@ -25,6 +26,7 @@ pub mod config;
 pub mod identity;
 pub mod infer;
 pub mod logging;
+pub mod model;
 pub mod overlay;
 pub mod simulate;
 pub mod substrate;

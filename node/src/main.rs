@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use autonet_node::cli::{Cli, Command};
 use autonet_node::config::Config;
-use autonet_node::{bench, chain, identity, infer, logging, overlay, simulate, substrate};
+use autonet_node::{bench, chain, identity, infer, logging, model, overlay, simulate, substrate};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -58,5 +58,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate::run(&args),
         Command::Infer(args) => infer::run(&args),
         Command::Substrate(args) => substrate::run(&args),
+        Command::Model(args) => model::run(&args),
     }
 }

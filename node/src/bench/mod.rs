@@ -8,6 +8,7 @@ mod chain;
 mod gossip;
 mod jepa;
 mod report;
+mod shards;
 mod store;
 mod substrate;
 
@@ -39,6 +40,9 @@ pub enum BenchCommand {
     Substrate(substrate::SubstrateBench),
     /// Contract suite: protocol rounds on the embedded EVM (baseline) against anvil over JSON-RPC.
     Chain(chain::ChainBench),
+    /// Model shards: Reed-Solomon encode (with BLAKE3 leaves and Merkle root) and rebuild of a
+    /// model against one BLAKE3 pass over it.
+    Shards(shards::ShardsBench),
 }
 
 /// Runs the chosen benchmark and prints its report.
@@ -49,6 +53,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Jepa(b) => b.run()?,
         BenchCommand::Substrate(b) => b.run()?,
         BenchCommand::Chain(b) => b.run()?,
+        BenchCommand::Shards(b) => b.run()?,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

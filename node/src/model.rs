@@ -1,0 +1,304 @@
+//! `autonet model publish|status|rebuild`: the offline half of model publishing.
+//!
+//! `publish FILE --out DIR` shards a model file with `models::sharding` and writes the manifest
+//! (`manifest.cbor`, canonical CBOR) and one file per shard (`shard-NNN.bin`) into a new folder;
+//! `status DIR` checks every shard file against its Merkle leaf and says whether the model can be
+//! rebuilt; `rebuild DIR --out FILE` rebuilds it from whichever shards check out. Nothing here
+//! touches the network or the chain yet: shard actors, provider records, fetching and registry
+//! publication are separate work, and these commands say so rather than pretend.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use autonet_models::sharding::{self, ShardManifest, ShardParams, ShardingError};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+const MANIFEST_FILE: &str = "manifest.cbor";
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    #[command(subcommand)]
+    pub command: ModelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Shard FILE into k data + m parity shards and write them with their manifest into a new
+    /// folder (offline: nothing is announced or registered on chain yet).
+    Publish(PublishArgs),
+    /// Check a shard folder: each shard against its Merkle leaf, and whether k good ones remain.
+    Status(StatusArgs),
+    /// Rebuild the model from a shard folder's good shards and check it against the model hash.
+    Rebuild(RebuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The model file.
+    pub file: PathBuf,
+    /// Folder to create for the manifest and shards (must not exist or be empty).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Model name recorded in the manifest [default: the file name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Model version recorded in the manifest.
+    #[arg(long, default_value_t = 0)]
+    pub version: u64,
+    /// Data shards.
+    #[arg(long, default_value_t = 10, env = "AUTONET_SHARDS_K")]
+    pub k: usize,
+    /// Parity shards.
+    #[arg(long, default_value_t = 4, env = "AUTONET_SHARDS_M")]
+    pub m: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A folder written by `autonet model publish`.
+    pub dir: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// A folder written by `autonet model publish`.
+    pub dir: PathBuf,
+    /// Where to write the model (must not exist).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Runs a `model` subcommand.
+pub fn run(args: &ModelArgs) -> anyhow::Result<()> {
+    match &args.command {
+        ModelCommand::Publish(a) => publish(a),
+        ModelCommand::Status(a) => status(a),
+        ModelCommand::Rebuild(a) => rebuild(a),
+    }
+}
+
+fn shard_path(dir: &Path, index: usize) -> PathBuf {
+    dir.join(format!("shard-{index:03}.bin"))
+}
+
+fn publish(args: &PublishArgs) -> anyhow::Result<()> {
+    let params = ShardParams::new(args.k, args.m)?;
+    if args.out.exists()
+        && fs::read_dir(&args.out)
+            .with_context(|| format!("cannot read {}", args.out.display()))?
+            .next()
+            .is_some()
+    {
+        bail!("{} exists and is not empty", args.out.display());
+    }
+    let bytes =
+        fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => args
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".to_string()),
+    };
+    let encoded = sharding::encode(&name, args.version, &bytes, params)?;
+    fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    for (i, shard) in encoded.shards.iter().enumerate() {
+        let path = shard_path(&args.out, i);
+        fs::write(&path, shard).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    // The manifest goes last, so a folder with a manifest always has all its shards written.
+    let path = args.out.join(MANIFEST_FILE);
+    fs::write(&path, encoded.manifest.to_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let m = &encoded.manifest;
+    println!("model      {} v{} ({} bytes)", m.model, m.version, m.size);
+    println!("manifest   {}", m.id());
+    println!("root       {}", m.root);
+    println!(
+        "shards     {} x {} bytes (k={}, m={}) in {}",
+        m.leaves.len(),
+        m.shard_size,
+        m.k,
+        m.m,
+        args.out.display()
+    );
+    println!("note       offline only: not announced to peers nor registered on chain");
+    Ok(())
+}
+
+fn read_manifest(dir: &Path) -> anyhow::Result<ShardManifest> {
+    let path = dir.join(MANIFEST_FILE);
+    let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    ShardManifest::from_bytes(&bytes).with_context(|| format!("bad manifest {}", path.display()))
+}
+
+/// Health of one shard file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum ShardHealth {
+    Ok,
+    Missing,
+    Corrupt(String),
+}
+
+/// Reads and checks every shard; returns each one's health and the good ones' bytes.
+fn check_shards(dir: &Path, manifest: &ShardManifest) -> (Vec<ShardHealth>, Vec<(usize, Vec<u8>)>) {
+    let mut health = Vec::new();
+    let mut good = Vec::new();
+    for index in 0..manifest.leaves.len() {
+        match fs::read(shard_path(dir, index)) {
+            Err(_) => health.push(ShardHealth::Missing),
+            Ok(bytes) => match sharding::verify_shard(manifest, index, &bytes) {
+                Ok(()) => {
+                    health.push(ShardHealth::Ok);
+                    good.push((index, bytes));
+                }
+                Err(e) => health.push(ShardHealth::Corrupt(e.to_string())),
+            },
+        }
+    }
+    (health, good)
+}
+
+#[derive(Debug, Serialize)]
+struct StatusReport {
+    manifest: String,
+    model: String,
+    version: u64,
+    size: u64,
+    k: u16,
+    m: u16,
+    shards: Vec<ShardHealth>,
+    good: usize,
+    rebuildable: bool,
+}
+
+fn status(args: &StatusArgs) -> anyhow::Result<()> {
+    let manifest = read_manifest(&args.dir)?;
+    let (shards, good) = check_shards(&args.dir, &manifest);
+    let report = StatusReport {
+        manifest: manifest.id().to_hex(),
+        model: manifest.model.clone(),
+        version: manifest.version,
+        size: manifest.size,
+        k: manifest.k,
+        m: manifest.m,
+        good: good.len(),
+        rebuildable: good.len() >= usize::from(manifest.k),
+        shards,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "model {} v{} ({} bytes), manifest {}",
+        report.model, report.version, report.size, report.manifest
+    );
+    for (i, h) in report.shards.iter().enumerate() {
+        match h {
+            ShardHealth::Ok => println!("  shard {i:3}  ok"),
+            ShardHealth::Missing => println!("  shard {i:3}  missing"),
+            ShardHealth::Corrupt(why) => println!("  shard {i:3}  corrupt: {why}"),
+        }
+    }
+    println!(
+        "{} of {} shards good, {} needed: {}",
+        report.good,
+        report.shards.len(),
+        report.k,
+        if report.rebuildable {
+            "rebuildable"
+        } else {
+            "NOT rebuildable"
+        }
+    );
+    Ok(())
+}
+
+fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
+    if args.out.exists() {
+        bail!("{} exists; refusing to overwrite it", args.out.display());
+    }
+    let manifest = read_manifest(&args.dir)?;
+    let (_, good) = check_shards(&args.dir, &manifest);
+    let model = sharding::rebuild(&manifest, good).map_err(|e| match e {
+        ShardingError::TooFewShards { have, need } => {
+            anyhow::anyhow!(
+                "only {have} good shards in {}, {need} needed",
+                args.dir.display()
+            )
+        }
+        other => other.into(),
+    })?;
+    fs::write(&args.out, &model).with_context(|| format!("cannot write {}", args.out.display()))?;
+    println!(
+        "rebuilt {} bytes into {} (model hash checked)",
+        model.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publish_status_and_rebuild_survive_lost_and_corrupt_shards() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("weights.bin");
+        let bytes: Vec<u8> = (0..10_007u32).map(|i| (i * 31 % 251) as u8).collect();
+        fs::write(&file, &bytes).unwrap();
+        let out = dir.path().join("shards");
+        let args = PublishArgs {
+            file,
+            out: out.clone(),
+            name: None,
+            version: 2,
+            k: 4,
+            m: 2,
+        };
+        publish(&args).unwrap();
+        assert!(
+            publish(&args)
+                .unwrap_err()
+                .to_string()
+                .contains("not empty")
+        );
+
+        let manifest = read_manifest(&out).unwrap();
+        assert_eq!(manifest.model, "weights.bin");
+        fs::remove_file(shard_path(&out, 0)).unwrap();
+        let mut corrupt = fs::read(shard_path(&out, 3)).unwrap();
+        corrupt[0] ^= 1;
+        fs::write(shard_path(&out, 3), corrupt).unwrap();
+        let (health, good) = check_shards(&out, &manifest);
+        assert_eq!(health[0], ShardHealth::Missing);
+        assert!(matches!(&health[3], ShardHealth::Corrupt(why) if why.contains("shard 3")));
+        assert_eq!(good.len(), 4);
+
+        let rebuilt = dir.path().join("rebuilt.bin");
+        rebuild(&RebuildArgs {
+            dir: out.clone(),
+            out: rebuilt.clone(),
+        })
+        .unwrap();
+        assert_eq!(fs::read(&rebuilt).unwrap(), bytes);
+
+        fs::remove_file(shard_path(&out, 1)).unwrap();
+        let err = rebuild(&RebuildArgs {
+            dir: out,
+            out: dir.path().join("again.bin"),
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("only 3 good shards"), "{err}");
+    }
+}
