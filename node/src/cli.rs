@@ -126,3 +126,15 @@ pub struct KeygenArgs {
     #[arg(long, env = "AUTONET_KEYGEN_JSON")]
     pub json: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap checks argument names only when a command is built; this builds every subcommand, so
+    /// a clash (such as a second `--version`) fails here instead of panicking for a user.
+    #[test]
+    fn every_command_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -44,8 +44,12 @@ pub struct PublishArgs {
     /// Model name recorded in the manifest [default: the file name].
     #[arg(long)]
     pub name: Option<String>,
-    /// Model version recorded in the manifest.
-    #[arg(long, default_value_t = 0)]
+    /// Model version recorded in the manifest (`--version` is autonet's own version flag).
+    #[arg(
+        long = "model-version",
+        env = "AUTONET_MODEL_VERSION",
+        default_value_t = 0
+    )]
     pub version: u64,
     /// Data shards.
     #[arg(long, default_value_t = 10, env = "AUTONET_SHARDS_K")]

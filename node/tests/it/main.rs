@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod infer;
 mod keygen;
+mod model;
 mod overlay;
 mod substrate;
 
