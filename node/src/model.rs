@@ -110,7 +110,7 @@ fn publish(args: &PublishArgs) -> anyhow::Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "model".to_string()),
     };
-    let encoded = sharding::encode(&name, args.version, &bytes, params)?;
+    let encoded = sharding::encode(&name, args.model_version, &bytes, params)?;
     fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     for (i, shard) in encoded.shards.iter().enumerate() {
