@@ -45,12 +45,8 @@ pub struct PublishArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Model version recorded in the manifest (`--version` is autonet's own version flag).
-    #[arg(
-        long = "model-version",
-        env = "AUTONET_MODEL_VERSION",
-        default_value_t = 0
-    )]
-    pub version: u64,
+    #[arg(long, env = "AUTONET_MODEL_VERSION", default_value_t = 0)]
+    pub model_version: u64,
     /// Data shards.
     #[arg(long, default_value_t = 10, env = "AUTONET_SHARDS_K")]
     pub k: usize,
