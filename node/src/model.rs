@@ -262,7 +262,7 @@ mod tests {
             file,
             out: out.clone(),
             name: None,
-            version: 2,
+            model_version: 2,
             k: 4,
             m: 2,
         };
