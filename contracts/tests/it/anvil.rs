@@ -1,100 +1,37 @@
 //! The scenario bodies on anvil (npm `@foundry-rs/anvil-linux-amd64`, installed by
 //! `scripts/build-contracts`), started here on 127.0.0.1 with a free port.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
+use std::path::Path;
 
-use alloy::primitives::U256;
-use alloy::providers::Provider;
+use autonet_contracts::anvil::default_binary;
 use autonet_contracts::embedded::{EMBEDDED_CHAIN_ID, dev_key};
 use autonet_contracts::pending::PendingStore;
 use autonet_contracts::{Backend, Chain, Contracts, DeployConfig, RpcChain, RpcConfig, deploy};
-use tokio::process::{Child, Command};
 
 use crate::helpers::{ACCOUNTS, Cast, atn};
 use crate::{differential, scenarios};
 
-/// Path of the anvil binary from the pinned npm package.
-pub fn anvil_bin() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+/// The library's anvil process (`autonet_contracts::anvil`), used under the tests' short name.
+pub use autonet_contracts::anvil::AnvilProcess as Anvil;
+
+/// Test conveniences on top of the library's anvil process: panics instead of errors.
+pub trait AnvilExt: Sized {
+    /// Starts anvil (Cancun, chain id 31337) on `port` or a free one, optionally with a state
+    /// file, and waits until it answers.
+    fn start(state: Option<&Path>, port: Option<u16>) -> impl Future<Output = Self>;
+    /// Connects an `RpcChain` with the dev keys, funding them with ether first.
+    fn chain(&self, pending: PendingStore) -> impl Future<Output = RpcChain>;
 }
 
-/// A running anvil; killed on drop.
-pub struct Anvil {
-    pub child: Child,
-    pub port: u16,
-    pub url: String,
-}
-
-impl Anvil {
-    /// Starts anvil (Cancun, chain id 31337) on a free port, optionally with a state file, and
-    /// waits until it answers.
-    pub async fn start(state: Option<&Path>, port: Option<u16>) -> Anvil {
-        let bin = anvil_bin();
-        assert!(
-            bin.exists(),
-            "anvil not installed at {}: run scripts/build-contracts",
-            bin.display()
-        );
-        let port = port.unwrap_or_else(|| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        });
-        let mut cmd = Command::new(bin);
-        cmd.args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--hardfork",
-            "cancun",
-        ])
-        .args([
-            "--chain-id",
-            &EMBEDDED_CHAIN_ID.to_string(),
-            "--accounts",
-            "1",
-            "--silent",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-        if let Some(state) = state {
-            cmd.arg("--state")
-                .arg(state)
-                .args(["--state-interval", "1"]);
-        }
-        let child = cmd.spawn().unwrap();
-        let url = format!("http://127.0.0.1:{port}");
-        let provider = alloy::providers::ProviderBuilder::new().connect_http(url.parse().unwrap());
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while provider.get_chain_id().await.is_err() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "anvil did not start on {url}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Anvil { child, port, url }
+impl AnvilExt for Anvil {
+    async fn start(state: Option<&Path>, port: Option<u16>) -> Anvil {
+        Anvil::spawn(&default_binary(), state, port).await.unwrap()
     }
 
-    /// Connects an `RpcChain` with the dev keys, funding them with ether first.
-    pub async fn chain(&self, pending: PendingStore) -> RpcChain {
+    async fn chain(&self, pending: PendingStore) -> RpcChain {
         let keys: Vec<_> = (0..ACCOUNTS).map(dev_key).collect();
-        let provider =
-            alloy::providers::ProviderBuilder::new().connect_http(self.url.parse().unwrap());
-        for k in &keys {
-            let ether = U256::from(1_000_000u64) * U256::from(10u64).pow(U256::from(18u64));
-            let _: serde_json::Value = provider
-                .raw_request("anvil_setBalance".into(), (k.address(), ether))
-                .await
-                .unwrap();
-        }
+        let addresses: Vec<_> = keys.iter().map(|k| k.address()).collect();
+        self.fund(&addresses).await.unwrap();
         let cfg = RpcConfig {
             expected_chain_id: Some(EMBEDDED_CHAIN_ID),
             ..Default::default()

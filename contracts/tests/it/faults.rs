@@ -10,7 +10,7 @@ use autonet_contracts::pending::PendingStore;
 use autonet_contracts::{Backend, Chain, ChainError, DeployConfig, RpcChain, RpcConfig, deploy};
 use tokio::task::JoinSet;
 
-use crate::anvil::{Anvil, fixture};
+use crate::anvil::{Anvil, AnvilExt, fixture};
 use crate::helpers::atn;
 
 async fn nonce(url: &str, who: alloy::primitives::Address) -> u64 {
