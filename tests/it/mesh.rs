@@ -21,7 +21,8 @@ async fn fifty_peers_deliver_every_message_and_record_to_all() -> anyhow::Result
     net.wait_for_mesh(topic, 2, Duration::from_secs(180))
         .await?;
 
-    // Meshes are bounded by D_high: nobody is meshed with everyone.
+    // Nobody is meshed with everyone. A mesh can exceed D_high between two heartbeats (GRAFTs
+    // accepted since the last one), so the bound checked is twice D_high, not D_high itself.
     for peer in net.all() {
         let status = peer.client.status().await?;
         let mesh = status
@@ -30,8 +31,8 @@ async fn fifty_peers_deliver_every_message_and_record_to_all() -> anyhow::Result
             .find(|t| t.name == topic.name())
             .unwrap();
         assert!(
-            mesh.mesh_peers <= mesh_n_high,
-            "{} > D_high",
+            mesh.mesh_peers <= 2 * mesh_n_high,
+            "{} > 2 * D_high",
             mesh.mesh_peers
         );
         assert!(mesh.mesh_peers < PEERS, "full mesh");
