@@ -86,7 +86,8 @@ impl AnvilProcess {
             .parse()
             .map_err(|e| ChainError::Transport(format!("{e}")))?;
         let provider = ProviderBuilder::new().connect_http(parsed);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        // Generous: loading a state file on a loaded machine can take a while.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
         while provider.get_chain_id().await.is_err() {
             if tokio::time::Instant::now() > deadline {
                 return Err(ChainError::Transport(format!(

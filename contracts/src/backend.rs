@@ -98,6 +98,16 @@ pub enum ChainError {
     /// Pending-transaction store failure.
     #[error("state store: {0}")]
     Store(String),
+    /// A reorg replaced every delivered block the event cursor still remembers.
+    #[error(
+        "reorg deeper than the cursor's window of {window} blocks (block {newest} was replaced)"
+    )]
+    ReorgTooDeep {
+        /// The cursor's window.
+        window: usize,
+        /// The newest delivered block, now replaced.
+        newest: u64,
+    },
 }
 
 impl ChainError {

@@ -5,7 +5,10 @@
 //! broadcast). Nonces are assigned per sender under a lock, so concurrent sends from one key get
 //! consecutive nonces. Each signed transaction is recorded in the [`PendingStore`] before it is
 //! broadcast, rebroadcast unchanged on transport errors (same bytes, same hash: never a duplicate),
-//! replaced with bumped fees when stuck, and resubmitted from the store after a restart.
+//! replaced with bumped fees when stuck, and resubmitted from the store after a restart. Mined
+//! transactions stay in the store until `finality_depth` blocks bury them: when the node comes
+//! back without them (restarted from an older state, or reorged), the next send finds the node's
+//! nonce behind the stored ones and hands it the same signed bytes again before using a new nonce.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +27,9 @@ use tokio::sync::Mutex as AsyncMutex;
 use crate::backend::{Backend, ChainError, ChainLog, Receipt, TxRequest};
 use crate::pending::{PendingStore, PendingTx};
 
+mod recovery;
+use recovery::is_known_or_mined;
+
 /// Retry and timing knobs.
 #[derive(Debug, Clone)]
 pub struct RpcConfig {
@@ -38,6 +44,9 @@ pub struct RpcConfig {
     /// Time after which waiting for a transaction stops with an error (it stays in the pending
     /// store and is resubmitted on the next connect).
     pub give_up_after: Duration,
+    /// Blocks on top of a mined transaction before it is forgotten (until then it is
+    /// resubmitted if the node loses it).
+    pub finality_depth: u64,
 }
 
 impl Default for RpcConfig {
@@ -48,6 +57,7 @@ impl Default for RpcConfig {
             poll: Duration::from_millis(50),
             replace_after: Duration::from_secs(20),
             give_up_after: Duration::from_secs(300),
+            finality_depth: 64,
         }
     }
 }
@@ -130,15 +140,6 @@ impl RpcChain {
         &self.provider
     }
 
-    /// Rebroadcasts every stored pending transaction and waits for each to be mined.
-    pub async fn resume_pending(&self) -> Result<(), ChainError> {
-        for tx in self.pending.all() {
-            self.broadcast(&tx.raw).await?;
-            self.wait_mined(&tx, None).await?;
-        }
-        Ok(())
-    }
-
     async fn retry<T, F, Fut>(&self, mut op: F) -> Result<T, ChainError>
     where
         F: FnMut() -> Fut,
@@ -201,29 +202,34 @@ impl RpcChain {
         Ok((est.max_fee_per_gas, est.max_priority_fee_per_gas))
     }
 
-    /// Polls for a receipt of the transaction or of any replacement; when it stays unmined for
-    /// `replace_after`, re-signs `template` (same nonce) with fees bumped by 25% and broadcasts it.
+    /// Polls for a receipt of the transaction or of any stored version of its nonce; when it
+    /// stays unmined for `replace_after`, replaces it with a repriced version (same nonce, fees
+    /// up by at least 25%). When the node comes back after transport errors, our earlier
+    /// transactions it may have forgotten and this one are handed to it again.
     async fn wait_mined(
         &self,
         tx: &PendingTx,
-        mut template: Option<TxEip1559>,
+        mut hashes: Vec<B256>,
     ) -> Result<alloy::rpc::types::TransactionReceipt, ChainError> {
-        let mut hashes = vec![tx.hash];
         let started = tokio::time::Instant::now();
         let mut last_bump = tokio::time::Instant::now();
         let mut transport_errors_since: Option<tokio::time::Instant> = None;
+        let mut latest = tx.clone();
         loop {
             for h in hashes.clone() {
                 match self.provider.get_transaction_receipt(h).await {
                     Ok(Some(r)) => {
-                        self.pending.remove_nonce(tx.from, tx.nonce)?;
+                        self.settle_mined(tx, h, r.block_number.unwrap_or_default())
+                            .await?;
                         return Ok(r);
                     }
                     Ok(None) => {
                         if transport_errors_since.take().is_some() {
-                            // The node was unreachable and is back: it may have restarted with an
-                            // empty pool, so hand it the transaction again (same bytes).
-                            self.broadcast(&tx.raw).await?;
+                            self.restore_below(tx.from, tx.nonce).await?;
+                            if let Some(v) = self.hand_over(&latest).await? {
+                                hashes.push(v.hash);
+                                latest = v;
+                            }
                         }
                     }
                     Err(e) => {
@@ -252,6 +258,10 @@ impl RpcChain {
                     .latest()
                     .await
                     .map_err(classify)?;
+                if mined_nonce < tx.nonce {
+                    // Waiting behind a gap: earlier transactions of ours were forgotten.
+                    self.restore_below(tx.from, tx.nonce).await?;
+                }
                 if mined_nonce > tx.nonce && !self.any_mined(&hashes).await? {
                     self.pending.remove_nonce(tx.from, tx.nonce)?;
                     return Err(ChainError::Rejected(format!(
@@ -259,50 +269,14 @@ impl RpcChain {
                         tx.hash, tx.nonce
                     )));
                 }
-                match template.as_mut() {
-                    Some(t) => {
-                        t.max_fee_per_gas += t.max_fee_per_gas / 4 + 1;
-                        t.max_priority_fee_per_gas += t.max_priority_fee_per_gas / 4 + 1;
-                        let (hash, raw) = self.sign(tx.from, t.clone())?;
-                        tracing::info!(target: "autonet_contracts::rpc", "replacing stuck tx {} with {hash}", tx.hash);
-                        self.pending.insert(PendingTx {
-                            from: tx.from,
-                            nonce: tx.nonce,
-                            hash,
-                            raw: raw.clone(),
-                        })?;
-                        self.broadcast(&raw).await?;
-                        hashes.push(hash);
-                    }
-                    // After a restart only the signed bytes are known: make sure the node has them.
-                    None => self.broadcast(&tx.raw).await?,
-                }
+                let v = self.reprice(&latest).await?;
+                tracing::info!(target: "autonet_contracts::rpc", "replaced stuck tx {} with {}", latest.hash, v.hash);
+                hashes.push(v.hash);
+                latest = v;
             }
             tokio::time::sleep(self.cfg.poll).await;
         }
     }
-}
-
-impl RpcChain {
-    async fn any_mined(&self, hashes: &[B256]) -> Result<bool, ChainError> {
-        for h in hashes {
-            if self
-                .provider
-                .get_transaction_receipt(*h)
-                .await
-                .map_err(classify)?
-                .is_some()
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-}
-
-fn is_known_or_mined(msg: &str) -> bool {
-    let m = msg.to_ascii_lowercase();
-    m.contains("already known") || m.contains("already imported") || m.contains("nonce too low")
 }
 
 impl Backend for RpcChain {
@@ -336,9 +310,6 @@ impl Backend for RpcChain {
         let (max_fee, tip) = self.fees().await?;
         let pending = {
             let mut next = nonce_slot.lock().await;
-            // The node's view wins unless our own unmined transactions explain the difference:
-            // after a reorg or when the key was used elsewhere, a cached nonce would leave a gap
-            // (or collide), while our stored in-flight transactions must keep theirs.
             let node_pending = self
                 .retry(|| async {
                     self.provider
@@ -348,15 +319,7 @@ impl Backend for RpcChain {
                         .map_err(classify)
                 })
                 .await?;
-            let nonce = match *next {
-                Some(n) if n > node_pending => {
-                    let ours = self.pending.all();
-                    let covered = (node_pending..n)
-                        .all(|k| ours.iter().any(|t| t.from == req.from && t.nonce == k));
-                    if covered { n } else { node_pending }
-                }
-                _ => node_pending,
-            };
+            let nonce = self.next_nonce(req.from, *next, node_pending).await?;
             let tx = TxEip1559 {
                 chain_id: self.chain_id,
                 nonce,
@@ -368,28 +331,33 @@ impl Backend for RpcChain {
                 input: req.data.clone(),
                 access_list: Default::default(),
             };
-            let (hash, raw) = self.sign(req.from, tx.clone())?;
+            let (hash, raw) = self.sign(req.from, tx)?;
             let pending = PendingTx {
                 from: req.from,
                 nonce,
                 hash,
                 raw,
+                mined_in: None,
             };
             self.pending.insert(pending.clone())?;
             *next = Some(nonce + 1);
-            if let Err(e) = self.broadcast(&pending.raw).await {
-                // Resync the nonce from the node next time. A rejected transaction is forgotten; one
-                // that may have reached the node stays in the store, to be resubmitted after a
-                // restart (and dropped then if its nonce was used by another transaction).
-                if !matches!(e, ChainError::Transport(_)) {
-                    self.pending.remove_nonce(req.from, nonce)?;
+            match self.hand_over(&pending).await {
+                // Handed over, or repriced because the node's base fee rose since the estimate.
+                Ok(v) => v.unwrap_or(pending),
+                Err(e) => {
+                    // Resync the nonce from the node next time. A rejected transaction is
+                    // forgotten; one that may have reached the node stays in the store, to be
+                    // resubmitted after a restart (and dropped then if its nonce was used by
+                    // another transaction).
+                    if !matches!(e, ChainError::Transport(_)) {
+                        self.pending.remove_nonce(req.from, nonce)?;
+                    }
+                    *next = None;
+                    return Err(e);
                 }
-                *next = None;
-                return Err(e);
             }
-            (pending, tx)
         };
-        let r = self.wait_mined(&pending.0, Some(pending.1)).await?;
+        let r = self.wait_mined(&pending, vec![pending.hash]).await?;
         let logs: Vec<alloy::primitives::Log> =
             r.inner.logs().iter().map(|l| l.inner.clone()).collect();
         if !r.status() {

@@ -139,8 +139,9 @@ pub async fn governance<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         calldatas,
         descriptionHash: description_hash,
     };
-    // The timelock delay is in seconds: keep mining until the block timestamp passes it.
-    let until = tokio::time::Instant::now() + Duration::from_secs(30);
+    // The timelock delay is in seconds: keep mining until the block timestamp passes it (a
+    // generous deadline: on a loaded machine the node itself may answer slowly).
+    let until = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
         c.backend().mine(1).await.unwrap();
         match c.send(voter, d.governor, execute.clone()).await {

@@ -1,6 +1,8 @@
-//! RPC faults on anvil: a node killed and restarted mid-run, a node that stays down, and many
+//! RPC faults on anvil: a node SIGKILLed mid-run and restarted from its state file, a node that
+//! stays down, a client restarted with a transaction in flight, stuck transactions, and many
 //! concurrent transactions from one key.
 
+use std::path::Path;
 use std::time::Duration;
 
 use alloy::primitives::U256;
@@ -11,7 +13,6 @@ use autonet_contracts::{Backend, Chain, ChainError, DeployConfig, RpcChain, RpcC
 use tokio::task::JoinSet;
 
 use crate::anvil::{Anvil, AnvilExt, fixture};
-use crate::helpers::atn;
 
 async fn nonce(url: &str, who: alloy::primitives::Address) -> u64 {
     let p = alloy::providers::ProviderBuilder::new().connect_http(url.parse().unwrap());
@@ -39,31 +40,58 @@ async fn twenty_concurrent_transactions_from_one_key_all_land() {
         before + U256::from(210u64)
     );
     assert_eq!(nonce(&anvil.url, cast.deployer).await, before_nonce + 20);
-    assert!(c.backend().pending().all().is_empty());
+    assert!(c.backend().pending().in_flight().is_empty());
 }
 
-async fn stop_gracefully(anvil: &mut Anvil) {
-    // SIGTERM lets anvil write its state file before exiting.
-    let pid = anvil.child.id().unwrap();
+/// Sends a signal to anvil with `kill(1)` (the crate denies `unsafe`, so no libc here).
+async fn signal(anvil: &Anvil, sig: &str) {
+    let pid = anvil.child.id().expect("anvil is running");
     let status = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
+        .args([sig, &pid.to_string()])
         .status()
         .await
         .unwrap();
-    assert!(status.success());
-    tokio::time::timeout(Duration::from_secs(20), anvil.child.wait())
+    assert!(status.success(), "kill {sig} {pid}");
+}
+
+/// SIGKILLs anvil at once, while transactions are in flight. The process is frozen first
+/// (SIGSTOP: nothing more is mined, no request is answered). Anvil rewrites its state file in
+/// place (truncate, then write) every second, so a kill in the middle of a write would leave a
+/// torn file it cannot load: while the frozen process holds an incomplete file it is let run a
+/// little and frozen again; it is killed once the file holds a complete dump.
+async fn sigkill_with_complete_state_file(anvil: &mut Anvil, state: &Path) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        signal(anvil, "-STOP").await;
+        let complete = std::fs::read(state)
+            .ok()
+            .is_some_and(|b| serde_json::from_slice::<serde_json::Value>(&b).is_ok());
+        if complete {
+            break;
+        }
+        signal(anvil, "-CONT").await;
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "anvil never left a complete state file"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    signal(anvil, "-KILL").await;
+    tokio::time::timeout(Duration::from_secs(30), anvil.child.wait())
         .await
         .unwrap()
         .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn anvil_restarted_mid_run_loses_and_duplicates_nothing() {
+async fn anvil_sigkilled_mid_run_loses_and_duplicates_nothing() {
+    const WORKERS: u64 = 3;
+    const EACH: u64 = 12;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("anvil-state.json");
     let mut anvil = Anvil::start(Some(&state), None).await;
     let port = anvil.port;
-    let pending = PendingStore::open(&dir.path().join("pending.json")).unwrap();
+    let pending = PendingStore::open(&dir.path().join("state.redb")).unwrap();
     let chain = anvil.chain(pending).await;
     let accounts = chain.accounts();
     let c = deploy(chain, accounts[0], &DeployConfig::default())
@@ -71,52 +99,147 @@ async fn anvil_restarted_mid_run_loses_and_duplicates_nothing() {
         .unwrap();
     let (from, to) = (accounts[0], accounts[10]);
     let start_nonce = nonce(&anvil.url, from).await;
+    // The state file must exist before the run (anvil writes it every second).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !state.exists() {
+        assert!(tokio::time::Instant::now() < deadline, "no state file");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
-    // Ten sequential transfers in the background. After the third lands the test stops the node
-    // (SIGTERM, so anvil writes its state file; nothing is in flight, since anvil may still mine
-    // after writing the file) and lets the worker go on while the node is down: its sends hit
-    // connection errors and are retried until the node is back on the same port.
-    let (landed_tx, mut landed_rx) = tokio::sync::mpsc::channel(16);
-    let (gate_tx, gate_rx) = tokio::sync::oneshot::channel::<()>();
-    let worker = {
+    // Three workers send twelve transfers each from one key, with distinct amounts. Once six
+    // have landed the node is SIGKILLed with transactions in flight and restarted from its state
+    // file, which is up to a second old: blocks (and receipts the workers already saw) are
+    // forgotten, and the client must hand those transactions to the node again.
+    let (landed_tx, mut landed_rx) = tokio::sync::mpsc::channel(64);
+    let mut workers = JoinSet::new();
+    for w in 0..WORKERS {
         let c = c.clone();
-        tokio::spawn(async move {
-            let mut gate = Some(gate_rx);
-            for i in 1..=10u64 {
-                if i == 4 {
-                    gate.take().unwrap().await.unwrap();
-                }
-                let r = c.transfer_atn(from, to, atn(i)).await;
-                landed_tx.send(r.is_ok()).await.unwrap();
-                r?;
+        let landed_tx = landed_tx.clone();
+        workers.spawn(async move {
+            for i in 0..EACH {
+                c.transfer_atn(from, to, U256::from(1 + w * EACH + i))
+                    .await?;
+                let _ = landed_tx.send(()).await;
             }
             Ok::<_, ChainError>(())
-        })
-    };
-    for _ in 0..3 {
-        assert!(landed_rx.recv().await.unwrap());
+        });
     }
-    stop_gracefully(&mut anvil).await;
-    gate_tx.send(()).unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        landed_rx.try_recv().is_err(),
-        "nothing can land while the node is down"
-    );
+    drop(landed_tx);
+    for _ in 0..6 {
+        landed_rx.recv().await.unwrap();
+    }
+    sigkill_with_complete_state_file(&mut anvil, &state).await;
+    let seen_mined = c
+        .backend()
+        .pending()
+        .all()
+        .iter()
+        .filter(|t| t.nonce >= start_nonce && t.mined_in.is_some())
+        .count();
     let anvil = Anvil::start(Some(&state), Some(port)).await;
-    tokio::time::timeout(Duration::from_secs(60), worker)
+    let restored = nonce(&anvil.url, from).await;
+    eprintln!(
+        "the restarted node knows {} of our transactions; the client had seen {seen_mined} mined",
+        restored.saturating_sub(start_nonce),
+    );
+    while let Some(r) = tokio::time::timeout(Duration::from_secs(120), workers.join_next())
         .await
         .unwrap()
-        .unwrap()
-        .unwrap();
+    {
+        r.unwrap().unwrap();
+    }
 
+    let n = WORKERS * EACH;
     assert_eq!(
         c.atn_balance(to).await.unwrap(),
-        atn(55),
+        U256::from(n * (n + 1) / 2),
         "every transfer landed exactly once"
     );
-    assert_eq!(nonce(&anvil.url, from).await, start_nonce + 10);
-    assert!(c.backend().pending().all().is_empty());
+    assert_eq!(nonce(&anvil.url, from).await, start_nonce + n);
+    assert!(c.backend().pending().in_flight().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_left_in_the_store_by_a_stopped_client_lands_once_after_restart() {
+    let anvil = Anvil::start(None, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.redb");
+    let p = alloy::providers::ProviderBuilder::new().connect_http(anvil.url.parse().unwrap());
+    let key = dev_key(0);
+    anvil.fund(&[key.address()]).await.unwrap();
+    let to = dev_key(11).address();
+    let start_nonce = nonce(&anvil.url, key.address()).await;
+    let before = p.get_balance(to).await.unwrap();
+    let cfg = RpcConfig {
+        expected_chain_id: Some(EMBEDDED_CHAIN_ID),
+        give_up_after: Duration::from_millis(500),
+        replace_after: Duration::from_secs(600),
+        ..Default::default()
+    };
+
+    // The node stops mining: the client signs, stores and broadcasts, then gives up waiting.
+    let _: serde_json::Value = p
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await
+        .unwrap();
+    let first = RpcChain::connect(
+        &anvil.url,
+        vec![key.clone()],
+        PendingStore::open(&path).unwrap(),
+        cfg.clone(),
+    )
+    .await
+    .unwrap();
+    let value = U256::from(7u64);
+    let err = first
+        .send(autonet_contracts::TxRequest {
+            from: key.address(),
+            to: Some(to),
+            value,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ChainError::Transport(m) if m.contains("kept for resubmission")),
+        "{err}"
+    );
+    drop(first);
+
+    // A new client on the same store resubmits it on connect and waits until it is mined.
+    let resumed = tokio::spawn({
+        let url = anvil.url.clone();
+        let cfg = cfg.clone();
+        async move {
+            let pending = PendingStore::open(&path).unwrap();
+            assert_eq!(pending.in_flight().len(), 1, "the transaction was kept");
+            RpcChain::connect(&url, vec![key], pending, cfg).await
+        }
+    });
+    let _: serde_json::Value = p
+        .raw_request("evm_setAutomine".into(), (true,))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !resumed.is_finished() {
+        assert!(tokio::time::Instant::now() < deadline, "never resumed");
+        let _: serde_json::Value = p
+            .raw_request("anvil_mine".into(), (U256::from(1),))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let resumed = resumed.await.unwrap().unwrap();
+    assert!(resumed.pending().in_flight().is_empty());
+    assert_eq!(
+        p.get_balance(to).await.unwrap(),
+        before + value,
+        "landed once"
+    );
+    assert_eq!(
+        nonce(&anvil.url, dev_key(0).address()).await,
+        start_nonce + 1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,7 +277,7 @@ async fn pending_transaction_from_a_previous_run_is_resubmitted_on_connect() {
 
     let anvil = Anvil::start(None, None).await;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("pending.json");
+    let path = dir.path().join("state.redb");
     // What a crashed run left behind: a signed transfer of 1 ether, recorded but never broadcast.
     let key = dev_key(0);
     let chain = anvil.chain(PendingStore::in_memory()).await;
@@ -179,6 +302,7 @@ async fn pending_transaction_from_a_previous_run_is_resubmitted_on_connect() {
         nonce: tx_nonce,
         hash: *envelope.tx_hash(),
         raw: envelope.encoded_2718().into(),
+        mined_in: None,
     })
     .unwrap();
     drop(left);
@@ -195,14 +319,16 @@ async fn pending_transaction_from_a_previous_run_is_resubmitted_on_connect() {
     )
     .await
     .unwrap();
-    assert!(resumed.pending().all().is_empty());
+    assert!(resumed.pending().in_flight().is_empty());
     assert_eq!(
         chain.native_balance(to).await.unwrap(),
         before + U256::from(10u64).pow(U256::from(18u64))
     );
+    drop(resumed);
+    let reopened = PendingStore::open(&path).unwrap();
     assert!(
-        PendingStore::open(&path).unwrap().all().is_empty(),
-        "the store forgot the mined transaction"
+        reopened.in_flight().is_empty(),
+        "the store knows the transaction was mined"
     );
 }
 
@@ -229,7 +355,7 @@ async fn stuck_transaction_is_replaced_with_higher_fees_and_lands_once() {
             .await
     });
     // Wait until the client has replaced the unmined transaction at least once, then mine.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while slow.pending().all().len() < 2 {
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -241,15 +367,15 @@ async fn stuck_transaction_is_replaced_with_higher_fees_and_lands_once() {
         .raw_request("anvil_mine".into(), (U256::from(1),))
         .await
         .unwrap();
-    let receipt = tokio::time::timeout(Duration::from_secs(20), send)
+    let receipt = tokio::time::timeout(Duration::from_secs(120), send)
         .await
         .unwrap()
         .unwrap()
         .unwrap();
     assert!(receipt.block_number > 0);
     assert!(
-        slow.pending().all().is_empty(),
-        "original and replacement both forgotten once one is mined"
+        slow.pending().in_flight().is_empty() && slow.pending().all().len() == 1,
+        "the sibling of the mined version is forgotten"
     );
     let _: serde_json::Value = p
         .raw_request("evm_setAutomine".into(), (true,))

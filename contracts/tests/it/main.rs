@@ -10,4 +10,5 @@ mod events;
 mod faults;
 mod helpers;
 mod invariants;
+mod reorg;
 mod scenarios;

@@ -2,10 +2,14 @@
 //! and `autonet stake|unstake|claim|balance` against any EVM JSON-RPC endpoint.
 //!
 //! Every command discovers the suite from the Governor (`chain info` prints what it finds), signs
-//! with the role's keystore, and keeps that key's in-flight transactions in
-//! `<data-dir>/pending-<role>.json` so they are resubmitted after a crash.
+//! with the role's keystore, and keeps in-flight transactions in the node's state store
+//! (`<data-dir>/chain.redb`, table `contracts.pending_tx`) so they are resubmitted after a crash.
+//! A `pending-<role>.json` left by an older version is imported into the store once.
 
 pub mod keystore;
+
+/// The chain layer's state store (pending transactions) under the data dir.
+pub const CHAIN_STORE_FILE: &str = "chain.redb";
 
 use std::path::{Path, PathBuf};
 
@@ -133,7 +137,16 @@ async fn connect(
     let password = keystore::password(key.password_file.as_deref())?;
     let signer = keystore::load(&keystore::key_path(data_dir, &key.role)?, &password)?;
     let address = signer.address();
-    let pending = PendingStore::open(&data_dir.join(format!("pending-{}.json", key.role)))?;
+    let pending = PendingStore::open(&data_dir.join(CHAIN_STORE_FILE))
+        .with_context(|| format!("cannot open the state store in {}", data_dir.display()))?;
+    let legacy = data_dir.join(format!("pending-{}.json", key.role));
+    let imported = pending.import_json(&legacy)?;
+    if imported > 0 {
+        tracing::info!(
+            "imported {imported} pending transactions from {}",
+            legacy.display()
+        );
+    }
     let cfg = RpcConfig {
         expected_chain_id: rpc.chain_id,
         ..Default::default()
