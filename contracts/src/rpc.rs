@@ -299,6 +299,9 @@ impl Backend for RpcChain {
             .input(req.data.clone().into())
             .value(req.value);
         call.to = Some(kind);
+        // A node that forgot some of our transactions (restarted from an older state, reorged)
+        // gets them back before it estimates this one against its state.
+        self.restore_forgotten(req.from).await?;
         let gas = self
             .retry(|| async {
                 self.provider

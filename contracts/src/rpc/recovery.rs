@@ -132,6 +132,35 @@ impl RpcChain {
         Ok(want)
     }
 
+    /// Hands the node the stored transactions of `from` it does not know (nonces at or above
+    /// its pending nonce), in nonce order.
+    pub(super) async fn restore_forgotten(&self, from: Address) -> Result<(), ChainError> {
+        let Some(stored_next) = self
+            .pending
+            .all()
+            .iter()
+            .filter(|t| t.from == from)
+            .map(|t| t.nonce + 1)
+            .max()
+        else {
+            return Ok(());
+        };
+        let node_pending = self
+            .retry(|| async {
+                self.provider
+                    .get_transaction_count(from)
+                    .pending()
+                    .await
+                    .map_err(classify)
+            })
+            .await?;
+        if node_pending < stored_next {
+            tracing::info!(target: "autonet_contracts::rpc", "node is at nonce {node_pending} for {from}, ours at {stored_next}: handing it our stored transactions again");
+            self.restore_below(from, stored_next).await?;
+        }
+        Ok(())
+    }
+
     /// Hands the node, in nonce order, the best stored version of every nonce of `from` below
     /// `nonce` (one it still has is answered "known" or "nonce too low" and changes nothing).
     pub(super) async fn restore_below(&self, from: Address, nonce: u64) -> Result<(), ChainError> {
