@@ -7,10 +7,15 @@
 //!   into actor messages, asks a validator actor for each gossip message's verdict before it is
 //!   relayed, and publishes on behalf of other actors.
 //!
-//! Role actors (proposer, solver, coordinator, aggregator), agents and model shards come with the
-//! protocol issues and run under the same supervisor.
+//! - [`shards`]: model shards on the overlay: one supervised [`shards::actor::ShardActor`] per held
+//!   shard under a [`shards::ShardHost`], rendezvous placement, publish (registered on
+//!   `ModelShardRegistry`), parallel proof-checked resumable fetch, and repair.
+//!
+//! Role actors (proposer, solver, coordinator, aggregator) and agents come with the protocol
+//! issues and run under the same supervisor.
 
 pub mod bridge;
+pub mod shards;
 pub mod supervisor;
 
 pub use bridge::{BridgeArgs, BridgeMsg, NetworkBridge, Validate};

@@ -69,6 +69,12 @@ pub enum SupervisorMsg {
     Child(String, RpcReplyPort<Option<ActorCell>>),
     /// Restarts performed so far.
     Restarts(RpcReplyPort<usize>),
+    /// Starts one more child (a shard actor, say) and supervises it like the others. Fails if a
+    /// child of that name is already running.
+    StartChild(ChildSpec, RpcReplyPort<Result<ActorCell, String>>),
+    /// Stops the named child (normally, so it is not restarted) and forgets it; answers whether
+    /// there was one.
+    StopChild(String, RpcReplyPort<bool>),
 }
 
 /// The supervisor actor.
@@ -109,7 +115,7 @@ impl Actor for Supervisor {
 
     async fn handle(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         message: SupervisorMsg,
         state: &mut SupervisorState,
     ) -> Result<(), ActorProcessingErr> {
@@ -125,6 +131,29 @@ impl Actor for Supervisor {
             SupervisorMsg::Restarts(reply) => {
                 let _ = reply.send(state.total_restarts);
             }
+            SupervisorMsg::StartChild(spec, reply) => {
+                if state.children.iter().any(|(s, _)| s.name == spec.name) {
+                    let _ = reply.send(Err(format!("child {} is already running", spec.name)));
+                    return Ok(());
+                }
+                match (spec.start)(myself.get_cell()).await {
+                    Ok(cell) => {
+                        state.children.push((spec, cell.clone()));
+                        let _ = reply.send(Ok(cell));
+                    }
+                    Err(err) => {
+                        let _ = reply.send(Err(err.to_string()));
+                    }
+                }
+            }
+            SupervisorMsg::StopChild(name, reply) => {
+                let found = state.children.iter().position(|(s, _)| s.name == name);
+                if let Some(index) = found {
+                    let (_, cell) = state.children.remove(index);
+                    cell.stop(None);
+                }
+                let _ = reply.send(found.is_some());
+            }
         }
         Ok(())
     }
@@ -135,8 +164,15 @@ impl Actor for Supervisor {
         event: SupervisionEvent,
         state: &mut SupervisorState,
     ) -> Result<(), ActorProcessingErr> {
-        let SupervisionEvent::ActorFailed(cell, err) = event else {
-            return Ok(());
+        let (cell, err) = match event {
+            SupervisionEvent::ActorFailed(cell, err) => (cell, err),
+            SupervisionEvent::ActorTerminated(cell, _, _) => {
+                // A child that stopped normally is not restarted; forget it so its name can be
+                // started again.
+                state.children.retain(|(_, c)| c.get_id() != cell.get_id());
+                return Ok(());
+            }
+            _ => return Ok(()),
         };
         let Some(index) = state
             .children

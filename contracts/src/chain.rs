@@ -100,6 +100,19 @@ fn event_in<E: SolEvent>(receipt: &Receipt) -> Result<E, ChainError> {
         })
 }
 
+/// A model version as `ModelShardRegistry` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegisteredModel {
+    pub project_id: U256,
+    /// Root of the sorted-pair keccak tree over the shards' BLAKE3 digests.
+    pub root: B256,
+    pub k: u16,
+    pub m: u16,
+    pub registrant: Address,
+    /// Block of registration.
+    pub registered_at: u64,
+}
+
 /// What a node does on chain. `from` is the address of the role key that signs.
 pub trait Chain: Send + Sync {
     /// Approves and stakes `amount` for `role`.
@@ -249,6 +262,11 @@ pub trait Chain: Send + Sync {
         leaf: B256,
         proof: Vec<B256>,
     ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// A registered model's Merkle root and coding (an error if it is not registered).
+    fn model_info(
+        &self,
+        model_id: B256,
+    ) -> impl Future<Output = Result<RegisteredModel, ChainError>> + Send;
     /// Latest block.
     fn block_number(&self) -> impl Future<Output = Result<u64, ChainError>> + Send;
 }
@@ -583,6 +601,23 @@ impl<B: Backend> Chain for Contracts<B> {
             proof,
         };
         self.send(from, self.addresses.shards, call).await
+    }
+
+    async fn model_info(&self, model_id: B256) -> Result<RegisteredModel, ChainError> {
+        let r = self
+            .view(
+                self.addresses.shards,
+                ModelShardRegistry::getModelCall { modelId: model_id },
+            )
+            .await?;
+        Ok(RegisteredModel {
+            project_id: r.projectId,
+            root: r.merkleRoot,
+            k: r.dataShards,
+            m: r.parityShards,
+            registrant: r.registrant,
+            registered_at: r.registeredAt,
+        })
     }
 
     async fn block_number(&self) -> Result<u64, ChainError> {

@@ -34,7 +34,7 @@ pub mod rpc;
 pub mod workload;
 
 pub use backend::{Backend, ChainError, ChainLog, Receipt, TxRequest};
-pub use chain::{Chain, Role, StakeInfo, TaskParams};
+pub use chain::{Chain, RegisteredModel, Role, StakeInfo, TaskParams};
 pub use client::{Contracts, Deployment, GasRow};
 pub use deploy::{ATN, DeployConfig, deploy, discover};
 pub use embedded::EmbeddedChain;

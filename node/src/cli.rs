@@ -115,8 +115,8 @@ pub enum Command {
     /// The world-model substrate: train on a turn stream (`replay`), synthetic streams (`sample`).
     Substrate(crate::substrate::SubstrateArgs),
 
-    /// Model shards, offline: `publish` a file as erasure-coded shards + manifest into a folder,
-    /// `status` of a shard folder, `rebuild` a model from it.
+    /// Model shards: `publish` a file over the network (or into a shard folder with --out),
+    /// `fetch` a model by id, `status` of a model's holders or of a shard folder, `rebuild`.
     Model(crate::model::ModelArgs),
 }
 

@@ -11,7 +11,8 @@
 //! - [`chain`]: `autonet key …` (encrypted keystores per role), `autonet chain deploy|info`,
 //!   `autonet stake|unstake|claim|balance` over JSON-RPC (crate `autonet-contracts`).
 //! - [`infer`]: `autonet infer --model jepa`, two-speed inference with the local JEPA pipeline.
-//! - [`model`]: `autonet model publish|status|rebuild`, erasure-coded shard folders (offline).
+//! - [`model`]: `autonet model publish|status|rebuild`, erasure-coded shard folders (offline);
+//!   [`model_net`]: `autonet model publish|fetch|status` over the overlay and the chain.
 //! - [`overlay`]: `autonet bootstrap` and `autonet join` (a long-lived overlay node) with the
 //!   localhost status JSON and Prometheus `/metrics` endpoints.
 //! - [`simulate`]: `autonet simulate`, the local multi-peer simulation (grows with the protocol).
@@ -27,6 +28,7 @@ pub mod identity;
 pub mod infer;
 pub mod logging;
 pub mod model;
+pub mod model_net;
 pub mod overlay;
 pub mod simulate;
 pub mod substrate;

@@ -58,6 +58,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate::run(&args),
         Command::Infer(args) => infer::run(&args),
         Command::Substrate(args) => substrate::run(&args),
-        Command::Model(args) => model::run(&args),
+        Command::Model(args) => model::run(&args, &config.data_dir),
     }
 }

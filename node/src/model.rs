@@ -1,11 +1,12 @@
-//! `autonet model publish|status|rebuild`: the offline half of model publishing.
+//! `autonet model publish|fetch|status|rebuild`.
 //!
-//! `publish FILE --out DIR` shards a model file with `models::sharding` and writes the manifest
-//! (`manifest.cbor`, canonical CBOR) and one file per shard (`shard-NNN.bin`) into a new folder;
-//! `status DIR` checks every shard file against its Merkle leaf and says whether the model can be
-//! rebuilt; `rebuild DIR --out FILE` rebuilds it from whichever shards check out. Nothing here
-//! touches the network or the chain yet: shard actors, provider records, fetching and registry
-//! publication are separate work, and these commands say so rather than pretend.
+//! Offline, `publish FILE --out DIR` shards a model file with `models::sharding` and writes the
+//! manifest (`manifest.cbor`, canonical CBOR) and one file per shard (`shard-NNN.bin`) into a new
+//! folder; `status DIR` checks every shard file against its Merkle leaf and says whether the
+//! model can be rebuilt; `rebuild DIR --out FILE` rebuilds it from whichever shards check out.
+//! Over the network ([`crate::model_net`]), `publish FILE` (no `--out`) registers the model on
+//! chain and places its shards on peers, `fetch ID --out FILE` fetches and checks it, and
+//! `status ID` lists the live holders of every shard.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -25,10 +26,13 @@ pub struct ModelArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
-    /// Shard FILE into k data + m parity shards and write them with their manifest into a new
-    /// folder (offline: nothing is announced or registered on chain yet).
+    /// Shard FILE into k data + m parity shards: with --out, into a new folder (offline);
+    /// otherwise register it on chain and hand the shards to peers of the overlay.
     Publish(PublishArgs),
-    /// Check a shard folder: each shard against its Merkle leaf, and whether k good ones remain.
+    /// Fetch a published model from the overlay, checked against its registered root.
+    Fetch(crate::model_net::FetchArgs),
+    /// A shard folder (DIR): each shard against its Merkle leaf and whether k good ones remain;
+    /// a model id (ID, with --bootstrap): the live holders of every shard.
     Status(StatusArgs),
     /// Rebuild the model from a shard folder's good shards and check it against the model hash.
     Rebuild(RebuildArgs),
@@ -38,9 +42,10 @@ pub enum ModelCommand {
 pub struct PublishArgs {
     /// The model file.
     pub file: PathBuf,
-    /// Folder to create for the manifest and shards (must not exist or be empty).
+    /// Folder to create for the manifest and shards (must not exist or be empty); without it
+    /// the model is published over the network.
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     /// Model name recorded in the manifest [default: the file name].
     #[arg(long)]
     pub name: Option<String>,
@@ -53,15 +58,19 @@ pub struct PublishArgs {
     /// Parity shards.
     #[arg(long, default_value_t = 4, env = "AUTONET_SHARDS_M")]
     pub m: usize,
+    #[command(flatten)]
+    pub net: crate::model_net::NetPublishOpts,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// A folder written by `autonet model publish`.
-    pub dir: PathBuf,
+    /// A folder written by `autonet model publish --out`, or a model id (64 hex digits).
+    pub target: String,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub join: crate::model_net::JoinOpts,
 }
 
 #[derive(Debug, Args)]
@@ -73,12 +82,44 @@ pub struct RebuildArgs {
     pub out: PathBuf,
 }
 
-/// Runs a `model` subcommand.
-pub fn run(args: &ModelArgs) -> anyhow::Result<()> {
+/// Runs a `model` subcommand; `data_dir` holds fetch progress and the publisher's staging.
+pub fn run(args: &ModelArgs, data_dir: &Path) -> anyhow::Result<()> {
     match &args.command {
-        ModelCommand::Publish(a) => publish(a),
-        ModelCommand::Status(a) => status(a),
+        ModelCommand::Publish(a) => match &a.out {
+            Some(out) => publish(a, out),
+            None => {
+                let params = ShardParams::new(a.k, a.m)?;
+                crate::model_net::publish_file(
+                    data_dir,
+                    &a.file,
+                    model_name(a),
+                    a.model_version,
+                    params,
+                    &a.net,
+                )
+            }
+        },
+        ModelCommand::Fetch(a) => crate::model_net::fetch_model(data_dir, a),
+        ModelCommand::Status(a) => {
+            let dir = PathBuf::from(&a.target);
+            if !dir.is_dir() && autonet_p2p::records::id_from_hex(&a.target).is_some() {
+                crate::model_net::network_status(&a.target, &a.join, a.json)
+            } else {
+                status(&dir, a.json)
+            }
+        }
         ModelCommand::Rebuild(a) => rebuild(a),
+    }
+}
+
+fn model_name(args: &PublishArgs) -> String {
+    match &args.name {
+        Some(n) => n.clone(),
+        None => args
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".to_string()),
     }
 }
 
@@ -86,35 +127,27 @@ fn shard_path(dir: &Path, index: usize) -> PathBuf {
     dir.join(format!("shard-{index:03}.bin"))
 }
 
-fn publish(args: &PublishArgs) -> anyhow::Result<()> {
+fn publish(args: &PublishArgs, out: &Path) -> anyhow::Result<()> {
     let params = ShardParams::new(args.k, args.m)?;
-    if args.out.exists()
-        && fs::read_dir(&args.out)
-            .with_context(|| format!("cannot read {}", args.out.display()))?
+    if out.exists()
+        && fs::read_dir(out)
+            .with_context(|| format!("cannot read {}", out.display()))?
             .next()
             .is_some()
     {
-        bail!("{} exists and is not empty", args.out.display());
+        bail!("{} exists and is not empty", out.display());
     }
     let bytes =
         fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
-    let name = match &args.name {
-        Some(n) => n.clone(),
-        None => args
-            .file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "model".to_string()),
-    };
+    let name = model_name(args);
     let encoded = sharding::encode(&name, args.model_version, &bytes, params)?;
-    fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     for (i, shard) in encoded.shards.iter().enumerate() {
-        let path = shard_path(&args.out, i);
+        let path = shard_path(out, i);
         fs::write(&path, shard).with_context(|| format!("cannot write {}", path.display()))?;
     }
     // The manifest goes last, so a folder with a manifest always has all its shards written.
-    let path = args.out.join(MANIFEST_FILE);
+    let path = out.join(MANIFEST_FILE);
     fs::write(&path, encoded.manifest.to_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     let m = &encoded.manifest;
@@ -127,9 +160,9 @@ fn publish(args: &PublishArgs) -> anyhow::Result<()> {
         m.shard_size,
         m.k,
         m.m,
-        args.out.display()
+        out.display()
     );
-    println!("note       offline only: not announced to peers nor registered on chain");
+    println!("note       offline only (publish without --out to register and place it)");
     Ok(())
 }
 
@@ -180,9 +213,9 @@ struct StatusReport {
     rebuildable: bool,
 }
 
-fn status(args: &StatusArgs) -> anyhow::Result<()> {
-    let manifest = read_manifest(&args.dir)?;
-    let (shards, good) = check_shards(&args.dir, &manifest);
+fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
+    let manifest = read_manifest(dir)?;
+    let (shards, good) = check_shards(dir, &manifest);
     let report = StatusReport {
         manifest: manifest.id().to_hex(),
         model: manifest.model.clone(),
@@ -194,7 +227,7 @@ fn status(args: &StatusArgs) -> anyhow::Result<()> {
         rebuildable: good.len() >= usize::from(manifest.k),
         shards,
     };
-    if args.json {
+    if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
@@ -260,15 +293,24 @@ mod tests {
         let out = dir.path().join("shards");
         let args = PublishArgs {
             file,
-            out: out.clone(),
+            out: Some(out.clone()),
             name: None,
             model_version: 2,
             k: 4,
             m: 2,
+            net: crate::model_net::NetPublishOpts {
+                join: crate::model_net::JoinOpts { bootstrap: vec![] },
+                replication: 1,
+                rpc_url: None,
+                chain_id: None,
+                governor: None,
+                role: "aggregator".to_string(),
+                password_file: None,
+            },
         };
-        publish(&args).unwrap();
+        publish(&args, &out).unwrap();
         assert!(
-            publish(&args)
+            publish(&args, &out)
                 .unwrap_err()
                 .to_string()
                 .contains("not empty")

@@ -20,9 +20,12 @@ use libp2p::{
 };
 use prometheus_client::registry::Registry;
 
-use crate::config::{DhtMode, KAD_PROTOCOL, NetworkConfig, TRANSFER_PROTOCOL};
+use crate::config::{DhtMode, KAD_PROTOCOL, NetworkConfig, SERVICE_PROTOCOL, TRANSFER_PROTOCOL};
 use crate::dht_store::DhtStore;
 use crate::envelope::MAX_ENVELOPE_BYTES;
+use crate::service::{
+    MAX_SERVICE_REQUEST_BYTES, MAX_SERVICE_RESPONSE_BYTES, ServiceRequest, ServiceResponse,
+};
 use crate::transfer::{ChunkRequest, ChunkResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 use crate::{GossipTopic, P2pError};
 
@@ -41,6 +44,7 @@ pub struct Behaviour {
     pub kad: kad::Behaviour<DhtStore>,
     pub gossipsub: Gossipsub,
     pub transfer: cbor::Behaviour<ChunkRequest, ChunkResponse>,
+    pub service: cbor::Behaviour<ServiceRequest, ServiceResponse>,
 }
 
 /// Builds the swarm: TCP and QUIC transports (noise + yamux on TCP), bandwidth metrics, and the
@@ -116,6 +120,19 @@ fn build_behaviour(
         request_response::Config::default().with_request_timeout(Duration::from_secs(30)),
     );
 
+    let service_codec = cbor::codec::Codec::default()
+        .set_request_size_maximum(MAX_SERVICE_REQUEST_BYTES)
+        .set_response_size_maximum(MAX_SERVICE_RESPONSE_BYTES);
+    // Long timeout: a request may wait for a rate-limited holder or for a whole shard download
+    // (a holder asked to take a shard answers once it has it).
+    let service = request_response::Behaviour::with_codec(
+        service_codec,
+        [(SERVICE_PROTOCOL, ProtocolSupport::Full)],
+        request_response::Config::default()
+            .with_request_timeout(config.service_request_timeout)
+            .with_max_concurrent_streams(256),
+    );
+
     Ok(Behaviour {
         limits: connection_limits::Behaviour::new(limits),
         bans: allow_block_list::Behaviour::default(),
@@ -124,6 +141,7 @@ fn build_behaviour(
         kad,
         gossipsub,
         transfer,
+        service,
     })
 }
 

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::envelope::Envelope;
 use crate::records::{ContentId, content_id, to_hex};
+use crate::service::InboundRequest;
 use crate::status::Status;
 use crate::transfer::{ChunkRequest, ChunkResponse};
 use crate::{GossipTopic, P2pError};
@@ -37,6 +38,12 @@ pub enum Command {
     Provide(Vec<u8>, Reply<ContentId>),
     GetProviders(ContentId, Reply<HashSet<PeerId>>),
     RequestChunk(PeerId, ChunkRequest, Reply<ChunkResponse>),
+    ServeRequests(mpsc::Sender<InboundRequest>, Reply<()>),
+    Request(PeerId, Vec<u8>, Reply<Vec<u8>>),
+    Announce(ContentId, Reply<()>),
+    StopProviding(ContentId),
+    Penalize(PeerId, f64),
+    KnownPeers(Reply<Vec<PeerId>>),
     Status(Reply<Status>),
     PeerScore(PeerId, Reply<Option<f64>>),
     Ban(PeerId, Duration),
@@ -186,6 +193,50 @@ impl Client {
             });
         }
         Ok(data)
+    }
+
+    /// Hands every inbound service request ([`crate::service`]) to `handler` from now on,
+    /// replacing any earlier handler. Requests arriving while the handler's channel is full are
+    /// dropped (the requester sees a failure and tries elsewhere).
+    pub async fn serve_requests(
+        &self,
+        handler: mpsc::Sender<InboundRequest>,
+    ) -> Result<(), P2pError> {
+        self.call(|r| Command::ServeRequests(handler, r)).await
+    }
+
+    /// Sends a service request to `peer` (dialling it if needed) and waits for its answer.
+    pub async fn request(&self, peer: PeerId, body: Vec<u8>) -> Result<Vec<u8>, P2pError> {
+        self.call(|r| Command::Request(peer, body, r)).await
+    }
+
+    /// Announces this node as a provider of `id` without handing content to the event loop
+    /// (the application serves it through service requests).
+    pub async fn announce(&self, id: ContentId) -> Result<(), P2pError> {
+        self.call(|r| Command::Announce(id, r)).await
+    }
+
+    /// Stops announcing `id` (the local provider record is removed; remote copies expire).
+    pub async fn stop_providing(&self, id: ContentId) -> Result<(), P2pError> {
+        self.commands
+            .send(Command::StopProviding(id))
+            .await
+            .map_err(|_| P2pError::Stopped)
+    }
+
+    /// Lowers `peer`'s score by `amount` (> 0) for application-level misbehaviour, such as
+    /// serving bytes that fail their hash. The penalty adds up, enters the gossipsub score as its
+    /// application-specific part, and can get the peer banned like any other low score.
+    pub async fn penalize(&self, peer: PeerId, amount: f64) -> Result<(), P2pError> {
+        self.commands
+            .send(Command::Penalize(peer, amount))
+            .await
+            .map_err(|_| P2pError::Stopped)
+    }
+
+    /// Peers this node knows of: connected ones and those in the Kademlia routing table.
+    pub async fn known_peers(&self) -> Result<Vec<PeerId>, P2pError> {
+        self.call(Command::KnownPeers).await
     }
 
     /// A snapshot of the node's state.

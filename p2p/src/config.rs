@@ -18,6 +18,9 @@ pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/autonet/kad/1.0.0
 /// Request-response protocol name for chunked content transfer.
 pub const TRANSFER_PROTOCOL: StreamProtocol = StreamProtocol::new("/autonet/transfer/1.0.0");
 
+/// Request-response protocol name for application service requests ([`crate::service`]).
+pub const SERVICE_PROTOCOL: StreamProtocol = StreamProtocol::new("/autonet/service/1.0.0");
+
 /// Whether this node answers DHT queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -125,6 +128,8 @@ pub struct NetworkConfig {
     pub protocol_version: String,
     /// Connections with no open stream are closed after this long.
     pub idle_timeout: Duration,
+    /// How long a service request ([`crate::service`]) may wait for its answer.
+    pub service_request_timeout: Duration,
 }
 
 impl NetworkConfig {
@@ -143,6 +148,7 @@ impl NetworkConfig {
             random_walk_interval: Duration::from_secs(60),
             protocol_version: PROTOCOL_VERSION.to_string(),
             idle_timeout: Duration::from_secs(300),
+            service_request_timeout: Duration::from_secs(120),
         }
     }
 }

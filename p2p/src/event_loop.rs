@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use libp2p::kad::{QueryId, Quorum, Record, RecordKey};
 use libp2p::request_response::OutboundRequestId;
@@ -24,6 +25,7 @@ use crate::config::NetworkConfig;
 use crate::dht_store::DhtStore;
 use crate::metrics::NetMetrics;
 use crate::records::{ContentId, record_key};
+use crate::service::{InboundRequest, ServiceResponse};
 use crate::status::{BanStatus, Status, TopicStatus};
 use crate::transfer::{ChunkResponse, ProvidedContent, RateLimiter};
 use crate::{GossipTopic, P2pError};
@@ -81,7 +83,23 @@ pub struct EventLoop {
     /// if it misbehaves further, not for the same old offence.
     pub(crate) score_at_ban: HashMap<PeerId, f64>,
     pub(crate) bootstrap_peers: HashSet<PeerId>,
+    /// Where inbound service requests go ([`Client::serve_requests`]).
+    pub(crate) service_handler: Option<mpsc::Sender<InboundRequest>>,
+    pub(crate) pending_service: HashMap<OutboundRequestId, Reply<Vec<u8>>>,
+    /// Answers the application is still preparing, with the channel each goes back on.
+    pub(crate) service_answers: FuturesUnordered<ServiceAnswer>,
+    /// Application penalties per peer (positive numbers; the score gets their negation).
+    pub(crate) penalties: HashMap<PeerId, f64>,
 }
+
+/// A pending answer to an inbound service request.
+pub(crate) type ServiceAnswer = futures::future::BoxFuture<
+    'static,
+    (
+        libp2p::request_response::ResponseChannel<ServiceResponse>,
+        Option<Vec<u8>>,
+    ),
+>;
 
 impl std::fmt::Debug for EventLoop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -167,6 +185,10 @@ pub fn new(
         bans: HashMap::new(),
         score_at_ban: HashMap::new(),
         bootstrap_peers,
+        service_handler: None,
+        pending_service: HashMap::new(),
+        service_answers: FuturesUnordered::new(),
+        penalties: HashMap::new(),
     };
     Ok((Client::new(peer_id, command_tx), event_rx, event_loop))
 }
@@ -193,6 +215,9 @@ impl EventLoop {
                     Some(command) => self.on_command(command),
                     None => break None,
                 },
+                Some((channel, answer)) = self.service_answers.next(), if !self.service_answers.is_empty() => {
+                    self.send_service_answer(channel, answer);
+                }
                 _ = score_tick.tick() => self.check_scores_and_bans(),
                 _ = walk_tick.tick() => self.random_walk(),
             }
@@ -323,6 +348,61 @@ impl EventLoop {
                     .send_request(&peer, request);
                 self.pending_requests.insert(id, reply);
             }
+            Command::ServeRequests(handler, reply) => {
+                self.service_handler = Some(handler);
+                let _ = reply.send(Ok(()));
+            }
+            Command::Request(peer, body, reply) => {
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .service
+                    .send_request(&peer, crate::service::ServiceRequest(body));
+                self.pending_service.insert(id, reply);
+            }
+            Command::Announce(id, reply) => {
+                let kad = &mut self.swarm.behaviour_mut().kad;
+                match kad.start_providing(RecordKey::new(&id)) {
+                    Ok(query) => {
+                        let (tx, rx) = oneshot::channel();
+                        self.pending_provides.insert(query, (id, tx));
+                        // The caller only needs to know the announcement went out.
+                        tokio::spawn(async move {
+                            let _ =
+                                reply.send(rx.await.unwrap_or(Err(P2pError::Stopped)).map(|_| ()));
+                        });
+                    }
+                    Err(err) => {
+                        let _ = reply.send(Err(P2pError::Dht(err.to_string())));
+                    }
+                }
+            }
+            Command::StopProviding(id) => {
+                self.swarm
+                    .behaviour_mut()
+                    .kad
+                    .stop_providing(&RecordKey::new(&id));
+            }
+            Command::Penalize(peer, amount) => {
+                let total = self.penalties.entry(peer).or_insert(0.0);
+                *total += amount.max(0.0);
+                let score = -*total;
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .set_application_score(&peer, score);
+                tracing::info!(%peer, penalty = amount, "peer penalized");
+            }
+            Command::KnownPeers(reply) => {
+                let mut peers: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
+                for bucket in self.swarm.behaviour_mut().kad.kbuckets() {
+                    for entry in bucket.iter() {
+                        peers.insert(*entry.node.key.preimage());
+                    }
+                }
+                peers.retain(|p| !self.bans.contains_key(p));
+                let _ = reply.send(Ok(peers.into_iter().collect()));
+            }
             Command::Status(reply) => {
                 let _ = reply.send(Ok(self.status()));
             }
@@ -332,6 +412,22 @@ impl EventLoop {
             }
             Command::Ban(peer, duration) => self.ban(peer, duration),
             Command::Shutdown(_) => {}
+        }
+    }
+
+    fn send_service_answer(
+        &mut self,
+        channel: libp2p::request_response::ResponseChannel<ServiceResponse>,
+        answer: Option<Vec<u8>>,
+    ) {
+        // No answer (the application dropped the request): dropping the channel makes the
+        // request fail on the requester's side.
+        if let Some(body) = answer {
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .service
+                .send_response(channel, ServiceResponse(body));
         }
     }
 

@@ -15,6 +15,8 @@
 //!   Accept/Ignore/Reject (via [`Client::report_validation`]) decides whether a message is relayed.
 //!   Rejections lower the sender's gossipsub score; peers below the ban threshold are
 //!   disconnected and refused for the ban period.
+//! - [`service`]: application request-response; the application answers inbound requests
+//!   itself ([`Client::serve_requests`], [`Client::request`]), for example shards read from disk.
 //! - [`testnet`]: starts N in-process peers that know only a bootstrap address (tests, `simulate`,
 //!   benchmarks).
 
@@ -27,6 +29,7 @@ mod error;
 mod event_loop;
 mod metrics;
 pub mod records;
+pub mod service;
 mod status;
 mod swarm_events;
 pub mod testnet;
@@ -43,5 +46,6 @@ pub use libp2p::identity::Keypair;
 pub use libp2p::kad::RecordKey;
 pub use libp2p::{Multiaddr, PeerId};
 pub use metrics::NetMetrics;
+pub use service::InboundRequest;
 pub use status::{BanStatus, Counters, Status, TopicStatus};
 pub use topic::GossipTopic;

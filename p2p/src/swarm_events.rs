@@ -15,6 +15,7 @@ use crate::config::KAD_PROTOCOL;
 use crate::envelope::Envelope;
 use crate::event_loop::{EventLoop, InboundMessage, NetworkEvent};
 use crate::records::is_valid_record;
+use crate::service::{self, ServiceRequest, ServiceResponse};
 use crate::transfer::{ChunkRequest, ChunkResponse};
 use crate::{GossipTopic, P2pError};
 
@@ -48,6 +49,13 @@ impl EventLoop {
                 }
                 if num_established.get() == 1 {
                     self.update_connected_gauge();
+                    if let Some(total) = self.penalties.get(&peer_id) {
+                        let score = -*total;
+                        self.swarm
+                            .behaviour_mut()
+                            .gossipsub
+                            .set_application_score(&peer_id, score);
+                    }
                     let _ = self.events.try_send(NetworkEvent::PeerConnected(peer_id));
                     if self.bootstrap_peers.contains(&peer_id) {
                         let _ = self.swarm.behaviour_mut().kad.bootstrap();
@@ -112,6 +120,7 @@ impl EventLoop {
             }
             BehaviourEvent::Ping(event) => self.libp2p_metrics.record(&event),
             BehaviourEvent::Transfer(event) => self.on_transfer(event),
+            BehaviourEvent::Service(event) => self.on_service(event),
             BehaviourEvent::Limits(never) | BehaviourEvent::Bans(never) => match never {},
         }
     }
@@ -334,6 +343,54 @@ impl EventLoop {
                 ..
             } => {
                 if let Some(reply) = self.pending_requests.remove(&request_id) {
+                    let _ = reply.send(Err(request_error(peer, error)));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl EventLoop {
+    fn on_service(&mut self, event: request_response::Event<ServiceRequest, ServiceResponse>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                Message::Request {
+                    request, channel, ..
+                } => {
+                    let Some(handler) = &self.service_handler else {
+                        return;
+                    };
+                    let (reply, answer) = tokio::sync::oneshot::channel();
+                    let inbound = service::InboundRequest {
+                        peer,
+                        body: request.0,
+                        reply,
+                    };
+                    if handler.try_send(inbound).is_err() {
+                        self.metrics.events_dropped.inc();
+                        return;
+                    }
+                    self.metrics.requests_served.inc();
+                    self.service_answers
+                        .push(Box::pin(async move { (channel, answer.await.ok()) }));
+                }
+                Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(reply) = self.pending_service.remove(&request_id) {
+                        let _ = reply.send(Ok(response.0));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                if let Some(reply) = self.pending_service.remove(&request_id) {
                     let _ = reply.send(Err(request_error(peer, error)));
                 }
             }

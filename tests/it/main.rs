@@ -6,4 +6,7 @@
 mod adversary;
 mod forger;
 mod mesh;
+mod shard_net;
+mod shard_resume;
+mod shards;
 mod supervision;

@@ -8,6 +8,7 @@ mod chain;
 mod gossip;
 mod jepa;
 mod report;
+mod shard_fetch;
 mod shards;
 mod store;
 mod substrate;
@@ -41,7 +42,8 @@ pub enum BenchCommand {
     /// Contract suite: protocol rounds on the embedded EVM (baseline) against anvil over JSON-RPC.
     Chain(chain::ChainBench),
     /// Model shards: Reed-Solomon encode (with BLAKE3 leaves and Merkle root) and rebuild of a
-    /// model against one BLAKE3 pass over it.
+    /// model against one BLAKE3 pass over it; then a fetch over the overlay from many
+    /// rate-limited holders against one.
     Shards(shards::ShardsBench),
 }
 

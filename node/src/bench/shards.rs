@@ -6,7 +6,8 @@
 //! root, model hash, manifest). Notes add the raw Reed-Solomon coding alone and its ratio to the
 //! full encode (the share of time hashing and Merkle add), and a rebuild from the last `k` shards,
 //! i.e. with the first `m` data shards lost, so parity is really used. Each quantity is the best of
-//! `--rounds` runs.
+//! `--rounds` runs. Part (b), in [`super::shard_fetch`], fetches a model over the overlay from
+//! `--holders` upload-rate-limited holders and from one, and reports the speed-up.
 
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,18 @@ pub struct ShardsBench {
     /// Runs of each quantity; the best is reported.
     #[arg(long, default_value_t = 3, env = "AUTONET_BENCH_SHARDS_ROUNDS")]
     pub rounds: u32,
+    /// Model size of the network fetch comparison (part b).
+    #[arg(long, default_value = "64MiB", value_parser = parse_size, env = "AUTONET_BENCH_SHARDS_FETCH_SIZE")]
+    pub fetch_size: u64,
+    /// Rate-limited holders the model is spread over in part b.
+    #[arg(long, default_value_t = 10, env = "AUTONET_BENCH_SHARDS_HOLDERS")]
+    pub holders: usize,
+    /// Upload rate of each holder in part b, bytes per second (`8MiB` = 8 MiB/s).
+    #[arg(long, default_value = "8MiB", value_parser = parse_size, env = "AUTONET_BENCH_SHARDS_UPLOAD_RATE")]
+    pub upload_rate: u64,
+    /// Skip part b (the network fetch comparison).
+    #[arg(long, env = "AUTONET_BENCH_SHARDS_NO_FETCH")]
+    pub no_fetch: bool,
 }
 
 /// Parses `N`, `NKiB`, `NMiB` or `NGiB`.
@@ -130,6 +143,31 @@ impl ShardsBench {
                 rebuild_m.seconds / report.baseline.seconds
             ),
         ];
+        if !self.no_fetch {
+            let size = usize::try_from(self.fetch_size).context("--fetch-size too large")?;
+            let compared = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(super::shard_fetch::compare(
+                    size,
+                    params,
+                    self.holders,
+                    self.upload_rate,
+                ))?;
+            let (one, many) = (&compared.one_holder, &compared.many_holders);
+            report.notes.push(format!(
+                "fetch of {} bytes over the overlay, each holder's upload limited to {:.1} MiB/s \
+                 (rate-limited serving path; no tc netem here): 1 holder {:.2} s, {} holders {:.2} s \
+                 ({} distinct providers used); speed-up {:.2}x (issue target >= 4)",
+                self.fetch_size,
+                self.upload_rate as f64 / f64::from(1u32 << 20),
+                one.seconds,
+                self.holders,
+                many.seconds,
+                compared.holders_used,
+                one.seconds / many.seconds
+            ));
+        }
         Ok(report)
     }
 }
@@ -155,6 +193,10 @@ mod tests {
             k: 10,
             m: 4,
             rounds: 1,
+            fetch_size: 0,
+            holders: 0,
+            upload_rate: 0,
+            no_fetch: true,
         };
         let report = bench.run().unwrap();
         assert_eq!(report.name, "shards");

@@ -157,7 +157,10 @@ async fn connect(
     Ok((chain, address))
 }
 
-async fn suite(data_dir: &Path, args: &RoleArgs) -> anyhow::Result<(Contracts<RpcChain>, Address)> {
+pub(crate) async fn suite(
+    data_dir: &Path,
+    args: &RoleArgs,
+) -> anyhow::Result<(Contracts<RpcChain>, Address)> {
     let (chain, me) = connect(data_dir, &args.rpc, &args.key).await?;
     let c = discover(chain, args.governor)
         .await

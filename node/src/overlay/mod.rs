@@ -3,7 +3,9 @@
 //! Both commands load the node key from the data dir, keep DHT records in `<data-dir>/p2p.redb`,
 //! print the peer id and listen addresses on stdout, serve the status JSON (and, with
 //! `--metrics`, Prometheus metrics) on localhost, and stop cleanly on Ctrl-C or SIGTERM: every
-//! connection is closed and the store is closed, within a few seconds.
+//! connection is closed and the store is closed, within a few seconds. Both run a shard host
+//! (`autonet_actors::shards`): they hold model shards under `<data-dir>/shards`, serve them, and
+//! repair under-replicated ones.
 //!
 //! Until the protocol actors land, the node's application accepts every well-formed envelope and
 //! keeps the last [`http::RECENT_MESSAGES`] in memory for the status endpoint.
@@ -155,13 +157,24 @@ fn run(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(network, args))
+    runtime.block_on(serve(network, args, &config.data_dir))
 }
 
-async fn serve(network: NetworkConfig, args: &NodeArgs) -> anyhow::Result<()> {
+async fn serve(
+    network: NetworkConfig,
+    args: &NodeArgs,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<()> {
     let mut registry = Registry::default();
     let (client, mut events, event_loop) = autonet_p2p::new(network, &mut registry)?;
     let loop_task = tokio::spawn(event_loop.run());
+    // Every long-lived node holds and serves model shards (under <data dir>/shards) and repairs
+    // under-replicated ones.
+    let shards = autonet_actors::shards::ShardHost::start(
+        client.clone(),
+        autonet_actors::shards::HostConfig::new(data_dir),
+    )
+    .await?;
     let recent = http::Recent::default();
     let app_recent = recent.clone();
     let app_client = client.clone();
@@ -200,6 +213,7 @@ async fn serve(network: NetworkConfig, args: &NodeArgs) -> anyhow::Result<()> {
 
     wait_for_signal().await;
     tracing::info!("shutting down");
+    shards.shutdown().await;
     match tokio::time::timeout(Duration::from_secs(3), client.shutdown()).await {
         Ok(Ok(())) => {}
         Ok(Err(err)) => tracing::warn!(%err, "network stopped with an error"),

@@ -1,0 +1,518 @@
+//! Fetching a model: the manifest from any holder, then any `k` shards in parallel from
+//! distinct providers, each checked against its leaf (and its proof against the registered
+//! root) before use; then the rebuild and the model-hash check.
+//!
+//! Verified shards are written to the progress folder and recorded in a redb table before they
+//! count, so a fetch that is killed and restarted with the same folder reuses them and transfers
+//! only the missing ones. A provider that serves bytes failing their leaf or proof is penalized
+//! on the overlay (its peer score falls) and never asked again in this fetch; the shard is taken
+//! from another provider or replaced by another index.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use autonet_models::sharding::{ShardManifest, merkle, rebuild, verify_shard};
+use autonet_models::substrate::ids::Digest;
+use autonet_p2p::records::to_hex;
+use autonet_p2p::{Client, PeerId};
+use autonet_store::{Store, Table};
+use tokio::task::JoinSet;
+
+use super::ModelId;
+use super::disk::write_atomic;
+use super::error::ShardError;
+use super::roots::RootSource;
+use super::wire::{self, ShardRequest, ShardResponse};
+
+/// Verified shards of interrupted fetches: key = model id ‖ index (big-endian u16), value = leaf.
+const PROGRESS: Table = Table::new("shard_fetch_progress");
+
+/// Score penalty for serving a bad shard (the ban threshold is -80 and the weight 10).
+pub const BAD_SHARD_PENALTY: f64 = 10.0;
+
+/// Something that happened during a fetch (progress bars, logs, tests).
+#[derive(Debug, Clone)]
+pub enum FetchEvent {
+    Manifest {
+        size: u64,
+        k: u16,
+        m: u16,
+        shard_size: u64,
+    },
+    Resumed {
+        index: u16,
+    },
+    Bytes {
+        index: u16,
+        bytes: usize,
+    },
+    Verified {
+        index: u16,
+        from: PeerId,
+    },
+    Corrupt {
+        index: u16,
+        from: PeerId,
+    },
+    Failed {
+        index: u16,
+        from: PeerId,
+        reason: String,
+    },
+}
+
+/// Called for every [`FetchEvent`].
+pub type EventSink = Arc<dyn Fn(&FetchEvent) + Send + Sync>;
+
+/// How to fetch.
+#[derive(Clone, Default)]
+pub struct FetchOptions {
+    /// Shards downloaded at once; 0 means `k`.
+    pub concurrency: usize,
+    /// Folder for verified shards and the progress table; `None` keeps them in memory only.
+    pub progress_dir: Option<PathBuf>,
+    pub on_event: Option<EventSink>,
+}
+
+impl std::fmt::Debug for FetchOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchOptions")
+            .field("concurrency", &self.concurrency)
+            .field("progress_dir", &self.progress_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a fetch did.
+#[derive(Debug, Clone, Default)]
+pub struct FetchReport {
+    /// Shards reused from the progress folder.
+    pub resumed: Vec<u16>,
+    /// Shards downloaded, with their provider.
+    pub fetched: Vec<(u16, PeerId)>,
+    /// Bad shards received, with the provider that sent them.
+    pub corrupt: Vec<(u16, PeerId)>,
+    /// Chunk bytes received (including bad shards).
+    pub bytes_transferred: u64,
+}
+
+/// A fetched model.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub manifest: ShardManifest,
+    pub report: FetchReport,
+}
+
+/// Why one shard download failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    /// The provider sent bytes that fail the proof, the leaf or the framing: it lied.
+    #[error("bad shard data: {0}")]
+    Corrupt(String),
+    /// Not held there, unreachable, refused: try elsewhere, no blame.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Downloads shard `index` from `peer` chunk by chunk and checks it: every chunk's proof against
+/// the manifest root, the framing, and the whole shard against its leaf.
+pub async fn download_shard(
+    client: &Client,
+    peer: PeerId,
+    manifest: &ShardManifest,
+    index: u16,
+    on_bytes: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<u8>, DownloadError> {
+    let model = manifest.id().0;
+    let leaf = *manifest
+        .leaves
+        .get(usize::from(index))
+        .ok_or_else(|| DownloadError::Unavailable(format!("no shard {index}")))?;
+    let chunks = wire::chunk_count(manifest.shard_size);
+    let mut shard = Vec::with_capacity(usize::try_from(manifest.shard_size).unwrap_or(0));
+    for chunk in 0..chunks {
+        let request = wire::encode(&ShardRequest::Chunk {
+            model,
+            index,
+            chunk,
+        });
+        let answer = client
+            .request(peer, request)
+            .await
+            .map_err(|e| DownloadError::Unavailable(e.to_string()))?;
+        let answer: ShardResponse =
+            wire::decode(&answer).map_err(|e| DownloadError::Corrupt(e.to_string()))?;
+        let (total, data, proof) = match answer {
+            ShardResponse::Chunk { total, data, proof } => (total, data, proof),
+            ShardResponse::NotFound => {
+                return Err(DownloadError::Unavailable("shard not held".into()));
+            }
+            other => return Err(DownloadError::Corrupt(format!("unexpected {other:?}"))),
+        };
+        let expected = wire::chunk_range(manifest.shard_size, chunk)
+            .map(|(s, e)| (e - s) as usize)
+            .unwrap_or(0);
+        if total != chunks || data.len() != expected {
+            return Err(DownloadError::Corrupt(format!(
+                "chunk {chunk}: {} bytes of {total} chunks, expected {expected} of {chunks}",
+                data.len()
+            )));
+        }
+        let proof: Vec<Digest> = proof.into_iter().map(Digest).collect();
+        if !merkle::verify(&proof, &manifest.root, &leaf) {
+            return Err(DownloadError::Corrupt(
+                "Merkle proof does not reach the root".into(),
+            ));
+        }
+        on_bytes(data.len());
+        shard.extend_from_slice(&data);
+    }
+    verify_shard(manifest, usize::from(index), &shard)
+        .map_err(|e| DownloadError::Corrupt(e.to_string()))?;
+    Ok(shard)
+}
+
+/// Asks holders of `model` for its manifest and keeps the first whose id is `model`.
+pub async fn get_manifest(client: &Client, model: ModelId) -> Result<ShardManifest, ShardError> {
+    let providers = client.providers(wire::model_key(&model)).await?;
+    for peer in providers.into_iter().filter(|p| *p != client.peer_id()) {
+        let request = wire::encode(&ShardRequest::Manifest { model });
+        let Ok(answer) = client.request(peer, request).await else {
+            continue;
+        };
+        if let Ok(ShardResponse::Manifest(bytes)) = wire::decode(&answer)
+            && let Ok(manifest) = ShardManifest::from_bytes(&bytes)
+            && manifest.id().0 == model
+        {
+            return Ok(manifest);
+        }
+    }
+    Err(ShardError::ManifestNotFound(to_hex(&model)))
+}
+
+/// Resume state of one fetch.
+struct Progress {
+    dir: PathBuf,
+    store: Store,
+}
+
+fn progress_key(model: &ModelId, index: u16) -> Vec<u8> {
+    let mut key = model.to_vec();
+    key.extend_from_slice(&index.to_be_bytes());
+    key
+}
+
+impl Progress {
+    fn open(dir: PathBuf) -> Result<Self, ShardError> {
+        std::fs::create_dir_all(&dir).map_err(|e| ShardError::io("create", &dir, e))?;
+        let store = Store::open(dir.join("fetch.redb"))?;
+        Ok(Self { dir, store })
+    }
+
+    fn shard_path(&self, model: &ModelId, index: u16) -> PathBuf {
+        self.dir.join(to_hex(model)).join(format!("{index}.shard"))
+    }
+
+    /// Verified shards from an earlier run that still match their leaves.
+    fn load(&self, manifest: &ShardManifest) -> Result<BTreeMap<u16, Vec<u8>>, ShardError> {
+        let model = manifest.id().0;
+        let mut have = BTreeMap::new();
+        for entry in self.store.scan_prefix(PROGRESS, &model)? {
+            let Some(index) = entry
+                .0
+                .get(32..34)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            else {
+                continue;
+            };
+            let Ok(bytes) = std::fs::read(self.shard_path(&model, index)) else {
+                continue;
+            };
+            if verify_shard(manifest, usize::from(index), &bytes).is_ok() {
+                have.insert(index, bytes);
+            }
+        }
+        Ok(have)
+    }
+
+    fn save(
+        &self,
+        model: &ModelId,
+        index: u16,
+        bytes: &[u8],
+        leaf: &Digest,
+    ) -> Result<(), ShardError> {
+        let path = self.shard_path(model, index);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| ShardError::io("create", dir, e))?;
+        }
+        write_atomic(&path, bytes)?;
+        self.store
+            .put(PROGRESS, &progress_key(model, index), &leaf.0)?;
+        Ok(())
+    }
+
+    /// Forgets a finished fetch.
+    fn clear(&self, model: &ModelId, total: usize) {
+        for index in 0..total {
+            let index = u16::try_from(index).unwrap_or(u16::MAX);
+            let _ = self.store.remove(PROGRESS, &progress_key(model, index));
+        }
+        let _ = std::fs::remove_dir_all(self.dir.join(to_hex(model)));
+    }
+}
+
+/// Fetches model `model`, checking it against the root `roots` gives for it.
+pub async fn fetch(
+    client: &Client,
+    roots: &impl RootSource,
+    model: ModelId,
+    options: FetchOptions,
+) -> Result<Fetched, ShardError> {
+    let registered = roots.registered(model).await?;
+    let manifest = get_manifest(client, model).await?;
+    if manifest.root.0 != registered.root
+        || manifest.k != registered.k
+        || manifest.m != registered.m
+    {
+        return Err(ShardError::RootMismatch {
+            model: to_hex(&model),
+            manifest: manifest.root.to_string(),
+            registered: to_hex(&registered.root),
+        });
+    }
+    let emit = |event: FetchEvent| {
+        if let Some(sink) = &options.on_event {
+            sink(&event);
+        }
+    };
+    emit(FetchEvent::Manifest {
+        size: manifest.size,
+        k: manifest.k,
+        m: manifest.m,
+        shard_size: manifest.shard_size,
+    });
+    let progress = match &options.progress_dir {
+        Some(dir) => Some(Arc::new(Progress::open(dir.clone())?)),
+        None => None,
+    };
+    let mut have = match &progress {
+        Some(p) => p.load(&manifest)?,
+        None => BTreeMap::new(),
+    };
+    let mut report = FetchReport {
+        resumed: have.keys().copied().collect(),
+        ..FetchReport::default()
+    };
+    for index in &report.resumed {
+        emit(FetchEvent::Resumed { index: *index });
+    }
+    let k = usize::from(manifest.k);
+    let manifest = Arc::new(manifest);
+    if have.len() < k {
+        let mut run = Scheduler::new(client, manifest.clone(), &have, &options).await;
+        run.drive(&mut have, &mut report, progress.clone(), &emit)
+            .await?;
+    }
+    let shards: Vec<(usize, Vec<u8>)> =
+        have.into_iter().map(|(i, b)| (usize::from(i), b)).collect();
+    let bytes = rebuild(&manifest, shards)?;
+    if let Some(p) = &progress {
+        p.clear(&model, manifest.leaves.len());
+    }
+    Ok(Fetched {
+        bytes,
+        manifest: Arc::unwrap_or_clone(manifest),
+        report,
+    })
+}
+
+type Download = (u16, PeerId, Result<Vec<u8>, DownloadError>, f64);
+
+/// Picks (shard, provider) pairs: distinct providers, fastest known first.
+struct Scheduler {
+    client: Client,
+    manifest: Arc<ShardManifest>,
+    concurrency: usize,
+    on_event: Option<EventSink>,
+    /// Untried providers per missing shard.
+    providers: BTreeMap<u16, Vec<PeerId>>,
+    speed: HashMap<PeerId, f64>,
+    bad: HashSet<PeerId>,
+    busy: HashSet<PeerId>,
+    in_flight: HashSet<u16>,
+}
+
+impl Scheduler {
+    async fn new(
+        client: &Client,
+        manifest: Arc<ShardManifest>,
+        have: &BTreeMap<u16, Vec<u8>>,
+        options: &FetchOptions,
+    ) -> Self {
+        let model = manifest.id().0;
+        let mut lookups = JoinSet::new();
+        for index in 0..manifest.leaves.len() {
+            let index = u16::try_from(index).unwrap_or(u16::MAX);
+            if have.contains_key(&index) {
+                continue;
+            }
+            let client = client.clone();
+            lookups.spawn(async move {
+                let found = client.providers(wire::shard_key(&model, index)).await;
+                (index, found.unwrap_or_default())
+            });
+        }
+        let mut providers = BTreeMap::new();
+        while let Some(Ok((index, found))) = lookups.join_next().await {
+            let mut found: Vec<PeerId> = found
+                .into_iter()
+                .filter(|p| *p != client.peer_id())
+                .collect();
+            found.sort();
+            providers.insert(index, found);
+        }
+        let k = usize::from(manifest.k);
+        Self {
+            client: client.clone(),
+            manifest,
+            concurrency: if options.concurrency == 0 {
+                k
+            } else {
+                options.concurrency
+            },
+            on_event: options.on_event.clone(),
+            providers,
+            speed: HashMap::new(),
+            bad: HashSet::new(),
+            busy: HashSet::new(),
+            in_flight: HashSet::new(),
+        }
+    }
+
+    /// The next (shard, provider) to try, if any.
+    fn next(&mut self, have: &BTreeMap<u16, Vec<u8>>) -> Option<(u16, PeerId)> {
+        let known: Vec<f64> = self.speed.values().copied().collect();
+        let unknown_speed = if known.is_empty() {
+            f64::MAX
+        } else {
+            known.iter().sum::<f64>() / known.len() as f64
+        };
+        let mut best: Option<(bool, f64, u16, PeerId)> = None;
+        for (index, peers) in &self.providers {
+            if have.contains_key(index) || self.in_flight.contains(index) {
+                continue;
+            }
+            for peer in peers.iter().filter(|p| !self.bad.contains(p)) {
+                let free = !self.busy.contains(peer);
+                let speed = self.speed.get(peer).copied().unwrap_or(unknown_speed);
+                let better = match &best {
+                    None => true,
+                    Some((bf, bs, _, _)) => (free, speed) > (*bf, *bs),
+                };
+                if better {
+                    best = Some((free, speed, *index, *peer));
+                }
+            }
+        }
+        let (_, _, index, peer) = best?;
+        if let Some(list) = self.providers.get_mut(&index) {
+            list.retain(|p| *p != peer);
+        }
+        Some((index, peer))
+    }
+
+    async fn drive(
+        &mut self,
+        have: &mut BTreeMap<u16, Vec<u8>>,
+        report: &mut FetchReport,
+        progress: Option<Arc<Progress>>,
+        emit: &(dyn Fn(FetchEvent) + Sync),
+    ) -> Result<(), ShardError> {
+        let k = usize::from(self.manifest.k);
+        let model = self.manifest.id().0;
+        let mut tasks: JoinSet<Download> = JoinSet::new();
+        let mut failures: Vec<String> = Vec::new();
+        loop {
+            while tasks.len() < self.concurrency && have.len() + tasks.len() < k {
+                let Some((index, peer)) = self.next(have) else {
+                    break;
+                };
+                self.in_flight.insert(index);
+                self.busy.insert(peer);
+                let (client, manifest, sink) = (
+                    self.client.clone(),
+                    self.manifest.clone(),
+                    self.on_event.clone(),
+                );
+                tasks.spawn(async move {
+                    let started = Instant::now();
+                    let on_bytes = move |n: usize| {
+                        if let Some(sink) = &sink {
+                            sink(&FetchEvent::Bytes { index, bytes: n });
+                        }
+                    };
+                    let result = download_shard(&client, peer, &manifest, index, &on_bytes).await;
+                    (index, peer, result, started.elapsed().as_secs_f64())
+                });
+            }
+            if have.len() >= k {
+                return Ok(());
+            }
+            let Some(joined) = tasks.join_next().await else {
+                return Err(ShardError::NotEnoughShards {
+                    model: to_hex(&model),
+                    have: have.len(),
+                    need: k,
+                    detail: if failures.is_empty() {
+                        "no providers found".to_string()
+                    } else {
+                        failures.join("; ")
+                    },
+                });
+            };
+            let (index, peer, result, seconds) =
+                joined.map_err(|e| ShardError::Actor(e.to_string()))?;
+            self.in_flight.remove(&index);
+            self.busy.remove(&peer);
+            match result {
+                Ok(bytes) => {
+                    report.bytes_transferred += bytes.len() as u64;
+                    self.speed
+                        .insert(peer, bytes.len() as f64 / seconds.max(1e-6));
+                    if let Some(p) = &progress {
+                        let (p, bytes2) = (p.clone(), bytes.clone());
+                        let leaf = self.manifest.leaves[usize::from(index)];
+                        tokio::task::spawn_blocking(move || p.save(&model, index, &bytes2, &leaf))
+                            .await
+                            .map_err(|e| ShardError::Actor(e.to_string()))??;
+                    }
+                    have.insert(index, bytes);
+                    report.fetched.push((index, peer));
+                    emit(FetchEvent::Verified { index, from: peer });
+                }
+                Err(DownloadError::Corrupt(reason)) => {
+                    tracing::warn!(%peer, index, %reason, "provider served a bad shard; penalizing");
+                    report.bytes_transferred += self.manifest.shard_size;
+                    report.corrupt.push((index, peer));
+                    self.bad.insert(peer);
+                    let _ = self.client.penalize(peer, BAD_SHARD_PENALTY).await;
+                    failures.push(format!("shard {index} from {peer}: {reason}"));
+                    emit(FetchEvent::Corrupt { index, from: peer });
+                }
+                Err(DownloadError::Unavailable(reason)) => {
+                    tracing::debug!(%peer, index, %reason, "provider unavailable");
+                    failures.push(format!("shard {index} from {peer}: {reason}"));
+                    emit(FetchEvent::Failed {
+                        index,
+                        from: peer,
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+}

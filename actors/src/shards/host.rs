@@ -1,0 +1,422 @@
+//! The shard host: one per node. It answers the shard protocol, keeps one supervised
+//! [`ShardActor`] per held shard, stages shards it is handing out, limits its upload rate when
+//! asked to, and runs the repair loop.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use autonet_models::sharding::{ShardManifest, verify_shard};
+use autonet_p2p::{Client, InboundRequest, PeerId};
+use ractor::{Actor, ActorRef};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::ModelId;
+use super::actor::{ShardActor, ShardArgs, ShardMsg, actor_name};
+use super::disk::{HeldModel, ShardDisk, versions_to_drop};
+use super::error::ShardError;
+use super::fetch::download_shard;
+use super::wire::{self, ShardRequest, ShardResponse};
+use crate::supervisor::{ChildSpec, Supervisor, SupervisorConfig, SupervisorMsg};
+
+/// How long the host waits for a shard actor's answer.
+const ACTOR_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A host's settings.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// Shard files go under `<data_dir>/shards`.
+    pub data_dir: PathBuf,
+    /// Most bytes of shards this host stores.
+    pub quota_bytes: u64,
+    /// Versions kept per model name; older ones are dropped when a newer one arrives.
+    pub keep_versions: usize,
+    /// Target number of live holders per shard (repair restores it).
+    pub replication: usize,
+    /// How often held models' replication is checked; `None` disables repair.
+    pub repair_interval: Option<Duration>,
+    /// Upload rate limit in bytes per second (emulates a slow uplink); `None` for none.
+    pub upload_bytes_per_sec: Option<u64>,
+}
+
+impl HostConfig {
+    /// Defaults: 10 GiB quota, 2 versions kept, replication 1, repair every 30 s, no rate limit.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            quota_bytes: 10 << 30,
+            keep_versions: 2,
+            replication: 1,
+            repair_interval: Some(Duration::from_secs(30)),
+            upload_bytes_per_sec: None,
+        }
+    }
+}
+
+/// Paces outgoing bytes as a link of a given rate would.
+#[derive(Debug)]
+struct UploadLimiter {
+    bytes_per_sec: u64,
+    next_free: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl UploadLimiter {
+    /// Waits until `bytes` would have left a link of this rate, queued behind earlier sends.
+    async fn pass(&self, bytes: usize) {
+        let cost = Duration::from_secs_f64(bytes as f64 / self.bytes_per_sec.max(1) as f64);
+        let done_at = {
+            let mut next = self.next_free.lock().await;
+            let start = (*next).max(tokio::time::Instant::now());
+            *next = start + cost;
+            *next
+        };
+        tokio::time::sleep_until(done_at).await;
+    }
+}
+
+type Staged = HashMap<(ModelId, u16), (Arc<ShardManifest>, Arc<Vec<u8>>)>;
+
+#[derive(Debug)]
+struct Inner {
+    client: Client,
+    name: String,
+    disk: ShardDisk,
+    config: HostConfig,
+    supervisor: ActorRef<SupervisorMsg>,
+    staged: Mutex<Staged>,
+    limiter: Option<UploadLimiter>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    bytes_served: AtomicU64,
+}
+
+/// A handle on a node's shard host; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ShardHost {
+    inner: Arc<Inner>,
+}
+
+impl ShardHost {
+    /// Opens the shard folder, starts an actor for every shard already held, and starts
+    /// answering the shard protocol on `client` (and the repair loop if configured).
+    pub async fn start(client: Client, config: HostConfig) -> Result<Self, ShardError> {
+        let disk = ShardDisk::open(config.data_dir.join("shards"), config.quota_bytes)?;
+        let supervisor_config = SupervisorConfig {
+            max_restarts: 20,
+            window: Duration::from_secs(60),
+            children: Vec::new(),
+        };
+        let (supervisor, _) = Actor::spawn(None, Supervisor, supervisor_config)
+            .await
+            .map_err(|e| ShardError::Actor(e.to_string()))?;
+        let limiter = config.upload_bytes_per_sec.map(|rate| UploadLimiter {
+            bytes_per_sec: rate,
+            next_free: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        });
+        let host = Self {
+            inner: Arc::new(Inner {
+                name: client.peer_id().to_string(),
+                client,
+                disk,
+                config,
+                supervisor,
+                staged: Mutex::new(HashMap::new()),
+                limiter,
+                tasks: Mutex::new(Vec::new()),
+                bytes_served: AtomicU64::new(0),
+            }),
+        };
+        for held in host.inner.disk.held() {
+            let manifest = Arc::new(held.manifest);
+            for index in held.indices {
+                if let Err(err) = host.start_actor(manifest.clone(), index).await {
+                    tracing::warn!(index, %err, "cannot serve held shard");
+                }
+            }
+        }
+        let (tx, rx) = mpsc::channel(256);
+        host.inner.client.serve_requests(tx).await?;
+        let serve = tokio::spawn(host.clone().serve(rx));
+        host.push_task(serve);
+        if let Some(interval) = host.inner.config.repair_interval {
+            let repair = tokio::spawn(super::repair::run(host.clone(), interval));
+            host.push_task(repair);
+        }
+        Ok(host)
+    }
+
+    fn push_task(&self, task: JoinHandle<()>) {
+        if let Ok(mut tasks) = self.inner.tasks.lock() {
+            tasks.push(task);
+        }
+    }
+
+    /// The overlay client this host serves on.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    pub fn peer_id(&self) -> PeerId {
+        self.inner.client.peer_id()
+    }
+
+    pub fn config(&self) -> &HostConfig {
+        &self.inner.config
+    }
+
+    /// Shards held on disk.
+    pub fn held(&self) -> Vec<HeldModel> {
+        self.inner.disk.held()
+    }
+
+    /// Whether shard `index` of `model` is held and served.
+    pub fn holds(&self, model: &ModelId, index: u16) -> bool {
+        self.actor(model, index).is_some()
+    }
+
+    /// Path of a held shard file (tests corrupt it to play a lying holder).
+    pub fn shard_path(&self, model: &ModelId, index: u16) -> PathBuf {
+        self.inner.disk.shard_path(model, index)
+    }
+
+    /// Bytes of chunk data this host has answered with.
+    pub fn bytes_served(&self) -> u64 {
+        self.inner.bytes_served.load(Ordering::Relaxed)
+    }
+
+    /// Stops serving: the repair loop and request handling end, shard actors stop (withdrawing
+    /// their provider records). Files stay on disk.
+    pub async fn shutdown(&self) {
+        let tasks: Vec<JoinHandle<()>> = self
+            .inner
+            .tasks
+            .lock()
+            .map(|mut t| t.drain(..).collect())
+            .unwrap_or_default();
+        for task in tasks {
+            task.abort();
+        }
+        self.inner.supervisor.stop_children(None);
+        self.inner.supervisor.stop(None);
+    }
+
+    /// Serves shards of `manifest` from memory without announcing them (a publisher or
+    /// repairer handing shards to their holders).
+    pub fn stage(&self, manifest: Arc<ShardManifest>, shards: Vec<(u16, Vec<u8>)>) {
+        let model = manifest.id().0;
+        if let Ok(mut staged) = self.inner.staged.lock() {
+            for (index, bytes) in shards {
+                staged.insert((model, index), (manifest.clone(), Arc::new(bytes)));
+            }
+        }
+    }
+
+    /// Drops staged shards of `model`.
+    pub fn unstage(&self, model: &ModelId) {
+        if let Ok(mut staged) = self.inner.staged.lock() {
+            staged.retain(|(m, _), _| m != model);
+        }
+    }
+
+    /// Checks `bytes` against the manifest, stores them, starts serving them, then applies the
+    /// version GC policy.
+    pub async fn hold(
+        &self,
+        manifest: Arc<ShardManifest>,
+        index: u16,
+        bytes: &[u8],
+    ) -> Result<(), ShardError> {
+        verify_shard(&manifest, usize::from(index), bytes)?;
+        let model = manifest.id().0;
+        if self.holds(&model, index) {
+            return Ok(());
+        }
+        self.inner.disk.write_shard(&manifest, index, bytes)?;
+        self.start_actor(manifest, index).await?;
+        self.collect_garbage().await;
+        Ok(())
+    }
+
+    /// Stops serving and deletes shard `index` of `model`.
+    pub async fn drop_shard(&self, model: &ModelId, index: u16) -> Result<(), ShardError> {
+        let name = actor_name(&self.inner.name, model, index);
+        let _ = ractor::call!(self.inner.supervisor, SupervisorMsg::StopChild, name);
+        self.inner.disk.remove_shard(model, index)
+    }
+
+    async fn collect_garbage(&self) {
+        let held = self.inner.disk.held();
+        for model in versions_to_drop(&held, self.inner.config.keep_versions) {
+            let Some(h) = held.iter().find(|h| h.manifest.id().0 == model) else {
+                continue;
+            };
+            tracing::info!(name = %h.manifest.model, version = h.manifest.version, "dropping old model version");
+            for index in &h.indices {
+                if let Err(err) = self.drop_shard(&model, *index).await {
+                    tracing::warn!(%err, "cannot drop old shard");
+                }
+            }
+        }
+    }
+
+    async fn start_actor(
+        &self,
+        manifest: Arc<ShardManifest>,
+        index: u16,
+    ) -> Result<(), ShardError> {
+        let model = manifest.id().0;
+        let name = actor_name(&self.inner.name, &model, index);
+        let args = ShardArgs {
+            client: self.inner.client.clone(),
+            path: self.inner.disk.shard_path(&model, index),
+            manifest,
+            index,
+        };
+        let spawn_name = name.clone();
+        let spec = ChildSpec {
+            name: name.clone(),
+            start: Arc::new(move |sup| {
+                let (name, args) = (spawn_name.clone(), args.clone());
+                Box::pin(async move {
+                    Actor::spawn_linked(Some(name), ShardActor, args, sup)
+                        .await
+                        .map(|(actor, _)| actor.get_cell())
+                })
+            }),
+        };
+        match ractor::call!(self.inner.supervisor, SupervisorMsg::StartChild, spec) {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(reason)) if reason.contains("already running") => Ok(()),
+            Ok(Err(reason)) => Err(ShardError::Actor(reason)),
+            Err(err) => Err(ShardError::Actor(err.to_string())),
+        }
+    }
+
+    fn actor(&self, model: &ModelId, index: u16) -> Option<ActorRef<ShardMsg>> {
+        ActorRef::<ShardMsg>::where_is(actor_name(&self.inner.name, model, index))
+    }
+
+    async fn serve(self, mut requests: mpsc::Receiver<InboundRequest>) {
+        while let Some(request) = requests.recv().await {
+            let host = self.clone();
+            tokio::spawn(async move {
+                let answer = match wire::decode::<ShardRequest>(&request.body) {
+                    Ok(message) => host.answer(request.peer, message).await,
+                    Err(err) => ShardResponse::Refused(err.to_string()),
+                };
+                if let (Some(limiter), ShardResponse::Chunk { data, .. }) =
+                    (&host.inner.limiter, &answer)
+                {
+                    limiter.pass(data.len()).await;
+                }
+                if let ShardResponse::Chunk { data, .. } = &answer {
+                    host.inner
+                        .bytes_served
+                        .fetch_add(data.len() as u64, Ordering::Relaxed);
+                }
+                let _ = request.reply.send(wire::encode(&answer));
+            });
+        }
+    }
+
+    fn staged(
+        &self,
+        model: &ModelId,
+        index: Option<u16>,
+    ) -> Option<(Arc<ShardManifest>, Arc<Vec<u8>>)> {
+        let staged = self.inner.staged.lock().ok()?;
+        match index {
+            Some(i) => staged.get(&(*model, i)).cloned(),
+            None => staged
+                .iter()
+                .find(|((m, _), _)| m == model)
+                .map(|(_, v)| v.clone()),
+        }
+    }
+
+    async fn answer(&self, peer: PeerId, request: ShardRequest) -> ShardResponse {
+        match request {
+            ShardRequest::Manifest { model } => match self.inner.disk.manifest(&model) {
+                Some(m) => ShardResponse::Manifest(m.to_bytes()),
+                None => match self.staged(&model, None) {
+                    Some((m, _)) => ShardResponse::Manifest(m.to_bytes()),
+                    None => ShardResponse::NotFound,
+                },
+            },
+            ShardRequest::Has { model, index } => ShardResponse::Has(self.holds(&model, index)),
+            ShardRequest::Chunk {
+                model,
+                index,
+                chunk,
+            } => self.answer_chunk(model, index, chunk).await,
+            ShardRequest::Hold {
+                manifest,
+                index,
+                source,
+            } => match self.take(&manifest, index, &source).await {
+                Ok(()) => ShardResponse::Held,
+                Err(err) => {
+                    tracing::info!(%peer, index, %err, "refusing to hold shard");
+                    ShardResponse::Refused(err.to_string())
+                }
+            },
+        }
+    }
+
+    async fn answer_chunk(&self, model: ModelId, index: u16, chunk: u32) -> ShardResponse {
+        if let Some(actor) = self.actor(&model, index) {
+            return match actor
+                .call(|reply| ShardMsg::Chunk(chunk, reply), Some(ACTOR_TIMEOUT))
+                .await
+            {
+                Ok(ractor::rpc::CallResult::Success(answer)) => answer,
+                _ => ShardResponse::NotFound,
+            };
+        }
+        let Some((manifest, bytes)) = self.staged(&model, Some(index)) else {
+            return ShardResponse::NotFound;
+        };
+        let Some((start, end)) = wire::chunk_range(manifest.shard_size, chunk) else {
+            return ShardResponse::NotFound;
+        };
+        let range = usize::try_from(start).unwrap_or(usize::MAX)..usize::try_from(end).unwrap_or(0);
+        ShardResponse::Chunk {
+            total: wire::chunk_count(manifest.shard_size),
+            data: bytes.get(range).map(<[u8]>::to_vec).unwrap_or_default(),
+            proof: manifest
+                .proof(usize::from(index))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| d.0)
+                .collect(),
+        }
+    }
+
+    /// Handles a `Hold` request: download the shard from `source`, check it, hold it.
+    async fn take(&self, manifest: &[u8], index: u16, source: &[u8]) -> Result<(), ShardError> {
+        let manifest = Arc::new(ShardManifest::from_bytes(manifest)?);
+        let source = PeerId::from_bytes(source).map_err(|e| ShardError::Wire(e.to_string()))?;
+        let model = manifest.id().0;
+        if self.holds(&model, index) {
+            return Ok(());
+        }
+        let free = self
+            .inner
+            .config
+            .quota_bytes
+            .saturating_sub(self.inner.disk.used());
+        if manifest.shard_size > free {
+            return Err(ShardError::QuotaExceeded {
+                need: manifest.shard_size,
+                free,
+                quota: self.inner.config.quota_bytes,
+            });
+        }
+        let bytes = download_shard(&self.inner.client, source, &manifest, index, &|_| {})
+            .await
+            .map_err(|e| ShardError::Placement(format!("download from {source}: {e}")))?;
+        self.hold(manifest, index, &bytes).await
+    }
+}

@@ -1,0 +1,39 @@
+//! Model shards on the overlay: shard actors, placement, publish, fetch and repair.
+//!
+//! Bird's-eye view (the pure coding, hashing and manifest live in `autonet_models::sharding`):
+//! - [`wire`]: the shard protocol carried by the overlay's service requests (manifest, chunk with
+//!   Merkle proof, "do you hold it", "please hold it") and the provider-record keys.
+//! - [`placement`]: rendezvous (highest-random-weight) placement of a model's shards on distinct
+//!   peers, balanced when there are fewer peers than shard copies. Pure.
+//! - [`disk`]: shard files under the data dir (`<model>/manifest.cbor`, `<model>/<index>.shard`),
+//!   the disk quota and the garbage-collection policy for old model versions.
+//! - [`actor`]: the [`ShardActor`](actor::ShardActor), one supervised actor per held shard: checks
+//!   its file, announces provider records, serves chunks with the shard's Merkle proof.
+//! - [`host`]: the [`ShardHost`], one per node: answers the shard protocol, starts and stops shard
+//!   actors under a [`crate::Supervisor`], stages shards being handed out, optionally limits its
+//!   upload rate (benchmarks emulate slow links with it), and runs the repair loop.
+//! - [`fetch`]: a parallel, resumable, proof-checking fetch of any `k` shards from distinct
+//!   providers, fastest first; a provider that serves bad bytes is penalized and avoided.
+//! - [`publish`]: registers a model on `ModelShardRegistry` and hands its shards to the peers
+//!   placement picks; [`roots`]: where a fetcher gets the registered root from.
+//! - [`repair`]: holders watch live replication and rebuild and re-place missing shards.
+
+pub mod actor;
+pub mod disk;
+pub mod error;
+pub mod fetch;
+pub mod host;
+pub mod placement;
+pub mod publish;
+pub mod repair;
+pub mod roots;
+pub mod wire;
+
+pub use error::ShardError;
+pub use fetch::{FetchEvent, FetchOptions, FetchReport, Fetched, fetch};
+pub use host::{HostConfig, ShardHost};
+pub use publish::{PublishOptions, publish};
+pub use roots::{ChainRoots, KnownRoot, RegisteredRoot, RootSource};
+
+/// A model's id: the content id of its manifest (what the registry calls `modelId`).
+pub type ModelId = [u8; 32];

@@ -1,0 +1,210 @@
+//! Publishing a model: shard it, register its root on `ModelShardRegistry`, and hand each shard
+//! to the peers placement picks, which download it from the publisher, check it and serve it.
+//!
+//! The publisher only stages the shards (serves them from memory without announcing them) while
+//! the holders pull them; when every holder has answered, the staged copies are dropped, so the
+//! publisher is not a holder unless placement picked it.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use alloy::primitives::{Address, B256, U256};
+use autonet_contracts::Chain;
+use autonet_models::sharding::{ShardManifest, ShardParams, encode};
+use autonet_p2p::PeerId;
+use tokio::task::JoinSet;
+
+use super::error::ShardError;
+use super::host::ShardHost;
+use super::placement::{place_indices, ranked};
+use super::wire::{self, ShardRequest, ShardResponse};
+
+/// What to publish and how widely.
+#[derive(Debug, Clone)]
+pub struct PublishOptions {
+    pub name: String,
+    pub version: u64,
+    pub params: ShardParams,
+    /// Holders per shard.
+    pub replication: usize,
+    /// Project the model belongs to on chain.
+    pub project_id: U256,
+}
+
+impl PublishOptions {
+    /// (k = 10, m = 4), replication 1, project 0.
+    pub fn new(name: impl Into<String>, version: u64) -> Self {
+        Self {
+            name: name.into(),
+            version,
+            params: ShardParams::default(),
+            replication: 1,
+            project_id: U256::ZERO,
+        }
+    }
+}
+
+/// A published model and where its shards went.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub manifest: ShardManifest,
+    /// Holders of each shard, by index.
+    pub holders: Vec<Vec<PeerId>>,
+}
+
+/// Shards `bytes`, registers the root with the aggregator key `from`, and places the shards.
+pub async fn publish<C: Chain>(
+    host: &ShardHost,
+    chain: &C,
+    from: Address,
+    bytes: Vec<u8>,
+    options: &PublishOptions,
+) -> Result<Published, ShardError> {
+    let (name, version, params) = (options.name.clone(), options.version, options.params);
+    let encoded = tokio::task::spawn_blocking(move || encode(&name, version, &bytes, params))
+        .await
+        .map_err(|e| ShardError::Actor(e.to_string()))??;
+    let manifest = encoded.manifest;
+    chain
+        .register_model(
+            from,
+            B256::from(manifest.id().0),
+            options.project_id,
+            B256::from(manifest.root.0),
+            manifest.k,
+            manifest.m,
+        )
+        .await
+        .map_err(|e| ShardError::Chain(format!("register model: {e}")))?;
+    let shards: Vec<(u16, Vec<u8>)> = encoded
+        .shards
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (u16::try_from(i).unwrap_or(u16::MAX), s))
+        .collect();
+    let manifest = Arc::new(manifest);
+    let placed = place_shards(
+        host,
+        manifest.clone(),
+        shards,
+        options.replication,
+        &HashSet::new(),
+    )
+    .await?;
+    let mut holders = vec![Vec::new(); manifest.leaves.len()];
+    for (index, peers) in placed {
+        holders[usize::from(index)] = peers;
+    }
+    if let Some(index) = holders.iter().position(Vec::is_empty) {
+        return Err(ShardError::Placement(format!("no peer took shard {index}")));
+    }
+    Ok(Published {
+        manifest: Arc::unwrap_or_clone(manifest),
+        holders,
+    })
+}
+
+/// Peers (other than this one and `exclude`) that answer the shard protocol.
+pub async fn shard_peers(host: &ShardHost, exclude: &HashSet<PeerId>) -> Vec<PeerId> {
+    let me = host.peer_id();
+    let known = host.client().known_peers().await.unwrap_or_default();
+    let mut probes = JoinSet::new();
+    for peer in known
+        .into_iter()
+        .filter(|p| *p != me && !exclude.contains(p))
+    {
+        let client = host.client().clone();
+        probes.spawn(async move {
+            let probe = wire::encode(&ShardRequest::Has {
+                model: [0; 32],
+                index: 0,
+            });
+            let answer = client.request(peer, probe).await.ok()?;
+            wire::decode::<ShardResponse>(&answer).ok().map(|_| peer)
+        });
+    }
+    let mut peers = Vec::new();
+    while let Some(joined) = probes.join_next().await {
+        if let Ok(Some(peer)) = joined {
+            peers.push(peer);
+        }
+    }
+    peers.sort();
+    peers
+}
+
+/// Hands `replication` copies of each shard to peers that answer the shard protocol (not in
+/// `exclude`), placed by rendezvous hashing; a peer that refuses or fails is replaced by the
+/// next one in rendezvous order. Returns the holders obtained per index.
+pub async fn place_shards(
+    host: &ShardHost,
+    manifest: Arc<ShardManifest>,
+    shards: Vec<(u16, Vec<u8>)>,
+    replication: usize,
+    exclude: &HashSet<PeerId>,
+) -> Result<Vec<(u16, Vec<PeerId>)>, ShardError> {
+    let model = manifest.id().0;
+    let candidates = shard_peers(host, exclude).await;
+    if candidates.is_empty() {
+        return Err(ShardError::Placement(
+            "no peer answers the shard protocol".into(),
+        ));
+    }
+    let indices: Vec<u16> = shards.iter().map(|(i, _)| *i).collect();
+    let plan = place_indices(&model, &indices, replication, &candidates);
+    host.stage(manifest.clone(), shards);
+    // Peers already asked for each index, shared so fallbacks do not collide.
+    let asked: Arc<Mutex<HashSet<(u16, PeerId)>>> = Arc::new(Mutex::new(HashSet::new()));
+    let manifest_bytes = Arc::new(manifest.to_bytes());
+    let mut tasks = JoinSet::new();
+    for (index, first_choices) in indices.iter().copied().zip(plan) {
+        let fallback = ranked(&model, index, &candidates);
+        for first in first_choices {
+            let (client, asked, bytes) =
+                (host.client().clone(), asked.clone(), manifest_bytes.clone());
+            let source = host.peer_id().to_bytes();
+            let order: Vec<PeerId> = std::iter::once(first)
+                .chain(fallback.iter().copied())
+                .collect();
+            tasks.spawn(async move {
+                for peer in order {
+                    let fresh = asked
+                        .lock()
+                        .map(|mut a| a.insert((index, peer)))
+                        .unwrap_or(false);
+                    if !fresh {
+                        continue;
+                    }
+                    let request = wire::encode(&ShardRequest::Hold {
+                        manifest: bytes.to_vec(),
+                        index,
+                        source: source.clone(),
+                    });
+                    match client
+                        .request(peer, request)
+                        .await
+                        .map(|a| wire::decode(&a))
+                    {
+                        Ok(Ok(ShardResponse::Held)) => return (index, Some(peer)),
+                        Ok(Ok(other)) => {
+                            tracing::info!(%peer, index, ?other, "peer did not take shard")
+                        }
+                        Ok(Err(err)) => tracing::info!(%peer, index, %err, "bad answer to hold"),
+                        Err(err) => tracing::info!(%peer, index, %err, "hold request failed"),
+                    }
+                }
+                (index, None)
+            });
+        }
+    }
+    let mut holders: Vec<(u16, Vec<PeerId>)> = indices.iter().map(|i| (*i, Vec::new())).collect();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, Some(peer))) = joined
+            && let Some((_, list)) = holders.iter_mut().find(|(i, _)| *i == index)
+        {
+            list.push(peer);
+        }
+    }
+    host.unstage(&model);
+    Ok(holders)
+}

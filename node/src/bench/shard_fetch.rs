@@ -1,0 +1,148 @@
+//! Part (b) of `autonet bench shards`: fetching a published model over the overlay from many
+//! upload-rate-limited holders against fetching it from one.
+//!
+//! `tc netem` is not available on the development machine, so the slow uplinks are emulated in
+//! the serving path: every holder's shard host paces the chunks it sends to `--upload-rate`
+//! bytes per second (`HostConfig::upload_bytes_per_sec`), queueing requests behind each other as
+//! a real link would. In-process peers on 127.0.0.1 with TCP + noise + yamux carry the bytes.
+//! One network holds `--holders` rate-limited holder peers, a publisher and a fetcher. Model A is
+//! placed over all holders (one or two shards each); model B, of the same size, is placed on one
+//! holder only. The baseline is the fetch of B (k shards through one uplink), the subject the
+//! fetch of A (k shards from k distinct providers in parallel); both are checked bit-identical.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::U256;
+use anyhow::{Context, ensure};
+use autonet_actors::shards::publish::{place_shards, shard_peers};
+use autonet_actors::shards::{
+    ChainRoots, FetchOptions, HostConfig, PublishOptions, ShardHost, fetch, publish,
+};
+use autonet_contracts::deploy::ATN;
+use autonet_contracts::{Backend, Chain, EmbeddedChain, Role};
+use autonet_models::sharding::{ShardParams, encode};
+use autonet_p2p::testnet::{Testnet, TestnetOptions, poll_until};
+
+use super::Measurement;
+
+/// Results of the fetch comparison.
+#[derive(Debug)]
+pub struct FetchComparison {
+    pub one_holder: Measurement,
+    pub many_holders: Measurement,
+    pub holders_used: usize,
+}
+
+fn model(len: usize, seed: u8) -> Vec<u8> {
+    let mut bytes = vec![0u8; len];
+    blake3::Hasher::new()
+        .update(&[seed])
+        .finalize_xof()
+        .fill(&mut bytes);
+    bytes
+}
+
+/// Runs the comparison: `size` bytes at `params`, `holders` holders at `rate` bytes/s each.
+pub async fn compare(
+    size: usize,
+    params: ShardParams,
+    holders: usize,
+    rate: u64,
+) -> anyhow::Result<FetchComparison> {
+    ensure!(holders >= 1, "--holders must be at least 1");
+    let chain = EmbeddedChain::genesis(2, ATN * U256::from(10_000u64)).await?;
+    let aggregator = chain.backend().accounts()[1];
+    chain
+        .stake(aggregator, Role::Aggregator, Role::Aggregator.min_stake())
+        .await?;
+    // Peers: 0 publisher, 1..=holders holders, last the fetcher (no host: it serves nothing).
+    let net = Testnet::start(TestnetOptions::new(holders + 2)).await?;
+    let dir = tempfile::tempdir()?;
+    let mut hosts = Vec::new();
+    for (i, peer) in net.peers.iter().enumerate().take(holders + 1) {
+        let mut config = HostConfig::new(dir.path().join(format!("peer-{i}")));
+        config.repair_interval = None;
+        if i > 0 {
+            config.upload_bytes_per_sec = Some(rate);
+        }
+        hosts.push(ShardHost::start(peer.client.clone(), config).await?);
+    }
+    let fetcher = &net.peers[holders + 1].client;
+    let publisher = &hosts[0];
+    poll_until(
+        Duration::from_secs(120),
+        Duration::from_millis(250),
+        || async { (shard_peers(publisher, &HashSet::new()).await.len() >= holders).then_some(()) },
+    )
+    .await
+    .context("holders did not become reachable")?;
+
+    let mut options = PublishOptions::new("bench-many", 1);
+    options.params = params;
+    let many = model(size, 1);
+    let published = publish(publisher, &chain, aggregator, many.clone(), &options).await?;
+    let id_many = published.manifest.id().0;
+
+    // Model B goes to one holder: register it, then place every shard with all other holders
+    // excluded.
+    let one = model(size, 2);
+    let encoded = encode("bench-one", 1, &one, params)?;
+    let manifest = Arc::new(encoded.manifest);
+    let id_one = manifest.id().0;
+    chain
+        .register_model(
+            aggregator,
+            id_one.into(),
+            U256::ZERO,
+            manifest.root.0.into(),
+            manifest.k,
+            manifest.m,
+        )
+        .await?;
+    let single = hosts[1].peer_id();
+    let exclude: HashSet<_> = hosts.iter().skip(2).map(ShardHost::peer_id).collect();
+    let shards = encoded
+        .shards
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (i as u16, s))
+        .collect();
+    let placed = place_shards(publisher, manifest.clone(), shards, 1, &exclude).await?;
+    ensure!(
+        placed.iter().all(|(_, p)| p == &vec![single]),
+        "model B was not placed on one holder: {placed:?}"
+    );
+
+    let roots = ChainRoots(&chain);
+    let start = Instant::now();
+    let fetched_one = fetch(fetcher, &roots, id_one, FetchOptions::default()).await?;
+    let one_time = start.elapsed();
+    ensure!(fetched_one.bytes == one, "model B fetched wrong");
+    let start = Instant::now();
+    let fetched_many = fetch(fetcher, &roots, id_many, FetchOptions::default()).await?;
+    let many_time = start.elapsed();
+    ensure!(fetched_many.bytes == many, "model A fetched wrong");
+    let holders_used = fetched_many
+        .report
+        .fetched
+        .iter()
+        .map(|(_, p)| *p)
+        .collect::<HashSet<_>>()
+        .len();
+    for host in &hosts {
+        host.shutdown().await;
+    }
+    net.stop().await;
+    Ok(FetchComparison {
+        one_holder: Measurement::new("fetch from 1 holder", one_time, size as u64, "bytes"),
+        many_holders: Measurement::new(
+            format!("fetch from {holders} holders"),
+            many_time,
+            size as u64,
+            "bytes",
+        ),
+        holders_used,
+    })
+}
