@@ -6,15 +6,17 @@
 //! libp2p peer whose messages claim the victim's observer as author and carry no signature. The
 //! victim must reject all of it before relaying, so the observer, connected only through the
 //! victim, never sees any; both attackers' scores fall, they are banned, and the adversary's
-//! redials are refused until the ban expires.
+//! redials are refused until the ban expires. A third attacker (`bad_signer`) writes gossipsub
+//! frames by hand whose signatures do not verify.
 
 use std::time::Duration;
 
-use autonet_p2p::envelope::{ENVELOPE_VERSION, MAX_ENVELOPE_BYTES};
+use autonet_p2p::envelope::{ENVELOPE_VERSION, Envelope, MAX_ENVELOPE_BYTES};
 use autonet_p2p::testnet::{Peer, accept_all, local_config, poll_until};
 use autonet_p2p::{DhtMode, GossipTopic, Keypair, Status};
 use serde::Serialize;
 
+use crate::bad_signer::{BadSigner, Forgery};
 use crate::forger::{Forger, ForgerCommand};
 
 const BAN: Duration = Duration::from_secs(20);
@@ -223,5 +225,107 @@ async fn incompatible_protocol_version_is_disconnected() -> anyhow::Result<()> {
     );
     old.stop().await;
     host.stop().await;
+    Ok(())
+}
+
+/// Gossip whose signature does not verify (payload changed after signing, another author
+/// claimed, garbage signature), written on a raw `/meshsub/1.1.0` stream by a peer that is
+/// otherwise an ordinary gossipsub member: the victim drops it before its application and its
+/// mesh ever see it, the observer behind the victim never gets it, and the signer's score falls
+/// until it is banned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn badly_signed_gossip_is_not_relayed_and_its_sender_is_banned() -> anyhow::Result<()> {
+    let mut victim_config = local_config(Keypair::generate_ed25519(), vec![]);
+    victim_config.bans.ban_duration = BAN;
+    let victim = Peer::start(victim_config, accept_all()).await?;
+    let victim_addr = victim.tcp_addr().unwrap();
+    let mut observer_config = local_config(Keypair::generate_ed25519(), vec![victim_addr.clone()]);
+    observer_config.dht_mode = DhtMode::Client;
+    let observer = Peer::start(observer_config, accept_all()).await?;
+    let signer = BadSigner::start(victim_addr, victim.peer_id)?;
+
+    let topic = GossipTopic::Tasks;
+    let subscribed = poll_until(Duration::from_secs(60), POLL, || async {
+        let s = status(&victim).await;
+        let t = s.topics.iter().find(|t| t.name == topic.name())?;
+        (t.subscribed_peers >= 2).then_some(())
+    })
+    .await;
+    assert!(
+        subscribed.is_some(),
+        "victim never saw both peers subscribe"
+    );
+    let score_before = victim.client.peer_score(signer.peer_id).await?;
+    assert!(
+        score_before.is_some_and(|s| s >= 0.0),
+        "the signer starts in good standing: {score_before:?}"
+    );
+
+    // Well-formed envelopes that the victim's application accepts: only the signature is wrong.
+    let forgeries = [
+        Forgery::TamperedPayload,
+        Forgery::ImpersonatedAuthor(observer.peer_id),
+        Forgery::GarbageSignature,
+    ];
+    let mut batch = Vec::new();
+    for (i, how) in forgeries.into_iter().enumerate() {
+        let body = format!("badly signed #{i}: {how:?}").into_bytes();
+        batch.push((how, topic, Envelope::new(body).encode()?));
+    }
+    signer.send(batch).await?;
+
+    let banned = poll_until(Duration::from_secs(60), POLL, || async {
+        let s = status(&victim).await;
+        s.bans
+            .iter()
+            .any(|b| b.peer == signer.peer_id.to_string())
+            .then_some(s)
+    })
+    .await;
+    let Some(banned) = banned else {
+        let score = victim.client.peer_score(signer.peer_id).await?;
+        panic!("the bad signer was not banned: score {score:?}");
+    };
+    let score = victim.client.peer_score(signer.peer_id).await?;
+    assert!(score.is_some_and(|s| s < -80.0), "signer score {score:?}");
+    assert!(
+        !banned.connected_peers.contains(&signer.peer_id.to_string()),
+        "banned signer still connected"
+    );
+    assert_eq!(
+        banned.counters.messages_invalid, 0,
+        "nothing badly signed reached the victim's application"
+    );
+
+    // The path victim → observer works, and carried none of the forgeries.
+    let marker = b"honest marker".to_vec();
+    let published = poll_until(Duration::from_secs(30), POLL, || async {
+        victim.client.publish(topic, marker.clone()).await.ok()
+    })
+    .await;
+    assert!(published.is_some());
+    let seen = poll_until(Duration::from_secs(60), POLL, || async {
+        observer.inbox.contains_body(&marker).then_some(())
+    })
+    .await;
+    assert!(seen.is_some(), "observer never got the honest marker");
+    for received in observer.inbox.snapshot() {
+        assert!(
+            !received.body.starts_with(b"badly signed"),
+            "a badly signed message reached the observer"
+        );
+    }
+    assert!(
+        !victim
+            .inbox
+            .snapshot()
+            .iter()
+            .any(|r| r.body.starts_with(b"badly signed")),
+        "a badly signed message reached the victim's application"
+    );
+
+    signer.stop().await;
+    observer.stop().await;
+    victim.stop().await;
     Ok(())
 }

@@ -4,9 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod adversary;
+mod bad_signer;
 mod forger;
 mod mesh;
 mod shard_net;
 mod shard_resume;
 mod shards;
 mod supervision;
+mod transfer;
