@@ -7,7 +7,11 @@
 //! - `it/mesh.rs`: 50 peers, 100 gossip messages and DHT records reaching everyone;
 //! - `it/adversary.rs` (+ `it/forger.rs`, a raw libp2p peer that forges unsigned messages):
 //!   junk never crosses an honest victim, the adversary's score falls, it is banned and its
-//!   redials are refused for the ban period;
+//!   redials are refused for the ban period; with `it/bad_signer.rs` (a peer that writes
+//!   gossipsub frames by hand on a raw `/meshsub/1.1.0` stream), messages whose signatures do
+//!   not verify are dropped before relay and their sender is banned;
+//! - `it/transfer.rs`: `Client::fetch` over request-response between real peers, and the
+//!   provider's per-peer rate limit;
 //! - `it/supervision.rs`: the actor supervisor's restart budget and escalation.
 //!
 //! The real-process acceptance test (one `autonet bootstrap` and three `autonet join`) is in
