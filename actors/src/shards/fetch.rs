@@ -18,6 +18,7 @@ use autonet_models::substrate::ids::Digest;
 use autonet_p2p::records::to_hex;
 use autonet_p2p::{Client, PeerId};
 use autonet_store::{Store, Table};
+use futures::StreamExt;
 use tokio::task::JoinSet;
 
 use super::ModelId;
@@ -28,6 +29,9 @@ use super::wire::{self, ShardRequest, ShardResponse};
 
 /// Verified shards of interrupted fetches: key = model id ‖ index (big-endian u16), value = leaf.
 const PROGRESS: Table = Table::new("shard_fetch_progress");
+
+/// Chunk requests in flight per shard download.
+const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// Score penalty for serving a bad shard (the ban threshold is -80 and the weight 10).
 pub const BAD_SHARD_PENALTY: f64 = 10.0;
@@ -133,16 +137,20 @@ pub async fn download_shard(
         .ok_or_else(|| DownloadError::Unavailable(format!("no shard {index}")))?;
     let chunks = wire::chunk_count(manifest.shard_size);
     let mut shard = Vec::with_capacity(usize::try_from(manifest.shard_size).unwrap_or(0));
-    for chunk in 0..chunks {
-        let request = wire::encode(&ShardRequest::Chunk {
-            model,
-            index,
-            chunk,
-        });
-        let answer = client
-            .request(peer, request)
-            .await
-            .map_err(|e| DownloadError::Unavailable(e.to_string()))?;
+    // Several chunk requests in flight per shard, so a provider's per-request latency (disk read,
+    // framing, a paced uplink) overlaps instead of adding up; chunks are consumed in order.
+    let mut answers = futures::stream::iter(0..chunks)
+        .map(|chunk| {
+            let request = wire::encode(&ShardRequest::Chunk {
+                model,
+                index,
+                chunk,
+            });
+            async move { (chunk, client.request(peer, request).await) }
+        })
+        .buffered(CHUNKS_IN_FLIGHT);
+    while let Some((chunk, answer)) = answers.next().await {
+        let answer = answer.map_err(|e| DownloadError::Unavailable(e.to_string()))?;
         let answer: ShardResponse =
             wire::decode(&answer).map_err(|e| DownloadError::Corrupt(e.to_string()))?;
         let (total, data, proof) = match answer {

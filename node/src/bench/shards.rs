@@ -37,8 +37,8 @@ pub struct ShardsBench {
     /// Rate-limited holders the model is spread over in part b.
     #[arg(long, default_value_t = 10, env = "AUTONET_BENCH_SHARDS_HOLDERS")]
     pub holders: usize,
-    /// Upload rate of each holder in part b, bytes per second (`8MiB` = 8 MiB/s).
-    #[arg(long, default_value = "8MiB", value_parser = parse_size, env = "AUTONET_BENCH_SHARDS_UPLOAD_RATE")]
+    /// Upload rate of each holder in part b, bytes per second (`2MiB` = 2 MiB/s).
+    #[arg(long, default_value = "2MiB", value_parser = parse_size, env = "AUTONET_BENCH_SHARDS_UPLOAD_RATE")]
     pub upload_rate: u64,
     /// Skip part b (the network fetch comparison).
     #[arg(long, env = "AUTONET_BENCH_SHARDS_NO_FETCH")]
