@@ -12,7 +12,12 @@
 //!   not verify are dropped before relay and their sender is banned;
 //! - `it/transfer.rs`: `Client::fetch` over request-response between real peers, and the
 //!   provider's per-peer rate limit;
-//! - `it/supervision.rs`: the actor supervisor's restart budget and escalation.
+//! - `it/supervision.rs`: the actor supervisor's restart budget and escalation;
+//! - `it/shards.rs` (+ `it/shard_net.rs`, 20 peers with shard hosts and an embedded chain): a
+//!   64 MiB model published, holders of m shards (2m with replication 2) stopped, fetched
+//!   bit-identical; a lying holder caught and penalized; repair within 60 s;
+//!   `it/shard_resume.rs`: a fetch in a child process killed by SIGKILL resumes and transfers
+//!   only the missing shards.
 //!
 //! The real-process acceptance test (one `autonet bootstrap` and three `autonet join`) is in
 //! `node/tests/it/overlay.rs`, where Cargo provides the path of the built binary.
