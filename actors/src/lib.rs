@@ -1,20 +1,23 @@
-//! Supervised ractor actors for autonet.
+//! Supervised ractor actors for autonet, and the training protocol they run.
 //!
 //! Bird's-eye view:
+//! - [`protocol`]: the pure protocol core (phases and deadlines, slice assignment, salts and
+//!   commitments, the model extension point, scoring, settlement mirroring the contract, mint
+//!   trees). No I/O.
+//! - [`roles`]: the role actors (proposer, solver, coordinator, aggregator) over the overlay and
+//!   the `Chain` trait, a peer assembly, the gossip gate, the block board and the journal.
 //! - [`supervisor`]: the root [`Supervisor`], which restarts failed children within a restart
 //!   budget (N restarts in T) and escalates by failing itself when the budget is spent.
 //! - [`bridge`]: the [`NetworkBridge`], which turns overlay events (`autonet_p2p::NetworkEvent`)
 //!   into actor messages, asks a validator actor for each gossip message's verdict before it is
 //!   relayed, and publishes on behalf of other actors.
-//!
 //! - [`shards`]: model shards on the overlay: one supervised [`shards::actor::ShardActor`] per held
 //!   shard under a [`shards::ShardHost`], rendezvous placement, publish (registered on
 //!   `ModelShardRegistry`), parallel proof-checked resumable fetch, and repair.
-//!
-//! Role actors (proposer, solver, coordinator, aggregator) and agents come with the protocol
-//! issues and run under the same supervisor.
 
 pub mod bridge;
+pub mod protocol;
+pub mod roles;
 pub mod shards;
 pub mod supervisor;
 

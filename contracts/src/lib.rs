@@ -14,7 +14,8 @@
 //!   (revm in process) and [`rpc::RpcChain`] (JSON-RPC through an alloy provider).
 //! - [`client::Contracts`] + [`chain::Chain`]: what nodes do on chain, written once for every
 //!   backend; [`deploy`] deploys the suite or discovers it from the Governor; [`cursor`] reads
-//!   confirmed events.
+//!   confirmed events; [`protocol_view::ProtocolView`] the reads protocol roles need (task
+//!   records, reveals, PeerId bindings, mint roots, reward and slash events).
 //! - [`workload`]: one complete protocol round (benchmarks, gas table); [`anvil`]: a local anvil
 //!   process for tests and benchmarks.
 
@@ -30,6 +31,7 @@ pub mod deploy;
 pub mod embedded;
 pub mod merkle;
 pub mod pending;
+pub mod protocol_view;
 pub mod rpc;
 pub mod workload;
 
@@ -38,6 +40,7 @@ pub use chain::{Chain, RegisteredModel, Role, StakeInfo, TaskParams};
 pub use client::{Contracts, Deployment, GasRow};
 pub use deploy::{ATN, DeployConfig, deploy, discover};
 pub use embedded::EmbeddedChain;
+pub use protocol_view::{ProtocolView, RewardEvent, TaskInfo};
 pub use rpc::{RpcChain, RpcConfig};
 
 impl EmbeddedChain {

@@ -15,7 +15,8 @@
 //!   [`model_net`]: `autonet model publish|fetch|status` over the overlay and the chain.
 //! - [`overlay`]: `autonet bootstrap` and `autonet join` (a long-lived overlay node) with the
 //!   localhost status JSON and Prometheus `/metrics` endpoints.
-//! - [`simulate`]: `autonet simulate`, the local multi-peer simulation (grows with the protocol).
+//! - [`simulate`]: `autonet simulate`, the training protocol end to end with staked peers over
+//!   libp2p on loopback, the embedded chain and fault injection, ending in a report.
 //! - [`substrate`]: `autonet substrate replay|sample` and the substrate side of `autonet infer`.
 //!
 //! Later issues add the chain commands here; the protocol itself lives in the library crates below this one.

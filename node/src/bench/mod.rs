@@ -5,6 +5,7 @@
 //! flags; results and the commands that produced them are recorded in `BENCHMARKS.md`.
 
 mod chain;
+mod epoch;
 mod gossip;
 mod jepa;
 mod report;
@@ -41,6 +42,8 @@ pub enum BenchCommand {
     Substrate(substrate::SubstrateBench),
     /// Contract suite: protocol rounds on the embedded EVM (baseline) against anvil over JSON-RPC.
     Chain(chain::ChainBench),
+    /// One training epoch with N solvers: wall and CPU time per phase, fitted exponent over N.
+    Epoch(epoch::EpochBench),
     /// Model shards: Reed-Solomon encode (with BLAKE3 leaves and Merkle root) and rebuild of a
     /// model against one BLAKE3 pass over it; then a fetch over the overlay from many
     /// rate-limited holders against one.
@@ -56,6 +59,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Substrate(b) => b.run()?,
         BenchCommand::Chain(b) => b.run()?,
         BenchCommand::Shards(b) => b.run()?,
+        BenchCommand::Epoch(b) => b.run()?,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

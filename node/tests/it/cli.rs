@@ -44,11 +44,19 @@ fn store_bench_reports_a_ratio_against_its_baseline() {
 }
 
 #[test]
-fn simulate_runs_the_overlay_and_reports_what_it_saw() {
+fn simulate_rejects_impossible_rosters() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_ok(autonet(dir.path()).args(["simulate", "--peers", "4"]));
-    let text = stdout(&out);
-    assert!(text.contains("Scope: the overlay only"), "{text}");
-    assert!(text.contains("deliveries"), "{text}");
-    assert!(text.contains("dht: 3 records"), "{text}");
+    for args in [
+        vec!["simulate", "--coordinators", "1"],
+        vec!["simulate", "--solvers", "33"],
+        vec!["simulate", "--solvers", "2", "--byzantine-solvers", "2"],
+    ] {
+        let out = autonet(dir.path()).args(&args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert!(
+            crate::stderr(&out).contains("--"),
+            "{args:?}: {}",
+            crate::stderr(&out)
+        );
+    }
 }

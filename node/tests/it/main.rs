@@ -9,6 +9,7 @@ mod infer;
 mod keygen;
 mod model;
 mod overlay;
+mod simulate;
 mod substrate;
 
 use std::path::Path;

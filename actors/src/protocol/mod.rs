@@ -1,0 +1,41 @@
+//! The training protocol's pure core: no I/O, no actors, no network. Role actors
+//! ([`crate::roles`]) are thin shells that read the chain and the overlay, call these functions,
+//! and send what they decide.
+//!
+//! Bird's-eye view of one epoch (the design brief's "One training epoch"):
+//! - [`wire`]: the task spec (its content id is the on-chain `specHash`), the hidden held-out set
+//!   (its content id is the committed ground truth), gossip announcements; [`data`]: the shipped
+//!   agent-turn traces proposers draw batches and held-out sets from.
+//! - [`assign`]: which turns of the batch each solver trains (task seed + solver address).
+//! - [`phase`]: phases and block deadlines; [`stage`]: each role's next step given its stored
+//!   stage, the head block and the deadlines.
+//! - [`secrets`]: derived salts and the commitments the contracts check.
+//! - [`model`]: the [`model::TrainingModel`] extension point (train / verify / aggregate) and its
+//!   substrate implementation; [`score`]: verdict → WAD score.
+//! - [`settle`]: expected rewards and slashes, mirroring `ResultsRewards` (consensus from
+//!   `autonet_contracts::consensus`); [`mint`]: the epoch mint list and its Merkle root/proofs.
+
+pub mod assign;
+pub mod data;
+pub mod mint;
+pub mod model;
+pub mod phase;
+pub mod score;
+pub mod secrets;
+pub mod settle;
+pub mod stage;
+pub mod wire;
+
+#[cfg(test)]
+mod tests;
+
+/// Why a protocol step cannot proceed.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ProtocolError {
+    #[error("cannot decode {what}: {reason}")]
+    Decode { what: &'static str, reason: String },
+    #[error("model: {0}")]
+    Model(String),
+    #[error("settlement: {0}")]
+    Settlement(String),
+}

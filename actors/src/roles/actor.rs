@@ -1,0 +1,156 @@
+//! The role actor: a ractor actor that steps its role once per tick against the current chain
+//! head and reports to the block board. All state that matters lives in the store; on a failure
+//! the supervisor restarts the actor, which resumes its role from the store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use autonet_contracts::{ProtocolView, Role};
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use tokio::task::JoinHandle;
+
+use super::RoleError;
+use super::aggregator::Aggregator;
+use super::coordinator::Coordinator;
+use super::ctx::Ctx;
+use super::proposer::Proposer;
+use super::solver::Solver;
+
+/// One of the four staked roles.
+#[derive(Debug)]
+pub enum AnyRole<C> {
+    Proposer(Proposer<C>),
+    Solver(Solver<C>),
+    Coordinator(Coordinator<C>),
+    Aggregator(Aggregator<C>),
+}
+
+impl<C: ProtocolView + 'static> AnyRole<C> {
+    /// Builds the role from its stored state.
+    pub async fn resume(role: Role, ctx: Arc<Ctx<C>>) -> Result<Self, RoleError> {
+        Ok(match role {
+            Role::Proposer => AnyRole::Proposer(Proposer::resume(ctx).await?),
+            Role::Solver => AnyRole::Solver(Solver::resume(ctx).await?),
+            Role::Coordinator => AnyRole::Coordinator(Coordinator::resume(ctx).await?),
+            Role::Aggregator => AnyRole::Aggregator(Aggregator::resume(ctx).await?),
+        })
+    }
+
+    fn ctx(&self) -> &Ctx<C> {
+        match self {
+            AnyRole::Proposer(r) => r.ctx(),
+            AnyRole::Solver(r) => r.ctx(),
+            AnyRole::Coordinator(r) => r.ctx(),
+            AnyRole::Aggregator(r) => r.ctx(),
+        }
+    }
+
+    /// One step at `head`; true while waiting on the network.
+    pub async fn step(&mut self, head: u64) -> Result<bool, RoleError> {
+        match self {
+            AnyRole::Proposer(r) => r.step(head).await,
+            AnyRole::Solver(r) => r.step(head).await,
+            AnyRole::Coordinator(r) => r.step(head).await,
+            AnyRole::Aggregator(r) => r.step(head).await,
+        }
+    }
+}
+
+/// Messages of a role actor.
+#[derive(Debug)]
+pub enum RoleMsg {
+    /// Look at the chain head and act.
+    Tick,
+}
+
+/// What a role actor starts from.
+#[derive(Debug)]
+pub struct RoleArgs<C> {
+    pub role: Role,
+    pub ctx: Arc<Ctx<C>>,
+    pub tick: Duration,
+}
+
+impl<C> Clone for RoleArgs<C> {
+    fn clone(&self) -> Self {
+        RoleArgs {
+            role: self.role,
+            ctx: self.ctx.clone(),
+            tick: self.tick,
+        }
+    }
+}
+
+/// The role actor.
+#[derive(Debug)]
+pub struct RoleActor<C>(std::marker::PhantomData<fn() -> C>);
+
+impl<C> Default for RoleActor<C> {
+    fn default() -> Self {
+        RoleActor(std::marker::PhantomData)
+    }
+}
+
+/// Stops the tick timer with the actor.
+#[derive(Debug)]
+pub struct Timer(JoinHandle<()>);
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The role actor's state.
+#[derive(Debug)]
+pub struct RoleState<C> {
+    role: AnyRole<C>,
+    _timer: Timer,
+}
+
+impl<C: ProtocolView + 'static> Actor for RoleActor<C> {
+    type Msg = RoleMsg;
+    type State = RoleState<C>;
+    type Arguments = RoleArgs<C>;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<RoleMsg>,
+        args: RoleArgs<C>,
+    ) -> Result<RoleState<C>, ActorProcessingErr> {
+        args.ctx.board.join(&args.ctx.name);
+        let role = AnyRole::resume(args.role, args.ctx.clone()).await?;
+        let timer = myself.send_interval(args.tick, || RoleMsg::Tick);
+        Ok(RoleState {
+            role,
+            _timer: Timer(timer),
+        })
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<RoleMsg>,
+        state: &mut RoleState<C>,
+    ) -> Result<(), ActorProcessingErr> {
+        let ctx = state.role.ctx();
+        ctx.board.leave(&ctx.name);
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<RoleMsg>,
+        message: RoleMsg,
+        state: &mut RoleState<C>,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            RoleMsg::Tick => {
+                let head = state.role.ctx().chain.block_number().await?;
+                let waiting = state.role.step(head).await?;
+                let ctx = state.role.ctx();
+                ctx.board.report(&ctx.name, head, waiting);
+            }
+        }
+        Ok(())
+    }
+}

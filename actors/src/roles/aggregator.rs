@@ -1,0 +1,230 @@
+//! The aggregator role: once an epoch's task is settled (finalizing or expiring it itself if no
+//! coordinator did), fetch the accepted bundles, merge them in canonical order onto the epoch's
+//! base model, reconcile the epoch, post the mint root, publish the new model (served whole and
+//! as erasure-coded shards whose Merkle root is registered on `ModelShardRegistry`), and announce
+//! it on the `models` topic (re-announced until the next epoch's task exists).
+
+use std::sync::Arc;
+
+use alloy::primitives::{B256, U256};
+use autonet_contracts::ProtocolView;
+use autonet_models::sharding::{self, ShardParams};
+use autonet_p2p::GossipTopic;
+use serde::{Deserialize, Serialize};
+
+use super::RoleError;
+use super::coordinator::{accepted_of, accepted_solvers};
+use super::ctx::Ctx;
+use super::journal::EpochRecord;
+use super::tasks::{KnownTask, Tracker};
+use crate::protocol::mint::MintList;
+use crate::protocol::wire::{ModelAnnouncement, WIRE_VERSION, encode};
+
+/// Shard coding of published models (the registry's default).
+pub const SHARDS: (usize, usize) = (10, 4);
+/// Blocks between re-announcements of the latest model.
+pub const REANNOUNCE_BLOCKS: u64 = 4;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Published {
+    announcement: ModelAnnouncement,
+}
+
+/// The aggregator role's state.
+#[derive(Debug)]
+pub struct Aggregator<C> {
+    ctx: Arc<Ctx<C>>,
+    tracker: Tracker,
+    last: Option<(ModelAnnouncement, u64)>,
+    /// Contents (model, mint list, shards) this incarnation serves.
+    serving: bool,
+}
+
+const ROLE: &str = "aggregator";
+
+impl<C: ProtocolView + 'static> Aggregator<C> {
+    pub async fn resume(ctx: Arc<Ctx<C>>) -> Result<Self, RoleError> {
+        let tracker = Tracker::resume(&ctx, ROLE).await?;
+        let last: Option<Published> = ctx.load("aggregator.last")?;
+        Ok(Aggregator {
+            ctx,
+            tracker,
+            last: last.map(|p| (p.announcement, 0)),
+            serving: false,
+        })
+    }
+
+    pub fn ctx(&self) -> &Ctx<C> {
+        &self.ctx
+    }
+
+    pub async fn step(&mut self, head: u64) -> Result<bool, RoleError> {
+        let mut waiting = self.tracker.poll(&self.ctx).await?;
+        let ids: Vec<U256> = self.tracker.tasks.keys().copied().collect();
+        for id in ids {
+            let Some(task) = self.tracker.tasks.get(&id).cloned() else {
+                continue;
+            };
+            waiting |= self.advance(&task, head).await?;
+        }
+        self.reannounce(head).await?;
+        Ok(waiting)
+    }
+
+    async fn advance(&mut self, task: &KnownTask, head: u64) -> Result<bool, RoleError> {
+        let ctx = self.ctx.clone();
+        let epoch = task.spec.epoch;
+        let done_key = format!("aggregator.epoch.{epoch}");
+        if ctx.load::<bool>(&done_key)?.is_some() || head <= task.info.vote_deadline {
+            if ctx.load::<bool>(&done_key)?.is_some() {
+                self.tracker.close(&ctx, task.id)?;
+            }
+            return Ok(false);
+        }
+        let info = ctx.chain.task_info(task.id).await?;
+        if info.status == 1 {
+            match ctx.chain.finalize(ctx.address, task.id).await {
+                Ok(_) => {}
+                Err(e) if e.revert_name() == Some("NotEnoughVotes") => {
+                    ctx.chain.expire(ctx.address, task.id).await?;
+                }
+                Err(e) if e.revert_name() == Some("TaskNotOpen") => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let accepted = accepted_solvers(&ctx, task.id).await?;
+        let Some(inputs) = accepted_of(&ctx, task.id, &task.spec, &accepted).await? else {
+            return Ok(true);
+        };
+        let Some(base) = ctx.content(task.spec.base_model).await? else {
+            return Ok(true);
+        };
+        let agg = ctx.aggregate(base, inputs).await?;
+        let list = MintList::from_agents(epoch, &agg.mint)?;
+        let list_bytes = encode(&list);
+        let model_id = ctx.serve(&agg.model).await?;
+        let list_id = ctx.serve(&list_bytes).await?;
+        let root = list.root();
+        if !root.is_zero() {
+            match ctx
+                .chain
+                .post_mint_root(ctx.address, U256::from(epoch), root, list.total())
+                .await
+            {
+                Ok(_) => {}
+                Err(e)
+                    if matches!(e.revert_name(), Some("MintRootExists") | Some("EpochFinal")) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.publish_shards(epoch, model_id, &agg.model).await?;
+        let announcement = ModelAnnouncement {
+            version: WIRE_VERSION,
+            epoch,
+            model_id,
+            mint_list_id: list_id,
+            mint_root: root.0,
+        };
+        ctx.mailbox.put_model(announcement.clone());
+        ctx.net
+            .publish(GossipTopic::Models, encode(&announcement))
+            .await
+            .ok();
+        ctx.save(
+            "aggregator.last",
+            &Published {
+                announcement: announcement.clone(),
+            },
+        )?;
+        ctx.save(&done_key, &true)?;
+        self.last = Some((announcement, head));
+        self.serving = true;
+        ctx.journal.epoch_published(EpochRecord {
+            epoch,
+            task: task.id.to_string(),
+            model_id: hex32(&model_id),
+            mint_root: hex32(&root.0),
+            accepted: accepted.clone(),
+            mint_agents: list.entries.len(),
+            root_scores: agg.root_scores.clone(),
+            novelty: agg.novelty.clone().into_iter().collect(),
+            started_at: ctx.journal.first_at(epoch, "propose").unwrap_or_default(),
+            published_at: ctx.journal.now(),
+        });
+        ctx.journal.note(
+            &ctx.name,
+            epoch,
+            "publish",
+            format!(
+                "model {} from {} accepted bundles, mint root {} over {} agents",
+                crate::roles::solver::short(&model_id),
+                accepted.len(),
+                crate::roles::solver::short(&root.0),
+                list.entries.len()
+            ),
+        );
+        self.tracker.close(&ctx, task.id)?;
+        Ok(false)
+    }
+
+    /// Erasure-codes the model, serves every shard and the manifest, registers the shard root.
+    async fn publish_shards(
+        &self,
+        epoch: u64,
+        model_id: [u8; 32],
+        model: &[u8],
+    ) -> Result<(), RoleError> {
+        let ctx = &self.ctx;
+        let params =
+            ShardParams::new(SHARDS.0, SHARDS.1).map_err(|e| RoleError::Corrupt(e.to_string()))?;
+        let coded = sharding::encode("substrate", epoch, model, params)
+            .map_err(|e| RoleError::Corrupt(e.to_string()))?;
+        for shard in &coded.shards {
+            ctx.serve(shard).await?;
+        }
+        ctx.serve(&coded.manifest.to_bytes()).await?;
+        match ctx
+            .chain
+            .register_model(
+                ctx.address,
+                B256::from(model_id),
+                ctx.plan.project,
+                B256::from(coded.manifest.root.0),
+                SHARDS.0 as u16,
+                SHARDS.1 as u16,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            // An unchanged model (an epoch with nothing accepted) is registered already.
+            Err(e) if e.revert_name() == Some("ModelExists") => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn reannounce(&mut self, head: u64) -> Result<(), RoleError> {
+        let ctx = self.ctx.clone();
+        let Some((a, at)) = self.last.clone() else {
+            return Ok(());
+        };
+        if !self.serving {
+            // A restarted aggregator serves its last model and mint list again.
+            for id in [a.model_id, a.mint_list_id] {
+                if let Some(bytes) = ctx.content(id).await? {
+                    ctx.serve(&bytes).await?;
+                }
+            }
+            self.serving = true;
+        }
+        if head >= at + REANNOUNCE_BLOCKS {
+            ctx.net.publish(GossipTopic::Models, encode(&a)).await.ok();
+            self.last = Some((a, head));
+        }
+        Ok(())
+    }
+}
+
+/// Lower-case hex of 32 bytes.
+pub fn hex32(b: &[u8; 32]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -1,0 +1,75 @@
+//! Claims every paid role makes: consensus rewards credited at finalisation (pull payments) and
+//! epoch mint amounts once an epoch's mint root is final.
+
+use alloy::primitives::U256;
+use autonet_contracts::ProtocolView;
+
+use super::RoleError;
+use super::ctx::Ctx;
+use crate::protocol::mint::MintList;
+use crate::protocol::wire::{MAX_SPEC_BYTES, decode};
+
+/// Withdraws credited rewards, if any.
+pub async fn claim_rewards<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<(), RoleError> {
+    let due = ctx.chain.claimable(ctx.address).await?;
+    if due.is_zero() {
+        return Ok(());
+    }
+    match ctx.chain.claim(ctx.address).await {
+        Ok(_) => {
+            ctx.journal.note(
+                &ctx.name,
+                0,
+                "claim",
+                format!("claimed {} ATN wei of rewards", due),
+            );
+            Ok(())
+        }
+        Err(e) if e.revert_name() == Some("NothingToClaim") => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Claims this address's mint for every epoch whose root is final, in order. Returns true while
+/// an announced epoch's mint list cannot be fetched yet.
+pub async fn claim_mints<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<bool, RoleError> {
+    let key = "mint.next_epoch";
+    let mut epoch: u64 = ctx.load(key)?.unwrap_or(1);
+    let mut waiting = false;
+    while let Some(a) = ctx.mailbox.model(epoch) {
+        if a.mint_root != [0u8; 32] {
+            let root = ctx.chain.final_mint_root(U256::from(epoch)).await?;
+            if root.is_zero() {
+                break;
+            }
+            if root.0 == a.mint_root {
+                let Some(bytes) = ctx.content(a.mint_list_id).await? else {
+                    waiting = true;
+                    break;
+                };
+                let list: MintList = decode("mint list", &bytes, MAX_SPEC_BYTES)?;
+                if list.root().0 == a.mint_root
+                    && let Some((amount, proof)) = list.proof_for(ctx.address)
+                {
+                    match ctx
+                        .chain
+                        .claim_mint(ctx.address, U256::from(epoch), amount, proof)
+                        .await
+                    {
+                        Ok(_) => ctx.journal.note(
+                            &ctx.name,
+                            epoch,
+                            "mint",
+                            format!("claimed mint {amount} ATN wei"),
+                        ),
+                        Err(e) if e.revert_name() == Some("AlreadyClaimed") => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        epoch += 1;
+        ctx.save(key, &epoch)?;
+    }
+    Ok(waiting)
+}

@@ -1,0 +1,345 @@
+//! The coordinator role: in the vote phase, fetch the proposer's revealed held-out set and every
+//! revealed bundle, verify each by recomputing the solver's slice (invalid if missing, malformed,
+//! for another slice or author, or different), score it on the held-out set, and vote; after the
+//! vote deadline finalize (or expire) and claim; when an epoch's model is announced, recompute the
+//! aggregate from the accepted bundles and confirm the mint root only if it matches.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use alloy::primitives::{Address, B256, U256};
+use autonet_contracts::{ProtocolView, RewardEvent};
+use serde::{Deserialize, Serialize};
+
+use super::RoleError;
+use super::claims::claim_rewards;
+use super::ctx::Ctx;
+use super::tasks::{KnownTask, Tracker};
+use crate::protocol::assign::slice_of;
+use crate::protocol::mint::MintList;
+use crate::protocol::model::Accepted;
+use crate::protocol::score::{Verdict, score};
+use crate::protocol::stage::{CoordinatorAction, CoordinatorStage, coordinator_action};
+use crate::protocol::wire::{HeldOut, MAX_SPEC_BYTES, TaskSpec, content_id, decode};
+
+/// Ticks a revealed bundle may stay unfetchable before it is judged missing.
+pub const MISSING_AFTER_TRIES: u32 = 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CoordinatorRecord {
+    stage: CoordinatorStage,
+}
+
+/// The coordinator role's state.
+#[derive(Debug)]
+pub struct Coordinator<C> {
+    ctx: Arc<Ctx<C>>,
+    tracker: Tracker,
+    fetch_tries: BTreeMap<(U256, Address), u32>,
+}
+
+const ROLE: &str = "coordinator";
+
+fn key(id: U256) -> String {
+    format!("coordinator.task.{id}")
+}
+
+/// Accepted solvers of a task (those credited a reward), from the chain's events.
+pub async fn accepted_solvers<C: ProtocolView + 'static>(
+    ctx: &Ctx<C>,
+    task: U256,
+) -> Result<Vec<Address>, RoleError> {
+    let head = ctx.chain.block_number().await?;
+    Ok(ctx
+        .chain
+        .reward_events(0, head)
+        .await?
+        .into_iter()
+        .filter_map(|e| match e {
+            RewardEvent::SolverRewarded {
+                task: t, solver, ..
+            } if t == task => Some(solver),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The accepted solutions of a task (bundle, slice, author); `None` while a bundle cannot be
+/// fetched.
+pub async fn accepted_of<C: ProtocolView + 'static>(
+    ctx: &Ctx<C>,
+    task: U256,
+    spec: &TaskSpec,
+    solvers: &[Address],
+) -> Result<Option<Vec<Accepted>>, RoleError> {
+    let mut out = Vec::new();
+    for s in solvers {
+        let id = ctx.chain.revealed_bundle(task, *s).await?;
+        match ctx.content(id.0).await? {
+            Some(solution) => out.push(Accepted {
+                author: s.to_string(),
+                slice: slice_of(
+                    B256::from(spec.seed),
+                    *s,
+                    &spec.batch,
+                    spec.slice_len as usize,
+                ),
+                epochs: spec.train_epochs,
+                solution,
+            }),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(out))
+}
+
+impl<C: ProtocolView + 'static> Coordinator<C> {
+    pub async fn resume(ctx: Arc<Ctx<C>>) -> Result<Self, RoleError> {
+        let tracker = Tracker::resume(&ctx, ROLE).await?;
+        Ok(Coordinator {
+            ctx,
+            tracker,
+            fetch_tries: BTreeMap::new(),
+        })
+    }
+
+    pub fn ctx(&self) -> &Ctx<C> {
+        &self.ctx
+    }
+
+    pub async fn step(&mut self, head: u64) -> Result<bool, RoleError> {
+        let mut waiting = self.tracker.poll(&self.ctx).await?;
+        let ids: Vec<U256> = self.tracker.tasks.keys().copied().collect();
+        for id in ids {
+            let Some(task) = self.tracker.tasks.get(&id).cloned() else {
+                continue;
+            };
+            waiting |= self.advance(&task, head).await?;
+        }
+        claim_rewards(&self.ctx).await?;
+        waiting |= self.confirm_mints().await?;
+        Ok(waiting)
+    }
+
+    async fn advance(&mut self, task: &KnownTask, head: u64) -> Result<bool, RoleError> {
+        let ctx = self.ctx.clone();
+        let epoch = task.spec.epoch;
+        let mut rec: CoordinatorRecord = ctx.load(&key(task.id))?.unwrap_or(CoordinatorRecord {
+            stage: CoordinatorStage::Watching,
+        });
+        match coordinator_action(rec.stage, head, &task.deadlines()) {
+            CoordinatorAction::Vote => {
+                let Some(scores) = self.judge(task).await? else {
+                    return Ok(true);
+                };
+                if !scores.is_empty() {
+                    match ctx.chain.vote(ctx.address, task.id, scores.clone()).await {
+                        Ok(_) => {}
+                        // Voted before a restart, or refused (phase over, not active): either
+                        // way there is nothing more to send for this task.
+                        Err(e) if e.revert_name().is_some() => {
+                            ctx.journal.note(
+                                &ctx.name,
+                                epoch,
+                                "vote",
+                                format!("task {}: vote refused: {e}", task.id),
+                            );
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                rec.stage = CoordinatorStage::Voted;
+                ctx.save(&key(task.id), &rec)?;
+                let shown: Vec<String> =
+                    scores.iter().map(|s| format!("{:.3}", wad_f(*s))).collect();
+                ctx.journal.note(
+                    &ctx.name,
+                    epoch,
+                    "vote",
+                    format!("task {}: scores [{}]", task.id, shown.join(", ")),
+                );
+            }
+            CoordinatorAction::Settle | CoordinatorAction::Missed => {
+                self.settle(task).await?;
+                rec.stage = CoordinatorStage::Settled;
+                ctx.save(&key(task.id), &rec)?;
+                ctx.save(
+                    &format!("coordinator.epoch.{epoch}"),
+                    &task.id.to_be_bytes::<32>(),
+                )?;
+                self.tracker.close(&ctx, task.id)?;
+            }
+            CoordinatorAction::Wait | CoordinatorAction::Finished => {}
+        }
+        Ok(false)
+    }
+
+    /// Scores every revealed solution; `None` while inputs are still on their way.
+    async fn judge(&mut self, task: &KnownTask) -> Result<Option<Vec<U256>>, RoleError> {
+        let ctx = self.ctx.clone();
+        let info = ctx.chain.task_info(task.id).await?;
+        if info.ground_truth.is_zero() {
+            // The contract refuses votes without a ground truth; the task will expire.
+            return Ok(Some(Vec::new()));
+        }
+        let Some(held_bytes) = ctx.content(info.ground_truth.0).await? else {
+            return Ok(None);
+        };
+        let held: HeldOut = decode("held-out set", &held_bytes, MAX_SPEC_BYTES)?;
+        if held.spec_id != task.info.spec_hash.0 {
+            return Ok(Some(Vec::new()));
+        }
+        let Some(base) = ctx.content(task.spec.base_model).await? else {
+            return Ok(None);
+        };
+        let solvers = ctx.chain.revealed_solvers(task.id).await?;
+        let s = &task.spec;
+        let mut scores = Vec::with_capacity(solvers.len());
+        for solver in solvers {
+            let id = ctx.chain.revealed_bundle(task.id, solver).await?;
+            let verdict = match ctx.content(id.0).await? {
+                Some(bytes) => {
+                    let slice = slice_of(task.seed(), solver, &s.batch, s.slice_len as usize);
+                    ctx.verify(
+                        base.clone(),
+                        slice,
+                        s.train_epochs,
+                        solver.to_string(),
+                        bytes,
+                        held.turns.clone(),
+                    )
+                    .await?
+                }
+                None => {
+                    let tries = self.fetch_tries.entry((task.id, solver)).or_default();
+                    *tries += 1;
+                    if *tries < MISSING_AFTER_TRIES {
+                        return Ok(None);
+                    }
+                    Verdict::Invalid("bundle not served".into())
+                }
+            };
+            if let Verdict::Invalid(reason) = &verdict {
+                ctx.journal.note(
+                    &ctx.name,
+                    s.epoch,
+                    "verify",
+                    format!("task {}: {solver} invalid: {reason}", task.id),
+                );
+            }
+            scores.push(score(&verdict));
+        }
+        Ok(Some(scores))
+    }
+
+    async fn settle(&self, task: &KnownTask) -> Result<(), RoleError> {
+        let ctx = &self.ctx;
+        let info = ctx.chain.task_info(task.id).await?;
+        if info.status != 1 {
+            return Ok(());
+        }
+        let what = match ctx.chain.finalize(ctx.address, task.id).await {
+            Ok(_) => "finalized",
+            Err(e) if e.revert_name() == Some("NotEnoughVotes") => {
+                match ctx.chain.expire(ctx.address, task.id).await {
+                    Ok(_) => "expired",
+                    Err(e) if e.revert_name() == Some("TaskNotOpen") => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(e) if e.revert_name() == Some("TaskNotOpen") => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        ctx.journal.note(
+            &ctx.name,
+            task.spec.epoch,
+            "finalize",
+            format!("task {} {what}", task.id),
+        );
+        Ok(())
+    }
+
+    /// Confirms announced mint roots that this coordinator reproduces. True while waiting.
+    async fn confirm_mints(&self) -> Result<bool, RoleError> {
+        let ctx = &self.ctx;
+        let cursor = "coordinator.mint_epoch";
+        let mut epoch: u64 = ctx.load(cursor)?.unwrap_or(1);
+        while let Some(a) = ctx.mailbox.model(epoch) {
+            let e = U256::from(epoch);
+            let done_key = format!("coordinator.confirmed.{epoch}");
+            if a.mint_root == [0u8; 32]
+                || !ctx.chain.final_mint_root(e).await?.is_zero()
+                || ctx.load::<bool>(&done_key)?.is_some()
+            {
+                epoch += 1;
+                ctx.save(cursor, &epoch)?;
+                continue;
+            }
+            let Some(raw) = ctx.load::<[u8; 32]>(&format!("coordinator.epoch.{epoch}"))? else {
+                // This coordinator did not follow that epoch's task (joined later): trust no one.
+                ctx.save(&done_key, &false)?;
+                continue;
+            };
+            let task = U256::from_be_bytes(raw);
+            let info = ctx.chain.task_info(task).await?;
+            let spec_bytes = ctx.content(info.spec_hash.0).await?;
+            let spec = match spec_bytes.map(|b| crate::protocol::wire::TaskSpec::decode(&b)) {
+                Some(Ok(s)) => s,
+                Some(Err(_)) => {
+                    ctx.save(&done_key, &false)?;
+                    continue;
+                }
+                None => return Ok(true),
+            };
+            let accepted = accepted_solvers(ctx, task).await?;
+            let Some(inputs) = accepted_of(ctx, task, &spec, &accepted).await? else {
+                return Ok(true);
+            };
+            let Some(base) = ctx.content(spec.base_model).await? else {
+                return Ok(true);
+            };
+            let agg = ctx.aggregate(base, inputs).await?;
+            let list = MintList::from_agents(epoch, &agg.mint)?;
+            let agrees = list.root().0 == a.mint_root && content_id(&agg.model) == a.model_id;
+            if agrees {
+                match ctx
+                    .chain
+                    .confirm_mint_root(ctx.address, e, B256::from(a.mint_root))
+                    .await
+                {
+                    Ok(_) => ctx.journal.note(
+                        &ctx.name,
+                        epoch,
+                        "confirm",
+                        format!(
+                            "mint root {} confirmed",
+                            crate::roles::solver::short(&a.mint_root)
+                        ),
+                    ),
+                    Err(err)
+                        if matches!(
+                            err.revert_name(),
+                            Some("AlreadyConfirmed") | Some("EpochFinal")
+                        ) => {}
+                    Err(err) => return Err(err.into()),
+                }
+            } else {
+                ctx.journal.note(
+                    &ctx.name,
+                    epoch,
+                    "confirm",
+                    "announced model or mint root differs from the recomputation; not confirming"
+                        .into(),
+                );
+            }
+            ctx.save(&done_key, &agrees)?;
+        }
+        Ok(false)
+    }
+}
+
+/// A WAD value as a float (display only).
+pub fn wad_f(x: U256) -> f64 {
+    let v: u128 = x.try_into().unwrap_or(u128::MAX);
+    v as f64 / 1e18
+}

@@ -1,0 +1,274 @@
+//! What every role actor of a peer shares: its chain handle and role key, its overlay client,
+//! its durable store, the gossip it accepted, the model kind, the simulation's block board and
+//! journal. Content (specs, held-out sets, models, bundles, mint lists) is kept in the store by
+//! content id and fetched from providers over request-response when missing.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alloy::primitives::{Address, U256};
+use autonet_contracts::ProtocolView;
+use autonet_p2p::Client;
+use autonet_store::{Store, Table};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::RoleError;
+use super::board::Board;
+use super::journal::Journal;
+use crate::protocol::model::{Accepted, Aggregate, TrainingModel};
+use crate::protocol::score::Verdict;
+use crate::protocol::wire::{ModelAnnouncement, content_id};
+
+/// Content by id (BLAKE3 of the bytes).
+pub const CONTENT: Table = Table::new("protocol.content");
+/// Role records (stages, salts, cursors), CBOR by key.
+pub const RECORDS: Table = Table::new("protocol.records");
+/// How long one content fetch may take before the role retries on a later tick.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Faults a solver can be told to commit (`simulate --byzantine-kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+pub enum Behaviour {
+    #[default]
+    Honest,
+    /// Commits and reveals random bytes as its bundle.
+    Garbage,
+    /// Commits and reveals another solver's bundle (recomputed from that solver's public slice).
+    Copy,
+    /// Trains but commits only after the commit deadline (the chain refuses it).
+    Late,
+    /// Commits and never reveals.
+    Silent,
+}
+
+impl Behaviour {
+    pub fn name(self) -> &'static str {
+        match self {
+            Behaviour::Honest => "honest",
+            Behaviour::Garbage => "garbage",
+            Behaviour::Copy => "copy",
+            Behaviour::Late => "late",
+            Behaviour::Silent => "silent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Behaviour::Honest,
+            Behaviour::Garbage,
+            Behaviour::Copy,
+            Behaviour::Late,
+            Behaviour::Silent,
+        ]
+        .into_iter()
+        .find(|b| b.name() == s)
+    }
+}
+
+/// Accepted gossip, shared between the peer's mailbox actor and its role actor.
+#[derive(Debug, Clone, Default)]
+pub struct Mailbox {
+    inner: Arc<Mutex<MailboxInner>>,
+}
+
+#[derive(Debug, Default)]
+struct MailboxInner {
+    /// Task spec bytes by task id (from `tasks` announcements).
+    specs: BTreeMap<U256, Vec<u8>>,
+    /// Model announcements by epoch.
+    models: BTreeMap<u64, ModelAnnouncement>,
+}
+
+impl Mailbox {
+    pub fn put_spec(&self, task: U256, spec: Vec<u8>) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.specs.entry(task).or_insert(spec);
+        }
+    }
+
+    pub fn spec(&self, task: U256) -> Option<Vec<u8>> {
+        self.inner.lock().ok()?.specs.get(&task).cloned()
+    }
+
+    pub fn put_model(&self, a: ModelAnnouncement) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.models.entry(a.epoch).or_insert(a);
+        }
+    }
+
+    pub fn model(&self, epoch: u64) -> Option<ModelAnnouncement> {
+        self.inner.lock().ok()?.models.get(&epoch).cloned()
+    }
+}
+
+/// Settings of a simulated network every role agrees on.
+#[derive(Debug, Clone)]
+pub struct NetworkPlan {
+    /// The project tasks are funded from.
+    pub project: U256,
+    /// Epochs to run (1-based; the simulation stops after the last).
+    pub epochs: u64,
+    /// Proposers in leader order: epoch `e` is led by `proposers[(e - 1) % len]`.
+    pub proposers: Vec<Address>,
+    /// Turns per task batch, per solver slice, held-out turns per task.
+    pub batch_len: usize,
+    pub slice_len: usize,
+    pub held_out_len: usize,
+    pub train_epochs: u32,
+    /// Phase lengths in blocks.
+    pub phases: crate::protocol::phase::PhaseBlocks,
+    /// Solver and coordinator pools per task, in ATN wei.
+    pub solver_reward: U256,
+    pub coordinator_reward: U256,
+}
+
+/// One peer's role context.
+pub struct Ctx<C> {
+    /// Peer name for logs and reports (`solver-2`).
+    pub name: String,
+    pub address: Address,
+    /// Never leaves the peer: salts and task seeds derive from it.
+    pub secret: [u8; 32],
+    pub chain: Arc<C>,
+    pub net: Client,
+    pub store: Arc<Store>,
+    pub mailbox: Mailbox,
+    pub model: Arc<dyn TrainingModel>,
+    pub plan: Arc<NetworkPlan>,
+    pub board: Board,
+    pub journal: Journal,
+    pub behaviour: Behaviour,
+    /// For `Copy`: whose bundle to copy.
+    pub victim: Option<Address>,
+}
+
+impl<C> std::fmt::Debug for Ctx<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+fn to_cbor<T: Serialize>(value: &T) -> Vec<u8> {
+    crate::protocol::wire::encode(value)
+}
+
+impl<C: ProtocolView + 'static> Ctx<C> {
+    /// Reads a record.
+    pub fn load<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, RoleError> {
+        match self.store.get(RECORDS, key.as_bytes())? {
+            None => Ok(None),
+            Some(bytes) => ciborium::from_reader(bytes.as_slice())
+                .map(Some)
+                .map_err(|e| RoleError::Corrupt(format!("record {key}: {e}"))),
+        }
+    }
+
+    /// Writes a record; durable when this returns.
+    pub fn save<T: Serialize>(&self, key: &str, value: &T) -> Result<(), RoleError> {
+        Ok(self.store.put(RECORDS, key.as_bytes(), &to_cbor(value))?)
+    }
+
+    /// Stores content locally (not announced); returns its id.
+    pub fn keep(&self, bytes: &[u8]) -> Result<[u8; 32], RoleError> {
+        let id = content_id(bytes);
+        self.store.put(CONTENT, &id, bytes)?;
+        Ok(id)
+    }
+
+    /// Stores content and serves it: request-response plus a provider record.
+    pub async fn serve(&self, bytes: &[u8]) -> Result<[u8; 32], RoleError> {
+        let id = self.keep(bytes)?;
+        self.net.provide(bytes.to_vec()).await?;
+        Ok(id)
+    }
+
+    /// Content by id: from the store, else fetched from a provider (checked against its id) and
+    /// kept. `None` while no provider answers.
+    pub async fn content(&self, id: [u8; 32]) -> Result<Option<Vec<u8>>, RoleError> {
+        if let Some(b) = self.store.get(CONTENT, &id)? {
+            return Ok(Some(b));
+        }
+        match tokio::time::timeout(FETCH_TIMEOUT, self.net.fetch(id)).await {
+            Ok(Ok(bytes)) if content_id(&bytes) == id => {
+                self.store.put(CONTENT, &id, &bytes)?;
+                Ok(Some(bytes))
+            }
+            Ok(Ok(_)) | Ok(Err(_)) | Err(_) => Ok(None),
+        }
+    }
+
+    /// Trains on a blocking thread (training is CPU-bound; the runtime keeps serving the overlay).
+    pub async fn train(
+        &self,
+        base: Vec<u8>,
+        slice: Vec<String>,
+        epochs: u32,
+        author: String,
+    ) -> Result<Vec<u8>, RoleError> {
+        let model = self.model.clone();
+        tokio::task::spawn_blocking(move || model.train(&base, &slice, epochs, &author))
+            .await
+            .map_err(|e| RoleError::Actor(format!("training task: {e}")))?
+            .map_err(RoleError::from)
+    }
+
+    /// Verifies on a blocking thread.
+    pub async fn verify(
+        &self,
+        base: Vec<u8>,
+        slice: Vec<String>,
+        epochs: u32,
+        author: String,
+        solution: Vec<u8>,
+        held_out: Vec<String>,
+    ) -> Result<Verdict, RoleError> {
+        let model = self.model.clone();
+        tokio::task::spawn_blocking(move || {
+            model.verify(&base, &slice, epochs, &author, &solution, &held_out)
+        })
+        .await
+        .map_err(|e| RoleError::Actor(format!("verification task: {e}")))?
+        .map_err(RoleError::from)
+    }
+
+    /// Aggregates on a blocking thread.
+    pub async fn aggregate(
+        &self,
+        base: Vec<u8>,
+        accepted: Vec<Accepted>,
+    ) -> Result<Aggregate, RoleError> {
+        let model = self.model.clone();
+        tokio::task::spawn_blocking(move || model.aggregate(&base, &accepted))
+            .await
+            .map_err(|e| RoleError::Actor(format!("aggregation task: {e}")))?
+            .map_err(RoleError::from)
+    }
+
+    /// The model every epoch-1 task starts from, kept locally.
+    pub fn genesis_model(&self) -> Result<[u8; 32], RoleError> {
+        self.keep(&self.model.genesis())
+    }
+
+    /// The agreed base model of `epoch`: genesis for epoch 1, else the model announced for
+    /// `epoch - 1` (once its mint root is final on chain, or it has no mint).
+    pub async fn base_model_of(&self, epoch: u64) -> Result<Option<[u8; 32]>, RoleError> {
+        if epoch <= 1 {
+            return self.genesis_model().map(Some);
+        }
+        let Some(a) = self.mailbox.model(epoch - 1) else {
+            return Ok(None);
+        };
+        if a.mint_root != [0u8; 32] {
+            let root = self.chain.final_mint_root(U256::from(epoch - 1)).await?;
+            if root.0 != a.mint_root {
+                return Ok(None);
+            }
+        }
+        Ok(Some(a.model_id))
+    }
+}

@@ -1,0 +1,43 @@
+//! Role actors: thin shells that read the chain and the overlay, call the pure protocol core
+//! ([`crate::protocol`]) and send what it decides.
+//!
+//! Bird's-eye view:
+//! - [`peer`]: one peer = an overlay node + its store + the gossip [`gate`] (only peers whose
+//!   PeerId is bound on chain to an address staked in the right role are heard) behind the
+//!   network bridge + one supervised [`actor::RoleActor`].
+//! - The roles: [`proposer`], [`solver`], [`coordinator`], [`aggregator`]; each steps once per
+//!   tick against the chain head, persisting its stage before and after every transaction, so a
+//!   restarted actor resumes where it stopped. [`tasks`] discovers tasks from the chain,
+//!   [`claims`] withdraws rewards and mint.
+//! - [`ctx`]: what a peer's roles share; [`board`]: the block board a simulation's chain clock
+//!   waits on; [`journal`]: what happened, for progress lines and reports.
+
+pub mod actor;
+pub mod aggregator;
+pub mod board;
+pub mod claims;
+pub mod coordinator;
+pub mod ctx;
+pub mod gate;
+pub mod journal;
+pub mod peer;
+pub mod proposer;
+pub mod solver;
+pub mod tasks;
+
+/// Why a role step failed (the actor then fails and is restarted from its stored state).
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    #[error("chain: {0}")]
+    Chain(#[from] autonet_contracts::ChainError),
+    #[error("network: {0}")]
+    Net(#[from] autonet_p2p::P2pError),
+    #[error("store: {0}")]
+    Store(#[from] autonet_store::StoreError),
+    #[error("protocol: {0}")]
+    Protocol(#[from] crate::protocol::ProtocolError),
+    #[error("corrupt state: {0}")]
+    Corrupt(String),
+    #[error("actor: {0}")]
+    Actor(String),
+}

@@ -1,0 +1,248 @@
+//! One protocol peer: an overlay node, its durable store, the gossip gate and mailbox behind the
+//! network bridge, and its role actor under a supervisor with a restart budget.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{Address, Bytes};
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use autonet_contracts::{ProtocolView, Role};
+use autonet_p2p::{Client, Keypair, Multiaddr, PeerId};
+use autonet_store::Store;
+use ractor::{Actor, ActorCell, ActorRef};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use super::RoleError;
+use super::actor::{RoleActor, RoleArgs};
+use super::ctx::{Ctx, Mailbox};
+use super::gate::{Gate, MailboxActor};
+use crate::bridge::{BridgeArgs, BridgeMsg, NetworkBridge};
+use crate::supervisor::{ChildSpec, Supervisor, SupervisorConfig, SupervisorMsg};
+
+/// Restarts allowed per window before a peer's supervisor gives up.
+pub const MAX_RESTARTS: usize = 5;
+pub const RESTART_WINDOW: Duration = Duration::from_secs(60);
+
+/// Everything a peer needs besides its context.
+#[derive(Debug, Clone)]
+pub struct PeerSetup {
+    pub role: Role,
+    pub keypair: Keypair,
+    pub bootstrap: Vec<Multiaddr>,
+    /// Holds `state.redb`.
+    pub data_dir: PathBuf,
+    pub tick: Duration,
+}
+
+/// A running peer.
+#[derive(Debug)]
+pub struct RunningPeer {
+    pub name: String,
+    pub role: Role,
+    pub address: Address,
+    pub peer_id: PeerId,
+    pub addrs: Vec<Multiaddr>,
+    pub client: Client,
+    pub supervisor: ActorRef<SupervisorMsg>,
+    bridge: ActorRef<BridgeMsg>,
+    gate: ActorCell,
+    mailbox: ActorCell,
+    loop_task: JoinHandle<()>,
+}
+
+/// The context fields a peer is started with (its network client and store are made here).
+#[derive(Clone)]
+pub struct PeerParts<C> {
+    pub name: String,
+    pub address: Address,
+    pub secret: [u8; 32],
+    pub chain: Arc<C>,
+    pub model: Arc<dyn crate::protocol::model::TrainingModel>,
+    pub plan: Arc<super::ctx::NetworkPlan>,
+    pub board: super::board::Board,
+    pub journal: super::journal::Journal,
+    pub behaviour: super::ctx::Behaviour,
+    pub victim: Option<Address>,
+}
+
+impl<C> std::fmt::Debug for PeerParts<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerParts")
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .field("behaviour", &self.behaviour)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts a peer; it begins acting on the next tick.
+pub async fn start_peer<C: ProtocolView + 'static>(
+    parts: PeerParts<C>,
+    setup: PeerSetup,
+) -> Result<RunningPeer, RoleError> {
+    std::fs::create_dir_all(&setup.data_dir)
+        .map_err(|e| RoleError::Corrupt(format!("{}: {e}", setup.data_dir.display())))?;
+    let store = Arc::new(open_store(&setup.data_dir.join("state.redb")).await?);
+    let config = autonet_p2p::testnet::local_config(setup.keypair, setup.bootstrap);
+    let mut registry = prometheus_registry();
+    let (client, events, event_loop) = autonet_p2p::new(config, &mut registry)?;
+    let loop_task = tokio::spawn(event_loop.run());
+    let addrs = client.listen_addrs().await?;
+    let mailbox = Mailbox::default();
+    let (gate, _) = Actor::spawn(None, Gate::<C>::default(), parts.chain.clone())
+        .await
+        .map_err(spawn_err)?;
+    let (mailbox_actor, _) = Actor::spawn(None, MailboxActor, mailbox.clone())
+        .await
+        .map_err(spawn_err)?;
+    let (bridge, _) = Actor::spawn(
+        None,
+        NetworkBridge,
+        BridgeArgs {
+            client: client.clone(),
+            events: Arc::new(Mutex::new(events)),
+            validator: Some(gate.clone()),
+        },
+    )
+    .await
+    .map_err(spawn_err)?;
+    bridge
+        .cast(BridgeMsg::Subscribe(mailbox_actor.clone()))
+        .map_err(|e| RoleError::Actor(e.to_string()))?;
+    let ctx = Arc::new(Ctx {
+        name: parts.name.clone(),
+        address: parts.address,
+        secret: parts.secret,
+        chain: parts.chain,
+        net: client.clone(),
+        store,
+        mailbox,
+        model: parts.model,
+        plan: parts.plan,
+        board: parts.board,
+        journal: parts.journal,
+        behaviour: parts.behaviour,
+        victim: parts.victim,
+    });
+    // Every peer knows the genesis model: epoch 1 starts from it.
+    ctx.genesis_model()?;
+    let args = RoleArgs {
+        role: setup.role,
+        ctx,
+        tick: setup.tick,
+    };
+    let start: crate::supervisor::StartFn = Arc::new(move |sup: ActorCell| {
+        let args = args.clone();
+        Box::pin(async move {
+            let (r, _) = Actor::spawn_linked(None, RoleActor::<C>::default(), args, sup).await?;
+            Ok(r.get_cell())
+        })
+    });
+    let (supervisor, _) = Actor::spawn(
+        None,
+        Supervisor,
+        SupervisorConfig {
+            max_restarts: MAX_RESTARTS,
+            window: RESTART_WINDOW,
+            children: vec![ChildSpec {
+                name: parts.name.clone(),
+                start,
+            }],
+        },
+    )
+    .await
+    .map_err(spawn_err)?;
+    Ok(RunningPeer {
+        name: parts.name,
+        role: setup.role,
+        address: parts.address,
+        peer_id: client.peer_id(),
+        addrs,
+        client,
+        supervisor,
+        bridge,
+        gate: gate.get_cell(),
+        mailbox: mailbox_actor.get_cell(),
+        loop_task,
+    })
+}
+
+/// Opens the peer's store; a restarted peer may find its previous incarnation still closing it.
+async fn open_store(path: &std::path::Path) -> Result<Store, RoleError> {
+    let mut tries = 0;
+    loop {
+        match Store::open(path) {
+            Ok(s) => return Ok(s),
+            Err(autonet_store::StoreError::AlreadyOpen { .. }) if tries < 100 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn spawn_err(e: ractor::SpawnErr) -> RoleError {
+    RoleError::Actor(e.to_string())
+}
+
+fn prometheus_registry() -> prometheus_client::registry::Registry {
+    prometheus_client::registry::Registry::default()
+}
+
+impl RunningPeer {
+    /// The role actor's current cell.
+    pub async fn role_actor(&self) -> Option<ActorCell> {
+        ractor::call!(self.supervisor, SupervisorMsg::Child, self.name.clone())
+            .ok()
+            .flatten()
+    }
+
+    /// Stops the peer (as a crash would: nothing is flushed that was not durable already).
+    pub async fn stop(self) {
+        self.supervisor.stop(None);
+        if let Some(cell) = ractor::call!(self.supervisor, SupervisorMsg::Child, self.name.clone())
+            .ok()
+            .flatten()
+        {
+            cell.stop(None);
+        }
+        self.bridge.stop(None);
+        self.gate.stop(None);
+        self.mailbox.stop(None);
+        let _ = self.client.shutdown().await;
+        self.loop_task.abort();
+        let _ = self.loop_task.await;
+    }
+}
+
+/// Binds `keypair`'s PeerId to `agent` on chain (both keys sign the binding digest); `relayer`
+/// sends the transaction.
+pub async fn bind_peer<C: ProtocolView>(
+    chain: &C,
+    relayer: Address,
+    agent: &PrivateKeySigner,
+    keypair: &Keypair,
+) -> Result<(), RoleError> {
+    let peer = Bytes::from(keypair.public().to_peer_id().to_bytes());
+    let digest = chain.binding_digest(agent.address(), peer.clone()).await?;
+    let agent_sig = agent
+        .sign_message_sync(digest.as_slice())
+        .map_err(|e| RoleError::Corrupt(e.to_string()))?;
+    let peer_sig = keypair
+        .sign(digest.as_slice())
+        .map_err(|e| RoleError::Corrupt(e.to_string()))?;
+    chain
+        .register_agent(
+            relayer,
+            agent.address(),
+            peer,
+            Bytes::from(peer_sig),
+            Bytes::from(agent_sig.as_bytes().to_vec()),
+        )
+        .await?;
+    Ok(())
+}

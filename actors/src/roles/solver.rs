@@ -1,0 +1,230 @@
+//! The solver role: for every open task, train its assigned slice from the task's base model,
+//! commit before the commit deadline (the bundle stays private: no gossip, no provider record),
+//! reveal in the reveal phase and only then serve the bundle and announce it as a provider;
+//! claim rewards and mint. Byzantine behaviours (`Behaviour`) are injected here for simulations.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use alloy::primitives::{B256, U256, keccak256};
+use autonet_contracts::ProtocolView;
+use serde::{Deserialize, Serialize};
+
+use super::RoleError;
+use super::claims::{claim_mints, claim_rewards};
+use super::ctx::{Behaviour, Ctx};
+use super::tasks::{KnownTask, Tracker};
+use crate::protocol::assign::slice_of;
+use crate::protocol::secrets::{SaltPurpose, derive_salt, solver_commitment};
+use crate::protocol::stage::{SolverAction, SolverStage, solver_action};
+
+/// What a solver stores per task (before acting on it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SolverRecord {
+    pub stage: SolverStage,
+    pub bundle_id: [u8; 32],
+    pub salt: [u8; 32],
+}
+
+/// The solver role's state.
+#[derive(Debug)]
+pub struct Solver<C> {
+    ctx: Arc<Ctx<C>>,
+    tracker: Tracker,
+    /// Bundles served by this incarnation (a restarted peer serves its revealed bundles again).
+    served: BTreeSet<[u8; 32]>,
+}
+
+const ROLE: &str = "solver";
+
+fn key(id: U256) -> String {
+    format!("solver.task.{id}")
+}
+
+impl<C: ProtocolView + 'static> Solver<C> {
+    /// Resumes from the store.
+    pub async fn resume(ctx: Arc<Ctx<C>>) -> Result<Self, RoleError> {
+        let tracker = Tracker::resume(&ctx, ROLE).await?;
+        Ok(Solver {
+            ctx,
+            tracker,
+            served: BTreeSet::new(),
+        })
+    }
+
+    pub fn ctx(&self) -> &Ctx<C> {
+        &self.ctx
+    }
+
+    /// One step at head `head`; true while waiting on the network.
+    pub async fn step(&mut self, head: u64) -> Result<bool, RoleError> {
+        let mut waiting = self.tracker.poll(&self.ctx).await?;
+        let ids: Vec<U256> = self.tracker.tasks.keys().copied().collect();
+        for id in ids {
+            let Some(task) = self.tracker.tasks.get(&id).cloned() else {
+                continue;
+            };
+            // Up to three stages per block: train, then commit at once.
+            for _ in 0..3 {
+                waiting |= self.advance(&task, head).await?;
+            }
+        }
+        claim_rewards(&self.ctx).await?;
+        waiting |= claim_mints(&self.ctx).await?;
+        Ok(waiting)
+    }
+
+    async fn advance(&mut self, task: &KnownTask, head: u64) -> Result<bool, RoleError> {
+        let ctx = self.ctx.clone();
+        let epoch = task.spec.epoch;
+        let mut rec: SolverRecord = ctx.load(&key(task.id))?.unwrap_or(SolverRecord {
+            stage: SolverStage::Assigned,
+            bundle_id: [0; 32],
+            salt: [0; 32],
+        });
+        let d = task.deadlines();
+        match solver_action(rec.stage, head, &d) {
+            SolverAction::Train => {
+                let Some(base) = ctx.content(task.spec.base_model).await? else {
+                    return Ok(true);
+                };
+                let bundle = self.produce(task, base).await?;
+                rec.bundle_id = ctx.keep(&bundle)?;
+                rec.salt = derive_salt(&ctx.secret, SaltPurpose::Solution, task.id).0;
+                rec.stage = SolverStage::Trained;
+                ctx.save(&key(task.id), &rec)?;
+                ctx.journal.note(
+                    &ctx.name,
+                    epoch,
+                    "train",
+                    format!(
+                        "task {}: bundle {} ({} bytes)",
+                        task.id,
+                        short(&rec.bundle_id),
+                        bundle.len()
+                    ),
+                );
+            }
+            SolverAction::Commit if ctx.behaviour == Behaviour::Late => {}
+            SolverAction::Commit => {
+                let c =
+                    solver_commitment(B256::from(rec.bundle_id), B256::from(rec.salt), ctx.address);
+                let text = match ctx.chain.commit(ctx.address, task.id, c).await {
+                    // A restart after the commit was mined but before it was recorded.
+                    Ok(_) => {
+                        rec.stage = SolverStage::Committed;
+                        format!("task {}: committed", task.id)
+                    }
+                    Err(e) if e.revert_name() == Some("AlreadyCommitted") => {
+                        rec.stage = SolverStage::Committed;
+                        format!("task {}: committed (found on chain)", task.id)
+                    }
+                    Err(e) if e.revert_name().is_some() => {
+                        rec.stage = SolverStage::Done;
+                        format!("task {}: commit refused: {e}", task.id)
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                ctx.save(&key(task.id), &rec)?;
+                ctx.journal.note(&ctx.name, epoch, "commit", text);
+            }
+            SolverAction::Reveal if ctx.behaviour == Behaviour::Silent => {}
+            SolverAction::Reveal => {
+                let text = match ctx
+                    .chain
+                    .reveal(
+                        ctx.address,
+                        task.id,
+                        B256::from(rec.bundle_id),
+                        B256::from(rec.salt),
+                    )
+                    .await
+                {
+                    Ok(_) => {
+                        rec.stage = SolverStage::Revealed;
+                        format!("task {}: revealed", task.id)
+                    }
+                    Err(e) if e.revert_name() == Some("AlreadyRevealed") => {
+                        rec.stage = SolverStage::Revealed;
+                        format!("task {}: revealed (found on chain)", task.id)
+                    }
+                    Err(e) if e.revert_name().is_some() => {
+                        rec.stage = SolverStage::Done;
+                        format!("task {}: reveal refused: {e}", task.id)
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                ctx.save(&key(task.id), &rec)?;
+                ctx.journal.note(&ctx.name, epoch, "reveal", text);
+            }
+            SolverAction::Missed => {
+                if rec.stage == SolverStage::Trained && ctx.behaviour == Behaviour::Late {
+                    let c = solver_commitment(
+                        B256::from(rec.bundle_id),
+                        B256::from(rec.salt),
+                        ctx.address,
+                    );
+                    let outcome = match ctx.chain.commit(ctx.address, task.id, c).await {
+                        Ok(_) => "accepted (unexpected)".to_string(),
+                        Err(e) => format!("refused: {e}"),
+                    };
+                    ctx.journal.note(
+                        &ctx.name,
+                        epoch,
+                        "commit",
+                        format!("task {}: late commit {outcome}", task.id),
+                    );
+                } else {
+                    ctx.journal.note(
+                        &ctx.name,
+                        epoch,
+                        "missed",
+                        format!("task {}: window closed at stage {:?}", task.id, rec.stage),
+                    );
+                }
+                rec.stage = SolverStage::Done;
+                ctx.save(&key(task.id), &rec)?;
+            }
+            SolverAction::Wait | SolverAction::Finished => {}
+        }
+        // After the reveal the bundle is public: serve it until the task is settled.
+        if rec.stage == SolverStage::Revealed && !self.served.contains(&rec.bundle_id) {
+            if let Some(bytes) = ctx.content(rec.bundle_id).await? {
+                ctx.serve(&bytes).await?;
+            }
+            self.served.insert(rec.bundle_id);
+        }
+        if matches!(rec.stage, SolverStage::Revealed | SolverStage::Done)
+            && head > d.vote
+            && let Some(t) = self.tracker.refresh(&ctx, task.id).await?
+            && t.info.status != 1
+        {
+            // Keep serving (the aggregator and coordinators may still fetch), stop tracking.
+            self.tracker.close(&ctx, task.id)?;
+        }
+        Ok(false)
+    }
+
+    /// The bytes this solver commits to, by behaviour.
+    async fn produce(&self, task: &KnownTask, base: Vec<u8>) -> Result<Vec<u8>, RoleError> {
+        let ctx = &self.ctx;
+        let s = &task.spec;
+        let who = match (ctx.behaviour, ctx.victim) {
+            (Behaviour::Garbage, _) => {
+                let mut buf = ctx.secret.to_vec();
+                buf.extend_from_slice(&task.id.to_be_bytes::<32>());
+                return Ok(keccak256(&buf).to_vec().repeat(4));
+            }
+            (Behaviour::Copy, Some(victim)) => victim,
+            _ => ctx.address,
+        };
+        let slice = slice_of(task.seed(), who, &s.batch, s.slice_len as usize);
+        ctx.train(base, slice, s.train_epochs, who.to_string())
+            .await
+    }
+}
+
+/// First 8 bytes in hex.
+pub fn short(id: &[u8; 32]) -> String {
+    id[..8].iter().map(|b| format!("{b:02x}")).collect()
+}

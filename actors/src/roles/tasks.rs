@@ -1,0 +1,168 @@
+//! Task discovery from the chain (the source of truth; gossip only speeds up getting the spec).
+//! Task ids are sequential, so each role keeps a cursor (the next id to look at) and the ids of
+//! the tasks it still works on in its store; a restarted role reloads them.
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::{B256, U256};
+use autonet_contracts::{ProtocolView, TaskInfo};
+
+use super::RoleError;
+use super::ctx::Ctx;
+use crate::protocol::phase::Deadlines;
+use crate::protocol::wire::{TaskSpec, content_id};
+
+/// A task with its decoded spec.
+#[derive(Debug, Clone)]
+pub struct KnownTask {
+    pub id: U256,
+    pub info: TaskInfo,
+    pub spec: TaskSpec,
+}
+
+impl KnownTask {
+    pub fn deadlines(&self) -> Deadlines {
+        Deadlines {
+            commit: self.info.commit_deadline,
+            reveal: self.info.reveal_deadline,
+            vote: self.info.vote_deadline,
+        }
+    }
+
+    pub fn seed(&self) -> B256 {
+        B256::from(self.spec.seed)
+    }
+}
+
+enum Spec {
+    Missing,
+    Unusable(String),
+    Ready(TaskSpec),
+}
+
+async fn spec_of<C: ProtocolView + 'static>(
+    ctx: &Ctx<C>,
+    id: U256,
+    info: &TaskInfo,
+) -> Result<Spec, RoleError> {
+    let want = info.spec_hash.0;
+    let bytes = match ctx.mailbox.spec(id) {
+        Some(b) if content_id(&b) == want => {
+            ctx.keep(&b)?;
+            Some(b)
+        }
+        _ => ctx.content(want).await?,
+    };
+    Ok(match bytes {
+        None => Spec::Missing,
+        Some(b) => match TaskSpec::decode(&b) {
+            Ok(s) => Spec::Ready(s),
+            Err(e) => Spec::Unusable(e.to_string()),
+        },
+    })
+}
+
+/// The tasks a role works on.
+#[derive(Debug)]
+pub struct Tracker {
+    role: String,
+    pub tasks: BTreeMap<U256, KnownTask>,
+}
+
+impl Tracker {
+    /// Reloads the role's open tasks (specs come from the local store).
+    pub async fn resume<C: ProtocolView + 'static>(
+        ctx: &Ctx<C>,
+        role: &str,
+    ) -> Result<Self, RoleError> {
+        let mut t = Tracker {
+            role: role.to_string(),
+            tasks: BTreeMap::new(),
+        };
+        let open: Vec<[u8; 32]> = ctx.load(&t.open_key())?.unwrap_or_default();
+        for raw in open {
+            let id = U256::from_be_bytes(raw);
+            let info = ctx.chain.task_info(id).await?;
+            if let Spec::Ready(spec) = spec_of(ctx, id, &info).await? {
+                t.tasks.insert(id, KnownTask { id, info, spec });
+            }
+        }
+        Ok(t)
+    }
+
+    fn open_key(&self) -> String {
+        format!("{}.open", self.role)
+    }
+
+    fn cursor_key(&self) -> String {
+        format!("{}.cursor", self.role)
+    }
+
+    fn persist<C: ProtocolView + 'static>(&self, ctx: &Ctx<C>) -> Result<(), RoleError> {
+        let ids: Vec<[u8; 32]> = self.tasks.keys().map(|i| i.to_be_bytes::<32>()).collect();
+        ctx.save(&self.open_key(), &ids)
+    }
+
+    /// Looks for tasks created since the last poll. True while a new task's spec is not
+    /// available yet (the role is then waiting on the network, not on the chain).
+    pub async fn poll<C: ProtocolView + 'static>(
+        &mut self,
+        ctx: &Ctx<C>,
+    ) -> Result<bool, RoleError> {
+        let mut next: u64 = ctx.load(&self.cursor_key())?.unwrap_or(1);
+        let mut waiting = false;
+        let mut added = false;
+        loop {
+            let id = U256::from(next);
+            let info = match ctx.chain.task_info(id).await {
+                Ok(info) => info,
+                Err(e) if e.revert_name() == Some("UnknownTask") => break,
+                Err(e) => return Err(e.into()),
+            };
+            match spec_of(ctx, id, &info).await? {
+                Spec::Missing => {
+                    waiting = true;
+                    break;
+                }
+                Spec::Unusable(reason) => {
+                    tracing::warn!(peer = %ctx.name, task = %id, "skipping task: {reason}");
+                }
+                Spec::Ready(spec) => {
+                    self.tasks.insert(id, KnownTask { id, info, spec });
+                    added = true;
+                }
+            }
+            next += 1;
+        }
+        if added {
+            self.persist(ctx)?;
+        }
+        ctx.save(&self.cursor_key(), &next)?;
+        Ok(waiting)
+    }
+
+    /// Stops tracking a task.
+    pub fn close<C: ProtocolView + 'static>(
+        &mut self,
+        ctx: &Ctx<C>,
+        id: U256,
+    ) -> Result<(), RoleError> {
+        if self.tasks.remove(&id).is_some() {
+            self.persist(ctx)?;
+        }
+        Ok(())
+    }
+
+    /// Refreshes a task's on-chain record (ground truth, status).
+    pub async fn refresh<C: ProtocolView + 'static>(
+        &mut self,
+        ctx: &Ctx<C>,
+        id: U256,
+    ) -> Result<Option<&KnownTask>, RoleError> {
+        let info = ctx.chain.task_info(id).await?;
+        Ok(self.tasks.get_mut(&id).map(|t| {
+            t.info = info;
+            &*t
+        }))
+    }
+}

@@ -1,0 +1,226 @@
+//! `ProtocolView`: the reads a protocol role needs beyond [`Chain`]: a task's deadlines and
+//! ground truth, who committed and what they revealed, the PeerId ↔ address bindings, final mint
+//! roots, and the reward and slash events of a block range (for reports and audits).
+
+use std::future::Future;
+
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::sol_types::SolEvent;
+
+use crate::backend::{Backend, ChainError};
+use crate::bindings::{Project, RPB, ResultsRewards, TaskContract};
+use crate::chain::Chain;
+use crate::client::Contracts;
+
+/// A task as the task contract stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskInfo {
+    pub project_id: U256,
+    pub proposer: Address,
+    pub spec_hash: B256,
+    /// The revealed held-out id (zero until the proposer reveals).
+    pub ground_truth: B256,
+    pub solver_reward: U256,
+    pub coordinator_reward: U256,
+    pub commit_deadline: u64,
+    pub reveal_deadline: u64,
+    pub vote_deadline: u64,
+    /// 1 open, 2 finalized, 3 expired.
+    pub status: u8,
+}
+
+/// A reward or slash event of the rewards contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RewardEvent {
+    SolverRewarded {
+        task: U256,
+        solver: Address,
+        consensus: U256,
+        amount: U256,
+    },
+    CoordinatorRewarded {
+        task: U256,
+        coordinator: Address,
+        amount: U256,
+    },
+    Slashed {
+        task: U256,
+        account: Address,
+        amount: U256,
+        reason: String,
+    },
+    MintClaimed {
+        epoch: U256,
+        agent: Address,
+        amount: U256,
+    },
+    Claimed {
+        account: Address,
+        amount: U256,
+    },
+}
+
+/// Protocol reads, implemented once for every backend.
+pub trait ProtocolView: Chain {
+    /// A task's record.
+    fn task_info(&self, task: U256) -> impl Future<Output = Result<TaskInfo, ChainError>> + Send;
+    /// Solvers that committed, in commit order.
+    fn committers(
+        &self,
+        task: U256,
+    ) -> impl Future<Output = Result<Vec<Address>, ChainError>> + Send;
+    /// The bundle id `solver` revealed (zero if none).
+    fn revealed_bundle(
+        &self,
+        task: U256,
+        solver: Address,
+    ) -> impl Future<Output = Result<B256, ChainError>> + Send;
+    /// The address a PeerId (its multihash bytes) is bound to (zero if none).
+    fn peer_owner(
+        &self,
+        peer_id: Bytes,
+    ) -> impl Future<Output = Result<Address, ChainError>> + Send;
+    /// The digest both keys sign to bind `peer_id` to `agent`.
+    fn binding_digest(
+        &self,
+        agent: Address,
+        peer_id: Bytes,
+    ) -> impl Future<Output = Result<B256, ChainError>> + Send;
+    /// The confirmed mint root of an epoch (zero until final).
+    fn final_mint_root(&self, epoch: U256)
+    -> impl Future<Output = Result<B256, ChainError>> + Send;
+    /// A project's acceptance threshold (WAD).
+    fn project_threshold(
+        &self,
+        project: U256,
+    ) -> impl Future<Output = Result<U256, ChainError>> + Send;
+    /// Reward, slash and claim events in blocks `from..=to`, in chain order.
+    fn reward_events(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Future<Output = Result<Vec<RewardEvent>, ChainError>> + Send;
+}
+
+fn reason_text(reason: B256) -> String {
+    let bytes: Vec<u8> = reason.iter().copied().take_while(|b| *b != 0).collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+impl<B: Backend> ProtocolView for Contracts<B> {
+    async fn task_info(&self, task: U256) -> Result<TaskInfo, ChainError> {
+        let t = self
+            .view(
+                self.addresses.task,
+                TaskContract::getTaskCall { taskId: task },
+            )
+            .await?;
+        Ok(TaskInfo {
+            project_id: t.projectId,
+            proposer: t.proposer,
+            spec_hash: t.specHash,
+            ground_truth: t.groundTruth,
+            solver_reward: t.solverReward,
+            coordinator_reward: t.coordinatorReward,
+            commit_deadline: t.commitDeadline,
+            reveal_deadline: t.revealDeadline,
+            vote_deadline: t.voteDeadline,
+            status: t.status,
+        })
+    }
+
+    async fn committers(&self, task: U256) -> Result<Vec<Address>, ChainError> {
+        self.view(
+            self.addresses.task,
+            TaskContract::getCommittersCall { taskId: task },
+        )
+        .await
+    }
+
+    async fn revealed_bundle(&self, task: U256, solver: Address) -> Result<B256, ChainError> {
+        self.view(
+            self.addresses.task,
+            TaskContract::revealedBundlesCall {
+                _0: task,
+                _1: solver,
+            },
+        )
+        .await
+    }
+
+    async fn peer_owner(&self, peer_id: Bytes) -> Result<Address, ChainError> {
+        self.view(self.addresses.rpb, RPB::peerOwnerCall(keccak256(&peer_id)))
+            .await
+    }
+
+    async fn binding_digest(&self, agent: Address, peer_id: Bytes) -> Result<B256, ChainError> {
+        self.view(
+            self.addresses.rpb,
+            RPB::bindingDigestCall {
+                agent,
+                peerId: peer_id,
+            },
+        )
+        .await
+    }
+
+    async fn final_mint_root(&self, epoch: U256) -> Result<B256, ChainError> {
+        self.view(
+            self.addresses.rewards,
+            ResultsRewards::finalMintRootCall(epoch),
+        )
+        .await
+    }
+
+    async fn project_threshold(&self, project: U256) -> Result<U256, ChainError> {
+        self.view(
+            self.addresses.project,
+            Project::thresholdOfCall { projectId: project },
+        )
+        .await
+    }
+
+    async fn reward_events(&self, from: u64, to: u64) -> Result<Vec<RewardEvent>, ChainError> {
+        let logs = self
+            .backend()
+            .logs(from, to, &[self.addresses.rewards])
+            .await?;
+        let mut out = Vec::new();
+        for l in logs {
+            let log = &l.log;
+            if let Ok(e) = ResultsRewards::SolverRewarded::decode_log(log) {
+                out.push(RewardEvent::SolverRewarded {
+                    task: e.taskId,
+                    solver: e.solver,
+                    consensus: e.consensus,
+                    amount: e.amount,
+                });
+            } else if let Ok(e) = ResultsRewards::CoordinatorRewarded::decode_log(log) {
+                out.push(RewardEvent::CoordinatorRewarded {
+                    task: e.taskId,
+                    coordinator: e.coordinator,
+                    amount: e.amount,
+                });
+            } else if let Ok(e) = ResultsRewards::ParticipantSlashed::decode_log(log) {
+                out.push(RewardEvent::Slashed {
+                    task: e.taskId,
+                    account: e.account,
+                    amount: e.amount,
+                    reason: reason_text(e.reason),
+                });
+            } else if let Ok(e) = ResultsRewards::MintClaimed::decode_log(log) {
+                out.push(RewardEvent::MintClaimed {
+                    epoch: e.epoch,
+                    agent: e.agent,
+                    amount: e.amount,
+                });
+            } else if let Ok(e) = ResultsRewards::Claimed::decode_log(log) {
+                out.push(RewardEvent::Claimed {
+                    account: e.account,
+                    amount: e.amount,
+                });
+            }
+        }
+        Ok(out)
+    }
+}

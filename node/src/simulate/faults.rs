@@ -1,0 +1,127 @@
+//! Fault injection: churn (solvers killed right after they commit and restarted two blocks later
+//! from their stored state) and a coordinator dropped for good after the first epoch. Byzantine
+//! solvers are set up with the peers (`Behaviour`), not driven from here.
+
+use std::collections::BTreeSet;
+
+use alloy::primitives::keccak256;
+use autonet_actors::roles::journal::Journal;
+use autonet_contracts::Role;
+use serde::Serialize;
+
+use super::SimulateArgs;
+use super::network::PeerInfo;
+
+/// Blocks a churned peer stays down.
+pub const DOWN_BLOCKS: u64 = 2;
+
+/// What to do now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Kill(usize),
+    Restart(usize),
+}
+
+/// One injected fault, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultEvent {
+    pub peer: String,
+    pub epoch: u64,
+    pub block: u64,
+    pub what: String,
+}
+
+/// Decides and records faults as the run goes.
+#[derive(Debug)]
+pub struct FaultDriver {
+    names: Vec<String>,
+    churned: BTreeSet<usize>,
+    /// (peer, epoch) pairs already killed.
+    done: BTreeSet<(usize, u64)>,
+    /// Peers down, with the block at which they come back.
+    down: Vec<(usize, u64)>,
+    drop_coordinator: Option<usize>,
+    dropped: bool,
+    pub events: Vec<FaultEvent>,
+}
+
+impl FaultDriver {
+    pub fn new(args: &SimulateArgs, peers: &[PeerInfo]) -> Self {
+        let solvers: Vec<usize> = peers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.role == Role::Solver)
+            .map(|(i, _)| i)
+            .collect();
+        let k = (args.churn * solvers.len() as f64).round() as usize;
+        // The seed picks which solvers churn.
+        let mut ranked: Vec<([u8; 32], usize)> = solvers
+            .iter()
+            .map(|i| (keccak256(format!("autonet/churn/{}/{i}", args.seed)).0, *i))
+            .collect();
+        ranked.sort();
+        let churned = ranked.into_iter().take(k).map(|(_, i)| i).collect();
+        let drop_coordinator = args
+            .drop_coordinator
+            .then(|| peers.iter().position(|p| p.role == Role::Coordinator))
+            .flatten();
+        FaultDriver {
+            names: peers.iter().map(|p| p.name.clone()).collect(),
+            churned,
+            done: BTreeSet::new(),
+            down: Vec::new(),
+            drop_coordinator,
+            dropped: false,
+            events: Vec::new(),
+        }
+    }
+
+    /// The actions due at `head`, given what the journal shows.
+    pub fn due(&mut self, journal: &Journal, head: u64) -> Vec<Action> {
+        let mut out = Vec::new();
+        let mut back = Vec::new();
+        self.down.retain(|(i, at)| {
+            if head >= *at {
+                back.push(*i);
+                false
+            } else {
+                true
+            }
+        });
+        for i in back {
+            self.record(i, 0, head, "restarted from its stored state");
+            out.push(Action::Restart(i));
+        }
+        for e in journal.entries_since(0) {
+            if e.phase != "commit" || !e.text.contains("committed") {
+                continue;
+            }
+            let Some(i) = self.names.iter().position(|n| *n == e.peer) else {
+                continue;
+            };
+            if self.churned.contains(&i) && self.done.insert((i, e.epoch)) {
+                self.record(i, e.epoch, head, "killed right after its commit");
+                self.down.push((i, head + DOWN_BLOCKS));
+                out.push(Action::Kill(i));
+            }
+        }
+        if let Some(c) = self.drop_coordinator
+            && !self.dropped
+            && !journal.epochs().is_empty()
+        {
+            self.dropped = true;
+            self.record(c, 2, head, "stopped for good");
+            out.push(Action::Kill(c));
+        }
+        out
+    }
+
+    fn record(&mut self, i: usize, epoch: u64, block: u64, what: &str) {
+        self.events.push(FaultEvent {
+            peer: self.names[i].clone(),
+            epoch,
+            block,
+            what: what.to_string(),
+        });
+    }
+}

@@ -1,0 +1,207 @@
+//! `autonet simulate`: the training protocol end to end on this machine — staked peers in one
+//! process over real libp2p on 127.0.0.1, the contract suite on the embedded EVM, real substrate
+//! training on the shipped agent traces — with faults injected, ending in a report.
+//!
+//! Bird's-eye view: [`network`] deploys and funds the chain, stakes and binds every peer
+//! (PeerId ↔ address), starts a bootstrap node and the peers (`autonet_actors::roles`), and runs
+//! the block clock; [`report`] reads the outcome back from the chain and prints it (text or
+//! `--json`). The chain clock is paced by the block board: a block is mined every `--block-ms` at
+//! most, and only once every live role has acted on the head (or after `--stall-ms`), so a seeded
+//! run gives the same model ids and reward totals however loaded the machine is.
+
+pub mod faults;
+pub mod network;
+pub mod report;
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use autonet_actors::roles::ctx::Behaviour;
+use clap::Args;
+
+pub use report::Report;
+
+/// Which faults to inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ByzantineKind {
+    /// Commit and reveal random bytes as the bundle (invalid reveal: slashed).
+    Garbage,
+    /// Commit and reveal another solver's bundle (invalid reveal: slashed).
+    Copy,
+    /// Commit after the commit deadline (refused by the chain: paid nothing, not slashed).
+    Late,
+    /// Commit and never reveal (slashed for not revealing).
+    Silent,
+}
+
+impl ByzantineKind {
+    pub fn behaviour(self) -> Behaviour {
+        match self {
+            ByzantineKind::Garbage => Behaviour::Garbage,
+            ByzantineKind::Copy => Behaviour::Copy,
+            ByzantineKind::Late => Behaviour::Late,
+            ByzantineKind::Silent => Behaviour::Silent,
+        }
+    }
+}
+
+/// The model the network trains (the extension point: add a kind here and a
+/// `autonet_actors::protocol::model::TrainingModel` implementation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SimModel {
+    /// The world-model substrate (deterministic; verified by recompute).
+    Substrate,
+}
+
+impl SimModel {
+    /// The model implementation.
+    pub fn build(
+        self,
+    ) -> anyhow::Result<std::sync::Arc<dyn autonet_actors::protocol::model::TrainingModel>> {
+        match self {
+            SimModel::Substrate => Ok(std::sync::Arc::new(
+                autonet_actors::protocol::model::Substrate::new()?,
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// Which model the network trains.
+    #[arg(long, value_enum, default_value_t = SimModel::Substrate, env = "AUTONET_SIM_MODEL")]
+    pub model: SimModel,
+    /// Proposers (they lead epochs in turn).
+    #[arg(long, default_value_t = 2, env = "AUTONET_SIM_PROPOSERS")]
+    pub proposers: usize,
+    /// Solvers (at most 32: the task contract's limit per task).
+    #[arg(long, default_value_t = 3, env = "AUTONET_SIM_SOLVERS")]
+    pub solvers: usize,
+    /// Coordinators (at least 2: a task needs two votes to finalize; at most 16).
+    #[arg(long, default_value_t = 3, env = "AUTONET_SIM_COORDINATORS")]
+    pub coordinators: usize,
+    /// Aggregators.
+    #[arg(long, default_value_t = 1, env = "AUTONET_SIM_AGGREGATORS")]
+    pub aggregators: usize,
+    /// Network epochs (one task each).
+    #[arg(long, default_value_t = 3, env = "AUTONET_SIM_EPOCHS")]
+    pub epochs: u64,
+    /// Seed of keys, salts and task draws: the same seed gives the same model ids and rewards.
+    #[arg(long, default_value_t = 0, env = "AUTONET_SIM_SEED")]
+    pub seed: u64,
+    /// How many solvers misbehave (the last K).
+    #[arg(long, default_value_t = 0, env = "AUTONET_SIM_BYZANTINE_SOLVERS")]
+    pub byzantine_solvers: usize,
+    /// How they misbehave.
+    #[arg(long, value_enum, default_value_t = ByzantineKind::Garbage, env = "AUTONET_SIM_BYZANTINE_KIND")]
+    pub byzantine_kind: ByzantineKind,
+    /// Fraction of solvers killed mid-epoch (right after they commit) and restarted two blocks
+    /// later from their stored state, in every epoch.
+    #[arg(long, default_value_t = 0.0, env = "AUTONET_SIM_CHURN")]
+    pub churn: f64,
+    /// Stop coordinator-1 for good once the first epoch is published.
+    #[arg(long, env = "AUTONET_SIM_DROP_COORDINATOR")]
+    pub drop_coordinator: bool,
+    /// Turns per task batch.
+    #[arg(long, default_value_t = 16, env = "AUTONET_SIM_BATCH")]
+    pub batch: usize,
+    /// Turns per solver slice.
+    #[arg(long, default_value_t = 4, env = "AUTONET_SIM_SLICE")]
+    pub slice: usize,
+    /// Held-out turns per task.
+    #[arg(long, default_value_t = 4, env = "AUTONET_SIM_HELD_OUT")]
+    pub held_out: usize,
+    /// Shortest time between blocks, in milliseconds.
+    #[arg(long, default_value_t = 10, env = "AUTONET_SIM_BLOCK_MS")]
+    pub block_ms: u64,
+    /// A block is mined anyway after this long without one (a stalled peer cannot stop the chain).
+    #[arg(long, default_value_t = 20_000, env = "AUTONET_SIM_STALL_MS")]
+    pub stall_ms: u64,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 900, env = "AUTONET_SIM_TIMEOUT_S")]
+    pub timeout_s: u64,
+    /// Where peers keep their stores [default: a temporary directory, removed afterwards].
+    #[arg(long, env = "AUTONET_SIM_DIR", value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
+    /// Print the report as JSON (and no progress lines).
+    #[arg(long, env = "AUTONET_SIM_JSON")]
+    pub json: bool,
+}
+
+impl SimulateArgs {
+    /// Checks the flags against the protocol's limits.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.proposers == 0 || self.solvers == 0 || self.aggregators == 0 {
+            bail!("--proposers, --solvers and --aggregators must each be at least 1");
+        }
+        if self.solvers > 32 {
+            bail!("--solvers is at most 32 (the task contract's limit per task)");
+        }
+        if !(2..=16).contains(&self.coordinators) {
+            bail!("--coordinators must be between 2 and 16 (two votes finalize a task)");
+        }
+        if self.byzantine_solvers >= self.solvers {
+            bail!("--byzantine-solvers must leave at least one honest solver");
+        }
+        if !(0.0..=1.0).contains(&self.churn) {
+            bail!("--churn is a fraction between 0 and 1");
+        }
+        if self.drop_coordinator && self.coordinators < 3 {
+            bail!("--drop-coordinator needs at least 3 coordinators (two must still vote)");
+        }
+        if self.epochs == 0 {
+            bail!("--epochs must be at least 1");
+        }
+        if self.batch == 0 || self.slice == 0 || self.held_out == 0 {
+            bail!("--batch, --slice and --held-out must be at least 1");
+        }
+        if self.batch > 48 || self.held_out > 12 {
+            bail!("the shipped traces hold 48 training and 12 held-out turns");
+        }
+        Ok(())
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_s)
+    }
+}
+
+/// Runs a simulation and prints its report.
+pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
+    args.validate()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(simulate(args))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    if !report.complete {
+        bail!(
+            "the simulation did not complete: {}",
+            report.incomplete_reason
+        );
+    }
+    Ok(())
+}
+
+/// Runs a simulation and returns its report (no printing except progress lines).
+pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<Report> {
+    args.validate()?;
+    let temp;
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::tempdir().context("cannot create a temporary directory")?;
+            temp.path().to_path_buf()
+        }
+    };
+    let mut net = network::Network::start(args, &dir).await?;
+    let outcome = net.run_to_completion(args.timeout(), !args.json).await;
+    let report = report::build(&net, args, outcome).await;
+    net.stop().await;
+    report
+}

@@ -1,0 +1,347 @@
+//! Setting up and running a simulated network: chain, project, stakes, PeerId bindings, the
+//! bootstrap node, the peers and the block clock.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, U256, keccak256};
+use anyhow::Context;
+use autonet_actors::protocol::phase::PhaseBlocks;
+use autonet_actors::protocol::score::acceptance_threshold;
+use autonet_actors::roles::board::Board;
+use autonet_actors::roles::ctx::{Behaviour, NetworkPlan};
+use autonet_actors::roles::journal::Journal;
+use autonet_actors::roles::peer::{PeerParts, PeerSetup, RunningPeer, bind_peer, start_peer};
+use autonet_contracts::{ATN, Backend, Chain, Contracts, EmbeddedChain, ProtocolView, Role};
+use autonet_p2p::Keypair;
+use autonet_p2p::testnet::{Peer, accept_all, local_config};
+use tokio::task::JoinHandle;
+
+use super::SimulateArgs;
+
+/// ATN every peer account starts with.
+pub const INITIAL_ATN: u64 = 10_000;
+/// How often role actors look at the chain.
+pub const TICK: Duration = Duration::from_millis(10);
+
+/// The chain the simulation runs on.
+pub type SimChain = Contracts<EmbeddedChain>;
+
+/// One peer as the report sees it.
+#[derive(Debug, Clone)]
+pub struct PeerInfo {
+    pub name: String,
+    pub role: Role,
+    pub address: Address,
+    pub behaviour: Behaviour,
+    pub initial_stake: U256,
+}
+
+/// A running simulation.
+#[derive(Debug)]
+pub struct Network {
+    pub chain: Arc<SimChain>,
+    pub deployer: Address,
+    pub project: U256,
+    pub peers: Vec<PeerInfo>,
+    /// Live peers (`None` while a peer is down), index-aligned with `peers`.
+    pub running: Vec<Option<RunningPeer>>,
+    /// How to (re)start each peer.
+    blueprints: Vec<(PeerParts<SimChain>, PeerSetup)>,
+    pub faults: super::faults::FaultDriver,
+    pub journal: Journal,
+    pub board: Board,
+    pub plan: Arc<NetworkPlan>,
+    bootstrap: Peer,
+    clock: JoinHandle<()>,
+}
+
+fn secret_of(seed: u64, i: usize) -> [u8; 32] {
+    keccak256(format!("autonet/simulate/{seed}/peer/{i}")).0
+}
+
+fn keypair_of(seed: u64, i: usize) -> anyhow::Result<Keypair> {
+    let mut bytes = keccak256(format!("autonet/simulate/{seed}/p2p/{i}")).0;
+    Keypair::ed25519_from_bytes(&mut bytes).context("cannot derive a peer key")
+}
+
+/// (name, role) of every peer, in account order.
+pub fn roster(args: &SimulateArgs) -> Vec<(String, Role)> {
+    let mut out = Vec::new();
+    for (n, role) in [
+        (args.proposers, Role::Proposer),
+        (args.solvers, Role::Solver),
+        (args.coordinators, Role::Coordinator),
+        (args.aggregators, Role::Aggregator),
+    ] {
+        let label = match role {
+            Role::Proposer => "proposer",
+            Role::Solver => "solver",
+            Role::Coordinator => "coordinator",
+            Role::Aggregator => "aggregator",
+        };
+        for i in 1..=n {
+            out.push((format!("{label}-{i}"), role));
+        }
+    }
+    out
+}
+
+impl Network {
+    /// Deploys, funds, stakes, binds and starts everything.
+    pub async fn start(args: &SimulateArgs, dir: &Path) -> anyhow::Result<Network> {
+        let roster = roster(args);
+        let chain = Arc::new(
+            EmbeddedChain::genesis(roster.len() as u32 + 1, ATN * U256::from(INITIAL_ATN))
+                .await
+                .context("cannot deploy the contract suite on the embedded chain")?,
+        );
+        let signers = chain.backend().signers().to_vec();
+        let deployer = signers[0].address();
+        let plan_phases = PhaseBlocks::for_roster(args.solvers, args.coordinators, 8);
+        let solver_reward = ATN * U256::from(30);
+        let coordinator_reward = ATN * U256::from(6);
+        let project = chain
+            .create_project(deployer, "simulate", acceptance_threshold())
+            .await?;
+        let budget = (solver_reward + coordinator_reward) * U256::from(args.epochs);
+        chain.fund_project(deployer, project, budget).await?;
+        let proposers: Vec<Address> = roster
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, r))| *r == Role::Proposer)
+            .map(|(i, _)| signers[i + 1].address())
+            .collect();
+        let plan = Arc::new(NetworkPlan {
+            project,
+            epochs: args.epochs,
+            proposers,
+            batch_len: args.batch,
+            slice_len: args.slice,
+            held_out_len: args.held_out,
+            train_epochs: 1,
+            phases: plan_phases,
+            solver_reward,
+            coordinator_reward,
+        });
+        let mut boot_kp = keccak256(format!("autonet/simulate/{}/bootstrap", args.seed)).0;
+        let bootstrap = Peer::start(
+            local_config(Keypair::ed25519_from_bytes(&mut boot_kp)?, Vec::new()),
+            accept_all(),
+        )
+        .await?;
+        let boot_addr = bootstrap
+            .tcp_addr()
+            .context("the bootstrap node has no TCP address")?;
+        let model = args.model.build()?;
+        let board = Board::default();
+        let journal = Journal::default();
+        let solver_addrs: Vec<Address> = roster
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, r))| *r == Role::Solver)
+            .map(|(i, _)| signers[i + 1].address())
+            .collect();
+        let honest_solvers = args.solvers - args.byzantine_solvers;
+        let mut peers = Vec::new();
+        let mut running = Vec::new();
+        let mut blueprints = Vec::new();
+        // Stake and bind everyone before any peer starts: setup transactions mine blocks, and a
+        // running proposer's first task must not see its commit window eaten by them.
+        for (i, (_, role)) in roster.iter().enumerate() {
+            let signer = &signers[i + 1];
+            chain
+                .stake(signer.address(), *role, role.min_stake())
+                .await?;
+            bind_peer(&*chain, deployer, signer, &keypair_of(args.seed, i)?).await?;
+        }
+        for (i, (name, role)) in roster.iter().enumerate() {
+            let signer = &signers[i + 1];
+            let address = signer.address();
+            let keypair = keypair_of(args.seed, i)?;
+            let solver_index = solver_addrs.iter().position(|a| *a == address);
+            let behaviour = match solver_index {
+                Some(k) if k >= honest_solvers => args.byzantine_kind.behaviour(),
+                _ => Behaviour::Honest,
+            };
+            let victim = solver_addrs.first().copied().filter(|v| *v != address);
+            let parts = PeerParts {
+                name: name.clone(),
+                address,
+                secret: secret_of(args.seed, i),
+                chain: chain.clone(),
+                model: model.clone(),
+                plan: plan.clone(),
+                board: board.clone(),
+                journal: journal.clone(),
+                behaviour,
+                victim,
+            };
+            let setup = PeerSetup {
+                role: *role,
+                keypair,
+                bootstrap: vec![boot_addr.clone()],
+                data_dir: dir.join(name),
+                tick: TICK,
+            };
+            running.push(Some(start_peer(parts.clone(), setup.clone()).await?));
+            blueprints.push((parts, setup));
+            peers.push(PeerInfo {
+                name: name.clone(),
+                role: *role,
+                address,
+                behaviour,
+                initial_stake: role.min_stake(),
+            });
+        }
+        let clock = start_clock(
+            chain.clone(),
+            board.clone(),
+            Duration::from_millis(args.block_ms),
+            Duration::from_millis(args.stall_ms),
+        );
+        let faults = super::faults::FaultDriver::new(args, &peers);
+        Ok(Network {
+            chain,
+            deployer,
+            project,
+            peers,
+            running,
+            blueprints,
+            faults,
+            journal,
+            board,
+            plan,
+            bootstrap,
+            clock,
+        })
+    }
+
+    /// Prints progress lines (when `progress`) until every epoch is published, its mint root is
+    /// final and every reward and mint is claimed, or until `timeout`.
+    pub async fn run_to_completion(
+        &mut self,
+        timeout: Duration,
+        progress: bool,
+    ) -> Result<(), String> {
+        let start = Instant::now();
+        let mut shown = 0;
+        loop {
+            if progress {
+                for e in self.journal.entries_since(shown) {
+                    println!(
+                        "[{:>6.1}s] epoch {} {:<9} {:<14} {}",
+                        e.at, e.epoch, e.phase, e.peer, e.text
+                    );
+                    shown += 1;
+                }
+            }
+            if let Err(e) = self.drive_faults().await {
+                return Err(format!("fault injection failed: {e}"));
+            }
+            match self.finished().await {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => return Err(format!("reading the chain failed: {e}")),
+            }
+            if start.elapsed() > timeout {
+                let head = self.chain.block_number().await.unwrap_or_default();
+                return Err(format!(
+                    "timed out after {:.0}s at block {head}; {} of {} epochs published; holding the chain: {:?}",
+                    start.elapsed().as_secs_f64(),
+                    self.journal.epochs().len(),
+                    self.plan.epochs,
+                    self.board.holding(head)
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn finished(&self) -> anyhow::Result<bool> {
+        let epochs = self.journal.epochs();
+        if (epochs.len() as u64) < self.plan.epochs {
+            return Ok(false);
+        }
+        let head = self.chain.block_number().await?;
+        let events = self.chain.reward_events(0, head).await?;
+        let mints = events
+            .iter()
+            .filter(|e| matches!(e, autonet_contracts::RewardEvent::MintClaimed { .. }))
+            .count();
+        let expected_mints: usize = epochs.iter().map(|e| e.mint_agents).sum();
+        if mints < expected_mints {
+            return Ok(false);
+        }
+        // Peers stopped for good cannot claim; every live one must have.
+        for (p, live) in self.peers.iter().zip(&self.running) {
+            if live.is_some() && !self.chain.claimable(p.address).await?.is_zero() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Stops every peer, the bootstrap node and the clock.
+    pub async fn stop(self) {
+        self.clock.abort();
+        for p in self.running.into_iter().flatten() {
+            p.stop().await;
+        }
+        self.bootstrap.stop().await;
+    }
+}
+
+impl Network {
+    /// Kills and restarts peers as the fault plan says.
+    async fn drive_faults(&mut self) -> anyhow::Result<()> {
+        let head = self.chain.block_number().await?;
+        let actions = self.faults.due(&self.journal, head);
+        for action in actions {
+            match action {
+                super::faults::Action::Kill(i) => {
+                    if let Some(p) = self.running.get_mut(i).and_then(Option::take) {
+                        p.stop().await;
+                    }
+                }
+                super::faults::Action::Restart(i) => {
+                    let (parts, setup) = self.blueprints[i].clone();
+                    self.running[i] = Some(start_peer(parts, setup).await?);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Mines a block every `interval` at most, once every live role has acted on the head (or after
+/// `stall` without a block).
+fn start_clock(
+    chain: Arc<SimChain>,
+    board: Board,
+    interval: Duration,
+    stall: Duration,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last_block = Instant::now();
+        let mut last_head = 0u64;
+        loop {
+            tokio::time::sleep(interval).await;
+            let Ok(head) = chain.backend().block_number().await else {
+                continue;
+            };
+            if head != last_head {
+                last_head = head;
+                last_block = Instant::now();
+            }
+            if board.ready_for_next(head) || last_block.elapsed() > stall {
+                if last_block.elapsed() > stall {
+                    tracing::warn!(head, holding = ?board.holding(head), "chain clock: stall timeout");
+                }
+                tracing::debug!(head, seats = ?board.seats(), "chain clock: mining");
+                let _ = chain.backend().mine(1).await;
+            }
+        }
+    })
+}

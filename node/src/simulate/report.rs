@@ -1,0 +1,274 @@
+//! The simulation report, read back from the chain after the run: per peer (role, behaviour,
+//! stake, balance, rewards, slashes, mint, novelty) with an accounting check against the chain,
+//! per epoch (task, model id, accepted solvers, root scores, duration), and the fault schedule.
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, U256};
+use autonet_contracts::{ATN, Chain, ProtocolView, RewardEvent};
+use serde::Serialize;
+
+use super::SimulateArgs;
+use super::network::{INITIAL_ATN, Network};
+
+/// ATN wei as a decimal ATN string with 6 decimals (display; exact values are in `*_wei`).
+fn atn(x: U256) -> f64 {
+    let v: u128 = x.try_into().unwrap_or(u128::MAX);
+    v as f64 / 1e18
+}
+
+/// One peer's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerReport {
+    pub name: String,
+    pub role: String,
+    pub address: Address,
+    pub behaviour: String,
+    /// Stake now, in ATN wei (initial stake minus slashes).
+    pub stake_wei: U256,
+    /// ATN balance now, in wei.
+    pub balance_wei: U256,
+    /// Consensus rewards credited (solver share or coordinator fee), in wei.
+    pub rewards_wei: U256,
+    /// Rewards withdrawn with `claim`.
+    pub claimed_wei: U256,
+    pub slashed_wei: U256,
+    pub slash_reasons: Vec<String>,
+    /// Epoch mint claimed, in wei.
+    pub mint_wei: U256,
+    /// Novelty attributed by the aggregators' epoch reconciliation.
+    pub novelty: f64,
+    /// `balance = initial − stake + claimed + mint` and `stake = initial stake − slashes`,
+    /// checked against the chain's own numbers.
+    pub balances_match_chain: bool,
+}
+
+/// One epoch's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochReport {
+    pub epoch: u64,
+    pub task: String,
+    pub model_id: String,
+    pub mint_root: String,
+    pub accepted: Vec<Address>,
+    pub root_scores: Vec<(String, f64)>,
+    pub seconds: f64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub complete: bool,
+    pub incomplete_reason: String,
+    pub seed: u64,
+    pub model: String,
+    pub blocks: u64,
+    pub seconds: f64,
+    pub peers: Vec<PeerReport>,
+    pub epochs: Vec<EpochReport>,
+    /// Faults injected: (peer, what).
+    pub faults: Vec<(String, String)>,
+    /// No solver was rewarded twice for a task and no agent claimed an epoch's mint twice.
+    pub payouts_unique: bool,
+    /// Totals over all peers, in wei.
+    pub total_rewards_wei: U256,
+    pub total_slashed_wei: U256,
+    pub total_mint_wei: U256,
+}
+
+/// Reads the outcome back from the chain.
+pub async fn build(
+    net: &Network,
+    args: &SimulateArgs,
+    outcome: Result<(), String>,
+) -> anyhow::Result<Report> {
+    let chain = &net.chain;
+    let head = chain.block_number().await?;
+    let events = chain.reward_events(0, head).await?;
+    let epochs = net.journal.epochs();
+    let mut novelty: BTreeMap<String, f64> = BTreeMap::new();
+    for e in &epochs {
+        for (agent, n) in &e.novelty {
+            *novelty.entry(agent.clone()).or_default() += n;
+        }
+    }
+    let mut peers = Vec::new();
+    for p in &net.peers {
+        let (mut rewards, mut claimed, mut slashed, mut mint) =
+            (U256::ZERO, U256::ZERO, U256::ZERO, U256::ZERO);
+        let mut reasons = Vec::new();
+        for e in &events {
+            match e {
+                RewardEvent::SolverRewarded { solver, amount, .. } if *solver == p.address => {
+                    rewards += *amount
+                }
+                RewardEvent::CoordinatorRewarded {
+                    coordinator,
+                    amount,
+                    ..
+                } if *coordinator == p.address => rewards += *amount,
+                RewardEvent::Slashed {
+                    account,
+                    amount,
+                    reason,
+                    task,
+                } if *account == p.address => {
+                    slashed += *amount;
+                    reasons.push(format!("task {task}: {reason}"));
+                }
+                RewardEvent::MintClaimed { agent, amount, .. } if *agent == p.address => {
+                    mint += *amount
+                }
+                RewardEvent::Claimed { account, amount } if *account == p.address => {
+                    claimed += *amount
+                }
+                _ => {}
+            }
+        }
+        let stake = chain.stake_of(p.address).await?.amount;
+        let balance = chain.atn_balance(p.address).await?;
+        let initial = ATN * U256::from(INITIAL_ATN);
+        let balances_match_chain = initial - p.initial_stake + claimed + mint == balance
+            && p.initial_stake - slashed == stake;
+        peers.push(PeerReport {
+            name: p.name.clone(),
+            role: format!("{:?}", p.role).to_lowercase(),
+            address: p.address,
+            behaviour: p.behaviour.name().to_string(),
+            stake_wei: stake,
+            balance_wei: balance,
+            rewards_wei: rewards,
+            claimed_wei: claimed,
+            slashed_wei: slashed,
+            slash_reasons: reasons,
+            mint_wei: mint,
+            novelty: novelty.get(&p.address.to_string()).copied().unwrap_or(0.0),
+            balances_match_chain,
+        });
+    }
+    let mut faults: Vec<(String, String)> = net
+        .peers
+        .iter()
+        .filter(|p| p.behaviour != autonet_actors::roles::ctx::Behaviour::Honest)
+        .map(|p| {
+            (
+                p.name.clone(),
+                format!("byzantine solver: {}", p.behaviour.name()),
+            )
+        })
+        .collect();
+    for f in &net.faults.events {
+        faults.push((f.peer.clone(), format!("block {}: {}", f.block, f.what)));
+    }
+    // Nobody is paid twice: one reward per (task, solver), one mint claim per (epoch, agent).
+    let mut seen = std::collections::BTreeSet::new();
+    let payouts_unique = events.iter().all(|e| match e {
+        RewardEvent::SolverRewarded { task, solver, .. } => seen.insert((0u8, *task, *solver)),
+        RewardEvent::MintClaimed { epoch, agent, .. } => seen.insert((1u8, *epoch, *agent)),
+        _ => true,
+    });
+    let sum = |f: fn(&PeerReport) -> U256| peers.iter().fold(U256::ZERO, |s, p| s + f(p));
+    let (complete, incomplete_reason) = match outcome {
+        Ok(()) => (true, String::new()),
+        Err(e) => (false, e),
+    };
+    Ok(Report {
+        complete,
+        incomplete_reason,
+        seed: args.seed,
+        model: format!("{:?}", args.model).to_lowercase(),
+        blocks: head,
+        seconds: net.journal.now(),
+        total_rewards_wei: sum(|p| p.rewards_wei),
+        total_slashed_wei: sum(|p| p.slashed_wei),
+        total_mint_wei: sum(|p| p.mint_wei),
+        peers,
+        epochs: epochs
+            .into_iter()
+            .map(|e| EpochReport {
+                epoch: e.epoch,
+                task: e.task,
+                model_id: e.model_id,
+                mint_root: e.mint_root,
+                accepted: e.accepted,
+                root_scores: e.root_scores,
+                seconds: e.published_at - e.started_at,
+            })
+            .collect(),
+        faults,
+        payouts_unique,
+    })
+}
+
+impl Report {
+    /// The human-readable report.
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "\nautonet simulate: {} (seed {}, model {}, {} blocks, {:.1}s)\n\n",
+            if self.complete {
+                "complete"
+            } else {
+                "INCOMPLETE"
+            },
+            self.seed,
+            self.model,
+            self.blocks,
+            self.seconds
+        );
+        if !self.complete {
+            s += &format!("  reason: {}\n\n", self.incomplete_reason);
+        }
+        s += "epochs\n";
+        for e in &self.epochs {
+            let scores: Vec<String> = e
+                .root_scores
+                .iter()
+                .map(|(k, v)| format!("{k}={v:.3}"))
+                .collect();
+            s += &format!(
+                "  {} task {:>3}  model {}  accepted {}  {:.1}s\n      root scores: {}\n",
+                e.epoch,
+                e.task,
+                &e.model_id[..16.min(e.model_id.len())],
+                e.accepted.len(),
+                e.seconds,
+                scores.join(" ")
+            );
+        }
+        s += "\npeers                       stake      rewards    slashed    mint       novelty  chain\n";
+        for p in &self.peers {
+            s += &format!(
+                "  {:<14} {:<8} {:>10.3} {:>10.4} {:>10.4} {:>10.6} {:>8.4}  {}\n",
+                p.name,
+                p.behaviour,
+                atn(p.stake_wei),
+                atn(p.rewards_wei),
+                atn(p.slashed_wei),
+                atn(p.mint_wei),
+                p.novelty,
+                if p.balances_match_chain {
+                    "ok"
+                } else {
+                    "MISMATCH"
+                }
+            );
+            for r in &p.slash_reasons {
+                s += &format!("      slashed: {r}\n");
+            }
+        }
+        s += "\nfaults\n";
+        if self.faults.is_empty() {
+            s += "  none\n";
+        }
+        for (peer, what) in &self.faults {
+            s += &format!("  {peer}: {what}\n");
+        }
+        s += &format!(
+            "\ntotals: rewards {:.4} ATN, slashed {:.4} ATN, mint {:.6} ATN\n",
+            atn(self.total_rewards_wei),
+            atn(self.total_slashed_wei),
+            atn(self.total_mint_wei)
+        );
+        s
+    }
+}

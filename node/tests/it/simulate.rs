@@ -1,0 +1,208 @@
+//! `autonet simulate`: the protocol end to end (staked peers over libp2p on loopback, the
+//! embedded chain, substrate training on the shipped traces), with and without faults.
+
+use serde_json::Value;
+
+use crate::{autonet, run_ok, stdout};
+
+fn simulate(extra: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(
+        autonet(dir.path())
+            .arg("simulate")
+            .arg("--json")
+            .args(extra),
+    );
+    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
+}
+
+fn wei(v: &Value) -> u128 {
+    let s = v.as_str().unwrap();
+    u128::from_str_radix(s.trim_start_matches("0x"), 16).unwrap()
+}
+
+fn peers_with_role<'a>(r: &'a Value, role: &str) -> Vec<&'a Value> {
+    r["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["role"] == role)
+        .collect()
+}
+
+/// The defaults (2 proposers, 3 solvers, 3 coordinators, 1 aggregator, 3 epochs) complete, and
+/// every peer's balance and stake equal what the chain says given its rewards, mint and slashes.
+#[test]
+fn defaults_complete_three_epochs_and_balances_match_the_chain() {
+    let r = simulate(&[]);
+    assert_eq!(r["complete"], true, "{r:#}");
+    assert_eq!(r["epochs"].as_array().unwrap().len(), 3, "{r:#}");
+    for p in r["peers"].as_array().unwrap() {
+        assert_eq!(p["balances_match_chain"], true, "{p:#}");
+        assert_eq!(wei(&p["slashed_wei"]), 0, "nobody misbehaved: {p:#}");
+    }
+    for s in peers_with_role(&r, "solver") {
+        assert!(wei(&s["rewards_wei"]) > 0, "{s:#}");
+    }
+    for c in peers_with_role(&r, "coordinator") {
+        assert!(wei(&c["rewards_wei"]) > 0, "{c:#}");
+    }
+    let models: Vec<&str> = r["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["model_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        models[0] != models[1] && models[1] != models[2],
+        "{models:?}"
+    );
+}
+
+fn model_ids(r: &Value) -> Vec<String> {
+    r["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["model_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// One Byzantine solver of three, for every kind: it earns nothing, it is slashed exactly where
+/// the protocol says (garbage and copy: invalid reveal; silent: committed without reveal; late:
+/// its commit is refused, so there is nothing to slash), the two honest solvers share the solver
+/// reward, and every published model equals the one built by the two honest solvers alone
+/// (`--solvers 2` gives them the same keys, slices and bundles).
+#[test]
+fn a_byzantine_solver_earns_nothing_and_changes_no_model() {
+    let epochs = "2";
+    let honest_only = simulate(&["--solvers", "2", "--epochs", epochs, "--seed", "7"]);
+    assert_eq!(honest_only["complete"], true, "{honest_only:#}");
+    for (kind, reason) in [
+        ("garbage", Some("invalid-solution")),
+        ("copy", Some("invalid-solution")),
+        ("silent", Some("no-reveal")),
+        ("late", None),
+    ] {
+        let r = simulate(&[
+            "--epochs",
+            epochs,
+            "--seed",
+            "7",
+            "--byzantine-solvers",
+            "1",
+            "--byzantine-kind",
+            kind,
+        ]);
+        assert_eq!(r["complete"], true, "{kind}: {r:#}");
+        let solvers = peers_with_role(&r, "solver");
+        let (honest, byz): (Vec<&Value>, Vec<&Value>) =
+            solvers.iter().partition(|s| s["behaviour"] == "honest");
+        assert_eq!(byz.len(), 1, "{kind}");
+        let b = byz[0];
+        assert_eq!(wei(&b["rewards_wei"]), 0, "{kind}: {b:#}");
+        assert_eq!(wei(&b["mint_wei"]), 0, "{kind}: {b:#}");
+        let reasons = b["slash_reasons"].as_array().unwrap();
+        match reason {
+            Some(why) => {
+                // Slashed below the minimum stake, it can take no part in the next epoch.
+                assert_eq!(reasons.len(), 1, "{kind}: {b:#}");
+                assert!(
+                    reasons.iter().all(|x| x.as_str().unwrap().ends_with(why)),
+                    "{kind}: {b:#}"
+                );
+            }
+            None => assert!(reasons.is_empty(), "{kind}: {b:#}"),
+        }
+        for h in &honest {
+            assert!(wei(&h["rewards_wei"]) > 0, "{kind}: {h:#}");
+            assert_eq!(wei(&h["slashed_wei"]), 0, "{kind}: {h:#}");
+        }
+        for p in r["peers"].as_array().unwrap() {
+            assert_eq!(p["balances_match_chain"], true, "{kind}: {p:#}");
+        }
+        assert_eq!(model_ids(&r), model_ids(&honest_only), "{kind}");
+        let honest_rewards: u128 = honest.iter().map(|h| wei(&h["rewards_wei"])).sum();
+        let baseline: u128 = peers_with_role(&honest_only, "solver")
+            .iter()
+            .map(|h| wei(&h["rewards_wei"]))
+            .sum();
+        assert_eq!(
+            honest_rewards, baseline,
+            "{kind}: the honest solvers share the whole pool"
+        );
+    }
+}
+
+/// The same seed twice gives the same model ids and the same reward, slash and mint totals.
+#[test]
+fn the_same_seed_reproduces_models_and_rewards() {
+    let args = ["--epochs", "2", "--seed", "11"];
+    let (a, b) = (simulate(&args), simulate(&args));
+    assert_eq!(a["complete"], true, "{a:#}");
+    assert_eq!(model_ids(&a), model_ids(&b));
+    for k in ["total_rewards_wei", "total_slashed_wei", "total_mint_wei"] {
+        assert_eq!(a[k], b[k], "{k}");
+    }
+    let c = simulate(&["--epochs", "2", "--seed", "12"]);
+    assert_ne!(
+        model_ids(&a),
+        model_ids(&c),
+        "another seed draws other tasks"
+    );
+}
+
+/// Churn with 20 peers: 30% of the solvers are killed right after their commit and restarted two
+/// blocks later; they resume from their stores (reveal, get paid), the epoch finalizes, and
+/// nobody is paid twice.
+#[test]
+fn churned_solvers_resume_from_their_stores() {
+    let r = simulate(&[
+        "--proposers",
+        "2",
+        "--solvers",
+        "12",
+        "--coordinators",
+        "5",
+        "--aggregators",
+        "1",
+        "--epochs",
+        "1",
+        "--batch",
+        "24",
+        "--churn",
+        "0.3",
+    ]);
+    assert_eq!(r["complete"], true, "{r:#}");
+    assert_eq!(r["peers"].as_array().unwrap().len(), 20);
+    assert_eq!(r["payouts_unique"], true);
+    let faults = r["faults"].as_array().unwrap();
+    let killed: Vec<&str> = faults
+        .iter()
+        .filter(|f| f[1].as_str().unwrap().contains("killed"))
+        .map(|f| f[0].as_str().unwrap())
+        .collect();
+    let restarted = faults
+        .iter()
+        .filter(|f| f[1].as_str().unwrap().contains("restarted"))
+        .count();
+    assert_eq!((killed.len(), restarted), (4, 4), "{faults:?}");
+    for p in r["peers"].as_array().unwrap() {
+        assert_eq!(p["balances_match_chain"], true, "{p:#}");
+        if killed.contains(&p["name"].as_str().unwrap()) {
+            assert!(
+                wei(&p["rewards_wei"]) > 0,
+                "a restarted solver resumed and was paid: {p:#}"
+            );
+            assert_eq!(wei(&p["slashed_wei"]), 0, "{p:#}");
+        }
+    }
+}
+
+/// A coordinator stopped for good after the first epoch: the other two still vote and confirm.
+#[test]
+fn a_dropped_coordinator_does_not_stop_the_network() {
+    let r = simulate(&["--epochs", "2", "--drop-coordinator"]);
+    assert_eq!(r["complete"], true, "{r:#}");
+    assert_eq!(r["epochs"].as_array().unwrap().len(), 2);
+}
