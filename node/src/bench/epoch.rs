@@ -298,7 +298,7 @@ fn exponent(points: &[(f64, f64)]) -> f64 {
     let pts: Vec<(f64, f64)> = points
         .iter()
         .filter(|(x, y)| *x > 0.0 && *y > 0.0)
-        .map(|(x, y)| (x.ln(), y.ln()))
+        .map(|(x, y)| (libm::log(*x), libm::log(*y)))
         .collect();
     let k = pts.len() as f64;
     if k < 2.0 {
