@@ -4,19 +4,20 @@
 
 use autonet_models::jepa::data::{caption, committed_digits};
 use autonet_models::jepa::two_speed::Offline;
-use autonet_models::jepa::{Device, GraphSource, Path, Pipeline, PlanSource};
+use autonet_models::jepa::{Device, GraphSource, Path, Pipeline, PlanRequest, PlanSource};
 
-/// An in-process stand-in for an inference peer: it serves plans of its own (here: the same
-/// trained encoder's plan, scaled slightly so the test can tell whose plan was used). The real
-/// slow path goes over the overlay's request-response protocol.
+/// An in-process stand-in for an inference peer: it serves a fixed plan so the test can tell
+/// whose plan was used. The real slow path goes over the overlay's request-response protocol
+/// (node/tests/it/infer_peer.rs).
 struct InProcessPeer {
     served: usize,
+    plan: Vec<f32>,
 }
 
 impl PlanSource for InProcessPeer {
-    fn plan(&mut self, _query: &[f32], local_plan: &[f32]) -> Option<Vec<f32>> {
+    fn plan(&mut self, _request: &PlanRequest) -> Option<Vec<f32>> {
         self.served += 1;
-        Some(local_plan.iter().map(|x| x * 1.01).collect())
+        Some(self.plan.clone())
     }
 }
 
@@ -49,9 +50,13 @@ fn decoder_trains_and_two_speed_routes() {
         caption(digit.label)
     );
 
-    let mut peer = InProcessPeer { served: 0 };
+    let request = PlanRequest::new(digit, "digit", &p.vl.model.layout);
+    let plan = p.plan_for(&request).unwrap();
+    let mut peer = InProcessPeer { served: 0, plan };
     let slow = p.answer(digit, "digit", &mut peer).unwrap();
     assert_eq!((slow.path, peer.served), (Path::Slow, 1));
+    // The peer runs the same encoder, so its plan decodes to the same caption.
+    assert_eq!(slow.text, offline.text);
     let cached = p.answer(digit, "digit", &mut Offline).unwrap();
     assert_eq!(cached.path, Path::FastCached);
 }

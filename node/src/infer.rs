@@ -4,15 +4,21 @@
 //!
 //! The node trains VL-JEPA and the FiLM decoder on the committed digits (deterministic seeds; a
 //! few seconds for the tiny config), encodes the chosen held-out digit with the prompt, routes
-//! the plan through the two-speed cache and decodes it locally. The slow path asks inference
-//! peers over the overlay's request-response protocol; until the overlay is wired in, no peer
-//! is reachable, so the fast path answers with the local plan and says so.
+//! the plan through the two-speed cache and decodes it locally. A new query goes to the slow
+//! path: the inference peers given by `--peer` are asked over the overlay's RPC protocol
+//! ([`crate::overlay::plan_client`]) and the first answer's plan is decoded locally. With no
+//! peer given, or none answering, the fast path answers with the local plan and says why.
 
 use anyhow::Context;
 use autonet_models::jepa::data::{caption, committed_digits};
 use autonet_models::jepa::two_speed::Offline;
-use autonet_models::jepa::{Device, GraphSource, Pipeline};
+use autonet_p2p::Multiaddr;
 use clap::{Args, ValueEnum};
+
+use crate::config::Config;
+use crate::jepa::JepaArgs;
+use crate::overlay::inference::hex;
+use crate::overlay::plan_client::OverlayPlans;
 
 /// Which model answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -34,18 +40,17 @@ pub struct InferArgs {
     /// Prompt given to the text encoder with the image.
     #[arg(long, default_value = "digit", env = "AUTONET_INFER_PROMPT")]
     pub prompt: String,
-    /// `cpu` or `cuda` (an error when the CUDA provider is unusable; never a silent fallback).
-    #[arg(long, default_value = "cpu", env = "AUTONET_JEPA_DEVICE")]
-    pub device: String,
-    /// Graph set: `tiny`, `default`, or a folder written by scripts/jepa-graphs/generate.py.
-    #[arg(long, default_value = "tiny", env = "AUTONET_JEPA_GRAPHS")]
-    pub graphs: String,
-    /// VL-JEPA training steps before answering.
-    #[arg(long, default_value_t = 100, env = "AUTONET_JEPA_TRAIN_STEPS")]
-    pub train_steps: usize,
-    /// Decoder training steps before answering.
-    #[arg(long, default_value_t = 400, env = "AUTONET_JEPA_DECODER_STEPS")]
-    pub decoder_steps: usize,
+    #[command(flatten)]
+    pub jepa: JepaArgs,
+    /// Inference peers to ask for an updated plan (slow path), each ending in /p2p/<peer id>
+    /// (repeat the flag for several); without any, only the local fast path answers.
+    #[arg(
+        long = "peer",
+        env = "AUTONET_INFER_PEERS",
+        value_delimiter = ',',
+        value_name = "MULTIADDR"
+    )]
+    pub peers: Vec<Multiaddr>,
     /// Print the answer as JSON.
     #[arg(long, env = "AUTONET_INFER_JSON")]
     pub json: bool,
@@ -61,9 +66,9 @@ pub struct InferArgs {
     pub input_file: Option<std::path::PathBuf>,
 }
 
-pub fn run(args: &InferArgs) -> anyhow::Result<()> {
+pub fn run(args: &InferArgs, config: &Config) -> anyhow::Result<()> {
     match args.model {
-        InferModel::Jepa => run_jepa(args),
+        InferModel::Jepa => run_jepa(args, &config.data_dir),
         InferModel::Substrate => crate::substrate::infer_cmd(
             args.world.as_deref(),
             args.input.as_deref(),
@@ -72,9 +77,7 @@ pub fn run(args: &InferArgs) -> anyhow::Result<()> {
     }
 }
 
-fn run_jepa(args: &InferArgs) -> anyhow::Result<()> {
-    let device: Device = args.device.parse()?;
-    let source = GraphSource::parse(&args.graphs)?;
+fn run_jepa(args: &InferArgs, data_dir: &std::path::Path) -> anyhow::Result<()> {
     let (_, held_out) = committed_digits()?;
     let digit = held_out.get(args.digit).with_context(|| {
         format!(
@@ -83,27 +86,59 @@ fn run_jepa(args: &InferArgs) -> anyhow::Result<()> {
             held_out.len()
         )
     })?;
-    let mut pipeline = Pipeline::new(&source, device, 1)?;
-    let report = pipeline.train(args.train_steps, args.decoder_steps, 2)?;
-    let answer = pipeline.answer(digit, &args.prompt, &mut Offline)?;
+    let prepared = crate::jepa::load_or_train(&args.jepa, data_dir)?;
+    let (mut pipeline, report) = (prepared.pipeline, prepared.report);
+    let (answer, peers) = if args.peers.is_empty() {
+        (pipeline.answer(digit, &args.prompt, &mut Offline)?, None)
+    } else {
+        let mut peers = OverlayPlans::start(&args.peers, pipeline.vl.config.clone())?;
+        let answer = pipeline.answer(digit, &args.prompt, &mut peers);
+        let answered = peers.answered.clone();
+        let failures = std::mem::take(&mut peers.failures);
+        peers.shutdown();
+        (answer?, Some((answered, failures)))
+    };
+    let (answered, failures) = peers.unwrap_or_default();
+    for failure in &failures {
+        eprintln!("inference peer did not answer: {failure}");
+    }
     let truth = caption(digit.label);
     if args.json {
         let out = serde_json::json!({
             "answer": answer.text,
             "path": answer.path.to_string(),
+            "peer": answered.as_ref().map(|a| a.peer.to_string()),
+            "peer_model": answered.as_ref().map(|a| hex(&a.model)),
+            "local_model": hex(&pipeline.model_id()),
+            "peer_failures": failures,
             "label_caption": truth,
+            "checkpoint": prepared.origin.name(),
+            "checkpoint_file": prepared.checkpoint,
+            "trained_steps": [pipeline.progress.vl_steps, pipeline.progress.dec_steps],
             "decoder_loss": [report.dec_first, report.dec_last],
             "vl_loss": [report.vl_first.map(|p| p.loss), report.vl_last.map(|p| p.loss)],
         });
         println!("{out}");
     } else {
         println!("answer: {}", answer.text);
-        println!("path: {}", answer.path);
+        match &answered {
+            Some(a) => println!("path: {} {} (model {})", answer.path, a.peer, hex(&a.model)),
+            None => println!("path: {}", answer.path),
+        }
         println!("label caption: {truth}");
         println!(
-            "decoder loss: {:.3} -> {:.3}",
-            report.dec_first, report.dec_last
+            "model: {} steps (encoder), {} (decoder); checkpoint {} {}",
+            pipeline.progress.vl_steps,
+            pipeline.progress.dec_steps,
+            prepared.origin.name(),
+            prepared.checkpoint.display()
         );
+        if !report.dec_first.is_nan() {
+            println!(
+                "decoder loss this call: {:.3} -> {:.3}",
+                report.dec_first, report.dec_last
+            );
+        }
     }
     Ok(())
 }

@@ -10,7 +10,9 @@
 //!   and print the ratio to it.
 //! - [`chain`]: `autonet key …` (encrypted keystores per role), `autonet chain deploy|info`,
 //!   `autonet stake|unstake|claim|balance` over JSON-RPC (crate `autonet-contracts`).
-//! - [`infer`]: `autonet infer --model jepa`, two-speed inference with the local JEPA pipeline.
+//! - [`infer`]: `autonet infer --model jepa`, two-speed inference with the local JEPA pipeline
+//!   (slow path: inference peers given by `--peer`); [`jepa`]: the JEPA flags and pipeline shared
+//!   with inference peers.
 //! - [`model`]: `autonet model publish|status|rebuild`, erasure-coded shard folders (offline);
 //!   [`model_net`]: `autonet model publish|fetch|status` over the overlay and the chain.
 //! - [`overlay`]: `autonet bootstrap` and `autonet join` (a long-lived overlay node) with the
@@ -27,6 +29,7 @@ pub mod cli;
 pub mod config;
 pub mod identity;
 pub mod infer;
+pub mod jepa;
 pub mod logging;
 pub mod model;
 pub mod model_net;

@@ -56,7 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Claim(args) => chain::run_claim(&config.data_dir, &args),
         Command::Balance(args) => chain::run_balance(&config.data_dir, &args),
         Command::Simulate(args) => simulate::run(&args),
-        Command::Infer(args) => infer::run(&args),
+        Command::Infer(args) => infer::run(&args, &config),
         Command::Substrate(args) => substrate::run(&args),
         Command::Model(args) => model::run(&args, &config.data_dir),
     }

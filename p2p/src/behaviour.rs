@@ -23,6 +23,9 @@ use prometheus_client::registry::Registry;
 use crate::config::{DhtMode, KAD_PROTOCOL, NetworkConfig, SERVICE_PROTOCOL, TRANSFER_PROTOCOL};
 use crate::dht_store::DhtStore;
 use crate::envelope::MAX_ENVELOPE_BYTES;
+use crate::rpc::{
+    MAX_RPC_REQUEST_BYTES, MAX_RPC_RESPONSE_BYTES, RPC_PROTOCOL, RpcRequest, RpcResponse,
+};
 use crate::service::{
     MAX_SERVICE_REQUEST_BYTES, MAX_SERVICE_RESPONSE_BYTES, ServiceRequest, ServiceResponse,
 };
@@ -45,6 +48,7 @@ pub struct Behaviour {
     pub gossipsub: Gossipsub,
     pub transfer: cbor::Behaviour<ChunkRequest, ChunkResponse>,
     pub service: cbor::Behaviour<ServiceRequest, ServiceResponse>,
+    pub rpc: cbor::Behaviour<RpcRequest, RpcResponse>,
 }
 
 /// Builds the swarm: TCP and QUIC transports (noise + yamux on TCP), bandwidth metrics, and the
@@ -133,6 +137,15 @@ fn build_behaviour(
             .with_max_concurrent_streams(256),
     );
 
+    let rpc_codec = cbor::codec::Codec::default()
+        .set_request_size_maximum(MAX_RPC_REQUEST_BYTES)
+        .set_response_size_maximum(MAX_RPC_RESPONSE_BYTES);
+    let rpc = request_response::Behaviour::with_codec(
+        rpc_codec,
+        [(RPC_PROTOCOL, ProtocolSupport::Full)],
+        request_response::Config::default().with_request_timeout(config.rpc_timeout),
+    );
+
     Ok(Behaviour {
         limits: connection_limits::Behaviour::new(limits),
         bans: allow_block_list::Behaviour::default(),
@@ -142,6 +155,7 @@ fn build_behaviour(
         gossipsub,
         transfer,
         service,
+        rpc,
     })
 }
 

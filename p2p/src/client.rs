@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::envelope::Envelope;
 use crate::records::{ContentId, content_id, to_hex};
+use crate::rpc::{RpcId, RpcRequest, RpcResponse};
 use crate::service::InboundRequest;
 use crate::status::Status;
 use crate::transfer::{ChunkRequest, ChunkResponse};
@@ -44,6 +45,12 @@ pub enum Command {
     StopProviding(ContentId),
     Penalize(PeerId, f64),
     KnownPeers(Reply<Vec<PeerId>>),
+    Rpc {
+        peer: PeerId,
+        request: RpcRequest,
+        reply: Reply<RpcResponse>,
+    },
+    RespondRpc(RpcId, RpcResponse),
     Status(Reply<Status>),
     PeerScore(PeerId, Reply<Option<f64>>),
     Ban(PeerId, Duration),
@@ -220,6 +227,34 @@ impl Client {
     pub async fn stop_providing(&self, id: ContentId) -> Result<(), P2pError> {
         self.commands
             .send(Command::StopProviding(id))
+            .await
+            .map_err(|_| P2pError::Stopped)
+    }
+
+    /// Calls `service` on `peer` (which must be connected or dialable by id) and waits for its
+    /// answer or the RPC timeout.
+    pub async fn rpc(
+        &self,
+        peer: PeerId,
+        service: &str,
+        body: Vec<u8>,
+    ) -> Result<RpcResponse, P2pError> {
+        let request = RpcRequest {
+            service: service.to_string(),
+            body,
+        };
+        self.call(|reply| Command::Rpc {
+            peer,
+            request,
+            reply,
+        })
+        .await
+    }
+
+    /// Answers the inbound RPC `id` (from [`crate::NetworkEvent::Request`]).
+    pub async fn answer_rpc(&self, id: RpcId, response: RpcResponse) -> Result<(), P2pError> {
+        self.commands
+            .send(Command::RespondRpc(id, response))
             .await
             .map_err(|_| P2pError::Stopped)
     }

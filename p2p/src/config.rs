@@ -130,6 +130,8 @@ pub struct NetworkConfig {
     pub idle_timeout: Duration,
     /// How long a service request ([`crate::service`]) may wait for its answer.
     pub service_request_timeout: Duration,
+    /// How long an outbound RPC waits for its answer.
+    pub rpc_timeout: Duration,
 }
 
 impl NetworkConfig {
@@ -149,6 +151,7 @@ impl NetworkConfig {
             protocol_version: PROTOCOL_VERSION.to_string(),
             idle_timeout: Duration::from_secs(300),
             service_request_timeout: Duration::from_secs(120),
+            rpc_timeout: Duration::from_secs(60),
         }
     }
 }

@@ -12,7 +12,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use libp2p::kad::{QueryId, Quorum, Record, RecordKey};
-use libp2p::request_response::OutboundRequestId;
+use libp2p::request_response::{OutboundRequestId, ResponseChannel};
 use libp2p::swarm::ConnectionId;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{Multiaddr, PeerId, Swarm};
@@ -25,6 +25,7 @@ use crate::config::NetworkConfig;
 use crate::dht_store::DhtStore;
 use crate::metrics::NetMetrics;
 use crate::records::{ContentId, record_key};
+use crate::rpc::{InboundRpc, RpcId, RpcResponse};
 use crate::service::{InboundRequest, ServiceResponse};
 use crate::status::{BanStatus, Status, TopicStatus};
 use crate::transfer::{ChunkResponse, ProvidedContent, RateLimiter};
@@ -57,6 +58,8 @@ pub enum NetworkEvent {
         peer: PeerId,
         duration: Duration,
     },
+    /// An RPC for the application; answer it with [`Client::respond`].
+    Request(InboundRpc),
 }
 
 /// Owns the swarm; run it with [`EventLoop::run`].
@@ -75,6 +78,9 @@ pub struct EventLoop {
     pub(crate) pending_provides: HashMap<QueryId, (ContentId, Reply<ContentId>)>,
     pub(crate) pending_providers: HashMap<QueryId, (HashSet<PeerId>, Reply<HashSet<PeerId>>)>,
     pub(crate) pending_requests: HashMap<OutboundRequestId, Reply<ChunkResponse>>,
+    pub(crate) pending_rpcs: HashMap<OutboundRequestId, Reply<RpcResponse>>,
+    pub(crate) rpc_channels: HashMap<RpcId, ResponseChannel<RpcResponse>>,
+    pub(crate) next_rpc_id: RpcId,
     pub(crate) provided: ProvidedContent,
     pub(crate) rate_limiter: RateLimiter,
     pub(crate) bans: HashMap<PeerId, Instant>,
@@ -180,6 +186,9 @@ pub fn new(
         pending_provides: HashMap::new(),
         pending_providers: HashMap::new(),
         pending_requests: HashMap::new(),
+        pending_rpcs: HashMap::new(),
+        rpc_channels: HashMap::new(),
+        next_rpc_id: 0,
         provided: ProvidedContent::default(),
         rate_limiter,
         bans: HashMap::new(),
@@ -383,16 +392,7 @@ impl EventLoop {
                     .kad
                     .stop_providing(&RecordKey::new(&id));
             }
-            Command::Penalize(peer, amount) => {
-                let total = self.penalties.entry(peer).or_insert(0.0);
-                *total += amount.max(0.0);
-                let score = -*total;
-                self.swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .set_application_score(&peer, score);
-                tracing::info!(%peer, penalty = amount, "peer penalized");
-            }
+            Command::Penalize(peer, amount) => self.penalize(peer, amount),
             Command::KnownPeers(reply) => {
                 let mut peers: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
                 for bucket in self.swarm.behaviour_mut().kad.kbuckets() {
@@ -403,6 +403,15 @@ impl EventLoop {
                 peers.retain(|p| !self.bans.contains_key(p));
                 let _ = reply.send(Ok(peers.into_iter().collect()));
             }
+            Command::Rpc {
+                peer,
+                request,
+                reply,
+            } => {
+                let id = self.swarm.behaviour_mut().rpc.send_request(&peer, request);
+                self.pending_rpcs.insert(id, reply);
+            }
+            Command::RespondRpc(id, response) => self.respond_rpc(id, response),
             Command::Status(reply) => {
                 let _ = reply.send(Ok(self.status()));
             }
@@ -429,6 +438,19 @@ impl EventLoop {
                 .service
                 .send_response(channel, ServiceResponse(body));
         }
+    }
+
+    /// Lowers `peer`'s score by `amount` for application-level misbehaviour; penalties add up
+    /// and enter the gossipsub score as its application-specific part.
+    pub(crate) fn penalize(&mut self, peer: PeerId, amount: f64) {
+        let total = self.penalties.entry(peer).or_insert(0.0);
+        *total += amount.max(0.0);
+        let score = -*total;
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .set_application_score(&peer, score);
+        tracing::info!(%peer, penalty = amount, "peer penalized");
     }
 
     /// Bans `peer`: refuse and close its connections, ignore its gossip, forget its address.
@@ -481,6 +503,7 @@ impl EventLoop {
             self.score_at_ban.insert(peer, score);
             self.ban(peer, self.config.bans.ban_duration);
         }
+        self.prune_rpc_channels();
         let records = self.swarm.behaviour_mut().kad.store_mut().len();
         self.metrics
             .dht_records

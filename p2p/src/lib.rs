@@ -8,7 +8,8 @@
 //! - [`behaviour`]: TCP + QUIC (noise, yamux), identify (protocol-version gate), ping, Kademlia
 //!   (own protocol name, records filtered to key = BLAKE3(value), redb-backed [`DhtStore`]),
 //!   gossipsub (signed, strict validation, content-hash ids, score parameters),
-//!   request-response (CBOR chunks ≤ 1 MiB), connection limits and the ban list.
+//!   request-response (CBOR chunks ≤ 1 MiB; application RPCs, [`rpc`]), connection limits and
+//!   the ban list; bad RPC input lowers the sender's score until it is banned.
 //! - [`envelope`]: the versioned, size-limited CBOR envelope every gossip message carries;
 //!   [`topic`]: the closed enum of gossip topics.
 //! - The event loop rejects bad envelopes itself and hands the rest to the application, whose
@@ -29,6 +30,7 @@ mod error;
 mod event_loop;
 mod metrics;
 pub mod records;
+pub mod rpc;
 pub mod service;
 mod status;
 mod swarm_events;
@@ -46,6 +48,7 @@ pub use libp2p::identity::Keypair;
 pub use libp2p::kad::RecordKey;
 pub use libp2p::{Multiaddr, PeerId};
 pub use metrics::NetMetrics;
+pub use rpc::{InboundRpc, RpcId, RpcResponse};
 pub use service::InboundRequest;
 pub use status::{BanStatus, Counters, Status, TopicStatus};
 pub use topic::GossipTopic;

@@ -121,6 +121,7 @@ impl EventLoop {
             BehaviourEvent::Ping(event) => self.libp2p_metrics.record(&event),
             BehaviourEvent::Transfer(event) => self.on_transfer(event),
             BehaviourEvent::Service(event) => self.on_service(event),
+            BehaviourEvent::Rpc(event) => self.on_rpc(event),
             BehaviourEvent::Limits(never) | BehaviourEvent::Bans(never) => match never {},
         }
     }

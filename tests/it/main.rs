@@ -7,6 +7,7 @@ mod adversary;
 mod bad_signer;
 mod forger;
 mod mesh;
+mod rpc;
 mod shard_net;
 mod shard_resume;
 mod shards;

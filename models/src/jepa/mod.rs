@@ -8,16 +8,23 @@
 //! runs train steps, losses, inference and gradients for one model; [`vl`] trains VL-JEPA on
 //! the committed digits ([`data`]) with an EMA target, [`txt`] trains TextJEPA on text; [`probe`] measures what the embeddings
 //! know; [`decoder`] is the local FiLM text decoder and [`two_speed`] routes queries between
-//! a cached plan (fast path) and inference peers (slow path); [`verify`] gives a delta its
-//! content id and wire encoding and lets a coordinator check a solver's claimed held-out loss. Weight deltas are `new − base` in f64 ([`params::WeightDelta`]).
+//! a cached plan (fast path) and inference peers (slow path), whose wire format is
+//! [`plan_wire`]; [`verify`] gives a delta its
+//! content id and wire encoding and lets a coordinator check a solver's claimed held-out loss;
+//! [`checkpoint`] saves and restores a pipeline's whole training state; [`federated`] is one
+//! protocol epoch in pure functions (solver slice and training, coordinator check, robust
+//! aggregation). Weight deltas are `new − base` in f64 ([`params::WeightDelta`]).
 
+pub mod checkpoint;
 pub mod data;
 pub mod decoder;
 pub mod error;
+pub mod federated;
 pub mod manifest;
 pub mod model;
 pub mod params;
 pub mod pipeline;
+pub mod plan_wire;
 pub mod probe;
 pub mod resident;
 pub mod rng;
@@ -34,6 +41,7 @@ pub use manifest::{GraphSource, Manifest};
 pub use model::{JepaModel, TrainState};
 pub use params::{ParamSet, WeightDelta};
 pub use pipeline::{Answer, Pipeline};
+pub use plan_wire::{PLAN_SERVICE, PlanRequest, PlanResponse};
 pub use runtime::Device;
 pub use two_speed::{Path, PlanSource, TwoSpeed};
 pub use txt::{TextBatch, TextJepa};

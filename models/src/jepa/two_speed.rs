@@ -9,6 +9,8 @@
 
 use std::collections::VecDeque;
 
+use super::plan_wire::PlanRequest;
+
 /// Routing thresholds (prototype defaults).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TwoSpeedConfig {
@@ -60,11 +62,11 @@ impl std::fmt::Display for Path {
     }
 }
 
-/// Where updated plans come from: inference peers over request-response (the overlay
-/// implements this); `None` when no peer is reachable.
+/// Where updated plans come from: inference peers over the overlay's request-response
+/// protocol (the node implements this); `None` when no peer answered.
 pub trait PlanSource {
     /// An updated plan (K·D values) for a query, or `None` when no peer answered.
-    fn plan(&mut self, query_embedding: &[f32], local_plan: &[f32]) -> Option<Vec<f32>>;
+    fn plan(&mut self, request: &PlanRequest) -> Option<Vec<f32>>;
 }
 
 /// No network: never answers.
@@ -72,7 +74,7 @@ pub trait PlanSource {
 pub struct Offline;
 
 impl PlanSource for Offline {
-    fn plan(&mut self, _: &[f32], _: &[f32]) -> Option<Vec<f32>> {
+    fn plan(&mut self, _: &PlanRequest) -> Option<Vec<f32>> {
         None
     }
 }
@@ -213,11 +215,12 @@ impl TwoSpeed {
         q: &[f32],
         length: usize,
         local_plan: &[f32],
+        request: &PlanRequest,
         peers: &mut dyn PlanSource,
     ) -> (Vec<f32>, Path) {
         match self.route(q, length) {
             Route::Fast { plan, .. } => (plan, Path::FastCached),
-            Route::Slow { .. } => match peers.plan(q, local_plan) {
+            Route::Slow { .. } => match peers.plan(request) {
                 Some(plan) => {
                     self.insert(q.to_vec(), plan.clone());
                     (plan, Path::Slow)
@@ -234,7 +237,7 @@ mod tests {
 
     struct Peer(Vec<f32>);
     impl PlanSource for Peer {
-        fn plan(&mut self, _: &[f32], _: &[f32]) -> Option<Vec<f32>> {
+        fn plan(&mut self, _: &PlanRequest) -> Option<Vec<f32>> {
             Some(self.0.clone())
         }
     }
@@ -244,24 +247,33 @@ mod tests {
         let mut ts = TwoSpeed::new(TwoSpeedConfig::default());
         let q = vec![1.0, 0.0, 0.5];
         let local = vec![0.1; 4];
+        let r = PlanRequest {
+            version: 1,
+            layout: Vec::new(),
+            pixels: vec![0; 64],
+            prompt: String::new(),
+        };
         assert_eq!(
-            ts.choose(&q, 5, &local, &mut Offline),
+            ts.choose(&q, 5, &local, &r, &mut Offline),
             (local.clone(), Path::FastLocal)
         );
         let remote = vec![0.9; 4];
         assert_eq!(
-            ts.choose(&q, 5, &local, &mut Peer(remote.clone())),
+            ts.choose(&q, 5, &local, &r, &mut Peer(remote.clone())),
             (remote.clone(), Path::Slow)
         );
         // A near-identical query now hits the cache, even offline.
         let q2 = vec![1.0, 0.01, 0.5];
         assert_eq!(
-            ts.choose(&q2, 5, &local, &mut Offline),
+            ts.choose(&q2, 5, &local, &r, &mut Offline),
             (remote, Path::FastCached)
         );
         // A very different query is novel: slow path, here offline, so local.
         let q3 = vec![-1.0, 0.0, -0.5];
-        assert_eq!(ts.choose(&q3, 5, &local, &mut Offline).1, Path::FastLocal);
+        assert_eq!(
+            ts.choose(&q3, 5, &local, &r, &mut Offline).1,
+            Path::FastLocal
+        );
     }
 
     #[test]

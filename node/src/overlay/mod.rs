@@ -8,9 +8,13 @@
 //! repair under-replicated ones.
 //!
 //! Until the protocol actors land, the node's application accepts every well-formed envelope and
-//! keeps the last [`http::RECENT_MESSAGES`] in memory for the status endpoint.
+//! keeps the last [`http::RECENT_MESSAGES`] in memory for the status endpoint. With
+//! `--inference jepa` the node is an inference peer: [`inference`] answers plan requests over
+//! the RPC protocol; [`plan_client`] is the asking side used by `autonet infer --peer`.
 
 pub mod http;
+pub mod inference;
+pub mod plan_client;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -41,6 +45,19 @@ pub struct NodeArgs {
     /// Serve Prometheus metrics (libp2p's and autonet's) at http://ADDR/metrics (localhost only).
     #[arg(long, env = "AUTONET_METRICS", value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
+    /// Be an inference peer: answer plan requests of `autonet infer --peer` with this model
+    /// (trained as the JEPA flags say before the node starts listening).
+    #[arg(long, env = "AUTONET_INFERENCE", value_name = "MODEL")]
+    pub inference: Option<InferenceModel>,
+    #[command(flatten, next_help_heading = "Inference model (with --inference)")]
+    pub jepa: crate::jepa::JepaArgs,
+}
+
+/// Models an inference peer can serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InferenceModel {
+    /// VL-JEPA latent plans.
+    Jepa,
 }
 
 /// `autonet bootstrap`.
@@ -139,6 +156,20 @@ fn run(
             "{addr} is not a loopback address; the status and metrics endpoints serve localhost only"
         );
     }
+    let plans = match args.inference {
+        Some(InferenceModel::Jepa) => {
+            let prepared = crate::jepa::load_or_train(&args.jepa, &config.data_dir)?;
+            let server = inference::PlanServer::new(prepared.pipeline);
+            println!(
+                "inference: serving jepa plans (model {}, checkpoint {} {})",
+                inference::hex(&server.model_id()),
+                prepared.origin.name(),
+                prepared.checkpoint.display()
+            );
+            Some(server)
+        }
+        None => None,
+    };
     let id = identity::load_or_create(&config.data_dir)?;
     // The identity module uses libp2p-identity 0.2 and libp2p 0.57 uses 0.3; both read the same
     // protobuf key encoding.
@@ -157,13 +188,14 @@ fn run(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(network, args, &config.data_dir))
+    runtime.block_on(serve(network, args, &config.data_dir, plans))
 }
 
 async fn serve(
     network: NetworkConfig,
     args: &NodeArgs,
     data_dir: &std::path::Path,
+    plans: Option<inference::PlanServer>,
 ) -> anyhow::Result<()> {
     let mut registry = Registry::default();
     let (client, mut events, event_loop) = autonet_p2p::new(network, &mut registry)?;
@@ -194,6 +226,16 @@ async fn serve(
                 NetworkEvent::PeerBanned { peer, duration } => {
                     tracing::warn!(%peer, secs = duration.as_secs(), "peer banned");
                 }
+                NetworkEvent::Request(rpc) => match &plans {
+                    Some(server) if inference::PlanServer::serves(&rpc.service) => {
+                        tokio::spawn(server.clone().handle(app_client.clone(), rpc));
+                    }
+                    _ => {
+                        let reason = format!("this node serves no {:?}", rpc.service);
+                        let response = autonet_p2p::RpcResponse::Unavailable { reason };
+                        let _ = app_client.answer_rpc(rpc.id, response).await;
+                    }
+                },
                 _ => {}
             }
         }

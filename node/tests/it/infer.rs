@@ -79,3 +79,55 @@ fn bad_flags_are_clear_errors() {
         );
     }
 }
+
+fn infer_json(dir: &std::path::Path, train_steps: &str) -> serde_json::Value {
+    let out = run_ok(autonet(dir).args([
+        "infer",
+        "--model",
+        "jepa",
+        "--train-steps",
+        train_steps,
+        "--decoder-steps",
+        "5",
+        "--json",
+    ]));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+#[test]
+fn infer_keeps_a_checkpoint_loads_it_and_resumes_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = infer_json(dir.path(), "3");
+    assert_eq!(first["checkpoint"], "trained", "{first}");
+    let file = std::path::PathBuf::from(first["checkpoint_file"].as_str().unwrap());
+    assert!(file.starts_with(dir.path()), "{first}");
+    let saved = std::fs::read(&file).unwrap();
+
+    let again = infer_json(dir.path(), "3");
+    assert_eq!(again["checkpoint"], "loaded", "{again}");
+    assert_eq!(again["local_model"], first["local_model"]);
+    assert_eq!(again["answer"], first["answer"]);
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        saved,
+        "loading rewrote the file"
+    );
+
+    let more = infer_json(dir.path(), "4");
+    assert_eq!(more["checkpoint"], "resumed", "{more}");
+    assert_eq!(more["trained_steps"], serde_json::json!([4, 5]), "{more}");
+    assert_ne!(more["local_model"], first["local_model"]);
+
+    // A damaged checkpoint is a clear error and is left as it is.
+    let mut damaged = std::fs::read(&file).unwrap();
+    damaged[20] ^= 0xff;
+    std::fs::write(&file, &damaged).unwrap();
+    let out = quick(&mut autonet(dir.path())).output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot be used") && err.contains("hash mismatch"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), damaged);
+}

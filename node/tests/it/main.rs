@@ -6,6 +6,7 @@ mod chain;
 mod cli;
 mod config;
 mod infer;
+mod infer_peer;
 mod keygen;
 mod model;
 mod overlay;

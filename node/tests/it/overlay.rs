@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use super::autonet;
 
 /// A running `autonet` node process; killed on drop if still running.
-struct Node {
-    child: Child,
-    peer_addr: String,
-    status: String,
+pub(crate) struct Node {
+    pub(crate) child: Child,
+    pub(crate) peer_addr: String,
+    pub(crate) status: String,
     metrics: Option<String>,
     _dir: tempfile::TempDir,
 }
@@ -30,7 +30,7 @@ impl Drop for Node {
     }
 }
 
-fn start(args: &[&str]) -> Node {
+pub(crate) fn start(args: &[&str]) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let mut child = autonet(dir.path())
         .args(args)
@@ -89,14 +89,14 @@ fn http(host: &str, method: &str, path: &str, body: &[u8]) -> Option<(u16, Vec<u
     Some((code, response[split + 4..].to_vec()))
 }
 
-fn get_json(host: &str, path: &str) -> Option<serde_json::Value> {
+pub(crate) fn get_json(host: &str, path: &str) -> Option<serde_json::Value> {
     match http(host, "GET", path, b"")? {
         (200, body) => serde_json::from_slice(&body).ok(),
         _ => None,
     }
 }
 
-fn poll<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn poll<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let end = Instant::now() + deadline;
     loop {
         if let Some(v) = check() {

@@ -1,0 +1,105 @@
+//! The inference service of an overlay node started with `--inference jepa`: it answers plan
+//! requests ([`PLAN_SERVICE`]) with the plan of its own trained VL-JEPA.
+//!
+//! The encoder runs on a blocking thread (ONNX Runtime sessions are synchronous), one request
+//! at a time. A request that does not decode or check out ([`PlanRequest::decode`]) is
+//! answered with the reason and lowers the sender's score (three of them ban it); a failure
+//! of our own is answered as an error without penalty.
+
+use std::sync::{Arc, Mutex};
+
+use autonet_models::jepa::params::Layout;
+use autonet_models::jepa::{PLAN_SERVICE, Pipeline, PlanRequest, PlanResponse};
+use autonet_p2p::{Client, InboundRpc, RpcResponse};
+
+/// Score penalty for a bad plan request: with gossipsub's application weight (10) three of
+/// them take a peer below the ban threshold (−80).
+pub const BAD_PLAN_PENALTY: f64 = 3.0;
+
+/// Shares one trained pipeline between requests.
+#[derive(Clone)]
+pub struct PlanServer {
+    pipeline: Arc<Mutex<Pipeline>>,
+    layout: Arc<Layout>,
+    model: [u8; 32],
+}
+
+impl std::fmt::Debug for PlanServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlanServer")
+            .field("model", &hex(&self.model))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a request was not answered with a plan.
+enum Refusal {
+    /// The sender's input was bad: answer, and penalise it.
+    BadInput(String),
+    /// Our failure: answer, no penalty.
+    Internal(String),
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl PlanServer {
+    /// Serves plans of `pipeline`'s encoder.
+    pub fn new(pipeline: Pipeline) -> Self {
+        PlanServer {
+            layout: pipeline.vl.model.layout.clone(),
+            model: pipeline.model_id(),
+            pipeline: Arc::new(Mutex::new(pipeline)),
+        }
+    }
+
+    /// Content id of the encoder parameters that answer.
+    pub fn model_id(&self) -> [u8; 32] {
+        self.model
+    }
+
+    /// Whether this server answers `service`.
+    pub fn serves(service: &str) -> bool {
+        service == PLAN_SERVICE
+    }
+
+    /// Answers one inbound request (spawn it: the encoder runs on a blocking thread).
+    pub async fn handle(self, client: Client, rpc: InboundRpc) {
+        let peer = rpc.peer;
+        let server = self.clone();
+        let outcome = tokio::task::spawn_blocking(move || server.answer(&rpc.body))
+            .await
+            .unwrap_or_else(|e| Err(Refusal::Internal(format!("plan task failed: {e}"))));
+        let (response, penalty) = match outcome {
+            Ok(body) => (RpcResponse::Ok { body }, false),
+            Err(Refusal::BadInput(reason)) => {
+                tracing::info!(%peer, %reason, "bad plan request");
+                (RpcResponse::Error { reason }, true)
+            }
+            Err(Refusal::Internal(reason)) => {
+                tracing::warn!(%peer, %reason, "cannot answer plan request");
+                (RpcResponse::Error { reason }, false)
+            }
+        };
+        // Answer first: the strike may ban the peer and close the connection.
+        let _ = client.answer_rpc(rpc.id, response).await;
+        if penalty {
+            let _ = client.penalize(peer, BAD_PLAN_PENALTY).await;
+        }
+    }
+
+    fn answer(&self, body: &[u8]) -> Result<Vec<u8>, Refusal> {
+        let request = PlanRequest::decode(body, &self.layout)
+            .map_err(|e| Refusal::BadInput(e.to_string()))?;
+        let mut pipeline = self
+            .pipeline
+            .lock()
+            .map_err(|_| Refusal::Internal("the model is unusable after a panic".to_string()))?;
+        let plan = pipeline
+            .plan_for(&request)
+            .map_err(|e| Refusal::Internal(e.to_string()))?;
+        Ok(PlanResponse::new(self.model, plan).encode())
+    }
+}

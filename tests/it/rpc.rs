@@ -1,0 +1,108 @@
+//! Application RPCs between two in-process peers: a service answers; an oversized request is
+//! refused by the codec without harming the server; an unknown service is reported as such;
+//! bad input penalised three times bans the sender (score below the ban threshold).
+
+use std::time::Duration;
+
+use autonet_p2p::rpc::MAX_RPC_REQUEST_BYTES;
+use autonet_p2p::testnet::{Peer, accept_all, local_config, poll_until};
+use autonet_p2p::{Keypair, NetworkEvent, RpcResponse};
+use prometheus_client::registry::Registry;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_answers_refuses_oversize_and_bans_after_penalties() -> anyhow::Result<()> {
+    let (server, mut events, event_loop) = autonet_p2p::new(
+        local_config(Keypair::generate_ed25519(), vec![]),
+        &mut Registry::default(),
+    )?;
+    tokio::spawn(event_loop.run());
+    let app = server.clone();
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            let NetworkEvent::Request(rpc) = event else {
+                continue;
+            };
+            let response = match rpc.service.as_str() {
+                "echo" => RpcResponse::Ok {
+                    body: rpc.body.iter().rev().copied().collect(),
+                },
+                "strict" => {
+                    let _ = app
+                        .answer_rpc(
+                            rpc.id,
+                            RpcResponse::Error {
+                                reason: "bad input".into(),
+                            },
+                        )
+                        .await;
+                    let _ = app.penalize(rpc.peer, 3.0).await;
+                    continue;
+                }
+                other => RpcResponse::Unavailable {
+                    reason: format!("no {other}"),
+                },
+            };
+            let _ = app.answer_rpc(rpc.id, response).await;
+        }
+    });
+    let server_addr = server.listen_addrs().await?.remove(0);
+    let client = Peer::start(
+        local_config(Keypair::generate_ed25519(), vec![server_addr.clone()]),
+        accept_all(),
+    )
+    .await?;
+    let sid = server.peer_id();
+    client.client.dial(server_addr.clone()).await?;
+
+    let echo = client.client.rpc(sid, "echo", b"abc".to_vec()).await?;
+    assert_eq!(
+        echo,
+        RpcResponse::Ok {
+            body: b"cba".to_vec()
+        }
+    );
+    let other = client.client.rpc(sid, "nope", Vec::new()).await?;
+    assert!(
+        matches!(other, RpcResponse::Unavailable { .. }),
+        "{other:?}"
+    );
+
+    let huge = vec![0u8; usize::try_from(MAX_RPC_REQUEST_BYTES)? + 1];
+    assert!(client.client.rpc(sid, "echo", huge).await.is_err());
+    // The server still answers afterwards.
+    poll_until(
+        Duration::from_secs(60),
+        Duration::from_millis(250),
+        || async {
+            let _ = client.client.dial(server_addr.clone()).await;
+            matches!(
+                client.client.rpc(sid, "echo", b"x".to_vec()).await,
+                Ok(RpcResponse::Ok { .. })
+            )
+            .then_some(())
+        },
+    )
+    .await
+    .expect("server answers after an oversized request");
+
+    for _ in 0..3 {
+        let _ = client.client.rpc(sid, "strict", Vec::new()).await;
+    }
+    let me = client.peer_id.to_string();
+    poll_until(
+        Duration::from_secs(60),
+        Duration::from_millis(250),
+        || async {
+            server
+                .status()
+                .await
+                .is_ok_and(|s| s.bans.iter().any(|b| b.peer == me))
+                .then_some(())
+        },
+    )
+    .await
+    .expect("the penalised client is banned");
+    client.stop().await;
+    let _ = server.shutdown().await;
+    Ok(())
+}
