@@ -203,13 +203,15 @@ impl RunningPeer {
 
     /// Stops the peer (as a crash would: nothing is flushed that was not durable already).
     pub async fn stop(self) {
-        self.supervisor.stop(None);
+        // Ask the supervisor for the role actor before stopping it: a stopping supervisor no
+        // longer answers, and a role actor left running would hold the chain clock forever.
         if let Some(cell) = ractor::call!(self.supervisor, SupervisorMsg::Child, self.name.clone())
             .ok()
             .flatten()
         {
             cell.stop(None);
         }
+        self.supervisor.stop(None);
         self.bridge.stop(None);
         self.gate.stop(None);
         self.mailbox.stop(None);

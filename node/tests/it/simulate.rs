@@ -33,7 +33,6 @@ fn peers_with_role<'a>(r: &'a Value, role: &str) -> Vec<&'a Value> {
 /// The defaults (2 proposers, 3 solvers, 3 coordinators, 1 aggregator, 3 epochs) complete, and
 /// every peer's balance and stake equal what the chain says given its rewards, mint and slashes.
 #[test]
-#[ignore = "a full 3-epoch simulation: passes in seconds on an idle machine, but stalls on overlay fetches on the loaded 2-core machine (see the issue report)"]
 fn defaults_complete_three_epochs_and_balances_match_the_chain() {
     let r = simulate(&[]);
     assert_eq!(r["complete"], true, "{r:#}");
@@ -75,7 +74,6 @@ fn model_ids(r: &Value) -> Vec<String> {
 /// reward, and every published model equals the one built by the two honest solvers alone
 /// (`--solvers 2` gives them the same keys, slices and bundles).
 #[test]
-#[ignore = "several full simulations: run with --run-ignored only (not yet verified on the shared 2-core machine)"]
 fn a_byzantine_solver_earns_nothing_and_changes_no_model() {
     let epochs = "2";
     let honest_only = simulate(&["--solvers", "2", "--epochs", epochs, "--seed", "7"]);
@@ -138,7 +136,6 @@ fn a_byzantine_solver_earns_nothing_and_changes_no_model() {
 
 /// The same seed twice gives the same model ids and the same reward, slash and mint totals.
 #[test]
-#[ignore = "several full simulations: run with --run-ignored only (not yet verified on the shared 2-core machine)"]
 fn the_same_seed_reproduces_models_and_rewards() {
     let args = ["--epochs", "2", "--seed", "11"];
     let (a, b) = (simulate(&args), simulate(&args));
@@ -159,7 +156,7 @@ fn the_same_seed_reproduces_models_and_rewards() {
 /// blocks later; they resume from their stores (reveal, get paid), the epoch finalizes, and
 /// nobody is paid twice.
 #[test]
-#[ignore = "several full simulations: run with --run-ignored only (not yet verified on the shared 2-core machine)"]
+#[ignore = "20 peers with real kills and restarts: about 6 minutes in a debug build on 2 cores; run with --run-ignored only"]
 fn churned_solvers_resume_from_their_stores() {
     let r = simulate(&[
         "--proposers",
@@ -205,7 +202,6 @@ fn churned_solvers_resume_from_their_stores() {
 
 /// A coordinator stopped for good after the first epoch: the other two still vote and confirm.
 #[test]
-#[ignore = "several full simulations: run with --run-ignored only (not yet verified on the shared 2-core machine)"]
 fn a_dropped_coordinator_does_not_stop_the_network() {
     let r = simulate(&["--epochs", "2", "--drop-coordinator"]);
     assert_eq!(r["complete"], true, "{r:#}");
