@@ -18,6 +18,7 @@ use libp2p::{PeerId, StreamProtocol};
 use serde::{Deserialize, Serialize};
 
 use crate::event_loop::{EventLoop, NetworkEvent};
+use crate::swarm_events::request_error;
 
 /// Request-response protocol name of application RPCs.
 pub const RPC_PROTOCOL: StreamProtocol = StreamProtocol::new("/autonet/rpc/1.0.0");
@@ -93,10 +94,7 @@ impl EventLoop {
                 ..
             } => {
                 if let Some(reply) = self.pending_rpcs.remove(&request_id) {
-                    let _ = reply.send(Err(crate::P2pError::Request {
-                        peer: peer.to_string(),
-                        reason: error.to_string(),
-                    }));
+                    let _ = reply.send(Err(request_error(peer, error)));
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {

@@ -400,7 +400,7 @@ impl EventLoop {
     }
 }
 
-fn request_error(peer: PeerId, error: request_response::OutboundFailure) -> P2pError {
+pub(crate) fn request_error(peer: PeerId, error: request_response::OutboundFailure) -> P2pError {
     P2pError::Request {
         peer: peer.to_string(),
         reason: error.to_string(),
