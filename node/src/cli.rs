@@ -80,6 +80,21 @@ pub enum Command {
 
     /// Join the network through a bootstrap peer: discover peers through Kademlia, subscribe to
     /// the protocol topics, serve the status JSON (and metrics with --metrics) on localhost.
+    ///
+    /// With --role proposer|solver|coordinator|aggregator the node also takes that staked role
+    /// in the training protocol on the chain at --rpc-url, following the network plan given by
+    /// --plan. Before the first start: `autonet key create --role R` (or `key import`) and fund
+    /// the address with the role's minimum stake in ATN plus gas. On start the peer stakes the
+    /// minimum if its address is not staked yet, binds its PeerId to the address on chain if it
+    /// is not bound yet, prints a progress line per protocol phase, and serves its role status at
+    /// http://<status>/status. It keeps its state in the data dir (state.redb: stages,
+    /// commitments, salts, bundles; chain.redb: transactions in flight; protocol_secret: the
+    /// seed of its salts), so after a restart — even after `kill -9` — it resumes its phase.
+    /// Ctrl-C or SIGTERM stops it cleanly. Example (a dev network from `autonet testnet setup`):
+    ///
+    ///   autonet --data-dir net/solver-1 join --role solver --rpc-url http://127.0.0.1:8545
+    ///     --plan net/plan.json --password-file net/password --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/<ID>
+    #[command(verbatim_doc_comment)]
     Join(crate::overlay::JoinArgs),
 
     /// Run a named benchmark; each prints a baseline measured in the same run and the ratio to it.
@@ -108,6 +123,10 @@ pub enum Command {
 
     /// Run a local multi-peer simulation of the network on this machine.
     Simulate(crate::simulate::SimulateArgs),
+
+    /// A multi-process dev network on anvil (`scripts/local-testnet` runs it): `setup` deploys
+    /// and writes every peer's data dir, `drive` paces the chain and prints the report.
+    Testnet(crate::testnet::TestnetArgs),
 
     /// Ask a model a question and report which inference path answered.
     Infer(crate::infer::InferArgs),

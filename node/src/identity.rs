@@ -82,6 +82,24 @@ pub fn load_or_create(data_dir: &Path) -> Result<NodeIdentity, IdentityError> {
     })
 }
 
+/// Writes a given key (libp2p protobuf encoding) as the node key of `data_dir`; fails if the
+/// data dir has one already (`autonet testnet setup` hands dev peers their seeded identities).
+pub fn store_new(data_dir: &Path, protobuf: &[u8]) -> Result<NodeIdentity, IdentityError> {
+    let path = data_dir.join(NODE_KEY_FILE);
+    let keypair =
+        Keypair::from_protobuf_encoding(protobuf).map_err(|e| IdentityError::Corrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    create_private_dir(data_dir)?;
+    write_new_file(&path, protobuf)?;
+    Ok(NodeIdentity {
+        keypair,
+        path,
+        created: true,
+    })
+}
+
 /// Loads the node key at `path`; `Ok(None)` when no file exists.
 pub fn load(path: &Path) -> Result<Option<Keypair>, IdentityError> {
     let bytes = match fs::read(path) {

@@ -19,6 +19,10 @@
 //!   localhost status JSON and Prometheus `/metrics` endpoints.
 //! - [`simulate`]: `autonet simulate`, the training protocol end to end with staked peers over
 //!   libp2p on loopback, the embedded chain and fault injection, ending in a report.
+//! - [`peer`]: `autonet join --role R`, a staked protocol peer on an RPC chain (stakes and binds
+//!   itself, resumes from its data dir after any restart); [`testnet`]: `autonet testnet
+//!   setup|drive`, the Rust half of `scripts/local-testnet` (dev accounts and plan, block clock,
+//!   progress, kills, the simulation's report read from chain and peers).
 //! - [`substrate`]: `autonet substrate replay|sample` and the substrate side of `autonet infer`.
 //!
 //! Later issues add the chain commands here; the protocol itself lives in the library crates below this one.
@@ -34,5 +38,7 @@ pub mod logging;
 pub mod model;
 pub mod model_net;
 pub mod overlay;
+pub mod peer;
 pub mod simulate;
 pub mod substrate;
+pub mod testnet;

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use autonet_node::cli::{Cli, Command};
 use autonet_node::config::Config;
-use autonet_node::{bench, chain, identity, infer, logging, model, overlay, simulate, substrate};
+use autonet_node::{
+    bench, chain, identity, infer, logging, model, overlay, simulate, substrate, testnet,
+};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Claim(args) => chain::run_claim(&config.data_dir, &args),
         Command::Balance(args) => chain::run_balance(&config.data_dir, &args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Testnet(args) => testnet::run(&args),
         Command::Infer(args) => infer::run(&args, &config),
         Command::Substrate(args) => substrate::run(&args),
         Command::Model(args) => model::run(&args, &config.data_dir),

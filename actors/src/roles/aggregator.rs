@@ -42,10 +42,21 @@ pub struct Aggregator<C> {
 
 const ROLE: &str = "aggregator";
 
+fn record_key(epoch: u64) -> String {
+    format!("aggregator.record.{epoch}")
+}
+
 impl<C: ProtocolView + 'static> Aggregator<C> {
     pub async fn resume(ctx: Arc<Ctx<C>>) -> Result<Self, RoleError> {
         let tracker = Tracker::resume(&ctx, ROLE).await?;
         let last: Option<Published> = ctx.load("aggregator.last")?;
+        // A restarted aggregator reports the epochs it published before (the journal lives in
+        // memory; the records are in the store).
+        for epoch in 1..=ctx.plan.epochs {
+            if let Some(record) = ctx.load::<EpochRecord>(&record_key(epoch))? {
+                ctx.journal.epoch_published(record);
+            }
+        }
         Ok(Aggregator {
             ctx,
             tracker,
@@ -99,6 +110,16 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
         let Some(base) = ctx.content(task.spec.base_model).await? else {
             return Ok(true);
         };
+        ctx.journal.note(
+            &ctx.name,
+            epoch,
+            "aggregate",
+            format!(
+                "task {}: merging {} accepted bundles",
+                task.id,
+                inputs.len()
+            ),
+        );
         let agg = ctx.aggregate(base, inputs).await?;
         let list = MintList::from_agents(epoch, &agg.mint)?;
         let list_bytes = encode(&list);
@@ -136,10 +157,7 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
                 announcement: announcement.clone(),
             },
         )?;
-        ctx.save(&done_key, &true)?;
-        self.last = Some((announcement, head));
-        self.serving = true;
-        ctx.journal.epoch_published(EpochRecord {
+        let record = EpochRecord {
             epoch,
             task: task.id.to_string(),
             model_id: hex32(&model_id),
@@ -150,7 +168,13 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
             novelty: agg.novelty.clone().into_iter().collect(),
             started_at: ctx.journal.first_at(epoch, "propose").unwrap_or_default(),
             published_at: ctx.journal.now(),
-        });
+        };
+        // The record before the done mark: a crash between them republishes, never loses it.
+        ctx.save(&record_key(epoch), &record)?;
+        ctx.save(&done_key, &true)?;
+        self.last = Some((announcement, head));
+        self.serving = true;
+        ctx.journal.epoch_published(record);
         ctx.journal.note(
             &ctx.name,
             epoch,

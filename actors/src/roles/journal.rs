@@ -19,8 +19,8 @@ pub struct Entry {
     pub text: String,
 }
 
-/// What an aggregator published for an epoch (for the report).
-#[derive(Debug, Clone, Serialize)]
+/// What an aggregator published for an epoch (for the report; kept in its store).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct EpochRecord {
     pub epoch: u64,
     pub task: String,

@@ -78,15 +78,26 @@ impl<C> std::fmt::Debug for PeerParts<C> {
     }
 }
 
-/// Starts a peer; it begins acting on the next tick.
+/// Starts a peer on loopback (the simulation's overlay settings); it begins acting on the next
+/// tick.
 pub async fn start_peer<C: ProtocolView + 'static>(
     parts: PeerParts<C>,
     setup: PeerSetup,
 ) -> Result<RunningPeer, RoleError> {
+    let config = autonet_p2p::testnet::local_config(setup.keypair.clone(), setup.bootstrap.clone());
+    start_peer_with_network(parts, setup, config).await
+}
+
+/// Starts a peer with the given overlay settings (`autonet join --role`: its listen addresses,
+/// DHT mode and record store); `setup.keypair` and `setup.bootstrap` are not read.
+pub async fn start_peer_with_network<C: ProtocolView + 'static>(
+    parts: PeerParts<C>,
+    setup: PeerSetup,
+    config: autonet_p2p::NetworkConfig,
+) -> Result<RunningPeer, RoleError> {
     std::fs::create_dir_all(&setup.data_dir)
         .map_err(|e| RoleError::Corrupt(format!("{}: {e}", setup.data_dir.display())))?;
     let store = Arc::new(open_store(&setup.data_dir.join("state.redb")).await?);
-    let config = autonet_p2p::testnet::local_config(setup.keypair, setup.bootstrap);
     let mut registry = prometheus_registry();
     let (client, events, event_loop) = autonet_p2p::new(config, &mut registry)?;
     let loop_task = tokio::spawn(event_loop.run());

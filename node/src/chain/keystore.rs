@@ -95,6 +95,12 @@ pub fn import(path: &Path, key_file: &Path, password: &str) -> anyhow::Result<Pr
     Ok(key)
 }
 
+/// Stores a given key (`autonet testnet setup` hands each dev peer its account); fails if a
+/// keystore exists at `path`.
+pub fn store(path: &Path, key: &PrivateKeySigner, password: &str) -> anyhow::Result<()> {
+    write_new(path, key, password)
+}
+
 /// Decrypts the key at `path`.
 pub fn load(path: &Path, password: &str) -> anyhow::Result<PrivateKeySigner> {
     if !path.exists() {

@@ -108,6 +108,8 @@ pub struct JoinArgs {
     pub dht_mode: DhtModeArg,
     #[command(flatten)]
     pub node: NodeArgs,
+    #[command(flatten, next_help_heading = "Protocol role (with --role)")]
+    pub role: crate::peer::RoleOpts,
 }
 
 /// DHT mode flag value.
@@ -130,6 +132,9 @@ pub fn bootstrap(args: &BootstrapArgs, config: &Config) -> anyhow::Result<()> {
 
 /// Joins the network through the given bootstrap peers and runs until Ctrl-C.
 pub fn join(args: &JoinArgs, config: &Config) -> anyhow::Result<()> {
+    if let Some(role) = args.role.role {
+        return crate::peer::join(args, role, config);
+    }
     let mode = match args.dht_mode {
         DhtModeArg::Server => DhtMode::Server,
         DhtModeArg::Client => DhtMode::Client,
@@ -266,7 +271,8 @@ async fn serve(
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

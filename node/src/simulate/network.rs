@@ -57,13 +57,53 @@ pub struct Network {
     clock: JoinHandle<()>,
 }
 
-fn secret_of(seed: u64, i: usize) -> [u8; 32] {
+/// Protocol secret of peer `i` (roster order) of a run seeded with `seed`; `autonet testnet
+/// setup` gives its peers the same, so a multi-process run is comparable with a simulation.
+pub fn secret_of(seed: u64, i: usize) -> [u8; 32] {
     keccak256(format!("autonet/simulate/{seed}/peer/{i}")).0
 }
 
-fn keypair_of(seed: u64, i: usize) -> anyhow::Result<Keypair> {
+/// libp2p identity of peer `i` (roster order).
+pub fn keypair_of(seed: u64, i: usize) -> anyhow::Result<Keypair> {
     let mut bytes = keccak256(format!("autonet/simulate/{seed}/p2p/{i}")).0;
     Keypair::ed25519_from_bytes(&mut bytes).context("cannot derive a peer key")
+}
+
+/// Solver and coordinator pools per task.
+pub fn rewards() -> (U256, U256) {
+    (ATN * U256::from(30), ATN * U256::from(6))
+}
+
+/// The plan every peer of a run with these flags follows (`testnet setup` writes the same).
+pub fn plan_for(args: &SimulateArgs, project: U256, proposers: Vec<Address>) -> NetworkPlan {
+    let (solver_reward, coordinator_reward) = rewards();
+    NetworkPlan {
+        project,
+        epochs: args.epochs,
+        proposers,
+        batch_len: args.batch,
+        slice_len: args.slice,
+        held_out_len: args.held_out,
+        train_epochs: 1,
+        phases: PhaseBlocks::for_roster(args.solvers, args.coordinators, 8),
+        solver_reward,
+        coordinator_reward,
+    }
+}
+
+/// Creates the project tasks are paid from and funds it for every epoch.
+pub async fn create_funded_project<B: Backend>(
+    chain: &Contracts<B>,
+    deployer: Address,
+    args: &SimulateArgs,
+) -> anyhow::Result<U256> {
+    let (solver_reward, coordinator_reward) = rewards();
+    let project = chain
+        .create_project(deployer, "simulate", acceptance_threshold())
+        .await?;
+    let budget = (solver_reward + coordinator_reward) * U256::from(args.epochs);
+    chain.fund_project(deployer, project, budget).await?;
+    Ok(project)
 }
 
 /// (name, role) of every peer, in account order.
@@ -99,32 +139,14 @@ impl Network {
         );
         let signers = chain.backend().signers().to_vec();
         let deployer = signers[0].address();
-        let plan_phases = PhaseBlocks::for_roster(args.solvers, args.coordinators, 8);
-        let solver_reward = ATN * U256::from(30);
-        let coordinator_reward = ATN * U256::from(6);
-        let project = chain
-            .create_project(deployer, "simulate", acceptance_threshold())
-            .await?;
-        let budget = (solver_reward + coordinator_reward) * U256::from(args.epochs);
-        chain.fund_project(deployer, project, budget).await?;
+        let project = create_funded_project(&*chain, deployer, args).await?;
         let proposers: Vec<Address> = roster
             .iter()
             .enumerate()
             .filter(|(_, (_, r))| *r == Role::Proposer)
             .map(|(i, _)| signers[i + 1].address())
             .collect();
-        let plan = Arc::new(NetworkPlan {
-            project,
-            epochs: args.epochs,
-            proposers,
-            batch_len: args.batch,
-            slice_len: args.slice,
-            held_out_len: args.held_out,
-            train_epochs: 1,
-            phases: plan_phases,
-            solver_reward,
-            coordinator_reward,
-        });
+        let plan = Arc::new(plan_for(args, project, proposers));
         let mut boot_kp = keccak256(format!("autonet/simulate/{}/bootstrap", args.seed)).0;
         let bootstrap = Peer::start(
             local_config(Keypair::ed25519_from_bytes(&mut boot_kp)?, Vec::new()),

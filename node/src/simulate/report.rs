@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, U256};
-use autonet_contracts::{ATN, Chain, ProtocolView, RewardEvent};
+use autonet_actors::roles::journal::EpochRecord;
+use autonet_contracts::{ATN, Backend, Chain, Contracts, ProtocolView, RewardEvent};
 use serde::Serialize;
 
 use super::SimulateArgs;
-use super::network::{INITIAL_ATN, Network};
+use super::network::{INITIAL_ATN, Network, PeerInfo};
 
 /// ATN wei as a decimal ATN string with 6 decimals (display; exact values are in `*_wei`).
 fn atn(x: U256) -> f64 {
@@ -58,6 +59,8 @@ pub struct EpochReport {
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// What ran: `simulate` (one process) or `testnet` (one process per peer, on anvil).
+    pub run: String,
     pub complete: bool,
     pub incomplete_reason: String,
     pub seed: u64,
@@ -76,16 +79,52 @@ pub struct Report {
     pub total_mint_wei: U256,
 }
 
-/// Reads the outcome back from the chain.
+/// What a report is made of besides the chain.
+#[derive(Debug, Clone)]
+pub struct Inputs<'a> {
+    pub peers: &'a [PeerInfo],
+    /// Published epochs, with `started_at`/`published_at` on one clock.
+    pub epochs: Vec<EpochRecord>,
+    /// Faults injected besides Byzantine behaviours: (peer, what).
+    pub fault_events: Vec<(String, String)>,
+    pub run: &'static str,
+    pub seed: u64,
+    pub model: String,
+    pub seconds: f64,
+}
+
+/// Reads a simulation's outcome back from the chain.
 pub async fn build(
     net: &Network,
     args: &SimulateArgs,
     outcome: Result<(), String>,
 ) -> anyhow::Result<Report> {
-    let chain = &net.chain;
+    let inputs = Inputs {
+        peers: &net.peers,
+        epochs: net.journal.epochs(),
+        fault_events: net
+            .faults
+            .events
+            .iter()
+            .map(|f| (f.peer.clone(), format!("block {}: {}", f.block, f.what)))
+            .collect(),
+        run: "simulate",
+        seed: args.seed,
+        model: format!("{:?}", args.model).to_lowercase(),
+        seconds: net.journal.now(),
+    };
+    build_from(&*net.chain, inputs, outcome).await
+}
+
+/// Reads the outcome of a run (simulated or multi-process) back from the chain.
+pub async fn build_from<B: Backend>(
+    chain: &Contracts<B>,
+    inputs: Inputs<'_>,
+    outcome: Result<(), String>,
+) -> anyhow::Result<Report> {
     let head = chain.block_number().await?;
     let events = chain.reward_events(0, head).await?;
-    let epochs = net.journal.epochs();
+    let epochs = inputs.epochs;
     let mut novelty: BTreeMap<String, f64> = BTreeMap::new();
     for e in &epochs {
         for (agent, n) in &e.novelty {
@@ -93,7 +132,7 @@ pub async fn build(
         }
     }
     let mut peers = Vec::new();
-    for p in &net.peers {
+    for p in inputs.peers {
         let (mut rewards, mut claimed, mut slashed, mut mint) =
             (U256::ZERO, U256::ZERO, U256::ZERO, U256::ZERO);
         let mut reasons = Vec::new();
@@ -146,7 +185,7 @@ pub async fn build(
             balances_match_chain,
         });
     }
-    let mut faults: Vec<(String, String)> = net
+    let mut faults: Vec<(String, String)> = inputs
         .peers
         .iter()
         .filter(|p| p.behaviour != autonet_actors::roles::ctx::Behaviour::Honest)
@@ -157,9 +196,7 @@ pub async fn build(
             )
         })
         .collect();
-    for f in &net.faults.events {
-        faults.push((f.peer.clone(), format!("block {}: {}", f.block, f.what)));
-    }
+    faults.extend(inputs.fault_events);
     // Nobody is paid twice: one reward per (task, solver), one mint claim per (epoch, agent).
     let mut seen = std::collections::BTreeSet::new();
     let payouts_unique = events.iter().all(|e| match e {
@@ -173,12 +210,13 @@ pub async fn build(
         Err(e) => (false, e),
     };
     Ok(Report {
+        run: inputs.run.to_string(),
         complete,
         incomplete_reason,
-        seed: args.seed,
-        model: format!("{:?}", args.model).to_lowercase(),
+        seed: inputs.seed,
+        model: inputs.model,
         blocks: head,
-        seconds: net.journal.now(),
+        seconds: inputs.seconds,
         total_rewards_wei: sum(|p| p.rewards_wei),
         total_slashed_wei: sum(|p| p.slashed_wei),
         total_mint_wei: sum(|p| p.mint_wei),
@@ -204,7 +242,8 @@ impl Report {
     /// The human-readable report.
     pub fn to_text(&self) -> String {
         let mut s = format!(
-            "\nautonet simulate: {} (seed {}, model {}, {} blocks, {:.1}s)\n\n",
+            "\nautonet {}: {} (seed {}, model {}, {} blocks, {:.1}s)\n\n",
+            self.run,
             if self.complete {
                 "complete"
             } else {

@@ -12,6 +12,7 @@ mod model;
 mod overlay;
 mod simulate;
 mod substrate;
+mod testnet;
 
 use std::path::Path;
 use std::process::{Command, Output};

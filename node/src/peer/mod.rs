@@ -1,0 +1,308 @@
+//! `autonet join --role R`: a peer that takes a staked protocol role in a network on an EVM chain.
+//!
+//! Bird's-eye view: the peer reads the network [`plan`] (Governor, project, epochs, phases),
+//! unlocks its role key from `<data-dir>/keys/<role>.json`, stakes the role's minimum if its
+//! address is not staked yet and binds its PeerId to the address on chain (both once; a restart
+//! finds them done), then runs the role with `autonet_actors::roles::peer` on an `RpcChain`.
+//! Everything that matters lives under the data dir and is picked up again after a restart or a
+//! `kill -9`: `state.redb` (role stages, commitments, salts, bundles, models), `chain.redb`
+//! (transactions in flight, resubmitted on start), `p2p.redb` (DHT records), `node_key`,
+//! [`secret`] (`protocol_secret`). Progress lines are printed per phase; the [`status`] endpoint
+//! serves the same as JSON. Ctrl-C or SIGTERM stops the role, closes the network and the stores.
+
+pub mod plan;
+pub mod secret;
+pub mod status;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{Bytes, U256};
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::{Context, bail};
+use autonet_actors::roles::board::Board;
+use autonet_actors::roles::ctx::Behaviour;
+use autonet_actors::roles::journal::Journal;
+use autonet_actors::roles::peer::{PeerParts, PeerSetup, bind_peer, start_peer_with_network};
+use autonet_contracts::pending::PendingStore;
+use autonet_contracts::{Chain, Contracts, ProtocolView, Role, RpcChain, RpcConfig, discover};
+use autonet_p2p::{DhtMode, NetworkConfig};
+use clap::Args;
+
+use crate::chain::keystore;
+use crate::config::Config;
+use crate::overlay::{DHT_STORE_FILE, DhtModeArg, JoinArgs};
+
+/// Written on start: the status endpoint's address (`host:port`), for tools on this machine.
+pub const STATUS_ADDR_FILE: &str = "status.addr";
+/// Written on start: this process's id (`autonet testnet drive --kill` signals it).
+pub const PID_FILE: &str = "join.pid";
+
+/// The staked roles `--role` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    /// Draws task batches and hidden held-out sets when it leads an epoch.
+    Proposer,
+    /// Trains its slice of each task, commits, reveals, serves its bundle.
+    Solver,
+    /// Recomputes and scores every revealed bundle, votes, confirms mint roots.
+    Coordinator,
+    /// Merges accepted bundles, posts the epoch mint root, publishes the model.
+    Aggregator,
+}
+
+impl RoleArg {
+    pub fn role(self) -> Role {
+        match self {
+            RoleArg::Proposer => Role::Proposer,
+            RoleArg::Solver => Role::Solver,
+            RoleArg::Coordinator => Role::Coordinator,
+            RoleArg::Aggregator => Role::Aggregator,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RoleArg::Proposer => "proposer",
+            RoleArg::Solver => "solver",
+            RoleArg::Coordinator => "coordinator",
+            RoleArg::Aggregator => "aggregator",
+        }
+    }
+}
+
+/// `autonet join` flags of a peer with a protocol role.
+#[derive(Debug, Clone, Args, Default)]
+pub struct RoleOpts {
+    /// Take this staked role. Needs --rpc-url, --plan and the role's keystore in
+    /// <data-dir>/keys/<role>.json (`autonet key create --role R`, funded with ATN for the
+    /// stake). Without --role, join only relays and stores for the overlay.
+    #[arg(long, env = "AUTONET_ROLE", value_enum)]
+    pub role: Option<RoleArg>,
+    /// JSON-RPC endpoint of the chain the network runs on.
+    #[arg(long, env = "AUTONET_RPC_URL", value_name = "URL")]
+    pub rpc_url: Option<String>,
+    /// Refuse a chain endpoint that reports another chain id.
+    #[arg(long, env = "AUTONET_CHAIN_ID")]
+    pub chain_id: Option<u64>,
+    /// The network plan (JSON: Governor, project, epochs, proposers, phases, rewards), as
+    /// written by `autonet testnet setup` or published by the project.
+    #[arg(long, env = "AUTONET_PLAN", value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// File whose first line is the keystore password [default: $AUTONET_KEY_PASSWORD].
+    #[arg(long, env = "AUTONET_KEY_PASSWORD_FILE", value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Name in progress lines and reports [default: the role].
+    #[arg(long, env = "AUTONET_PEER_NAME")]
+    pub name: Option<String>,
+    /// How often the role looks at the chain head, in milliseconds.
+    #[arg(long, env = "AUTONET_TICK_MS", default_value_t = 100)]
+    pub tick_ms: u64,
+}
+
+/// Runs a peer with a protocol role until Ctrl-C or SIGTERM.
+pub fn join(args: &JoinArgs, role: RoleArg, config: &Config) -> anyhow::Result<()> {
+    let opts = &args.role;
+    let Some(rpc_url) = opts.rpc_url.clone() else {
+        bail!("--role needs --rpc-url URL (the chain the network runs on)");
+    };
+    let Some(plan_path) = opts.plan.clone() else {
+        bail!("--role needs --plan FILE (the network plan, see `autonet testnet setup`)");
+    };
+    if args.node.metrics.is_some() || args.node.inference.is_some() {
+        bail!("--metrics and --inference cannot be combined with --role yet");
+    }
+    if opts.tick_ms == 0 {
+        bail!("--tick-ms must be at least 1");
+    }
+    let plan = plan::PlanFile::read(&plan_path)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(args, role, &rpc_url, plan, &config.data_dir))
+}
+
+async fn run(
+    args: &JoinArgs,
+    role_arg: RoleArg,
+    rpc_url: &str,
+    plan: plan::PlanFile,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
+    let opts = &args.role;
+    let role = role_arg.role();
+    let name = opts.name.clone().unwrap_or_else(|| role_arg.name().into());
+    let password = keystore::password(opts.password_file.as_deref())?;
+    let signer = keystore::load(&keystore::key_path(data_dir, role_arg.name())?, &password)?;
+    let me = signer.address();
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let pending = PendingStore::open(&data_dir.join(crate::chain::CHAIN_STORE_FILE))
+        .with_context(|| format!("cannot open the chain store in {}", data_dir.display()))?;
+    let cfg = RpcConfig {
+        expected_chain_id: opts.chain_id,
+        ..Default::default()
+    };
+    let rpc = RpcChain::connect(rpc_url, vec![signer.clone()], pending, cfg)
+        .await
+        .with_context(|| format!("cannot use the chain at {rpc_url}"))?;
+    let chain = Arc::new(
+        discover(rpc, plan.governor)
+            .await
+            .with_context(|| format!("no autonet suite found from Governor {}", plan.governor))?,
+    );
+    println!("{name}: {} {me} on {rpc_url}", role_arg.name());
+    ensure_staked(&chain, me, role).await?;
+    let id = crate::identity::load_or_create(data_dir)?;
+    let keypair = id
+        .keypair
+        .to_protobuf_encoding()
+        .ok()
+        .and_then(|bytes| autonet_p2p::Keypair::from_protobuf_encoding(&bytes).ok())
+        .context("node key cannot be converted for libp2p")?;
+    ensure_bound(&chain, &signer, &keypair).await?;
+    let secret = secret::load_or_create(data_dir)?;
+    let board = Board::default();
+    let journal = Journal::default();
+    let parts = PeerParts {
+        name: name.clone(),
+        address: me,
+        secret,
+        chain: chain.clone(),
+        model: crate::simulate::SimModel::Substrate.build()?,
+        plan: Arc::new(plan.network_plan()),
+        board: board.clone(),
+        journal: journal.clone(),
+        behaviour: Behaviour::Honest,
+        victim: None,
+    };
+    let mut network = NetworkConfig::new(keypair.clone());
+    network.listen = args.listen.clone();
+    network.bootstrap = args.bootstrap.clone();
+    network.dht_mode = match args.dht_mode {
+        DhtModeArg::Server => DhtMode::Server,
+        DhtModeArg::Client => DhtMode::Client,
+    };
+    network.dht_store_path = Some(data_dir.join(DHT_STORE_FILE));
+    let setup = PeerSetup {
+        role,
+        keypair,
+        bootstrap: args.bootstrap.clone(),
+        data_dir: data_dir.to_path_buf(),
+        tick: Duration::from_millis(opts.tick_ms),
+    };
+    let peer = start_peer_with_network(parts, setup, network)
+        .await
+        .context("cannot start the role")?;
+    println!("peer id: {}", peer.peer_id);
+    for addr in &peer.addrs {
+        println!("listening on {addr}");
+    }
+    let me_status = status::Identity {
+        name: name.clone(),
+        role: role_arg.name().into(),
+        address: me,
+        peer_id: peer.peer_id.to_string(),
+    };
+    let status_addr = status::spawn(args.node.status, me_status, board, journal.clone()).await?;
+    write_file(&data_dir.join(STATUS_ADDR_FILE), &status_addr.to_string())?;
+    write_file(&data_dir.join(PID_FILE), &std::process::id().to_string())?;
+    println!("status: http://{status_addr}/status");
+    println!("{name}: running (Ctrl-C stops)");
+
+    let signal = crate::overlay::wait_for_signal();
+    tokio::pin!(signal);
+    let mut shown = 0;
+    loop {
+        for e in journal.entries_since(shown) {
+            // A closed stdout (the terminal went away) must not stop the peer.
+            let _ = writeln!(
+                std::io::stdout(),
+                "[{:>6.1}s] epoch {} {:<9} {:<14} {}",
+                e.at,
+                e.epoch,
+                e.phase,
+                e.peer,
+                e.text
+            );
+            shown += 1;
+        }
+        tokio::select! {
+            _ = &mut signal => break,
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+    tracing::info!("shutting down");
+    let _ = std::fs::remove_file(data_dir.join(STATUS_ADDR_FILE));
+    peer.stop().await;
+    let _ = writeln!(std::io::stdout(), "stopped");
+    Ok(())
+}
+
+/// Stakes the role's minimum unless the address is staked already (in this role).
+async fn ensure_staked(
+    chain: &Contracts<RpcChain>,
+    me: alloy::primitives::Address,
+    role: Role,
+) -> anyhow::Result<()> {
+    let stake = chain.stake_of(me).await?;
+    if stake.amount > U256::ZERO {
+        if stake.role != role as u8 {
+            bail!(
+                "{me} is staked in role {} on chain, not as {role:?}; unstake it first or use that role's key",
+                stake.role
+            );
+        }
+        println!("stake: {} ATN (already staked)", fmt_atn(stake.amount));
+        return Ok(());
+    }
+    let need = role.min_stake();
+    let have = chain.atn_balance(me).await?;
+    if have < need {
+        bail!(
+            "{me} holds {} ATN; staking as {role:?} needs {} ATN (fund the address first)",
+            fmt_atn(have),
+            fmt_atn(need)
+        );
+    }
+    chain
+        .stake(me, role, need)
+        .await
+        .context("staking failed")?;
+    println!("stake: {} ATN (staked now)", fmt_atn(need));
+    Ok(())
+}
+
+/// Binds this node's PeerId to the role address on chain unless it is bound already, so other
+/// peers accept its gossip.
+async fn ensure_bound(
+    chain: &Contracts<RpcChain>,
+    signer: &PrivateKeySigner,
+    keypair: &autonet_p2p::Keypair,
+) -> anyhow::Result<()> {
+    let peer = Bytes::from(keypair.public().to_peer_id().to_bytes());
+    let owner = chain.peer_owner(peer).await?;
+    if owner == signer.address() {
+        println!("peer binding: on chain already");
+        return Ok(());
+    }
+    if !owner.is_zero() {
+        bail!("this node's PeerId is bound on chain to another address ({owner})");
+    }
+    bind_peer(chain, signer.address(), signer, keypair)
+        .await
+        .context("binding the PeerId on chain failed")?;
+    println!("peer binding: registered");
+    Ok(())
+}
+
+fn fmt_atn(x: U256) -> String {
+    alloy::primitives::utils::format_ether(x)
+}
+
+fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}

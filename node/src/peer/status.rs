@@ -1,0 +1,120 @@
+//! The status endpoint of a peer with a protocol role (localhost only):
+//! `GET /status?since=N` answers [`RoleStatus`] as JSON — who the peer is, its seat on the block
+//! board (the head its role last acted on and whether it waits on the network), the journal
+//! entries from index N on, and the epochs it published (aggregators). `autonet testnet drive`
+//! paces a dev chain and prints progress from it; operators read it to see what a peer does.
+
+use std::net::SocketAddr;
+
+use alloy::primitives::Address;
+use anyhow::Context;
+use autonet_actors::roles::board::Board;
+use autonet_actors::roles::journal::{EpochRecord, Journal};
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+
+/// One journal entry as the endpoint shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntryView {
+    /// Seconds since this process started its journal.
+    pub at: f64,
+    pub peer: String,
+    pub epoch: u64,
+    pub phase: String,
+    pub text: String,
+}
+
+/// `GET /status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoleStatus {
+    pub name: String,
+    pub role: String,
+    pub address: Address,
+    pub peer_id: String,
+    /// The process id (changes when the peer is restarted).
+    pub pid: u32,
+    /// (role, head acted on, waiting on the network) of each running role actor.
+    pub seats: Vec<(String, u64, bool)>,
+    /// Journal entries so far.
+    pub entries_total: usize,
+    /// Entries from `since` on.
+    pub entries: Vec<EntryView>,
+    /// Epochs this peer published.
+    pub epochs: Vec<EpochRecord>,
+}
+
+/// Who the peer is (the fixed part of the status).
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub name: String,
+    pub role: String,
+    pub address: Address,
+    pub peer_id: String,
+}
+
+#[derive(Clone)]
+struct StatusState {
+    me: Identity,
+    board: Board,
+    journal: Journal,
+}
+
+#[derive(Debug, Deserialize)]
+struct Since {
+    #[serde(default)]
+    since: usize,
+}
+
+async fn status(State(s): State<StatusState>, Query(q): Query<Since>) -> axum::Json<RoleStatus> {
+    let entries: Vec<EntryView> = s
+        .journal
+        .entries_since(q.since)
+        .into_iter()
+        .map(|e| EntryView {
+            at: e.at,
+            peer: e.peer,
+            epoch: e.epoch,
+            phase: e.phase.to_string(),
+            text: e.text,
+        })
+        .collect();
+    axum::Json(RoleStatus {
+        name: s.me.name.clone(),
+        role: s.me.role.clone(),
+        address: s.me.address,
+        peer_id: s.me.peer_id.clone(),
+        pid: std::process::id(),
+        seats: s.board.seats(),
+        entries_total: q.since + entries.len(),
+        entries,
+        epochs: s.journal.epochs(),
+    })
+}
+
+/// Serves the endpoint on `addr` (loopback); returns the bound address.
+pub async fn spawn(
+    addr: SocketAddr,
+    me: Identity,
+    board: Board,
+    journal: Journal,
+) -> anyhow::Result<SocketAddr> {
+    anyhow::ensure!(
+        addr.ip().is_loopback(),
+        "{addr} is not a loopback address; the status endpoint serves localhost only"
+    );
+    let app = Router::new()
+        .route("/status", get(status))
+        .with_state(StatusState { me, board, journal });
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(%e, "status endpoint stopped");
+        }
+    });
+    Ok(bound)
+}

@@ -1,0 +1,329 @@
+//! `autonet testnet drive`: the conductor of a multi-process dev network.
+//!
+//! It reads every peer's status endpoint (address in `<data-dir>/status.addr`) and mines the
+//! next empty block on the dev chain only when every peer's role has acted on the head and none
+//! waits on the network — the block board of `autonet simulate`, across processes — so a seeded
+//! run reaches the same outcome as the simulation however loaded the machine is. A peer that
+//! cannot be reached (starting, or killed and restarting) holds the chain until it answers, up to
+//! `--stall-ms` once every peer has answered once. It prints every peer's progress lines, kills
+//! peers with SIGKILL at the phases `--kill` names (whoever started them restarts them from their
+//! data dirs: `scripts/local-testnet` does), and when every epoch is published, its mint root is
+//! final and every reward and mint is claimed, prints the simulation's report read from the chain.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use autonet_actors::roles::ctx::Behaviour;
+use autonet_actors::roles::journal::EpochRecord;
+use autonet_contracts::pending::PendingStore;
+use autonet_contracts::{
+    Backend, Chain, Contracts, ProtocolView, RewardEvent, Role, RpcChain, RpcConfig, discover,
+};
+use clap::Args;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::setup::Testnet;
+use crate::peer::status::RoleStatus;
+use crate::simulate::network::PeerInfo;
+use crate::simulate::report::{Inputs, Report, build_from};
+
+/// `autonet testnet drive`.
+#[derive(Debug, Clone, Args)]
+pub struct DriveArgs {
+    /// The directory `autonet testnet setup` wrote.
+    #[arg(long, env = "AUTONET_TESTNET_DIR", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Shortest time between empty blocks, in milliseconds.
+    #[arg(long, default_value_t = 10, env = "AUTONET_TESTNET_BLOCK_MS")]
+    pub block_ms: u64,
+    /// Mine anyway after this long without a block (a peer that stays away cannot stop the
+    /// chain), once every peer has answered once.
+    #[arg(long, default_value_t = 20_000, env = "AUTONET_TESTNET_STALL_MS")]
+    pub stall_ms: u64,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 900, env = "AUTONET_TESTNET_TIMEOUT_S")]
+    pub timeout_s: u64,
+    /// SIGKILL peer NAME right after its first journal line of PHASE (`commit`, `reveal`,
+    /// `aggregate`, `vote`, …), e.g. `solver-1@commit`; repeat or separate with commas.
+    #[arg(long, value_delimiter = ',', value_name = "NAME@PHASE")]
+    pub kill: Vec<String>,
+    /// Print the report as JSON (progress lines go to stderr).
+    #[arg(long, env = "AUTONET_TESTNET_JSON")]
+    pub json: bool,
+}
+
+/// What the driver knows of one peer.
+#[derive(Debug, Default)]
+struct Watch {
+    pid: Option<u32>,
+    cursor: usize,
+    seen: bool,
+    /// `None` while unreachable.
+    ready_at: Option<(u64, bool)>,
+}
+
+#[derive(Debug)]
+struct Kill {
+    peer: String,
+    phase: String,
+    done: bool,
+}
+
+fn parse_kills(specs: &[String], t: &Testnet) -> anyhow::Result<Vec<Kill>> {
+    specs
+        .iter()
+        .map(|s| {
+            let (peer, phase) = s
+                .split_once('@')
+                .with_context(|| format!("--kill {s:?}: expected NAME@PHASE"))?;
+            if !t.peers.iter().any(|p| p.name == peer) {
+                bail!("--kill {s:?}: no peer named {peer:?} in this testnet");
+            }
+            Ok(Kill {
+                peer: peer.into(),
+                phase: phase.into(),
+                done: false,
+            })
+        })
+        .collect()
+}
+
+/// Runs the driver and prints the report.
+pub fn run(args: &DriveArgs) -> anyhow::Result<()> {
+    let testnet = Testnet::read(&args.dir)?;
+    let kills = parse_kills(&args.kill, &testnet)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(drive(args, &testnet, kills))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    if !report.complete {
+        bail!("the testnet did not complete: {}", report.incomplete_reason);
+    }
+    Ok(())
+}
+
+async fn drive(args: &DriveArgs, t: &Testnet, mut kills: Vec<Kill>) -> anyhow::Result<Report> {
+    let rpc = RpcChain::connect(
+        &t.rpc_url,
+        Vec::new(),
+        PendingStore::in_memory(),
+        RpcConfig::default(),
+    )
+    .await
+    .with_context(|| format!("cannot use the chain at {}", t.rpc_url))?;
+    let chain = discover(rpc, t.governor).await?;
+    let start = Instant::now();
+    let mut watches: Vec<Watch> = t.peers.iter().map(|_| Watch::default()).collect();
+    let mut epochs: BTreeMap<u64, EpochRecord> = BTreeMap::new();
+    let mut proposed: BTreeMap<u64, f64> = BTreeMap::new();
+    let mut faults: Vec<(String, String)> = Vec::new();
+    let (mut last_head, mut last_block, mut last_mine) = (0u64, Instant::now(), Instant::now());
+    let outcome = loop {
+        let head = chain.block_number().await?;
+        if head != last_head {
+            last_head = head;
+            last_block = Instant::now();
+        }
+        let now = start.elapsed().as_secs_f64();
+        for (peer, w) in t.peers.iter().zip(watches.iter_mut()) {
+            let Some(status) = poll(peer, w).await else {
+                w.ready_at = None;
+                continue;
+            };
+            w.seen = true;
+            w.ready_at = Some(match status.seats.as_slice() {
+                [] => (u64::MAX, false),
+                seats => (
+                    seats.iter().map(|s| s.1).min().unwrap_or(0),
+                    seats.iter().any(|s| s.2),
+                ),
+            });
+            for e in &status.entries {
+                progress(
+                    args.json,
+                    &format!(
+                        "[{now:>6.1}s] epoch {} {:<9} {:<14} {}",
+                        e.epoch, e.phase, e.peer, e.text
+                    ),
+                );
+                if e.phase == "propose" {
+                    proposed.entry(e.epoch).or_insert(now);
+                }
+                for k in kills.iter_mut().filter(|k| !k.done && k.peer == peer.name) {
+                    if k.phase == e.phase {
+                        sigkill(status.pid)?;
+                        k.done = true;
+                        w.ready_at = None;
+                        progress(
+                            args.json,
+                            &format!("[{now:>6.1}s] SIGKILL {} after {}", peer.name, k.phase),
+                        );
+                        faults.push((
+                            peer.name.clone(),
+                            format!(
+                                "block {head}: SIGKILL after {} (restarted from its data dir)",
+                                k.phase
+                            ),
+                        ));
+                    }
+                }
+            }
+            for mut r in status.epochs {
+                if let std::collections::btree_map::Entry::Vacant(slot) = epochs.entry(r.epoch) {
+                    r.started_at = proposed.get(&r.epoch).copied().unwrap_or_default();
+                    r.published_at = now;
+                    slot.insert(r);
+                }
+            }
+        }
+        if finished(&chain, t, &epochs).await? {
+            break Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(args.timeout_s) {
+            let holding: Vec<&str> = t
+                .peers
+                .iter()
+                .zip(&watches)
+                .filter(|(_, w)| w.ready_at.is_none_or(|(a, wait)| a < head || wait))
+                .map(|(p, _)| p.name.as_str())
+                .collect();
+            break Err(format!(
+                "timed out after {}s at block {head}; {} of {} epochs published; holding the chain: {holding:?}",
+                args.timeout_s,
+                epochs.len(),
+                t.epochs
+            ));
+        }
+        let ready = watches
+            .iter()
+            .all(|w| w.ready_at.is_some_and(|(a, wait)| a >= head && !wait));
+        let all_seen = watches.iter().all(|w| w.seen);
+        let stalled = all_seen && last_block.elapsed() > Duration::from_millis(args.stall_ms);
+        if (ready && last_mine.elapsed() >= Duration::from_millis(args.block_ms)) || stalled {
+            if stalled {
+                tracing::warn!(head, "testnet clock: stall timeout");
+            }
+            chain.backend().mine(1).await?;
+            last_mine = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(args.block_ms.clamp(5, 50))).await;
+    };
+    let peers: Vec<PeerInfo> = t
+        .peers
+        .iter()
+        .map(|p| {
+            let role = Role::parse(&p.role).unwrap_or(Role::Solver);
+            PeerInfo {
+                name: p.name.clone(),
+                role,
+                address: p.address,
+                behaviour: Behaviour::Honest,
+                initial_stake: role.min_stake(),
+            }
+        })
+        .collect();
+    let inputs = Inputs {
+        peers: &peers,
+        epochs: epochs.into_values().collect(),
+        fault_events: faults,
+        run: "testnet",
+        seed: t.seed,
+        model: "substrate".into(),
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    build_from(&chain, inputs, outcome).await
+}
+
+fn progress(json: bool, line: &str) {
+    if json {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+}
+
+/// Every epoch published, every mint claimed, nothing left to claim (as `simulate` ends).
+async fn finished<B: Backend>(
+    chain: &Contracts<B>,
+    t: &Testnet,
+    epochs: &BTreeMap<u64, EpochRecord>,
+) -> anyhow::Result<bool> {
+    if (epochs.len() as u64) < t.epochs {
+        return Ok(false);
+    }
+    let head = chain.block_number().await?;
+    let mints = chain
+        .reward_events(0, head)
+        .await?
+        .iter()
+        .filter(|e| matches!(e, RewardEvent::MintClaimed { .. }))
+        .count();
+    let expected: usize = epochs.values().map(|e| e.mint_agents).sum();
+    if mints < expected {
+        return Ok(false);
+    }
+    for p in &t.peers {
+        if !chain.claimable(p.address).await?.is_zero() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Reads a peer's status; resets its cursor when the process changed (a restart).
+async fn poll(peer: &super::setup::TestnetPeer, w: &mut Watch) -> Option<RoleStatus> {
+    let addr = std::fs::read_to_string(peer.data_dir.join(crate::peer::STATUS_ADDR_FILE)).ok()?;
+    let addr = addr.trim();
+    let mut status: RoleStatus =
+        serde_json::from_str(&http_get(addr, &format!("/status?since={}", w.cursor)).await?)
+            .ok()?;
+    if w.pid != Some(status.pid) {
+        if w.cursor > 0 {
+            status = serde_json::from_str(&http_get(addr, "/status?since=0").await?).ok()?;
+        }
+        w.pid = Some(status.pid);
+    }
+    w.cursor = status.entries_total;
+    Some(status)
+}
+
+/// A minimal HTTP/1.0 GET to a localhost endpoint; the body of a 200 answer.
+async fn http_get(addr: &str, path: &str) -> Option<String> {
+    let io = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+            .await
+            .ok()?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await.ok()?;
+        Some(buf)
+    };
+    let buf = tokio::time::timeout(Duration::from_secs(5), io)
+        .await
+        .ok()??;
+    let text = String::from_utf8(buf).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.split_whitespace()
+        .nth(1)
+        .filter(|code| *code == "200")
+        .map(|_| body.to_string())
+}
+
+fn sigkill(pid: u32) -> anyhow::Result<()> {
+    let status = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .context("cannot run kill")?;
+    if !status.success() {
+        bail!("kill -9 {pid} failed");
+    }
+    Ok(())
+}

@@ -1,0 +1,298 @@
+//! Multi-process networks on anvil: `autonet join --role` (stakes and binds itself once, serves
+//! its status, stops cleanly, resumes from its data dir), `scripts/local-testnet` reaching the
+//! same model ids and rewards as `autonet simulate` with the same seed and roster, and peers
+//! SIGKILLed right after their commit, right after their reveal and during aggregation that
+//! resume and lose nothing.
+//!
+//! Every wait polls with a deadline; nothing sleeps for a fixed time to let something happen.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use autonet_contracts::anvil::{AnvilProcess, default_binary};
+use serde_json::Value;
+
+use crate::{autonet, run_ok, stderr, stdout};
+
+fn local_testnet(args: &[&str]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-testnet");
+    let out = Command::new(script)
+        .args(args)
+        .arg("--json")
+        .env("AUTONET_BIN", env!("CARGO_BIN_EXE_autonet"))
+        .env("AUTONET_ANVIL", default_binary())
+        .env("AUTONET_LOG_LEVEL", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "local-testnet failed: {}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
+}
+
+fn simulate(args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(autonet(dir.path()).arg("simulate").arg("--json").args(args));
+    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
+}
+
+fn model_ids(r: &Value) -> Vec<String> {
+    r["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["model_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// (name, rewards, mint, slashed) per peer.
+fn payouts(r: &Value) -> Vec<(String, String, String, String)> {
+    r["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["rewards_wei"].to_string(),
+                p["mint_wei"].to_string(),
+                p["slashed_wei"].to_string(),
+            )
+        })
+        .collect()
+}
+
+fn assert_sound(r: &Value) {
+    assert_eq!(r["complete"], true, "{r:#}");
+    assert_eq!(r["payouts_unique"], true, "{r:#}");
+    for p in r["peers"].as_array().unwrap() {
+        assert_eq!(p["balances_match_chain"], true, "{p:#}");
+    }
+}
+
+/// `scripts/local-testnet 6` (separate processes on anvil) reaches the same model ids and the
+/// same per-peer rewards, mint and slashes as `autonet simulate` with the same seed and roster.
+#[test]
+fn local_testnet_reaches_the_same_models_as_simulate() {
+    let testnet = local_testnet(&["6", "--seed", "11", "--epochs", "2"]);
+    assert_sound(&testnet);
+    let sim = simulate(&[
+        "--proposers",
+        "1",
+        "--solvers",
+        "2",
+        "--coordinators",
+        "2",
+        "--aggregators",
+        "1",
+        "--seed",
+        "11",
+        "--epochs",
+        "2",
+    ]);
+    assert_sound(&sim);
+    assert_eq!(model_ids(&testnet).len(), 2, "{testnet:#}");
+    assert_eq!(model_ids(&testnet), model_ids(&sim));
+    assert_eq!(payouts(&testnet), payouts(&sim));
+    assert_eq!(testnet["total_rewards_wei"], sim["total_rewards_wei"]);
+}
+
+/// A solver SIGKILLed right after it sent its commit, another right after it sent its reveal,
+/// and the aggregator during aggregation are each restarted from their data dirs: the epoch
+/// finalizes, both solvers are paid exactly once, nobody is paid twice, the aggregator posts
+/// the mint root and publishes — the same outcome as an undisturbed run.
+#[test]
+fn peers_killed_after_commit_after_reveal_and_during_aggregation_lose_nothing() {
+    let r = local_testnet(&[
+        "6",
+        "--seed",
+        "12",
+        "--epochs",
+        "1",
+        "--kill",
+        "solver-1@commit",
+        "--kill",
+        "solver-2@reveal",
+        "--kill",
+        "aggregator-1@aggregate",
+    ]);
+    assert_sound(&r);
+    let faults: Vec<String> = r["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {}", f[0].as_str().unwrap(), f[1].as_str().unwrap()))
+        .collect();
+    for want in ["solver-1 ", "solver-2 ", "aggregator-1 "] {
+        assert!(
+            faults
+                .iter()
+                .any(|f| f.starts_with(want) && f.contains("SIGKILL")),
+            "{want}: {faults:?}"
+        );
+    }
+    let epoch = &r["epochs"][0];
+    assert_eq!(epoch["accepted"].as_array().unwrap().len(), 2, "{r:#}");
+    assert_ne!(
+        epoch["mint_root"].as_str().unwrap(),
+        "0".repeat(64),
+        "{r:#}"
+    );
+    for p in r["peers"].as_array().unwrap() {
+        if p["role"] == "solver" {
+            assert_ne!(p["rewards_wei"], "0x0", "{p:#}");
+            assert_eq!(p["slashed_wei"], "0x0", "{p:#}");
+        }
+    }
+    let calm = simulate(&[
+        "--proposers",
+        "1",
+        "--solvers",
+        "2",
+        "--coordinators",
+        "2",
+        "--aggregators",
+        "1",
+        "--seed",
+        "12",
+        "--epochs",
+        "1",
+    ]);
+    assert_eq!(model_ids(&r), model_ids(&calm));
+    assert_eq!(payouts(&r), payouts(&calm));
+}
+
+/// A running `autonet join --role` process.
+struct Joined {
+    child: Child,
+    lines: Vec<String>,
+}
+
+impl Drop for Joined {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn join(data: &Path, net: &Path, url: &str, boot: &str) -> Joined {
+    let mut child = autonet(data)
+        .args(["join", "--role", "solver", "--name", "solver-1"])
+        .args(["--bootstrap", boot, "--listen", "/ip4/127.0.0.1/tcp/0"])
+        .args(["--rpc-url", url])
+        .arg("--plan")
+        .arg(net.join("plan.json"))
+        .arg("--password-file")
+        .arg(net.join("password"))
+        .env("AUTONET_LOG_LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut out_lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut lines = Vec::new();
+    while let Some(line) = out_lines.next() {
+        let line = line.unwrap();
+        let done = line.ends_with("running (Ctrl-C stops)");
+        lines.push(line);
+        if done {
+            // Keep draining stdout so the peer never blocks on a full pipe.
+            std::thread::spawn(move || for _ in out_lines {});
+            return Joined { child, lines };
+        }
+    }
+    let _ = child.kill();
+    let status = child.wait();
+    panic!("join exited before it ran ({status:?}): {lines:?}");
+}
+
+fn interrupt(j: &mut Joined) {
+    let pid = j.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = j.child.try_wait().unwrap() {
+            assert!(status.success(), "join exited with {status}");
+            return;
+        }
+        assert!(Instant::now() < end, "join did not stop after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `join --role solver` stakes from its keystore and binds its PeerId once, serves its status,
+/// stops on Ctrl-C, and a restart from the same data dir finds both done; missing flags are
+/// clear errors.
+#[test]
+fn join_with_a_role_stakes_once_serves_status_and_restarts() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let anvil = rt
+        .block_on(AnvilProcess::spawn(&default_binary(), None, None))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let net: PathBuf = dir.path().join("net");
+    let setup = stdout(&run_ok(autonet(&dir.path().join("tool")).args([
+        "testnet",
+        "setup",
+        "--rpc-url",
+        &anvil.url,
+        "--dir",
+        net.to_str().unwrap(),
+        "--epochs",
+        "1",
+    ])));
+    assert!(setup.contains("peer solver-1 solver "), "{setup}");
+    let data = net.join("solver-1");
+    // No chain, no plan: a clear error before anything starts.
+    let bare = autonet(&data)
+        .args([
+            "join",
+            "--role",
+            "solver",
+            "--bootstrap",
+            "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !bare.status.success() && stderr(&bare).contains("--role needs --rpc-url"),
+        "{}",
+        stderr(&bare)
+    );
+    let boot = crate::overlay::start(&["bootstrap", "--listen", "/ip4/127.0.0.1/tcp/0"]);
+    let boot_addr = boot.peer_addr.clone();
+
+    let mut first = join(&data, &net, &anvil.url, &boot_addr);
+    let text = first.lines.join("\n");
+    assert!(
+        text.contains("stake: 50.000000000000000000 ATN (staked now)"),
+        "{text}"
+    );
+    assert!(text.contains("peer binding: registered"), "{text}");
+    let status_addr = std::fs::read_to_string(data.join("status.addr")).unwrap();
+    let status = crate::overlay::get_json(status_addr.trim(), "/status").unwrap();
+    assert_eq!(status["role"], "solver", "{status}");
+    assert_eq!(status["name"], "solver-1", "{status}");
+    assert_eq!(status["pid"], first.child.id(), "{status}");
+    interrupt(&mut first);
+
+    let mut second = join(&data, &net, &anvil.url, &boot_addr);
+    let text = second.lines.join("\n");
+    assert!(text.contains("(already staked)"), "{text}");
+    assert!(text.contains("peer binding: on chain already"), "{text}");
+    interrupt(&mut second);
+}
