@@ -114,7 +114,13 @@ impl EmbeddedChain {
             .map_err(|_| ChainError::Transport("embedded chain state poisoned".into()))
     }
 
-    fn execute(&self, req: TxRequest, commit: bool) -> Result<(ExecutionResult, u64), ChainError> {
+    /// Runs a transaction (or a call, `commit` false) in block `head + 1`; a committed success
+    /// seals that block. Returns the result, the block number and the transaction hash.
+    fn execute(
+        &self,
+        req: TxRequest,
+        commit: bool,
+    ) -> Result<(ExecutionResult, u64, B256), ChainError> {
         let mut g = self.lock()?;
         let number = g.head + 1;
         let nonce =
@@ -155,10 +161,29 @@ impl EmbeddedChain {
         };
         g.db = std::mem::take(&mut evm.ctx.journaled_state.database);
         let result = result.map_err(|e| ChainError::Rejected(e.to_string()))?;
+        let mut tx_hash = B256::ZERO;
         if commit && result.is_success() {
             seal_block(&mut g);
+            // State, head and logs change under one lock, as one block does on a real chain: a
+            // reader that sees the new state (a finalized task, say) also sees its events.
+            g.tx_count += 1;
+            tx_hash =
+                keccak256([&g.tx_count.to_be_bytes()[..], &number.to_be_bytes()[..]].concat());
+            let block_hash = g
+                .block_hashes
+                .get(number as usize)
+                .copied()
+                .unwrap_or_default();
+            for (i, log) in result.logs().iter().enumerate() {
+                g.logs.push(ChainLog {
+                    block_number: number,
+                    block_hash,
+                    log_index: i as u64,
+                    log: log.clone(),
+                });
+            }
         }
-        Ok((result, number))
+        Ok((result, number, tx_hash))
     }
 }
 
@@ -202,30 +227,13 @@ impl Backend for EmbeddedChain {
         if !self.accounts.iter().any(|s| s.address() == req.from) {
             return Err(ChainError::UnknownSender(req.from));
         }
-        let (result, number) = self.execute(req, true)?;
+        let (result, number, tx_hash) = self.execute(req, true)?;
         if !result.is_success() {
             return Err(revert_error(result));
         }
         let gas_used = result.tx_gas_used();
         let contract_address = result.created_address();
         let logs = result.into_logs();
-        let mut g = self.lock()?;
-        g.tx_count += 1;
-        let tx_hash =
-            keccak256([&g.tx_count.to_be_bytes()[..], &number.to_be_bytes()[..]].concat());
-        let block_hash = g
-            .block_hashes
-            .get(number as usize)
-            .copied()
-            .unwrap_or_default();
-        for (i, log) in logs.iter().enumerate() {
-            g.logs.push(ChainLog {
-                block_number: number,
-                block_hash,
-                log_index: i as u64,
-                log: log.clone(),
-            });
-        }
         Ok(Receipt {
             tx_hash,
             block_number: number,
@@ -236,7 +244,7 @@ impl Backend for EmbeddedChain {
     }
 
     async fn call(&self, req: TxRequest) -> Result<Bytes, ChainError> {
-        let (result, _) = self.execute(req, false)?;
+        let (result, _, _) = self.execute(req, false)?;
         match result {
             ExecutionResult::Success {
                 output: Output::Call(b),

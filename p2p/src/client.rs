@@ -19,6 +19,9 @@ use crate::{GossipTopic, P2pError};
 
 type Reply<T> = oneshot::Sender<Result<T, P2pError>>;
 
+/// How long [`Client::fetch`] waits for one chunk (the transfer protocol's own request timeout).
+pub const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A request to the event loop.
 #[derive(Debug)]
 pub enum Command {
@@ -38,6 +41,7 @@ pub enum Command {
     GetRecord(RecordKey, Reply<Vec<u8>>),
     Provide(Vec<u8>, Reply<ContentId>),
     GetProviders(ContentId, Reply<HashSet<PeerId>>),
+    GetAllProviders(ContentId, Reply<HashSet<PeerId>>),
     RequestChunk(PeerId, ChunkRequest, Reply<ChunkResponse>),
     ServeRequests(mpsc::Sender<InboundRequest>, Reply<()>),
     Request(PeerId, Vec<u8>, Reply<Vec<u8>>),
@@ -142,9 +146,15 @@ impl Client {
         self.call(|r| Command::Provide(data, r)).await
     }
 
-    /// Peers that announced they provide `id`.
+    /// Peers that announced they provide `id` (the first that the DHT lookup finds).
     pub async fn providers(&self, id: ContentId) -> Result<HashSet<PeerId>, P2pError> {
         self.call(|r| Command::GetProviders(id, r)).await
+    }
+
+    /// Every provider of `id` the whole DHT lookup finds: slower than [`Client::providers`],
+    /// for when the first ones found did not serve (a dead provider's record outlives it).
+    pub async fn all_providers(&self, id: ContentId) -> Result<HashSet<PeerId>, P2pError> {
+        self.call(|r| Command::GetAllProviders(id, r)).await
     }
 
     /// Asks `peer` for one chunk.
@@ -161,7 +171,7 @@ impl Client {
         let providers = self.providers(id).await?;
         let mut last_error = P2pError::ContentNotFound(to_hex(&id));
         for peer in providers {
-            match self.fetch_from(peer, id).await {
+            match self.fetch_from(peer, id, CHUNK_TIMEOUT).await {
                 Ok(data) => return Ok(data),
                 Err(err) => last_error = err,
             }
@@ -169,12 +179,26 @@ impl Client {
         Err(last_error)
     }
 
-    async fn fetch_from(&self, peer: PeerId, id: ContentId) -> Result<Vec<u8>, P2pError> {
+    /// Fetches content by id from one provider, chunk by chunk, giving up when one chunk takes
+    /// longer than `chunk_timeout` (a dead or stalled provider fails fast, so the caller can
+    /// try another), and checks its hash.
+    pub async fn fetch_from(
+        &self,
+        peer: PeerId,
+        id: ContentId,
+        chunk_timeout: Duration,
+    ) -> Result<Vec<u8>, P2pError> {
         let mut data = Vec::new();
         let mut index = 0u32;
         loop {
             let request = ChunkRequest { content: id, index };
-            match self.request_chunk(peer, request).await? {
+            let answer = tokio::time::timeout(chunk_timeout, self.request_chunk(peer, request))
+                .await
+                .map_err(|_| P2pError::Request {
+                    peer: peer.to_string(),
+                    reason: format!("chunk {index} took longer than {chunk_timeout:?}"),
+                })??;
+            match answer {
                 ChunkResponse::Chunk {
                     index: got,
                     total,

@@ -62,6 +62,14 @@ pub enum NetworkEvent {
     Request(InboundRpc),
 }
 
+/// A running provider lookup.
+pub(crate) struct ProviderLookup {
+    pub(crate) found: HashSet<PeerId>,
+    /// Wait for the whole query; else the first step that finds any provider answers.
+    pub(crate) all: bool,
+    pub(crate) reply: Reply<HashSet<PeerId>>,
+}
+
 /// Owns the swarm; run it with [`EventLoop::run`].
 pub struct EventLoop {
     pub(crate) swarm: Swarm<Behaviour>,
@@ -76,7 +84,7 @@ pub struct EventLoop {
     pub(crate) pending_puts: HashMap<QueryId, (RecordKey, Reply<RecordKey>)>,
     pub(crate) pending_gets: HashMap<QueryId, Reply<Vec<u8>>>,
     pub(crate) pending_provides: HashMap<QueryId, (ContentId, Reply<ContentId>)>,
-    pub(crate) pending_providers: HashMap<QueryId, (HashSet<PeerId>, Reply<HashSet<PeerId>>)>,
+    pub(crate) pending_providers: HashMap<QueryId, ProviderLookup>,
     pub(crate) pending_requests: HashMap<OutboundRequestId, Reply<ChunkResponse>>,
     pub(crate) pending_rpcs: HashMap<OutboundRequestId, Reply<RpcResponse>>,
     pub(crate) rpc_channels: HashMap<RpcId, ResponseChannel<RpcResponse>>,
@@ -254,6 +262,22 @@ impl EventLoop {
         // Dropping the swarm drops the DHT store; its writes were already durable.
     }
 
+    fn find_providers(&mut self, id: ContentId, all: bool, reply: Reply<HashSet<PeerId>>) {
+        let query = self
+            .swarm
+            .behaviour_mut()
+            .kad
+            .get_providers(RecordKey::new(&id));
+        self.pending_providers.insert(
+            query,
+            ProviderLookup {
+                found: HashSet::new(),
+                all,
+                reply,
+            },
+        );
+    }
+
     fn random_walk(&mut self) {
         let kad = &mut self.swarm.behaviour_mut().kad;
         let _ = kad.get_closest_peers(PeerId::random());
@@ -340,15 +364,8 @@ impl EventLoop {
                     }
                 }
             }
-            Command::GetProviders(id, reply) => {
-                let query = self
-                    .swarm
-                    .behaviour_mut()
-                    .kad
-                    .get_providers(RecordKey::new(&id));
-                self.pending_providers
-                    .insert(query, (HashSet::new(), reply));
-            }
+            Command::GetProviders(id, reply) => self.find_providers(id, false, reply),
+            Command::GetAllProviders(id, reply) => self.find_providers(id, true, reply),
             Command::RequestChunk(peer, request, reply) => {
                 let id = self
                     .swarm

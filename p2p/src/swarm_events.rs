@@ -252,18 +252,18 @@ impl EventLoop {
                     }
                 }
                 QueryResult::GetProviders(result) => {
-                    if let Some((found, _)) = self.pending_providers.get_mut(&id)
+                    if let Some(lookup) = self.pending_providers.get_mut(&id)
                         && let Ok(GetProvidersOk::FoundProviders { providers, .. }) = result
                     {
-                        found.extend(providers);
+                        lookup.found.extend(providers);
                     }
                     let done = step.last
                         || self
                             .pending_providers
                             .get(&id)
-                            .is_some_and(|(f, _)| !f.is_empty());
-                    if done && let Some((found, reply)) = self.pending_providers.remove(&id) {
-                        let _ = reply.send(Ok(found));
+                            .is_some_and(|l| !l.all && !l.found.is_empty());
+                    if done && let Some(lookup) = self.pending_providers.remove(&id) {
+                        let _ = lookup.reply.send(Ok(lookup.found));
                         if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
                             query.finish();
                         }

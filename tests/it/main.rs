@@ -5,6 +5,7 @@
 
 mod adversary;
 mod bad_signer;
+mod fetch_failover;
 mod forger;
 mod mesh;
 mod rpc;

@@ -11,7 +11,8 @@
 //!   gossipsub frames by hand on a raw `/meshsub/1.1.0` stream), messages whose signatures do
 //!   not verify are dropped before relay and their sender is banned;
 //! - `it/transfer.rs`: `Client::fetch` over request-response between real peers, and the
-//!   provider's per-peer rate limit;
+//!   provider's per-peer rate limit; `it/fetch_failover.rs`: the role actors' background
+//!   fetcher skips a dead provider for a live one and retries missing content with backoff;
 //! - `it/supervision.rs`: the actor supervisor's restart budget and escalation;
 //! - `it/shards.rs` (+ `it/shard_net.rs`, 20 peers with shard hosts and an embedded chain): a
 //!   64 MiB model published, holders of m shards (2m with replication 2) stopped, fetched

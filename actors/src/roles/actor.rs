@@ -1,13 +1,14 @@
 //! The role actor: a ractor actor that steps its role once per tick against the current chain
-//! head and reports to the block board. All state that matters lives in the store; on a failure
-//! the supervisor restarts the actor, which resumes its role from the store.
+//! head and reports to the block board. A step is skipped while nothing it reads moved (the
+//! head, the gossip mailbox) and the last step was not waiting on the network. All state that
+//! matters lives in the store; on a failure the supervisor restarts the actor, which resumes its
+//! role from the store.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use autonet_contracts::{ProtocolView, Role};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
-use tokio::task::JoinHandle;
 
 use super::RoleError;
 use super::aggregator::Aggregator;
@@ -91,21 +92,14 @@ impl<C> Default for RoleActor<C> {
     }
 }
 
-/// Stops the tick timer with the actor.
-#[derive(Debug)]
-pub struct Timer(JoinHandle<()>);
-
-impl Drop for Timer {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// The role actor's state.
 #[derive(Debug)]
 pub struct RoleState<C> {
     role: AnyRole<C>,
-    _timer: Timer,
+    tick: Duration,
+    /// (head, mailbox version) of the last step that was not waiting: until either moves there
+    /// is nothing new to act on, and the step is skipped.
+    idle_at: Option<(u64, u64)>,
 }
 
 impl<C: ProtocolView + 'static> Actor for RoleActor<C> {
@@ -120,10 +114,11 @@ impl<C: ProtocolView + 'static> Actor for RoleActor<C> {
     ) -> Result<RoleState<C>, ActorProcessingErr> {
         args.ctx.board.join(&args.ctx.name);
         let role = AnyRole::resume(args.role, args.ctx.clone()).await?;
-        let timer = myself.send_interval(args.tick, || RoleMsg::Tick);
+        myself.send_after(args.tick, || RoleMsg::Tick);
         Ok(RoleState {
             role,
-            _timer: Timer(timer),
+            tick: args.tick,
+            idle_at: None,
         })
     }
 
@@ -139,16 +134,24 @@ impl<C: ProtocolView + 'static> Actor for RoleActor<C> {
 
     async fn handle(
         &self,
-        _myself: ActorRef<RoleMsg>,
+        myself: ActorRef<RoleMsg>,
         message: RoleMsg,
         state: &mut RoleState<C>,
     ) -> Result<(), ActorProcessingErr> {
         match message {
             RoleMsg::Tick => {
-                let head = state.role.ctx().chain.block_number().await?;
-                let waiting = state.role.step(head).await?;
                 let ctx = state.role.ctx();
-                ctx.board.report(&ctx.name, head, waiting);
+                let head = ctx.chain.block_number().await?;
+                let seen = (head, ctx.mailbox.version());
+                if state.idle_at != Some(seen) {
+                    let waiting = state.role.step(head).await?;
+                    let ctx = state.role.ctx();
+                    ctx.board.report(&ctx.name, head, waiting);
+                    state.idle_at = (!waiting).then_some(seen);
+                }
+                // The next tick is due a tick after this step ends, never queued behind a
+                // long step (a timer at a fixed rate would pile ticks up in the mailbox).
+                myself.send_after(state.tick, || RoleMsg::Tick);
             }
         }
         Ok(())

@@ -4,6 +4,7 @@
 //! as erasure-coded shards whose Merkle root is registered on `ModelShardRegistry`), and announce
 //! it on the `models` topic (re-announced until the next epoch's task exists).
 
+use std::future::Future;
 use std::sync::Arc;
 
 use alloy::primitives::{B256, U256};
@@ -16,7 +17,7 @@ use super::RoleError;
 use super::coordinator::{accepted_of, accepted_solvers};
 use super::ctx::Ctx;
 use super::journal::EpochRecord;
-use super::tasks::{KnownTask, Tracker};
+use super::tasks::{KnownTask, TaskRole, Tracker, step_tasks};
 use crate::protocol::mint::MintList;
 use crate::protocol::wire::{ModelAnnouncement, WIRE_VERSION, encode};
 
@@ -70,14 +71,8 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
     }
 
     pub async fn step(&mut self, head: u64) -> Result<bool, RoleError> {
-        let mut waiting = self.tracker.poll(&self.ctx).await?;
-        let ids: Vec<U256> = self.tracker.tasks.keys().copied().collect();
-        for id in ids {
-            let Some(task) = self.tracker.tasks.get(&id).cloned() else {
-                continue;
-            };
-            waiting |= self.advance(&task, head).await?;
-        }
+        let ctx = self.ctx.clone();
+        let waiting = step_tasks(self, &ctx, head).await?;
         self.reannounce(head).await?;
         Ok(waiting)
     }
@@ -107,7 +102,7 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
         let Some(inputs) = accepted_of(&ctx, task.id, &task.spec, &accepted).await? else {
             return Ok(true);
         };
-        let Some(base) = ctx.content(task.spec.base_model).await? else {
+        let Some(base) = ctx.content(task.spec.base_model)? else {
             return Ok(true);
         };
         ctx.journal.note(
@@ -234,7 +229,7 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
         if !self.serving {
             // A restarted aggregator serves its last model and mint list again.
             for id in [a.model_id, a.mint_list_id] {
-                if let Some(bytes) = ctx.content(id).await? {
+                if let Some(bytes) = ctx.content(id)? {
                     ctx.serve(&bytes).await?;
                 }
             }
@@ -245,6 +240,20 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
             self.last = Some((a, head));
         }
         Ok(())
+    }
+}
+
+impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
+    fn tracker(&mut self) -> &mut Tracker {
+        &mut self.tracker
+    }
+
+    fn advance(
+        &mut self,
+        task: &KnownTask,
+        head: u64,
+    ) -> impl Future<Output = Result<bool, RoleError>> + Send {
+        Self::advance(self, task, head)
     }
 }
 

@@ -43,7 +43,7 @@ pub async fn claim_mints<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<bool
                 break;
             }
             if root.0 == a.mint_root {
-                let Some(bytes) = ctx.content(a.mint_list_id).await? else {
+                let Some(bytes) = ctx.content(a.mint_list_id)? else {
                     waiting = true;
                     break;
                 };

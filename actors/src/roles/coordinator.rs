@@ -4,7 +4,7 @@
 //! vote deadline finalize (or expire) and claim; when an epoch's model is announced, recompute the
 //! aggregate from the accepted bundles and confirm the mint root only if it matches.
 
-use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, U256};
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::RoleError;
 use super::claims::claim_rewards;
 use super::ctx::Ctx;
-use super::tasks::{KnownTask, Tracker};
+use super::tasks::{KnownTask, TaskRole, Tracker, step_tasks};
 use crate::protocol::assign::slice_of;
 use crate::protocol::mint::MintList;
 use crate::protocol::model::Accepted;
@@ -22,8 +22,9 @@ use crate::protocol::score::{Verdict, score};
 use crate::protocol::stage::{CoordinatorAction, CoordinatorStage, coordinator_action};
 use crate::protocol::wire::{HeldOut, MAX_SPEC_BYTES, TaskSpec, content_id, decode};
 
-/// Ticks a revealed bundle may stay unfetchable before it is judged missing.
-pub const MISSING_AFTER_TRIES: u32 = 20;
+/// Failed fetch attempts (each asks every provider found, with backoff between attempts: about
+/// 8 s in all) after which a revealed bundle is judged not served.
+pub const MISSING_AFTER_ATTEMPTS: u32 = 8;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct CoordinatorRecord {
@@ -35,7 +36,6 @@ struct CoordinatorRecord {
 pub struct Coordinator<C> {
     ctx: Arc<Ctx<C>>,
     tracker: Tracker,
-    fetch_tries: BTreeMap<(U256, Address), u32>,
 }
 
 const ROLE: &str = "coordinator";
@@ -64,8 +64,8 @@ pub async fn accepted_solvers<C: ProtocolView + 'static>(
         .collect())
 }
 
-/// The accepted solutions of a task (bundle, slice, author); `None` while a bundle cannot be
-/// fetched.
+/// The accepted solutions of a task (bundle, slice, author); `None` while a bundle is being
+/// fetched (every missing one is asked for at once, so they arrive in parallel).
 pub async fn accepted_of<C: ProtocolView + 'static>(
     ctx: &Ctx<C>,
     task: U256,
@@ -73,9 +73,10 @@ pub async fn accepted_of<C: ProtocolView + 'static>(
     solvers: &[Address],
 ) -> Result<Option<Vec<Accepted>>, RoleError> {
     let mut out = Vec::new();
+    let mut complete = true;
     for s in solvers {
         let id = ctx.chain.revealed_bundle(task, *s).await?;
-        match ctx.content(id.0).await? {
+        match ctx.content(id.0)? {
             Some(solution) => out.push(Accepted {
                 author: s.to_string(),
                 slice: slice_of(
@@ -87,20 +88,16 @@ pub async fn accepted_of<C: ProtocolView + 'static>(
                 epochs: spec.train_epochs,
                 solution,
             }),
-            None => return Ok(None),
+            None => complete = false,
         }
     }
-    Ok(Some(out))
+    Ok(complete.then_some(out))
 }
 
 impl<C: ProtocolView + 'static> Coordinator<C> {
     pub async fn resume(ctx: Arc<Ctx<C>>) -> Result<Self, RoleError> {
         let tracker = Tracker::resume(&ctx, ROLE).await?;
-        Ok(Coordinator {
-            ctx,
-            tracker,
-            fetch_tries: BTreeMap::new(),
-        })
+        Ok(Coordinator { ctx, tracker })
     }
 
     pub fn ctx(&self) -> &Ctx<C> {
@@ -108,14 +105,8 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
     }
 
     pub async fn step(&mut self, head: u64) -> Result<bool, RoleError> {
-        let mut waiting = self.tracker.poll(&self.ctx).await?;
-        let ids: Vec<U256> = self.tracker.tasks.keys().copied().collect();
-        for id in ids {
-            let Some(task) = self.tracker.tasks.get(&id).cloned() else {
-                continue;
-            };
-            waiting |= self.advance(&task, head).await?;
-        }
+        let ctx = self.ctx.clone();
+        let mut waiting = step_tasks(self, &ctx, head).await?;
         claim_rewards(&self.ctx).await?;
         waiting |= self.confirm_mints().await?;
         Ok(waiting)
@@ -175,29 +166,40 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
     }
 
     /// Scores every revealed solution; `None` while inputs are still on their way.
-    async fn judge(&mut self, task: &KnownTask) -> Result<Option<Vec<U256>>, RoleError> {
+    async fn judge(&self, task: &KnownTask) -> Result<Option<Vec<U256>>, RoleError> {
         let ctx = self.ctx.clone();
         let info = ctx.chain.task_info(task.id).await?;
         if info.ground_truth.is_zero() {
             // The contract refuses votes without a ground truth; the task will expire.
             return Ok(Some(Vec::new()));
         }
-        let Some(held_bytes) = ctx.content(info.ground_truth.0).await? else {
+        let Some(held_bytes) = ctx.content(info.ground_truth.0)? else {
             return Ok(None);
         };
         let held: HeldOut = decode("held-out set", &held_bytes, MAX_SPEC_BYTES)?;
         if held.spec_id != task.info.spec_hash.0 {
             return Ok(Some(Vec::new()));
         }
-        let Some(base) = ctx.content(task.spec.base_model).await? else {
+        let Some(base) = ctx.content(task.spec.base_model)? else {
             return Ok(None);
         };
         let solvers = ctx.chain.revealed_solvers(task.id).await?;
+        // Ask for every bundle first: missing ones are fetched in parallel.
+        let mut bundles = Vec::with_capacity(solvers.len());
+        let mut pending = false;
+        for solver in &solvers {
+            let id = ctx.chain.revealed_bundle(task.id, *solver).await?.0;
+            let bytes = ctx.content(id)?;
+            pending |= bytes.is_none() && ctx.fetch_failures(id) < MISSING_AFTER_ATTEMPTS;
+            bundles.push(bytes);
+        }
+        if pending {
+            return Ok(None);
+        }
         let s = &task.spec;
         let mut scores = Vec::with_capacity(solvers.len());
-        for solver in solvers {
-            let id = ctx.chain.revealed_bundle(task.id, solver).await?;
-            let verdict = match ctx.content(id.0).await? {
+        for (solver, bundle) in solvers.into_iter().zip(bundles) {
+            let verdict = match bundle {
                 Some(bytes) => {
                     let slice = slice_of(task.seed(), solver, &s.batch, s.slice_len as usize);
                     ctx.verify(
@@ -210,14 +212,7 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
                     )
                     .await?
                 }
-                None => {
-                    let tries = self.fetch_tries.entry((task.id, solver)).or_default();
-                    *tries += 1;
-                    if *tries < MISSING_AFTER_TRIES {
-                        return Ok(None);
-                    }
-                    Verdict::Invalid("bundle not served".into())
-                }
+                None => Verdict::Invalid("bundle not served".into()),
             };
             if let Verdict::Invalid(reason) = &verdict {
                 ctx.journal.note(
@@ -282,7 +277,7 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
             };
             let task = U256::from_be_bytes(raw);
             let info = ctx.chain.task_info(task).await?;
-            let spec_bytes = ctx.content(info.spec_hash.0).await?;
+            let spec_bytes = ctx.content(info.spec_hash.0)?;
             let spec = match spec_bytes.map(|b| crate::protocol::wire::TaskSpec::decode(&b)) {
                 Some(Ok(s)) => s,
                 Some(Err(_)) => {
@@ -295,7 +290,7 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
             let Some(inputs) = accepted_of(ctx, task, &spec, &accepted).await? else {
                 return Ok(true);
             };
-            let Some(base) = ctx.content(spec.base_model).await? else {
+            let Some(base) = ctx.content(spec.base_model)? else {
                 return Ok(true);
             };
             let agg = ctx.aggregate(base, inputs).await?;
@@ -335,6 +330,20 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
             ctx.save(&done_key, &agrees)?;
         }
         Ok(false)
+    }
+}
+
+impl<C: ProtocolView + 'static> TaskRole for Coordinator<C> {
+    fn tracker(&mut self) -> &mut Tracker {
+        &mut self.tracker
+    }
+
+    fn advance(
+        &mut self,
+        task: &KnownTask,
+        head: u64,
+    ) -> impl Future<Output = Result<bool, RoleError>> + Send {
+        Self::advance(self, task, head)
     }
 }
 

@@ -1,11 +1,10 @@
 //! What every role actor of a peer shares: its chain handle and role key, its overlay client,
 //! its durable store, the gossip it accepted, the model kind, the simulation's block board and
 //! journal. Content (specs, held-out sets, models, bundles, mint lists) is kept in the store by
-//! content id and fetched from providers over request-response when missing.
+//! content id and fetched from providers over request-response when missing ([`super::fetch`]).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
 use autonet_contracts::ProtocolView;
@@ -16,6 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::RoleError;
 use super::board::Board;
+use super::fetch::Fetcher;
 use super::journal::Journal;
 use crate::protocol::model::{Accepted, Aggregate, TrainingModel};
 use crate::protocol::score::Verdict;
@@ -25,8 +25,6 @@ use crate::protocol::wire::{ModelAnnouncement, content_id};
 pub const CONTENT: Table = Table::new("protocol.content");
 /// Role records (stages, salts, cursors), CBOR by key.
 pub const RECORDS: Table = Table::new("protocol.records");
-/// How long one content fetch may take before the role retries on a later tick.
-pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Faults a solver can be told to commit (`simulate --byzantine-kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
@@ -79,12 +77,18 @@ struct MailboxInner {
     specs: BTreeMap<U256, Vec<u8>>,
     /// Model announcements by epoch.
     models: BTreeMap<u64, ModelAnnouncement>,
+    /// Bumped whenever something new is put.
+    version: u64,
 }
 
 impl Mailbox {
     pub fn put_spec(&self, task: U256, spec: Vec<u8>) {
-        if let Ok(mut m) = self.inner.lock() {
-            m.specs.entry(task).or_insert(spec);
+        if let Ok(mut guard) = self.inner.lock() {
+            let m = &mut *guard;
+            if let std::collections::btree_map::Entry::Vacant(e) = m.specs.entry(task) {
+                e.insert(spec);
+                m.version += 1;
+            }
         }
     }
 
@@ -93,13 +97,22 @@ impl Mailbox {
     }
 
     pub fn put_model(&self, a: ModelAnnouncement) {
-        if let Ok(mut m) = self.inner.lock() {
-            m.models.entry(a.epoch).or_insert(a);
+        if let Ok(mut guard) = self.inner.lock() {
+            let m = &mut *guard;
+            if let std::collections::btree_map::Entry::Vacant(e) = m.models.entry(a.epoch) {
+                e.insert(a);
+                m.version += 1;
+            }
         }
     }
 
     pub fn model(&self, epoch: u64) -> Option<ModelAnnouncement> {
         self.inner.lock().ok()?.models.get(&epoch).cloned()
+    }
+
+    /// Changes whenever a new spec or announcement arrives.
+    pub fn version(&self) -> u64 {
+        self.inner.lock().map(|m| m.version).unwrap_or_default()
     }
 }
 
@@ -134,6 +147,8 @@ pub struct Ctx<C> {
     pub chain: Arc<C>,
     pub net: Client,
     pub store: Arc<Store>,
+    /// Fetches missing content without blocking the role.
+    pub fetcher: Fetcher,
     pub mailbox: Mailbox,
     pub model: Arc<dyn TrainingModel>,
     pub plan: Arc<NetworkPlan>,
@@ -187,19 +202,15 @@ impl<C: ProtocolView + 'static> Ctx<C> {
         Ok(id)
     }
 
-    /// Content by id: from the store, else fetched from a provider (checked against its id) and
-    /// kept. `None` while no provider answers.
-    pub async fn content(&self, id: [u8; 32]) -> Result<Option<Vec<u8>>, RoleError> {
-        if let Some(b) = self.store.get(CONTENT, &id)? {
-            return Ok(Some(b));
-        }
-        match tokio::time::timeout(FETCH_TIMEOUT, self.net.fetch(id)).await {
-            Ok(Ok(bytes)) if content_id(&bytes) == id => {
-                self.store.put(CONTENT, &id, &bytes)?;
-                Ok(Some(bytes))
-            }
-            Ok(Ok(_)) | Ok(Err(_)) | Err(_) => Ok(None),
-        }
+    /// Content by id from the store; `None` while it is being fetched from providers in the
+    /// background ([`super::fetch`]): the role reports waiting and asks again on its next tick.
+    pub fn content(&self, id: [u8; 32]) -> Result<Option<Vec<u8>>, RoleError> {
+        self.fetcher.get(id)
+    }
+
+    /// Failed attempts at fetching `id` (every provider found tried, none served it).
+    pub fn fetch_failures(&self, id: [u8; 32]) -> u32 {
+        self.fetcher.failures(id)
     }
 
     /// Trains on a blocking thread (training is CPU-bound; the runtime keeps serving the overlay).

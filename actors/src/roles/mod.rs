@@ -9,7 +9,8 @@
 //!   tick against the chain head, persisting its stage before and after every transaction, so a
 //!   restarted actor resumes where it stopped. [`tasks`] discovers tasks from the chain,
 //!   [`claims`] withdraws rewards and mint.
-//! - [`ctx`]: what a peer's roles share; [`board`]: the block board a simulation's chain clock
+//! - [`ctx`]: what a peer's roles share; [`fetch`]: content from providers, fetched in the
+//!   background with timeouts, retries and backoff so no role step waits on a dead provider; [`board`]: the block board a simulation's chain clock
 //!   waits on; [`journal`]: what happened, for progress lines and reports.
 
 pub mod actor;
@@ -18,6 +19,7 @@ pub mod board;
 pub mod claims;
 pub mod coordinator;
 pub mod ctx;
+pub mod fetch;
 pub mod gate;
 pub mod journal;
 pub mod peer;

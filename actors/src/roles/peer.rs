@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use super::RoleError;
 use super::actor::{RoleActor, RoleArgs};
 use super::ctx::{Ctx, Mailbox};
+use super::fetch::Fetcher;
 use super::gate::{Gate, MailboxActor};
 use crate::bridge::{BridgeArgs, BridgeMsg, NetworkBridge};
 use crate::supervisor::{ChildSpec, Supervisor, SupervisorConfig, SupervisorMsg};
@@ -129,6 +130,7 @@ pub async fn start_peer_with_network<C: ProtocolView + 'static>(
         secret: parts.secret,
         chain: parts.chain,
         net: client.clone(),
+        fetcher: Fetcher::new(client.clone(), store.clone()),
         store,
         mailbox,
         model: parts.model,
@@ -212,14 +214,12 @@ impl RunningPeer {
             .flatten()
     }
 
-    /// Stops the peer (as a crash would: nothing is flushed that was not durable already).
+    /// Stops the peer in order: its role actor finishes the step it is in, the overlay says
+    /// goodbye to its connections.
     pub async fn stop(self) {
         // Ask the supervisor for the role actor before stopping it: a stopping supervisor no
         // longer answers, and a role actor left running would hold the chain clock forever.
-        if let Some(cell) = ractor::call!(self.supervisor, SupervisorMsg::Child, self.name.clone())
-            .ok()
-            .flatten()
-        {
+        if let Some(cell) = self.role_actor().await {
             cell.stop(None);
         }
         self.supervisor.stop(None);
@@ -230,7 +230,32 @@ impl RunningPeer {
         self.loop_task.abort();
         let _ = self.loop_task.await;
     }
+
+    /// Kills the peer as SIGKILL would, in process: every actor is killed, which drops the
+    /// future it was running at its next await point (a step half done stays half done, and no
+    /// `post_stop` runs, so the killed role does not even leave the block board: whoever kills
+    /// it must); the supervisor goes first so it restarts nothing; background fetches die with
+    /// the role's context; the overlay's event loop is aborted without a shutdown, which drops
+    /// the swarm and closes its sockets as the kernel would. What the store acknowledged
+    /// (`put` returned) is durable; nothing else is written after this returns, so a restart
+    /// sees exactly the acknowledged state (a restart waits in `open_store` for the last handle
+    /// on the store, held by aborted fetches, to go).
+    pub async fn kill(self) {
+        let role = self.role_actor().await;
+        let _ = self.supervisor.kill_and_wait(Some(KILL_WAIT)).await;
+        if let Some(cell) = role {
+            let _ = cell.kill_and_wait(Some(KILL_WAIT)).await;
+        }
+        for cell in [self.bridge.get_cell(), self.gate, self.mailbox] {
+            let _ = cell.kill_and_wait(Some(KILL_WAIT)).await;
+        }
+        self.loop_task.abort();
+        let _ = self.loop_task.await;
+    }
 }
+
+/// How long [`RunningPeer::kill`] waits for one killed actor to be gone.
+const KILL_WAIT: Duration = Duration::from_secs(5);
 
 /// Binds `keypair`'s PeerId to `agent` on chain (both keys sign the binding digest); `relayer`
 /// sends the transaction.

@@ -137,7 +137,7 @@ impl<C: ProtocolView + 'static> Proposer<C> {
             let task = match self.find_on_chain(rec.spec_id).await? {
                 Some(t) => t,
                 None => {
-                    let Some(spec) = ctx.content(rec.spec_id).await? else {
+                    let Some(spec) = ctx.content(rec.spec_id)? else {
                         return Ok(false);
                     };
                     ctx.serve(&spec).await?;
@@ -162,7 +162,7 @@ impl<C: ProtocolView + 'static> Proposer<C> {
                             crate::roles::solver::short(&rec.spec_id)
                         ),
                     );
-                    if let Some(spec) = ctx.content(rec.spec_id).await? {
+                    if let Some(spec) = ctx.content(rec.spec_id)? {
                         let a = TaskAnnouncement {
                             version: WIRE_VERSION,
                             task_id: t.to_be_bytes::<32>(),
@@ -185,11 +185,11 @@ impl<C: ProtocolView + 'static> Proposer<C> {
         }
         let task = U256::from_be_bytes(rec.task);
         if !self.serving {
-            if let Some(spec) = ctx.content(rec.spec_id).await? {
+            if let Some(spec) = ctx.content(rec.spec_id)? {
                 ctx.serve(&spec).await?;
             }
             if rec.stage == ProposerStage::GroundTruthRevealed
-                && let Some(held) = ctx.content(rec.held_out_id).await?
+                && let Some(held) = ctx.content(rec.held_out_id)?
             {
                 ctx.serve(&held).await?;
             }
@@ -209,7 +209,7 @@ impl<C: ProtocolView + 'static> Proposer<C> {
                     Err(e) if e.revert_name() == Some("AlreadyRevealed") => {}
                     Err(e) => return Err(e.into()),
                 }
-                if let Some(held) = ctx.content(rec.held_out_id).await? {
+                if let Some(held) = ctx.content(rec.held_out_id)? {
                     ctx.serve(&held).await?;
                 }
                 rec.stage = ProposerStage::GroundTruthRevealed;

@@ -4,6 +4,7 @@
 //! claim rewards and mint. Byzantine behaviours (`Behaviour`) are injected here for simulations.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::sync::Arc;
 
 use alloy::primitives::{B256, U256, keccak256};
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::RoleError;
 use super::claims::{claim_mints, claim_rewards};
 use super::ctx::{Behaviour, Ctx};
-use super::tasks::{KnownTask, Tracker};
+use super::tasks::{KnownTask, TaskRole, Tracker, step_tasks};
 use crate::protocol::assign::slice_of;
 use crate::protocol::secrets::{SaltPurpose, derive_salt, solver_commitment};
 use crate::protocol::stage::{SolverAction, SolverStage, solver_action};
@@ -58,17 +59,8 @@ impl<C: ProtocolView + 'static> Solver<C> {
 
     /// One step at head `head`; true while waiting on the network.
     pub async fn step(&mut self, head: u64) -> Result<bool, RoleError> {
-        let mut waiting = self.tracker.poll(&self.ctx).await?;
-        let ids: Vec<U256> = self.tracker.tasks.keys().copied().collect();
-        for id in ids {
-            let Some(task) = self.tracker.tasks.get(&id).cloned() else {
-                continue;
-            };
-            // Up to three stages per block: train, then commit at once.
-            for _ in 0..3 {
-                waiting |= self.advance(&task, head).await?;
-            }
-        }
+        let ctx = self.ctx.clone();
+        let mut waiting = step_tasks(self, &ctx, head).await?;
         claim_rewards(&self.ctx).await?;
         waiting |= claim_mints(&self.ctx).await?;
         Ok(waiting)
@@ -85,7 +77,7 @@ impl<C: ProtocolView + 'static> Solver<C> {
         let d = task.deadlines();
         match solver_action(rec.stage, head, &d) {
             SolverAction::Train => {
-                let Some(base) = ctx.content(task.spec.base_model).await? else {
+                let Some(base) = ctx.content(task.spec.base_model)? else {
                     return Ok(true);
                 };
                 let bundle = self.produce(task, base).await?;
@@ -189,7 +181,7 @@ impl<C: ProtocolView + 'static> Solver<C> {
         }
         // After the reveal the bundle is public: serve it until the task is settled.
         if rec.stage == SolverStage::Revealed && !self.served.contains(&rec.bundle_id) {
-            if let Some(bytes) = ctx.content(rec.bundle_id).await? {
+            if let Some(bytes) = ctx.content(rec.bundle_id)? {
                 ctx.serve(&bytes).await?;
             }
             self.served.insert(rec.bundle_id);
@@ -221,6 +213,23 @@ impl<C: ProtocolView + 'static> Solver<C> {
         let slice = slice_of(task.seed(), who, &s.batch, s.slice_len as usize);
         ctx.train(base, slice, s.train_epochs, who.to_string())
             .await
+    }
+}
+
+impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
+    /// Train, then commit at once.
+    const PASSES: usize = 3;
+
+    fn tracker(&mut self) -> &mut Tracker {
+        &mut self.tracker
+    }
+
+    fn advance(
+        &mut self,
+        task: &KnownTask,
+        head: u64,
+    ) -> impl Future<Output = Result<bool, RoleError>> + Send {
+        Self::advance(self, task, head)
     }
 }
 

@@ -1,8 +1,10 @@
 //! Task discovery from the chain (the source of truth; gossip only speeds up getting the spec).
 //! Task ids are sequential, so each role keeps a cursor (the next id to look at) and the ids of
-//! the tasks it still works on in its store; a restarted role reloads them.
+//! the tasks it still works on in its store; a restarted role reloads them. [`step_tasks`] is
+//! the step every task-following role (solver, coordinator, aggregator) shares.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use alloy::primitives::{B256, U256};
 use autonet_contracts::{ProtocolView, TaskInfo};
@@ -51,7 +53,7 @@ async fn spec_of<C: ProtocolView + 'static>(
             ctx.keep(&b)?;
             Some(b)
         }
-        _ => ctx.content(want).await?,
+        _ => ctx.content(want)?,
     };
     Ok(match bytes {
         None => Spec::Missing,
@@ -109,7 +111,8 @@ impl Tracker {
         &mut self,
         ctx: &Ctx<C>,
     ) -> Result<bool, RoleError> {
-        let mut next: u64 = ctx.load(&self.cursor_key())?.unwrap_or(1);
+        let first: u64 = ctx.load(&self.cursor_key())?.unwrap_or(1);
+        let mut next = first;
         let mut waiting = false;
         let mut added = false;
         loop {
@@ -137,7 +140,9 @@ impl Tracker {
         if added {
             self.persist(ctx)?;
         }
-        ctx.save(&self.cursor_key(), &next)?;
+        if next != first {
+            ctx.save(&self.cursor_key(), &next)?;
+        }
         Ok(waiting)
     }
 
@@ -165,4 +170,40 @@ impl Tracker {
             &*t
         }))
     }
+}
+
+/// A role that works through the tasks its [`Tracker`] follows.
+pub trait TaskRole: Send {
+    /// Advances of each task per step (a solver trains and commits in the same block).
+    const PASSES: usize = 1;
+
+    fn tracker(&mut self) -> &mut Tracker;
+
+    /// Acts on one task at `head`; true while waiting on the network.
+    fn advance(
+        &mut self,
+        task: &KnownTask,
+        head: u64,
+    ) -> impl Future<Output = Result<bool, RoleError>> + Send;
+}
+
+/// Polls for new tasks, then advances every tracked task [`TaskRole::PASSES`] times. The task
+/// is read from the tracker again before each pass: an earlier pass may have closed it (or
+/// refreshed its on-chain record). True while waiting on the network.
+pub async fn step_tasks<C: ProtocolView + 'static, R: TaskRole>(
+    role: &mut R,
+    ctx: &Ctx<C>,
+    head: u64,
+) -> Result<bool, RoleError> {
+    let mut waiting = role.tracker().poll(ctx).await?;
+    let ids: Vec<U256> = role.tracker().tasks.keys().copied().collect();
+    for id in ids {
+        for _ in 0..R::PASSES {
+            let Some(task) = role.tracker().tasks.get(&id).cloned() else {
+                break;
+            };
+            waiting |= role.advance(&task, head).await?;
+        }
+    }
+    Ok(waiting)
 }

@@ -324,7 +324,10 @@ impl Network {
             match action {
                 super::faults::Action::Kill(i) => {
                     if let Some(p) = self.running.get_mut(i).and_then(Option::take) {
-                        p.stop().await;
+                        let name = p.name.clone();
+                        p.kill().await;
+                        // A killed role cannot leave the block board itself.
+                        self.board.leave(&name);
                     }
                 }
                 super::faults::Action::Restart(i) => {

@@ -152,11 +152,10 @@ fn the_same_seed_reproduces_models_and_rewards() {
     );
 }
 
-/// Churn with 20 peers: 30% of the solvers are killed right after their commit and restarted two
-/// blocks later; they resume from their stores (reveal, get paid), the epoch finalizes, and
-/// nobody is paid twice.
+/// Churn with 20 peers: 30% of the solvers are killed (as SIGKILL would: no graceful anything)
+/// right after their commit and restarted two blocks later; they resume from their stores
+/// (reveal, get paid), the epoch finalizes, and nobody is paid twice.
 #[test]
-#[ignore = "20 peers with real kills and restarts: about 6 minutes in a debug build on 2 cores; run with --run-ignored only"]
 fn churned_solvers_resume_from_their_stores() {
     let r = simulate(&[
         "--proposers",
