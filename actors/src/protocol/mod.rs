@@ -11,12 +11,16 @@
 //!   stage, the head block and the deadlines.
 //! - [`secrets`]: derived salts and the commitments the contracts check.
 //! - [`model`]: the [`model::TrainingModel`] extension point (train / verify / aggregate) and its
-//!   substrate implementation; [`score`]: verdict → WAD score.
+//!   substrate implementation; [`jepa`]: the VL-JEPA implementation (weight deltas verified by
+//!   recomputation and held-out loss, robust aggregation), its model bytes and task items in
+//!   [`jepa_wire`]; [`score`]: verdict → WAD score.
 //! - [`settle`]: expected rewards and slashes, mirroring `ResultsRewards` (consensus from
 //!   `autonet_contracts::consensus`); [`mint`]: the epoch mint list and its Merkle root/proofs.
 
 pub mod assign;
 pub mod data;
+pub mod jepa;
+pub mod jepa_wire;
 pub mod mint;
 pub mod model;
 pub mod phase;
@@ -26,6 +30,8 @@ pub mod settle;
 pub mod stage;
 pub mod wire;
 
+#[cfg(test)]
+mod jepa_tests;
 #[cfg(test)]
 mod tests;
 

@@ -2,7 +2,7 @@
 //! aggregate accepted solutions into the next model and its mint. The protocol and the role
 //! actors see only bytes and content ids, so another model kind (JEPA weight deltas verified
 //! within a tolerance, robust aggregation) plugs in by implementing [`TrainingModel`] and adding
-//! a [`ModelKindId`](super::wire::ModelKindId) variant.
+//! a [`ModelKindId`](super::wire::ModelKindId) variant; [`super::jepa::Jepa`] is such a kind.
 //!
 //! [`Substrate`] is the world-model substrate: a solution is an event bundle, verified by
 //! recomputation (bit for bit) and scored on the held-out turns. Aggregation trains the accepted
@@ -54,6 +54,10 @@ pub trait TrainingModel: Send + Sync {
     fn kind(&self) -> ModelKindId;
     /// The model every network starts from.
     fn genesis(&self) -> Vec<u8>;
+    /// The items proposers draw task batches from (slices are made of them).
+    fn training_items(&self) -> Vec<String>;
+    /// The items proposers draw hidden held-out sets from (never trained on).
+    fn held_out_items(&self) -> Vec<String>;
     /// Trains `slice` from `base`; returns the solution bytes.
     fn train(
         &self,
@@ -75,6 +79,11 @@ pub trait TrainingModel: Send + Sync {
     ) -> Result<Verdict, ProtocolError>;
     /// Merges accepted solutions (any order; the model fixes a canonical one) into `base`.
     fn aggregate(&self, base: &[u8], accepted: &[Accepted]) -> Result<Aggregate, ProtocolError>;
+    /// The model's loss on a fixed held-out evaluation set, for reports; `None` for a model
+    /// without one.
+    fn held_out_loss(&self, _model: &[u8]) -> Result<Option<f64>, ProtocolError> {
+        Ok(None)
+    }
 }
 
 /// The world-model substrate.
@@ -117,6 +126,14 @@ impl TrainingModel for Substrate {
 
     fn genesis(&self) -> Vec<u8> {
         World::charter_v1().encode()
+    }
+
+    fn training_items(&self) -> Vec<String> {
+        super::data::training_turns()
+    }
+
+    fn held_out_items(&self) -> Vec<String> {
+        super::data::held_out_turns()
     }
 
     fn train(

@@ -23,6 +23,18 @@ pub const MAX_ANNOUNCEMENT_BYTES: usize = 60 * 1024;
 pub enum ModelKindId {
     /// The world-model substrate (`autonet_models::substrate`).
     Substrate,
+    /// VL-JEPA on ONNX Runtime (`autonet_models::jepa`), tiny graph set.
+    Jepa,
+}
+
+impl ModelKindId {
+    /// Lower-case name (shard manifests, reports).
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKindId::Substrate => "substrate",
+            ModelKindId::Jepa => "jepa",
+        }
+    }
 }
 
 /// A task: what to train, from which model, and how slices are assigned.

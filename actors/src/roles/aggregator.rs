@@ -115,7 +115,8 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
                 inputs.len()
             ),
         );
-        let agg = ctx.aggregate(base, inputs).await?;
+                let agg = ctx.aggregate(base.clone(), inputs).await?;
+        let held_out_loss = ctx.held_out_losses(base, agg.model.clone()).await?;
         let list = MintList::from_agents(epoch, &agg.mint)?;
         let list_bytes = encode(&list);
         let model_id = ctx.serve(&agg.model).await?;
@@ -161,6 +162,7 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
             mint_agents: list.entries.len(),
             root_scores: agg.root_scores.clone(),
             novelty: agg.novelty.clone().into_iter().collect(),
+            held_out_loss,
             started_at: ctx.journal.first_at(epoch, "propose").unwrap_or_default(),
             published_at: ctx.journal.now(),
         };
@@ -196,7 +198,7 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
         let ctx = &self.ctx;
         let params =
             ShardParams::new(SHARDS.0, SHARDS.1).map_err(|e| RoleError::Corrupt(e.to_string()))?;
-        let coded = sharding::encode("substrate", epoch, model, params)
+        let coded = sharding::encode(ctx.model.kind().name(), epoch, model, params)
             .map_err(|e| RoleError::Corrupt(e.to_string()))?;
         for shard in &coded.shards {
             ctx.serve(shard).await?;

@@ -260,6 +260,27 @@ impl<C: ProtocolView + 'static> Ctx<C> {
             .map_err(RoleError::from)
     }
 
+    /// Held-out losses of two models (`None` for a model kind without the measure), on a
+    /// blocking thread.
+    pub async fn held_out_losses(
+        &self,
+        before: Vec<u8>,
+        after: Vec<u8>,
+    ) -> Result<Option<(f64, f64)>, RoleError> {
+        let model = self.model.clone();
+        tokio::task::spawn_blocking(move || {
+            Ok::<_, crate::protocol::ProtocolError>(
+                match (model.held_out_loss(&before)?, model.held_out_loss(&after)?) {
+                    (Some(b), Some(a)) => Some((b, a)),
+                    _ => None,
+                },
+            )
+        })
+        .await
+        .map_err(|e| RoleError::Actor(format!("evaluation task: {e}")))?
+        .map_err(RoleError::from)
+    }
+
     /// The model every epoch-1 task starts from, kept locally.
     pub fn genesis_model(&self) -> Result<[u8; 32], RoleError> {
         self.keep(&self.model.genesis())

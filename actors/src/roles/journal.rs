@@ -31,6 +31,9 @@ pub struct EpochRecord {
     pub mint_agents: usize,
     pub root_scores: Vec<(String, f64)>,
     pub novelty: Vec<(String, f64)>,
+    /// Held-out loss of the base and of the new model (model kinds that measure it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out_loss: Option<(f64, f64)>,
     pub started_at: f64,
     pub published_at: f64,
 }

@@ -1,6 +1,6 @@
 //! The proposer role: when it leads an epoch (`plan.proposers[(epoch - 1) % n]`) and that epoch's
-//! base model is agreed, it draws the task batch and a hidden held-out set from the shipped
-//! traces, serves the spec, creates the task on chain with a commitment to the held-out set, and
+//! base model is agreed, it draws the task batch and a hidden held-out set from the model's
+//! items (the shipped traces for the substrate, digit indices for JEPA), serves the spec, creates the task on chain with a commitment to the held-out set, and
 //! announces it on the `tasks` topic; in the reveal phase it reveals the held-out id and serves
 //! the set so coordinators can judge.
 
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::RoleError;
 use super::ctx::Ctx;
-use crate::protocol::data::{draw, held_out_turns, training_turns};
+use crate::protocol::data::draw;
 use crate::protocol::phase::Deadlines;
 use crate::protocol::secrets::{SaltPurpose, derive_salt, proposer_commitment};
 use crate::protocol::stage::{ProposerAction, ProposerStage, proposer_action};
@@ -69,12 +69,12 @@ impl<C: ProtocolView + 'static> Proposer<C> {
         buf.extend_from_slice(&epoch.to_be_bytes());
         let seed = keccak256(&buf);
         let batch = draw(
-            &training_turns(),
+            &ctx.model.training_items(),
             keccak256([seed.as_slice(), b"batch"].concat()),
             ctx.plan.batch_len,
         );
         let held = draw(
-            &held_out_turns(),
+            &ctx.model.held_out_items(),
             keccak256([seed.as_slice(), b"held"].concat()),
             ctx.plan.held_out_len,
         );

@@ -83,19 +83,19 @@ pub fn held_out_loss(
     Ok(vl.evaluate(params, batch)?.loss)
 }
 
-/// A solver's work: `steps` training steps from the global model on batches drawn from its
-/// slice of `train` (generator seeded by `seed`), then the delta, its id and the claimed
-/// held-out loss.
-pub fn solve(
+/// A solver's training: `steps` training steps from the global model on batches drawn from
+/// its slice of `train` (generator seeded by `seed`). Returns the new parameters and the weight
+/// delta from the model's. Deterministic for fixed inputs on one machine, so a coordinator can
+/// recompute it.
+pub fn train_delta(
     vl: &mut VlJepa,
     model: &GlobalModel,
     train: &[Digit],
     slice: &[usize],
     steps: usize,
     seed: u64,
-    held: &VlBatch,
-) -> Result<Solution, JepaError> {
-    if slice.is_empty() {
+) -> Result<(ParamSet, WeightDelta), JepaError> {
+    if slice.is_empty() || train.is_empty() {
         return Err(JepaError::Data(
             "a solver slice holds no images".to_string(),
         ));
@@ -106,19 +106,34 @@ pub fn solve(
     let mut rng = Rng::new(seed);
     for _ in 0..steps {
         let picked: Vec<&Digit> = (0..b)
-            .map(|_| &train[slice[rng.below(slice.len())] % train.len().max(1)])
+            .map(|_| &train[slice[rng.below(slice.len())] % train.len()])
             .collect();
         let batch = VlBatch::new(&picked, &vl.config, None, &mut rng);
         vl.step(&batch)?;
     }
     let new = vl.state.params.clone();
     let delta = new.delta_from(&model.params)?;
+    Ok((new, delta))
+}
+
+/// A solver's work: [`train_delta`], then the delta's wire encoding, its id and the claimed
+/// held-out loss on `held`.
+pub fn solve(
+    vl: &mut VlJepa,
+    model: &GlobalModel,
+    train: &[Digit],
+    slice: &[usize],
+    steps: usize,
+    seed: u64,
+    held: &VlBatch,
+) -> Result<Solution, JepaError> {
+    let (new, delta) = train_delta(vl, model, train, slice, steps, seed)?;
     let claimed_loss = held_out_loss(vl, model, &new, held)?;
     Ok(Solution {
         wire: encode_delta(&delta, &vl.model.layout),
         id: delta_id(&delta, &vl.model.layout),
         claimed_loss,
-        samples: (steps * b) as u64,
+        samples: (steps * vl.config.batch) as u64,
     })
 }
 

@@ -1,6 +1,8 @@
 //! `autonet simulate`: the training protocol end to end on this machine — staked peers in one
-//! process over real libp2p on 127.0.0.1, the contract suite on the embedded EVM, real substrate
-//! training on the shipped agent traces — with faults injected, ending in a report.
+//! process over real libp2p on 127.0.0.1, the contract suite on the embedded EVM, real training
+//! (`--model substrate` on the shipped agent traces, or `--model jepa`: VL-JEPA on the committed
+//! digits, with the held-out loss per epoch in the report) — with faults injected, ending in a
+//! report.
 //!
 //! Bird's-eye view: [`network`] deploys and funds the chain, stakes and binds every peer
 //! (PeerId ↔ address), starts a bootstrap node and the peers (`autonet_actors::roles`), and runs
@@ -51,6 +53,9 @@ impl ByzantineKind {
 pub enum SimModel {
     /// The world-model substrate (deterministic; verified by recompute).
     Substrate,
+    /// VL-JEPA on ONNX Runtime, tiny graphs on CPU: weight deltas verified by recomputation and
+    /// held-out loss, merged by a trimmed mean (needs the ONNX Runtime library).
+    Jepa,
 }
 
 impl SimModel {
@@ -62,6 +67,30 @@ impl SimModel {
             SimModel::Substrate => Ok(std::sync::Arc::new(
                 autonet_actors::protocol::model::Substrate::new()?,
             )),
+            SimModel::Jepa => Ok(std::sync::Arc::new(
+                autonet_actors::protocol::jepa::Jepa::new()?,
+            )),
+        }
+    }
+
+    /// Default (batch, slice, held-out) sizes of a task, in items.
+    pub fn default_sizes(self) -> (usize, usize, usize) {
+        match self {
+            SimModel::Substrate => (16, 4, 4),
+            // Three 96-image slices of 256 images: six training steps of 16 per solver.
+            SimModel::Jepa => (256, 96, 32),
+        }
+    }
+
+    /// How many (training, held-out) items the model's data holds.
+    pub fn pool_sizes(self) -> anyhow::Result<(usize, usize)> {
+        use autonet_actors::protocol::data::{held_out_turns, training_turns};
+        match self {
+            SimModel::Substrate => Ok((training_turns().len(), held_out_turns().len())),
+            SimModel::Jepa => {
+                let (train, held) = autonet_models::jepa::data::committed_digits()?;
+                Ok((train.len(), held.len()))
+            }
         }
     }
 }
@@ -102,15 +131,16 @@ pub struct SimulateArgs {
     /// Stop coordinator-1 for good once the first epoch is published.
     #[arg(long, env = "AUTONET_SIM_DROP_COORDINATOR")]
     pub drop_coordinator: bool,
-    /// Turns per task batch.
-    #[arg(long, default_value_t = 16, env = "AUTONET_SIM_BATCH")]
-    pub batch: usize,
-    /// Turns per solver slice.
-    #[arg(long, default_value_t = 4, env = "AUTONET_SIM_SLICE")]
-    pub slice: usize,
-    /// Held-out turns per task.
-    #[arg(long, default_value_t = 4, env = "AUTONET_SIM_HELD_OUT")]
-    pub held_out: usize,
+    /// Items per task batch: agent turns (substrate) or digit images (jepa)
+    /// [default: 16 for substrate, 256 for jepa].
+    #[arg(long, env = "AUTONET_SIM_BATCH")]
+    pub batch: Option<usize>,
+    /// Items per solver slice [default: 4 for substrate, 96 for jepa].
+    #[arg(long, env = "AUTONET_SIM_SLICE")]
+    pub slice: Option<usize>,
+    /// Held-out items per task [default: 4 for substrate, 32 for jepa].
+    #[arg(long, env = "AUTONET_SIM_HELD_OUT")]
+    pub held_out: Option<usize>,
     /// Shortest time between blocks, in milliseconds.
     #[arg(long, default_value_t = 10, env = "AUTONET_SIM_BLOCK_MS")]
     pub block_ms: u64,
@@ -152,13 +182,26 @@ impl SimulateArgs {
         if self.epochs == 0 {
             bail!("--epochs must be at least 1");
         }
-        if self.batch == 0 || self.slice == 0 || self.held_out == 0 {
+        let (batch, slice, held_out) = self.sizes();
+        if batch == 0 || slice == 0 || held_out == 0 {
             bail!("--batch, --slice and --held-out must be at least 1");
         }
-        if self.batch > 48 || self.held_out > 12 {
-            bail!("the shipped traces hold 48 training and 12 held-out turns");
+        let (train_pool, held_pool) = self.model.pool_sizes()?;
+        if batch > train_pool || held_out > held_pool {
+            let model = format!("{:?}", self.model).to_lowercase();
+            bail!("the {model} data holds {train_pool} training and {held_pool} held-out items");
         }
         Ok(())
+    }
+
+    /// (batch, slice, held-out) items per task: the flags, else the model's defaults.
+    pub fn sizes(&self) -> (usize, usize, usize) {
+        let (b, s, h) = self.model.default_sizes();
+        (
+            self.batch.unwrap_or(b),
+            self.slice.unwrap_or(s),
+            self.held_out.unwrap_or(h),
+        )
     }
 
     fn timeout(&self) -> Duration {

@@ -77,13 +77,14 @@ pub fn rewards() -> (U256, U256) {
 /// The plan every peer of a run with these flags follows (`testnet setup` writes the same).
 pub fn plan_for(args: &SimulateArgs, project: U256, proposers: Vec<Address>) -> NetworkPlan {
     let (solver_reward, coordinator_reward) = rewards();
+    let (batch_len, slice_len, held_out_len) = args.sizes();
     NetworkPlan {
         project,
         epochs: args.epochs,
         proposers,
-        batch_len: args.batch,
-        slice_len: args.slice,
-        held_out_len: args.held_out,
+        batch_len,
+        slice_len,
+        held_out_len,
         train_epochs: 1,
         phases: PhaseBlocks::for_roster(args.solvers, args.coordinators, 8),
         solver_reward,

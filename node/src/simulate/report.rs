@@ -1,6 +1,7 @@
 //! The simulation report, read back from the chain after the run: per peer (role, behaviour,
 //! stake, balance, rewards, slashes, mint, novelty) with an accounting check against the chain,
-//! per epoch (task, model id, accepted solvers, root scores, duration), and the fault schedule.
+//! per epoch (task, model id, accepted solvers, root scores, held-out loss where the model kind
+//! measures it, duration), and the fault schedule.
 
 use std::collections::BTreeMap;
 
@@ -53,6 +54,12 @@ pub struct EpochReport {
     pub mint_root: String,
     pub accepted: Vec<Address>,
     pub root_scores: Vec<(String, f64)>,
+    /// Held-out loss of the epoch's base model and of the model it published (`--model jepa`:
+    /// mean loss on the fixed evaluation images of the held-out digits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_out_loss_before: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_out_loss_after: Option<f64>,
     pub seconds: f64,
 }
 
@@ -230,6 +237,8 @@ pub async fn build_from<B: Backend>(
                 mint_root: e.mint_root,
                 accepted: e.accepted,
                 root_scores: e.root_scores,
+                held_out_loss_before: e.held_out_loss.map(|l| l.0),
+                held_out_loss_after: e.held_out_loss.map(|l| l.1),
                 seconds: e.published_at - e.started_at,
             })
             .collect(),
@@ -273,6 +282,9 @@ impl Report {
                 e.seconds,
                 scores.join(" ")
             );
+            if let (Some(b), Some(a)) = (e.held_out_loss_before, e.held_out_loss_after) {
+                s += &format!("      held-out loss: {b:.4} -> {a:.4}\n");
+            }
         }
         s += "\npeers                       stake      rewards    slashed    mint       novelty  chain\n";
         for p in &self.peers {
