@@ -115,7 +115,7 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
                 inputs.len()
             ),
         );
-                let agg = ctx.aggregate(base.clone(), inputs).await?;
+        let agg = ctx.aggregate(base.clone(), inputs).await?;
         let held_out_loss = ctx.held_out_losses(base, agg.model.clone()).await?;
         let list = MintList::from_agents(epoch, &agg.mint)?;
         let list_bytes = encode(&list);
