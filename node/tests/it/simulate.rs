@@ -213,7 +213,6 @@ fn a_dropped_coordinator_does_not_stop_the_network() {
 /// weight delta) is refused by the coordinators, slashed and paid nothing, while the three honest
 /// solvers' deltas are merged by the trimmed mean and earn rewards and mint; balances match.
 #[test]
-#[ignore = "about 9 minutes in a debug build on 2 loaded cores (coordinators fetch and recompute 0.5 MB deltas); run: cargo nextest run -p autonet-node --run-ignored only jepa_two_epochs"]
 fn jepa_two_epochs_lower_held_out_loss_and_a_garbage_solver_earns_nothing() {
     let r = simulate(&[
         "--model",
