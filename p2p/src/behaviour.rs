@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
+use libp2p::core::{Transport, upgrade};
 use libp2p::gossipsub::{
     self, IdentityTransform, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds,
     TopicScoreParams, ValidationMode, WhitelistSubscriptionFilter,
@@ -23,6 +24,7 @@ use prometheus_client::registry::Registry;
 use crate::config::{DhtMode, KAD_PROTOCOL, NetworkConfig, SERVICE_PROTOCOL, TRANSFER_PROTOCOL};
 use crate::dht_store::DhtStore;
 use crate::envelope::MAX_ENVELOPE_BYTES;
+use crate::link_delay::DelayedRead;
 use crate::rpc::{
     MAX_RPC_REQUEST_BYTES, MAX_RPC_RESPONSE_BYTES, RPC_PROTOCOL, RpcRequest, RpcResponse,
 };
@@ -58,6 +60,9 @@ pub fn build_swarm(
     store: DhtStore,
     registry: &mut Registry,
 ) -> Result<Swarm<Behaviour>, P2pError> {
+    if let Some(delay) = config.link_delay {
+        return build_delayed_swarm(config, store, registry, delay);
+    }
     let swarm = SwarmBuilder::with_existing_identity(config.keypair.clone())
         .with_tokio()
         .with_tcp(
@@ -67,6 +72,41 @@ pub fn build_swarm(
         )
         .map_err(|e| P2pError::Transport(e.to_string()))?
         .with_quic()
+        .with_bandwidth_metrics(registry)
+        .with_behaviour(|key| {
+            build_behaviour(key, config, store, registry)
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+        })
+        .map_err(|e| P2pError::Transport(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_timeout))
+        .build();
+    Ok(swarm)
+}
+
+/// The same swarm with the same TCP upgrade stack (multistream V1Lazy, noise, yamux) as
+/// `with_tcp` builds, but every TCP stream wrapped in a [`DelayedRead`] (emulated link latency,
+/// benchmarks only).
+fn build_delayed_swarm(
+    config: &NetworkConfig,
+    store: DhtStore,
+    registry: &mut Registry,
+    delay: Duration,
+) -> Result<Swarm<Behaviour>, P2pError> {
+    let swarm = SwarmBuilder::with_existing_identity(config.keypair.clone())
+        .with_tokio()
+        .with_quic()
+        .with_other_transport(|key| {
+            let noise = noise::Config::new(key)
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            Ok(
+                tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+                    .map(move |stream, _| DelayedRead::new(stream, delay))
+                    .upgrade(upgrade::Version::V1Lazy)
+                    .authenticate(noise)
+                    .multiplex(yamux::Config::default()),
+            )
+        })
+        .map_err(|e| P2pError::Transport(e.to_string()))?
         .with_bandwidth_metrics(registry)
         .with_behaviour(|key| {
             build_behaviour(key, config, store, registry)

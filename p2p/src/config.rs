@@ -132,6 +132,9 @@ pub struct NetworkConfig {
     pub service_request_timeout: Duration,
     /// How long an outbound RPC waits for its answer.
     pub rpc_timeout: Duration,
+    /// Emulated one-way latency on every TCP link, for benchmarks on kernels without `netem`
+    /// ([`crate::link_delay`]). `None` (the default) in production.
+    pub link_delay: Option<Duration>,
 }
 
 impl NetworkConfig {
@@ -152,6 +155,7 @@ impl NetworkConfig {
             idle_timeout: Duration::from_secs(300),
             service_request_timeout: Duration::from_secs(120),
             rpc_timeout: Duration::from_secs(60),
+            link_delay: None,
         }
     }
 }

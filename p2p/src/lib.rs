@@ -18,6 +18,8 @@
 //!   disconnected and refused for the ban period.
 //! - [`service`]: application request-response; the application answers inbound requests
 //!   itself ([`Client::serve_requests`], [`Client::request`]), for example shards read from disk.
+//! - [`link_delay`]: emulated one-way link latency on every TCP connection, for benchmarks on
+//!   kernels without `netem` (off in production).
 //! - [`testnet`]: starts N in-process peers that know only a bootstrap address (tests, `simulate`,
 //!   benchmarks).
 
@@ -28,6 +30,7 @@ mod dht_store;
 pub mod envelope;
 mod error;
 mod event_loop;
+pub mod link_delay;
 mod metrics;
 pub mod records;
 pub mod rpc;

@@ -208,6 +208,10 @@ pub struct TestnetOptions {
     pub validator: Validator,
     /// Emulated per-hop gossip latency (see [`Peer::start_with_hop_delay`]).
     pub hop_delay: Duration,
+    /// Emulated one-way latency on every link ([`NetworkConfig::link_delay`]).
+    pub link_delay: Option<Duration>,
+    /// Kademlia random-walk interval; `None` keeps [`local_config`]'s short test interval.
+    pub random_walk_interval: Option<Duration>,
 }
 
 impl std::fmt::Debug for TestnetOptions {
@@ -229,6 +233,8 @@ impl TestnetOptions {
             },
             validator: accept_all(),
             hop_delay: Duration::ZERO,
+            link_delay: None,
+            random_walk_interval: None,
         }
     }
 }
@@ -245,6 +251,10 @@ impl Testnet {
     pub async fn start(options: TestnetOptions) -> Result<Testnet, P2pError> {
         let mut config = local_config(Keypair::generate_ed25519(), Vec::new());
         config.gossip = options.gossip.clone();
+        config.link_delay = options.link_delay;
+        if let Some(interval) = options.random_walk_interval {
+            config.random_walk_interval = interval;
+        }
         let delay = options.hop_delay;
         let bootstrap =
             Peer::start_with_hop_delay(config, options.validator.clone(), delay).await?;
@@ -255,6 +265,10 @@ impl Testnet {
         for _ in 0..options.peers {
             let mut config = local_config(Keypair::generate_ed25519(), vec![boot_addr.clone()]);
             config.gossip = options.gossip.clone();
+            config.link_delay = options.link_delay;
+            if let Some(interval) = options.random_walk_interval {
+                config.random_walk_interval = interval;
+            }
             peers.push(Peer::start_with_hop_delay(config, options.validator.clone(), delay).await?);
         }
         Ok(Testnet { bootstrap, peers })

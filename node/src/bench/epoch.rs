@@ -57,7 +57,7 @@ pub struct EpochBench {
 }
 
 /// Process CPU time so far (user + system).
-fn cpu_now() -> Duration {
+pub(super) fn cpu_now() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which may contain spaces) start after the last ')'.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");

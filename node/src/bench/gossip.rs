@@ -2,20 +2,37 @@
 //! emulated per-hop delay measured in the same run, and memory per peer.
 //!
 //! Link latency: the `netem` qdisc is not available on every kernel (it is not in this sandbox),
-//! so the delay is emulated in the harness: each peer holds every gossip message for
-//! `--hop-delay-ms` before its application sees and validates it, and so before relaying it
-//! (`autonet_p2p::testnet::Peer::start_with_hop_delay`). The baseline is the measured delivery
-//! latency between two direct neighbours with the same delay: one hop, including the real
-//! processing cost. The result is p50/p99 of every (message, receiving peer) latency divided by
-//! that hop.
+//! so the delay is emulated in-process. By default (`--emulation link`) every TCP connection of
+//! every peer hands its inbound bytes on `--hop-delay-ms` after reading them
+//! (`autonet_p2p::link_delay`): a one-way latency on every link for all traffic, as netem on
+//! loopback would give. `--emulation hold` is the older, cruder model: each peer holds every
+//! gossip message before validating (and so relaying) it, control traffic undelayed. The
+//! baseline is the measured delivery latency between two direct neighbours with the same delay:
+//! one hop, including the real processing cost.
+//!
+//! What is measured, in two phases on the same network:
+//! 1. **Latency** (the result): `--messages` messages from random peers at a steady `--rate`
+//!    well below saturation, so that a message meets an idle network and its latency is
+//!    propagation (hops × delay + processing), not time spent queued behind earlier messages.
+//!    p50/p99 over every (message, receiving peer) pair, in hops.
+//! 2. **Saturation throughput**: `--burst` messages published at once; deliveries per second
+//!    from the first publish to the last receipt. The latency phase's offered load is reported
+//!    as a fraction of it. The burst's own percentiles are queueing times, printed for contrast.
+//!
+//! It also counts the copies gossipsub received (duplicates included) and the process CPU time
+//! per delivery during the latency phase: on one machine all peers share its cores.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use autonet_p2p::GossipTopic;
-use autonet_p2p::testnet::{Testnet, TestnetOptions, poll_until};
+use autonet_p2p::testnet::{Testnet, TestnetOptions};
 use clap::Args;
 
+use super::epoch::cpu_now;
+use super::gossip_probe::{
+    Batch, XorShift, copies_received, load_average, percentile, publish_batch, rss_bytes,
+};
 use super::{BenchReport, Measurement};
 
 #[derive(Debug, Args)]
@@ -23,12 +40,32 @@ pub struct GossipBench {
     /// Peers besides the bootstrap peer.
     #[arg(long, default_value_t = 100)]
     pub peers: usize,
-    /// Messages published from random peers.
-    #[arg(long, default_value_t = 50)]
+    /// Messages of the latency phase, published from random peers at --rate.
+    #[arg(long, default_value_t = 100)]
     pub messages: usize,
+    /// Publish rate of the latency phase, in messages per second over the whole network. Keep it
+    /// well below the saturation throughput the bench prints, or latency measures queueing.
+    #[arg(long, default_value_t = 4.0)]
+    pub rate: f64,
+    /// Messages published all at once to measure the saturation throughput (0 skips it).
+    #[arg(long, default_value_t = 50)]
+    pub burst: usize,
     /// Emulated one-way delay per gossip hop, in milliseconds.
     #[arg(long, default_value_t = 10)]
     pub hop_delay_ms: u64,
+    /// Where the delay is applied: `link` delays every byte on every TCP link (like netem);
+    /// `hold` holds each gossip message before its application validates it (data path only).
+    #[arg(long, value_enum, default_value_t = Emulation::Link)]
+    pub emulation: Emulation,
+}
+
+/// How the hop delay is emulated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Emulation {
+    /// Every byte on every TCP link arrives `--hop-delay-ms` late (netem-like).
+    Link,
+    /// Every gossip message is held before validation and relay; control traffic is not delayed.
+    Hold,
 }
 
 impl GossipBench {
@@ -36,6 +73,10 @@ impl GossipBench {
         anyhow::ensure!(
             self.peers >= 2 && self.messages >= 1,
             "need --peers >= 2 and --messages >= 1"
+        );
+        anyhow::ensure!(
+            self.rate.is_finite() && self.rate > 0.0,
+            "--rate must be a positive number of messages per second"
         );
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -46,121 +87,126 @@ impl GossipBench {
 
     fn options(&self, peers: usize) -> TestnetOptions {
         let mut options = TestnetOptions::new(peers);
-        options.hop_delay = Duration::from_millis(self.hop_delay_ms);
+        // Production DHT maintenance (a random walk a minute, `NetworkConfig::new`), not the
+        // tests' 10 s: with 100 peers in one process, test-speed walks alone keep a core busy.
+        options.random_walk_interval = Some(Duration::from_secs(60));
+        let delay = Duration::from_millis(self.hop_delay_ms);
+        match self.emulation {
+            Emulation::Link => options.link_delay = Some(delay),
+            Emulation::Hold => options.hop_delay = delay,
+        }
         options
     }
 
-    async fn measure(&self) -> anyhow::Result<BenchReport> {
-        let topic = GossipTopic::Tasks;
-        let rss_before = rss_bytes();
-
-        // Baseline: one hop between two direct neighbours.
+    /// Median latency between two direct neighbours: one hop, processing included.
+    async fn one_hop(&self) -> anyhow::Result<u64> {
         let pair = Testnet::start(self.options(1)).await?;
-        pair.wait_for_mesh(topic, 1, Duration::from_secs(120))
+        pair.wait_for_mesh(GossipTopic::Tasks, 1, Duration::from_secs(120))
             .await?;
-        let samples = 20;
-        for i in 0..samples {
-            pair.bootstrap
-                .client
-                .publish(topic, format!("hop {i}").into_bytes())
-                .await?;
-        }
-        let receiver = &pair.peers[0];
-        poll_until(
-            Duration::from_secs(120),
-            Duration::from_millis(50),
-            || async { (receiver.inbox.len() >= samples).then_some(()) },
-        )
-        .await
-        .context("baseline messages were not delivered")?;
-        let mut hop: Vec<u64> = receiver
-            .inbox
-            .snapshot()
-            .iter()
-            .map(|r| r.received_at_micros.saturating_sub(r.sent_at_micros))
-            .collect();
-        let one_hop = percentile(&mut hop, 50.0).max(1);
+        let spacing = Duration::from_millis(self.hop_delay_ms.max(1) * 3);
+        let mut hop = publish_batch(&pair, &mut XorShift::new(), "hop", 20, spacing).await?;
         pair.stop().await;
+        Ok(percentile(&mut hop.latencies, 50.0).max(1))
+    }
 
-        // The network.
+    async fn measure(&self) -> anyhow::Result<BenchReport> {
+        let rss_before = rss_bytes();
+        let one_hop = self.one_hop().await?;
+
         let net = Testnet::start(self.options(self.peers)).await?;
-        net.wait_for_mesh(topic, 2, Duration::from_secs(600))
+        net.wait_for_mesh(GossipTopic::Tasks, 2, Duration::from_secs(600))
             .await?;
-        let publishers: Vec<_> = net.peers.iter().collect();
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut sent = Vec::new();
-        for i in 0..self.messages {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let idx = usize::try_from(state % publishers.len() as u64).unwrap_or(0);
-            let publisher = publishers.get(idx).context("no publisher")?;
-            let body = format!("bench {i}").into_bytes();
-            publisher.client.publish(topic, body.clone()).await?;
-            sent.push((publisher.peer_id, body));
-        }
-        let expected = sent.len() * self.peers;
-        let delivered = || {
-            net.all()
-                .map(|p| {
-                    sent.iter()
-                        .filter(|(f, b)| *f != p.peer_id && p.inbox.contains_body(b))
-                        .count()
-                })
-                .sum::<usize>()
+        // Background CPU of the idle network (heartbeats, DHT random walks, pings), so that the
+        // CPU per delivery below can be read net of it.
+        let idle_window = Duration::from_secs(3);
+        let idle_before = cpu_now();
+        tokio::time::sleep(idle_window).await;
+        let idle_cpu =
+            cpu_now().saturating_sub(idle_before).as_secs_f64() / idle_window.as_secs_f64();
+        let mut rng = XorShift::new();
+        let started = std::time::Instant::now();
+        let (cpu_before, copies_before) = (cpu_now(), copies_received(&net));
+        let interval = Duration::from_secs_f64(1.0 / self.rate);
+        let mut paced = publish_batch(&net, &mut rng, "paced", self.messages, interval).await?;
+        let cpu = cpu_now().saturating_sub(cpu_before);
+        let paced_wall = started.elapsed();
+        let copies = copies_received(&net).saturating_sub(copies_before);
+        let load = load_average();
+        let burst = if self.burst > 0 {
+            Some(publish_batch(&net, &mut rng, "burst", self.burst, Duration::ZERO).await?)
+        } else {
+            None
         };
-        poll_until(
-            Duration::from_secs(600),
-            Duration::from_millis(200),
-            || async { (delivered() == expected).then_some(()) },
-        )
-        .await
-        .with_context(|| format!("only {} of {expected} deliveries", delivered()))?;
         let rss_after = rss_bytes();
-        let mut latencies: Vec<u64> = net
-            .all()
-            .flat_map(|p| p.inbox.snapshot())
-            .map(|r| r.received_at_micros.saturating_sub(r.sent_at_micros))
-            .collect();
-        let p50 = percentile(&mut latencies, 50.0);
-        let p99 = percentile(&mut latencies, 99.0);
         net.stop().await;
 
-        let micros = Duration::from_micros;
-        let hops = |v: u64| v as f64 / one_hop as f64;
+        let deliveries = paced.latencies.len() as u64;
+        let p50 = percentile(&mut paced.latencies, 50.0);
+        let p99 = percentile(&mut paced.latencies, 99.0);
         let mut report = BenchReport::new(
             "gossip",
             format!(
-                "{} peers + bootstrap over TCP on 127.0.0.1, gossipsub D=6, {} messages from random \
-                 publishers, emulated hop delay {} ms (in the harness; see --help)",
-                self.peers, self.messages, self.hop_delay_ms
+                "{} peers + bootstrap over TCP on 127.0.0.1, gossipsub D=6, {} messages from \
+                 random publishers at {} msg/s, emulated hop delay {} ms ({}; see --help)",
+                self.peers,
+                self.messages,
+                self.rate,
+                self.hop_delay_ms,
+                match self.emulation {
+                    Emulation::Link => "on every TCP link",
+                    Emulation::Hold => "held before validation",
+                }
             ),
             Measurement::new(
                 "one hop between neighbours (median)",
-                micros(one_hop),
+                Duration::from_micros(one_hop),
                 1,
                 "hop",
             ),
             Measurement::new(
                 "p99 delivery latency to all peers",
-                micros(p99),
-                latencies.len() as u64,
+                Duration::from_micros(p99),
+                deliveries,
                 "delivery",
             ),
         );
-        report.notes.push(format!(
+        let notes = &mut report.notes;
+        let hops = |v: u64| v as f64 / one_hop as f64;
+        let ms = |v: u64| v as f64 / 1000.0;
+        notes.push(format!(
             "p50 delivery latency: {:.1} ms = {:.2} hops",
-            p50 as f64 / 1000.0,
+            ms(p50),
             hops(p50)
         ));
-        report.notes.push(format!(
+        notes.push(format!(
             "p99 delivery latency: {:.1} ms = {:.2} hops (target <= 4)",
-            p99 as f64 / 1000.0,
+            ms(p99),
             hops(p99)
         ));
+        let offered = self.rate * self.peers as f64;
+        notes.push(format!(
+            "offered load: {} msg/s x {} receivers = {offered:.0} deliveries/s",
+            self.rate, self.peers
+        ));
+        let per_delivery = deliveries.max(1) as f64;
+        // CPU spent on the messages: the phase's process CPU less the idle network's background.
+        let message_cpu = (cpu.as_secs_f64() - idle_cpu * paced_wall.as_secs_f64()).max(0.0);
+        notes.push(format!(
+            "copies received per delivery (duplicates included): {:.2}; process CPU per \
+             delivery: {:.0} us, per copy: {:.0} us, net of the idle network's {:.0}% of a core \
+             (1-min load average {})",
+            copies as f64 / per_delivery,
+            message_cpu * 1e6 / per_delivery,
+            message_cpu * 1e6 / copies.max(1) as f64,
+            idle_cpu * 100.0,
+            load.map_or("unknown".into(), |l| format!("{l:.2}"))
+        ));
+        if let Some(burst) = burst {
+            notes.extend(saturation_notes(burst, offered, self.peers, one_hop));
+        }
         if let (Some(before), Some(after)) = (rss_before, rss_after) {
             let per_peer = after.saturating_sub(before) / (self.peers as u64 + 1);
-            report.notes.push(format!(
+            notes.push(format!(
                 "RSS per peer: {:.2} MiB (process RSS {:.0} MiB at the end)",
                 per_peer as f64 / 1048576.0,
                 after as f64 / 1048576.0
@@ -170,20 +216,26 @@ impl GossipBench {
     }
 }
 
-/// The p-th percentile (nearest rank) of `values` (sorted in place); 0 when empty.
-fn percentile(values: &mut [u64], p: f64) -> u64 {
-    if values.is_empty() {
-        return 0;
-    }
-    values.sort_unstable();
-    let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
-    values[rank.clamp(1, values.len()) - 1]
-}
-
-/// Resident set size of this process, from /proc (None elsewhere).
-fn rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+/// Lines on the burst phase: the saturation throughput and the queueing it causes.
+fn saturation_notes(mut burst: Batch, offered: f64, peers: usize, one_hop: u64) -> Vec<String> {
+    let saturation = burst.deliveries_per_second();
+    let count = burst.latencies.len() / peers.max(1);
+    let p50 = percentile(&mut burst.latencies, 50.0);
+    let p99 = percentile(&mut burst.latencies, 99.0);
+    vec![
+        format!(
+            "saturation: {count} messages at once delivered at {saturation:.0} deliveries/s \
+             = {:.1} msg/s to all peers; the latency phase offered {:.0}% of it",
+            saturation / peers.max(1) as f64,
+            100.0 * offered / saturation
+        ),
+        format!(
+            "burst latency (queueing, not propagation): p50 {:.1} ms = {:.1} hops, p99 {:.1} ms \
+             = {:.1} hops",
+            p50 as f64 / 1000.0,
+            p50 as f64 / one_hop as f64,
+            p99 as f64 / 1000.0,
+            p99 as f64 / one_hop as f64
+        ),
+    ]
 }

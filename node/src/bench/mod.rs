@@ -7,6 +7,7 @@
 mod chain;
 mod epoch;
 mod gossip;
+mod gossip_probe;
 mod jepa;
 mod report;
 mod shard_fetch;
