@@ -126,7 +126,8 @@ impl GossipBench {
         let mut rng = XorShift::new();
         let started = std::time::Instant::now();
         let (cpu_before, copies_before) = (cpu_now(), copies_received(&net));
-        let interval = Duration::from_secs_f64(1.0 / self.rate);
+        let interval = Duration::try_from_secs_f64(1.0 / self.rate)
+            .context("--rate is too small: the publish interval does not fit a duration")?;
         let mut paced = publish_batch(&net, &mut rng, "paced", self.messages, interval).await?;
         let cpu = cpu_now().saturating_sub(cpu_before);
         let paced_wall = started.elapsed();
