@@ -15,6 +15,7 @@ pub mod faults;
 pub mod network;
 pub mod report;
 
+use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -217,11 +218,15 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     let report = runtime.block_on(simulate(args))?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    // Written, not `print!`ed: a closed stdout is an error to report, not a panic.
+    let text = if args.json {
+        serde_json::to_string_pretty(&report)? + "\n"
     } else {
-        print!("{}", report.to_text());
-    }
+        report.to_text()
+    };
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .context("cannot print the report")?;
     if !report.complete {
         bail!(
             "the simulation did not complete: {}",

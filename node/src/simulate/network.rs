@@ -1,6 +1,7 @@
 //! Setting up and running a simulated network: chain, project, stakes, PeerId bindings, the
 //! bootstrap node, the peers and the block clock.
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -253,10 +254,15 @@ impl Network {
         loop {
             if progress {
                 for e in self.journal.entries_since(shown) {
-                    println!(
-                        "[{:>6.1}s] epoch {} {:<9} {:<14} {}",
+                    let line = format!(
+                        "[{:>6.1}s] epoch {} {:<9} {:<14} {}\n",
                         e.at, e.epoch, e.phase, e.peer, e.text
                     );
+                    // `println!` panics on a closed stdout (`simulate | head`), which killed this
+                    // driver and left the peers waiting forever; stop with an error instead.
+                    if let Err(e) = std::io::stdout().write_all(line.as_bytes()) {
+                        return Err(format!("cannot print progress: {e}"));
+                    }
                     shown += 1;
                 }
             }

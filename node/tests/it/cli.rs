@@ -60,3 +60,49 @@ fn simulate_rejects_impossible_rosters() {
         );
     }
 }
+
+/// `simulate | head`: a reader that goes away stops the run with an error instead of a panic in
+/// the progress printer that used to leave the peers waiting forever.
+#[test]
+fn simulate_stops_when_its_stdout_is_closed() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = autonet(dir.path())
+        .args([
+            "--log-level",
+            "error",
+            "simulate",
+            "--epochs",
+            "1",
+            "--seed",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("epoch 1"), "{first}");
+    // The reader (and with it the pipe's read end) is dropped here.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("simulate kept running with its stdout closed");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!status.success(), "{err}");
+    assert!(err.contains("cannot print"), "{err}");
+}
