@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use autonet_p2p::envelope::{ENVELOPE_VERSION, Envelope, MAX_ENVELOPE_BYTES};
-use autonet_p2p::testnet::{Peer, accept_all, local_config, poll_until};
+use autonet_p2p::testnet::{Peer, Received, accept_all, local_config, poll_until};
 use autonet_p2p::{DhtMode, GossipTopic, Keypair, Status};
 use serde::Serialize;
 
@@ -43,6 +43,28 @@ fn oversized_envelope() -> Vec<u8> {
 
 async fn status(peer: &Peer) -> Status {
     peer.client.status().await.unwrap()
+}
+
+/// Publishes an honest marker from `victim` and waits until `observer` (connected only through
+/// the victim) has it, so the relay path works; returns everything the observer received, for the
+/// caller to check that nothing from the adversary is among it.
+async fn honest_marker_crosses(
+    victim: &Peer,
+    observer: &Peer,
+    topic: GossipTopic,
+) -> Vec<Received> {
+    let marker = b"honest marker".to_vec();
+    let published = poll_until(Duration::from_secs(30), POLL, || async {
+        victim.client.publish(topic, marker.clone()).await.ok()
+    })
+    .await;
+    assert!(published.is_some());
+    let seen = poll_until(Duration::from_secs(60), POLL, || async {
+        observer.inbox.contains_body(&marker).then_some(())
+    })
+    .await;
+    assert!(seen.is_some(), "observer never got the honest marker");
+    observer.inbox.snapshot()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,18 +167,7 @@ async fn junk_is_not_relayed_and_the_adversary_is_banned() -> anyhow::Result<()>
     );
 
     // An honest message from the victim reaches the observer; no junk ever did.
-    let marker = b"honest marker".to_vec();
-    let published = poll_until(Duration::from_secs(30), POLL, || async {
-        victim.client.publish(topic, marker.clone()).await.ok()
-    })
-    .await;
-    assert!(published.is_some());
-    let seen = poll_until(Duration::from_secs(60), POLL, || async {
-        observer.inbox.contains_body(&marker).then_some(())
-    })
-    .await;
-    assert!(seen.is_some(), "observer never got the honest marker");
-    for received in observer.inbox.snapshot() {
+    for received in honest_marker_crosses(&victim, &observer, topic).await {
         assert!(!junk.contains(&received.body), "junk reached the observer");
         assert!(
             !received.body.starts_with(b"forged"),
@@ -298,18 +309,7 @@ async fn badly_signed_gossip_is_not_relayed_and_its_sender_is_banned() -> anyhow
     );
 
     // The path victim → observer works, and carried none of the forgeries.
-    let marker = b"honest marker".to_vec();
-    let published = poll_until(Duration::from_secs(30), POLL, || async {
-        victim.client.publish(topic, marker.clone()).await.ok()
-    })
-    .await;
-    assert!(published.is_some());
-    let seen = poll_until(Duration::from_secs(60), POLL, || async {
-        observer.inbox.contains_body(&marker).then_some(())
-    })
-    .await;
-    assert!(seen.is_some(), "observer never got the honest marker");
-    for received in observer.inbox.snapshot() {
+    for received in honest_marker_crosses(&victim, &observer, topic).await {
         assert!(
             !received.body.starts_with(b"badly signed"),
             "a badly signed message reached the observer"

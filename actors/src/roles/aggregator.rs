@@ -261,5 +261,5 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
 
 /// Lower-case hex of 32 bytes.
 pub fn hex32(b: &[u8; 32]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    alloy::hex::encode(b)
 }

@@ -235,5 +235,5 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
 
 /// First 8 bytes in hex.
 pub fn short(id: &[u8; 32]) -> String {
-    id[..8].iter().map(|b| format!("{b:02x}")).collect()
+    alloy::hex::encode(&id[..8])
 }

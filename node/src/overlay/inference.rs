@@ -42,7 +42,7 @@ enum Refusal {
 
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    alloy::hex::encode(bytes)
 }
 
 impl PlanServer {

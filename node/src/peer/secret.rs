@@ -58,7 +58,7 @@ pub fn write_new(data_dir: &Path, secret: &[u8; 32]) -> anyhow::Result<()> {
     let mut file = options
         .open(&path)
         .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
-    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = alloy::hex::encode(secret);
     file.write_all(hex.as_bytes())?;
     file.sync_all()?;
     Ok(())
