@@ -9,6 +9,12 @@ use autonet_node::{
 };
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: a node runs many small allocations across threads (one
+/// task per connection, gossip copies, CBOR buffers), where glibc's arenas showed up as the top
+/// entry of CPU profiles (`_int_malloc` 7.8% of a 100-peer gossip run).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {

@@ -17,7 +17,8 @@ use libp2p::kad::{self, StoreInserts};
 use libp2p::request_response::{self, ProtocolSupport, cbor};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{
-    Swarm, SwarmBuilder, allow_block_list, connection_limits, identify, noise, ping, tcp, yamux,
+    PeerId, Swarm, SwarmBuilder, allow_block_list, connection_limits, identify, noise, ping, tcp,
+    yamux,
 };
 use prometheus_client::registry::Registry;
 
@@ -138,7 +139,8 @@ fn build_behaviour(
     let mut kad_config = kad::Config::new(KAD_PROTOCOL);
     kad_config
         .set_record_filtering(StoreInserts::FilterBoth)
-        .set_periodic_bootstrap_interval(Some(config.random_walk_interval))
+        // The event loop refreshes the buckets itself, at a per-node phase (see `phase_of`).
+        .set_periodic_bootstrap_interval(None)
         .set_max_packet_size(config.limits.max_record_bytes + 16 * 1024)
         .set_query_timeout(Duration::from_secs(30))
         .set_record_ttl(Some(Duration::from_secs(48 * 3600)))
@@ -204,6 +206,17 @@ fn content_message_id(message: &gossipsub::Message) -> MessageId {
     MessageId::from(blake3::hash(&message.data).as_bytes().to_vec())
 }
 
+/// A per-node phase within `period`, taken from its peer id. Nodes started together (a restart,
+/// an in-process testnet) would otherwise run their periodic work (gossipsub heartbeats, DHT
+/// walks) in step, and its cost would arrive in one burst on every node at once.
+pub(crate) fn phase_of(peer: &PeerId, period: Duration) -> Duration {
+    let id = blake3::hash(&peer.to_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&id.as_bytes()[..8]);
+    let period = u64::try_from(period.as_micros()).unwrap_or(u64::MAX).max(1);
+    Duration::from_micros(u64::from_le_bytes(first) % period)
+}
+
 fn build_gossipsub(
     key: &Keypair,
     config: &NetworkConfig,
@@ -212,6 +225,9 @@ fn build_gossipsub(
     let p = &config.gossip;
     let gossip_config = gossipsub::ConfigBuilder::default()
         .heartbeat_interval(p.heartbeat)
+        .heartbeat_initial_delay(
+            Duration::from_millis(100) + phase_of(&key.public().to_peer_id(), p.heartbeat),
+        )
         .mesh_n(p.mesh_n)
         .mesh_n_low(p.mesh_n_low)
         .mesh_n_high(p.mesh_n_high)

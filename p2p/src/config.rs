@@ -8,6 +8,7 @@ use libp2p::identity::Keypair;
 use libp2p::{Multiaddr, StreamProtocol};
 
 use crate::GossipTopic;
+use crate::peer_manager::PeerTargets;
 
 /// Protocol version announced by identify; peers announcing another one are disconnected.
 pub const PROTOCOL_VERSION: &str = "/autonet/1.0.0";
@@ -122,6 +123,8 @@ pub struct NetworkConfig {
     pub gossip: GossipParams,
     pub limits: Limits,
     pub bans: BanPolicy,
+    /// Connection-count targets ([`crate::peer_manager`]).
+    pub peers: PeerTargets,
     /// Interval of Kademlia random walks (lookups of random ids that refresh the routing table).
     pub random_walk_interval: Duration,
     /// Announced by identify; see [`PROTOCOL_VERSION`].
@@ -150,6 +153,7 @@ impl NetworkConfig {
             gossip: GossipParams::default(),
             limits: Limits::default(),
             bans: BanPolicy::default(),
+            peers: PeerTargets::default(),
             random_walk_interval: Duration::from_secs(60),
             protocol_version: PROTOCOL_VERSION.to_string(),
             idle_timeout: Duration::from_secs(300),

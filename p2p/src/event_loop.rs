@@ -19,11 +19,12 @@ use libp2p::{Multiaddr, PeerId, Swarm};
 use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::behaviour::{Behaviour, build_swarm};
+use crate::behaviour::{Behaviour, build_swarm, phase_of};
 use crate::client::{Client, Command};
 use crate::config::NetworkConfig;
 use crate::dht_store::DhtStore;
 use crate::metrics::NetMetrics;
+use crate::peer_manager::PeerActivity;
 use crate::records::{ContentId, record_key};
 use crate::rpc::{InboundRpc, RpcId, RpcResponse};
 use crate::service::{InboundRequest, ServiceResponse};
@@ -104,7 +105,15 @@ pub struct EventLoop {
     pub(crate) service_answers: FuturesUnordered<ServiceAnswer>,
     /// Application penalties per peer (positive numbers; the score gets their negation).
     pub(crate) penalties: HashMap<PeerId, f64>,
+    /// When each peer last connected or served a request ([`crate::peer_manager`]).
+    pub(crate) activity: PeerActivity,
+    /// Random walks so far.
+    walks: u64,
 }
+
+/// A full bucket refresh replaces every this many random walks (5 minutes at the production
+/// walk interval, Kademlia's default refresh period).
+const WALKS_PER_REFRESH: u64 = 5;
 
 /// A pending answer to an inbound service request.
 pub(crate) type ServiceAnswer = futures::future::BoxFuture<
@@ -206,6 +215,8 @@ pub fn new(
         pending_service: HashMap::new(),
         service_answers: FuturesUnordered::new(),
         penalties: HashMap::new(),
+        activity: PeerActivity::default(),
+        walks: 0,
     };
     Ok((Client::new(peer_id, command_tx), event_rx, event_loop))
 }
@@ -222,8 +233,12 @@ impl EventLoop {
     /// Runs until [`Client::shutdown`] or until every client handle is dropped.
     pub async fn run(mut self) {
         let mut score_tick = tokio::time::interval(self.config.bans.check_interval);
-        let mut walk_tick = tokio::time::interval(self.config.random_walk_interval);
-        walk_tick.tick().await;
+        let walk = self.config.random_walk_interval;
+        let phase = phase_of(self.swarm.local_peer_id(), walk);
+        // The first walk comes after one period (joining already ran a bootstrap), plus the
+        // node's phase.
+        let first = tokio::time::Instant::now() + walk + phase;
+        let mut walk_tick = tokio::time::interval_at(first, walk);
         let shutdown_reply = loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
@@ -278,9 +293,16 @@ impl EventLoop {
         );
     }
 
+    /// DHT upkeep: a lookup of a random id, and every [`WALKS_PER_REFRESH`]th time a refresh
+    /// of every bucket (Kademlia's bootstrap) instead.
     fn random_walk(&mut self) {
+        self.walks += 1;
         let kad = &mut self.swarm.behaviour_mut().kad;
-        let _ = kad.get_closest_peers(PeerId::random());
+        if self.walks.is_multiple_of(WALKS_PER_REFRESH) {
+            let _ = kad.bootstrap();
+        } else {
+            let _ = kad.get_closest_peers(PeerId::random());
+        }
     }
 
     fn on_command(&mut self, command: Command) {
@@ -367,6 +389,7 @@ impl EventLoop {
             Command::GetProviders(id, reply) => self.find_providers(id, false, reply),
             Command::GetAllProviders(id, reply) => self.find_providers(id, true, reply),
             Command::RequestChunk(peer, request, reply) => {
+                self.activity.touch(peer);
                 let id = self
                     .swarm
                     .behaviour_mut()
@@ -379,6 +402,7 @@ impl EventLoop {
                 let _ = reply.send(Ok(()));
             }
             Command::Request(peer, body, reply) => {
+                self.activity.touch(peer);
                 let id = self
                     .swarm
                     .behaviour_mut()
@@ -425,6 +449,7 @@ impl EventLoop {
                 request,
                 reply,
             } => {
+                self.activity.touch(peer);
                 let id = self.swarm.behaviour_mut().rpc.send_request(&peer, request);
                 self.pending_rpcs.insert(id, reply);
             }
@@ -521,6 +546,7 @@ impl EventLoop {
             self.ban(peer, self.config.bans.ban_duration);
         }
         self.prune_rpc_channels();
+        self.manage_connections();
         let records = self.swarm.behaviour_mut().kad.store_mut().len();
         self.metrics
             .dht_records

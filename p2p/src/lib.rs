@@ -18,6 +18,8 @@
 //!   disconnected and refused for the ban period.
 //! - [`service`]: application request-response; the application answers inbound requests
 //!   itself ([`Client::serve_requests`], [`Client::request`]), for example shards read from disk.
+//! - [`peer_manager`]: keeps the connection count near a target (gossipsub's streams keep every
+//!   connection alive, so without pruning a node stays connected to every peer it ever met).
 //! - [`link_delay`]: emulated one-way link latency on every TCP connection, for benchmarks on
 //!   kernels without `netem` (off in production).
 //! - [`testnet`]: starts N in-process peers that know only a bootstrap address (tests, `simulate`,
@@ -32,6 +34,7 @@ mod error;
 mod event_loop;
 pub mod link_delay;
 mod metrics;
+pub mod peer_manager;
 pub mod records;
 pub mod rpc;
 pub mod service;
@@ -51,6 +54,7 @@ pub use libp2p::identity::Keypair;
 pub use libp2p::kad::RecordKey;
 pub use libp2p::{Multiaddr, PeerId};
 pub use metrics::NetMetrics;
+pub use peer_manager::PeerTargets;
 pub use rpc::{InboundRpc, RpcId, RpcResponse};
 pub use service::InboundRequest;
 pub use status::{BanStatus, Counters, Status, TopicStatus};

@@ -20,6 +20,7 @@ pub struct NetMetrics {
     pub requests_served: Counter,
     pub requests_rate_limited: Counter,
     pub events_dropped: Counter,
+    pub peers_pruned: Counter,
     pub connected_peers: Gauge,
     pub dht_records: Gauge,
 }
@@ -29,7 +30,7 @@ impl NetMetrics {
     pub fn register(registry: &mut Registry) -> Self {
         let m = Self::default();
         let r = registry.sub_registry_with_prefix("autonet_p2p");
-        let counters: [(&str, &str, &Counter); 10] = [
+        let counters: [(&str, &str, &Counter); 11] = [
             (
                 "messages_published",
                 "Gossip messages published",
@@ -80,6 +81,11 @@ impl NetMetrics {
                 "Events dropped because the application lagged",
                 &m.events_dropped,
             ),
+            (
+                "peers_pruned",
+                "Peers disconnected to keep the connection count near its target",
+                &m.peers_pruned,
+            ),
         ];
         for (name, help, counter) in counters {
             r.register(name, help, counter.clone());
@@ -110,6 +116,7 @@ impl NetMetrics {
             requests_served: self.requests_served.get(),
             requests_rate_limited: self.requests_rate_limited.get(),
             events_dropped: self.events_dropped.get(),
+            peers_pruned: self.peers_pruned.get(),
         }
     }
 }

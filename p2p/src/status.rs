@@ -57,4 +57,7 @@ pub struct Counters {
     pub requests_rate_limited: u64,
     /// Events dropped because the application's channel was full.
     pub events_dropped: u64,
+    /// Peers disconnected to keep the connection count near its target.
+    #[serde(default)]
+    pub peers_pruned: u64,
 }

@@ -14,6 +14,7 @@ use crate::behaviour::BehaviourEvent;
 use crate::config::KAD_PROTOCOL;
 use crate::envelope::Envelope;
 use crate::event_loop::{EventLoop, InboundMessage, NetworkEvent};
+use crate::peer_manager::request_peer;
 use crate::records::is_valid_record;
 use crate::service::{self, ServiceRequest, ServiceResponse};
 use crate::transfer::{ChunkRequest, ChunkResponse};
@@ -48,6 +49,7 @@ impl EventLoop {
                     let _ = reply.send(Ok(()));
                 }
                 if num_established.get() == 1 {
+                    self.activity.touch(peer_id);
                     self.update_connected_gauge();
                     if let Some(total) = self.penalties.get(&peer_id) {
                         let score = -*total;
@@ -57,7 +59,11 @@ impl EventLoop {
                             .set_application_score(&peer_id, score);
                     }
                     let _ = self.events.try_send(NetworkEvent::PeerConnected(peer_id));
-                    if self.bootstrap_peers.contains(&peer_id) {
+                    // Join the DHT through a bootstrap peer, but only while our routing table is
+                    // short (joining, or after losing the network): a reconnection from a random
+                    // walk must not start a refresh of every bucket, which would connect this
+                    // node to every peer again.
+                    if self.bootstrap_peers.contains(&peer_id) && self.routing_table_is_short() {
                         let _ = self.swarm.behaviour_mut().kad.bootstrap();
                     }
                 }
@@ -69,6 +75,7 @@ impl EventLoop {
             } => {
                 self.update_connected_gauge();
                 self.rate_limiter.forget(&peer_id);
+                self.activity.forget(&peer_id);
                 let _ = self
                     .events
                     .try_send(NetworkEvent::PeerDisconnected(peer_id));
@@ -97,6 +104,12 @@ impl EventLoop {
         }
     }
 
+    /// Fewer peers in the Kademlia routing table than one bucket holds (k = 20).
+    fn routing_table_is_short(&mut self) -> bool {
+        let kad = &mut self.swarm.behaviour_mut().kad;
+        kad.kbuckets().map(|b| b.num_entries()).sum::<usize>() < 20
+    }
+
     fn update_connected_gauge(&self) {
         let n = self.swarm.connected_peers().count();
         self.metrics
@@ -119,9 +132,18 @@ impl EventLoop {
                 self.on_identify(event);
             }
             BehaviourEvent::Ping(event) => self.libp2p_metrics.record(&event),
-            BehaviourEvent::Transfer(event) => self.on_transfer(event),
-            BehaviourEvent::Service(event) => self.on_service(event),
-            BehaviourEvent::Rpc(event) => self.on_rpc(event),
+            BehaviourEvent::Transfer(event) => {
+                self.activity.touch(request_peer(&event));
+                self.on_transfer(event);
+            }
+            BehaviourEvent::Service(event) => {
+                self.activity.touch(request_peer(&event));
+                self.on_service(event);
+            }
+            BehaviourEvent::Rpc(event) => {
+                self.activity.touch(request_peer(&event));
+                self.on_rpc(event);
+            }
             BehaviourEvent::Limits(never) | BehaviourEvent::Bans(never) => match never {},
         }
     }

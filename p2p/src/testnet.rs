@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use crate::envelope::now_micros;
 use crate::{
     BanPolicy, Client, GossipParams, GossipTopic, InboundMessage, NetworkConfig, NetworkEvent,
-    P2pError,
+    P2pError, PeerTargets,
 };
 
 /// Decides Accept / Ignore / Reject for each message that passed the envelope checks.
@@ -210,8 +210,15 @@ pub struct TestnetOptions {
     pub hop_delay: Duration,
     /// Emulated one-way latency on every link ([`NetworkConfig::link_delay`]).
     pub link_delay: Option<Duration>,
-    /// Kademlia random-walk interval; `None` keeps [`local_config`]'s short test interval.
+    /// Run every node on production timers (gossipsub heartbeat, DHT walks, score checks of
+    /// [`NetworkConfig::new`]) instead of [`local_config`]'s short test timers: benchmarks
+    /// measure what a deployed node does, and test-speed timers of many in-process peers alone
+    /// keep cores busy.
+    pub production_timers: bool,
+    /// Overrides the DHT walk interval (after `production_timers`).
     pub random_walk_interval: Option<Duration>,
+    /// Connection-count targets of every node.
+    pub peer_targets: PeerTargets,
 }
 
 impl std::fmt::Debug for TestnetOptions {
@@ -224,6 +231,24 @@ impl std::fmt::Debug for TestnetOptions {
 }
 
 impl TestnetOptions {
+    /// The config of one node with a fresh key, these options and `bootstrap`.
+    fn config(&self, bootstrap: Vec<Multiaddr>) -> NetworkConfig {
+        let mut config = local_config(Keypair::generate_ed25519(), bootstrap);
+        config.gossip = self.gossip.clone();
+        config.link_delay = self.link_delay;
+        if self.production_timers {
+            let production = NetworkConfig::new(config.keypair.clone());
+            config.gossip.heartbeat = production.gossip.heartbeat;
+            config.random_walk_interval = production.random_walk_interval;
+            config.bans = production.bans;
+        }
+        if let Some(interval) = self.random_walk_interval {
+            config.random_walk_interval = interval;
+        }
+        config.peers = self.peer_targets.clone();
+        config
+    }
+
     pub fn new(peers: usize) -> Self {
         Self {
             peers,
@@ -234,7 +259,9 @@ impl TestnetOptions {
             validator: accept_all(),
             hop_delay: Duration::ZERO,
             link_delay: None,
+            production_timers: false,
             random_walk_interval: None,
+            peer_targets: PeerTargets::default(),
         }
     }
 }
@@ -249,12 +276,7 @@ pub struct Testnet {
 impl Testnet {
     /// Starts the bootstrap peer, then the others one by one.
     pub async fn start(options: TestnetOptions) -> Result<Testnet, P2pError> {
-        let mut config = local_config(Keypair::generate_ed25519(), Vec::new());
-        config.gossip = options.gossip.clone();
-        config.link_delay = options.link_delay;
-        if let Some(interval) = options.random_walk_interval {
-            config.random_walk_interval = interval;
-        }
+        let config = options.config(Vec::new());
         let delay = options.hop_delay;
         let bootstrap =
             Peer::start_with_hop_delay(config, options.validator.clone(), delay).await?;
@@ -263,12 +285,7 @@ impl Testnet {
             .ok_or_else(|| P2pError::Config("bootstrap has no TCP address".into()))?;
         let mut peers = Vec::with_capacity(options.peers);
         for _ in 0..options.peers {
-            let mut config = local_config(Keypair::generate_ed25519(), vec![boot_addr.clone()]);
-            config.gossip = options.gossip.clone();
-            config.link_delay = options.link_delay;
-            if let Some(interval) = options.random_walk_interval {
-                config.random_walk_interval = interval;
-            }
+            let config = options.config(vec![boot_addr.clone()]);
             peers.push(Peer::start_with_hop_delay(config, options.validator.clone(), delay).await?);
         }
         Ok(Testnet { bootstrap, peers })

@@ -8,6 +8,7 @@ mod bad_signer;
 mod fetch_failover;
 mod forger;
 mod mesh;
+mod pruning;
 mod rpc;
 mod shard_net;
 mod shard_resume;

@@ -31,7 +31,8 @@ use clap::Args;
 
 use super::epoch::cpu_now;
 use super::gossip_probe::{
-    Batch, XorShift, copies_received, load_average, percentile, publish_batch, rss_bytes,
+    Batch, XorShift, copies_received, load_average, percentile, publish_batch, rss_bytes, settle,
+    topology,
 };
 use super::{BenchReport, Measurement};
 
@@ -87,9 +88,10 @@ impl GossipBench {
 
     fn options(&self, peers: usize) -> TestnetOptions {
         let mut options = TestnetOptions::new(peers);
-        // Production DHT maintenance (a random walk a minute, `NetworkConfig::new`), not the
-        // tests' 10 s: with 100 peers in one process, test-speed walks alone keep a core busy.
-        options.random_walk_interval = Some(Duration::from_secs(60));
+        // What a deployed node runs (heartbeat 1 s, a DHT walk a minute, score checks every
+        // second), not the tests' short timers: with 100 peers in one process, test-speed
+        // timers alone keep a core busy.
+        options.production_timers = true;
         let delay = Duration::from_millis(self.hop_delay_ms);
         match self.emulation {
             Emulation::Link => options.link_delay = Some(delay),
@@ -118,6 +120,10 @@ impl GossipBench {
             .await?;
         // Background CPU of the idle network (heartbeats, DHT random walks, pings), so that the
         // CPU per delivery below can be read net of it.
+        let shape_joined = topology(&net, GossipTopic::Tasks).await;
+        let high_watermark = autonet_p2p::PeerTargets::default().high_watermark;
+        let settled_in = settle(&net, GossipTopic::Tasks, high_watermark, 4).await?;
+        let shape_before = topology(&net, GossipTopic::Tasks).await;
         let idle_window = Duration::from_secs(3);
         let idle_before = cpu_now();
         tokio::time::sleep(idle_window).await;
@@ -132,6 +138,7 @@ impl GossipBench {
         let cpu = cpu_now().saturating_sub(cpu_before);
         let paced_wall = started.elapsed();
         let copies = copies_received(&net).saturating_sub(copies_before);
+        let shape_after = topology(&net, GossipTopic::Tasks).await;
         let load = load_average();
         let burst = if self.burst > 0 {
             Some(publish_batch(&net, &mut rng, "burst", self.burst, Duration::ZERO).await?)
@@ -174,6 +181,18 @@ impl GossipBench {
         let notes = &mut report.notes;
         let hops = |v: u64| v as f64 / one_hop as f64;
         let ms = |v: u64| v as f64 / 1000.0;
+        notes.push(format!("overlay when the mesh formed: {shape_joined}"));
+        notes.push(format!(
+            "overlay after pruning to <= {high_watermark} connections on average ({:.1} s later): \
+             {shape_before}",
+            settled_in.as_secs_f64()
+        ));
+        notes.push(format!("overlay after the latency phase: {shape_after}"));
+        let tail: Vec<String> = [90.0, 95.0, 99.0, 99.9, 100.0]
+            .iter()
+            .map(|&p| format!("p{p}: {:.1}", hops(percentile(&mut paced.latencies, p))))
+            .collect();
+        notes.push(format!("delivery latency in hops, {}", tail.join(", ")));
         notes.push(format!(
             "p50 delivery latency: {:.1} ms = {:.2} hops",
             ms(p50),

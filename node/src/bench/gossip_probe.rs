@@ -154,3 +154,69 @@ pub fn load_average() -> Option<f64> {
         .parse()
         .ok()
 }
+
+/// Connections and mesh peers on `topic` of every peer, in the order of [`Testnet::all`].
+pub async fn degrees(net: &Testnet, topic: GossipTopic) -> (Vec<u64>, Vec<u64>) {
+    let (mut connected, mut mesh) = (Vec::new(), Vec::new());
+    for peer in net.all() {
+        if let Ok(status) = peer.client.status().await {
+            connected.push(status.connected_peers.len() as u64);
+            let on_topic = status.topics.iter().find(|t| t.name == topic.name());
+            mesh.push(on_topic.map_or(0, |t| t.mesh_peers as u64));
+        }
+    }
+    (connected, mesh)
+}
+
+/// Waits until peers hold at most `max_connections` on average (the peer manager has pruned the
+/// connections every joining peer's Kademlia bootstrap opened) and every mesh on `topic` has at
+/// least `min_mesh` peers again. Returns how long that took.
+pub async fn settle(
+    net: &Testnet,
+    topic: GossipTopic,
+    max_connections: usize,
+    min_mesh: usize,
+) -> anyhow::Result<Duration> {
+    let started = std::time::Instant::now();
+    let settled = poll_until(
+        Duration::from_secs(300),
+        Duration::from_millis(500),
+        || async {
+            let (connected, mesh) = degrees(net, topic).await;
+            // On average: walks keep opening connections that live out their grace period.
+            let total = connected.iter().sum::<u64>();
+            let pruned = total <= (max_connections * connected.len()) as u64;
+            let meshed = mesh.iter().all(|&m| m >= min_mesh as u64);
+            (pruned && meshed).then_some(())
+        },
+    )
+    .await;
+    if settled.is_none() {
+        anyhow::bail!(
+            "the overlay did not settle to <= {max_connections} connections per peer on average in 300 s: {}",
+            topology(net, topic).await
+        );
+    }
+    Ok(started.elapsed())
+}
+
+/// The overlay's shape right now: connections and mesh peers on `topic` per peer
+/// (min / median / max over all peers). A peer with few connections is reached only through
+/// the few mesh peers it has, or by lazy gossip at a heartbeat.
+pub async fn topology(net: &Testnet, topic: GossipTopic) -> String {
+    let (mut connected, mut mesh) = degrees(net, topic).await;
+    let spread = |v: &mut Vec<u64>| {
+        let (min, max) = (v.iter().min().copied(), v.iter().max().copied());
+        format!(
+            "{}/{}/{}",
+            min.unwrap_or(0),
+            percentile(v, 50.0),
+            max.unwrap_or(0)
+        )
+    };
+    format!(
+        "connections per peer (min/median/max) {}, mesh peers on {topic} {}",
+        spread(&mut connected),
+        spread(&mut mesh)
+    )
+}
