@@ -28,6 +28,11 @@ use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 
 use crate::EventLoop;
 
+/// The default connection target (well above gossipsub's D_high = 12 per topic; Lighthouse
+/// targets 100 peers, but it spreads them over 64 attestation subnets, and autonet's six topics
+/// are subscribed by every peer).
+pub const DEFAULT_TARGET_PEERS: u16 = 24;
+
 /// Connection-count targets of one node.
 #[derive(Debug, Clone)]
 pub struct PeerTargets {
@@ -44,10 +49,19 @@ pub struct PeerTargets {
 
 impl Default for PeerTargets {
     fn default() -> Self {
+        Self::around(usize::from(DEFAULT_TARGET_PEERS))
+    }
+}
+
+impl PeerTargets {
+    /// Targets around `target` connections: dial below half of it, prune above a third more
+    /// than it (24 gives the defaults 12 / 24 / 32).
+    pub fn around(target: usize) -> Self {
+        let target = target.max(1);
         Self {
-            low_watermark: 12,
-            target: 24,
-            high_watermark: 32,
+            low_watermark: target / 2,
+            target,
+            high_watermark: target + target.div_ceil(3),
             grace: Duration::from_secs(10),
         }
     }
@@ -298,6 +312,25 @@ mod tests {
         assert_eq!(peers_to_dial(3, &known, &t, 3), known[..3].to_vec());
         assert_eq!(peers_to_dial(3, &known, &t, 10), known[..5].to_vec());
         assert_eq!(peers_to_dial(0, &known[..2], &t, 10), known[..2].to_vec());
+    }
+
+    #[test]
+    fn targets_around_a_number_keep_the_default_proportions() {
+        let default = PeerTargets::default();
+        let around = PeerTargets::around(default.target);
+        assert_eq!(
+            (around.low_watermark, around.target, around.high_watermark),
+            (
+                default.low_watermark,
+                default.target,
+                default.high_watermark
+            )
+        );
+        let one = PeerTargets::around(0);
+        assert_eq!(
+            (one.low_watermark, one.target, one.high_watermark),
+            (0, 1, 2)
+        );
     }
 
     #[test]

@@ -45,6 +45,17 @@ pub struct NodeArgs {
     /// Serve Prometheus metrics (libp2p's and autonet's) at http://ADDR/metrics (localhost only).
     #[arg(long, env = "AUTONET_METRICS", value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
+    /// Connections to keep: above a third more, the node disconnects the peers it needs least
+    /// (outside its gossip meshes, lowest scores) down to this; below half of it, it dials peers
+    /// it knows from the DHT. Gossip meshes need 6 to 12 peers per topic.
+    #[arg(
+        long,
+        env = "AUTONET_TARGET_PEERS",
+        default_value_t = autonet_p2p::peer_manager::DEFAULT_TARGET_PEERS,
+        value_parser = clap::value_parser!(u16).range(8..),
+        value_name = "N"
+    )]
+    pub target_peers: u16,
     /// Be an inference peer: answer plan requests of `autonet infer --peer` with this model
     /// (trained as the JEPA flags say before the node starts listening).
     #[arg(long, env = "AUTONET_INFERENCE", value_name = "MODEL")]
@@ -189,6 +200,7 @@ fn run(
     network.bootstrap = bootstrap;
     network.dht_mode = dht_mode;
     network.dht_store_path = Some(config.data_dir.join(DHT_STORE_FILE));
+    network.peers = autonet_p2p::PeerTargets::around(usize::from(args.target_peers));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -187,6 +187,7 @@ async fn run(
         DhtModeArg::Client => DhtMode::Client,
     };
     network.dht_store_path = Some(data_dir.join(DHT_STORE_FILE));
+    network.peers = autonet_p2p::PeerTargets::around(usize::from(args.node.target_peers));
     let setup = PeerSetup {
         role,
         keypair,
