@@ -18,7 +18,7 @@ use libp2p::{PeerId, StreamProtocol};
 use serde::{Deserialize, Serialize};
 
 use crate::event_loop::{EventLoop, NetworkEvent};
-use crate::swarm_events::request_error;
+use crate::swarm_events::{fail_outbound, settle_outbound};
 
 /// Request-response protocol name of application RPCs.
 pub const RPC_PROTOCOL: StreamProtocol = StreamProtocol::new("/autonet/rpc/1.0.0");
@@ -81,22 +81,14 @@ impl EventLoop {
                 Message::Response {
                     request_id,
                     response,
-                } => {
-                    if let Some(reply) = self.pending_rpcs.remove(&request_id) {
-                        let _ = reply.send(Ok(response));
-                    }
-                }
+                } => settle_outbound(&mut self.pending_rpcs, request_id, Ok(response)),
             },
             request_response::Event::OutboundFailure {
                 peer,
                 request_id,
                 error,
                 ..
-            } => {
-                if let Some(reply) = self.pending_rpcs.remove(&request_id) {
-                    let _ = reply.send(Err(request_error(peer, error)));
-                }
-            }
+            } => fail_outbound(&mut self.pending_rpcs, peer, request_id, error),
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::debug!(%peer, %error, "inbound RPC failed");
             }

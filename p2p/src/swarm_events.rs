@@ -1,14 +1,16 @@
 //! How the [`EventLoop`] reacts to swarm events: connection bookkeeping, the identify version
 //! gate, gossip validation, DHT record filtering and query results, and transfer requests.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::kad::{self, AddProviderOk, GetProvidersOk, GetRecordOk, InboundRequest, QueryResult};
 use libp2p::metrics::Recorder;
-use libp2p::request_response::{self, Message};
+use libp2p::request_response::{self, Message, OutboundRequestId};
 use libp2p::swarm::{ListenError, SwarmEvent};
 use libp2p::{PeerId, identify};
+use tokio::sync::oneshot;
 
 use crate::behaviour::BehaviourEvent;
 use crate::config::KAD_PROTOCOL;
@@ -353,22 +355,14 @@ impl EventLoop {
                 Message::Response {
                     request_id,
                     response,
-                } => {
-                    if let Some(reply) = self.pending_requests.remove(&request_id) {
-                        let _ = reply.send(Ok(response));
-                    }
-                }
+                } => settle_outbound(&mut self.pending_requests, request_id, Ok(response)),
             },
             request_response::Event::OutboundFailure {
                 peer,
                 request_id,
                 error,
                 ..
-            } => {
-                if let Some(reply) = self.pending_requests.remove(&request_id) {
-                    let _ = reply.send(Err(request_error(peer, error)));
-                }
-            }
+            } => fail_outbound(&mut self.pending_requests, peer, request_id, error),
             _ => {}
         }
     }
@@ -401,28 +395,46 @@ impl EventLoop {
                 Message::Response {
                     request_id,
                     response,
-                } => {
-                    if let Some(reply) = self.pending_service.remove(&request_id) {
-                        let _ = reply.send(Ok(response.0));
-                    }
-                }
+                } => settle_outbound(&mut self.pending_service, request_id, Ok(response.0)),
             },
             request_response::Event::OutboundFailure {
                 peer,
                 request_id,
                 error,
                 ..
-            } => {
-                if let Some(reply) = self.pending_service.remove(&request_id) {
-                    let _ = reply.send(Err(request_error(peer, error)));
-                }
-            }
+            } => fail_outbound(&mut self.pending_service, peer, request_id, error),
             _ => {}
         }
     }
 }
 
-pub(crate) fn request_error(peer: PeerId, error: request_response::OutboundFailure) -> P2pError {
+/// Callers waiting on outbound request-response requests, by request id (transfer, service, RPC).
+pub(crate) type PendingRequests<T> =
+    HashMap<OutboundRequestId, oneshot::Sender<Result<T, P2pError>>>;
+
+/// Hands an outbound request's outcome to its waiting caller, if the caller is still known
+/// (a caller that gave up has dropped its receiver; the send error is ignored then).
+pub(crate) fn settle_outbound<T>(
+    pending: &mut PendingRequests<T>,
+    request_id: OutboundRequestId,
+    outcome: Result<T, P2pError>,
+) {
+    if let Some(reply) = pending.remove(&request_id) {
+        let _ = reply.send(outcome);
+    }
+}
+
+/// Fails an outbound request's waiting caller with the transport's reason.
+pub(crate) fn fail_outbound<T>(
+    pending: &mut PendingRequests<T>,
+    peer: PeerId,
+    request_id: OutboundRequestId,
+    error: request_response::OutboundFailure,
+) {
+    settle_outbound(pending, request_id, Err(request_error(peer, error)));
+}
+
+fn request_error(peer: PeerId, error: request_response::OutboundFailure) -> P2pError {
     P2pError::Request {
         peer: peer.to_string(),
         reason: error.to_string(),
