@@ -4,7 +4,7 @@ use std::path::Path;
 
 use autonet_contracts::anvil::{AnvilProcess, default_binary};
 
-use crate::{autonet, run_ok, stderr, stdout};
+use crate::{autonet, run_fails, run_ok, stdout};
 
 fn with_password<'a>(
     cmd: &'a mut std::process::Command,
@@ -40,29 +40,21 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
         &pw,
     )));
     assert!(shown.contains(&deployer.to_string()), "{shown}");
-    let again = with_password(
-        autonet(data).args(["key", "create", "--role", "deployer"]),
-        &pw,
-    )
-    .output()
-    .unwrap();
-    assert!(
-        !again.status.success() && stderr(&again).contains("refusing to overwrite"),
-        "{}",
-        stderr(&again)
+    run_fails(
+        with_password(
+            autonet(data).args(["key", "create", "--role", "deployer"]),
+            &pw,
+        ),
+        "refusing to overwrite",
     );
     let bad = data.join("bad");
     std::fs::write(&bad, "wrong\n").unwrap();
-    let wrong = with_password(
-        autonet(data).args(["key", "show", "--role", "deployer"]),
-        &bad,
-    )
-    .output()
-    .unwrap();
-    assert!(
-        !wrong.status.success() && stderr(&wrong).contains("cannot decrypt"),
-        "{}",
-        stderr(&wrong)
+    run_fails(
+        with_password(
+            autonet(data).args(["key", "show", "--role", "deployer"]),
+            &bad,
+        ),
+        "cannot decrypt",
     );
 
     // Deploy, then discover from the Governor.
@@ -91,8 +83,8 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
     ] {
         assert!(info.contains(name), "{info}");
     }
-    let wrong_chain = autonet(data)
-        .args([
+    run_fails(
+        autonet(data).args([
             "chain",
             "info",
             "--rpc-url",
@@ -101,31 +93,26 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
             &governor,
             "--chain-id",
             "1",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        !wrong_chain.status.success() && stderr(&wrong_chain).contains("chain id mismatch"),
-        "{}",
-        stderr(&wrong_chain)
+        ]),
+        "chain id mismatch",
     );
 
     // The deployer holds all ATN; it stakes as... nothing: the deployer key is not a role.
-    let not_role = with_password(
-        autonet(data).args([
-            "stake",
-            "--rpc-url",
-            &url,
-            "--governor",
-            &governor,
-            "--role",
-            "deployer",
-        ]),
-        &pw,
-    )
-    .output()
-    .unwrap();
-    assert!(!not_role.status.success() && stderr(&not_role).contains("not a staked role"));
+    run_fails(
+        with_password(
+            autonet(data).args([
+                "stake",
+                "--rpc-url",
+                &url,
+                "--governor",
+                &governor,
+                "--role",
+                "deployer",
+            ]),
+            &pw,
+        ),
+        "not a staked role",
+    );
 
     // A solver key funded by the deployer stakes, unbonds, and checks its balance.
     let made = stdout(&run_ok(with_password(
@@ -167,19 +154,15 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
         "--role",
         "solver",
     ];
-    let low = with_password(
-        autonet(data)
-            .arg("stake")
-            .args(args)
-            .args(["--amount", "10"]),
-        &pw,
-    )
-    .output()
-    .unwrap();
-    assert!(
-        !low.status.success() && stderr(&low).contains("below the solver minimum"),
-        "{}",
-        stderr(&low)
+    run_fails(
+        with_password(
+            autonet(data)
+                .arg("stake")
+                .args(args)
+                .args(["--amount", "10"]),
+            &pw,
+        ),
+        "below the solver minimum",
     );
     let staked = stdout(&run_ok(with_password(
         autonet(data).arg("stake").args(args),
@@ -198,21 +181,13 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
         &pw,
     )));
     assert!(unbond.contains("unbonding started"), "{unbond}");
-    let early = with_password(autonet(data).arg("unstake").args(args), &pw)
-        .output()
-        .unwrap();
-    assert!(
-        !early.status.success() && stderr(&early).contains("unbonding until block"),
-        "{}",
-        stderr(&early)
+    run_fails(
+        with_password(autonet(data).arg("unstake").args(args), &pw),
+        "unbonding until block",
     );
-    let nothing = with_password(autonet(data).arg("claim").args(args), &pw)
-        .output()
-        .unwrap();
-    assert!(
-        !nothing.status.success() && stderr(&nothing).contains("nothing to claim"),
-        "{}",
-        stderr(&nothing)
+    run_fails(
+        with_password(autonet(data).arg("claim").args(args), &pw),
+        "nothing to claim",
     );
     rt.block_on(async {
         use alloy::providers::Provider;

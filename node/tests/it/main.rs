@@ -44,6 +44,19 @@ pub fn run_ok(cmd: &mut Command) -> Output {
     out
 }
 
+/// Runs a command that must fail and checks that its stderr says `expected`; returns stderr.
+pub fn run_fails(cmd: &mut Command, expected: &str) -> String {
+    let out = cmd.output().expect("autonet runs");
+    let err = stderr(&out);
+    assert!(
+        !out.status.success() && err.contains(expected),
+        "expected a failure saying {expected:?}, got {}: {}\n{err}",
+        out.status,
+        stdout(&out)
+    );
+    err
+}
+
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

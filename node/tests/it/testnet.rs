@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use autonet_contracts::anvil::{AnvilProcess, default_binary};
 use serde_json::Value;
 
-use crate::{autonet, run_ok, stderr, stdout};
+use crate::{autonet, run_fails, run_ok, stderr, stdout};
 
 fn local_testnet(args: &[&str]) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-testnet");
@@ -258,20 +258,15 @@ fn join_with_a_role_stakes_once_serves_status_and_restarts() {
     assert!(setup.contains("peer solver-1 solver "), "{setup}");
     let data = net.join("solver-1");
     // No chain, no plan: a clear error before anything starts.
-    let bare = autonet(&data)
-        .args([
+    run_fails(
+        autonet(&data).args([
             "join",
             "--role",
             "solver",
             "--bootstrap",
             "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        !bare.status.success() && stderr(&bare).contains("--role needs --rpc-url"),
-        "{}",
-        stderr(&bare)
+        ]),
+        "--role needs --rpc-url",
     );
     let boot = crate::overlay::start(&["bootstrap", "--listen", "/ip4/127.0.0.1/tcp/0"]);
     let boot_addr = boot.peer_addr.clone();
