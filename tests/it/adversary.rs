@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use autonet_p2p::envelope::{ENVELOPE_VERSION, Envelope, MAX_ENVELOPE_BYTES};
 use autonet_p2p::testnet::{Peer, Received, accept_all, local_config, poll_until};
-use autonet_p2p::{DhtMode, GossipTopic, Keypair, Status};
+use autonet_p2p::{DhtMode, GossipTopic, Keypair, NetworkConfig, Status};
+use libp2p::Multiaddr;
 use serde::Serialize;
 
 use crate::bad_signer::{BadSigner, Forgery};
@@ -45,6 +46,40 @@ async fn status(peer: &Peer) -> Status {
     peer.client.status().await.unwrap()
 }
 
+/// A local config for a DHT client dialling `victim_addr`: the victim's routing table (the only
+/// way attackers and the observer could learn of each other) never lists it.
+fn dht_client_config(victim_addr: &Multiaddr) -> NetworkConfig {
+    let mut config = local_config(Keypair::generate_ed25519(), vec![victim_addr.clone()]);
+    config.dht_mode = DhtMode::Client;
+    config
+}
+
+/// Starts the victim (bans last [`BAN`]) and an observer connected only through it; returns
+/// the victim, its address and the observer.
+async fn victim_and_observer() -> anyhow::Result<(Peer, Multiaddr, Peer)> {
+    let mut victim_config = local_config(Keypair::generate_ed25519(), vec![]);
+    victim_config.bans.ban_duration = BAN;
+    let victim = Peer::start(victim_config, accept_all()).await?;
+    let victim_addr = victim.tcp_addr().unwrap();
+    let observer = Peer::start(dht_client_config(&victim_addr), accept_all()).await?;
+    Ok((victim, victim_addr, observer))
+}
+
+/// Waits until the victim sees `peers` peers subscribed to `topic`.
+async fn wait_until_subscribed(victim: &Peer, topic: GossipTopic, peers: usize) {
+    let subscribed = poll_until(Duration::from_secs(60), POLL, || async {
+        let s = status(victim).await;
+        let t = s.topics.iter().find(|t| t.name == topic.name())?;
+        (t.subscribed_peers >= peers).then_some(())
+    })
+    .await;
+    assert!(
+        subscribed.is_some(),
+        "victim never saw {peers} peers subscribe to {}",
+        topic.name()
+    );
+}
+
 /// Publishes an honest marker from `victim` and waits until `observer` (connected only through
 /// the victim) has it, so the relay path works; returns everything the observer received, for the
 /// caller to check that nothing from the adversary is among it.
@@ -69,33 +104,13 @@ async fn honest_marker_crosses(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn junk_is_not_relayed_and_the_adversary_is_banned() -> anyhow::Result<()> {
-    let mut victim_config = local_config(Keypair::generate_ed25519(), vec![]);
-    victim_config.bans.ban_duration = BAN;
-    let victim = Peer::start(victim_config, accept_all()).await?;
-    let victim_addr = victim.tcp_addr().unwrap();
-
-    // Both the observer and the adversary are DHT clients, so the victim's routing table (the
-    // only way either could learn of the other) lists neither.
-    let mut observer_config = local_config(Keypair::generate_ed25519(), vec![victim_addr.clone()]);
-    observer_config.dht_mode = DhtMode::Client;
-    let observer = Peer::start(observer_config, accept_all()).await?;
-    let mut adversary_config = local_config(Keypair::generate_ed25519(), vec![victim_addr.clone()]);
-    adversary_config.dht_mode = DhtMode::Client;
-    let adversary = Peer::start(adversary_config, accept_all()).await?;
+    let (victim, victim_addr, observer) = victim_and_observer().await?;
+    let adversary = Peer::start(dht_client_config(&victim_addr), accept_all()).await?;
     let forger = Forger::start(victim_addr.clone(), observer.peer_id)?;
 
     let topic = GossipTopic::Tasks;
     // The victim sees the observer, the adversary and the forger subscribed.
-    let subscribed = poll_until(Duration::from_secs(60), POLL, || async {
-        let s = status(&victim).await;
-        let t = s.topics.iter().find(|t| t.name == topic.name())?;
-        (t.subscribed_peers >= 3).then_some(())
-    })
-    .await;
-    assert!(
-        subscribed.is_some(),
-        "victim never saw all three peers subscribe"
-    );
+    wait_until_subscribed(&victim, topic, 3).await;
 
     let junk: Vec<Vec<u8>> = vec![
         b"\xff\xfe\xfd definitely not CBOR".to_vec(),
@@ -246,26 +261,11 @@ async fn incompatible_protocol_version_is_disconnected() -> anyhow::Result<()> {
 /// until it is banned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn badly_signed_gossip_is_not_relayed_and_its_sender_is_banned() -> anyhow::Result<()> {
-    let mut victim_config = local_config(Keypair::generate_ed25519(), vec![]);
-    victim_config.bans.ban_duration = BAN;
-    let victim = Peer::start(victim_config, accept_all()).await?;
-    let victim_addr = victim.tcp_addr().unwrap();
-    let mut observer_config = local_config(Keypair::generate_ed25519(), vec![victim_addr.clone()]);
-    observer_config.dht_mode = DhtMode::Client;
-    let observer = Peer::start(observer_config, accept_all()).await?;
+    let (victim, victim_addr, observer) = victim_and_observer().await?;
     let signer = BadSigner::start(victim_addr, victim.peer_id)?;
 
     let topic = GossipTopic::Tasks;
-    let subscribed = poll_until(Duration::from_secs(60), POLL, || async {
-        let s = status(&victim).await;
-        let t = s.topics.iter().find(|t| t.name == topic.name())?;
-        (t.subscribed_peers >= 2).then_some(())
-    })
-    .await;
-    assert!(
-        subscribed.is_some(),
-        "victim never saw both peers subscribe"
-    );
+    wait_until_subscribed(&victim, topic, 2).await;
     let score_before = victim.client.peer_score(signer.peer_id).await?;
     assert!(
         score_before.is_some_and(|s| s >= 0.0),
