@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use crate::{autonet, run_ok, stdout};
+use crate::{autonet, run_fails, run_ok, stdout};
 
 fn dumped_level(cmd: &mut std::process::Command) -> String {
     let out = run_ok(cmd.args(["--dump-config", "-", "simulate"]));
@@ -65,11 +65,6 @@ fn explicit_config_file_and_dump_to_file() {
 fn bad_config_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("config.toml"), "[log]\nlevle = 3\n").unwrap();
-    let out = autonet(dir.path()).arg("simulate").output().unwrap();
-    assert!(!out.status.success());
-    let err = crate::stderr(&out);
-    assert!(
-        err.contains("config.toml") && err.contains("levle"),
-        "{err}"
-    );
+    let err = run_fails(autonet(dir.path()).arg("simulate"), "config.toml");
+    assert!(err.contains("levle"), "{err}");
 }

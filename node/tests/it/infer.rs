@@ -1,7 +1,7 @@
 //! `autonet infer --model jepa`: answers offline from the fast path; clear errors for a missing
 //! ONNX Runtime, an unusable CUDA provider and bad flags.
 
-use crate::{autonet, run_ok, stderr, stdout};
+use crate::{autonet, run_fails, run_ok, stdout};
 
 fn quick(cmd: &mut std::process::Command) -> &mut std::process::Command {
     cmd.args([
@@ -31,15 +31,9 @@ fn infer_answers_from_the_fast_path_with_the_network_down() {
 #[test]
 fn missing_onnx_runtime_names_the_install_command() {
     let dir = tempfile::tempdir().unwrap();
-    let out = quick(&mut autonet(dir.path()))
-        .env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("pip install onnxruntime==1.31.1"),
-        "{}",
-        stderr(&out)
+    run_fails(
+        quick(&mut autonet(dir.path())).env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so")),
+        "pip install onnxruntime==1.31.1",
     );
 }
 
@@ -47,15 +41,9 @@ fn missing_onnx_runtime_names_the_install_command() {
 #[test]
 fn cuda_without_a_cuda_build_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let out = quick(&mut autonet(dir.path()))
-        .args(["--device", "cuda"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("CUDA execution provider unavailable"),
-        "{}",
-        stderr(&out)
+    run_fails(
+        quick(&mut autonet(dir.path())).args(["--device", "cuda"]),
+        "CUDA execution provider unavailable",
     );
 }
 
@@ -67,16 +55,7 @@ fn bad_flags_are_clear_errors() {
         ("--device", "tpu", "unknown device"),
         ("--graphs", "/nonexistent", "manifest.json"),
     ] {
-        let out = quick(&mut autonet(dir.path()))
-            .args([flag, value])
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        assert!(
-            stderr(&out).contains(needle),
-            "{flag} {value}: {}",
-            stderr(&out)
-        );
+        run_fails(quick(&mut autonet(dir.path())).args([flag, value]), needle);
     }
 }
 
@@ -122,12 +101,7 @@ fn infer_keeps_a_checkpoint_loads_it_and_resumes_from_it() {
     let mut damaged = std::fs::read(&file).unwrap();
     damaged[20] ^= 0xff;
     std::fs::write(&file, &damaged).unwrap();
-    let out = quick(&mut autonet(dir.path())).output().unwrap();
-    assert!(!out.status.success());
-    let err = stderr(&out);
-    assert!(
-        err.contains("cannot be used") && err.contains("hash mismatch"),
-        "{err}"
-    );
+    let err = run_fails(quick(&mut autonet(dir.path())), "cannot be used");
+    assert!(err.contains("hash mismatch"), "{err}");
     assert_eq!(std::fs::read(&file).unwrap(), damaged);
 }

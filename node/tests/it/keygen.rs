@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use crate::{autonet, run_ok, stdout};
+use crate::{autonet, run_fails, run_ok, stdout};
 
 fn peer_id(dir: &std::path::Path) -> (String, bool) {
     let out = run_ok(autonet(dir).args(["keygen", "--json"]));
@@ -42,13 +42,8 @@ fn corrupt_key_file_is_a_clear_error_and_left_unchanged() {
     let key = dir.path().join("node_key");
     let garbage: Vec<u8> = (0u8..=255).rev().collect();
     fs::write(&key, &garbage).unwrap();
-    let out = autonet(dir.path()).arg("keygen").output().unwrap();
-    assert!(!out.status.success());
-    let err = crate::stderr(&out);
-    assert!(
-        err.contains("not a valid libp2p key") && err.contains("left unchanged"),
-        "{err}"
-    );
+    let err = run_fails(autonet(dir.path()).arg("keygen"), "not a valid libp2p key");
+    assert!(err.contains("left unchanged"), "{err}");
     assert_eq!(
         fs::read(&key).unwrap(),
         garbage,

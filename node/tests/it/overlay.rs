@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use super::autonet;
+use super::{autonet, run_fails};
 
 /// A running `autonet` node process; killed on drop if still running.
 pub(crate) struct Node {
@@ -259,28 +259,24 @@ fn bootstrap_and_three_joins_form_one_network() {
 #[test]
 fn join_refuses_a_bootstrap_address_without_peer_id_and_public_status() {
     let dir = tempfile::tempdir().unwrap();
-    let out = autonet(dir.path())
-        .args([
+    run_fails(
+        autonet(dir.path()).args([
             "join",
             "--bootstrap",
             "/ip4/127.0.0.1/tcp/1",
             "--listen",
             "/ip4/127.0.0.1/tcp/0",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/p2p/"));
-    let out = autonet(Path::new(dir.path()))
-        .args([
+        ]),
+        "/p2p/",
+    );
+    run_fails(
+        autonet(Path::new(dir.path())).args([
             "bootstrap",
             "--listen",
             "/ip4/127.0.0.1/tcp/0",
             "--status",
             "0.0.0.0:0",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+        ]),
+        "loopback",
+    );
 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::{autonet, run_ok, stderr, stdout};
+use crate::{autonet, run_fails, run_ok, stdout};
 
 fn data(name: &str) -> String {
     format!("{}/../models/data/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -93,32 +93,25 @@ fn bad_turn_files_are_rejected_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"intelligence_impact\": 0.5}\n[1, 2]\n").unwrap();
-    let out = autonet(dir.path())
-        .args(["substrate", "replay", "--turns"])
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("bad.jsonl:2"), "{}", stderr(&out));
+    run_fails(
+        autonet(dir.path())
+            .args(["substrate", "replay", "--turns"])
+            .arg(&bad),
+        "bad.jsonl:2",
+    );
     std::fs::write(&bad, "{\"intelligence_impact\": \"high\"}\n").unwrap();
-    let out = autonet(dir.path())
-        .args(["substrate", "replay", "--turns"])
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("not a number"), "{}", stderr(&out));
+    run_fails(
+        autonet(dir.path())
+            .args(["substrate", "replay", "--turns"])
+            .arg(&bad),
+        "not a number",
+    );
     let garbage = dir.path().join("world.cbor");
     std::fs::write(&garbage, b"garbage").unwrap();
-    let out = autonet(dir.path())
-        .args(["infer", "--model", "substrate", "--input", "{}", "--world"])
-        .arg(&garbage)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("not a world model"),
-        "{}",
-        stderr(&out)
+    run_fails(
+        autonet(dir.path())
+            .args(["infer", "--model", "substrate", "--input", "{}", "--world"])
+            .arg(&garbage),
+        "not a world model",
     );
 }
