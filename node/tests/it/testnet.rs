@@ -41,6 +41,25 @@ fn simulate(args: &[&str]) -> Value {
     serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
 }
 
+/// `autonet simulate` with the roster `scripts/local-testnet 6` runs: one proposer, two solvers,
+/// two coordinators, one aggregator.
+fn simulate_six(seed: &str, epochs: &str) -> Value {
+    simulate(&[
+        "--proposers",
+        "1",
+        "--solvers",
+        "2",
+        "--coordinators",
+        "2",
+        "--aggregators",
+        "1",
+        "--seed",
+        seed,
+        "--epochs",
+        epochs,
+    ])
+}
+
 fn model_ids(r: &Value) -> Vec<String> {
     r["epochs"]
         .as_array()
@@ -81,20 +100,7 @@ fn assert_sound(r: &Value) {
 fn local_testnet_reaches_the_same_models_as_simulate() {
     let testnet = local_testnet(&["6", "--seed", "11", "--epochs", "2"]);
     assert_sound(&testnet);
-    let sim = simulate(&[
-        "--proposers",
-        "1",
-        "--solvers",
-        "2",
-        "--coordinators",
-        "2",
-        "--aggregators",
-        "1",
-        "--seed",
-        "11",
-        "--epochs",
-        "2",
-    ]);
+    let sim = simulate_six("11", "2");
     assert_sound(&sim);
     assert_eq!(model_ids(&testnet).len(), 2, "{testnet:#}");
     assert_eq!(model_ids(&testnet), model_ids(&sim));
@@ -149,20 +155,7 @@ fn peers_killed_after_commit_after_reveal_and_during_aggregation_lose_nothing() 
             assert_eq!(p["slashed_wei"], "0x0", "{p:#}");
         }
     }
-    let calm = simulate(&[
-        "--proposers",
-        "1",
-        "--solvers",
-        "2",
-        "--coordinators",
-        "2",
-        "--aggregators",
-        "1",
-        "--seed",
-        "12",
-        "--epochs",
-        "1",
-    ]);
+    let calm = simulate_six("12", "1");
     assert_eq!(model_ids(&r), model_ids(&calm));
     assert_eq!(payouts(&r), payouts(&calm));
 }
