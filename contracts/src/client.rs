@@ -242,21 +242,8 @@ impl<B: Backend> Contracts<B> {
 
     /// Runs `call` read-only and decodes its return value.
     pub async fn view<C: SolCall>(&self, to: Address, call: C) -> Result<C::Return, ChainError> {
-        self.record(to, C::SELECTOR.into());
         let from = self.backend.accounts().first().copied().unwrap_or_default();
-        let out = self
-            .backend
-            .call(TxRequest {
-                from,
-                to: Some(to),
-                data: call.abi_encode().into(),
-                value: U256::ZERO,
-            })
-            .await?;
-        C::abi_decode_returns(&out).map_err(|e| ChainError::Decode {
-            what: C::SIGNATURE,
-            reason: e.to_string(),
-        })
+        self.view_as(from, to, call).await
     }
 
     /// Like [`Self::view`] but as `from` (for views that read `msg.sender`).
