@@ -112,21 +112,30 @@ impl TextJepa {
         }
     }
 
+    /// Inputs of the loss graphs: the masked batch and the target's embeddings of it.
+    fn loss_data<'a>(
+        &self,
+        batch: &'a TextBatch,
+        target: &'a [f32],
+    ) -> [(&'static str, Data<'a>); 3] {
+        let c = &self.config;
+        let shape = vec![batch.n, c.text_len];
+        [
+            ("tokens", Data::I64(shape.clone(), &batch.tokens)),
+            ("token_keep", Data::F32(shape, &batch.keep)),
+            (
+                "target_embeddings",
+                Data::F32(vec![batch.n, c.text_len, c.dim], target),
+            ),
+        ]
+    }
+
     /// One training step (target embeddings, AdamW step, EMA).
     pub fn step(&mut self, batch: &TextBatch) -> Result<LossParts, JepaError> {
         self.check(batch)?;
         let target_params = self.target.clone();
         let target = self.embeddings(&target_params, batch)?;
-        let c = &self.config;
-        let shape = vec![batch.n, c.text_len];
-        let data = [
-            ("tokens", Data::I64(shape.clone(), &batch.tokens)),
-            ("token_keep", Data::F32(shape, &batch.keep)),
-            (
-                "target_embeddings",
-                Data::F32(vec![batch.n, c.text_len, c.dim], &target),
-            ),
-        ];
+        let data = self.loss_data(batch, &target);
         let lr = self.lr;
         let out = self.model.train_step(&mut self.state, lr, &data)?;
         self.target.ema_toward(&self.state.params, self.momentum)?;
@@ -142,16 +151,7 @@ impl TextJepa {
         self.check(batch)?;
         let target_params = self.target.clone();
         let target = self.embeddings(&target_params, batch)?;
-        let c = &self.config;
-        let shape = vec![batch.n, c.text_len];
-        let data = [
-            ("tokens", Data::I64(shape.clone(), &batch.tokens)),
-            ("token_keep", Data::F32(shape, &batch.keep)),
-            (
-                "target_embeddings",
-                Data::F32(vec![batch.n, c.text_len, c.dim], &target),
-            ),
-        ];
+        let data = self.loss_data(batch, &target);
         LossParts::from_outputs(&self.model.loss(params, &data)?)
     }
 }
