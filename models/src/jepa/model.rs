@@ -106,15 +106,7 @@ impl JepaModel {
 
     fn session(&mut self, kind: &str) -> Result<&mut GraphSession, JepaError> {
         if !self.sessions.contains_key(kind) {
-            let file = self
-                .manifest
-                .graphs
-                .get(kind)
-                .ok_or_else(|| JepaError::Graphs {
-                    path: format!("manifest.json#{}.{kind}", self.name).into(),
-                    reason: "graph kind not in this set".to_string(),
-                })?;
-            let bytes = self.source.read(&file.file)?;
+            let bytes = self.graph_bytes(kind)?;
             let session = GraphSession::open(&bytes, self.device, self.threads)?;
             self.sessions.insert(kind.to_string(), session);
         }
