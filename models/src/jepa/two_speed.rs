@@ -110,22 +110,16 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
         .zip(b)
         .map(|(x, y)| f64::from(*x) * f64::from(*y))
         .sum();
-    let na: f64 = a
-        .iter()
-        .map(|x| {
-            let v = f64::from(*x);
-            v * v
-        })
-        .sum::<f64>()
-        .sqrt();
-    let nb: f64 = b
-        .iter()
-        .map(|x| {
-            let v = f64::from(*x);
-            v * v
-        })
-        .sum::<f64>()
-        .sqrt();
+    let norm = |xs: &[f32]| {
+        xs.iter()
+            .map(|x| {
+                let v = f64::from(*x);
+                v * v
+            })
+            .sum::<f64>()
+            .sqrt()
+    };
+    let (na, nb) = (norm(a), norm(b));
     if na == 0.0 || nb == 0.0 {
         0.0
     } else {
