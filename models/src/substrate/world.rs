@@ -235,12 +235,10 @@ pub fn root_node_id(charter_id: &Digest, tendency_id: &str) -> Digest {
 }
 
 impl World {
-    /// A fresh world with one empty tree per charter root.
-    pub fn from_charter(charter: &Charter) -> Result<Self> {
-        charter.validate()?;
-        let charter_id = charter.id();
-        let mut w = World {
-            charter: charter.clone(),
+    /// A world under `charter` with nothing in it, not even the roots' trees.
+    fn empty(charter: Charter) -> Self {
+        World {
+            charter,
             tendencies: Vec::new(),
             nodes: Vec::new(),
             by_id: FxMap::default(),
@@ -256,7 +254,14 @@ impl World {
             targets: Vec::new(),
             history_len: 0,
             memo: RefCell::new(ScoreMemo::default()),
-        };
+        }
+    }
+
+    /// A fresh world with one empty tree per charter root.
+    pub fn from_charter(charter: &Charter) -> Result<Self> {
+        charter.validate()?;
+        let charter_id = charter.id();
+        let mut w = World::empty(charter.clone());
         for r in &charter.roots {
             let id = root_node_id(&charter_id, &r.id);
             let root = w.insert_node(Node {
@@ -579,26 +584,9 @@ impl World {
 
 #[cold]
 fn unreachable_world() -> World {
-    World {
-        charter: Charter {
-            version: 0,
-            bandwidth: 1.0,
-            roots: Vec::new(),
-        },
-        tendencies: Vec::new(),
-        nodes: Vec::new(),
-        by_id: FxMap::default(),
-        obs_nodes: FxMap::default(),
-        observations: Vec::new(),
-        obs_pos: FxMap::default(),
-        caches: Vec::new(),
-        cross_cache: FxMap::default(),
-        watched: Vec::new(),
-        unsettled: Vec::new(),
-        posted: Vec::new(),
-        batch_gen: 0,
-        targets: Vec::new(),
-        history_len: 0,
-        memo: RefCell::new(ScoreMemo::default()),
-    }
+    World::empty(Charter {
+        version: 0,
+        bandwidth: 1.0,
+        roots: Vec::new(),
+    })
 }
