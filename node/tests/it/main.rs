@@ -57,6 +57,16 @@ pub fn run_fails(cmd: &mut Command, expected: &str) -> String {
     err
 }
 
+/// The model id of every epoch in a `--json` report (of `simulate` or `scripts/local-testnet`).
+pub fn model_ids(report: &serde_json::Value) -> Vec<String> {
+    report["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["model_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

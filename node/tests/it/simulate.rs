@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::{autonet, run_ok, stdout};
+use crate::{autonet, model_ids, run_ok, stdout};
 
 fn simulate(extra: &[&str]) -> Value {
     let dir = tempfile::tempdir().unwrap();
@@ -58,15 +58,6 @@ fn defaults_complete_three_epochs_and_balances_match_the_chain() {
         models[0] != models[1] && models[1] != models[2],
         "{models:?}"
     );
-}
-
-fn model_ids(r: &Value) -> Vec<String> {
-    r["epochs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["model_id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// One Byzantine solver of three, for every kind: it earns nothing, it is slashed exactly where

@@ -65,22 +65,17 @@ fn replay_writes_a_model_that_infer_reads() {
 #[test]
 fn sample_is_deterministic_jsonl() {
     let dir = tempfile::tempdir().unwrap();
-    let a = stdout(&run_ok(autonet(dir.path()).args([
-        "substrate",
-        "sample",
-        "--count",
-        "5",
-        "--seed",
-        "3",
-    ])));
-    let b = stdout(&run_ok(autonet(dir.path()).args([
-        "substrate",
-        "sample",
-        "--count",
-        "5",
-        "--seed",
-        "3",
-    ])));
+    let sample = || {
+        stdout(&run_ok(autonet(dir.path()).args([
+            "substrate",
+            "sample",
+            "--count",
+            "5",
+            "--seed",
+            "3",
+        ])))
+    };
+    let (a, b) = (sample(), sample());
     assert_eq!(a, b);
     assert_eq!(a.lines().count(), 5);
     for line in a.lines() {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use autonet_contracts::anvil::{AnvilProcess, default_binary};
 use serde_json::Value;
 
-use crate::{autonet, run_fails, run_ok, stderr, stdout};
+use crate::{autonet, model_ids, run_fails, run_ok, stderr, stdout};
 
 fn local_testnet(args: &[&str]) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-testnet");
@@ -58,15 +58,6 @@ fn simulate_six(seed: &str, epochs: &str) -> Value {
         "--epochs",
         epochs,
     ])
-}
-
-fn model_ids(r: &Value) -> Vec<String> {
-    r["epochs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["model_id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// (name, rewards, mint, slashed) per peer.
