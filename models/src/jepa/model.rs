@@ -149,16 +149,7 @@ impl JepaModel {
         params: &ParamSet,
         data: &[(&str, Data<'_>)],
     ) -> Result<Outputs, JepaError> {
-        let layout = self.layout.clone();
-        self.session("loss")?.run(
-            &layout,
-            ParamFeed::F32 {
-                params: &params.data,
-                m: None,
-                v: None,
-            },
-            data,
-        )
+        self.run("loss", params_only(params), data)
     }
 
     /// The inference graph's output (`plan`, `embeddings` or `logits`) as (shape, values).
@@ -167,17 +158,8 @@ impl JepaModel {
         params: &ParamSet,
         data: &[(&str, Data<'_>)],
     ) -> Result<(Vec<usize>, Vec<f32>), JepaError> {
-        let layout = self.layout.clone();
         let output = self.manifest.infer_output.clone();
-        let mut out = self.session("infer")?.run(
-            &layout,
-            ParamFeed::F32 {
-                params: &params.data,
-                m: None,
-                v: None,
-            },
-            data,
-        )?;
+        let mut out = self.run("infer", params_only(params), data)?;
         let value = out
             .0
             .remove(&output)
@@ -195,8 +177,27 @@ impl JepaModel {
         feed: ParamFeed<'_>,
         data: &[(&str, Data<'_>)],
     ) -> Result<Outputs, JepaError> {
+        self.run(kind, feed, data)
+    }
+
+    /// Runs the graph of `kind` on `feed` and `data`.
+    fn run(
+        &mut self,
+        kind: &str,
+        feed: ParamFeed<'_>,
+        data: &[(&str, Data<'_>)],
+    ) -> Result<Outputs, JepaError> {
         let layout = self.layout.clone();
         self.session(kind)?.run(&layout, feed, data)
+    }
+}
+
+/// The feed of a graph that reads parameters only (no optimizer state).
+fn params_only(params: &ParamSet) -> ParamFeed<'_> {
+    ParamFeed::F32 {
+        params: &params.data,
+        m: None,
+        v: None,
     }
 }
 
