@@ -54,6 +54,17 @@ impl NodeIdentity {
     pub fn peer_id(&self) -> PeerId {
         self.keypair.public().to_peer_id()
     }
+
+    /// The key as the overlay's keypair type. This module uses libp2p-identity 0.2 and libp2p
+    /// 0.57 uses 0.3; both read the same protobuf key encoding.
+    pub fn p2p_keypair(&self) -> anyhow::Result<autonet_p2p::Keypair> {
+        use anyhow::Context as _;
+        self.keypair
+            .to_protobuf_encoding()
+            .ok()
+            .and_then(|bytes| autonet_p2p::Keypair::from_protobuf_encoding(&bytes).ok())
+            .context("node key cannot be converted for libp2p")
+    }
 }
 
 /// Loads the node key from `data_dir`, creating it if there is none.

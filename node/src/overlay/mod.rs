@@ -187,14 +187,7 @@ fn run(
         None => None,
     };
     let id = identity::load_or_create(&config.data_dir)?;
-    // The identity module uses libp2p-identity 0.2 and libp2p 0.57 uses 0.3; both read the same
-    // protobuf key encoding.
-    let keypair = id
-        .keypair
-        .to_protobuf_encoding()
-        .ok()
-        .and_then(|bytes| autonet_p2p::Keypair::from_protobuf_encoding(&bytes).ok())
-        .context("node key cannot be converted for libp2p")?;
+    let keypair = id.p2p_keypair()?;
     let mut network = NetworkConfig::new(keypair);
     network.listen = listen;
     network.bootstrap = bootstrap;

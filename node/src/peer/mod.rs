@@ -157,12 +157,7 @@ async fn run(
     println!("{name}: {} {me} on {rpc_url}", role_arg.name());
     ensure_staked(&chain, me, role).await?;
     let id = crate::identity::load_or_create(data_dir)?;
-    let keypair = id
-        .keypair
-        .to_protobuf_encoding()
-        .ok()
-        .and_then(|bytes| autonet_p2p::Keypair::from_protobuf_encoding(&bytes).ok())
-        .context("node key cannot be converted for libp2p")?;
+    let keypair = id.p2p_keypair()?;
     ensure_bound(&chain, &signer, &keypair).await?;
     let secret = secret::load_or_create(data_dir)?;
     let board = Board::default();
