@@ -28,6 +28,17 @@ fn dev_index<B: Backend>(c: &Contracts<B>, who: Address) -> u32 {
         .unwrap() as u32
 }
 
+/// `owner` lets `spender` move `value` of its ATN.
+async fn approve<B: Backend>(c: &Contracts<B>, owner: Address, spender: Address, value: U256) {
+    c.send(
+        owner,
+        c.addresses.atn,
+        ATNToken::approveCall { spender, value },
+    )
+    .await
+    .unwrap();
+}
+
 /// Governance: REP delegation, a proposal that changes the timelock delay, vote, queue, execute.
 pub async fn governance<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     let d = c.addresses;
@@ -241,30 +252,12 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     );
 
     let holder = cast.coordinators[1];
-    c.send(
-        holder,
-        d.atn,
-        ATNToken::approveCall {
-            spender: d.rpb,
-            value: atn(10),
-        },
-    )
-    .await
-    .unwrap();
+    approve(c, holder, d.rpb, atn(10)).await;
     c.send(holder, d.rpb, RPB::purchaseSharesCall { amount: atn(10) })
         .await
         .unwrap();
     let payer = cast.coordinators[0];
-    c.send(
-        payer,
-        d.atn,
-        ATNToken::approveCall {
-            spender: d.rpb,
-            value: atn(100),
-        },
-    )
-    .await
-    .unwrap();
+    approve(c, payer, d.rpb, atn(100)).await;
     assert_revert(
         c.send(
             payer,
@@ -306,16 +299,7 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     );
 
     let sponsor = cast.aggregator;
-    c.send(
-        sponsor,
-        d.atn,
-        ATNToken::approveCall {
-            spender: d.rpb,
-            value: atn(5),
-        },
-    )
-    .await
-    .unwrap();
+    approve(c, sponsor, d.rpb, atn(5)).await;
     c.send(
         sponsor,
         d.rpb,
@@ -456,16 +440,7 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     );
 
     let solver = cast.solvers[0];
-    c.send(
-        solver,
-        d.atn,
-        ATNToken::approveCall {
-            spender: d.staking,
-            value: atn(5),
-        },
-    )
-    .await
-    .unwrap();
+    approve(c, solver, d.staking, atn(5)).await;
     c.send(
         solver,
         d.staking,
