@@ -2,6 +2,8 @@
 //! within 5% of FedAvg over the four honest solvers; plain FedAvg over all five degrades.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common_vl;
+
 use autonet_models::aggregate::{Rule, Update, aggregate, fedavg};
 use autonet_models::jepa::data::committed_digits;
 use autonet_models::jepa::rng::Rng;
@@ -57,16 +59,7 @@ fn robust_rules_resist_one_byzantine_solver_of_five() {
     let (train, held_out) = committed_digits().unwrap();
     let b = vl.config.batch;
     let mut rng = Rng::new(99);
-    let eval: Vec<VlBatch> = (0..4)
-        .map(|i| {
-            VlBatch::new(
-                &held_out[i * b..(i + 1) * b].iter().collect::<Vec<_>>(),
-                &vl.config,
-                None,
-                &mut rng,
-            )
-        })
-        .collect();
+    let eval = common_vl::eval_batches(&vl, &held_out, 4, &mut rng);
 
     // Each solver trains from the base on its own shard of the training set.
     let shard = train.len() / 5;

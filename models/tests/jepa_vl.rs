@@ -2,6 +2,8 @@
 //! the float64 gradient graph matches finite differences, deltas reproduce parameters.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common_vl;
+
 use autonet_models::jepa::data::committed_digits;
 use autonet_models::jepa::probe::linear_probe_accuracy;
 use autonet_models::jepa::rng::Rng;
@@ -14,16 +16,7 @@ fn training_lowers_held_out_loss_without_collapse() {
     let (train, held_out) = committed_digits().unwrap();
     let b = vl.config.batch;
     let mut rng = Rng::new(11);
-    let eval: Vec<VlBatch> = (0..4)
-        .map(|i| {
-            VlBatch::new(
-                &held_out[i * b..(i + 1) * b].iter().collect::<Vec<_>>(),
-                &vl.config,
-                None,
-                &mut rng,
-            )
-        })
-        .collect();
+    let eval = common_vl::eval_batches(&vl, &held_out, 4, &mut rng);
     let eval_loss = |vl: &mut VlJepa| {
         let params = vl.state.params.clone();
         let parts: Vec<_> = eval
