@@ -154,20 +154,17 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
         "--role",
         "solver",
     ];
+    // `autonet SUBCOMMAND` as the solver against the deployed suite.
+    let solver_cmd = |subcommand: &str| {
+        let mut cmd = autonet(data);
+        with_password(cmd.arg(subcommand).args(args), &pw);
+        cmd
+    };
     run_fails(
-        with_password(
-            autonet(data)
-                .arg("stake")
-                .args(args)
-                .args(["--amount", "10"]),
-            &pw,
-        ),
+        solver_cmd("stake").args(["--amount", "10"]),
         "below the solver minimum",
     );
-    let staked = stdout(&run_ok(with_password(
-        autonet(data).arg("stake").args(args),
-        &pw,
-    )));
+    let staked = stdout(&run_ok(&mut solver_cmd("stake")));
     assert!(
         staked.contains("stake:     50.000000000000000000 ATN"),
         "{staked}"
@@ -176,19 +173,10 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
         staked.contains("balance:   30.000000000000000000 ATN"),
         "{staked}"
     );
-    let unbond = stdout(&run_ok(with_password(
-        autonet(data).arg("unstake").args(args),
-        &pw,
-    )));
+    let unbond = stdout(&run_ok(&mut solver_cmd("unstake")));
     assert!(unbond.contains("unbonding started"), "{unbond}");
-    run_fails(
-        with_password(autonet(data).arg("unstake").args(args), &pw),
-        "unbonding until block",
-    );
-    run_fails(
-        with_password(autonet(data).arg("claim").args(args), &pw),
-        "nothing to claim",
-    );
+    run_fails(&mut solver_cmd("unstake"), "unbonding until block");
+    run_fails(&mut solver_cmd("claim"), "nothing to claim");
     rt.block_on(async {
         use alloy::providers::Provider;
         let p = alloy::providers::ProviderBuilder::new().connect_http(url.parse().unwrap());
@@ -197,18 +185,12 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
             .await
             .unwrap();
     });
-    let withdrawn = stdout(&run_ok(with_password(
-        autonet(data).arg("unstake").args(args),
-        &pw,
-    )));
+    let withdrawn = stdout(&run_ok(&mut solver_cmd("unstake")));
     assert!(
         withdrawn.contains("withdrew 50.000000000000000000 ATN"),
         "{withdrawn}"
     );
-    let balance = stdout(&run_ok(with_password(
-        autonet(data).arg("balance").args(args),
-        &pw,
-    )));
+    let balance = stdout(&run_ok(&mut solver_cmd("balance")));
     assert!(
         balance.contains("balance:   80.000000000000000000 ATN"),
         "{balance}"
