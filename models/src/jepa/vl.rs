@@ -157,7 +157,9 @@ impl VlJepa {
             .collect())
     }
 
-    fn loss_data<'a>(
+    /// Inputs of the loss and train-step graphs: `batch` and the target's plans of it (an
+    /// error unless `batch` is a full training batch).
+    pub fn loss_data<'a>(
         &self,
         batch: &'a VlBatch,
         target: &'a [f32],

@@ -4,7 +4,6 @@ use anyhow::Context;
 use autonet_models::jepa::data::committed_digits;
 use autonet_models::jepa::resident::ResidentTrainer;
 use autonet_models::jepa::rng::Rng;
-use autonet_models::jepa::session::Data;
 use autonet_models::jepa::{Device, GraphSource, TrainState, VlBatch, VlJepa};
 use clap::Args;
 
@@ -38,27 +37,9 @@ pub struct JepaBench {
 
 impl JepaBench {
     fn binding(&self, vl: &mut VlJepa, batch: &VlBatch) -> anyhow::Result<BenchReport> {
-        let c = vl.config.clone();
         let params = vl.state.params.clone();
         let target = vl.plans(&params, batch, true)?;
-        let data = [
-            (
-                "image",
-                Data::F32(vec![batch.n, c.channels, c.image, c.image], &batch.images),
-            ),
-            (
-                "tokens",
-                Data::I64(vec![batch.n, c.text_len], &batch.tokens),
-            ),
-            (
-                "patch_keep",
-                Data::F32(vec![batch.n, c.patches()], &batch.keep),
-            ),
-            (
-                "target_plan",
-                Data::F32(vec![batch.n, c.latents, c.dim], &target),
-            ),
-        ];
+        let data = vl.loss_data(batch, &target)?;
         let mut state = TrainState::new(params);
         vl.model
             .train_step(&mut state, 1e-4, &data)
