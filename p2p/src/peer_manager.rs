@@ -109,23 +109,36 @@ pub fn peers_to_dial(
 
 /// The peers to disconnect so that at most `targets.target` stay, or none while the count is
 /// within the high watermark. Protected peers are never chosen, so fewer may be returned.
+///
+/// Peers in a gossipsub mesh go only while the unprotected peers alone exceed the target: the
+/// young connections every DHT lookup opens must not push out the mesh peers (a mesh that keeps
+/// losing members loses messages; a 50-peer test on test-speed walks did).
 pub fn peers_to_prune(connected: &[ConnectedPeer], targets: &PeerTargets) -> Vec<PeerId> {
     if connected.len() <= targets.high_watermark.max(targets.target) {
         return Vec::new();
     }
     let excess = connected.len() - targets.target;
     let mut candidates: Vec<&ConnectedPeer> = connected.iter().filter(|p| !p.protected).collect();
+    let settled_excess = candidates.len().saturating_sub(targets.target);
     candidates.sort_by(|a, b| {
         a.meshes
             .cmp(&b.meshes)
             .then(a.score.total_cmp(&b.score))
             .then(a.tie_break.cmp(&b.tie_break))
     });
-    candidates
-        .into_iter()
-        .take(excess)
-        .map(|p| p.peer)
-        .collect()
+    let mut pruned = Vec::new();
+    for candidate in candidates {
+        let limit = if candidate.meshes == 0 {
+            excess
+        } else {
+            excess.min(settled_excess)
+        };
+        if pruned.len() >= limit {
+            break;
+        }
+        pruned.push(candidate.peer);
+    }
+    pruned
 }
 
 /// When each connected peer was last connected or used by a request (the grace clock).
@@ -281,9 +294,29 @@ mod tests {
     }
 
     #[test]
+    fn young_connections_do_not_push_mesh_peers_out() {
+        // 4 settled mesh peers, 1 settled peer outside any mesh, 6 young connections: the
+        // count (11) is far above the target (4), but the settled peers alone exceed it by one,
+        // so only the peer outside the meshes goes.
+        let mut connected: Vec<_> = (0..4).map(|_| peer(2, 0.0, false)).collect();
+        let outside = peer(0, 0.0, false);
+        connected.push(outside.clone());
+        connected.extend((0..6).map(|_| peer(0, 0.0, true)));
+        assert_eq!(
+            peers_to_prune(&connected, &targets(4, 6)),
+            vec![outside.peer]
+        );
+        // With two more settled mesh peers, the settled excess is 3: one outsider, two members.
+        connected.extend((0..2).map(|_| peer(1, 0.0, false)));
+        let pruned = peers_to_prune(&connected, &targets(4, 6));
+        assert_eq!(pruned.len(), 3);
+        assert_eq!(pruned[0], outside.peer);
+    }
+
+    #[test]
     fn protected_peers_are_never_pruned_even_if_the_target_is_missed() {
         let mut connected: Vec<_> = (0..5).map(|_| peer(0, 0.0, true)).collect();
-        let unprotected = peer(3, 9.0, false);
+        let unprotected = peer(0, 9.0, false);
         connected.push(unprotected.clone());
         assert_eq!(
             peers_to_prune(&connected, &targets(2, 4)),
