@@ -4,7 +4,6 @@
 //! as erasure-coded shards whose Merkle root is registered on `ModelShardRegistry`), and announce
 //! it on the `models` topic (re-announced until the next epoch's task exists).
 
-use std::future::Future;
 use std::sync::Arc;
 
 use alloy::primitives::{B256, U256};
@@ -75,6 +74,12 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
         let waiting = step_tasks(self, &ctx, head).await?;
         self.reannounce(head).await?;
         Ok(waiting)
+    }
+}
+
+impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
+    fn tracker(&mut self) -> &mut Tracker {
+        &mut self.tracker
     }
 
     async fn advance(&mut self, task: &KnownTask, head: u64) -> Result<bool, RoleError> {
@@ -187,7 +192,9 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
         self.tracker.close(&ctx, task.id)?;
         Ok(false)
     }
+}
 
+impl<C: ProtocolView + 'static> Aggregator<C> {
     /// Erasure-codes the model, serves every shard and the manifest, registers the shard root.
     async fn publish_shards(
         &self,
@@ -242,20 +249,6 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
             self.last = Some((a, head));
         }
         Ok(())
-    }
-}
-
-impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
-    fn tracker(&mut self) -> &mut Tracker {
-        &mut self.tracker
-    }
-
-    fn advance(
-        &mut self,
-        task: &KnownTask,
-        head: u64,
-    ) -> impl Future<Output = Result<bool, RoleError>> + Send {
-        Self::advance(self, task, head)
     }
 }
 

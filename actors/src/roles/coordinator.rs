@@ -4,7 +4,6 @@
 //! vote deadline finalize (or expire) and claim; when an epoch's model is announced, recompute the
 //! aggregate from the accepted bundles and confirm the mint root only if it matches.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, U256};
@@ -111,6 +110,12 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
         waiting |= self.confirm_mints().await?;
         Ok(waiting)
     }
+}
+
+impl<C: ProtocolView + 'static> TaskRole for Coordinator<C> {
+    fn tracker(&mut self) -> &mut Tracker {
+        &mut self.tracker
+    }
 
     async fn advance(&mut self, task: &KnownTask, head: u64) -> Result<bool, RoleError> {
         let ctx = self.ctx.clone();
@@ -164,7 +169,9 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
         }
         Ok(false)
     }
+}
 
+impl<C: ProtocolView + 'static> Coordinator<C> {
     /// Scores every revealed solution; `None` while inputs are still on their way.
     async fn judge(&self, task: &KnownTask) -> Result<Option<Vec<U256>>, RoleError> {
         let ctx = self.ctx.clone();
@@ -330,20 +337,6 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
             ctx.save(&done_key, &agrees)?;
         }
         Ok(false)
-    }
-}
-
-impl<C: ProtocolView + 'static> TaskRole for Coordinator<C> {
-    fn tracker(&mut self) -> &mut Tracker {
-        &mut self.tracker
-    }
-
-    fn advance(
-        &mut self,
-        task: &KnownTask,
-        head: u64,
-    ) -> impl Future<Output = Result<bool, RoleError>> + Send {
-        Self::advance(self, task, head)
     }
 }
 

@@ -4,7 +4,6 @@
 //! claim rewards and mint. Byzantine behaviours (`Behaviour`) are injected here for simulations.
 
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::sync::Arc;
 
 use alloy::primitives::{B256, U256, keccak256};
@@ -64,6 +63,15 @@ impl<C: ProtocolView + 'static> Solver<C> {
         claim_rewards(&self.ctx).await?;
         waiting |= claim_mints(&self.ctx).await?;
         Ok(waiting)
+    }
+}
+
+impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
+    /// Train, then commit at once.
+    const PASSES: usize = 3;
+
+    fn tracker(&mut self) -> &mut Tracker {
+        &mut self.tracker
     }
 
     async fn advance(&mut self, task: &KnownTask, head: u64) -> Result<bool, RoleError> {
@@ -196,7 +204,9 @@ impl<C: ProtocolView + 'static> Solver<C> {
         }
         Ok(false)
     }
+}
 
+impl<C: ProtocolView + 'static> Solver<C> {
     /// The bytes this solver commits to, by behaviour.
     async fn produce(&self, task: &KnownTask, base: Vec<u8>) -> Result<Vec<u8>, RoleError> {
         let ctx = &self.ctx;
@@ -213,23 +223,6 @@ impl<C: ProtocolView + 'static> Solver<C> {
         let slice = slice_of(task.seed(), who, &s.batch, s.slice_len as usize);
         ctx.train(base, slice, s.train_epochs, who.to_string())
             .await
-    }
-}
-
-impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
-    /// Train, then commit at once.
-    const PASSES: usize = 3;
-
-    fn tracker(&mut self) -> &mut Tracker {
-        &mut self.tracker
-    }
-
-    fn advance(
-        &mut self,
-        task: &KnownTask,
-        head: u64,
-    ) -> impl Future<Output = Result<bool, RoleError>> + Send {
-        Self::advance(self, task, head)
     }
 }
 
