@@ -109,6 +109,8 @@ pub struct EventLoop {
     pub(crate) activity: PeerActivity,
     /// Random walks so far.
     walks: u64,
+    /// When a reconnection to a bootstrap peer last started a full DHT bootstrap.
+    pub(crate) last_join_refresh: Option<std::time::Instant>,
 }
 
 /// A full bucket refresh replaces every this many random walks (5 minutes at the production
@@ -217,6 +219,7 @@ pub fn new(
         penalties: HashMap::new(),
         activity: PeerActivity::default(),
         walks: 0,
+        last_join_refresh: None,
     };
     Ok((Client::new(peer_id, command_tx), event_rx, event_loop))
 }

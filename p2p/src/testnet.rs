@@ -219,6 +219,11 @@ pub struct TestnetOptions {
     pub random_walk_interval: Option<Duration>,
     /// Connection-count targets of every node.
     pub peer_targets: PeerTargets,
+    /// Time dilation factor K ≥ 1 (time-warped emulation): the emulated delays (`hop_delay`,
+    /// `link_delay`) and the periodic protocol timers (gossipsub heartbeat, DHT walks, score and
+    /// peer checks) run K times slower in wall time, so every in-process peer gets K times the
+    /// CPU per emulated second. 1 (the default) is real time.
+    pub time_dilation: u32,
 }
 
 impl std::fmt::Debug for TestnetOptions {
@@ -246,6 +251,13 @@ impl TestnetOptions {
             config.random_walk_interval = interval;
         }
         config.peers = self.peer_targets.clone();
+        let k = self.time_dilation.max(1);
+        if k > 1 {
+            config.link_delay = config.link_delay.map(|delay| delay * k);
+            config.gossip.heartbeat *= k;
+            config.random_walk_interval *= k;
+            config.bans.check_interval *= k;
+        }
         config
     }
 
@@ -262,6 +274,7 @@ impl TestnetOptions {
             production_timers: false,
             random_walk_interval: None,
             peer_targets: PeerTargets::default(),
+            time_dilation: 1,
         }
     }
 }
@@ -277,7 +290,7 @@ impl Testnet {
     /// Starts the bootstrap peer, then the others one by one.
     pub async fn start(options: TestnetOptions) -> Result<Testnet, P2pError> {
         let config = options.config(Vec::new());
-        let delay = options.hop_delay;
+        let delay = options.hop_delay * options.time_dilation.max(1);
         let bootstrap =
             Peer::start_with_hop_delay(config, options.validator.clone(), delay).await?;
         let boot_addr = bootstrap
@@ -349,5 +362,27 @@ where
             return None;
         }
         tokio::time::sleep(interval).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Dilation slows every emulated delay and periodic timer by the same factor, and only those.
+    #[test]
+    fn time_dilation_scales_the_emulated_delays_and_the_protocol_timers() {
+        let mut options = TestnetOptions::new(3);
+        options.production_timers = true;
+        options.link_delay = Some(Duration::from_millis(10));
+        let real = options.config(Vec::new());
+        options.time_dilation = 5;
+        let dilated = options.config(Vec::new());
+        assert_eq!(dilated.link_delay, Some(Duration::from_millis(50)));
+        assert_eq!(dilated.gossip.heartbeat, real.gossip.heartbeat * 5);
+        assert_eq!(dilated.random_walk_interval, real.random_walk_interval * 5);
+        assert_eq!(dilated.bans.check_interval, real.bans.check_interval * 5);
+        assert_eq!(dilated.bans.ban_duration, real.bans.ban_duration);
+        assert_eq!(dilated.gossip.mesh_n, real.gossip.mesh_n);
     }
 }

@@ -58,6 +58,19 @@ pub struct GossipBench {
     /// `hold` holds each gossip message before its application validates it (data path only).
     #[arg(long, value_enum, default_value_t = Emulation::Link)]
     pub emulation: Emulation,
+    /// Time dilation K (time-warped network emulation): the hop delay, the protocol timers
+    /// (gossipsub heartbeat, DHT walks, score and peer checks) and the publish interval all run K
+    /// times slower in wall time, and latencies are reported in emulated time (wall time / K).
+    /// Each peer then gets K times the CPU per emulated second: C cores with K emulate a network
+    /// on C x K cores. 1 is real time. All peers of this bench share one machine's cores, while a
+    /// deployed network has at least a core per peer; see BENCHMARKS.md for a check that K and
+    /// cores trade one for one.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub time_dilation: u32,
+    /// Connections each peer keeps (the `--target-peers` of `autonet join`).
+    #[arg(long, default_value_t = autonet_p2p::peer_manager::DEFAULT_TARGET_PEERS,
+          value_parser = clap::value_parser!(u16).range(8..))]
+    pub target_peers: u16,
 }
 
 /// How the hop delay is emulated.
@@ -92,6 +105,8 @@ impl GossipBench {
         // second), not the tests' short timers: with 100 peers in one process, test-speed
         // timers alone keep a core busy.
         options.production_timers = true;
+        options.time_dilation = self.time_dilation;
+        options.peer_targets = autonet_p2p::PeerTargets::around(usize::from(self.target_peers));
         let delay = Duration::from_millis(self.hop_delay_ms);
         match self.emulation {
             Emulation::Link => options.link_delay = Some(delay),
@@ -100,13 +115,30 @@ impl GossipBench {
         options
     }
 
+    /// How the run's time relates to wall time, for the report's title.
+    fn dilation_note(&self) -> String {
+        if self.time_dilation == 1 {
+            return String::new();
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let emulated = cores * self.time_dilation as usize;
+        format!(
+            "; time dilated {k}x: all delays and timers run {k}x slower in wall time and times are \
+             emulated time, so the {cores} cores here emulate {emulated} cores ({:.2} per peer)",
+            emulated as f64 / (self.peers + 1) as f64,
+            k = self.time_dilation,
+        )
+    }
+
     /// Median latency between two direct neighbours: one hop, processing included.
     async fn one_hop(&self) -> anyhow::Result<u64> {
         let pair = Testnet::start(self.options(1)).await?;
         pair.wait_for_mesh(GossipTopic::Tasks, 1, Duration::from_secs(120))
             .await?;
-        let spacing = Duration::from_millis(self.hop_delay_ms.max(1) * 3);
-        let mut hop = publish_batch(&pair, &mut XorShift::new(), "hop", 20, spacing).await?;
+        let spacing = Duration::from_millis(self.hop_delay_ms.max(1) * 3) * self.time_dilation;
+        let mut hop = publish_batch(&pair, &mut XorShift::new(), "hop", 20, spacing)
+            .await?
+            .in_emulated_time(self.time_dilation);
         pair.stop().await;
         Ok(percentile(&mut hop.latencies, 50.0).max(1))
     }
@@ -121,10 +153,13 @@ impl GossipBench {
         // Background CPU of the idle network (heartbeats, DHT random walks, pings), so that the
         // CPU per delivery below can be read net of it.
         let shape_joined = topology(&net, GossipTopic::Tasks).await;
-        let high_watermark = autonet_p2p::PeerTargets::default().high_watermark;
-        let settled_in = settle(&net, GossipTopic::Tasks, high_watermark, 4).await?;
+        let high_watermark =
+            autonet_p2p::PeerTargets::around(usize::from(self.target_peers)).high_watermark;
+        // Steady for five peer checks (a second each, dilated).
+        let checks = Duration::from_secs(5) * self.time_dilation;
+        let settled_in = settle(&net, GossipTopic::Tasks, high_watermark, 4, checks).await?;
         let shape_before = topology(&net, GossipTopic::Tasks).await;
-        let idle_window = Duration::from_secs(3);
+        let idle_window = Duration::from_secs(3) * self.time_dilation;
         let idle_before = cpu_now();
         tokio::time::sleep(idle_window).await;
         let idle_cpu =
@@ -132,16 +167,22 @@ impl GossipBench {
         let mut rng = XorShift::new();
         let started = std::time::Instant::now();
         let (cpu_before, copies_before) = (cpu_now(), copies_received(&net));
-        let interval = Duration::try_from_secs_f64(1.0 / self.rate)
+        let interval = Duration::try_from_secs_f64(f64::from(self.time_dilation) / self.rate)
             .context("--rate is too small: the publish interval does not fit a duration")?;
-        let mut paced = publish_batch(&net, &mut rng, "paced", self.messages, interval).await?;
+        let mut paced = publish_batch(&net, &mut rng, "paced", self.messages, interval)
+            .await?
+            .in_emulated_time(self.time_dilation);
         let cpu = cpu_now().saturating_sub(cpu_before);
         let paced_wall = started.elapsed();
         let copies = copies_received(&net).saturating_sub(copies_before);
         let shape_after = topology(&net, GossipTopic::Tasks).await;
         let load = load_average();
         let burst = if self.burst > 0 {
-            Some(publish_batch(&net, &mut rng, "burst", self.burst, Duration::ZERO).await?)
+            Some(
+                publish_batch(&net, &mut rng, "burst", self.burst, Duration::ZERO)
+                    .await?
+                    .in_emulated_time(self.time_dilation),
+            )
         } else {
             None
         };
@@ -155,7 +196,7 @@ impl GossipBench {
             "gossip",
             format!(
                 "{} peers + bootstrap over TCP on 127.0.0.1, gossipsub D=6, {} messages from \
-                 random publishers at {} msg/s, emulated hop delay {} ms ({}; see --help)",
+                 random publishers at {} msg/s, emulated hop delay {} ms ({}; see --help){}",
                 self.peers,
                 self.messages,
                 self.rate,
@@ -163,7 +204,8 @@ impl GossipBench {
                 match self.emulation {
                     Emulation::Link => "on every TCP link",
                     Emulation::Hold => "held before validation",
-                }
+                },
+                self.dilation_note()
             ),
             Measurement::new(
                 "one hop between neighbours (median)",
@@ -183,8 +225,8 @@ impl GossipBench {
         let ms = |v: u64| v as f64 / 1000.0;
         notes.push(format!("overlay when the mesh formed: {shape_joined}"));
         notes.push(format!(
-            "overlay after pruning to <= {high_watermark} connections on average ({:.1} s later): \
-             {shape_before}",
+            "overlay after pruning to <= {high_watermark} connections on average and a steady \
+             count ({:.1} s later): {shape_before}",
             settled_in.as_secs_f64()
         ));
         notes.push(format!("overlay after the latency phase: {shape_after}"));

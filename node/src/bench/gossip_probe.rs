@@ -22,6 +22,14 @@ impl Batch {
     pub fn deliveries_per_second(&self) -> f64 {
         self.latencies.len() as f64 / (self.span_micros.max(1) as f64 / 1e6)
     }
+
+    /// The batch in the emulated time of a run dilated by `k` (wall time / `k`).
+    pub fn in_emulated_time(mut self, k: u32) -> Self {
+        let k = u64::from(k.max(1));
+        self.latencies.iter_mut().for_each(|l| *l /= k);
+        self.span_micros /= k;
+        self
+    }
 }
 
 /// A small deterministic generator for picking publishers (the same sequence on every run).
@@ -169,35 +177,46 @@ pub async fn degrees(net: &Testnet, topic: GossipTopic) -> (Vec<u64>, Vec<u64>) 
 }
 
 /// Waits until peers hold at most `max_connections` on average (the peer manager has pruned the
-/// connections every joining peer's Kademlia bootstrap opened) and every mesh on `topic` has at
-/// least `min_mesh` peers again. Returns how long that took.
+/// connections every joining peer's Kademlia bootstrap opened), every mesh on `topic` has at
+/// least `min_mesh` peers again, and the total connection count has stayed within 1% for
+/// `stable_for` (pruning and the dials back up to the target have died down, so that the phases
+/// after this measure the network, not its churn). Returns how long that took.
 pub async fn settle(
     net: &Testnet,
     topic: GossipTopic,
     max_connections: usize,
     min_mesh: usize,
+    stable_for: Duration,
 ) -> anyhow::Result<Duration> {
     let started = std::time::Instant::now();
-    let settled = poll_until(
-        Duration::from_secs(300),
-        Duration::from_millis(500),
-        || async {
-            let (connected, mesh) = degrees(net, topic).await;
-            // On average: walks keep opening connections that live out their grace period.
-            let total = connected.iter().sum::<u64>();
-            let pruned = total <= (max_connections * connected.len()) as u64;
-            let meshed = mesh.iter().all(|&m| m >= min_mesh as u64);
-            (pruned && meshed).then_some(())
-        },
-    )
-    .await;
-    if settled.is_none() {
-        anyhow::bail!(
-            "the overlay did not settle to <= {max_connections} connections per peer on average in 300 s: {}",
-            topology(net, topic).await
-        );
+    let deadline = started + Duration::from_secs(600);
+    let mut stable_since: Option<(std::time::Instant, u64)> = None;
+    loop {
+        let (connected, mesh) = degrees(net, topic).await;
+        // On average: walks keep opening connections that live out their grace period.
+        let total = connected.iter().sum::<u64>();
+        let pruned = total <= (max_connections * connected.len()) as u64;
+        let meshed = mesh.iter().all(|&m| m >= min_mesh as u64);
+        let now = std::time::Instant::now();
+        stable_since = match stable_since {
+            _ if !(pruned && meshed) => None,
+            Some((since, at)) if total.abs_diff(at) * 100 <= at => {
+                if now.duration_since(since) >= stable_for {
+                    return Ok(started.elapsed());
+                }
+                Some((since, at))
+            }
+            _ => Some((now, total)),
+        };
+        if now >= deadline {
+            anyhow::bail!(
+                "the overlay did not settle to <= {max_connections} connections per peer on \
+                 average (steady for {stable_for:?}) in 600 s: {}",
+                topology(net, topic).await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Ok(started.elapsed())
 }
 
 /// The overlay's shape right now: connections and mesh peers on `topic` per peer
