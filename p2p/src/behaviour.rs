@@ -210,11 +210,20 @@ fn content_message_id(message: &gossipsub::Message) -> MessageId {
 /// an in-process testnet) would otherwise run their periodic work (gossipsub heartbeats, DHT
 /// walks) in step, and its cost would arrive in one burst on every node at once.
 pub(crate) fn phase_of(peer: &PeerId, period: Duration) -> Duration {
-    let id = blake3::hash(&peer.to_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&id.as_bytes()[..8]);
     let period = u64::try_from(period.as_micros()).unwrap_or(u64::MAX).max(1);
-    Duration::from_micros(u64::from_le_bytes(first) % period)
+    Duration::from_micros(hash_peers(&[peer]) % period)
+}
+
+/// A number derived from `peers` (BLAKE3 of their ids, in order): the same on every run, and
+/// spread evenly, for per-node phases and per-node orders.
+pub(crate) fn hash_peers(peers: &[&PeerId]) -> u64 {
+    let mut hasher = blake3::Hasher::new();
+    for peer in peers {
+        hasher.update(&peer.to_bytes());
+    }
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
+    u64::from_le_bytes(first)
 }
 
 fn build_gossipsub(

@@ -76,6 +76,11 @@ impl PeerTargets {
             grace: Duration::from_secs(10),
         }
     }
+
+    /// Whether `connected` connections call for pruning.
+    pub fn over_high_watermark(&self, connected: usize) -> bool {
+        connected > self.high_watermark.max(self.target)
+    }
 }
 
 /// What the pruning decision needs to know about one connected peer.
@@ -97,12 +102,7 @@ pub struct ConnectedPeer {
 
 /// A pseudo-random number for `peer` that differs from node to node (keyed by `local`).
 pub fn tie_break(local: &PeerId, peer: &PeerId) -> u64 {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(&local.to_bytes());
-    hasher.update(&peer.to_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
-    u64::from_le_bytes(first)
+    crate::behaviour::hash_peers(&[local, peer])
 }
 
 /// Peers to dial when `connected` is below the low watermark: up to `max_per_check` of the
@@ -128,7 +128,7 @@ pub fn peers_to_dial(
 /// young connections every DHT lookup opens must not push out the mesh peers (a mesh that keeps
 /// losing members loses messages; a 50-peer test on test-speed walks did).
 pub fn peers_to_prune(connected: &[ConnectedPeer], targets: &PeerTargets) -> Vec<PeerId> {
-    if connected.len() <= targets.high_watermark.max(targets.target) {
+    if !targets.over_high_watermark(connected.len()) {
         return Vec::new();
     }
     let excess = connected.len() - targets.target;
@@ -231,7 +231,7 @@ impl EventLoop {
             }
             return;
         }
-        if count <= targets.high_watermark.max(targets.target) {
+        if !targets.over_high_watermark(count) {
             return;
         }
         let now = Instant::now();

@@ -113,13 +113,13 @@ impl EventLoop {
         }
     }
 
-    /// Fewer peers in the Kademlia routing table than one bucket holds (k = 20).
     /// No join refresh within the last random-walk interval.
     fn join_refresh_due(&self) -> bool {
         self.last_join_refresh
             .is_none_or(|at| at.elapsed() >= self.config.random_walk_interval)
     }
 
+    /// Fewer peers in the Kademlia routing table than one bucket holds (k = 20).
     fn routing_table_is_short(&mut self) -> bool {
         let kad = &mut self.swarm.behaviour_mut().kad;
         kad.kbuckets().map(|b| b.num_entries()).sum::<usize>() < 20

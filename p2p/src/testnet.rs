@@ -251,14 +251,16 @@ impl TestnetOptions {
             config.random_walk_interval = interval;
         }
         config.peers = self.peer_targets.clone();
-        let k = self.time_dilation.max(1);
-        if k > 1 {
-            config.link_delay = config.link_delay.map(|delay| delay * k);
-            config.gossip.heartbeat *= k;
-            config.random_walk_interval *= k;
-            config.bans.check_interval *= k;
-        }
+        config.link_delay = config.link_delay.map(|delay| self.dilated(delay));
+        config.gossip.heartbeat = self.dilated(config.gossip.heartbeat);
+        config.random_walk_interval = self.dilated(config.random_walk_interval);
+        config.bans.check_interval = self.dilated(config.bans.check_interval);
         config
+    }
+
+    /// `duration` of emulated time in wall time ([`Self::time_dilation`]).
+    pub fn dilated(&self, duration: Duration) -> Duration {
+        duration * self.time_dilation.max(1)
     }
 
     pub fn new(peers: usize) -> Self {
@@ -290,7 +292,7 @@ impl Testnet {
     /// Starts the bootstrap peer, then the others one by one.
     pub async fn start(options: TestnetOptions) -> Result<Testnet, P2pError> {
         let config = options.config(Vec::new());
-        let delay = options.hop_delay * options.time_dilation.max(1);
+        let delay = options.dilated(options.hop_delay);
         let bootstrap =
             Peer::start_with_hop_delay(config, options.validator.clone(), delay).await?;
         let boot_addr = bootstrap

@@ -132,10 +132,11 @@ impl GossipBench {
 
     /// Median latency between two direct neighbours: one hop, processing included.
     async fn one_hop(&self) -> anyhow::Result<u64> {
-        let pair = Testnet::start(self.options(1)).await?;
+        let options = self.options(1);
+        let spacing = options.dilated(Duration::from_millis(self.hop_delay_ms.max(1) * 3));
+        let pair = Testnet::start(options).await?;
         pair.wait_for_mesh(GossipTopic::Tasks, 1, Duration::from_secs(120))
             .await?;
-        let spacing = Duration::from_millis(self.hop_delay_ms.max(1) * 3) * self.time_dilation;
         let mut hop = publish_batch(&pair, &mut XorShift::new(), "hop", 20, spacing)
             .await?
             .in_emulated_time(self.time_dilation);
@@ -147,19 +148,21 @@ impl GossipBench {
         let rss_before = rss_bytes();
         let one_hop = self.one_hop().await?;
 
-        let net = Testnet::start(self.options(self.peers)).await?;
+        let options = self.options(self.peers);
+        let high_watermark = options.peer_targets.high_watermark;
+        // Steady for five peer checks (a second each), and the idle window, in emulated time.
+        let (steady, idle_window) = (
+            options.dilated(Duration::from_secs(5)),
+            options.dilated(Duration::from_secs(3)),
+        );
+        let net = Testnet::start(options).await?;
         net.wait_for_mesh(GossipTopic::Tasks, 2, Duration::from_secs(600))
             .await?;
         // Background CPU of the idle network (heartbeats, DHT random walks, pings), so that the
         // CPU per delivery below can be read net of it.
         let shape_joined = topology(&net, GossipTopic::Tasks).await;
-        let high_watermark =
-            autonet_p2p::PeerTargets::around(usize::from(self.target_peers)).high_watermark;
-        // Steady for five peer checks (a second each, dilated).
-        let checks = Duration::from_secs(5) * self.time_dilation;
-        let settled_in = settle(&net, GossipTopic::Tasks, high_watermark, 4, checks).await?;
+        let settled_in = settle(&net, GossipTopic::Tasks, high_watermark, 4, steady).await?;
         let shape_before = topology(&net, GossipTopic::Tasks).await;
-        let idle_window = Duration::from_secs(3) * self.time_dilation;
         let idle_before = cpu_now();
         tokio::time::sleep(idle_window).await;
         let idle_cpu =

@@ -47,7 +47,8 @@ pub struct NodeArgs {
     pub metrics: Option<SocketAddr>,
     /// Connections to keep: above a third more, the node disconnects the peers it needs least
     /// (outside its gossip meshes, then those it dialed itself, then the lowest scores) down to
-    /// this; below three quarters of it, it dials peers it knows from the DHT. Gossip meshes need 6 to 12 peers per topic.
+    /// this; below three quarters of it, it dials peers it knows from the DHT. Gossip meshes need
+    /// 6 to 12 peers per topic.
     #[arg(
         long,
         env = "AUTONET_TARGET_PEERS",
