@@ -5,12 +5,23 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Role, NotAuthorized, ZeroAddress, ZeroAmount, AlreadyWired} from "./AutonetTypes.sol";
 
 /// @title Role stakes: one role per address, unbonding measured in blocks, slashing by the
 /// rewards contract only (slashed tokens are burned).
+/// @notice Security properties (SECURITY.md):
+/// - every change of an address's active stake, and of each role's active total, is checkpointed
+///   by block, so votes and mint-root confirmations count stake at a snapshot taken before the
+///   decision opened: stake moved to a fresh address afterwards counts nothing;
+/// - stake with an open obligation (an unrevealed commit, an owed ground truth, a vote that is
+///   not settled) cannot be withdrawn: the task and rewards contracts lock and release it;
+/// - the unbonding period never shrinks, and the task contract refuses tasks that last as long
+///   as it, so a slash always lands before the stake could leave.
 contract ParticipantStaking is Ownable {
     using SafeERC20 for IERC20;
+    using Checkpoints for Checkpoints.Trace208;
 
     struct StakeInfo {
         uint256 amount;
@@ -26,6 +37,12 @@ contract ParticipantStaking is Ownable {
     /// Stake held by bonded (not unbonding) participants of a role.
     mapping(Role => uint256) public activeRoleStake;
     mapping(address => StakeInfo) private stakes;
+    /// The task contract: with the slasher, the only callers of `lock` and `release`.
+    address public taskContract;
+    /// Open obligations per address; `unstake` pays out only at zero.
+    mapping(address => uint256) public openObligations;
+    mapping(Role => mapping(address => Checkpoints.Trace208)) private stakeHistory;
+    mapping(Role => Checkpoints.Trace208) private roleHistory;
 
     error InvalidRole(Role role);
     error AlreadyStaked(address account, Role role);
@@ -35,6 +52,9 @@ contract ParticipantStaking is Ownable {
     error NotUnbonding(address account);
     error StillLocked(uint64 unlockBlock);
     error SlashTooLarge(uint256 amount, uint256 stake);
+    error ObligationsOpen(address account, uint256 open);
+    error UnbondingDecrease(uint64 current, uint64 requested);
+    error FutureLookup(uint256 blockNumber);
 
     event Staked(address indexed account, Role role, uint256 amount);
     event UnstakeRequested(address indexed account, uint64 unlockBlock);
@@ -46,6 +66,7 @@ contract ParticipantStaking is Ownable {
 
     constructor(IERC20 atn_, address owner_, uint64 unbondingBlocks_) Ownable(owner_) {
         if (address(atn_) == address(0)) revert ZeroAddress();
+        if (unbondingBlocks_ == 0) revert UnbondingDecrease(0, 0);
         atn = atn_;
         unbondingBlocks = unbondingBlocks_;
         minStake[Role.PROPOSER] = 100 ether;
@@ -62,13 +83,22 @@ contract ParticipantStaking is Ownable {
         emit SlasherSet(slasher_);
     }
 
+    /// Sets the task contract, which locks stake for commits and owed ground truths; once.
+    function setTaskContract(address taskContract_) external onlyOwner {
+        if (taskContract_ == address(0)) revert ZeroAddress();
+        if (taskContract != address(0)) revert AlreadyWired();
+        taskContract = taskContract_;
+    }
+
     function setMinStake(Role role, uint256 amount) external onlyOwner {
         if (role == Role.NONE) revert InvalidRole(role);
         minStake[role] = amount;
         emit MinStakeUpdated(role, amount);
     }
 
+    /// Lengthens unbonding. It never shrinks: live tasks were admitted against the current value.
     function setUnbondingBlocks(uint64 blocks) external onlyOwner {
+        if (blocks < unbondingBlocks) revert UnbondingDecrease(unbondingBlocks, blocks);
         unbondingBlocks = blocks;
         emit UnbondingBlocksUpdated(blocks);
     }
@@ -84,6 +114,7 @@ contract ParticipantStaking is Ownable {
         s.unlockBlock = 0;
         totalStaked += amount;
         activeRoleStake[role] += amount;
+        _checkpoint(msg.sender, role);
         atn.safeTransferFrom(msg.sender, address(this), amount);
         emit Staked(msg.sender, role, amount);
     }
@@ -96,6 +127,7 @@ contract ParticipantStaking is Ownable {
         s.amount += amount;
         totalStaked += amount;
         activeRoleStake[s.role] += amount;
+        _checkpoint(msg.sender, s.role);
         atn.safeTransferFrom(msg.sender, address(this), amount);
         emit Staked(msg.sender, s.role, amount);
     }
@@ -107,6 +139,7 @@ contract ParticipantStaking is Ownable {
         if (s.unlockBlock != 0) revert AlreadyUnbonding(msg.sender);
         s.unlockBlock = uint64(block.number) + unbondingBlocks;
         activeRoleStake[s.role] -= s.amount;
+        _checkpoint(msg.sender, s.role);
         emit UnstakeRequested(msg.sender, s.unlockBlock);
     }
 
@@ -115,6 +148,8 @@ contract ParticipantStaking is Ownable {
         if (s.amount == 0) revert NotStaked(msg.sender);
         if (s.unlockBlock == 0) revert NotUnbonding(msg.sender);
         if (block.number < s.unlockBlock) revert StillLocked(s.unlockBlock);
+        uint256 open = openObligations[msg.sender];
+        if (open != 0) revert ObligationsOpen(msg.sender, open);
         uint256 amount = s.amount;
         delete stakes[msg.sender];
         totalStaked -= amount;
@@ -130,10 +165,43 @@ contract ParticipantStaking is Ownable {
         if (amount == 0) return;
         s.amount -= amount;
         totalStaked -= amount;
-        if (s.unlockBlock == 0) activeRoleStake[s.role] -= amount;
+        Role role = s.role;
+        if (s.unlockBlock == 0) activeRoleStake[role] -= amount;
         if (s.amount == 0) delete stakes[account];
+        _checkpoint(account, role);
         ERC20Burnable(address(atn)).burn(amount);
         emit Slashed(account, amount, reason);
+    }
+
+    /// Opens an obligation of `account` (a commit, an owed ground truth, a vote); task contract
+    /// and rewards contract only.
+    function lock(address account) external {
+        _onlyObligor();
+        openObligations[account] += 1;
+    }
+
+    /// Settles one obligation of `account`.
+    function release(address account) external {
+        _onlyObligor();
+        if (openObligations[account] != 0) openObligations[account] -= 1;
+    }
+
+    /// `account`'s active stake in `role` at the end of block `blockNumber` (< current block).
+    function activeStakeAt(address account, Role role, uint256 blockNumber) external view returns (uint256) {
+        if (blockNumber >= block.number) revert FutureLookup(blockNumber);
+        return stakeHistory[role][account].upperLookupRecent(SafeCast.toUint48(blockNumber));
+    }
+
+    /// The total active stake of `role` at the end of block `blockNumber` (< current block).
+    function activeRoleStakeAt(Role role, uint256 blockNumber) external view returns (uint256) {
+        if (blockNumber >= block.number) revert FutureLookup(blockNumber);
+        return roleHistory[role].upperLookupRecent(SafeCast.toUint48(blockNumber));
+    }
+
+    /// Bonded in any role at or above that role's minimum.
+    function isStaked(address account) external view returns (bool) {
+        StakeInfo storage s = stakes[account];
+        return s.role != Role.NONE && isActiveParticipant(account, s.role);
     }
 
     function getStake(address account) external view returns (uint256 amount, Role role, uint64 unlockBlock) {
@@ -150,5 +218,17 @@ contract ParticipantStaking is Ownable {
     /// The stake counted for an active participant of `role`, else 0.
     function activeStakeOf(address account, Role role) external view returns (uint256) {
         return isActiveParticipant(account, role) ? stakes[account].amount : 0;
+    }
+
+    function _onlyObligor() private view {
+        if (msg.sender != taskContract && msg.sender != slasher) revert NotAuthorized(msg.sender);
+    }
+
+    /// Records `account`'s active stake in `role` and the role's total at this block.
+    function _checkpoint(address account, Role role) private {
+        uint48 at = SafeCast.toUint48(block.number);
+        uint256 active = isActiveParticipant(account, role) ? stakes[account].amount : 0;
+        stakeHistory[role][account].push(at, SafeCast.toUint208(active));
+        roleHistory[role].push(at, SafeCast.toUint208(activeRoleStake[role]));
     }
 }

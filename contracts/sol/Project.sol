@@ -118,6 +118,10 @@ contract Project is Ownable {
         return _project(projectId);
     }
 
+    function getProjectFounder(uint256 projectId) external view returns (address) {
+        return _project(projectId).founder;
+    }
+
     function thresholdOf(uint256 projectId) external view returns (uint256) {
         return _project(projectId).threshold;
     }

@@ -10,10 +10,12 @@ import {TaskContract} from "./TaskContract.sol";
 
 interface IStaking {
     function isActiveParticipant(address account, Role role) external view returns (bool);
-    function activeStakeOf(address account, Role role) external view returns (uint256);
-    function activeRoleStake(Role role) external view returns (uint256);
+    function activeStakeAt(address account, Role role, uint256 blockNumber) external view returns (uint256);
+    function activeRoleStakeAt(Role role, uint256 blockNumber) external view returns (uint256);
     function getStake(address account) external view returns (uint256, Role, uint64);
     function slash(address account, uint256 amount, bytes32 reason) external;
+    function lock(address account) external;
+    function release(address account) external;
 }
 
 interface IProjectEscrow {
@@ -31,10 +33,21 @@ interface IMintable {
 /// (leaf = keccak256(bytes.concat(keccak256(abi.encode(agent, amount)))), sorted-pair tree); a root
 /// is final once coordinators holding ≥ 2/3 of active coordinator stake confirm it; agents then
 /// claim their amounts with proofs and ATN is minted to them.
+/// Security (SECURITY.md):
+/// - a vote weighs the coordinator's stake at the block before the task was created; when the
+///   16 voter slots are full, a vote with more stake evicts the smallest (Sybils of minimum stake
+///   cannot crowd out larger coordinators); a voter's stake is locked until the task closes;
+/// - a task finalizes only with ≥ MIN_VOTES voters holding ≥ half of the coordinator stake at
+///   that snapshot, and consensus needs strictly more than κ of the voting stake;
+/// - a mint root exists only for a settled epoch (every task closed, none can join), its total
+///   is at most `epochEmission`, it names the epoch's model, and confirmations count each
+///   coordinator once per epoch with its stake at the block before the root was posted.
 contract ResultsRewards {
     using SafeERC20 for IERC20;
 
     uint256 public constant MIN_VOTES = 2;
+    /// Voting stake needed to finalize, as a fraction (WAD) of the coordinator stake snapshot.
+    uint256 public constant QUORUM = 5e17;
     uint256 public constant MAX_VOTERS = 16;
     uint256 public constant SLASH_FRACTION = 1e17; // 10% of current stake, WAD
     uint256 public constant BOND_ALPHA = 1e17; // EMA weight of the newest trust, WAD
@@ -48,12 +61,17 @@ contract ResultsRewards {
         uint256 total;
         uint256 confirmedStake;
         uint256 claimed;
+        uint64 snapshotBlock; // confirmations count stake as of this block
+        uint256 snapshotStake; // total active coordinator stake at the snapshot
+        bytes32 modelId; // the epoch's model this root pays for
     }
 
     IERC20 public immutable atn;
     IStaking public immutable staking;
     TaskContract public immutable tasks;
     IProjectEscrow public immutable project;
+    /// The most one epoch may mint.
+    uint256 public immutable epochEmission;
 
     mapping(uint256 => address[]) private voters;
     mapping(uint256 => mapping(address => uint256[])) private voteScores;
@@ -63,6 +81,7 @@ contract ResultsRewards {
 
     mapping(uint256 => mapping(bytes32 => MintRoot)) private mintRoots;
     mapping(uint256 => mapping(bytes32 => mapping(address => bool))) public confirmedBy;
+    mapping(uint256 => mapping(address => bool)) public confirmedEpoch;
     mapping(uint256 => bytes32) public finalMintRoot;
     mapping(uint256 => mapping(address => bool)) public mintClaimed;
 
@@ -83,6 +102,11 @@ contract ResultsRewards {
     error AlreadyClaimed(uint256 epoch, address agent);
     error InvalidProof();
     error MintExceedsRoot(uint256 epoch, uint256 requested, uint256 remaining);
+    error NoQuorum(uint256 taskId, uint256 votingStake, uint256 snapshotStake);
+    error SlotsTaken(uint256 taskId, uint256 stake, uint256 smallest);
+    error EmissionExceeded(uint256 epoch, uint256 total, uint256 emission);
+    error ZeroRoot();
+    error EpochOutOfRange(uint256 epoch);
 
     event Voted(uint256 indexed taskId, address indexed coordinator, uint256 stake, uint256[] scores);
     event TaskFinalized(uint256 indexed taskId, uint256 accepted, uint256 solverPaid, uint256 coordinatorPaid, uint256 refund);
@@ -92,12 +116,13 @@ contract ResultsRewards {
     event ParticipantSlashed(uint256 indexed taskId, address indexed account, uint256 amount, bytes32 reason);
     event BondUpdated(address indexed coordinator, uint256 bond);
     event Claimed(address indexed account, uint256 amount);
-    event MintRootPosted(uint256 indexed epoch, bytes32 indexed root, uint256 total, address poster);
+    event MintRootPosted(uint256 indexed epoch, bytes32 indexed root, uint256 total, address poster, bytes32 modelId);
+    event VoterEvicted(uint256 indexed taskId, address indexed coordinator, address indexed by);
     event MintRootConfirmed(uint256 indexed epoch, bytes32 indexed root, address coordinator, uint256 confirmedStake);
     event MintRootFinalized(uint256 indexed epoch, bytes32 indexed root);
     event MintClaimed(uint256 indexed epoch, address indexed agent, uint256 amount);
 
-    constructor(IERC20 atn_, IStaking staking_, TaskContract tasks_, IProjectEscrow project_) {
+    constructor(IERC20 atn_, IStaking staking_, TaskContract tasks_, IProjectEscrow project_, uint256 epochEmission_) {
         if (
             address(atn_) == address(0) || address(staking_) == address(0) || address(tasks_) == address(0)
                 || address(project_) == address(0)
@@ -106,29 +131,34 @@ contract ResultsRewards {
         staking = staking_;
         tasks = tasks_;
         project = project_;
+        epochEmission = epochEmission_;
     }
 
     // ----- votes and finalisation -----
 
     /// A coordinator's score vector over the task's revealed solutions (canonical order:
-    /// `TaskContract.getRevealedSolvers`), each in [0, 1e18]. One vote per coordinator.
+    /// `TaskContract.getRevealedSolvers`), each in [0, 1e18]. One vote per coordinator, weighted
+    /// by its stake at the block before the task was created; when all slots are taken, a vote
+    /// with more stake than the smallest voter's takes that slot.
     function vote(uint256 taskId, uint256[] calldata scores) external {
         TaskContract.Task memory t = tasks.getTask(taskId);
         if (t.status != TaskStatus.OPEN) revert TaskNotOpen(taskId);
         if (block.number <= t.revealDeadline || block.number > t.voteDeadline) revert WrongPhase(taskId, uint64(block.number));
         if (t.groundTruth == bytes32(0)) revert GroundTruthNotRevealed(taskId);
-        uint256 stake = staking.activeStakeOf(msg.sender, Role.COORDINATOR);
+        if (!staking.isActiveParticipant(msg.sender, Role.COORDINATOR)) revert NotActive(msg.sender, Role.COORDINATOR);
+        uint256 stake = staking.activeStakeAt(msg.sender, Role.COORDINATOR, t.createdBlock - 1);
         if (stake == 0) revert NotActive(msg.sender, Role.COORDINATOR);
         if (voteStake[taskId][msg.sender] != 0) revert AlreadyVoted(taskId, msg.sender);
-        if (voters[taskId].length >= MAX_VOTERS) revert TooManyVoters(taskId);
         uint256 m = tasks.getRevealedSolvers(taskId).length;
         if (scores.length != m || m == 0) revert WrongScoreCount(m, scores.length);
         for (uint256 j = 0; j < m; j++) {
             if (scores[j] > 1e18) revert YumaConsensus.ScoreOutOfRange(scores[j]);
         }
+        if (voters[taskId].length >= MAX_VOTERS) _evictSmallest(taskId, stake);
         voters[taskId].push(msg.sender);
         voteScores[taskId][msg.sender] = scores;
         voteStake[taskId][msg.sender] = stake;
+        staking.lock(msg.sender);
         emit Voted(taskId, msg.sender, stake, scores);
     }
 
@@ -139,6 +169,7 @@ contract ResultsRewards {
         if (block.number <= t.voteDeadline) revert WrongPhase(taskId, uint64(block.number));
         address[] memory vs = voters[taskId];
         if (vs.length < MIN_VOTES) revert NotEnoughVotes(taskId, vs.length);
+        _requireQuorum(taskId, t, vs);
         address[] memory solvers = tasks.getRevealedSolvers(taskId);
         uint256[] memory stakes = new uint256[](vs.length);
         uint256[][] memory scores = new uint256[][](vs.length);
@@ -175,21 +206,25 @@ contract ResultsRewards {
             }
         }
         _slashNonRevealers(taskId);
+        _releaseVoters(vs);
         uint256 refund = t.solverReward + t.coordinatorReward - paid;
         _refund(t.projectId, refund);
         tasks.closeTask(taskId, TaskStatus.FINALIZED);
         emit TaskFinalized(taskId, accepted, solverPaid, paid - solverPaid, refund);
     }
 
-    /// After the vote deadline, for a task that cannot finalize (fewer than MIN_VOTES votes):
+    /// After the vote deadline, for a task that cannot finalize (fewer than MIN_VOTES votes, or
+    /// less than the quorum of stake):
     /// the whole escrow goes back to the project; non-revealing solvers, and a proposer that never
     /// revealed its ground truth, are slashed.
     function expire(uint256 taskId) external {
         TaskContract.Task memory t = tasks.getTask(taskId);
         if (t.status != TaskStatus.OPEN) revert TaskNotOpen(taskId);
         if (block.number <= t.voteDeadline) revert WrongPhase(taskId, uint64(block.number));
-        if (voters[taskId].length >= MIN_VOTES) revert CanFinalize(taskId);
+        address[] memory vs = voters[taskId];
+        if (vs.length >= MIN_VOTES && _quorum(taskId, t, vs)) revert CanFinalize(taskId);
         _slashNonRevealers(taskId);
+        _releaseVoters(vs);
         if (t.groundTruth == bytes32(0)) _slash(taskId, t.proposer, REASON_NO_GROUND_TRUTH);
         uint256 refund = t.solverReward + t.coordinatorReward;
         _refund(t.projectId, refund);
@@ -227,30 +262,50 @@ contract ResultsRewards {
 
     // ----- mint roots -----
 
-    function postMintRoot(uint256 epoch, bytes32 root, uint256 total) external {
+    /// Posts the mint root of a settled `epoch` (every task of it closed; the epoch is sealed so
+    /// no task joins it later), paying at most `epochEmission`, for the epoch's model `modelId`.
+    function postMintRoot(uint256 epoch, bytes32 root, uint256 total, bytes32 modelId) external {
         if (!staking.isActiveParticipant(msg.sender, Role.AGGREGATOR)) revert NotActive(msg.sender, Role.AGGREGATOR);
+        if (root == bytes32(0)) revert ZeroRoot();
+        if (epoch > type(uint64).max) revert EpochOutOfRange(epoch);
+        if (total > epochEmission) revert EmissionExceeded(epoch, total, epochEmission);
         if (finalMintRoot[epoch] != bytes32(0)) revert EpochFinal(epoch);
         MintRoot storage r = mintRoots[epoch][root];
         if (r.poster != address(0)) revert MintRootExists(epoch, root);
+        tasks.sealEpoch(uint64(epoch));
         r.poster = msg.sender;
         r.total = total;
-        emit MintRootPosted(epoch, root, total, msg.sender);
+        r.modelId = modelId;
+        r.snapshotBlock = uint64(block.number - 1);
+        r.snapshotStake = staking.activeRoleStakeAt(Role.COORDINATOR, block.number - 1);
+        emit MintRootPosted(epoch, root, total, msg.sender, modelId);
     }
 
+    /// Confirms a posted root with the caller's coordinator stake at the root's snapshot; one
+    /// confirmation per coordinator and epoch. Final at ≥ 2/3 of the snapshot's coordinator stake.
     function confirmMintRoot(uint256 epoch, bytes32 root) external {
-        uint256 stake = staking.activeStakeOf(msg.sender, Role.COORDINATOR);
-        if (stake == 0) revert NotActive(msg.sender, Role.COORDINATOR);
-        if (finalMintRoot[epoch] != bytes32(0)) revert EpochFinal(epoch);
         MintRoot storage r = mintRoots[epoch][root];
         if (r.poster == address(0)) revert UnknownMintRoot(epoch, root);
-        if (confirmedBy[epoch][root][msg.sender]) revert AlreadyConfirmed(epoch, msg.sender);
+        uint256 stake = staking.activeStakeAt(msg.sender, Role.COORDINATOR, r.snapshotBlock);
+        if (stake == 0) revert NotActive(msg.sender, Role.COORDINATOR);
+        if (finalMintRoot[epoch] != bytes32(0)) revert EpochFinal(epoch);
+        if (confirmedEpoch[epoch][msg.sender]) revert AlreadyConfirmed(epoch, msg.sender);
+        confirmedEpoch[epoch][msg.sender] = true;
         confirmedBy[epoch][root][msg.sender] = true;
         r.confirmedStake += stake;
         emit MintRootConfirmed(epoch, root, msg.sender, r.confirmedStake);
-        if (r.confirmedStake * 3 >= staking.activeRoleStake(Role.COORDINATOR) * 2) {
+        if (r.confirmedStake * 3 >= r.snapshotStake * 2) {
             finalMintRoot[epoch] = root;
             emit MintRootFinalized(epoch, root);
         }
+    }
+
+    /// The model and aggregator of `epoch`'s final mint root (zeros while not final).
+    function finalModelOf(uint256 epoch) external view returns (bytes32 modelId, address poster) {
+        bytes32 root = finalMintRoot[epoch];
+        if (root == bytes32(0)) return (bytes32(0), address(0));
+        MintRoot storage r = mintRoots[epoch][root];
+        return (r.modelId, r.poster);
     }
 
     function claimMint(uint256 epoch, uint256 amount, bytes32[] calldata proof) external {
@@ -276,6 +331,54 @@ contract ResultsRewards {
     }
 
     // ----- internals -----
+
+    /// Whether the voters hold at least QUORUM of the coordinator stake at the task's snapshot.
+    function _quorum(uint256 taskId, TaskContract.Task memory t, address[] memory vs) private view returns (bool) {
+        uint256 votingStake;
+        for (uint256 i = 0; i < vs.length; i++) {
+            votingStake += voteStake[taskId][vs[i]];
+        }
+        uint256 snapshot = staking.activeRoleStakeAt(Role.COORDINATOR, t.createdBlock - 1);
+        return votingStake > 0 && votingStake * 1e18 >= QUORUM * snapshot;
+    }
+
+    function _requireQuorum(uint256 taskId, TaskContract.Task memory t, address[] memory vs) private view {
+        if (!_quorum(taskId, t, vs)) {
+            uint256 votingStake;
+            for (uint256 i = 0; i < vs.length; i++) {
+                votingStake += voteStake[taskId][vs[i]];
+            }
+            revert NoQuorum(taskId, votingStake, staking.activeRoleStakeAt(Role.COORDINATOR, t.createdBlock - 1));
+        }
+    }
+
+    /// Frees the slot of the smallest-stake voter for a vote of `stake`, or refuses the vote.
+    function _evictSmallest(uint256 taskId, uint256 stake) private {
+        address[] storage vs = voters[taskId];
+        uint256 smallest = type(uint256).max;
+        uint256 at;
+        for (uint256 i = 0; i < vs.length; i++) {
+            uint256 s_ = voteStake[taskId][vs[i]];
+            if (s_ < smallest) {
+                smallest = s_;
+                at = i;
+            }
+        }
+        if (stake <= smallest) revert SlotsTaken(taskId, stake, smallest);
+        address evicted = vs[at];
+        vs[at] = vs[vs.length - 1];
+        vs.pop();
+        delete voteScores[taskId][evicted];
+        delete voteStake[taskId][evicted];
+        staking.release(evicted);
+        emit VoterEvicted(taskId, evicted, msg.sender);
+    }
+
+    function _releaseVoters(address[] memory vs) private {
+        for (uint256 i = 0; i < vs.length; i++) {
+            staking.release(vs[i]);
+        }
+    }
 
     function _slashNonRevealers(uint256 taskId) private {
         address[] memory committed = tasks.getCommitters(taskId);

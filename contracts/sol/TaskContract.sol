@@ -6,6 +6,9 @@ import {Role, TaskStatus, NotAuthorized, NotActive, ZeroAddress, ZeroAmount, Alr
 
 interface IStakingView {
     function isActiveParticipant(address account, Role role) external view returns (bool);
+    function unbondingBlocks() external view returns (uint64);
+    function lock(address account) external;
+    function release(address account) external;
 }
 
 interface IProjectBudget {
@@ -17,6 +20,12 @@ interface IProjectBudget {
 /// vote (≤ voteDeadline, in ResultsRewards), then finalize or expire (ResultsRewards).
 /// Solver commitment = keccak256(abi.encodePacked(bytes32 bundleId, bytes32 salt, address solver));
 /// ground-truth commitment = keccak256(abi.encodePacked(bytes32 heldOutId, bytes32 salt)).
+/// Security (SECURITY.md): one commit slot per solver (a zero commitment is refused, so nobody
+/// commits twice); a task lasts less than the staking contract's unbonding period; the proposer's
+/// and every committer's stake is locked until the task closes. Every task belongs to an epoch:
+/// epochs open in order, at most one every `minEpochBlocks` blocks, and an epoch is sealed (no new
+/// tasks) once a mint root is posted for it, so mint roots exist only for settled epochs and the
+/// emission is bounded by time.
 contract TaskContract is Ownable {
     uint256 public constant MAX_SOLVERS = 32;
 
@@ -32,11 +41,25 @@ contract TaskContract is Ownable {
         uint64 revealDeadline;
         uint64 voteDeadline;
         TaskStatus status;
+        uint64 epoch;
+        uint64 createdBlock;
+    }
+
+    struct EpochInfo {
+        uint64 openedAt; // block of the epoch's first task
+        uint32 tasks;
+        uint32 open;
+        bool closed; // sealed: a mint root was posted
     }
 
     IStakingView public immutable staking;
     IProjectBudget public immutable project;
     address public rewards;
+    /// Blocks that must pass between the opening of one epoch and of the next.
+    uint64 public immutable minEpochBlocks;
+    /// The newest epoch with a task (0 before the first).
+    uint64 public lastEpoch;
+    mapping(uint64 => EpochInfo) public epochs;
     uint256 public nextTaskId = 1;
     mapping(uint256 => Task) private tasks;
     mapping(uint256 => address[]) private committers;
@@ -53,6 +76,12 @@ contract TaskContract is Ownable {
     error CommitmentMismatch(uint256 taskId, address account);
     error NotProposer(uint256 taskId, address caller);
     error TaskClosed(uint256 taskId);
+    error ZeroCommitment(uint256 taskId);
+    error TaskTooLong(uint256 blocks, uint64 unbondingBlocks);
+    error BadEpoch(uint64 epoch, uint64 lastEpoch);
+    error EpochTooSoon(uint64 epoch, uint64 openableAt);
+    error EpochSealed(uint64 epoch);
+    error EpochNotSettled(uint64 epoch);
 
     event TaskCreated(
         uint256 indexed taskId,
@@ -68,10 +97,14 @@ contract TaskContract is Ownable {
     event SolutionRevealed(uint256 indexed taskId, address indexed solver, bytes32 bundleId);
     event TaskClosedWith(uint256 indexed taskId, TaskStatus status);
 
-    constructor(IStakingView staking_, IProjectBudget project_, address owner_) Ownable(owner_) {
+    constructor(IStakingView staking_, IProjectBudget project_, address owner_, uint64 minEpochBlocks_)
+        Ownable(owner_)
+    {
         if (address(staking_) == address(0) || address(project_) == address(0)) revert ZeroAddress();
+        if (minEpochBlocks_ == 0) revert InvalidPhases();
         staking = staking_;
         project = project_;
+        minEpochBlocks = minEpochBlocks_;
     }
 
     function setRewards(address rewards_) external onlyOwner {
@@ -80,7 +113,9 @@ contract TaskContract is Ownable {
         rewards = rewards_;
     }
 
-    /// Creates a task funded from the project's budget (escrowed in the rewards contract).
+    /// Creates a task of `epoch` funded from the project's budget (escrowed in the rewards
+    /// contract). `epoch` is the newest epoch or opens the next one (`minEpochBlocks` after the
+    /// newest opened); the proposer's stake stays locked until the task closes.
     function createTask(
         uint256 projectId,
         bytes32 specHash,
@@ -89,11 +124,16 @@ contract TaskContract is Ownable {
         uint256 coordinatorReward,
         uint64 commitBlocks,
         uint64 revealBlocks,
-        uint64 voteBlocks
+        uint64 voteBlocks,
+        uint64 epoch
     ) external returns (uint256 taskId) {
         if (!staking.isActiveParticipant(msg.sender, Role.PROPOSER)) revert NotActive(msg.sender, Role.PROPOSER);
         if (commitBlocks == 0 || revealBlocks == 0 || voteBlocks == 0) revert InvalidPhases();
+        uint256 length = uint256(commitBlocks) + revealBlocks + voteBlocks;
+        uint64 unbonding = staking.unbondingBlocks();
+        if (length >= unbonding) revert TaskTooLong(length, unbonding);
         if (solverReward == 0) revert ZeroAmount();
+        _enterEpoch(epoch);
         taskId = nextTaskId++;
         Task storage t = tasks[taskId];
         t.projectId = projectId;
@@ -106,6 +146,9 @@ contract TaskContract is Ownable {
         t.revealDeadline = t.commitDeadline + revealBlocks;
         t.voteDeadline = t.revealDeadline + voteBlocks;
         t.status = TaskStatus.OPEN;
+        t.epoch = epoch;
+        t.createdBlock = uint64(block.number);
+        staking.lock(msg.sender);
         project.reserveTaskBudget(projectId, solverReward + coordinatorReward);
         emit TaskCreated(taskId, projectId, msg.sender, specHash, t.commitDeadline, t.revealDeadline, t.voteDeadline);
     }
@@ -113,11 +156,13 @@ contract TaskContract is Ownable {
     function commitSolution(uint256 taskId, bytes32 commitment) external {
         Task storage t = _open(taskId);
         if (block.number > t.commitDeadline) revert WrongPhase(taskId, uint64(block.number));
+        if (commitment == bytes32(0)) revert ZeroCommitment(taskId);
         if (!staking.isActiveParticipant(msg.sender, Role.SOLVER)) revert NotActive(msg.sender, Role.SOLVER);
         if (commitments[taskId][msg.sender] != bytes32(0)) revert AlreadyCommitted(taskId, msg.sender);
         if (committers[taskId].length >= MAX_SOLVERS) revert TooManySolvers(taskId);
         commitments[taskId][msg.sender] = commitment;
         committers[taskId].push(msg.sender);
+        staking.lock(msg.sender);
         emit SolutionCommitted(taskId, msg.sender, commitment);
     }
 
@@ -146,12 +191,28 @@ contract TaskContract is Ownable {
         emit SolutionRevealed(taskId, msg.sender, bundleId);
     }
 
-    /// Called by the rewards contract when a task is finalized or expired.
+    /// Called by the rewards contract when a task is finalized or expired (after its slashes):
+    /// the proposer's and committers' obligations are settled.
     function closeTask(uint256 taskId, TaskStatus status) external {
         if (msg.sender != rewards) revert NotAuthorized(msg.sender);
         Task storage t = _open(taskId);
         t.status = status;
+        epochs[t.epoch].open -= 1;
+        staking.release(t.proposer);
+        address[] storage all = committers[taskId];
+        for (uint256 i = 0; i < all.length; i++) {
+            staking.release(all[i]);
+        }
         emit TaskClosedWith(taskId, status);
+    }
+
+    /// Called by the rewards contract when a mint root is posted for `epoch`: refuses an epoch
+    /// that has no task or an open one; afterwards no task joins it.
+    function sealEpoch(uint64 epoch) external {
+        if (msg.sender != rewards) revert NotAuthorized(msg.sender);
+        EpochInfo storage e = epochs[epoch];
+        if (epoch == 0 || epoch > lastEpoch || e.tasks == 0 || e.open != 0) revert EpochNotSettled(epoch);
+        e.closed = true;
     }
 
     /// The commitment a solver must post for (bundleId, salt).
@@ -182,6 +243,21 @@ contract TaskContract is Ownable {
         for (uint256 i = 0; i < all.length; i++) {
             if (revealedBundles[taskId][all[i]] != bytes32(0)) out[n++] = all[i];
         }
+    }
+
+    function _enterEpoch(uint64 epoch) private {
+        uint64 last = lastEpoch;
+        if (epoch == 0 || epoch < last || epoch > last + 1) revert BadEpoch(epoch, last);
+        EpochInfo storage e = epochs[epoch];
+        if (epoch == last + 1) {
+            uint64 openableAt = last == 0 ? 0 : epochs[last].openedAt + minEpochBlocks;
+            if (block.number < openableAt) revert EpochTooSoon(epoch, openableAt);
+            lastEpoch = epoch;
+            e.openedAt = uint64(block.number);
+        }
+        if (e.closed) revert EpochSealed(epoch);
+        e.tasks += 1;
+        e.open += 1;
     }
 
     function _open(uint256 taskId) private view returns (Task storage t) {

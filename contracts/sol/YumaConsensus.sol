@@ -4,7 +4,8 @@ pragma solidity 0.8.30;
 /// @title The protocol's consensus rule (Yuma-style), pure integer arithmetic with floor rounding.
 /// @notice For coordinators i (stake S_i) scoring solutions j with W_ij ∈ [0, WAD]:
 /// - W̄_j, the κ-majority stake-weighted median (κ = ½): the largest submitted score w such that
-///   the coordinators scoring ≥ w hold at least κ of the voting stake;
+///   the coordinators scoring ≥ w hold strictly more than κ of the voting stake (a tie, e.g. two
+///   equal voters scoring 1 and 0, gives 0: half the stake cannot accept a solution);
 /// - accepted_j ⇔ W̄_j ≥ threshold and W̄_j > 0; solver reward_j = ⌊solverPool·W̄_j / Σ_acc W̄⌋;
 /// - trust T_i = ⌊WAD·Σ_j min(W_ij, W̄_j) / Σ_j W_ij⌋ (WAD when Σ_j W_ij = 0);
 ///   T_i < WAD/2 is dissent;
@@ -58,7 +59,7 @@ library YumaConsensus {
                 for (uint256 k = 0; k < n; k++) {
                     if (scores[k][j] >= w) support += stakes[k];
                 }
-                if (support * WAD >= KAPPA * totalStake) med = w;
+                if (support * WAD > KAPPA * totalStake) med = w;
             }
             o.consensus[j] = med;
             if (med > 0 && med >= threshold) {

@@ -76,6 +76,27 @@ pub struct TaskParams {
     pub reveal_blocks: u64,
     /// Length of the vote phase in blocks.
     pub vote_blocks: u64,
+    /// The protocol epoch the task belongs to: the newest epoch on chain, or the next one.
+    pub epoch: u64,
+}
+
+/// A model version to register on `ModelShardRegistry`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelRegistration {
+    /// The model's content id.
+    pub model_id: B256,
+    /// The project it belongs to.
+    pub project_id: U256,
+    /// Root of the sorted-pair keccak tree over `leaves`.
+    pub root: B256,
+    /// Data shards.
+    pub k: u16,
+    /// Parity shards.
+    pub m: u16,
+    /// The epoch whose final mint root names the model, or 0 for a model published by hand.
+    pub epoch: u64,
+    /// Every shard's BLAKE3 digest, in index order (k + m of them).
+    pub leaves: Vec<B256>,
 }
 
 /// A stake as the staking contract reports it.
@@ -220,13 +241,14 @@ pub trait Chain: Send + Sync {
     fn claimable(&self, who: Address) -> impl Future<Output = Result<U256, ChainError>> + Send;
     /// Withdraws credited rewards.
     fn claim(&self, from: Address) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
-    /// Posts an epoch mint root.
+    /// Posts an epoch mint root that pays for the epoch's model `model_id`.
     fn post_mint_root(
         &self,
         from: Address,
         epoch: U256,
         root: B256,
         total: U256,
+        model_id: B256,
     ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
     /// Confirms an epoch mint root.
     fn confirm_mint_root(
@@ -247,11 +269,7 @@ pub trait Chain: Send + Sync {
     fn register_model(
         &self,
         from: Address,
-        model_id: B256,
-        project_id: U256,
-        root: B256,
-        k: u16,
-        m: u16,
+        model: &ModelRegistration,
     ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
     /// Announces holding shard `index`.
     fn announce_shard(
@@ -414,6 +432,7 @@ impl<B: Backend> Chain for Contracts<B> {
             commitBlocks: p.commit_blocks,
             revealBlocks: p.reveal_blocks,
             voteBlocks: p.vote_blocks,
+            epoch: p.epoch,
         };
         let r = self.send(from, self.addresses.task, call).await?;
         Ok(event_in::<TaskContract::TaskCreated>(&r)?.taskId)
@@ -525,11 +544,17 @@ impl<B: Backend> Chain for Contracts<B> {
         epoch: U256,
         root: B256,
         total: U256,
+        model_id: B256,
     ) -> Result<Receipt, ChainError> {
         self.send(
             from,
             self.addresses.rewards,
-            ResultsRewards::postMintRootCall { epoch, root, total },
+            ResultsRewards::postMintRootCall {
+                epoch,
+                root,
+                total,
+                modelId: model_id,
+            },
         )
         .await
     }
@@ -570,18 +595,16 @@ impl<B: Backend> Chain for Contracts<B> {
     async fn register_model(
         &self,
         from: Address,
-        model_id: B256,
-        project_id: U256,
-        root: B256,
-        k: u16,
-        m: u16,
+        model: &ModelRegistration,
     ) -> Result<Receipt, ChainError> {
         let call = ModelShardRegistry::registerModelCall {
-            modelId: model_id,
-            projectId: project_id,
-            merkleRoot: root,
-            k,
-            m,
+            modelId: model.model_id,
+            projectId: model.project_id,
+            merkleRoot: model.root,
+            k: model.k,
+            m: model.m,
+            epoch: model.epoch,
+            shardLeaves: model.leaves.clone(),
         };
         self.send(from, self.addresses.shards, call).await
     }

@@ -2,7 +2,7 @@
 //!
 //! Coordinators `i` with stake `S_i` score solutions `j` with `W_ij ∈ [0, WAD]`:
 //! - `W̄_j`: κ-majority stake-weighted median (κ = ½): the largest submitted score `w` such that
-//!   coordinators scoring at least `w` hold at least κ of the voting stake;
+//!   coordinators scoring at least `w` hold strictly more than κ of the voting stake;
 //! - accepted ⇔ `W̄_j ≥ threshold ∧ W̄_j > 0`; solver reward `⌊pool·W̄_j / Σ_acc W̄⌋`;
 //! - trust `T_i = ⌊WAD·Σ_j min(W_ij, W̄_j) / Σ_j W_ij⌋` (WAD when the row sums to 0); dissent ⇔
 //!   `T_i < WAD/2`;
@@ -93,7 +93,7 @@ pub fn run(
                 .filter(|(r, _)| r[j] >= w)
                 .map(|(_, s)| *s)
                 .fold(U256::ZERO, |a, b| a + b);
-            if support * WAD >= KAPPA * total_stake {
+            if support * WAD > KAPPA * total_stake {
                 median = w;
             }
         }

@@ -20,18 +20,25 @@ pub const ATN: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
 pub struct DeployConfig {
     /// ATN minted to the deployer at genesis.
     pub initial_supply: U256,
-    /// Blocks between `requestUnstake` and `unstake`.
+    /// Blocks between `requestUnstake` and `unstake`; the task contract refuses tasks whose
+    /// phases last this long or longer.
     pub unbonding_blocks: u64,
     /// Timelock delay in seconds.
     pub timelock_delay: u64,
+    /// Blocks between the openings of two epochs (bounds the emission over time).
+    pub min_epoch_blocks: u64,
+    /// The most ATN wei one epoch's mint root may pay.
+    pub epoch_emission: U256,
 }
 
 impl Default for DeployConfig {
     fn default() -> Self {
         Self {
             initial_supply: ATN * U256::from(1_000_000_000u64),
-            unbonding_blocks: 10,
+            unbonding_blocks: 100,
             timelock_delay: 1,
+            min_epoch_blocks: 4,
+            epoch_emission: ATN * U256::from(100_000u64),
         }
     }
 }
@@ -128,14 +135,18 @@ pub async fn deploy<B: Backend>(
         b,
         deployer,
         "TaskContract",
-        (staking, project, deployer).abi_encode_params().into(),
+        (staking, project, deployer, U256::from(cfg.min_epoch_blocks))
+            .abi_encode_params()
+            .into(),
     )
     .await?;
     let rewards = create(
         b,
         deployer,
         "ResultsRewards",
-        (atn, staking, task, project).abi_encode_params().into(),
+        (atn, staking, task, project, cfg.epoch_emission)
+            .abi_encode_params()
+            .into(),
     )
     .await?;
     let rpb = create(
@@ -149,7 +160,7 @@ pub async fn deploy<B: Backend>(
         b,
         deployer,
         "ModelShardRegistry",
-        (staking,).abi_encode_params().into(),
+        (staking, rewards, project).abi_encode_params().into(),
     )
     .await?;
     let d = Deployment {
@@ -170,6 +181,14 @@ pub async fn deploy<B: Backend>(
         deployer,
         staking,
         ParticipantStaking::setSlasherCall { slasher_: rewards },
+    )
+    .await?;
+    c.send(
+        deployer,
+        staking,
+        ParticipantStaking::setTaskContractCall {
+            taskContract_: task,
+        },
     )
     .await?;
     c.send(

@@ -36,7 +36,7 @@ pub mod rpc;
 pub mod workload;
 
 pub use backend::{Backend, ChainError, ChainLog, Receipt, TxRequest};
-pub use chain::{Chain, RegisteredModel, Role, StakeInfo, TaskParams};
+pub use chain::{Chain, ModelRegistration, RegisteredModel, Role, StakeInfo, TaskParams};
 pub use client::{Contracts, Deployment, GasRow};
 pub use deploy::{ATN, DeployConfig, deploy, discover};
 pub use embedded::EmbeddedChain;
@@ -50,10 +50,19 @@ impl EmbeddedChain {
         n_accounts: u32,
         atn_per_account: alloy::primitives::U256,
     ) -> Result<Contracts<EmbeddedChain>, ChainError> {
+        Self::genesis_with(n_accounts, atn_per_account, &DeployConfig::default()).await
+    }
+
+    /// [`EmbeddedChain::genesis`] with explicit deployment settings.
+    pub async fn genesis_with(
+        n_accounts: u32,
+        atn_per_account: alloy::primitives::U256,
+        cfg: &DeployConfig,
+    ) -> Result<Contracts<EmbeddedChain>, ChainError> {
         let chain = EmbeddedChain::new(n_accounts.max(1));
         let accounts = chain.accounts();
         let deployer = accounts[0];
-        let c = deploy(chain, deployer, &DeployConfig::default()).await?;
+        let c = deploy(chain, deployer, cfg).await?;
         for a in accounts.iter().skip(1) {
             c.transfer_atn(deployer, *a, atn_per_account).await?;
         }

@@ -63,6 +63,7 @@ pub async fn lifecycle<B: Backend>(
         commit_blocks: 5,
         reveal_blocks: 5,
         vote_blocks: 5,
+        epoch: round,
     };
     let task = c.create_task(proposer, &params).await?;
     let t = c
@@ -96,6 +97,10 @@ pub async fn lifecycle<B: Backend>(
         c.claim(*who).await?;
     }
     let epoch = U256::from(round);
+    let shards: Vec<B256> = (0..14u8).map(|i| shard_leaf(&[i, round as u8])).collect();
+    let shard_tree = MerkleTree::new(shards.clone())
+        .ok_or_else(|| ChainError::Deploy("empty shard tree".into()))?;
+    let model = B256::from(U256::from(round));
     let mints: Vec<(Address, U256)> = solvers.iter().map(|s| (*s, ATN)).collect();
     let tree = MerkleTree::new(mints.iter().map(|(a, v)| mint_leaf(*a, *v)).collect())
         .ok_or_else(|| ChainError::Deploy("empty mint tree".into()))?;
@@ -104,6 +109,7 @@ pub async fn lifecycle<B: Backend>(
         epoch,
         tree.root(),
         ATN * U256::from(mints.len()),
+        model,
     )
     .await?;
     for k in coordinators.iter().take(2) {
@@ -115,12 +121,16 @@ pub async fn lifecycle<B: Backend>(
             .ok_or_else(|| ChainError::Deploy("missing proof".into()))?;
         c.claim_mint(*who, epoch, *amount, proof).await?;
     }
-    let shards: Vec<B256> = (0..14u8).map(|i| shard_leaf(&[i, round as u8])).collect();
-    let shard_tree = MerkleTree::new(shards.clone())
-        .ok_or_else(|| ChainError::Deploy("empty shard tree".into()))?;
-    let model = B256::from(U256::from(round));
-    c.register_model(aggregator, model, project, shard_tree.root(), 10, 4)
-        .await?;
+    let registration = crate::chain::ModelRegistration {
+        model_id: model,
+        project_id: project,
+        root: shard_tree.root(),
+        k: 10,
+        m: 4,
+        epoch: round,
+        leaves: shards.clone(),
+    };
+    c.register_model(aggregator, &registration).await?;
     let proof = shard_tree
         .proof(0)
         .ok_or_else(|| ChainError::Deploy("missing proof".into()))?;

@@ -1,13 +1,15 @@
 //! The aggregator role: once an epoch's task is settled (finalizing or expiring it itself if no
 //! coordinator did), fetch the accepted bundles, merge them in canonical order onto the epoch's
-//! base model, reconcile the epoch, post the mint root, publish the new model (served whole and
-//! as erasure-coded shards whose Merkle root is registered on `ModelShardRegistry`), and announce
-//! it on the `models` topic (re-announced until the next epoch's task exists).
+//! base model, reconcile the epoch, post the mint root (naming the new model), publish the new
+//! model (served whole and as erasure-coded shards), and announce it on the `models` topic
+//! (re-announced until the next epoch's task exists). Once the coordinators have made its mint
+//! root final, the aggregator registers the model's shard root on `ModelShardRegistry`: the
+//! registry takes an epoch's model only from the aggregator of its final root.
 
 use std::sync::Arc;
 
 use alloy::primitives::{B256, U256};
-use autonet_contracts::ProtocolView;
+use autonet_contracts::{ModelRegistration, ProtocolView};
 use autonet_models::sharding::{self, ShardParams};
 use autonet_p2p::GossipTopic;
 use serde::{Deserialize, Serialize};
@@ -29,6 +31,18 @@ pub const REANNOUNCE_BLOCKS: u64 = 4;
 struct Published {
     announcement: ModelAnnouncement,
 }
+
+/// A model waiting for its epoch's mint root to become final before it is registered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingRegistration {
+    epoch: u64,
+    mint_root: [u8; 32],
+    model_id: [u8; 32],
+    shard_root: [u8; 32],
+    leaves: Vec<[u8; 32]>,
+}
+
+const PENDING_KEY: &str = "aggregator.pending_registrations";
 
 /// The aggregator role's state.
 #[derive(Debug)]
@@ -73,6 +87,7 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
         let ctx = self.ctx.clone();
         let waiting = step_tasks(self, &ctx, head).await?;
         self.reannounce(head).await?;
+        self.register_final().await?;
         Ok(waiting)
     }
 }
@@ -96,7 +111,7 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
         if info.status == 1 {
             match ctx.chain.finalize(ctx.address, task.id).await {
                 Ok(_) => {}
-                Err(e) if e.revert_name() == Some("NotEnoughVotes") => {
+                Err(e) if matches!(e.revert_name(), Some("NotEnoughVotes") | Some("NoQuorum")) => {
                     ctx.chain.expire(ctx.address, task.id).await?;
                 }
                 Err(e) if e.revert_name() == Some("TaskNotOpen") => {}
@@ -130,7 +145,13 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
         if !root.is_zero() {
             match ctx
                 .chain
-                .post_mint_root(ctx.address, U256::from(epoch), root, list.total())
+                .post_mint_root(
+                    ctx.address,
+                    U256::from(epoch),
+                    root,
+                    list.total(),
+                    B256::from(model_id),
+                )
                 .await
             {
                 Ok(_) => {}
@@ -139,7 +160,8 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.publish_shards(epoch, model_id, &agg.model).await?;
+        self.publish_shards(epoch, model_id, root.0, &agg.model)
+            .await?;
         let announcement = ModelAnnouncement {
             version: WIRE_VERSION,
             epoch,
@@ -195,11 +217,14 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
 }
 
 impl<C: ProtocolView + 'static> Aggregator<C> {
-    /// Erasure-codes the model, serves every shard and the manifest, registers the shard root.
+    /// Erasure-codes the model and serves every shard and the manifest; with a mint root, files
+    /// the shard root for registration once that root is final (an epoch with nothing accepted
+    /// keeps the previous model, registered already).
     async fn publish_shards(
         &self,
         epoch: u64,
         model_id: [u8; 32],
+        mint_root: [u8; 32],
         model: &[u8],
     ) -> Result<(), RoleError> {
         let ctx = &self.ctx;
@@ -211,23 +236,80 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
             ctx.serve(shard).await?;
         }
         ctx.serve(&coded.manifest.to_bytes()).await?;
-        match ctx
-            .chain
-            .register_model(
-                ctx.address,
-                B256::from(model_id),
-                ctx.plan.project,
-                B256::from(coded.manifest.root.0),
-                SHARDS.0 as u16,
-                SHARDS.1 as u16,
-            )
-            .await
-        {
-            Ok(_) => Ok(()),
-            // An unchanged model (an epoch with nothing accepted) is registered already.
-            Err(e) if e.revert_name() == Some("ModelExists") => Ok(()),
-            Err(e) => Err(e.into()),
+        if mint_root == [0u8; 32] {
+            return Ok(());
         }
+        let mut pending: Vec<PendingRegistration> = ctx.load(PENDING_KEY)?.unwrap_or_default();
+        if pending.iter().all(|p| p.epoch != epoch) {
+            pending.push(PendingRegistration {
+                epoch,
+                mint_root,
+                model_id,
+                shard_root: coded.manifest.root.0,
+                leaves: coded
+                    .shards
+                    .iter()
+                    .map(|s| sharding::merkle::shard_leaf(s).0)
+                    .collect(),
+            });
+            ctx.save(PENDING_KEY, &pending)?;
+        }
+        Ok(())
+    }
+
+    /// Registers every pending model whose mint root is now final; drops those whose epoch
+    /// finalized another root.
+    async fn register_final(&self) -> Result<(), RoleError> {
+        let ctx = &self.ctx;
+        let Some(pending) = ctx.load::<Vec<PendingRegistration>>(PENDING_KEY)? else {
+            return Ok(());
+        };
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut left = Vec::new();
+        for p in pending {
+            let final_root = ctx.chain.final_mint_root(U256::from(p.epoch)).await?;
+            if final_root.is_zero() {
+                left.push(p);
+                continue;
+            }
+            if final_root.0 != p.mint_root {
+                ctx.journal.note(
+                    &ctx.name,
+                    p.epoch,
+                    "publish",
+                    "another mint root became final; this model is not registered".into(),
+                );
+                continue;
+            }
+            let registration = ModelRegistration {
+                model_id: B256::from(p.model_id),
+                project_id: ctx.plan.project,
+                root: B256::from(p.shard_root),
+                k: SHARDS.0 as u16,
+                m: SHARDS.1 as u16,
+                epoch: p.epoch,
+                leaves: p.leaves.iter().map(|l| B256::from(*l)).collect(),
+            };
+            match ctx.chain.register_model(ctx.address, &registration).await {
+                Ok(_) => {}
+                // Registered before a restart, or the same model in an earlier epoch: only a
+                // registration with this shard root counts as ours.
+                Err(e) if e.revert_name() == Some("ModelExists") => {
+                    let have = ctx.chain.model_info(registration.model_id).await?;
+                    if have.root != registration.root {
+                        return Err(RoleError::Corrupt(format!(
+                            "model {} is registered with another shard root",
+                            hex32(&p.model_id)
+                        )));
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        ctx.save(PENDING_KEY, &left)?;
+        Ok(())
     }
 
     async fn reannounce(&mut self, head: u64) -> Result<(), RoleError> {

@@ -191,6 +191,15 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
             return Ok(None);
         };
         let solvers = ctx.chain.revealed_solvers(task.id).await?;
+        // The contract gives each solver one slot; a list that names an address twice is not
+        // from an honest chain, and scoring it would pay one author twice.
+        let distinct: std::collections::BTreeSet<_> = solvers.iter().collect();
+        if distinct.len() != solvers.len() {
+            return Err(RoleError::Corrupt(format!(
+                "task {}: the chain lists a solver twice",
+                task.id
+            )));
+        }
         // Ask for every bundle first: missing ones are fetched in parallel.
         let mut bundles = Vec::with_capacity(solvers.len());
         let mut pending = false;
@@ -242,7 +251,7 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
         }
         let what = match ctx.chain.finalize(ctx.address, task.id).await {
             Ok(_) => "finalized",
-            Err(e) if e.revert_name() == Some("NotEnoughVotes") => {
+            Err(e) if matches!(e.revert_name(), Some("NotEnoughVotes") | Some("NoQuorum")) => {
                 match ctx.chain.expire(ctx.address, task.id).await {
                     Ok(_) => "expired",
                     Err(e) if e.revert_name() == Some("TaskNotOpen") => return Ok(()),

@@ -151,6 +151,7 @@ impl<C: ProtocolView + 'static> Proposer<C> {
                         commit_blocks: p.phases.commit,
                         reveal_blocks: p.phases.reveal,
                         vote_blocks: p.phases.vote,
+                        epoch,
                     };
                     let t = ctx.chain.create_task(ctx.address, &params).await?;
                     ctx.journal.note(

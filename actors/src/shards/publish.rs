@@ -65,15 +65,20 @@ pub async fn publish<C: Chain>(
         .await
         .map_err(|e| ShardError::Actor(e.to_string()))??;
     let manifest = encoded.manifest;
+    // A model published by hand (epoch 0): `from` must be an active aggregator that founded or
+    // publishes for the project; a model the network trains is registered by its epoch's
+    // aggregator instead.
+    let registration = autonet_contracts::ModelRegistration {
+        model_id: B256::from(manifest.id().0),
+        project_id: options.project_id,
+        root: B256::from(manifest.root.0),
+        k: manifest.k,
+        m: manifest.m,
+        epoch: 0,
+        leaves: manifest.leaves.iter().map(|l| B256::from(l.0)).collect(),
+    };
     chain
-        .register_model(
-            from,
-            B256::from(manifest.id().0),
-            options.project_id,
-            B256::from(manifest.root.0),
-            manifest.k,
-            manifest.m,
-        )
+        .register_model(from, &registration)
         .await
         .map_err(|e| ShardError::Chain(format!("register model: {e}")))?;
     let shards: Vec<(u16, Vec<u8>)> = encoded

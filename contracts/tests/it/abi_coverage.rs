@@ -348,20 +348,41 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     let leaves: Vec<B256> = (0..14u8).map(|i| shard_leaf(&[i; 10])).collect();
     let tree = MerkleTree::new(leaves.clone()).unwrap();
     let model = B256::repeat_byte(0xab);
+    let registration = autonet_contracts::ModelRegistration {
+        model_id: model,
+        project_id: U256::ZERO,
+        root: tree.root(),
+        k: 10,
+        m: 4,
+        epoch: 0,
+        leaves: leaves.clone(),
+    };
     assert_revert(
-        c.register_model(cast.outsider, model, U256::from(1), tree.root(), 10, 4)
-            .await,
+        c.register_model(cast.outsider, &registration).await,
         "NotActive",
     );
-    c.register_model(cast.aggregator, model, U256::from(1), tree.root(), 10, 4)
+    // A project's models are registered by its founder or publishers only.
+    let foreign = autonet_contracts::ModelRegistration {
+        project_id: U256::from(1),
+        ..registration.clone()
+    };
+    assert_revert(
+        c.register_model(cast.aggregator, &foreign).await,
+        "NotAuthorized",
+    );
+    c.register_model(cast.aggregator, &registration)
         .await
         .unwrap();
     assert_revert(
-        c.register_model(cast.aggregator, model, U256::from(1), tree.root(), 10, 4)
-            .await,
+        c.register_model(cast.aggregator, &registration).await,
         "ModelExists",
     );
-    let holder = cast.outsider;
+    assert_revert(
+        c.announce_shard(cast.outsider, model, 3, leaves[3], tree.proof(3).unwrap())
+            .await,
+        "NotStaked",
+    );
+    let holder = cast.aggregator;
     assert_revert(
         c.announce_shard(holder, model, 3, leaves[2], tree.proof(3).unwrap())
             .await,
@@ -401,7 +422,11 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         .unwrap(),
         1
     );
-    let report = ModelShardRegistry::reportVerificationCall { holder, ok: false };
+    let report = ModelShardRegistry::reportVerificationCall {
+        modelId: model,
+        holder,
+        ok: false,
+    };
     assert_revert(
         c.send(holder, d.shards, report.clone()).await,
         "NotAuthorized",
@@ -482,7 +507,7 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     c.send(
         cast.deployer,
         d.staking,
-        ParticipantStaking::setUnbondingBlocksCall { blocks: 10 },
+        ParticipantStaking::setUnbondingBlocksCall { blocks: 150 },
     )
     .await
     .unwrap();

@@ -77,16 +77,19 @@ pub async fn shard_proofs_verify<B: Backend>(c: &Contracts<B>, cast: &Cast, max:
         let leaves: Vec<B256> = shards.iter().map(|s| shard_leaf(s)).collect();
         let tree = MerkleTree::new(leaves.clone()).unwrap();
         let model = B256::from(U256::from(n));
-        c.register_model(
-            cast.aggregator,
-            model,
-            U256::from(1),
-            tree.root(),
-            n as u16,
-            0,
-        )
-        .await
-        .unwrap();
+        // Registration also checks, on chain, that the leaves build the Rust tree's root.
+        let registration = autonet_contracts::ModelRegistration {
+            model_id: model,
+            project_id: U256::ZERO,
+            root: tree.root(),
+            k: n as u16,
+            m: 0,
+            epoch: 0,
+            leaves: leaves.clone(),
+        };
+        c.register_model(cast.aggregator, &registration)
+            .await
+            .unwrap();
         for (i, leaf) in leaves.iter().enumerate() {
             let proof = tree.proof(i).unwrap();
             let call = ModelShardRegistry::verifyShardCall {

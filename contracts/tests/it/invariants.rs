@@ -6,12 +6,26 @@
 //! - no reward without an accepted solution: a finalisation credits each revealed solver exactly
 //!   the Rust consensus core's reward for it (zero unless accepted), and nobody else as a solver.
 //!
-//! Every failed call must be a named revert (never a panic, halt or unknown error).
+//! - minted ATN never exceeds the emission: at most `epochEmission` per epoch with a final root;
+//! - no address holds two commit or voter slots of a task;
+//! - no stake with an open obligation leaves (an `unstake` that succeeds never belongs to the
+//!   proposer, a committer or a voter of an open task);
+//! - no task is accepted with half the voting stake or less behind its consensus score;
+//! - only the aggregator of an epoch's final mint root registers that epoch's model.
+//!
+//! Attacker handlers: restaking from fresh addresses, zero and duplicate commits, votes of late
+//! stake, mint roots for any epoch and total by a second aggregator, confirmations, and model
+//! registrations by both aggregators.
+//!
+//! Every failed call must be a named revert (never a panic, halt or unknown error). CI runs a few
+//! dozen sequences; `AUTONET_INVARIANT_CASES=10000` runs the long campaign (see BENCHMARKS.md).
 
 use alloy::primitives::{Address, B256, U256};
 use autonet_contracts::bindings::{ParticipantStaking, Project, ResultsRewards, TaskContract};
 use autonet_contracts::commitment::{ground_truth_commitment, solution_commitment};
-use autonet_contracts::{Backend, Chain, ChainError, Contracts, EmbeddedChain, Role, consensus};
+use autonet_contracts::{
+    Backend, Chain, ChainError, Contracts, EmbeddedChain, ProtocolView, Role, consensus,
+};
 use proptest::prelude::*;
 
 use crate::helpers::{ACCOUNTS, Cast, atn, wad_milli};
@@ -32,6 +46,17 @@ enum Action {
     Expire(usize),
     Claim(usize),
     Round(RoundSpec),
+    /// Actor `i` unbonds and leaves, then stakes its role again from fresh address `f`.
+    RestakeFresh(usize, usize),
+    ZeroCommit(usize, usize),
+    /// Aggregator `rogue?` posts a root for epoch `e` with total in thousandths of the emission.
+    PostRoot(bool, u64, u16),
+    /// Coordinator (or fresh address) `i` confirms the `r`-th posted root.
+    ConfirmRoot(usize, usize),
+    /// Aggregator `rogue?` registers the model of epoch `e`.
+    RegisterModel(bool, u64),
+    /// The poster of the `r`-th root claims its mint.
+    ClaimMint(usize),
 }
 
 impl Action {
@@ -50,6 +75,12 @@ impl Action {
             Action::Expire(_) => "expire",
             Action::Claim(_) => "claim",
             Action::Round(_) => "round",
+            Action::RestakeFresh(..) => "restake-fresh",
+            Action::ZeroCommit(..) => "zero-commit",
+            Action::PostRoot(..) => "post-root",
+            Action::ConfirmRoot(..) => "confirm-root",
+            Action::RegisterModel(..) => "register-model",
+            Action::ClaimMint(_) => "claim-mint",
         }
     }
 }
@@ -104,8 +135,17 @@ fn action() -> impl Strategy<Value = Action> {
         1 => (0..2usize).prop_map(Action::Expire),
         2 => (0..9usize).prop_map(Action::Claim),
         6 => round().prop_map(Action::Round),
+        1 => (0..9usize, 0..FRESH).prop_map(|(i, f)| Action::RestakeFresh(i, f)),
+        1 => (prop::sample::select(SOLVERS), 0..2usize).prop_map(|(a, t)| Action::ZeroCommit(a, t)),
+        2 => (proptest::bool::ANY, 0..4u64, 0..1200u16).prop_map(|(r, e, t)| Action::PostRoot(r, e, t)),
+        3 => (0..(VOTERS.len() + FRESH), 0..4usize).prop_map(|(i, r)| Action::ConfirmRoot(i, r)),
+        1 => (proptest::bool::ANY, 0..4u64).prop_map(|(r, e)| Action::RegisterModel(r, e)),
+        2 => (0..4usize).prop_map(Action::ClaimMint),
     ]
 }
+
+/// Fresh addresses (dev accounts beyond the cast) an attacker moves stake to.
+const FRESH: usize = 6;
 
 struct World {
     c: Contracts<EmbeddedChain>,
@@ -114,6 +154,13 @@ struct World {
     project: U256,
     tasks: Vec<U256>,
     claimed: U256,
+    fresh: Vec<Address>,
+    /// The second aggregator (the cast's outsider, staked as a solver, cannot: a fresh account).
+    rogue: Address,
+    /// Posted roots: (epoch, root, poster, model id).
+    roots: Vec<(u64, B256, Address, B256)>,
+    totals: Vec<U256>,
+    minted: U256,
 }
 
 impl World {
@@ -154,12 +201,117 @@ impl World {
                 c.stake(who, role, role.min_stake()).await.map(|_| ())
             }
             Action::RequestUnstake(i) => c.request_unstake(self.actors[i].0).await.map(|_| ()),
-            Action::Unstake(i) => c.unstake(self.actors[i].0).await.map(|_| ()),
+            Action::Unstake(i) => self.unstake_checked(self.actors[i].0).await,
+            Action::RestakeFresh(i, f) => {
+                let (who, role) = self.actors[i];
+                let fresh = self.fresh[f];
+                let amount = c.stake_of(who).await?.amount;
+                if c.stake_of(who).await?.unlock_block == 0 {
+                    c.request_unstake(who).await?;
+                }
+                let unlock = c.stake_of(who).await?.unlock_block;
+                crate::helpers::advance_past(c, unlock).await;
+                self.unstake_checked(who).await?;
+                c.transfer_atn(who, fresh, amount.max(role.min_stake()))
+                    .await?;
+                c.stake(fresh, role, role.min_stake()).await.map(|_| ())
+            }
+            Action::ZeroCommit(i, t) => c
+                .commit(self.actors[i].0, task(t), B256::ZERO)
+                .await
+                .map(|_| ()),
+            Action::PostRoot(rogue, e, thousandths) => {
+                let who = if rogue {
+                    self.rogue
+                } else {
+                    self.cast.aggregator
+                };
+                let emission = autonet_contracts::DeployConfig::default().epoch_emission;
+                let total = emission * U256::from(thousandths) / U256::from(1000);
+                // A one-leaf tree paying the poster the whole total (its proof is empty).
+                let root = autonet_contracts::merkle::mint_leaf(who, total);
+                let model = alloy::primitives::keccak256(root);
+                c.post_mint_root(who, U256::from(e), root, total, model)
+                    .await?;
+                self.roots.push((e, root, who, model));
+                self.totals.push(total);
+                Ok(())
+            }
+            Action::ConfirmRoot(i, r) => {
+                let who = VOTERS
+                    .get(i)
+                    .map(|v| self.actors[*v].0)
+                    .unwrap_or_else(|| self.fresh[i - VOTERS.len()]);
+                let Some((e, root, ..)) = self.roots.get(r).copied() else {
+                    return Ok(());
+                };
+                c.confirm_mint_root(who, U256::from(e), root)
+                    .await
+                    .map(|_| ())
+            }
+            Action::ClaimMint(r) => {
+                let Some((e, _, who, _)) = self.roots.get(r).copied() else {
+                    return Ok(());
+                };
+                let total = self.totals[r];
+                c.claim_mint(who, U256::from(e), total, vec![]).await?;
+                self.minted += total;
+                Ok(())
+            }
+            Action::RegisterModel(rogue, e) => {
+                let who = if rogue {
+                    self.rogue
+                } else {
+                    self.cast.aggregator
+                };
+                let Some((_, _, _, model)) = self.roots.iter().find(|r| r.0 == e).copied() else {
+                    return Ok(());
+                };
+                let leaves: Vec<B256> = (0..3u8)
+                    .map(|i| autonet_contracts::merkle::shard_leaf(&[i]))
+                    .collect();
+                let root = autonet_contracts::merkle::MerkleTree::new(leaves.clone())
+                    .expect("leaves")
+                    .root();
+                let registration = autonet_contracts::ModelRegistration {
+                    model_id: model,
+                    project_id: U256::ZERO,
+                    root,
+                    k: 2,
+                    m: 1,
+                    epoch: e,
+                    leaves,
+                };
+                c.register_model(who, &registration).await?;
+                let (final_model, poster) = c
+                    .view(
+                        d_rewards(c),
+                        ResultsRewards::finalModelOfCall {
+                            epoch: U256::from(e),
+                        },
+                    )
+                    .await
+                    .map(|r| (r.modelId, r.poster))?;
+                assert!(
+                    e == 0 || (final_model == model && poster == who),
+                    "{who} registered epoch {e}'s model without its final root"
+                );
+                Ok(())
+            }
             Action::Mine(n) => c.backend().mine(n).await,
             Action::CreateTask => {
                 let (held_out, salt) = Self::gt(self.tasks.len());
                 let mut p = task_params(self.project, ground_truth_commitment(held_out, salt));
                 (p.commit_blocks, p.reveal_blocks, p.vote_blocks) = (15, 15, 15);
+                let last = c
+                    .view(c.addresses.task, TaskContract::lastEpochCall {})
+                    .await?;
+                // Mostly the newest epoch; now and then the next (refused while too soon).
+                p.epoch = if last == 0 || self.tasks.len() % 3 == 2 {
+                    last + 1
+                } else {
+                    last
+                };
                 let id = c.create_task(self.cast.proposer, &p).await?;
                 self.tasks.push(id);
                 Ok(())
@@ -210,6 +362,41 @@ impl World {
         }
     }
 
+    /// Unstakes `who`, asserting that a success never leaves an open obligation behind.
+    async fn unstake_checked(&self, who: Address) -> Result<(), ChainError> {
+        let obligated = self.obligated(who).await?;
+        let r = self.c.unstake(who).await.map(|_| ());
+        assert!(
+            r.is_err() || !obligated,
+            "{who} left with an open obligation"
+        );
+        r
+    }
+
+    /// Whether `who` proposed, committed to or voted on a task that is still open.
+    async fn obligated(&self, who: Address) -> Result<bool, ChainError> {
+        let c = &self.c;
+        let d = c.addresses;
+        for task in &self.tasks {
+            let t = c
+                .view(d.task, TaskContract::getTaskCall { taskId: *task })
+                .await?;
+            if t.status != 1 {
+                continue;
+            }
+            let voters = c
+                .view(d.rewards, ResultsRewards::getVotersCall { taskId: *task })
+                .await?;
+            if t.proposer == who
+                || c.committers(*task).await?.contains(&who)
+                || voters.contains(&who)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     async fn round(&mut self, spec: RoundSpec) -> Result<(), ChainError> {
         let named = |r: Result<(), ChainError>| match r {
             Err(e) if e.revert_name().is_none() => Err(e),
@@ -244,7 +431,7 @@ impl World {
         }
         crate::helpers::advance_past(&self.c, t.voteDeadline).await;
         match self.finalize_checked(id).await {
-            Err(e) if e.revert_name() == Some("NotEnoughVotes") => {
+            Err(e) if matches!(e.revert_name(), Some("NotEnoughVotes") | Some("NoQuorum")) => {
                 self.step(&Action::Expire(0)).await
             }
             other => other,
@@ -305,6 +492,21 @@ impl World {
             t.coordinatorReward,
         )
         .expect("valid votes");
+        // Independently of the mirror: an accepted score has more than half the voting stake.
+        let voting: U256 = stakes.iter().copied().fold(U256::ZERO, |a, b| a + b);
+        for (j, accepted) in expected.accepted.iter().enumerate() {
+            if *accepted {
+                let support = scores
+                    .iter()
+                    .zip(&stakes)
+                    .filter(|(row, _)| row[j] >= expected.consensus[j])
+                    .fold(U256::ZERO, |a, (_, s)| a + *s);
+                assert!(
+                    support * U256::from(2) > voting,
+                    "accepted with half the stake or less"
+                );
+            }
+        }
         for (k, (who, role)) in self.actors.iter().enumerate() {
             let delta = c.claimable(*who).await? - before[k];
             if *role == Role::Solver {
@@ -337,6 +539,10 @@ impl World {
             sum += c.stake_of(*who).await.unwrap().amount;
             credited += c.claimable(*who).await.unwrap();
         }
+        for who in self.fresh.iter().chain([&self.rogue]) {
+            sum += c.stake_of(*who).await.unwrap().amount;
+            credited += c.claimable(*who).await.unwrap();
+        }
         let total = c
             .view(d.staking, ParticipantStaking::totalStakedCall {})
             .await
@@ -366,6 +572,43 @@ impl World {
             c.atn_balance(d.rewards).await.unwrap() >= credited,
             "rewards contract is solvent"
         );
+        for task in &self.tasks {
+            let committers = c.committers(*task).await.unwrap();
+            let voters = c
+                .view(d.rewards, ResultsRewards::getVotersCall { taskId: *task })
+                .await
+                .unwrap();
+            for list in [committers, voters] {
+                let distinct: std::collections::BTreeSet<_> = list.iter().collect();
+                assert_eq!(distinct.len(), list.len(), "an address holds two slots");
+            }
+        }
+        let emission = autonet_contracts::DeployConfig::default().epoch_emission;
+        let mut final_epochs = 0u64;
+        for e in 0..4u64 {
+            let root = c
+                .view(d.rewards, ResultsRewards::finalMintRootCall(U256::from(e)))
+                .await
+                .unwrap();
+            final_epochs += u64::from(!root.is_zero());
+        }
+        assert!(
+            self.minted <= emission * U256::from(final_epochs),
+            "minted past the emission"
+        );
+        let supply = c
+            .view(
+                d.atn,
+                autonet_contracts::bindings::ATNToken::totalSupplyCall {},
+            )
+            .await
+            .unwrap();
+        assert!(
+            supply
+                <= autonet_contracts::DeployConfig::default().initial_supply
+                    + emission * U256::from(final_epochs),
+            "ATN supply grew past the emission"
+        );
     }
 }
 
@@ -375,7 +618,7 @@ fn run_case(actions: Vec<Action>) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let c = EmbeddedChain::genesis(ACCOUNTS, atn(100_000))
+        let c = EmbeddedChain::genesis(ACCOUNTS + 1 + FRESH as u32, atn(100_000))
             .await
             .unwrap();
         let cast = Cast::new(&c.backend().accounts());
@@ -397,6 +640,12 @@ fn run_case(actions: Vec<Action>) {
         for (who, role) in &actors {
             c.stake(*who, *role, role.min_stake()).await.unwrap();
         }
+        let extra = c.backend().accounts();
+        let rogue = extra[ACCOUNTS as usize];
+        c.stake(rogue, Role::Aggregator, Role::Aggregator.min_stake())
+            .await
+            .unwrap();
+        let fresh: Vec<Address> = extra[ACCOUNTS as usize + 1..].to_vec();
         let mut w = World {
             c,
             cast,
@@ -404,6 +653,11 @@ fn run_case(actions: Vec<Action>) {
             project,
             tasks: vec![],
             claimed: U256::ZERO,
+            fresh,
+            rogue,
+            roots: Vec::new(),
+            totals: Vec::new(),
+            minted: U256::ZERO,
         };
         let mut ok = std::collections::BTreeMap::<&str, usize>::new();
         for a in &actions {
@@ -420,8 +674,20 @@ fn run_case(actions: Vec<Action>) {
     });
 }
 
+/// Sequences per run: a few dozen in CI, `AUTONET_INVARIANT_CASES` for the long campaign.
+fn invariant_cases() -> u32 {
+    std::env::var("AUTONET_INVARIANT_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32)
+}
+
+fn d_rewards(c: &Contracts<EmbeddedChain>) -> Address {
+    c.addresses.rewards
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: invariant_cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn random_call_sequences_keep_the_invariants(actions in proptest::collection::vec(action(), 20..120)) {

@@ -4,6 +4,7 @@
 
 mod abi_coverage;
 mod anvil;
+mod attacks;
 mod differential;
 mod embedded;
 mod events;

@@ -55,6 +55,7 @@ pub fn task_params(project_id: U256, gt_commit: B256) -> TaskParams {
         commit_blocks: 12,
         reveal_blocks: 12,
         vote_blocks: 12,
+        epoch: 1,
     }
 }
 
@@ -336,6 +337,7 @@ pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
 /// An epoch mint root confirmed by ≥ 2/3 of coordinator stake, claimed with proofs once.
 pub async fn mint_root<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     let epoch = U256::from(1);
+    let model = B256::repeat_byte(0x4d);
     let entries = [
         (cast.solvers[0], atn(7)),
         (cast.solvers[1], atn(3)),
@@ -344,7 +346,7 @@ pub async fn mint_root<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     let tree = MerkleTree::new(entries.iter().map(|(a, v)| mint_leaf(*a, *v)).collect()).unwrap();
     let root = tree.root();
     assert_revert(
-        c.post_mint_root(cast.solvers[0], epoch, root, atn(11))
+        c.post_mint_root(cast.solvers[0], epoch, root, atn(11), model)
             .await,
         "NotActive",
     );
@@ -352,11 +354,11 @@ pub async fn mint_root<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         c.confirm_mint_root(cast.coordinators[0], epoch, root).await,
         "UnknownMintRoot",
     );
-    c.post_mint_root(cast.aggregator, epoch, root, atn(11))
+    c.post_mint_root(cast.aggregator, epoch, root, atn(11), model)
         .await
         .unwrap();
     assert_revert(
-        c.post_mint_root(cast.aggregator, epoch, root, atn(11))
+        c.post_mint_root(cast.aggregator, epoch, root, atn(11), model)
             .await,
         "MintRootExists",
     );
@@ -385,7 +387,7 @@ pub async fn mint_root<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         "NotActive",
     );
     assert_revert(
-        c.post_mint_root(cast.aggregator, epoch, B256::repeat_byte(3), atn(1))
+        c.post_mint_root(cast.aggregator, epoch, B256::repeat_byte(3), atn(1), model)
             .await,
         "EpochFinal",
     );
@@ -461,9 +463,16 @@ pub async fn mint_root<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     // A root whose leaves promise more than its posted total cannot mint past the total.
     let big = MerkleTree::new(vec![mint_leaf(cast.solvers[1], atn(20))]).unwrap();
     let epoch2 = U256::from(2);
-    c.post_mint_root(cast.aggregator, epoch2, big.root(), atn(5))
-        .await
-        .unwrap();
+    settle_empty_epoch(c, cast, 2).await;
+    c.post_mint_root(
+        cast.aggregator,
+        epoch2,
+        big.root(),
+        atn(5),
+        B256::repeat_byte(0x4e),
+    )
+    .await
+    .unwrap();
     c.confirm_mint_root(cast.coordinators[0], epoch2, big.root())
         .await
         .unwrap();
@@ -474,6 +483,26 @@ pub async fn mint_root<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         .claim_mint(cast.solvers[1], epoch2, atn(20), big.proof(0).unwrap())
         .await;
     assert_revert(over, "MintExceedsRoot");
+}
+
+/// A task of `epoch` that nobody works on: the ground truth is revealed (no slash), then it expires.
+async fn settle_empty_epoch<B: Backend>(c: &Contracts<B>, cast: &Cast, epoch: u64) {
+    let (held_out, gt_salt) = (B256::repeat_byte(0x13), B256::repeat_byte(0x23));
+    let params = TaskParams {
+        epoch,
+        ..task_params(U256::from(1), ground_truth_commitment(held_out, gt_salt))
+    };
+    let task = c.create_task(cast.proposer, &params).await.unwrap();
+    let info = c
+        .view(c.addresses.task, TaskContract::getTaskCall { taskId: task })
+        .await
+        .unwrap();
+    advance_past(c, info.commitDeadline).await;
+    c.reveal_ground_truth(cast.proposer, task, held_out, gt_salt)
+        .await
+        .unwrap();
+    advance_past(c, info.voteDeadline).await;
+    c.expire(cast.deployer, task).await.unwrap();
 }
 
 /// Unbonding: inactive at once, locked until the unbonding period ends.

@@ -116,7 +116,13 @@ async fn mine_past<C: Backend>(chain: &C, block: u64) -> anyhow::Result<()> {
 async fn run_epoch(n: usize, coordinators: usize, slice_len: usize) -> anyhow::Result<EpochRun> {
     let model = Substrate::new()?;
     let accounts = 1 + 1 + n + coordinators + 1;
-    let chain = EmbeddedChain::genesis(accounts as u32, ATN * U256::from(10_000)).await?;
+    // Phases of 100,000 blocks never end by accident during the bench; unbonding must outlast them.
+    let cfg = autonet_contracts::DeployConfig {
+        unbonding_blocks: 1_000_000,
+        ..Default::default()
+    };
+    let chain =
+        EmbeddedChain::genesis_with(accounts as u32, ATN * U256::from(10_000), &cfg).await?;
     let signers = chain.backend().signers().to_vec();
     let addr = |i: usize| signers[i].address();
     let deployer = addr(0);
@@ -176,6 +182,7 @@ async fn run_epoch(n: usize, coordinators: usize, slice_len: usize) -> anyhow::R
             commit_blocks: 100_000,
             reveal_blocks: 100_000,
             vote_blocks: 100_000,
+            epoch: 1,
         };
         let id = chain.create_task(proposer, &params).await?;
         let members: Vec<Address> = solvers
@@ -276,7 +283,13 @@ async fn run_epoch(n: usize, coordinators: usize, slice_len: usize) -> anyhow::R
     let epoch = U256::from(1);
     if !list.root().is_zero() {
         chain
-            .post_mint_root(aggregator, epoch, list.root(), list.total())
+            .post_mint_root(
+                aggregator,
+                epoch,
+                list.root(),
+                list.total(),
+                B256::from(content_id(&agg.model)),
+            )
             .await?;
         for c in &coords {
             if chain.final_mint_root(epoch).await?.is_zero() {

@@ -91,16 +91,16 @@ pub async fn compare(
     let encoded = encode("bench-one", 1, &one, params)?;
     let manifest = Arc::new(encoded.manifest);
     let id_one = manifest.id().0;
-    chain
-        .register_model(
-            aggregator,
-            id_one.into(),
-            U256::ZERO,
-            manifest.root.0.into(),
-            manifest.k,
-            manifest.m,
-        )
-        .await?;
+    let registration = autonet_contracts::ModelRegistration {
+        model_id: id_one.into(),
+        project_id: U256::ZERO,
+        root: manifest.root.0.into(),
+        k: manifest.k,
+        m: manifest.m,
+        epoch: 0,
+        leaves: manifest.leaves.iter().map(|l| l.0.into()).collect(),
+    };
+    chain.register_model(aggregator, &registration).await?;
     let single = hosts[1].peer_id();
     let exclude: HashSet<_> = hosts.iter().skip(2).map(ShardHost::peer_id).collect();
     let shards = encoded
