@@ -34,6 +34,9 @@ interface IMintable {
 /// is final once coordinators holding ≥ 2/3 of active coordinator stake confirm it; agents then
 /// claim their amounts with proofs and ATN is minted to them.
 /// Security (SECURITY.md):
+/// - votes are committed (a hash of task, coordinator, scores and salt) and revealed in the second
+///   half of the vote phase, so nobody copies a score vector; a committed vote that is not
+///   revealed is slashed like a solution that is not revealed;
 /// - a vote weighs the coordinator's stake at the block before the task was created; when the
 ///   16 voter slots are full, a vote with more stake evicts the smallest (Sybils of minimum stake
 ///   cannot crowd out larger coordinators); a voter's stake is locked until the task closes;
@@ -55,6 +58,7 @@ contract ResultsRewards {
     bytes32 public constant REASON_NO_REVEAL = "no-reveal";
     bytes32 public constant REASON_INVALID = "invalid-solution";
     bytes32 public constant REASON_NO_GROUND_TRUTH = "no-ground-truth";
+    bytes32 public constant REASON_NO_VOTE_REVEAL = "no-vote-reveal";
 
     struct MintRoot {
         address poster;
@@ -73,6 +77,9 @@ contract ResultsRewards {
     /// The most one epoch may mint.
     uint256 public immutable epochEmission;
 
+    /// Coordinators holding a vote slot (committed), and those who revealed (the voters).
+    mapping(uint256 => address[]) private voteCommitters;
+    mapping(uint256 => mapping(address => bytes32)) public voteCommitments;
     mapping(uint256 => address[]) private voters;
     mapping(uint256 => mapping(address => uint256[])) private voteScores;
     mapping(uint256 => mapping(address => uint256)) public voteStake;
@@ -107,8 +114,12 @@ contract ResultsRewards {
     error EmissionExceeded(uint256 epoch, uint256 total, uint256 emission);
     error ZeroRoot();
     error EpochOutOfRange(uint256 epoch);
+    error ZeroCommitment(uint256 taskId);
+    error NotCommitted(uint256 taskId, address coordinator);
+    error CommitmentMismatch(uint256 taskId, address coordinator);
 
     event Voted(uint256 indexed taskId, address indexed coordinator, uint256 stake, uint256[] scores);
+    event VoteCommitted(uint256 indexed taskId, address indexed coordinator, uint256 stake, bytes32 commitment);
     event TaskFinalized(uint256 indexed taskId, uint256 accepted, uint256 solverPaid, uint256 coordinatorPaid, uint256 refund);
     event TaskExpired(uint256 indexed taskId, uint256 refund);
     event SolverRewarded(uint256 indexed taskId, address indexed solver, uint256 consensus, uint256 amount);
@@ -136,30 +147,62 @@ contract ResultsRewards {
 
     // ----- votes and finalisation -----
 
-    /// A coordinator's score vector over the task's revealed solutions (canonical order:
-    /// `TaskContract.getRevealedSolvers`), each in [0, 1e18]. One vote per coordinator, weighted
-    /// by its stake at the block before the task was created; when all slots are taken, a vote
-    /// with more stake than the smallest voter's takes that slot.
-    function vote(uint256 taskId, uint256[] calldata scores) external {
+    /// Commits a coordinator's vote: `voteCommitment(taskId, coordinator, scores, salt)`, in the
+    /// first half of the vote phase. One slot per coordinator, weighted by its stake at the block
+    /// before the task was created; when all slots are taken, a vote with more stake than the
+    /// smallest slot holder's takes that slot.
+    function commitVote(uint256 taskId, bytes32 commitment) external {
         TaskContract.Task memory t = tasks.getTask(taskId);
         if (t.status != TaskStatus.OPEN) revert TaskNotOpen(taskId);
-        if (block.number <= t.revealDeadline || block.number > t.voteDeadline) revert WrongPhase(taskId, uint64(block.number));
+        if (block.number <= t.revealDeadline || block.number > t.voteCommitDeadline) {
+            revert WrongPhase(taskId, uint64(block.number));
+        }
         if (t.groundTruth == bytes32(0)) revert GroundTruthNotRevealed(taskId);
+        if (commitment == bytes32(0)) revert ZeroCommitment(taskId);
         if (!staking.isActiveParticipant(msg.sender, Role.COORDINATOR)) revert NotActive(msg.sender, Role.COORDINATOR);
         uint256 stake = staking.activeStakeAt(msg.sender, Role.COORDINATOR, t.createdBlock - 1);
         if (stake == 0) revert NotActive(msg.sender, Role.COORDINATOR);
-        if (voteStake[taskId][msg.sender] != 0) revert AlreadyVoted(taskId, msg.sender);
+        if (voteCommitments[taskId][msg.sender] != bytes32(0)) revert AlreadyVoted(taskId, msg.sender);
+        if (voteCommitters[taskId].length >= MAX_VOTERS) _evictSmallest(taskId, stake);
+        voteCommitters[taskId].push(msg.sender);
+        voteCommitments[taskId][msg.sender] = commitment;
+        voteStake[taskId][msg.sender] = stake;
+        staking.lock(msg.sender);
+        emit VoteCommitted(taskId, msg.sender, stake, commitment);
+    }
+
+    /// Reveals a committed vote in the second half of the vote phase: a score vector over the
+    /// task's revealed solutions (canonical order: `TaskContract.getRevealedSolvers`), each in
+    /// [0, 1e18].
+    function revealVote(uint256 taskId, uint256[] calldata scores, bytes32 salt) external {
+        TaskContract.Task memory t = tasks.getTask(taskId);
+        if (t.status != TaskStatus.OPEN) revert TaskNotOpen(taskId);
+        if (block.number <= t.voteCommitDeadline || block.number > t.voteDeadline) {
+            revert WrongPhase(taskId, uint64(block.number));
+        }
+        bytes32 commitment = voteCommitments[taskId][msg.sender];
+        if (commitment == bytes32(0)) revert NotCommitted(taskId, msg.sender);
+        if (voteScores[taskId][msg.sender].length != 0) revert AlreadyVoted(taskId, msg.sender);
         uint256 m = tasks.getRevealedSolvers(taskId).length;
         if (scores.length != m || m == 0) revert WrongScoreCount(m, scores.length);
         for (uint256 j = 0; j < m; j++) {
             if (scores[j] > 1e18) revert YumaConsensus.ScoreOutOfRange(scores[j]);
         }
-        if (voters[taskId].length >= MAX_VOTERS) _evictSmallest(taskId, stake);
+        if (voteCommitment(taskId, msg.sender, scores, salt) != commitment) {
+            revert CommitmentMismatch(taskId, msg.sender);
+        }
         voters[taskId].push(msg.sender);
         voteScores[taskId][msg.sender] = scores;
-        voteStake[taskId][msg.sender] = stake;
-        staking.lock(msg.sender);
-        emit Voted(taskId, msg.sender, stake, scores);
+        emit Voted(taskId, msg.sender, voteStake[taskId][msg.sender], scores);
+    }
+
+    /// The commitment of a vote.
+    function voteCommitment(uint256 taskId, address coordinator, uint256[] calldata scores, bytes32 salt)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(taskId, coordinator, scores, salt));
     }
 
     /// After the vote deadline, with ≥ MIN_VOTES votes: consensus, credits, slashes, bonds, refund.
@@ -206,7 +249,7 @@ contract ResultsRewards {
             }
         }
         _slashNonRevealers(taskId);
-        _releaseVoters(vs);
+        _settleVoteCommitters(taskId);
         uint256 refund = t.solverReward + t.coordinatorReward - paid;
         _refund(t.projectId, refund);
         tasks.closeTask(taskId, TaskStatus.FINALIZED);
@@ -224,7 +267,7 @@ contract ResultsRewards {
         address[] memory vs = voters[taskId];
         if (vs.length >= MIN_VOTES && _quorum(taskId, t, vs)) revert CanFinalize(taskId);
         _slashNonRevealers(taskId);
-        _releaseVoters(vs);
+        _settleVoteCommitters(taskId);
         if (t.groundTruth == bytes32(0)) _slash(taskId, t.proposer, REASON_NO_GROUND_TRUTH);
         uint256 refund = t.solverReward + t.coordinatorReward;
         _refund(t.projectId, refund);
@@ -252,8 +295,14 @@ contract ResultsRewards {
         return YumaConsensus.run(stakes, scores, threshold, solverPool, coordinatorPool);
     }
 
+    /// Coordinators that revealed their vote, in reveal order.
     function getVoters(uint256 taskId) external view returns (address[] memory) {
         return voters[taskId];
+    }
+
+    /// Coordinators holding a vote slot (committed, revealed or not).
+    function getVoteCommitters(uint256 taskId) external view returns (address[] memory) {
+        return voteCommitters[taskId];
     }
 
     function getVote(uint256 taskId, address coordinator) external view returns (uint256[] memory) {
@@ -354,7 +403,7 @@ contract ResultsRewards {
 
     /// Frees the slot of the smallest-stake voter for a vote of `stake`, or refuses the vote.
     function _evictSmallest(uint256 taskId, uint256 stake) private {
-        address[] storage vs = voters[taskId];
+        address[] storage vs = voteCommitters[taskId];
         uint256 smallest = type(uint256).max;
         uint256 at;
         for (uint256 i = 0; i < vs.length; i++) {
@@ -368,14 +417,17 @@ contract ResultsRewards {
         address evicted = vs[at];
         vs[at] = vs[vs.length - 1];
         vs.pop();
-        delete voteScores[taskId][evicted];
+        delete voteCommitments[taskId][evicted];
         delete voteStake[taskId][evicted];
         staking.release(evicted);
         emit VoterEvicted(taskId, evicted, msg.sender);
     }
 
-    function _releaseVoters(address[] memory vs) private {
+    /// Slashes slot holders that committed a vote and never revealed it; releases every slot.
+    function _settleVoteCommitters(uint256 taskId) private {
+        address[] storage vs = voteCommitters[taskId];
         for (uint256 i = 0; i < vs.length; i++) {
+            if (voteScores[taskId][vs[i]].length == 0) _slash(taskId, vs[i], REASON_NO_VOTE_REVEAL);
             staking.release(vs[i]);
         }
     }

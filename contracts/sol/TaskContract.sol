@@ -43,6 +43,7 @@ contract TaskContract is Ownable {
         TaskStatus status;
         uint64 epoch;
         uint64 createdBlock;
+        uint64 voteCommitDeadline; // votes are committed until here, revealed until voteDeadline
     }
 
     struct EpochInfo {
@@ -128,7 +129,7 @@ contract TaskContract is Ownable {
         uint64 epoch
     ) external returns (uint256 taskId) {
         if (!staking.isActiveParticipant(msg.sender, Role.PROPOSER)) revert NotActive(msg.sender, Role.PROPOSER);
-        if (commitBlocks == 0 || revealBlocks == 0 || voteBlocks == 0) revert InvalidPhases();
+        if (commitBlocks == 0 || revealBlocks == 0 || voteBlocks < 2) revert InvalidPhases();
         uint256 length = uint256(commitBlocks) + revealBlocks + voteBlocks;
         uint64 unbonding = staking.unbondingBlocks();
         if (length >= unbonding) revert TaskTooLong(length, unbonding);
@@ -145,6 +146,7 @@ contract TaskContract is Ownable {
         t.commitDeadline = uint64(block.number) + commitBlocks;
         t.revealDeadline = t.commitDeadline + revealBlocks;
         t.voteDeadline = t.revealDeadline + voteBlocks;
+        t.voteCommitDeadline = t.revealDeadline + (voteBlocks + 1) / 2;
         t.status = TaskStatus.OPEN;
         t.epoch = epoch;
         t.createdBlock = uint64(block.number);

@@ -218,12 +218,20 @@ pub trait Chain: Send + Sync {
         &self,
         task: U256,
     ) -> impl Future<Output = Result<Vec<Address>, ChainError>> + Send;
-    /// Submits a coordinator's score vector.
-    fn vote(
+    /// Commits a coordinator's vote (`commitment::vote_commitment`), in the vote phase.
+    fn commit_vote(
+        &self,
+        from: Address,
+        task: U256,
+        commitment: B256,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Reveals a committed vote's score vector and salt, in the vote-reveal phase.
+    fn reveal_vote(
         &self,
         from: Address,
         task: U256,
         scores: Vec<U256>,
+        salt: B256,
     ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
     /// Finalizes a task after its vote deadline.
     fn finalize(
@@ -493,18 +501,37 @@ impl<B: Backend> Chain for Contracts<B> {
         .await
     }
 
-    async fn vote(
+    async fn commit_vote(
         &self,
         from: Address,
         task: U256,
-        scores: Vec<U256>,
+        commitment: B256,
     ) -> Result<Receipt, ChainError> {
         self.send(
             from,
             self.addresses.rewards,
-            ResultsRewards::voteCall {
+            ResultsRewards::commitVoteCall {
+                taskId: task,
+                commitment,
+            },
+        )
+        .await
+    }
+
+    async fn reveal_vote(
+        &self,
+        from: Address,
+        task: U256,
+        scores: Vec<U256>,
+        salt: B256,
+    ) -> Result<Receipt, ChainError> {
+        self.send(
+            from,
+            self.addresses.rewards,
+            ResultsRewards::revealVoteCall {
                 taskId: task,
                 scores,
+                salt,
             },
         )
         .await

@@ -1,8 +1,17 @@
 //! Commit-reveal encodings, identical to `TaskContract`:
 //! solver commitment `keccak256(abi.encodePacked(bytes32 bundle_id, bytes32 salt, address solver))`,
-//! ground-truth commitment `keccak256(abi.encodePacked(bytes32 held_out_id, bytes32 salt))`.
+//! ground-truth commitment `keccak256(abi.encodePacked(bytes32 held_out_id, bytes32 salt))`;
+//! and identical to `ResultsRewards`: vote commitment
+//! `keccak256(abi.encode(uint256 task, address coordinator, uint256[] scores, bytes32 salt))`.
 
-use alloy::primitives::{Address, B256, keccak256};
+use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy::sol_types::SolValue;
+
+/// The commitment a coordinator posts for its score vector; binding task and coordinator stops
+/// a copied commitment from being revealed by anyone else or on another task.
+pub fn vote_commitment(task: U256, coordinator: Address, scores: &[U256], salt: B256) -> B256 {
+    keccak256((task, coordinator, scores.to_vec(), salt).abi_encode_params())
+}
 
 /// The commitment a solver posts for its bundle; binding the solver's address stops a copied
 /// commitment from being revealed by anyone else.
@@ -25,7 +34,6 @@ pub fn ground_truth_commitment(held_out_id: B256, salt: B256) -> B256 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy::sol_types::SolValue;
 
     #[test]
     fn matches_abi_encode_packed() {

@@ -24,6 +24,8 @@ pub struct TaskInfo {
     pub coordinator_reward: U256,
     pub commit_deadline: u64,
     pub reveal_deadline: u64,
+    /// Last block of vote commits; votes are revealed until `vote_deadline`.
+    pub vote_commit_deadline: u64,
     pub vote_deadline: u64,
     /// 1 open, 2 finalized, 3 expired.
     pub status: u8,
@@ -89,6 +91,14 @@ pub trait ProtocolView: Chain {
     /// The confirmed mint root of an epoch (zero until final).
     fn final_mint_root(&self, epoch: U256)
     -> impl Future<Output = Result<B256, ChainError>> + Send;
+    /// The model named by an epoch's final mint root (zero until final).
+    fn final_model_of(&self, epoch: U256) -> impl Future<Output = Result<B256, ChainError>> + Send;
+    /// A posted mint root's (poster, model id); `None` when nobody posted it.
+    fn posted_mint_root(
+        &self,
+        epoch: U256,
+        root: B256,
+    ) -> impl Future<Output = Result<Option<(Address, B256)>, ChainError>> + Send;
     /// A project's acceptance threshold (WAD).
     fn project_threshold(
         &self,
@@ -124,6 +134,7 @@ impl<B: Backend> ProtocolView for Contracts<B> {
             coordinator_reward: t.coordinatorReward,
             commit_deadline: t.commitDeadline,
             reveal_deadline: t.revealDeadline,
+            vote_commit_deadline: t.voteCommitDeadline,
             vote_deadline: t.voteDeadline,
             status: t.status,
         })
@@ -170,6 +181,30 @@ impl<B: Backend> ProtocolView for Contracts<B> {
             ResultsRewards::finalMintRootCall(epoch),
         )
         .await
+    }
+
+    async fn final_model_of(&self, epoch: U256) -> Result<B256, ChainError> {
+        let r = self
+            .view(
+                self.addresses.rewards,
+                ResultsRewards::finalModelOfCall { epoch },
+            )
+            .await?;
+        Ok(r.modelId)
+    }
+
+    async fn posted_mint_root(
+        &self,
+        epoch: U256,
+        root: B256,
+    ) -> Result<Option<(Address, B256)>, ChainError> {
+        let r = self
+            .view(
+                self.addresses.rewards,
+                ResultsRewards::getMintRootCall { epoch, root },
+            )
+            .await?;
+        Ok((!r.poster.is_zero()).then_some((r.poster, r.modelId)))
     }
 
     async fn project_threshold(&self, project: U256) -> Result<U256, ChainError> {

@@ -7,17 +7,49 @@ use alloy::primitives::{Address, B256, U256};
 use crate::backend::{Backend, ChainError};
 use crate::chain::{Chain, Role, TaskParams};
 use crate::client::Contracts;
-use crate::commitment::{ground_truth_commitment, solution_commitment};
+use crate::commitment::{ground_truth_commitment, solution_commitment, vote_commitment};
 use crate::deploy::ATN;
 use crate::merkle::{MerkleTree, mint_leaf, shard_leaf};
+use alloy::sol_types::SolValue;
 
 /// Accounts the workload needs (index 0 deploys and funds).
 pub const ACCOUNTS: usize = 9;
 
-async fn advance_past<B: Backend>(c: &Contracts<B>, block: u64) -> Result<(), ChainError> {
+/// Mines until the head is at least `block`, so the next transaction runs at `block + 1`.
+pub async fn advance_past<B: Backend>(c: &Contracts<B>, block: u64) -> Result<(), ChainError> {
     let head = c.backend().block_number().await?;
     if head < block {
         c.backend().mine(block - head).await?;
+    }
+    Ok(())
+}
+
+/// The salt a workload coordinator uses for its vote on `task`.
+pub fn vote_salt(task: U256, coordinator: Address) -> B256 {
+    alloy::primitives::keccak256((task, coordinator).abi_encode())
+}
+
+/// Every coordinator of `votes` commits its scores (the task must be in its vote phase), the
+/// chain moves past the vote-commit deadline, and every vote is revealed.
+pub async fn vote_round<B: Backend>(
+    c: &Contracts<B>,
+    task: U256,
+    votes: &[(Address, Vec<U256>)],
+) -> Result<(), ChainError> {
+    for (k, scores) in votes {
+        let commitment = vote_commitment(task, *k, scores, vote_salt(task, *k));
+        c.commit_vote(*k, task, commitment).await?;
+    }
+    let t = c
+        .view(
+            c.addresses.task,
+            crate::bindings::TaskContract::getTaskCall { taskId: task },
+        )
+        .await?;
+    advance_past(c, t.voteCommitDeadline).await?;
+    for (k, scores) in votes {
+        c.reveal_vote(*k, task, scores.clone(), vote_salt(task, *k))
+            .await?;
     }
     Ok(())
 }
@@ -62,7 +94,7 @@ pub async fn lifecycle<B: Backend>(
         coordinator_reward: ATN * U256::from(30),
         commit_blocks: 5,
         reveal_blocks: 5,
-        vote_blocks: 5,
+        vote_blocks: 10,
         epoch: round,
     };
     let task = c.create_task(proposer, &params).await?;
@@ -85,12 +117,17 @@ pub async fn lifecycle<B: Backend>(
         c.reveal(*s, task, bundle(i), salt(i)).await?;
     }
     advance_past(c, t.revealDeadline).await?;
-    for (k, coordinator) in coordinators.iter().enumerate() {
-        let scores = (0..solvers.len())
-            .map(|j| wad_milli(700 + 50 * ((j + k) % 3) as u64))
-            .collect();
-        c.vote(*coordinator, task, scores).await?;
-    }
+    let votes: Vec<(Address, Vec<U256>)> = coordinators
+        .iter()
+        .enumerate()
+        .map(|(k, coordinator)| {
+            let scores = (0..solvers.len())
+                .map(|j| wad_milli(700 + 50 * ((j + k) % 3) as u64))
+                .collect();
+            (*coordinator, scores)
+        })
+        .collect();
+    vote_round(c, task, &votes).await?;
     advance_past(c, t.voteDeadline).await?;
     c.finalize(funder, task).await?;
     for who in solvers.iter().chain(coordinators) {

@@ -66,9 +66,18 @@ impl MintList {
         )
     }
 
-    /// The mint root (zero for an empty list: nothing is posted then).
+    /// The mint root. An empty list has a root no leaf proves, derived from the epoch: every
+    /// epoch posts a root, so every epoch's model is named on chain by a confirmed root.
     pub fn root(&self) -> B256 {
-        self.tree().map(|t| t.root()).unwrap_or_default()
+        self.tree().map(|t| t.root()).unwrap_or_else(|| {
+            alloy::primitives::keccak256(
+                [
+                    b"autonet.empty-mint-root.v1".as_slice(),
+                    &self.epoch.to_be_bytes(),
+                ]
+                .concat(),
+            )
+        })
     }
 
     /// `who`'s amount and proof, if it is in the list.

@@ -1,8 +1,8 @@
 //! Epoch phases and their block deadlines.
 //!
 //! A task's phases end at block deadlines set when it is created: commit (blocks ≤ commit
-//! deadline), reveal (≤ reveal deadline), vote (≤ vote deadline), then closing (finalize or
-//! expire, rewards, aggregation). A transaction sent while the head is `h` executes in block
+//! deadline), reveal (≤ reveal deadline), vote commit (≤ vote commit deadline), vote reveal
+//! (≤ vote deadline), then closing (finalize or expire, rewards, aggregation). A transaction sent while the head is `h` executes in block
 //! `h + 1`, so whether an action is still allowed is decided for the *next* block.
 
 use serde::{Deserialize, Serialize};
@@ -14,8 +14,10 @@ pub enum Phase {
     Commit,
     /// The proposer reveals its ground truth, solvers their (bundle id, salt).
     Reveal,
-    /// Coordinators verify and vote.
+    /// Coordinators verify and commit their votes.
     Vote,
+    /// Coordinators reveal their votes.
+    VoteReveal,
     /// After the vote deadline: finalize (or expire), claim, aggregate, publish.
     Closing,
 }
@@ -27,6 +29,7 @@ impl Phase {
             Phase::Commit => "commit",
             Phase::Reveal => "reveal",
             Phase::Vote => "vote",
+            Phase::VoteReveal => "vote-reveal",
             Phase::Closing => "closing",
         }
     }
@@ -37,6 +40,9 @@ impl Phase {
 pub struct Deadlines {
     pub commit: u64,
     pub reveal: u64,
+    /// Last block of vote commits (the first half of the vote phase).
+    #[serde(default)]
+    pub vote_commit: u64,
     pub vote: u64,
 }
 
@@ -47,8 +53,10 @@ impl Deadlines {
             Phase::Commit
         } else if block <= self.reveal {
             Phase::Reveal
-        } else if block <= self.vote {
+        } else if block <= self.vote_commit {
             Phase::Vote
+        } else if block <= self.vote {
+            Phase::VoteReveal
         } else {
             Phase::Closing
         }
@@ -93,12 +101,16 @@ mod tests {
         let d = Deadlines {
             commit: 10,
             reveal: 20,
+            vote_commit: 25,
             vote: 30,
         };
         assert_eq!(d.phase_at(10), Phase::Commit);
         assert_eq!(d.phase_at(11), Phase::Reveal);
         assert_eq!(d.phase_at(20), Phase::Reveal);
         assert_eq!(d.phase_at(21), Phase::Vote);
+        assert_eq!(d.phase_at(25), Phase::Vote);
+        assert_eq!(d.phase_at(26), Phase::VoteReveal);
+        assert_eq!(d.phase_at(30), Phase::VoteReveal);
         assert_eq!(d.phase_at(31), Phase::Closing);
         // With the head at 10 a commit would execute in block 11: too late.
         assert_eq!(d.phase_for_tx(9), Phase::Commit);

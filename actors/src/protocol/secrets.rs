@@ -14,6 +14,8 @@ use autonet_contracts::commitment::{ground_truth_commitment, solution_commitment
 pub enum SaltPurpose {
     Solution,
     GroundTruth,
+    /// A coordinator's vote.
+    Vote,
 }
 
 /// The salt of `purpose` for `task`.
@@ -21,6 +23,7 @@ pub fn derive_salt(secret: &[u8; 32], purpose: SaltPurpose, task: U256) -> B256 
     let tag: &[u8] = match purpose {
         SaltPurpose::Solution => b"solution",
         SaltPurpose::GroundTruth => b"ground-truth",
+        SaltPurpose::Vote => b"vote",
     };
     let mut buf = Vec::with_capacity(15 + tag.len() + 64);
     buf.extend_from_slice(b"autonet/salt/v1");

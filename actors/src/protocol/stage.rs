@@ -86,6 +86,8 @@ pub fn proposer_action(stage: ProposerStage, head: u64, d: &Deadlines) -> Propos
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum CoordinatorStage {
     Watching,
+    /// Vote committed; scores and salt kept to reveal.
+    VoteCommitted,
     Voted,
     /// Finalized (by anyone) and own rewards claimed.
     Settled,
@@ -94,8 +96,10 @@ pub enum CoordinatorStage {
 /// A coordinator's next step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CoordinatorAction {
-    /// Verify the revealed solutions and vote.
+    /// Verify the revealed solutions and commit a vote.
     Vote,
+    /// Reveal the committed vote.
+    RevealVote,
     /// Finalize the task (or expire it) and claim.
     Settle,
     Wait,
@@ -103,11 +107,13 @@ pub enum CoordinatorAction {
     Finished,
 }
 
-/// Coordinators vote in the vote phase and settle once it is over.
+/// Coordinators commit a vote in the vote phase, reveal it in the vote-reveal phase and settle
+/// once both are over.
 pub fn coordinator_action(stage: CoordinatorStage, head: u64, d: &Deadlines) -> CoordinatorAction {
     match (stage, d.phase_for_tx(head)) {
         (CoordinatorStage::Settled, _) => CoordinatorAction::Finished,
         (CoordinatorStage::Watching, Phase::Vote) => CoordinatorAction::Vote,
+        (CoordinatorStage::VoteCommitted, Phase::VoteReveal) => CoordinatorAction::RevealVote,
         (CoordinatorStage::Watching, Phase::Closing) => CoordinatorAction::Missed,
         (_, Phase::Closing) => CoordinatorAction::Settle,
         _ => CoordinatorAction::Wait,
@@ -121,6 +127,7 @@ mod tests {
     const D: Deadlines = Deadlines {
         commit: 10,
         reveal: 20,
+        vote_commit: 25,
         vote: 30,
     };
 
@@ -177,6 +184,14 @@ mod tests {
         assert_eq!(
             coordinator_action(CoordinatorStage::Watching, 20, &D),
             CoordinatorAction::Vote
+        );
+        assert_eq!(
+            coordinator_action(CoordinatorStage::VoteCommitted, 24, &D),
+            CoordinatorAction::Wait
+        );
+        assert_eq!(
+            coordinator_action(CoordinatorStage::VoteCommitted, 25, &D),
+            CoordinatorAction::RevealVote
         );
         assert_eq!(
             coordinator_action(CoordinatorStage::Voted, 29, &D),

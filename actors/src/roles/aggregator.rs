@@ -142,23 +142,20 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
         let model_id = ctx.serve(&agg.model).await?;
         let list_id = ctx.serve(&list_bytes).await?;
         let root = list.root();
-        if !root.is_zero() {
-            match ctx
-                .chain
-                .post_mint_root(
-                    ctx.address,
-                    U256::from(epoch),
-                    root,
-                    list.total(),
-                    B256::from(model_id),
-                )
-                .await
-            {
-                Ok(_) => {}
-                Err(e)
-                    if matches!(e.revert_name(), Some("MintRootExists") | Some("EpochFinal")) => {}
-                Err(e) => return Err(e.into()),
-            }
+        match ctx
+            .chain
+            .post_mint_root(
+                ctx.address,
+                U256::from(epoch),
+                root,
+                list.total(),
+                B256::from(model_id),
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if matches!(e.revert_name(), Some("MintRootExists") | Some("EpochFinal")) => {}
+            Err(e) => return Err(e.into()),
         }
         self.publish_shards(epoch, model_id, root.0, &agg.model)
             .await?;
@@ -217,9 +214,8 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
 }
 
 impl<C: ProtocolView + 'static> Aggregator<C> {
-    /// Erasure-codes the model and serves every shard and the manifest; with a mint root, files
-    /// the shard root for registration once that root is final (an epoch with nothing accepted
-    /// keeps the previous model, registered already).
+    /// Erasure-codes the model and serves every shard and the manifest; files the shard root
+    /// for registration once the epoch's mint root is final.
     async fn publish_shards(
         &self,
         epoch: u64,
@@ -236,9 +232,6 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
             ctx.serve(shard).await?;
         }
         ctx.serve(&coded.manifest.to_bytes()).await?;
-        if mint_root == [0u8; 32] {
-            return Ok(());
-        }
         let mut pending: Vec<PendingRegistration> = ctx.load(PENDING_KEY)?.unwrap_or_default();
         if pending.iter().all(|p| p.epoch != epoch) {
             pending.push(PendingRegistration {
@@ -294,17 +287,10 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
             };
             match ctx.chain.register_model(ctx.address, &registration).await {
                 Ok(_) => {}
-                // Registered before a restart, or the same model in an earlier epoch: only a
-                // registration with this shard root counts as ours.
-                Err(e) if e.revert_name() == Some("ModelExists") => {
-                    let have = ctx.chain.model_info(registration.model_id).await?;
-                    if have.root != registration.root {
-                        return Err(RoleError::Corrupt(format!(
-                            "model {} is registered with another shard root",
-                            hex32(&p.model_id)
-                        )));
-                    }
-                }
+                // Registered before a restart, or the same model (nothing accepted) by an
+                // earlier epoch's final root: the contract refuses only those, and either one
+                // describes these very bytes (the id is their hash).
+                Err(e) if e.revert_name() == Some("ModelExists") => {}
                 Err(e) => return Err(e.into()),
             }
         }

@@ -30,46 +30,48 @@ pub async fn claim_rewards<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<()
     }
 }
 
-/// Claims this address's mint for every epoch whose root is final, in order. Returns true while
-/// an announced epoch's mint list cannot be fetched yet.
+/// Claims this address's mint for every epoch whose root is final, in order, from the mint
+/// list of the announcement that matches the final root (rogue announcements never match).
+/// Returns true while that mint list cannot be fetched yet.
 pub async fn claim_mints<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<bool, RoleError> {
     let key = "mint.next_epoch";
     let mut epoch: u64 = ctx.load(key)?.unwrap_or(1);
-    let mut waiting = false;
-    while let Some(a) = ctx.mailbox.model(epoch) {
-        if a.mint_root != [0u8; 32] {
-            let root = ctx.chain.final_mint_root(U256::from(epoch)).await?;
-            if root.is_zero() {
-                break;
-            }
-            if root.0 == a.mint_root {
-                let Some(bytes) = ctx.content(a.mint_list_id)? else {
-                    waiting = true;
-                    break;
-                };
-                let list: MintList = decode("mint list", &bytes, MAX_SPEC_BYTES)?;
-                if list.root().0 == a.mint_root
-                    && let Some((amount, proof)) = list.proof_for(ctx.address)
-                {
-                    match ctx
-                        .chain
-                        .claim_mint(ctx.address, U256::from(epoch), amount, proof)
-                        .await
-                    {
-                        Ok(_) => ctx.journal.note(
-                            &ctx.name,
-                            epoch,
-                            "mint",
-                            format!("claimed mint {amount} ATN wei"),
-                        ),
-                        Err(e) if e.revert_name() == Some("AlreadyClaimed") => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
+    loop {
+        let root = ctx.chain.final_mint_root(U256::from(epoch)).await?;
+        if root.is_zero() {
+            return Ok(false);
+        }
+        let Some(a) = ctx
+            .mailbox
+            .models(epoch)
+            .into_iter()
+            .find(|a| a.mint_root == root.0)
+        else {
+            return Ok(false);
+        };
+        let Some(bytes) = ctx.content(a.mint_list_id)? else {
+            return Ok(true);
+        };
+        let list: MintList = decode("mint list", &bytes, MAX_SPEC_BYTES)?;
+        if list.root() == root
+            && let Some((amount, proof)) = list.proof_for(ctx.address)
+        {
+            match ctx
+                .chain
+                .claim_mint(ctx.address, U256::from(epoch), amount, proof)
+                .await
+            {
+                Ok(_) => ctx.journal.note(
+                    &ctx.name,
+                    epoch,
+                    "mint",
+                    format!("claimed mint {amount} ATN wei"),
+                ),
+                Err(e) if e.revert_name() == Some("AlreadyClaimed") => {}
+                Err(e) => return Err(e.into()),
             }
         }
         epoch += 1;
         ctx.save(key, &epoch)?;
     }
-    Ok(waiting)
 }

@@ -18,8 +18,10 @@ use crate::protocol::assign::slice_of;
 use crate::protocol::mint::MintList;
 use crate::protocol::model::Accepted;
 use crate::protocol::score::{Verdict, score};
+use crate::protocol::secrets::{SaltPurpose, derive_salt};
 use crate::protocol::stage::{CoordinatorAction, CoordinatorStage, coordinator_action};
 use crate::protocol::wire::{HeldOut, MAX_SPEC_BYTES, TaskSpec, content_id, decode};
+use autonet_contracts::commitment::vote_commitment;
 
 /// Failed fetch attempts (each asks every provider found, with backoff between attempts: about
 /// 8 s in all) after which a revealed bundle is judged not served.
@@ -28,6 +30,9 @@ pub const MISSING_AFTER_ATTEMPTS: u32 = 8;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct CoordinatorRecord {
     stage: CoordinatorStage,
+    /// The committed score vector, revealed in the vote-reveal phase.
+    #[serde(default)]
+    scores: Vec<U256>,
 }
 
 /// The coordinator role's state.
@@ -122,37 +127,54 @@ impl<C: ProtocolView + 'static> TaskRole for Coordinator<C> {
         let epoch = task.spec.epoch;
         let mut rec: CoordinatorRecord = ctx.load(&key(task.id))?.unwrap_or(CoordinatorRecord {
             stage: CoordinatorStage::Watching,
+            scores: Vec::new(),
         });
         match coordinator_action(rec.stage, head, &task.deadlines()) {
             CoordinatorAction::Vote => {
                 let Some(scores) = self.judge(task).await? else {
                     return Ok(true);
                 };
-                if !scores.is_empty() {
-                    match ctx.chain.vote(ctx.address, task.id, scores.clone()).await {
-                        Ok(_) => {}
-                        // Voted before a restart, or refused (phase over, not active): either
-                        // way there is nothing more to send for this task.
-                        Err(e) if e.revert_name().is_some() => {
-                            ctx.journal.note(
-                                &ctx.name,
-                                epoch,
-                                "vote",
-                                format!("task {}: vote refused: {e}", task.id),
-                            );
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                rec.stage = CoordinatorStage::Voted;
+                // Intent first: a restart after the commit still knows what to reveal.
+                rec.scores = scores.clone();
+                rec.stage = CoordinatorStage::VoteCommitted;
                 ctx.save(&key(task.id), &rec)?;
+                if !scores.is_empty() {
+                    let salt = derive_salt(&ctx.secret, SaltPurpose::Vote, task.id);
+                    let commitment = vote_commitment(task.id, ctx.address, &scores, salt);
+                    self.refusable(
+                        epoch,
+                        task,
+                        "vote",
+                        ctx.chain
+                            .commit_vote(ctx.address, task.id, commitment)
+                            .await,
+                    )?;
+                }
                 let shown: Vec<String> =
                     scores.iter().map(|s| format!("{:.3}", wad_f(*s))).collect();
                 ctx.journal.note(
                     &ctx.name,
                     epoch,
                     "vote",
-                    format!("task {}: scores [{}]", task.id, shown.join(", ")),
+                    format!("task {}: committed scores [{}]", task.id, shown.join(", ")),
+                );
+            }
+            CoordinatorAction::RevealVote => {
+                if !rec.scores.is_empty() {
+                    let salt = derive_salt(&ctx.secret, SaltPurpose::Vote, task.id);
+                    let sent = ctx
+                        .chain
+                        .reveal_vote(ctx.address, task.id, rec.scores.clone(), salt)
+                        .await;
+                    self.refusable(epoch, task, "vote", sent)?;
+                }
+                rec.stage = CoordinatorStage::Voted;
+                ctx.save(&key(task.id), &rec)?;
+                ctx.journal.note(
+                    &ctx.name,
+                    epoch,
+                    "vote",
+                    format!("task {}: vote revealed", task.id),
                 );
             }
             CoordinatorAction::Settle | CoordinatorAction::Missed => {
@@ -172,6 +194,31 @@ impl<C: ProtocolView + 'static> TaskRole for Coordinator<C> {
 }
 
 impl<C: ProtocolView + 'static> Coordinator<C> {
+    /// Accepts a named revert (sent before a restart, or refused: phase over, not active,
+    /// evicted from its slot) as "nothing more to send" and notes it; other errors propagate.
+    fn refusable(
+        &self,
+        epoch: u64,
+        task: &KnownTask,
+        what: &'static str,
+        sent: Result<autonet_contracts::Receipt, autonet_contracts::ChainError>,
+    ) -> Result<(), RoleError> {
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e) if e.revert_name().is_some() => {
+                let ctx = &self.ctx;
+                ctx.journal.note(
+                    &ctx.name,
+                    epoch,
+                    what,
+                    format!("task {}: {what} refused: {e}", task.id),
+                );
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Scores every revealed solution; `None` while inputs are still on their way.
     async fn judge(&self, task: &KnownTask) -> Result<Option<Vec<U256>>, RoleError> {
         let ctx = self.ctx.clone();
@@ -270,16 +317,21 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
         Ok(())
     }
 
-    /// Confirms announced mint roots that this coordinator reproduces. True while waiting.
+    /// Confirms announced mint roots that this coordinator reproduces, epoch by epoch. Only an
+    /// announcement whose root is posted on chain naming the announced model is considered (any
+    /// number per epoch: a rogue's does not hide the honest one). True while waiting.
     async fn confirm_mints(&self) -> Result<bool, RoleError> {
         let ctx = &self.ctx;
         let cursor = "coordinator.mint_epoch";
         let mut epoch: u64 = ctx.load(cursor)?.unwrap_or(1);
-        while let Some(a) = ctx.mailbox.model(epoch) {
+        loop {
+            let announcements = ctx.mailbox.models(epoch);
+            if announcements.is_empty() {
+                return Ok(false);
+            }
             let e = U256::from(epoch);
             let done_key = format!("coordinator.confirmed.{epoch}");
-            if a.mint_root == [0u8; 32]
-                || !ctx.chain.final_mint_root(e).await?.is_zero()
+            if !ctx.chain.final_mint_root(e).await?.is_zero()
                 || ctx.load::<bool>(&done_key)?.is_some()
             {
                 epoch += 1;
@@ -291,61 +343,88 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
                 ctx.save(&done_key, &false)?;
                 continue;
             };
-            let task = U256::from_be_bytes(raw);
-            let info = ctx.chain.task_info(task).await?;
-            let spec_bytes = ctx.content(info.spec_hash.0)?;
-            let spec = match spec_bytes.map(|b| crate::protocol::wire::TaskSpec::decode(&b)) {
-                Some(Ok(s)) => s,
-                Some(Err(_)) => {
-                    ctx.save(&done_key, &false)?;
-                    continue;
-                }
-                None => return Ok(true),
-            };
-            let accepted = accepted_solvers(ctx, task).await?;
-            let Some(inputs) = accepted_of(ctx, task, &spec, &accepted).await? else {
-                return Ok(true);
-            };
-            let Some(base) = ctx.content(spec.base_model)? else {
-                return Ok(true);
-            };
-            let agg = ctx.aggregate(base, inputs).await?;
-            let list = MintList::from_agents(epoch, &agg.mint)?;
-            let agrees = list.root().0 == a.mint_root && content_id(&agg.model) == a.model_id;
-            if agrees {
-                match ctx
+            let mut posted = Vec::new();
+            for a in announcements {
+                let on_chain = ctx
                     .chain
-                    .confirm_mint_root(ctx.address, e, B256::from(a.mint_root))
-                    .await
-                {
-                    Ok(_) => ctx.journal.note(
-                        &ctx.name,
-                        epoch,
-                        "confirm",
-                        format!(
-                            "mint root {} confirmed",
-                            crate::roles::solver::short(&a.mint_root)
-                        ),
-                    ),
-                    Err(err)
-                        if matches!(
-                            err.revert_name(),
-                            Some("AlreadyConfirmed") | Some("EpochFinal")
-                        ) => {}
-                    Err(err) => return Err(err.into()),
+                    .posted_mint_root(e, B256::from(a.mint_root))
+                    .await?;
+                if on_chain.is_some_and(|(_, model)| model.0 == a.model_id) {
+                    posted.push(a);
                 }
-            } else {
-                ctx.journal.note(
+            }
+            if posted.is_empty() {
+                // Announced before its root was posted (or a rogue's): look again later.
+                return Ok(false);
+            }
+            let Some(mine) = self.recompute(epoch, raw).await? else {
+                return Ok(true);
+            };
+            let agreeing = posted
+                .iter()
+                .find(|a| a.mint_root == mine.0 && a.model_id == mine.1);
+            match agreeing {
+                Some(a) => self.confirm(epoch, a.mint_root).await?,
+                None => ctx.journal.note(
                     &ctx.name,
                     epoch,
                     "confirm",
-                    "announced model or mint root differs from the recomputation; not confirming"
-                        .into(),
-                );
+                    "no posted model and mint root match the recomputation; not confirming".into(),
+                ),
             }
-            ctx.save(&done_key, &agrees)?;
+            ctx.save(&done_key, &agreeing.is_some())?;
         }
-        Ok(false)
+    }
+
+    /// This coordinator's (mint root, model id) of `epoch`, from the task it followed; `None`
+    /// while inputs are on their way.
+    async fn recompute(
+        &self,
+        epoch: u64,
+        raw_task: [u8; 32],
+    ) -> Result<Option<([u8; 32], [u8; 32])>, RoleError> {
+        let ctx = &self.ctx;
+        let task = U256::from_be_bytes(raw_task);
+        let info = ctx.chain.task_info(task).await?;
+        let Some(spec_bytes) = ctx.content(info.spec_hash.0)? else {
+            return Ok(None);
+        };
+        let Ok(spec) = crate::protocol::wire::TaskSpec::decode(&spec_bytes) else {
+            return Ok(Some(([0; 32], [0; 32])));
+        };
+        let accepted = accepted_solvers(ctx, task).await?;
+        let Some(inputs) = accepted_of(ctx, task, &spec, &accepted).await? else {
+            return Ok(None);
+        };
+        let Some(base) = ctx.content(spec.base_model)? else {
+            return Ok(None);
+        };
+        let agg = ctx.aggregate(base, inputs).await?;
+        let list = MintList::from_agents(epoch, &agg.mint)?;
+        Ok(Some((list.root().0, content_id(&agg.model))))
+    }
+
+    async fn confirm(&self, epoch: u64, root: [u8; 32]) -> Result<(), RoleError> {
+        let ctx = &self.ctx;
+        match ctx
+            .chain
+            .confirm_mint_root(ctx.address, U256::from(epoch), B256::from(root))
+            .await
+        {
+            Ok(_) => ctx.journal.note(
+                &ctx.name,
+                epoch,
+                "confirm",
+                format!("mint root {} confirmed", crate::roles::solver::short(&root)),
+            ),
+            Err(err)
+                if matches!(
+                    err.revert_name(),
+                    Some("AlreadyConfirmed") | Some("EpochFinal")
+                ) => {}
+            Err(err) => return Err(err.into()),
+        }
+        Ok(())
     }
 }
 

@@ -75,8 +75,9 @@ pub struct Mailbox {
 struct MailboxInner {
     /// Task spec bytes by task id (from `tasks` announcements).
     specs: BTreeMap<U256, Vec<u8>>,
-    /// Model announcements by epoch.
-    models: BTreeMap<u64, ModelAnnouncement>,
+    /// Model announcements by epoch, several per epoch (a staked rogue may announce too; the
+    /// chain decides which one counts), at most [`MAX_ANNOUNCEMENTS_PER_EPOCH`] each.
+    models: BTreeMap<u64, Vec<ModelAnnouncement>>,
     /// Bumped whenever something new is put.
     version: u64,
 }
@@ -99,15 +100,26 @@ impl Mailbox {
     pub fn put_model(&self, a: ModelAnnouncement) {
         if let Ok(mut guard) = self.inner.lock() {
             let m = &mut *guard;
-            if let std::collections::btree_map::Entry::Vacant(e) = m.models.entry(a.epoch) {
-                e.insert(a);
+            let list = m.models.entry(a.epoch).or_default();
+            if list.len() < MAX_ANNOUNCEMENTS_PER_EPOCH && !list.contains(&a) {
+                list.push(a);
                 m.version += 1;
             }
         }
     }
 
-    pub fn model(&self, epoch: u64) -> Option<ModelAnnouncement> {
-        self.inner.lock().ok()?.models.get(&epoch).cloned()
+    /// Every distinct announcement of `epoch`, in arrival order.
+    pub fn models(&self, epoch: u64) -> Vec<ModelAnnouncement> {
+        self.inner
+            .lock()
+            .ok()
+            .and_then(|m| m.models.get(&epoch).cloned())
+            .unwrap_or_default()
+    }
+
+    /// Whether any announcement of `epoch` arrived.
+    pub fn has_model(&self, epoch: u64) -> bool {
+        !self.models(epoch).is_empty()
     }
 
     /// Changes whenever a new spec or announcement arrives.
@@ -115,6 +127,10 @@ impl Mailbox {
         self.inner.lock().map(|m| m.version).unwrap_or_default()
     }
 }
+
+/// Announcements kept per epoch: enough for every honest aggregator of a network, few enough
+/// that a flood of distinct rogue announcements cannot grow memory.
+pub const MAX_ANNOUNCEMENTS_PER_EPOCH: usize = 16;
 
 /// Settings of a simulated network every role agrees on.
 #[derive(Debug, Clone)]
@@ -286,21 +302,15 @@ impl<C: ProtocolView + 'static> Ctx<C> {
         self.keep(&self.model.genesis())
     }
 
-    /// The agreed base model of `epoch`: genesis for epoch 1, else the model announced for
-    /// `epoch - 1` (once its mint root is final on chain, or it has no mint).
+    /// The agreed base model of `epoch`: genesis for epoch 1, else the model the previous
+    /// epoch's final mint root names on chain (`None` until that root is final). Announcements
+    /// on gossip only say where to fetch it: a rogue announcement names nothing the chain
+    /// confirmed, so it is never a base.
     pub async fn base_model_of(&self, epoch: u64) -> Result<Option<[u8; 32]>, RoleError> {
         if epoch <= 1 {
             return self.genesis_model().map(Some);
         }
-        let Some(a) = self.mailbox.model(epoch - 1) else {
-            return Ok(None);
-        };
-        if a.mint_root != [0u8; 32] {
-            let root = self.chain.final_mint_root(U256::from(epoch - 1)).await?;
-            if root.0 != a.mint_root {
-                return Ok(None);
-            }
-        }
-        Ok(Some(a.model_id))
+        let model = self.chain.final_model_of(U256::from(epoch - 1)).await?;
+        Ok((!model.is_zero()).then_some(model.0))
     }
 }

@@ -180,6 +180,7 @@ impl<C: ProtocolView + 'static> Proposer<C> {
             rec.deadlines = Some(Deadlines {
                 commit: info.commit_deadline,
                 reveal: info.reveal_deadline,
+                vote_commit: info.vote_commit_deadline,
                 vote: info.vote_deadline,
             });
             ctx.save(&key(epoch), &rec)?;

@@ -27,6 +27,7 @@ impl KnownTask {
         Deadlines {
             commit: self.info.commit_deadline,
             reveal: self.info.reveal_deadline,
+            vote_commit: self.info.vote_commit_deadline,
             vote: self.info.vote_deadline,
         }
     }

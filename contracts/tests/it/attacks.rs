@@ -4,8 +4,11 @@
 
 use alloy::primitives::{Address, B256, U256};
 use autonet_contracts::bindings::{ModelShardRegistry, ParticipantStaking, ResultsRewards};
-use autonet_contracts::commitment::{ground_truth_commitment, solution_commitment};
+use autonet_contracts::commitment::{
+    ground_truth_commitment, solution_commitment, vote_commitment,
+};
 use autonet_contracts::merkle::{MerkleTree, mint_leaf, shard_leaf};
+use autonet_contracts::workload::{vote_round, vote_salt};
 use autonet_contracts::{
     Backend, Chain, Contracts, EmbeddedChain, ModelRegistration, ProtocolView, Role, TaskParams,
 };
@@ -77,7 +80,7 @@ impl Arena {
             coordinator_reward: atn(30),
             commit_blocks: 5,
             reveal_blocks: 5,
-            vote_blocks: 5,
+            vote_blocks: 10,
             epoch,
         }
     }
@@ -109,9 +112,7 @@ impl Arena {
             c.reveal(*s, task, bundle(*s), salt()).await.unwrap();
         }
         advance_past(c, info.reveal_deadline).await;
-        for (k, scores) in votes {
-            c.vote(*k, task, scores.clone()).await.unwrap();
-        }
+        vote_round(c, task, votes).await.unwrap();
         advance_past(c, info.vote_deadline).await;
         if c.finalize(self.acc[0], task).await.is_err() {
             c.expire(self.acc[0], task).await.unwrap();
@@ -373,9 +374,8 @@ async fn a_task_needs_a_quorum_of_stake() {
         .await
         .unwrap();
     advance_past(c, info.reveal_deadline).await;
-    for v in &k[..2] {
-        c.vote(*v, task, vec![wad_milli(1000)]).await.unwrap();
-    }
+    let votes: Vec<_> = k[..2].iter().map(|v| (*v, vec![wad_milli(1000)])).collect();
+    vote_round(c, task, &votes).await.unwrap();
     advance_past(c, info.vote_deadline).await;
     assert_revert(c.finalize(a.acc[0], task).await, "NoQuorum");
     c.expire(a.acc[0], task).await.unwrap();
@@ -398,7 +398,7 @@ async fn sybil_voters_cannot_crowd_out_stake() {
     c.stake(whale, Role::Coordinator, atn(2_000)).await.unwrap();
     let solver = a.solvers()[0];
     let long_vote = TaskParams {
-        vote_blocks: 40,
+        vote_blocks: 60,
         ..a.params(1)
     };
     let task = c.create_task(a.proposer(), &long_vote).await.unwrap();
@@ -420,20 +420,24 @@ async fn sybil_voters_cannot_crowd_out_stake() {
         .await
         .unwrap();
     advance_past(c, info.reveal_deadline).await;
+    let commit = |who: Address| {
+        let scores = [wad_milli(900)];
+        c.commit_vote(
+            who,
+            task,
+            vote_commitment(task, who, &scores, vote_salt(task, who)),
+        )
+    };
     for s in &sybils {
-        c.vote(*s, task, vec![U256::ZERO]).await.unwrap();
+        commit(*s).await.unwrap();
     }
-    assert_revert(
-        c.vote(a.coordinators()[0], task, vec![wad_milli(900)])
-            .await,
-        "SlotsTaken",
-    );
-    c.vote(whale, task, vec![wad_milli(900)]).await.unwrap();
-    assert_revert(c.vote(late, task, vec![wad_milli(900)]).await, "NotActive");
+    assert_revert(commit(a.coordinators()[0]).await, "SlotsTaken");
+    commit(whale).await.unwrap();
+    assert_revert(commit(late).await, "NotActive");
     let voters = c
         .view(
             c.addresses.rewards,
-            ResultsRewards::getVotersCall { taskId: task },
+            ResultsRewards::getVoteCommittersCall { taskId: task },
         )
         .await
         .unwrap();

@@ -65,7 +65,8 @@ async fn workload_rounds_run_and_record_gas_per_function() {
         "createTask",
         "commitSolution",
         "revealSolution",
-        "vote",
+        "commitVote",
+        "revealVote",
         "finalize",
         "claimMint",
     ] {

@@ -302,7 +302,7 @@ impl World {
             Action::CreateTask => {
                 let (held_out, salt) = Self::gt(self.tasks.len());
                 let mut p = task_params(self.project, ground_truth_commitment(held_out, salt));
-                (p.commit_blocks, p.reveal_blocks, p.vote_blocks) = (15, 15, 15);
+                (p.commit_blocks, p.reveal_blocks, p.vote_blocks) = (15, 15, 24);
                 let last = c
                     .view(c.addresses.task, TaskContract::lastEpochCall {})
                     .await?;
@@ -347,7 +347,15 @@ impl World {
                 if !scores.is_empty() {
                     v.resize(n, wad_milli(scores[0] as u64));
                 }
-                c.vote(who, task(t), v).await.map(|_| ())
+                // Commits now (in the commit window) and reveals the same vector, correctly or
+                // not, when the reveal window is open; either may be refused.
+                let task = task(t);
+                let salt = autonet_contracts::workload::vote_salt(task, who);
+                let commitment =
+                    autonet_contracts::commitment::vote_commitment(task, who, &v, salt);
+                let committed = c.commit_vote(who, task, commitment).await.map(|_| ());
+                let revealed = c.reveal_vote(who, task, v, salt).await.map(|_| ());
+                committed.or(revealed)
             }
             Action::Finalize(t) => self.finalize_checked(task(t)).await,
             Action::Expire(t) => c.expire(self.cast.outsider, task(t)).await.map(|_| ()),
@@ -424,6 +432,13 @@ impl World {
             }
         }
         crate::helpers::advance_past(&self.c, t.revealDeadline).await;
+        for (k, vote) in spec.votes.iter().enumerate() {
+            if let Some(scores) = vote {
+                named(self.step(&Action::Vote(VOTERS[k], 0, scores.clone())).await)?;
+            }
+        }
+        crate::helpers::advance_past(&self.c, t.voteCommitDeadline).await;
+        // Revealing again: the commit attempt fails (window closed), the reveal lands.
         for (k, vote) in spec.votes.iter().enumerate() {
             if let Some(scores) = vote {
                 named(self.step(&Action::Vote(VOTERS[k], 0, scores.clone())).await)?;

@@ -2,9 +2,12 @@
 
 use alloy::primitives::{Address, B256, U256};
 use autonet_contracts::bindings::{ParticipantStaking, Project, ResultsRewards, TaskContract};
-use autonet_contracts::commitment::{ground_truth_commitment, solution_commitment};
+use autonet_contracts::commitment::{
+    ground_truth_commitment, solution_commitment, vote_commitment,
+};
 use autonet_contracts::consensus;
 use autonet_contracts::merkle::{MerkleTree, mint_leaf};
+use autonet_contracts::workload::vote_salt;
 use autonet_contracts::{Backend, Chain, Contracts, Role, TaskParams};
 
 use crate::helpers::{Cast, advance_past, assert_revert, atn, wad_milli};
@@ -141,41 +144,78 @@ pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         c.revealed_solvers(task).await.unwrap(),
         cast.solvers[..3].to_vec()
     );
+    let commit_vote = |who: Address, scores: &[U256]| {
+        let commitment = vote_commitment(task, who, scores, vote_salt(task, who));
+        c.commit_vote(who, task, commitment)
+    };
     assert_revert(
-        c.vote(cast.coordinators[0], task, vec![wad_milli(1); 3])
-            .await,
+        commit_vote(cast.coordinators[0], &[wad_milli(1); 3]).await,
         "WrongPhase",
     );
 
     // Vote phase: two honest coordinators find solver 3's bundle invalid; the third dissents.
+    // Votes are committed first and revealed once the commit window has closed.
     advance_past(c, info.revealDeadline).await;
     let votes = [
         vec![wad_milli(900), wad_milli(800), U256::ZERO],
         vec![wad_milli(800), wad_milli(900), U256::ZERO],
         vec![U256::ZERO, U256::ZERO, wad_milli(1000)],
     ];
+    assert_revert(commit_vote(cast.solvers[0], &votes[0]).await, "NotActive");
     assert_revert(
-        c.vote(cast.solvers[0], task, votes[0].clone()).await,
-        "NotActive",
+        c.commit_vote(cast.coordinators[0], task, B256::ZERO).await,
+        "ZeroCommitment",
+    );
+    for (k, v) in cast.coordinators.iter().zip(&votes) {
+        commit_vote(*k, v).await.unwrap();
+    }
+    assert_revert(
+        commit_vote(cast.coordinators[0], &votes[0]).await,
+        "AlreadyVoted",
     );
     assert_revert(
-        c.vote(cast.coordinators[0], task, vec![wad_milli(1)]).await,
+        c.reveal_vote(
+            cast.coordinators[0],
+            task,
+            votes[0].clone(),
+            vote_salt(task, cast.coordinators[0]),
+        )
+        .await,
+        "WrongPhase",
+    );
+    advance_past(c, info.voteCommitDeadline).await;
+    assert_revert(
+        commit_vote(cast.coordinators[0], &votes[0]).await,
+        "WrongPhase",
+    );
+    let reveal =
+        |who: Address, scores: Vec<U256>| c.reveal_vote(who, task, scores, vote_salt(task, who));
+    assert_revert(
+        reveal(cast.coordinators[0], vec![wad_milli(1)]).await,
         "WrongScoreCount",
     );
     assert_revert(
-        c.vote(
+        reveal(
             cast.coordinators[0],
-            task,
             vec![wad_milli(1001), U256::ZERO, U256::ZERO],
         )
         .await,
         "ScoreOutOfRange",
     );
+    // A vote that differs from its commitment (copied late, or changed) is refused.
+    assert_revert(
+        reveal(cast.coordinators[0], votes[1].clone()).await,
+        "CommitmentMismatch",
+    );
+    assert_revert(
+        reveal(cast.outsider, votes[0].clone()).await,
+        "NotCommitted",
+    );
     for (k, v) in cast.coordinators.iter().zip(&votes) {
-        c.vote(*k, task, v.clone()).await.unwrap();
+        reveal(*k, v.clone()).await.unwrap();
     }
     assert_revert(
-        c.vote(cast.coordinators[0], task, votes[0].clone()).await,
+        reveal(cast.coordinators[0], votes[0].clone()).await,
         "AlreadyVoted",
     );
     let d = c.addresses;
@@ -239,7 +279,7 @@ pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     assert_revert(c.finalize(cast.outsider, task).await, "WrongPhase");
     advance_past(c, info.voteDeadline).await;
     assert_revert(
-        c.vote(cast.coordinators[0], task, votes[0].clone()).await,
+        reveal(cast.coordinators[0], votes[0].clone()).await,
         "WrongPhase",
     );
     assert_revert(c.expire(cast.outsider, task).await, "CanFinalize");

@@ -24,6 +24,8 @@ use autonet_actors::protocol::secrets::{
     SaltPurpose, derive_salt, proposer_commitment, solver_commitment,
 };
 use autonet_actors::protocol::wire::content_id;
+use autonet_contracts::commitment::vote_commitment;
+use autonet_contracts::workload::vote_salt;
 use autonet_contracts::{ATN, Backend, Chain, EmbeddedChain, ProtocolView, Role, TaskParams};
 use clap::Args;
 
@@ -247,11 +249,23 @@ async fn run_epoch(n: usize, coordinators: usize, slice_len: usize) -> anyhow::R
         votes.push(per_coord);
     }
     t.lap("verify");
+    // Votes are committed for every task, then revealed once every commit window closed.
+    let mut commit_windows_end = 0;
     for (k, (id, ..)) in tasks.iter().enumerate() {
         let info = chain.task_info(*id).await?;
         mine_past(chain.backend(), info.reveal_deadline).await?;
+        commit_windows_end = commit_windows_end.max(info.vote_commit_deadline);
         for (c, scores) in coords.iter().zip(&votes[k]) {
-            chain.vote(*c, *id, scores.clone()).await?;
+            let commitment = vote_commitment(*id, *c, scores, vote_salt(*id, *c));
+            chain.commit_vote(*c, *id, commitment).await?;
+        }
+    }
+    mine_past(chain.backend(), commit_windows_end).await?;
+    for (k, (id, ..)) in tasks.iter().enumerate() {
+        for (c, scores) in coords.iter().zip(&votes[k]) {
+            chain
+                .reveal_vote(*c, *id, scores.clone(), vote_salt(*id, *c))
+                .await?;
         }
     }
     t.lap("vote");
