@@ -343,36 +343,38 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
                 ctx.save(&done_key, &false)?;
                 continue;
             };
-            let mut posted = Vec::new();
+            // The recomputation is kept: announcements are looked at again as they arrive.
+            let mine_key = format!("coordinator.recomputed.{epoch}");
+            let mine = match ctx.load::<([u8; 32], [u8; 32])>(&mine_key)? {
+                Some(m) => m,
+                None => {
+                    let Some(m) = self.recompute(epoch, raw).await? else {
+                        return Ok(true);
+                    };
+                    ctx.save(&mine_key, &m)?;
+                    m
+                }
+            };
+            let mut agreeing = None;
             for a in announcements {
+                if (a.mint_root, a.model_id) != mine {
+                    continue;
+                }
                 let on_chain = ctx
                     .chain
                     .posted_mint_root(e, B256::from(a.mint_root))
                     .await?;
                 if on_chain.is_some_and(|(_, model)| model.0 == a.model_id) {
-                    posted.push(a);
+                    agreeing = Some(a);
+                    break;
                 }
             }
-            if posted.is_empty() {
-                // Announced before its root was posted (or a rogue's): look again later.
+            let Some(a) = agreeing else {
+                // Only rogue or not-yet-posted announcements so far: look again later.
                 return Ok(false);
-            }
-            let Some(mine) = self.recompute(epoch, raw).await? else {
-                return Ok(true);
             };
-            let agreeing = posted
-                .iter()
-                .find(|a| a.mint_root == mine.0 && a.model_id == mine.1);
-            match agreeing {
-                Some(a) => self.confirm(epoch, a.mint_root).await?,
-                None => ctx.journal.note(
-                    &ctx.name,
-                    epoch,
-                    "confirm",
-                    "no posted model and mint root match the recomputation; not confirming".into(),
-                ),
-            }
-            ctx.save(&done_key, &agreeing.is_some())?;
+            self.confirm(epoch, a.mint_root).await?;
+            ctx.save(&done_key, &true)?;
         }
     }
 

@@ -141,5 +141,19 @@ pub async fn encodings_match<B: Backend>(c: &Contracts<B>, seed: u64) {
             .await
             .unwrap();
         assert_eq!(leaf, mint_leaf(solver, amount));
+        let task = U256::from(rng.random::<u64>());
+        let scores: Vec<U256> = (0..rng.random_range(0..6))
+            .map(|_| U256::from(rng.random::<u64>()))
+            .collect();
+        let call = ResultsRewards::voteCommitmentCall {
+            taskId: task,
+            coordinator: solver,
+            scores: scores.clone(),
+            salt,
+        };
+        assert_eq!(
+            c.view(c.addresses.rewards, call).await.unwrap(),
+            autonet_contracts::commitment::vote_commitment(task, solver, &scores, salt)
+        );
     }
 }

@@ -116,6 +116,16 @@ impl FaultDriver {
         out
     }
 
+    /// Records a fault acted out by something other than a roster peer.
+    pub fn record_external(&mut self, peer: &str, epoch: u64, block: u64, what: &str) {
+        self.events.push(FaultEvent {
+            peer: peer.to_string(),
+            epoch,
+            block,
+            what: what.to_string(),
+        });
+    }
+
     fn record(&mut self, i: usize, epoch: u64, block: u64, what: &str) {
         self.events.push(FaultEvent {
             peer: self.names[i].clone(),

@@ -132,6 +132,11 @@ pub struct SimulateArgs {
     /// Stop coordinator-1 for good once the first epoch is published.
     #[arg(long, env = "AUTONET_SIM_DROP_COORDINATOR")]
     pub drop_coordinator: bool,
+    /// Adds a rogue staked aggregator (the bootstrap node's identity) that, as soon as each epoch
+    /// settles, posts a mint root paying itself for a made-up model and announces it on gossip:
+    /// honest peers must ignore it (same models and totals as without it).
+    #[arg(long, env = "AUTONET_SIM_ROGUE_AGGREGATOR")]
+    pub rogue_aggregator: bool,
     /// Items per task batch: agent turns (substrate) or digit images (jepa)
     /// [default: 16 for substrate, 256 for jepa].
     #[arg(long, env = "AUTONET_SIM_BATCH")]

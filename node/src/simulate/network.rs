@@ -56,6 +56,8 @@ pub struct Network {
     pub plan: Arc<NetworkPlan>,
     bootstrap: Peer,
     clock: JoinHandle<()>,
+    /// The rogue aggregator's address and the epochs it attacked already.
+    rogue: Option<(Address, std::collections::BTreeSet<u64>)>,
 }
 
 /// Protocol secret of peer `i` (roster order) of a run seeded with `seed`; `autonet testnet
@@ -134,8 +136,9 @@ impl Network {
     /// Deploys, funds, stakes, binds and starts everything.
     pub async fn start(args: &SimulateArgs, dir: &Path) -> anyhow::Result<Network> {
         let roster = roster(args);
+        // Account 0 deploys, 1..=roster the peers, the next one is the rogue aggregator.
         let chain = Arc::new(
-            EmbeddedChain::genesis(roster.len() as u32 + 1, ATN * U256::from(INITIAL_ATN))
+            EmbeddedChain::genesis(roster.len() as u32 + 2, ATN * U256::from(INITIAL_ATN))
                 .await
                 .context("cannot deploy the contract suite on the embedded chain")?,
         );
@@ -150,11 +153,24 @@ impl Network {
             .collect();
         let plan = Arc::new(plan_for(args, project, proposers));
         let mut boot_kp = keccak256(format!("autonet/simulate/{}/bootstrap", args.seed)).0;
-        let bootstrap = Peer::start(
-            local_config(Keypair::ed25519_from_bytes(&mut boot_kp)?, Vec::new()),
-            accept_all(),
-        )
-        .await?;
+        let boot_keypair = Keypair::ed25519_from_bytes(&mut boot_kp)?;
+        let bootstrap =
+            Peer::start(local_config(boot_keypair.clone(), Vec::new()), accept_all()).await?;
+        let rogue = match args.rogue_aggregator {
+            true => {
+                let signer = &signers[roster.len() + 1];
+                chain
+                    .stake(
+                        signer.address(),
+                        Role::Aggregator,
+                        Role::Aggregator.min_stake(),
+                    )
+                    .await?;
+                bind_peer(&*chain, deployer, signer, &boot_keypair).await?;
+                Some(signer.address())
+            }
+            false => None,
+        };
         let boot_addr = bootstrap
             .tcp_addr()
             .context("the bootstrap node has no TCP address")?;
@@ -239,6 +255,7 @@ impl Network {
             plan,
             bootstrap,
             clock,
+            rogue: rogue.map(|a| (a, Default::default())),
         })
     }
 
@@ -323,9 +340,10 @@ impl Network {
 }
 
 impl Network {
-    /// Kills and restarts peers as the fault plan says.
+    /// Kills and restarts peers as the fault plan says; lets the rogue aggregator attack.
     async fn drive_faults(&mut self) -> anyhow::Result<()> {
         let head = self.chain.block_number().await?;
+        self.rogue_announcements(head).await?;
         let actions = self.faults.due(&self.journal, head);
         for action in actions {
             match action {
@@ -342,6 +360,58 @@ impl Network {
                     self.running[i] = Some(start_peer(parts, setup).await?);
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+impl Network {
+    /// For each epoch that just settled (a task, none open), the rogue aggregator posts a mint
+    /// root paying itself half the emission for a made-up model, and announces that model on the
+    /// `models` topic from the bootstrap node (bound to its address on chain).
+    async fn rogue_announcements(&mut self, head: u64) -> anyhow::Result<()> {
+        use autonet_actors::protocol::wire::{ModelAnnouncement, WIRE_VERSION, encode};
+        use autonet_contracts::bindings::TaskContract;
+        let Some((rogue, done)) = self.rogue.as_mut() else {
+            return Ok(());
+        };
+        for epoch in 1..=self.plan.epochs {
+            if done.contains(&epoch) {
+                continue;
+            }
+            let e = self
+                .chain
+                .view(self.chain.addresses.task, TaskContract::epochsCall(epoch))
+                .await?;
+            if e.tasks == 0 || e.open != 0 {
+                continue;
+            }
+            done.insert(epoch);
+            let total = autonet_contracts::DeployConfig::default().epoch_emission / U256::from(2);
+            let root = autonet_contracts::merkle::mint_leaf(*rogue, total);
+            let model = keccak256(format!("autonet/simulate/rogue-model/{epoch}"));
+            let posted = self
+                .chain
+                .post_mint_root(*rogue, U256::from(epoch), root, total, model)
+                .await;
+            let announcement = ModelAnnouncement {
+                version: WIRE_VERSION,
+                epoch,
+                model_id: model.0,
+                mint_list_id: model.0,
+                mint_root: root.0,
+            };
+            self.bootstrap
+                .client
+                .publish(autonet_p2p::GossipTopic::Models, encode(&announcement))
+                .await
+                .ok();
+            let what = match posted {
+                Ok(_) => "rogue aggregator posted a root for a made-up model and announced it",
+                Err(_) => "rogue aggregator's root was refused; announced the model anyway",
+            };
+            self.faults
+                .record_external("rogue-aggregator", epoch, head, what);
         }
         Ok(())
     }

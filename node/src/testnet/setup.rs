@@ -82,6 +82,7 @@ impl SetupArgs {
             byzantine_kind: ByzantineKind::Garbage,
             churn: 0.0,
             drop_coordinator: false,
+            rogue_aggregator: false,
             batch: Some(self.batch),
             slice: Some(self.slice),
             held_out: Some(self.held_out),

@@ -181,7 +181,8 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
         use alloy::providers::Provider;
         let p = alloy::providers::ProviderBuilder::new().connect_http(url.parse().unwrap());
         let _: serde_json::Value = p
-            .raw_request("anvil_mine".into(), (alloy::primitives::U256::from(20),))
+            // Past the default unbonding period (which outlasts any task).
+            .raw_request("anvil_mine".into(), (alloy::primitives::U256::from(110),))
             .await
             .unwrap();
     });

@@ -191,6 +191,29 @@ fn churned_solvers_resume_from_their_stores() {
     }
 }
 
+/// A rogue staked aggregator posts, as soon as each epoch settles, a mint root paying itself half
+/// the emission for a made-up model and announces it on gossip (over the real overlay, from a
+/// bound and staked identity): the honest peers ignore it, so the models, rewards and mint are
+/// those of the same run without it, and the rogue mints nothing.
+#[test]
+fn a_rogue_aggregators_announcement_is_ignored() {
+    let args = ["--epochs", "2", "--seed", "7"];
+    let honest = simulate(&args);
+    let attacked = simulate(&[&args[..], &["--rogue-aggregator"]].concat());
+    assert_eq!(attacked["complete"], true, "{attacked:#}");
+    assert_eq!(model_ids(&honest), model_ids(&attacked));
+    for k in ["total_rewards_wei", "total_slashed_wei", "total_mint_wei"] {
+        assert_eq!(honest[k], attacked[k], "{k}");
+    }
+    let rogue: Vec<&Value> = attacked["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f[0] == "rogue-aggregator")
+        .collect();
+    assert_eq!(rogue.len(), 2, "one attack per epoch: {rogue:?}");
+}
+
 /// A coordinator stopped for good after the first epoch: the other two still vote and confirm.
 #[test]
 fn a_dropped_coordinator_does_not_stop_the_network() {
