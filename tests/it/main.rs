@@ -6,7 +6,9 @@
 mod adversary;
 mod bad_signer;
 mod fetch_failover;
+mod fetch_limits;
 mod forger;
+mod liar;
 mod mesh;
 mod pruning;
 mod rpc;
