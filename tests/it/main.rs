@@ -12,6 +12,7 @@ mod liar;
 mod mesh;
 mod pruning;
 mod rpc;
+mod shard_hold;
 mod shard_net;
 mod shard_resume;
 mod shards;
