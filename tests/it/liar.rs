@@ -1,6 +1,7 @@
 //! A raw libp2p peer that lies on the transfer protocol: whatever chunk is asked for, it answers
-//! 1 MiB of junk and claims the content has `total` chunks (u32::MAX: 4 PiB). It speaks the
-//! autonet identify version and gossipsub, so the fetcher tracks its score like any peer's.
+//! 1 MiB of junk and claims a chunk count of its choosing (u32::MAX: 4 PiB; or a count that
+//! changes between answers). It speaks the autonet identify version and gossipsub, so the fetcher
+//! tracks its score like any peer's.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -33,8 +34,9 @@ pub struct Liar {
 
 impl Liar {
     /// Starts the liar and dials `target`. It answers up to `junk_chunks` requests with a
-    /// 1 MiB chunk claiming `total` chunks (the chunk index echoed back), then `NotFound`.
-    pub fn start(target: Multiaddr, total: u32, junk_chunks: u32) -> anyhow::Result<Liar> {
+    /// 1 MiB chunk (the chunk index echoed back), then `NotFound`; its n-th answer claims
+    /// `totals[n]` chunks (the last entry once past the end).
+    pub fn start(target: Multiaddr, totals: Vec<u32>, junk_chunks: u32) -> anyhow::Result<Liar> {
         let keypair = Keypair::generate_ed25519();
         let peer_id = keypair.public().to_peer_id();
         let mut swarm: Swarm<LiarBehaviour> = SwarmBuilder::with_existing_identity(keypair)
@@ -90,8 +92,14 @@ impl Liar {
                 else {
                     continue;
                 };
-                let answer = if counter.load(Ordering::SeqCst) < junk_chunks {
+                let n = counter.load(Ordering::SeqCst);
+                let answer = if n < junk_chunks {
                     counter.fetch_add(1, Ordering::SeqCst);
+                    let total = totals
+                        .get(n as usize)
+                        .or(totals.last())
+                        .copied()
+                        .unwrap_or(u32::MAX);
                     ChunkResponse::Chunk {
                         index: request.index,
                         total,
