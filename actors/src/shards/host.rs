@@ -107,6 +107,8 @@ struct Inner {
     authority: Option<Arc<dyn HoldAuthority>>,
     /// Bounds the `Hold` downloads in flight.
     hold_slots: tokio::sync::Semaphore,
+    /// One placement check (DHT lookups and probes for an unstaked requester) at a time.
+    placement_checks: tokio::sync::Semaphore,
     /// Bytes and shards of the downloads in flight (counted against the quota).
     taking: Mutex<(u64, HashSet<(ModelId, u16)>)>,
 }
@@ -184,6 +186,7 @@ impl ShardHost {
                 bytes_served: AtomicU64::new(0),
                 authority,
                 hold_slots: tokio::sync::Semaphore::new(config_downloads),
+                placement_checks: tokio::sync::Semaphore::new(1),
                 taking: Mutex::new((0, HashSet::new())),
             }),
         };
@@ -501,7 +504,8 @@ impl ShardHost {
                 registered: registered.root.to_string(),
             });
         }
-        if !authority.is_staked(peer).await && !self.placed_by(peer, &manifest, index).await {
+        if !authority.is_staked(peer).await && !self.placed_by(peer, source, &manifest, index).await
+        {
             return Err(ShardError::Refused(format!(
                 "{peer} is not staked, and placement does not make it the placer of shard {index}"
             )));
@@ -569,9 +573,24 @@ impl ShardHost {
         })
     }
 
-    /// Whether placement makes `peer` the one to re-place shard `index`: it is a live holder of
-    /// the model and ranks first for that shard among all live holders (the repair rule).
-    async fn placed_by(&self, peer: PeerId, manifest: &ShardManifest, index: u16) -> bool {
+    /// Whether placement makes `peer` the one to re-place shard `index`: it hands out its own
+    /// copy (`source` is itself), is a live holder of the model and ranks first for that shard
+    /// among all live holders (the repair rule). The check costs DHT lookups and probes, so only
+    /// one runs at a time; requests meanwhile are refused (a repairer then keeps the shard).
+    async fn placed_by(
+        &self,
+        peer: PeerId,
+        source: PeerId,
+        manifest: &ShardManifest,
+        index: u16,
+    ) -> bool {
+        if peer != source {
+            return false;
+        }
+        let Ok(_check) = self.inner.placement_checks.try_acquire() else {
+            tracing::debug!(%peer, "placement check busy; refusing");
+            return false;
+        };
         let model = manifest.id().0;
         let here: Vec<u16> = (0..manifest.leaves.len())
             .filter_map(|i| u16::try_from(i).ok())
