@@ -5,12 +5,14 @@
 //! on-chain registration order, not by declared versions).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use alloy::primitives::{B256, U256};
 use autonet_actors::shards::wire::{self, ShardRequest, ShardResponse};
 use autonet_actors::shards::{ChainRoots, FetchOptions, PublishOptions, ShardHost, fetch};
 use autonet_contracts::Chain;
 use autonet_models::sharding::{ShardParams, encode};
+use autonet_p2p::testnet::poll_until;
 
 use crate::shard_net::{ShardNet, model_bytes};
 
@@ -28,7 +30,13 @@ async fn forge_hold(
         index,
         source: from.peer_id().to_bytes(),
     });
-    let answer = from.client().request(to.peer_id(), request).await?;
+    // The two know each other, but a dial may still fail now and then: ask again until answered.
+    let answer = poll_until(Duration::from_secs(60), Duration::from_millis(250), || {
+        let request = request.clone();
+        async move { from.client().request(to.peer_id(), request).await.ok() }
+    })
+    .await
+    .ok_or_else(|| anyhow::anyhow!("{} never answered the Hold", to.peer_id()))?;
     Ok(wire::decode(&answer)?)
 }
 

@@ -165,12 +165,15 @@ pub async fn download_shard_to_file(
         out.write_all(data).map_err(|e| local("write", e))
     })
     .await;
-    let result = result.and_then(|()| {
-        let file = out
-            .into_inner()
-            .map_err(|e| local("write", e.into_error()))?;
-        file.sync_all().map_err(|e| local("sync", e))
-    });
+    let result =
+        match result.and_then(|()| out.into_inner().map_err(|e| local("write", e.into_error()))) {
+            // fsync may take a while: off the async workers.
+            Ok(file) => match tokio::task::spawn_blocking(move || file.sync_all()).await {
+                Ok(synced) => synced.map_err(|e| local("sync", e)),
+                Err(e) => Err(DownloadError::Local(e.to_string())),
+            },
+            Err(e) => Err(e),
+        };
     if result.is_err() {
         let _ = std::fs::remove_file(path);
     }
