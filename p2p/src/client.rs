@@ -14,7 +14,7 @@ use crate::records::{ContentId, content_id, to_hex};
 use crate::rpc::{RpcId, RpcRequest, RpcResponse};
 use crate::service::InboundRequest;
 use crate::status::Status;
-use crate::transfer::{ChunkRequest, ChunkResponse};
+use crate::transfer::{ChunkCheck, ChunkRequest, ChunkResponse, LYING_PROVIDER_PENALTY};
 use crate::{GossipTopic, P2pError};
 
 type Reply<T> = oneshot::Sender<Result<T, P2pError>>;
@@ -166,12 +166,14 @@ impl Client {
         self.call(|r| Command::RequestChunk(peer, request, r)).await
     }
 
-    /// Fetches content by id from any provider, chunk by chunk, and checks its hash.
-    pub async fn fetch(&self, id: ContentId) -> Result<Vec<u8>, P2pError> {
+    /// Fetches content by id from any provider, chunk by chunk, and checks its hash. The content
+    /// may weigh at most `max_bytes` (its known size, or the cap for its kind): a provider
+    /// claiming more is dropped on its first answer.
+    pub async fn fetch(&self, id: ContentId, max_bytes: u64) -> Result<Vec<u8>, P2pError> {
         let providers = self.providers(id).await?;
         let mut last_error = P2pError::ContentNotFound(to_hex(&id));
         for peer in providers {
-            match self.fetch_from(peer, id, CHUNK_TIMEOUT).await {
+            match self.fetch_from(peer, id, max_bytes, CHUNK_TIMEOUT).await {
                 Ok(data) => return Ok(data),
                 Err(err) => last_error = err,
             }
@@ -182,13 +184,22 @@ impl Client {
     /// Fetches content by id from one provider, chunk by chunk, giving up when one chunk takes
     /// longer than `chunk_timeout` (a dead or stalled provider fails fast, so the caller can
     /// try another), and checks its hash.
+    ///
+    /// The content may weigh at most `max_bytes`, known before the first chunk: every answer is
+    /// judged by [`ChunkCheck`] before its bytes are kept, so a provider that claims more chunks
+    /// than that, changes its count or sends bytes past the limit is penalized
+    /// ([`LYING_PROVIDER_PENALTY`]) and dropped, and the fetcher never holds more than
+    /// `max_bytes` (memory grows with the bytes received, never with a claimed length). A
+    /// provider whose bytes fail their id is penalized as well.
     pub async fn fetch_from(
         &self,
         peer: PeerId,
         id: ContentId,
+        max_bytes: u64,
         chunk_timeout: Duration,
     ) -> Result<Vec<u8>, P2pError> {
         let mut data = Vec::new();
+        let mut check = ChunkCheck::new(max_bytes);
         let mut index = 0u32;
         loop {
             let request = ChunkRequest { content: id, index };
@@ -204,21 +215,37 @@ impl Client {
                     total,
                     data: chunk,
                 } if got == index => {
+                    if let Err(reason) = check.accept(index, total, chunk.len()) {
+                        tracing::info!(%peer, %reason, "dropping a lying provider");
+                        let _ = self.penalize(peer, LYING_PROVIDER_PENALTY).await;
+                        return Err(P2pError::ProviderLied {
+                            peer: peer.to_string(),
+                            reason,
+                        });
+                    }
                     data.extend_from_slice(&chunk);
                     index += 1;
                     if index >= total {
                         break;
                     }
                 }
-                other => {
+                ChunkResponse::Chunk { index: got, .. } => {
+                    let _ = self.penalize(peer, LYING_PROVIDER_PENALTY).await;
+                    return Err(P2pError::ProviderLied {
+                        peer: peer.to_string(),
+                        reason: format!("answered chunk {got} to a request for chunk {index}"),
+                    });
+                }
+                other @ (ChunkResponse::NotFound | ChunkResponse::RateLimited) => {
                     return Err(P2pError::Request {
                         peer: peer.to_string(),
-                        reason: format!("unexpected answer {other:?}"),
+                        reason: format!("unexpected answer {other:?} to chunk {index}"),
                     });
                 }
             }
         }
         if content_id(&data) != id {
+            let _ = self.penalize(peer, LYING_PROVIDER_PENALTY).await;
             return Err(P2pError::ContentCorrupt {
                 peer: peer.to_string(),
             });

@@ -31,6 +31,11 @@ pub enum P2pError {
     ContentNotFound(String),
     #[error("content fetched from {peer} does not match its id")]
     ContentCorrupt { peer: String },
+    /// The provider's answers break the transfer protocol or the fetch's size limit (a `total`
+    /// over the limit or changed between chunks, a short middle chunk, bytes past the limit); it
+    /// is penalized and dropped before it can make the fetcher hold more.
+    #[error("provider {peer} broke the transfer rules: {reason}")]
+    ProviderLied { peer: String, reason: String },
     #[error("the network event loop has stopped")]
     Stopped,
     #[error(transparent)]

@@ -82,6 +82,8 @@ impl Inbox {
 pub struct Peer {
     pub client: Client,
     pub peer_id: PeerId,
+    /// The peer's identity key (tests bind it to a chain address).
+    pub keypair: Keypair,
     /// Listen addresses, each ending in `/p2p/<peer id>`.
     pub addrs: Vec<Multiaddr>,
     pub inbox: Inbox,
@@ -106,6 +108,7 @@ impl Peer {
         hop_delay: Duration,
     ) -> Result<Peer, P2pError> {
         let mut registry = Registry::default();
+        let keypair = config.keypair.clone();
         let (client, mut events, event_loop) = crate::new(config, &mut registry)?;
         let loop_task = tokio::spawn(event_loop.run());
         let inbox = Inbox::default();
@@ -146,6 +149,7 @@ impl Peer {
         let addrs = client.listen_addrs().await?;
         Ok(Peer {
             peer_id: client.peer_id(),
+            keypair,
             client,
             addrs,
             inbox,

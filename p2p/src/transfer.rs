@@ -1,9 +1,12 @@
 //! Request-response content transfer: CBOR messages, chunks of at most 1 MiB, per-peer rate limits.
 //!
 //! A provider keeps content in memory (bounded by [`MAX_PROVIDED_BYTES`]) and announces it with a
-//! Kademlia provider record under its content id. A fetcher asks for chunk 0, learns the chunk
-//! count from the answer, asks for the rest and checks the BLAKE3 of the whole against the id.
-//! Each peer gets a token bucket; a request over budget is answered `RateLimited` without work.
+//! Kademlia provider record under its content id. A fetcher knows the most the content may weigh
+//! before it asks (the caller passes a limit: the size from a spec, commitment or manifest, or a
+//! cap for the kind of content), asks for chunk 0, learns the chunk count from the answer, checks
+//! every answer with [`ChunkCheck`] (the count within the limit and never changing, middle chunks
+//! full, nothing past the limit), asks for the rest and checks the BLAKE3 of the whole against the
+//! id. Each peer gets a token bucket; a request over budget is answered `RateLimited` without work.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -24,6 +27,72 @@ pub const MAX_REQUEST_BYTES: u64 = 4096;
 
 /// Total bytes of content one node serves from memory.
 pub const MAX_PROVIDED_BYTES: usize = 256 * 1024 * 1024;
+
+/// Score penalty for a provider whose answers break the transfer rules or whose bytes fail their
+/// id (the ban threshold is -80 and the application-score weight 10).
+pub const LYING_PROVIDER_PENALTY: f64 = 10.0;
+
+/// Chunks needed for at most `max_bytes` bytes (at least one: empty content is one empty chunk).
+pub fn max_chunks(max_bytes: u64) -> u64 {
+    max_bytes.div_ceil(MAX_CHUNK_BYTES as u64).max(1)
+}
+
+/// What a fetcher has accepted so far from one provider, to judge its next answer before the
+/// bytes are kept. Pure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkCheck {
+    max_bytes: u64,
+    total: Option<u32>,
+    received: u64,
+}
+
+impl ChunkCheck {
+    /// A fetch of content of at most `max_bytes` bytes.
+    pub fn new(max_bytes: u64) -> Self {
+        Self {
+            max_bytes,
+            total: None,
+            received: 0,
+        }
+    }
+
+    /// Judges chunk `index` claiming `total` chunks and carrying `len` bytes; on success the bytes
+    /// count as received. The error says how the provider lied.
+    pub fn accept(&mut self, index: u32, total: u32, len: usize) -> Result<(), String> {
+        if total == 0 {
+            return Err("claims a content of 0 chunks".into());
+        }
+        if u64::from(total) > max_chunks(self.max_bytes) {
+            return Err(format!(
+                "claims {total} chunks, more than the {} bytes this content may weigh",
+                self.max_bytes
+            ));
+        }
+        if let Some(first) = self.total
+            && first != total
+        {
+            return Err(format!("claimed {first} chunks, then {total}"));
+        }
+        if index >= total {
+            return Err(format!("sent chunk {index} of {total}"));
+        }
+        let last = index + 1 == total;
+        let full = len == MAX_CHUNK_BYTES;
+        if len > MAX_CHUNK_BYTES || (!last && !full) || (last && len == 0 && total > 1) {
+            return Err(format!("chunk {index} of {total} has {len} bytes"));
+        }
+        let received = self.received.saturating_add(len as u64);
+        if received > self.max_bytes {
+            return Err(format!(
+                "sent {received} bytes, more than the {} this content may weigh",
+                self.max_bytes
+            ));
+        }
+        self.total = Some(total);
+        self.received = received;
+        Ok(())
+    }
+}
 
 /// A request for one chunk of content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +221,32 @@ mod tests {
             index: 3,
         };
         assert_eq!(provided.answer(&past_end), ChunkResponse::NotFound);
+    }
+
+    #[test]
+    fn chunk_check_refuses_totals_over_the_limit_changed_totals_and_short_chunks() {
+        let full = MAX_CHUNK_BYTES;
+        let limit = 2 * full as u64 + 10;
+        let mut ok = ChunkCheck::new(limit);
+        assert_eq!(ok.accept(0, 3, full), Ok(()));
+        assert_eq!(ok.accept(1, 3, full), Ok(()));
+        assert_eq!(ok.accept(2, 3, 10), Ok(()));
+        assert!(ChunkCheck::new(limit).accept(0, u32::MAX, full).is_err());
+        assert!(ChunkCheck::new(limit).accept(0, 4, full).is_err());
+        assert!(ChunkCheck::new(limit).accept(0, 0, 0).is_err());
+        let mut changed = ChunkCheck::new(limit);
+        assert_eq!(changed.accept(0, 2, full), Ok(()));
+        assert!(changed.accept(1, 3, full).is_err());
+        assert!(
+            ChunkCheck::new(limit).accept(0, 3, 5).is_err(),
+            "short middle chunk"
+        );
+        let mut over = ChunkCheck::new(limit);
+        assert_eq!(over.accept(0, 3, full), Ok(()));
+        assert_eq!(over.accept(1, 3, full), Ok(()));
+        assert!(over.accept(2, 3, 11).is_err(), "past the limit");
+        assert_eq!(ChunkCheck::new(0).accept(0, 1, 0), Ok(()), "empty content");
+        assert!(ChunkCheck::new(0).accept(0, 1, 1).is_err());
     }
 
     #[test]

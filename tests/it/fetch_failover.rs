@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use autonet_actors::roles::fetch::Fetcher;
+use autonet_actors::roles::fetch::{ContentKind, Fetcher};
 use autonet_p2p::Keypair;
 use autonet_p2p::testnet::{Peer, accept_all, local_config, poll_until};
 use autonet_store::Store;
@@ -44,13 +44,16 @@ async fn a_dead_provider_is_skipped_and_missing_content_is_retried() -> anyhow::
     let dir = tempfile::tempdir()?;
     let store = Arc::new(Store::open(dir.path().join("state.redb"))?);
     let fetcher = Fetcher::new(me.client.clone(), store.clone());
-    let got = poll_until(DEADLINE, POLL, || async { fetcher.get(id).ok().flatten() }).await;
+    let got = poll_until(DEADLINE, POLL, || async {
+        fetcher.get(id, ContentKind::Model).ok().flatten()
+    })
+    .await;
     assert!(got == Some(data), "never fetched from the live provider");
     assert_eq!(fetcher.failures(id), 0, "fetched content is not tracked");
 
     let missing = [9u8; 32];
     let retried = poll_until(DEADLINE, POLL, || async {
-        let absent = fetcher.get(missing).ok()?.is_none();
+        let absent = fetcher.get(missing, ContentKind::Model).ok()?.is_none();
         (absent && fetcher.failures(missing) >= 3).then_some(())
     })
     .await;

@@ -6,10 +6,13 @@
 mod adversary;
 mod bad_signer;
 mod fetch_failover;
+mod fetch_limits;
 mod forger;
+mod liar;
 mod mesh;
 mod pruning;
 mod rpc;
+mod shard_hold;
 mod shard_net;
 mod shard_resume;
 mod shards;

@@ -1,13 +1,15 @@
 //! A test network of shard hosts: N in-process overlay peers (plus the bootstrap peer), each
-//! with a [`ShardHost`] over its own temporary data dir, and an embedded chain with a staked
-//! aggregator that registers models.
+//! with a [`ShardHost`] over its own temporary data dir that checks `Hold` requests against an
+//! embedded chain, with a staked aggregator that registers models and to which peer 0 (the
+//! publisher) is bound. The other peers are bound to nothing and staked in nothing.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
+use autonet_actors::roles::peer::bind_peer;
 use autonet_actors::shards::publish::Published;
-use autonet_actors::shards::{HostConfig, PublishOptions, ShardHost, publish};
+use autonet_actors::shards::{ChainAuthority, HostConfig, PublishOptions, ShardHost, publish};
 use autonet_contracts::deploy::ATN;
 use autonet_contracts::{Backend, Chain, Contracts, EmbeddedChain, Role};
 use autonet_p2p::PeerId;
@@ -46,6 +48,10 @@ impl ShardNet {
             .await?;
         let net = Testnet::start(TestnetOptions::new(n)).await?;
         let Testnet { bootstrap, peers } = net;
+        let signer = chain.backend().signers()[1].clone();
+        let relayer = chain.backend().accounts()[0];
+        bind_peer(&chain, relayer, &signer, &peers[0].keypair).await?;
+        let chain = Arc::new(chain);
         let mut hosts = Vec::with_capacity(n);
         let mut dirs = Vec::with_capacity(n);
         for (i, peer) in peers.iter().enumerate() {
@@ -53,7 +59,10 @@ impl ShardNet {
             let mut config = HostConfig::new(dir.path());
             config.repair_interval = None;
             configure(i, &mut config);
-            hosts.push(Some(ShardHost::start(peer.client.clone(), config).await?));
+            let authority = Arc::new(ChainAuthority(chain.clone()));
+            hosts.push(Some(
+                ShardHost::start_with(peer.client.clone(), config, authority).await?,
+            ));
             dirs.push(dir);
         }
         let net = Self {
@@ -61,7 +70,7 @@ impl ShardNet {
             peers: peers.into_iter().map(Some).collect(),
             hosts,
             _dirs: dirs,
-            chain: Arc::new(chain),
+            chain,
             aggregator,
         };
         net.wait_until_peers_know_each_other(n - 1).await?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use autonet_p2p::records::content_id;
 use autonet_p2p::testnet::{Peer, accept_all, local_config, poll_until};
-use autonet_p2p::transfer::{ChunkRequest, ChunkResponse, MAX_CHUNK_BYTES};
+use autonet_p2p::transfer::{ChunkRequest, ChunkResponse, MAX_CHUNK_BYTES, MAX_PROVIDED_BYTES};
 use autonet_p2p::{Keypair, P2pError};
 
 const POLL: Duration = Duration::from_millis(250);
@@ -46,7 +46,7 @@ async fn fetch_pulls_chunked_content_and_the_rate_limit_is_per_peer() -> anyhow:
     })
     .await;
     assert!(found.is_some(), "the fetcher never found the provider");
-    let fetched = fetcher.client.fetch(id).await?;
+    let fetched = fetcher.client.fetch(id, MAX_PROVIDED_BYTES as u64).await?;
     assert!(fetched == data, "fetched bytes differ");
 
     // The fetcher's budget is spent: its next request is refused without work, and a whole fetch
@@ -62,7 +62,7 @@ async fn fetch_pulls_chunked_content_and_the_rate_limit_is_per_peer() -> anyhow:
         )
         .await?;
     assert_eq!(answer, ChunkResponse::RateLimited);
-    match fetcher.client.fetch(id).await {
+    match fetcher.client.fetch(id, MAX_PROVIDED_BYTES as u64).await {
         Err(P2pError::Request { reason, .. }) => {
             assert!(reason.contains("RateLimited"), "{reason}")
         }
@@ -82,14 +82,17 @@ async fn fetch_pulls_chunked_content_and_the_rate_limit_is_per_peer() -> anyhow:
         found.is_some(),
         "the second fetcher never found the provider"
     );
-    assert!(other.client.fetch(id).await? == data);
+    assert!(other.client.fetch(id, MAX_PROVIDED_BYTES as u64).await? == data);
     let counters = provider.client.status().await?.counters;
     assert!(counters.requests_rate_limited >= 2, "{counters:?}");
 
     // Unknown content: a clear error, no panic.
     let missing = content_id(b"nobody provides this");
     assert!(matches!(
-        fetcher.client.fetch(missing).await,
+        fetcher
+            .client
+            .fetch(missing, MAX_PROVIDED_BYTES as u64)
+            .await,
         Err(P2pError::ContentNotFound(_))
     ));
 

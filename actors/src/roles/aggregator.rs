@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::RoleError;
 use super::coordinator::{accepted_of, accepted_solvers};
 use super::ctx::Ctx;
+use super::fetch::ContentKind;
 use super::journal::EpochRecord;
 use super::tasks::{KnownTask, TaskRole, Tracker, step_tasks};
 use crate::protocol::mint::MintList;
@@ -122,7 +123,7 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
         let Some(inputs) = accepted_of(&ctx, task.id, &task.spec, &accepted).await? else {
             return Ok(true);
         };
-        let Some(base) = ctx.content(task.spec.base_model)? else {
+        let Some(base) = ctx.content(task.spec.base_model, ContentKind::Model)? else {
             return Ok(true);
         };
         ctx.journal.note(
@@ -305,8 +306,11 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
         };
         if !self.serving {
             // A restarted aggregator serves its last model and mint list again.
-            for id in [a.model_id, a.mint_list_id] {
-                if let Some(bytes) = ctx.content(id)? {
+            for (id, kind) in [
+                (a.model_id, ContentKind::Model),
+                (a.mint_list_id, ContentKind::MintList),
+            ] {
+                if let Some(bytes) = ctx.content(id, kind)? {
                     ctx.serve(&bytes).await?;
                 }
             }

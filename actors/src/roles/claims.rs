@@ -6,6 +6,7 @@ use autonet_contracts::ProtocolView;
 
 use super::RoleError;
 use super::ctx::Ctx;
+use super::fetch::ContentKind;
 use crate::protocol::mint::MintList;
 use crate::protocol::wire::{MAX_SPEC_BYTES, decode};
 
@@ -49,7 +50,7 @@ pub async fn claim_mints<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<bool
         else {
             return Ok(false);
         };
-        let Some(bytes) = ctx.content(a.mint_list_id)? else {
+        let Some(bytes) = ctx.content(a.mint_list_id, ContentKind::MintList)? else {
             return Ok(true);
         };
         let list: MintList = decode("mint list", &bytes, MAX_SPEC_BYTES)?;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::RoleError;
 use super::claims::claim_rewards;
 use super::ctx::Ctx;
+use super::fetch::ContentKind;
 use super::tasks::{KnownTask, TaskRole, Tracker, step_tasks};
 use crate::protocol::assign::slice_of;
 use crate::protocol::mint::MintList;
@@ -80,7 +81,7 @@ pub async fn accepted_of<C: ProtocolView + 'static>(
     let mut complete = true;
     for s in solvers {
         let id = ctx.chain.revealed_bundle(task, *s).await?;
-        match ctx.content(id.0)? {
+        match ctx.content(id.0, ContentKind::Solution)? {
             Some(solution) => out.push(Accepted {
                 author: s.to_string(),
                 slice: slice_of(
@@ -227,14 +228,14 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
             // The contract refuses votes without a ground truth; the task will expire.
             return Ok(Some(Vec::new()));
         }
-        let Some(held_bytes) = ctx.content(info.ground_truth.0)? else {
+        let Some(held_bytes) = ctx.content(info.ground_truth.0, ContentKind::TaskBatch)? else {
             return Ok(None);
         };
         let held: HeldOut = decode("held-out set", &held_bytes, MAX_SPEC_BYTES)?;
         if held.spec_id != task.info.spec_hash.0 {
             return Ok(Some(Vec::new()));
         }
-        let Some(base) = ctx.content(task.spec.base_model)? else {
+        let Some(base) = ctx.content(task.spec.base_model, ContentKind::Model)? else {
             return Ok(None);
         };
         let solvers = ctx.chain.revealed_solvers(task.id).await?;
@@ -252,7 +253,7 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
         let mut pending = false;
         for solver in &solvers {
             let id = ctx.chain.revealed_bundle(task.id, *solver).await?.0;
-            let bytes = ctx.content(id)?;
+            let bytes = ctx.content(id, ContentKind::Solution)?;
             pending |= bytes.is_none() && ctx.fetch_failures(id) < MISSING_AFTER_ATTEMPTS;
             bundles.push(bytes);
         }
@@ -388,7 +389,7 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
         let ctx = &self.ctx;
         let task = U256::from_be_bytes(raw_task);
         let info = ctx.chain.task_info(task).await?;
-        let Some(spec_bytes) = ctx.content(info.spec_hash.0)? else {
+        let Some(spec_bytes) = ctx.content(info.spec_hash.0, ContentKind::TaskBatch)? else {
             return Ok(None);
         };
         let Ok(spec) = crate::protocol::wire::TaskSpec::decode(&spec_bytes) else {
@@ -398,7 +399,7 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
         let Some(inputs) = accepted_of(ctx, task, &spec, &accepted).await? else {
             return Ok(None);
         };
-        let Some(base) = ctx.content(spec.base_model)? else {
+        let Some(base) = ctx.content(spec.base_model, ContentKind::Model)? else {
             return Ok(None);
         };
         let agg = ctx.aggregate(base, inputs).await?;

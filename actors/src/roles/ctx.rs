@@ -220,8 +220,13 @@ impl<C: ProtocolView + 'static> Ctx<C> {
 
     /// Content by id from the store; `None` while it is being fetched from providers in the
     /// background ([`super::fetch`]): the role reports waiting and asks again on its next tick.
-    pub fn content(&self, id: [u8; 32]) -> Result<Option<Vec<u8>>, RoleError> {
-        self.fetcher.get(id)
+    /// `kind` caps what a provider may send for it.
+    pub fn content(
+        &self,
+        id: [u8; 32],
+        kind: super::fetch::ContentKind,
+    ) -> Result<Option<Vec<u8>>, RoleError> {
+        self.fetcher.get(id, kind)
     }
 
     /// Failed attempts at fetching `id` (every provider found tried, none served it).

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::RoleError;
 use super::ctx::Ctx;
+use super::fetch::ContentKind;
 use crate::protocol::data::draw;
 use crate::protocol::phase::Deadlines;
 use crate::protocol::secrets::{SaltPurpose, derive_salt, proposer_commitment};
@@ -137,7 +138,7 @@ impl<C: ProtocolView + 'static> Proposer<C> {
             let task = match self.find_on_chain(rec.spec_id).await? {
                 Some(t) => t,
                 None => {
-                    let Some(spec) = ctx.content(rec.spec_id)? else {
+                    let Some(spec) = ctx.content(rec.spec_id, ContentKind::TaskBatch)? else {
                         return Ok(false);
                     };
                     ctx.serve(&spec).await?;
@@ -163,7 +164,7 @@ impl<C: ProtocolView + 'static> Proposer<C> {
                             crate::roles::solver::short(&rec.spec_id)
                         ),
                     );
-                    if let Some(spec) = ctx.content(rec.spec_id)? {
+                    if let Some(spec) = ctx.content(rec.spec_id, ContentKind::TaskBatch)? {
                         let a = TaskAnnouncement {
                             version: WIRE_VERSION,
                             task_id: t.to_be_bytes::<32>(),
@@ -187,11 +188,11 @@ impl<C: ProtocolView + 'static> Proposer<C> {
         }
         let task = U256::from_be_bytes(rec.task);
         if !self.serving {
-            if let Some(spec) = ctx.content(rec.spec_id)? {
+            if let Some(spec) = ctx.content(rec.spec_id, ContentKind::TaskBatch)? {
                 ctx.serve(&spec).await?;
             }
             if rec.stage == ProposerStage::GroundTruthRevealed
-                && let Some(held) = ctx.content(rec.held_out_id)?
+                && let Some(held) = ctx.content(rec.held_out_id, ContentKind::TaskBatch)?
             {
                 ctx.serve(&held).await?;
             }
@@ -211,7 +212,7 @@ impl<C: ProtocolView + 'static> Proposer<C> {
                     Err(e) if e.revert_name() == Some("AlreadyRevealed") => {}
                     Err(e) => return Err(e.into()),
                 }
-                if let Some(held) = ctx.content(rec.held_out_id)? {
+                if let Some(held) = ctx.content(rec.held_out_id, ContentKind::TaskBatch)? {
                     ctx.serve(&held).await?;
                 }
                 rec.stage = ProposerStage::GroundTruthRevealed;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::RoleError;
 use super::claims::{claim_mints, claim_rewards};
 use super::ctx::{Behaviour, Ctx};
+use super::fetch::ContentKind;
 use super::tasks::{KnownTask, TaskRole, Tracker, step_tasks};
 use crate::protocol::assign::slice_of;
 use crate::protocol::secrets::{SaltPurpose, derive_salt, solver_commitment};
@@ -85,7 +86,7 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
         let d = task.deadlines();
         match solver_action(rec.stage, head, &d) {
             SolverAction::Train => {
-                let Some(base) = ctx.content(task.spec.base_model)? else {
+                let Some(base) = ctx.content(task.spec.base_model, ContentKind::Model)? else {
                     return Ok(true);
                 };
                 let bundle = self.produce(task, base).await?;
@@ -189,7 +190,7 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
         }
         // After the reveal the bundle is public: serve it until the task is settled.
         if rec.stage == SolverStage::Revealed && !self.served.contains(&rec.bundle_id) {
-            if let Some(bytes) = ctx.content(rec.bundle_id)? {
+            if let Some(bytes) = ctx.content(rec.bundle_id, ContentKind::Solution)? {
                 ctx.serve(&bytes).await?;
             }
             self.served.insert(rec.bundle_id);

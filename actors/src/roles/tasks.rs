@@ -11,6 +11,7 @@ use autonet_contracts::{ProtocolView, TaskInfo};
 
 use super::RoleError;
 use super::ctx::Ctx;
+use super::fetch::ContentKind;
 use crate::protocol::phase::Deadlines;
 use crate::protocol::wire::{TaskSpec, content_id};
 
@@ -54,7 +55,7 @@ async fn spec_of<C: ProtocolView + 'static>(
             ctx.keep(&b)?;
             Some(b)
         }
-        _ => ctx.content(want)?,
+        _ => ctx.content(want, ContentKind::TaskBatch)?,
     };
     Ok(match bytes {
         None => Spec::Missing,

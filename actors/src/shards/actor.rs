@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use autonet_models::sharding::{ShardManifest, verify_shard};
+use autonet_models::sharding::ShardManifest;
 use autonet_p2p::Client;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
@@ -79,9 +79,10 @@ impl Actor for ShardActor {
             .map(|d| d.0)
             .collect();
         let (path, manifest) = (args.path.clone(), args.manifest.clone());
+        let index16 = args.index;
+        // Streamed from disk: a shard is never read into memory whole to be checked.
         let check = tokio::task::spawn_blocking(move || {
-            let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-            verify_shard(&manifest, index, &bytes).map_err(|e| e.to_string())
+            super::disk::verify_shard_file(&manifest, index16, &path).map_err(|e| e.to_string())
         })
         .await?;
         let corrupt = match check {

@@ -4,13 +4,17 @@
 //! Files are written to a temporary name, synced and renamed, so a crash leaves either the whole
 //! file or none; the manifest is written before the first shard of a model, so every shard file
 //! has its manifest. What is on disk is the index of held shards: a restarted host scans it.
+//! Shards downloaded from other peers are streamed into `<root>/.incoming/` chunk by chunk and
+//! renamed into place only once their BLAKE3 matches the leaf ([`ShardDisk::commit_shard`]);
+//! leftovers of a crash there are removed when the folder is opened.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use autonet_models::sharding::ShardManifest;
+use autonet_contracts::RegisteredModel;
+use autonet_models::sharding::{ShardManifest, ShardingError};
 use autonet_p2p::records::to_hex;
 
 use super::ModelId;
@@ -18,6 +22,8 @@ use super::error::ShardError;
 
 const MANIFEST_FILE: &str = "manifest.cbor";
 const SHARD_SUFFIX: &str = ".shard";
+/// Folder of shards being downloaded (not yet checked).
+const INCOMING: &str = ".incoming";
 
 /// One model's shards held on disk.
 #[derive(Debug, Clone)]
@@ -54,7 +60,39 @@ impl ShardDisk {
     pub fn open(root: impl Into<PathBuf>, quota: u64) -> Result<Self, ShardError> {
         let root = root.into();
         fs::create_dir_all(&root).map_err(|e| ShardError::io("create", &root, e))?;
+        // Partial downloads of an earlier run are never resumed from here: drop them.
+        let _ = fs::remove_dir_all(root.join(INCOMING));
         Ok(Self { root, quota })
+    }
+
+    /// Where shard `index` of `model` is streamed while it downloads (the folder is created).
+    pub fn incoming_path(&self, model: &ModelId, index: u16) -> Result<PathBuf, ShardError> {
+        let dir = self.root.join(INCOMING);
+        fs::create_dir_all(&dir).map_err(|e| ShardError::io("create", &dir, e))?;
+        Ok(dir.join(format!("{}-{index}.part", to_hex(model))))
+    }
+
+    /// Moves a downloaded shard file, already checked against its leaf and synced, into place
+    /// (writing the model's manifest first if it is new).
+    pub fn commit_shard(
+        &self,
+        manifest: &ShardManifest,
+        index: u16,
+        incoming: &Path,
+    ) -> Result<PathBuf, ShardError> {
+        let model = manifest.id().0;
+        let path = self.shard_path(&model, index);
+        let dir = self.model_dir(&model);
+        fs::create_dir_all(&dir).map_err(|e| ShardError::io("create", &dir, e))?;
+        let manifest_path = dir.join(MANIFEST_FILE);
+        if !manifest_path.exists() {
+            write_atomic(&manifest_path, &manifest.to_bytes())?;
+        }
+        fs::rename(incoming, &path).map_err(|e| ShardError::io("rename", &path, e))?;
+        if let Ok(d) = fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(path)
     }
 
     pub fn quota(&self) -> u64 {
@@ -170,18 +208,58 @@ impl ShardDisk {
     }
 }
 
-/// Garbage-collection policy: per model name keep the `keep_versions` newest versions held;
-/// returns the ids of the older ones to drop. Pure.
-pub fn versions_to_drop(held: &[HeldModel], keep_versions: usize) -> Vec<ModelId> {
-    let mut by_name: BTreeMap<&str, Vec<(u64, ModelId)>> = BTreeMap::new();
-    for h in held {
-        by_name
-            .entry(h.manifest.model.as_str())
+/// Checks a shard file against the manifest without reading it into memory: exact size, then
+/// BLAKE3 streamed from disk equal to the leaf.
+pub fn verify_shard_file(
+    manifest: &ShardManifest,
+    index: u16,
+    path: &Path,
+) -> Result<(), ShardError> {
+    let i = usize::from(index);
+    let leaf = manifest
+        .leaves
+        .get(i)
+        .ok_or(ShardingError::ShardIndexOutOfRange {
+            index: i,
+            total: manifest.leaves.len(),
+        })?;
+    let file = fs::File::open(path).map_err(|e| ShardError::io("open", path, e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| ShardError::io("stat", path, e))?
+        .len();
+    if len != manifest.shard_size {
+        return Err(ShardingError::WrongShardSize {
+            index: i,
+            got: usize::try_from(len).unwrap_or(usize::MAX),
+            expected: manifest.shard_size,
+        }
+        .into());
+    }
+    let mut hasher = blake3::Hasher::new();
+    hasher
+        .update_reader(file)
+        .map_err(|e| ShardError::io("read", path, e))?;
+    if hasher.finalize().as_bytes() != &leaf.0 {
+        return Err(ShardingError::ShardMismatch { index: i }.into());
+    }
+    Ok(())
+}
+
+/// Garbage-collection policy: per on-chain project keep the `keep_versions` models registered
+/// last (highest `registeredAt` block, ties by model id); returns the ids of the older ones to
+/// drop. Only on-chain facts order models: a manifest's self-declared name and version play no
+/// part, so nobody can make a host drop a model by declaring a higher version. Pure.
+pub fn versions_to_drop(held: &[(ModelId, RegisteredModel)], keep_versions: usize) -> Vec<ModelId> {
+    let mut by_project: BTreeMap<alloy::primitives::U256, Vec<(u64, ModelId)>> = BTreeMap::new();
+    for (model, registration) in held {
+        by_project
+            .entry(registration.project_id)
             .or_default()
-            .push((h.manifest.version, h.manifest.id().0));
+            .push((registration.registered_at, *model));
     }
     let mut drop = Vec::new();
-    for versions in by_name.values_mut() {
+    for versions in by_project.values_mut() {
         versions.sort_by_key(|v| std::cmp::Reverse(*v));
         drop.extend(
             versions
@@ -226,17 +304,43 @@ mod tests {
     }
 
     #[test]
-    fn gc_keeps_the_newest_versions_per_name() {
+    fn gc_keeps_the_last_registered_per_project_whatever_the_manifests_claim() {
         let params = ShardParams::new(1, 0).unwrap();
-        let held: Vec<HeldModel> = [("a", 1), ("a", 3), ("a", 2), ("b", 1)]
-            .iter()
-            .map(|(name, v)| HeldModel {
-                manifest: encode(name, *v, b"x", params).unwrap().manifest,
-                indices: vec![0],
-            })
-            .collect();
-        let drop = versions_to_drop(&held, 2);
-        assert_eq!(drop, vec![held[0].manifest.id().0]);
-        assert_eq!(versions_to_drop(&held, 1).len(), 2);
+        let registration = |project: u64, at: u64| RegisteredModel {
+            project_id: alloy::primitives::U256::from(project),
+            root: alloy::primitives::B256::ZERO,
+            k: 1,
+            m: 0,
+            registrant: alloy::primitives::Address::ZERO,
+            registered_at: at,
+        };
+        // Manifest versions say the opposite of the registration order: they are ignored.
+        let held: Vec<(ModelId, RegisteredModel)> = [
+            ("a", u64::MAX, 0, 10),
+            ("a", 3, 0, 30),
+            ("a", u64::MAX - 1, 0, 20),
+            ("b", 1, 1, 5),
+        ]
+        .iter()
+        .map(|(name, v, project, at)| {
+            let id = encode(name, *v, b"x", params).unwrap().manifest.id().0;
+            (id, registration(*project, *at))
+        })
+        .collect();
+        assert_eq!(versions_to_drop(&held, 2), vec![held[0].0]);
+        assert_eq!(versions_to_drop(&held, 1), vec![held[2].0, held[0].0]);
+    }
+
+    #[test]
+    fn a_shard_file_is_checked_by_streaming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let encoded = encode("m", 1, &bytes, ShardParams::new(2, 1).unwrap()).unwrap();
+        let path = dir.path().join("s");
+        std::fs::write(&path, &encoded.shards[1]).unwrap();
+        verify_shard_file(&encoded.manifest, 1, &path).unwrap();
+        assert!(verify_shard_file(&encoded.manifest, 0, &path).is_err());
+        std::fs::write(&path, &encoded.shards[1][..10]).unwrap();
+        assert!(verify_shard_file(&encoded.manifest, 1, &path).is_err());
     }
 }

@@ -40,6 +40,8 @@ pub enum ShardError {
     },
     #[error("disk quota: {need} more bytes needed, {free} free of {quota}")]
     QuotaExceeded { need: u64, free: u64, quota: u64 },
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("placement: {0}")]
     Placement(String),
     #[error("actor: {0}")]

@@ -119,6 +119,9 @@ pub enum DownloadError {
     /// Not held there, unreachable, refused: try elsewhere, no blame.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// This node could not store what it received (disk full, I/O error): nobody's fault there.
+    #[error("local: {0}")]
+    Local(String),
 }
 
 /// Downloads shard `index` from `peer` chunk by chunk and checks it: every chunk's proof against
@@ -130,13 +133,71 @@ pub async fn download_shard(
     index: u16,
     on_bytes: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<u8>, DownloadError> {
+    // Grows with the bytes received (each chunk checked against the manifest first), never
+    // pre-sized from a length.
+    let mut shard = Vec::new();
+    stream_shard(client, peer, manifest, index, &mut |data: &[u8]| {
+        on_bytes(data.len());
+        shard.extend_from_slice(data);
+        Ok(())
+    })
+    .await?;
+    Ok(shard)
+}
+
+/// Downloads shard `index` from `peer` into the file `path` chunk by chunk (never holding more
+/// than the chunks in flight), hashing as it writes; the file is synced and kept only when the
+/// whole matches its leaf, else removed.
+pub async fn download_shard_to_file(
+    client: &Client,
+    peer: PeerId,
+    manifest: &ShardManifest,
+    index: u16,
+    path: &std::path::Path,
+) -> Result<(), DownloadError> {
+    use std::io::Write;
+    let local = |what: &str, e: std::io::Error| {
+        DownloadError::Local(format!("{what} {}: {e}", path.display()))
+    };
+    let file = std::fs::File::create(path).map_err(|e| local("create", e))?;
+    let mut out = std::io::BufWriter::new(file);
+    let result = stream_shard(client, peer, manifest, index, &mut |data: &[u8]| {
+        out.write_all(data).map_err(|e| local("write", e))
+    })
+    .await;
+    let result =
+        match result.and_then(|()| out.into_inner().map_err(|e| local("write", e.into_error()))) {
+            // fsync may take a while: off the async workers.
+            Ok(file) => match tokio::task::spawn_blocking(move || file.sync_all()).await {
+                Ok(synced) => synced.map_err(|e| local("sync", e)),
+                Err(e) => Err(DownloadError::Local(e.to_string())),
+            },
+            Err(e) => Err(e),
+        };
+    if result.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+/// The chunk loop of a shard download: requests the manifest's chunk count (a few in flight),
+/// checks each answer's framing and proof before handing its bytes to `sink`, hashes them, and
+/// checks the whole against the leaf at the end.
+async fn stream_shard(
+    client: &Client,
+    peer: PeerId,
+    manifest: &ShardManifest,
+    index: u16,
+    sink: &mut (dyn FnMut(&[u8]) -> Result<(), DownloadError> + Send),
+) -> Result<(), DownloadError> {
     let model = manifest.id().0;
     let leaf = *manifest
         .leaves
         .get(usize::from(index))
         .ok_or_else(|| DownloadError::Unavailable(format!("no shard {index}")))?;
     let chunks = wire::chunk_count(manifest.shard_size);
-    let mut shard = Vec::with_capacity(usize::try_from(manifest.shard_size).unwrap_or(0));
+    let mut hasher = blake3::Hasher::new();
+    let mut received = 0u64;
     // Several chunk requests in flight per shard, so a provider's per-request latency (disk read,
     // framing, a paced uplink) overlaps instead of adding up; chunks are consumed in order.
     let mut answers = futures::stream::iter(0..chunks)
@@ -158,7 +219,12 @@ pub async fn download_shard(
             ShardResponse::NotFound => {
                 return Err(DownloadError::Unavailable("shard not held".into()));
             }
-            other => return Err(DownloadError::Corrupt(format!("unexpected {other:?}"))),
+            other => {
+                return Err(DownloadError::Corrupt(format!(
+                    "unexpected {}",
+                    wire::kind(&other)
+                )));
+            }
         };
         let expected = wire::chunk_range(manifest.shard_size, chunk)
             .map(|(s, e)| (e - s) as usize)
@@ -175,12 +241,16 @@ pub async fn download_shard(
                 "Merkle proof does not reach the root".into(),
             ));
         }
-        on_bytes(data.len());
-        shard.extend_from_slice(&data);
+        hasher.update(&data);
+        received += data.len() as u64;
+        sink(&data)?;
     }
-    verify_shard(manifest, usize::from(index), &shard)
-        .map_err(|e| DownloadError::Corrupt(e.to_string()))?;
-    Ok(shard)
+    if received != manifest.shard_size || hasher.finalize().as_bytes() != &leaf.0 {
+        return Err(DownloadError::Corrupt(format!(
+            "shard {index} does not match its Merkle leaf (BLAKE3 differs)"
+        )));
+    }
+    Ok(())
 }
 
 /// Asks holders of `model` for its manifest and keeps the first whose id is `model`.
@@ -511,7 +581,7 @@ impl Scheduler {
                     failures.push(format!("shard {index} from {peer}: {reason}"));
                     emit(FetchEvent::Corrupt { index, from: peer });
                 }
-                Err(DownloadError::Unavailable(reason)) => {
+                Err(DownloadError::Unavailable(reason) | DownloadError::Local(reason)) => {
                     tracing::debug!(%peer, index, %reason, "provider unavailable");
                     failures.push(format!("shard {index} from {peer}: {reason}"));
                     emit(FetchEvent::Failed {

@@ -1,8 +1,15 @@
 //! The shard host: one per node. It answers the shard protocol, keeps one supervised
 //! [`ShardActor`] per held shard, stages shards it is handing out, limits its upload rate when
 //! asked to, and runs the repair loop.
+//!
+//! A `Hold` request is honoured only when the chain says so ([`super::authority`]): the model is
+//! registered on `ModelShardRegistry` with the manifest's root, k and m, and the requester is a
+//! staked peer or the peer placement makes responsible for re-placing that shard. The shard is
+//! then streamed to disk chunk by chunk (a temporary file, its BLAKE3 checked against the leaf,
+//! renamed into place), a few at a time (a semaphore) within the quota counting the downloads in
+//! flight. Old models are collected by on-chain registration order.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,9 +23,11 @@ use tokio::task::JoinHandle;
 
 use super::ModelId;
 use super::actor::{ShardActor, ShardArgs, ShardMsg, actor_name};
+use super::authority::{HoldAuthority, matches_registration};
 use super::disk::{HeldModel, ShardDisk, versions_to_drop};
 use super::error::ShardError;
-use super::fetch::download_shard;
+use super::fetch::{BAD_SHARD_PENALTY, DownloadError, download_shard_to_file};
+use super::placement::ranked;
 use super::wire::{self, ShardRequest, ShardResponse};
 use crate::supervisor::{ChildSpec, Supervisor, SupervisorConfig, SupervisorMsg};
 
@@ -40,10 +49,13 @@ pub struct HostConfig {
     pub repair_interval: Option<Duration>,
     /// Upload rate limit in bytes per second (emulates a slow uplink); `None` for none.
     pub upload_bytes_per_sec: Option<u64>,
+    /// Shards downloaded at once for `Hold` requests; further requests wait their turn.
+    pub hold_downloads: usize,
 }
 
 impl HostConfig {
-    /// Defaults: 10 GiB quota, 2 versions kept, replication 1, repair every 30 s, no rate limit.
+    /// Defaults: 10 GiB quota, 2 versions kept, replication 1, repair every 30 s, no rate limit,
+    /// 4 shard downloads at once.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -52,6 +64,7 @@ impl HostConfig {
             replication: 1,
             repair_interval: Some(Duration::from_secs(30)),
             upload_bytes_per_sec: None,
+            hold_downloads: 4,
         }
     }
 }
@@ -90,6 +103,30 @@ struct Inner {
     limiter: Option<UploadLimiter>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     bytes_served: AtomicU64,
+    /// The chain's word on models and requesters; `None`: hold nothing for others.
+    authority: Option<Arc<dyn HoldAuthority>>,
+    /// Bounds the `Hold` downloads in flight.
+    hold_slots: tokio::sync::Semaphore,
+    /// One placement check (DHT lookups and probes for an unstaked requester) at a time.
+    placement_checks: tokio::sync::Semaphore,
+    /// Bytes and shards of the downloads in flight (counted against the quota).
+    taking: Mutex<(u64, HashSet<(ModelId, u16)>)>,
+}
+
+/// A download in flight: its bytes count against the quota until it is dropped.
+struct Taking {
+    inner: Arc<Inner>,
+    key: (ModelId, u16),
+    bytes: u64,
+}
+
+impl Drop for Taking {
+    fn drop(&mut self) {
+        if let Ok(mut taking) = self.inner.taking.lock() {
+            taking.0 = taking.0.saturating_sub(self.bytes);
+            taking.1.remove(&self.key);
+        }
+    }
 }
 
 /// A handle on a node's shard host; cheap to clone.
@@ -99,9 +136,29 @@ pub struct ShardHost {
 }
 
 impl ShardHost {
-    /// Opens the shard folder, starts an actor for every shard already held, and starts
-    /// answering the shard protocol on `client` (and the repair loop if configured).
+    /// A host without a chain: it serves and repairs what it holds but refuses every `Hold`
+    /// request, since it cannot check models or requesters. See [`ShardHost::start_with`].
     pub async fn start(client: Client, config: HostConfig) -> Result<Self, ShardError> {
+        Self::start_inner(client, config, None).await
+    }
+
+    /// Opens the shard folder, starts an actor for every shard already held, and starts
+    /// answering the shard protocol on `client` (and the repair loop if configured); `Hold`
+    /// requests are checked against `authority` (normally a
+    /// [`ChainAuthority`](super::authority::ChainAuthority)).
+    pub async fn start_with(
+        client: Client,
+        config: HostConfig,
+        authority: Arc<dyn HoldAuthority>,
+    ) -> Result<Self, ShardError> {
+        Self::start_inner(client, config, Some(authority)).await
+    }
+
+    async fn start_inner(
+        client: Client,
+        config: HostConfig,
+        authority: Option<Arc<dyn HoldAuthority>>,
+    ) -> Result<Self, ShardError> {
         let disk = ShardDisk::open(config.data_dir.join("shards"), config.quota_bytes)?;
         let supervisor_config = SupervisorConfig {
             max_restarts: 20,
@@ -115,6 +172,7 @@ impl ShardHost {
             bytes_per_sec: rate,
             next_free: tokio::sync::Mutex::new(tokio::time::Instant::now()),
         });
+        let config_downloads = config.hold_downloads.max(1);
         let host = Self {
             inner: Arc::new(Inner {
                 name: client.peer_id().to_string(),
@@ -126,6 +184,10 @@ impl ShardHost {
                 limiter,
                 tasks: Mutex::new(Vec::new()),
                 bytes_served: AtomicU64::new(0),
+                authority,
+                hold_slots: tokio::sync::Semaphore::new(config_downloads),
+                placement_checks: tokio::sync::Semaphore::new(1),
+                taking: Mutex::new((0, HashSet::new())),
             }),
         };
         for held in host.inner.disk.held() {
@@ -246,13 +308,28 @@ impl ShardHost {
         self.inner.disk.remove_shard(model, index)
     }
 
+    /// Drops the models registered before the `keep_versions` last ones of their project (on-chain
+    /// registration order; a model whose registration cannot be read is left alone).
     async fn collect_garbage(&self) {
+        let Some(authority) = &self.inner.authority else {
+            return;
+        };
         let held = self.inner.disk.held();
-        for model in versions_to_drop(&held, self.inner.config.keep_versions) {
+        let mut registered = Vec::with_capacity(held.len());
+        for h in &held {
+            let model = h.manifest.id().0;
+            match authority.registration(model).await {
+                Ok(r) => registered.push((model, r)),
+                Err(err) => {
+                    tracing::debug!(%err, "not collecting a model whose registration is unknown")
+                }
+            }
+        }
+        for model in versions_to_drop(&registered, self.inner.config.keep_versions) {
             let Some(h) = held.iter().find(|h| h.manifest.id().0 == model) else {
                 continue;
             };
-            tracing::info!(name = %h.manifest.model, version = h.manifest.version, "dropping old model version");
+            tracing::info!(name = %h.manifest.model, version = h.manifest.version, "dropping a model registered before the newer ones kept");
             for index in &h.indices {
                 if let Err(err) = self.drop_shard(&model, *index).await {
                     tracing::warn!(%err, "cannot drop old shard");
@@ -355,7 +432,7 @@ impl ShardHost {
                 manifest,
                 index,
                 source,
-            } => match self.take(&manifest, index, &source).await {
+            } => match self.take(peer, &manifest, index, &source).await {
                 Ok(()) => ShardResponse::Held,
                 Err(err) => {
                     tracing::info!(%peer, index, %err, "refusing to hold shard");
@@ -394,29 +471,139 @@ impl ShardHost {
         }
     }
 
-    /// Handles a `Hold` request: download the shard from `source`, check it, hold it.
-    async fn take(&self, manifest: &[u8], index: u16, source: &[u8]) -> Result<(), ShardError> {
+    /// Handles a `Hold` request from `peer`: check the model and the requester against the chain,
+    /// then stream the shard from `source` to disk, check it and hold it.
+    async fn take(
+        &self,
+        peer: PeerId,
+        manifest: &[u8],
+        index: u16,
+        source: &[u8],
+    ) -> Result<(), ShardError> {
         let manifest = Arc::new(ShardManifest::from_bytes(manifest)?);
         let source = PeerId::from_bytes(source).map_err(|e| ShardError::Wire(e.to_string()))?;
         let model = manifest.id().0;
+        if usize::from(index) >= manifest.leaves.len() {
+            return Err(ShardError::Wire(format!(
+                "no shard {index} in the manifest"
+            )));
+        }
         if self.holds(&model, index) {
             return Ok(());
         }
-        let free = self
-            .inner
-            .config
-            .quota_bytes
-            .saturating_sub(self.inner.disk.used());
-        if manifest.shard_size > free {
-            return Err(ShardError::QuotaExceeded {
-                need: manifest.shard_size,
-                free,
-                quota: self.inner.config.quota_bytes,
+        let Some(authority) = self.inner.authority.clone() else {
+            return Err(ShardError::Refused(
+                "this host has no chain to check models against".into(),
+            ));
+        };
+        let registered = authority.registration(model).await?;
+        if !matches_registration(&manifest, &registered) {
+            return Err(ShardError::RootMismatch {
+                model: autonet_p2p::records::to_hex(&model),
+                manifest: manifest.root.to_string(),
+                registered: registered.root.to_string(),
             });
         }
-        let bytes = download_shard(&self.inner.client, source, &manifest, index, &|_| {})
+        if !authority.is_staked(peer).await && !self.placed_by(peer, source, &manifest, index).await
+        {
+            return Err(ShardError::Refused(format!(
+                "{peer} is not staked, and placement does not make it the placer of shard {index}"
+            )));
+        }
+        let _slot = self
+            .inner
+            .hold_slots
+            .acquire()
             .await
-            .map_err(|e| ShardError::Placement(format!("download from {source}: {e}")))?;
-        self.hold(manifest, index, &bytes).await
+            .map_err(|e| ShardError::Actor(e.to_string()))?;
+        if self.holds(&model, index) {
+            return Ok(());
+        }
+        let _taking = self.reserve(model, index, manifest.shard_size)?;
+        let incoming = self.inner.disk.incoming_path(&model, index)?;
+        match download_shard_to_file(&self.inner.client, source, &manifest, index, &incoming).await
+        {
+            Ok(()) => {}
+            Err(DownloadError::Corrupt(reason)) => {
+                let _ = self.inner.client.penalize(source, BAD_SHARD_PENALTY).await;
+                return Err(ShardError::Placement(format!(
+                    "download from {source}: bad shard data: {reason}"
+                )));
+            }
+            Err(err) => {
+                return Err(ShardError::Placement(format!(
+                    "download from {source}: {err}"
+                )));
+            }
+        }
+        self.inner.disk.commit_shard(&manifest, index, &incoming)?;
+        self.start_actor(manifest, index).await?;
+        self.collect_garbage().await;
+        Ok(())
+    }
+
+    /// Counts a download of `bytes` against the quota (with those in flight), or refuses it.
+    fn reserve(&self, model: ModelId, index: u16, bytes: u64) -> Result<Taking, ShardError> {
+        let mut taking = self
+            .inner
+            .taking
+            .lock()
+            .map_err(|e| ShardError::Actor(e.to_string()))?;
+        if taking.1.contains(&(model, index)) {
+            return Err(ShardError::Refused(format!(
+                "shard {index} is already being downloaded"
+            )));
+        }
+        let quota = self.inner.config.quota_bytes;
+        let committed = self.inner.disk.used().saturating_add(taking.0);
+        let free = quota.saturating_sub(committed);
+        if bytes > free {
+            return Err(ShardError::QuotaExceeded {
+                need: bytes,
+                free,
+                quota,
+            });
+        }
+        taking.0 += bytes;
+        taking.1.insert((model, index));
+        Ok(Taking {
+            inner: self.inner.clone(),
+            key: (model, index),
+            bytes,
+        })
+    }
+
+    /// Whether placement makes `peer` the one to re-place shard `index`: it hands out its own
+    /// copy (`source` is itself), is a live holder of the model and ranks first for that shard
+    /// among all live holders (the repair rule). The check costs DHT lookups and probes, so only
+    /// one runs at a time; requests meanwhile are refused (a repairer then keeps the shard).
+    async fn placed_by(
+        &self,
+        peer: PeerId,
+        source: PeerId,
+        manifest: &ShardManifest,
+        index: u16,
+    ) -> bool {
+        if peer != source {
+            return false;
+        }
+        let Ok(_check) = self.inner.placement_checks.try_acquire() else {
+            tracing::debug!(%peer, "placement check busy; refusing");
+            return false;
+        };
+        let model = manifest.id().0;
+        let here: Vec<u16> = (0..manifest.leaves.len())
+            .filter_map(|i| u16::try_from(i).ok())
+            .filter(|i| self.holds(&model, *i))
+            .collect();
+        let live = super::repair::live_holders(&self.inner.client, manifest, &here).await;
+        let everyone: Vec<PeerId> = live
+            .iter()
+            .flatten()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        everyone.contains(&peer) && ranked(&model, index, &everyone).first() == Some(&peer)
     }
 }

@@ -12,6 +12,9 @@
 //! - [`host`]: the [`ShardHost`], one per node: answers the shard protocol, starts and stops shard
 //!   actors under a [`crate::Supervisor`], stages shards being handed out, optionally limits its
 //!   upload rate (benchmarks emulate slow links with it), and runs the repair loop.
+//! - [`authority`]: what a host asks the chain before it holds a shard for someone: the model is
+//!   registered with the manifest's root, the requester is staked (or placement's re-placer), and
+//!   old models go by registration order.
 //! - [`fetch`]: a parallel, resumable, proof-checking fetch of any `k` shards from distinct
 //!   providers, fastest first; a provider that serves bad bytes is penalized and avoided.
 //! - [`publish`]: registers a model on `ModelShardRegistry` and hands its shards to the peers
@@ -19,6 +22,7 @@
 //! - [`repair`]: holders watch live replication and rebuild and re-place missing shards.
 
 pub mod actor;
+pub mod authority;
 pub mod disk;
 pub mod error;
 pub mod fetch;
@@ -29,6 +33,7 @@ pub mod repair;
 pub mod roots;
 pub mod wire;
 
+pub use authority::{ChainAuthority, HoldAuthority};
 pub use error::ShardError;
 pub use fetch::{FetchEvent, FetchOptions, FetchReport, Fetched, fetch};
 pub use host::{HostConfig, ShardHost};

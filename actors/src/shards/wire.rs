@@ -55,6 +55,18 @@ pub enum ShardResponse {
     NotFound,
 }
 
+/// The name of an answer's kind, for errors and logs (never its bytes).
+pub fn kind(response: &ShardResponse) -> &'static str {
+    match response {
+        ShardResponse::Manifest(_) => "Manifest",
+        ShardResponse::Chunk { .. } => "Chunk",
+        ShardResponse::Has(_) => "Has",
+        ShardResponse::Held => "Held",
+        ShardResponse::Refused(_) => "Refused",
+        ShardResponse::NotFound => "NotFound",
+    }
+}
+
 /// Encodes a protocol message.
 pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {
     let mut out = Vec::new();

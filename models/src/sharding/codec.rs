@@ -3,7 +3,7 @@
 use reed_solomon_erasure::galois_8::ReedSolomon;
 
 use super::error::{Result, ShardingError};
-use super::manifest::{MANIFEST_FORMAT, MAX_MODEL_NAME, ShardManifest};
+use super::manifest::{MANIFEST_FORMAT, MAX_MODEL_BYTES, MAX_MODEL_NAME, ShardManifest};
 use super::merkle;
 use super::params::ShardParams;
 use crate::substrate::ids::Digest;
@@ -65,8 +65,13 @@ pub fn encode(
             model.len()
         )));
     }
-    let shards = split_and_code(bytes, params)?;
     let size = bytes.len() as u64;
+    if size > MAX_MODEL_BYTES {
+        return Err(ShardingError::InconsistentManifest(format!(
+            "model size {size} bytes, the limit is {MAX_MODEL_BYTES}"
+        )));
+    }
+    let shards = split_and_code(bytes, params)?;
     let shard_size = params.shard_size(size);
     let leaves: Vec<Digest> = shards.iter().map(|s| merkle::shard_leaf(s)).collect();
     let root = merkle::root_of(&leaves).ok_or_else(|| {

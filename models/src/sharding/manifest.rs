@@ -14,6 +14,10 @@ pub const MANIFEST_FORMAT: u16 = 1;
 const ID_DOMAIN: &str = "autonet/models/shard-manifest/v1";
 /// Longest model name accepted, in bytes.
 pub const MAX_MODEL_NAME: usize = 256;
+/// Largest model a manifest may declare (4 GiB): a manifest over it is refused on decode and
+/// never produced by [`super::encode`], so no buffer, quota check or download is ever sized from a
+/// larger self-declared length.
+pub const MAX_MODEL_BYTES: u64 = 4 << 30;
 /// Largest encoded manifest accepted (256 leaves of ~34 bytes plus small fields fit easily).
 pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
 
@@ -81,6 +85,12 @@ impl ShardManifest {
             return bad(format!(
                 "model name is {} bytes, the limit is {MAX_MODEL_NAME}",
                 self.model.len()
+            ));
+        }
+        if self.size > MAX_MODEL_BYTES {
+            return bad(format!(
+                "model size {} bytes, the limit is {MAX_MODEL_BYTES}",
+                self.size
             ));
         }
         let expected = params.shard_size(self.size);

@@ -190,6 +190,25 @@ fn a_tampered_manifest_is_refused() {
 }
 
 #[test]
+fn a_manifest_declaring_more_than_the_model_cap_is_refused() {
+    let manifest = encode("world", 1, b"hello shards", ShardParams::new(3, 2).unwrap())
+        .unwrap()
+        .manifest;
+    // Consistent in every derived field except the size cap: 4 GiB + 3 bytes in 3 data shards.
+    let mut huge = manifest.clone();
+    huge.size = manifest::MAX_MODEL_BYTES + 3;
+    huge.shard_size = huge.params().unwrap().shard_size(huge.size);
+    assert!(matches!(
+        ShardManifest::from_bytes(&huge.to_bytes()),
+        Err(ShardingError::InconsistentManifest(ref why)) if why.contains("limit")
+    ));
+    // Shard size × count inconsistent with the size: refused as well.
+    let mut wide = manifest;
+    wide.shard_size *= 1000;
+    assert!(ShardManifest::from_bytes(&wide.to_bytes()).is_err());
+}
+
+#[test]
 fn the_manifest_id_changes_with_every_field() {
     let base = encode("world", 1, b"abc", ShardParams::new(2, 1).unwrap())
         .unwrap()

@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::U256;
 use anyhow::{Context, ensure};
+use autonet_actors::roles::peer::bind_peer;
 use autonet_actors::shards::publish::{place_shards, shard_peers};
 use autonet_actors::shards::{
-    ChainRoots, FetchOptions, HostConfig, PublishOptions, ShardHost, fetch, publish,
+    ChainAuthority, ChainRoots, FetchOptions, HostConfig, PublishOptions, ShardHost, fetch, publish,
 };
 use autonet_contracts::deploy::ATN;
 use autonet_contracts::{Backend, Chain, EmbeddedChain, Role};
@@ -59,6 +60,12 @@ pub async fn compare(
         .await?;
     // Peers: 0 publisher, 1..=holders holders, last the fetcher (no host: it serves nothing).
     let net = Testnet::start(TestnetOptions::new(holders + 2)).await?;
+    // Holders take shards only when a staked peer asks: the publisher's PeerId is bound to the
+    // aggregator.
+    let signer = chain.backend().signers()[1].clone();
+    let relayer = chain.backend().accounts()[0];
+    bind_peer(&chain, relayer, &signer, &net.peers[0].keypair).await?;
+    let chain = Arc::new(chain);
     let dir = tempfile::tempdir()?;
     let mut hosts = Vec::new();
     for (i, peer) in net.peers.iter().enumerate().take(holders + 1) {
@@ -67,7 +74,8 @@ pub async fn compare(
         if i > 0 {
             config.upload_bytes_per_sec = Some(rate);
         }
-        hosts.push(ShardHost::start(peer.client.clone(), config).await?);
+        let authority = Arc::new(ChainAuthority(chain.clone()));
+        hosts.push(ShardHost::start_with(peer.client.clone(), config, authority).await?);
     }
     let fetcher = &net.peers[holders + 1].client;
     let publisher = &hosts[0];
@@ -82,7 +90,7 @@ pub async fn compare(
     let mut options = PublishOptions::new("bench-many", 1);
     options.params = params;
     let many = model(size, 1);
-    let published = publish(publisher, &chain, aggregator, many.clone(), &options).await?;
+    let published = publish(publisher, &*chain, aggregator, many.clone(), &options).await?;
     let id_many = published.manifest.id().0;
 
     // Model B goes to one holder: register it, then place every shard with all other holders
@@ -115,7 +123,7 @@ pub async fn compare(
         "model B was not placed on one holder: {placed:?}"
     );
 
-    let roots = ChainRoots(&chain);
+    let roots = ChainRoots(&*chain);
     let start = Instant::now();
     let fetched_one = fetch(fetcher, &roots, id_one, FetchOptions::default()).await?;
     let one_time = start.elapsed();

@@ -5,7 +5,9 @@
 //! at once, so the role reports "waiting" and looks again on its next tick. An attempt looks
 //! the providers up in the DHT (bounded by [`LOOKUP_TIMEOUT`]; after a failed attempt the whole
 //! lookup, not just its first answer), asks them in the book's order with a per-chunk
-//! [`CHUNK_TIMEOUT`], and stores the first copy whose hash matches. No role
+//! [`CHUNK_TIMEOUT`] and the size cap of the content's [`ContentKind`] (a provider claiming more
+//! is penalized and dropped on its first answer), and stores the first copy whose hash matches.
+//! No role
 //! step ever waits on a provider, so one dead provider (a killed peer whose provider record
 //! outlives it) costs a failed request and a backoff, not the epoch.
 //!
@@ -18,6 +20,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use autonet_p2p::transfer::MAX_PROVIDED_BYTES;
 use autonet_p2p::{Client, PeerId};
 use autonet_store::Store;
 use tokio::task::JoinSet;
@@ -31,6 +34,34 @@ use book::FetchBook;
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long one provider may take to send one chunk before the next provider is asked.
 pub const CHUNK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a content is, and so the most it may weigh: a fetch asks no provider for more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentKind {
+    /// A task spec (its batch of turns) or a held-out set: decoded within
+    /// [`MAX_SPEC_BYTES`](crate::protocol::wire::MAX_SPEC_BYTES).
+    TaskBatch,
+    /// A solver's solution: an event bundle or a weight delta.
+    Solution,
+    /// A model: a world or weights.
+    Model,
+    /// An epoch's mint list (decoded within the same limit as a spec).
+    MintList,
+}
+
+impl ContentKind {
+    /// The cap in bytes. Solutions and models are capped by what any provider serves at all
+    /// ([`MAX_PROVIDED_BYTES`]); task batches and mint lists by
+    /// their decoder's limit.
+    pub fn max_bytes(self) -> u64 {
+        match self {
+            ContentKind::TaskBatch | ContentKind::MintList => {
+                crate::protocol::wire::MAX_SPEC_BYTES as u64
+            }
+            ContentKind::Solution | ContentKind::Model => MAX_PROVIDED_BYTES as u64,
+        }
+    }
+}
 
 /// A peer's content fetcher.
 #[derive(Debug)]
@@ -51,8 +82,9 @@ impl Fetcher {
         }
     }
 
-    /// Content by id from the store; else `None`, with an attempt to fetch it under way.
-    pub fn get(&self, id: [u8; 32]) -> Result<Option<Vec<u8>>, RoleError> {
+    /// Content by id from the store; else `None`, with an attempt to fetch it (at most
+    /// `kind`'s cap) under way.
+    pub fn get(&self, id: [u8; 32], kind: ContentKind) -> Result<Option<Vec<u8>>, RoleError> {
         if let Some(bytes) = self.store.get(CONTENT, &id)? {
             return Ok(Some(bytes));
         }
@@ -69,6 +101,7 @@ impl Fetcher {
                 self.store.clone(),
                 self.book.clone(),
                 id,
+                kind.max_bytes(),
             ));
         }
         Ok(None)
@@ -82,7 +115,13 @@ impl Fetcher {
 }
 
 /// One attempt at `id`: look providers up, try them in order, keep the first good copy.
-async fn attempt(net: Client, store: Arc<Store>, book: Arc<Mutex<FetchBook>>, id: [u8; 32]) {
+async fn attempt(
+    net: Client,
+    store: Arc<Store>,
+    book: Arc<Mutex<FetchBook>>,
+    id: [u8; 32],
+    max_bytes: u64,
+) {
     let retry = book.lock().map(|b| b.failures(id) > 0).unwrap_or(false);
     // The first lookup stops at the first providers found; after a failed attempt (those may
     // all be dead) the whole lookup runs, to find every provider there is.
@@ -102,8 +141,8 @@ async fn attempt(net: Client, store: Arc<Store>, book: Arc<Mutex<FetchBook>>, id
         Err(_) => return,
     };
     for peer in order {
-        // `fetch_from` checks the bytes against the id.
-        match net.fetch_from(peer, id, CHUNK_TIMEOUT).await {
+        // `fetch_from` checks the size claims against the cap and the bytes against the id.
+        match net.fetch_from(peer, id, max_bytes, CHUNK_TIMEOUT).await {
             Ok(bytes) => {
                 let stored = store.put(CONTENT, &id, &bytes);
                 let Ok(mut b) = book.lock() else { return };
