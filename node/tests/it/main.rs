@@ -11,6 +11,7 @@ mod keygen;
 mod model;
 mod overlay;
 mod simulate;
+mod store;
 mod substrate;
 mod testnet;
 
