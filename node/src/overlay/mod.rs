@@ -257,7 +257,12 @@ async fn serve(
         println!("listening on {addr}");
     }
     let registry = Arc::new(Mutex::new(registry));
-    let status_addr = http::spawn_status(args.status, client.clone(), recent).await?;
+    let token = http::load_or_create_token(data_dir)?;
+    let status_addr = http::spawn_status(args.status, client.clone(), recent, token).await?;
+    println!(
+        "status token: {}",
+        data_dir.join(http::TOKEN_FILE).display()
+    );
     println!("status: http://{status_addr}/status");
     if let Some(addr) = args.metrics {
         let addr = http::spawn_metrics(addr, registry.clone()).await?;
