@@ -53,7 +53,7 @@ pub struct NodeArgs {
         long,
         env = "AUTONET_TARGET_PEERS",
         default_value_t = autonet_p2p::peer_manager::DEFAULT_TARGET_PEERS,
-        value_parser = clap::value_parser!(u16).range(8..),
+        value_parser = clap::value_parser!(u16).range(8..=1_000),
         value_name = "N"
     )]
     pub target_peers: u16,
