@@ -10,6 +10,7 @@ mod infer_peer;
 mod keygen;
 mod model;
 mod overlay;
+mod secrets;
 mod simulate;
 mod store;
 mod substrate;
