@@ -75,7 +75,9 @@ pub enum Command {
     /// Run a bootstrap node: a long-lived peer that others dial first.
     ///
     /// Prints the peer id and the multiaddrs to give to `autonet join --bootstrap`, serves the
-    /// status JSON on localhost, and stops cleanly on Ctrl-C.
+    /// status JSON on localhost, and stops cleanly on Ctrl-C. The status server answers local
+    /// programs only (its own Host, no foreign Origin); its POST endpoints also need
+    /// `Authorization: Bearer <token>`, the token being the content of `<data-dir>/http_token`.
     Bootstrap(crate::overlay::BootstrapArgs),
 
     /// Join the network through a bootstrap peer: discover peers through Kademlia, subscribe to
