@@ -75,7 +75,9 @@ pub enum Command {
     /// Run a bootstrap node: a long-lived peer that others dial first.
     ///
     /// Prints the peer id and the multiaddrs to give to `autonet join --bootstrap`, serves the
-    /// status JSON on localhost, and stops cleanly on Ctrl-C.
+    /// status JSON on localhost, and stops cleanly on Ctrl-C. The status server answers local
+    /// programs only (its own Host, no foreign Origin); its POST endpoints also need
+    /// `Authorization: Bearer <token>`, the token being the content of `<data-dir>/http_token`.
     Bootstrap(crate::overlay::BootstrapArgs),
 
     /// Join the network through a bootstrap peer: discover peers through Kademlia, subscribe to
@@ -146,14 +148,192 @@ pub struct KeygenArgs {
     pub json: bool,
 }
 
+/// Ranges of the numeric flags. Every number the command line takes is checked by clap against a
+/// sane range, so a typo such as `--epochs 10000000000` is an error naming the flag and the range
+/// instead of an hours-long run or an allocation failure. (Seeds take any `u64`.)
+pub mod bounds {
+    use std::ops::RangeBounds;
+
+    use clap::builder::RangedU64ValueParser;
+
+    /// Longest interval in milliseconds a flag takes (an hour).
+    pub const MAX_MS: u64 = 3_600_000;
+    /// Longest run time in seconds a flag takes (a week).
+    pub const MAX_SECONDS: u64 = 7 * 24 * 3600;
+    /// Fastest publish rate of `bench gossip`, in messages per second.
+    pub const MAX_RATE: f64 = 100_000.0;
+
+    /// A count (`usize`) within `range`.
+    pub fn count(range: impl RangeBounds<u64>) -> RangedU64ValueParser<usize> {
+        RangedU64ValueParser::new().range(range)
+    }
+
+    fn float(s: &str) -> Result<f64, String> {
+        let v: f64 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?} is not a number"))?;
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(format!("{s} is not a finite number"))
+        }
+    }
+
+    /// A fraction in 0..=1.
+    pub fn fraction(s: &str) -> Result<f64, String> {
+        let v = float(s)?;
+        if (0.0..=1.0).contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!("{v} is not in 0..=1"))
+        }
+    }
+
+    /// A rate in messages per second: above 0, at most [`MAX_RATE`].
+    pub fn rate(s: &str) -> Result<f64, String> {
+        let v = float(s)?;
+        if v > 0.0 && v <= MAX_RATE {
+            Ok(v)
+        } else {
+            Err(format!("{v} is not in (0, {MAX_RATE}]"))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// Every bounded flag refuses a value just outside its range (and a huge one) with clap's
+    /// usage error, which names the flag.
+    #[test]
+    fn out_of_range_numbers_are_refused() {
+        let cases: &[(&[&str], &str, &str)] = &[
+            (&["simulate"], "--proposers", "0"),
+            (&["simulate"], "--proposers", "17"),
+            (&["simulate"], "--solvers", "33"),
+            (&["simulate"], "--coordinators", "1"),
+            (&["simulate"], "--aggregators", "0"),
+            (&["simulate"], "--epochs", "0"),
+            (&["simulate"], "--epochs", "18446744073709551615"),
+            (&["simulate"], "--byzantine-solvers", "33"),
+            (&["simulate"], "--churn", "1.5"),
+            (&["simulate"], "--churn", "NaN"),
+            (&["simulate"], "--batch", "0"),
+            (&["simulate"], "--slice", "100001"),
+            (&["simulate"], "--held-out", "0"),
+            (&["simulate"], "--block-ms", "0"),
+            (&["simulate"], "--stall-ms", "3600001"),
+            (&["simulate"], "--timeout-s", "0"),
+            (&["testnet", "setup", "--dir", "d"], "--solvers", "0"),
+            (&["testnet", "setup", "--dir", "d"], "--epochs", "10001"),
+            (&["testnet", "setup", "--dir", "d"], "--batch", "0"),
+            (&["testnet", "drive", "--dir", "d"], "--block-ms", "0"),
+            (
+                &["testnet", "drive", "--dir", "d"],
+                "--timeout-s",
+                "99999999",
+            ),
+            (&["substrate", "replay", "--turns", "t"], "--epochs", "0"),
+            (&["substrate", "replay", "--turns", "t"], "--epochs", "1001"),
+            (&["substrate", "replay", "--turns", "t"], "--task-size", "0"),
+            (&["substrate", "sample"], "--count", "0"),
+            (&["model", "publish", "f", "--out", "o"], "--k", "0"),
+            (&["model", "publish", "f", "--out", "o"], "--m", "256"),
+            (
+                &["model", "publish", "f", "--out", "o"],
+                "--model-version",
+                "4294967296",
+            ),
+            (
+                &[
+                    "model", "fetch", "00", "--out", "o", "--root", "r", "--m", "1",
+                ],
+                "--k",
+                "0",
+            ),
+            (
+                &["model", "fetch", "00", "--out", "o"],
+                "--concurrency",
+                "257",
+            ),
+            (&["model", "publish", "f"], "--replication", "0"),
+            (&["infer", "--model", "jepa"], "--digit", "297"),
+            (&["infer", "--model", "jepa"], "--train-steps", "1000001"),
+            (
+                &["join", "--bootstrap", "/ip4/127.0.0.1/tcp/1"],
+                "--tick-ms",
+                "0",
+            ),
+            (
+                &["join", "--bootstrap", "/ip4/127.0.0.1/tcp/1"],
+                "--chain-id",
+                "0",
+            ),
+            (
+                &["join", "--bootstrap", "/ip4/127.0.0.1/tcp/1"],
+                "--target-peers",
+                "7",
+            ),
+            (
+                &["join", "--bootstrap", "/ip4/127.0.0.1/tcp/1"],
+                "--target-peers",
+                "1001",
+            ),
+            (
+                &[
+                    "balance",
+                    "--rpc-url",
+                    "u",
+                    "--governor",
+                    "0x0000000000000000000000000000000000000000",
+                    "--role",
+                    "solver",
+                ],
+                "--chain-id",
+                "0",
+            ),
+            (&["bench", "store"], "--records", "0"),
+            (&["bench", "store"], "--value-bytes", "0"),
+            (&["bench", "chain"], "--rounds", "0"),
+            (&["bench", "gossip"], "--peers", "2001"),
+            (&["bench", "gossip"], "--rate", "0"),
+            (&["bench", "gossip"], "--hop-delay-ms", "10001"),
+            (&["bench", "jepa"], "--threads", "0"),
+            (&["bench", "epoch"], "--solvers", "0"),
+            (&["bench", "shards"], "--k", "0"),
+            (&["bench", "shards"], "--rounds", "0"),
+            (&["bench", "substrate"], "--turns", "0"),
+        ];
+        for (command, flag, value) in cases {
+            let mut argv = vec!["autonet"];
+            argv.extend_from_slice(command);
+            argv.push(*flag);
+            argv.push(*value);
+            let err = match Cli::try_parse_from(&argv) {
+                Ok(_) => panic!("{argv:?} was accepted"),
+                Err(e) => e,
+            };
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{argv:?}: {err}"
+            );
+            let text = err.to_string();
+            assert!(
+                text.contains(flag) && text.contains(value),
+                "{argv:?}: the error must name the flag and the value: {text}"
+            );
+        }
+    }
 
     /// clap checks argument names only when a command is built; this builds every subcommand, so
     /// a clash (such as a second `--version`) fails here instead of panicking for a user.
     #[test]
     fn every_command_is_well_formed() {
-        super::Cli::command().debug_assert();
+        Cli::command().debug_assert();
     }
 }

@@ -6,7 +6,6 @@
 //! replacing it would change the node's PeerId and lose its on-chain binding.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use libp2p_identity::{KeyType, Keypair, PeerId};
@@ -137,43 +136,18 @@ pub fn load(path: &Path) -> Result<Option<Keypair>, IdentityError> {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), IdentityError> {
-    let err = |source| IdentityError::DataDir {
+    crate::secret_file::create_private_dir(dir).map_err(|source| IdentityError::DataDir {
         path: dir.into(),
         source,
-    };
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(err)
+    })
 }
 
 /// Writes `bytes` to a new file at `path` atomically; fails if `path` appeared meanwhile.
 fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
-    let err = |source| IdentityError::Write {
+    crate::secret_file::write_new(path, bytes).map_err(|source| IdentityError::Write {
         path: path.into(),
         source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".node_key.")
-        .tempfile_in(dir)
-        .map_err(err)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(err)?;
-    }
-    tmp.write_all(bytes).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    // `persist_noclobber` refuses to replace a key another process wrote in the meantime.
-    tmp.persist_noclobber(path).map_err(|e| err(e.error))?;
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(err)?;
-    Ok(())
+    })
 }
 
 #[cfg(test)]

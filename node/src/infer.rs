@@ -35,7 +35,7 @@ pub struct InferArgs {
     #[arg(long, value_enum, env = "AUTONET_INFER_MODEL")]
     pub model: InferModel,
     /// Index of the held-out digit image to describe (0..297).
-    #[arg(long, default_value_t = 0, env = "AUTONET_INFER_DIGIT")]
+    #[arg(long, default_value_t = 0, env = "AUTONET_INFER_DIGIT", value_parser = crate::cli::bounds::count(0..=296))]
     pub digit: usize,
     /// Prompt given to the text encoder with the image.
     #[arg(long, default_value = "digit", env = "AUTONET_INFER_PROMPT")]

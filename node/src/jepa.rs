@@ -26,10 +26,10 @@ pub struct JepaArgs {
     #[arg(long, default_value = "tiny", env = "AUTONET_JEPA_GRAPHS")]
     pub graphs: String,
     /// VL-JEPA training steps before answering (a checkpoint with fewer resumes to this many).
-    #[arg(long, default_value_t = 100, env = "AUTONET_JEPA_TRAIN_STEPS")]
+    #[arg(long, default_value_t = 100, env = "AUTONET_JEPA_TRAIN_STEPS", value_parser = crate::cli::bounds::count(0..=1_000_000))]
     pub train_steps: usize,
     /// Decoder training steps before answering.
-    #[arg(long, default_value_t = 400, env = "AUTONET_JEPA_DECODER_STEPS")]
+    #[arg(long, default_value_t = 400, env = "AUTONET_JEPA_DECODER_STEPS", value_parser = crate::cli::bounds::count(0..=1_000_000))]
     pub decoder_steps: usize,
 }
 

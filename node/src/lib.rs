@@ -39,6 +39,7 @@ pub mod model;
 pub mod model_net;
 pub mod overlay;
 pub mod peer;
+pub mod secret_file;
 pub mod simulate;
 pub mod substrate;
 pub mod testnet;

@@ -50,13 +50,13 @@ pub struct PublishArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Model version recorded in the manifest (`--version` is autonet's own version flag).
-    #[arg(long, env = "AUTONET_MODEL_VERSION", default_value_t = 0)]
+    #[arg(long, env = "AUTONET_MODEL_VERSION", default_value_t = 0, value_parser = clap::value_parser!(u64).range(..=u64::from(u32::MAX)))]
     pub model_version: u64,
     /// Data shards.
-    #[arg(long, default_value_t = 10, env = "AUTONET_SHARDS_K")]
+    #[arg(long, default_value_t = 10, env = "AUTONET_SHARDS_K", value_parser = crate::cli::bounds::count(1..=255))]
     pub k: usize,
     /// Parity shards.
-    #[arg(long, default_value_t = 4, env = "AUTONET_SHARDS_M")]
+    #[arg(long, default_value_t = 4, env = "AUTONET_SHARDS_M", value_parser = crate::cli::bounds::count(0..=255))]
     pub m: usize,
     #[command(flatten)]
     pub net: crate::model_net::NetPublishOpts,
@@ -229,7 +229,7 @@ fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
+        return not_rebuildable(dir, &report);
     }
     println!(
         "model {} v{} ({} bytes), manifest {}",
@@ -253,7 +253,22 @@ fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
             "NOT rebuildable"
         }
     );
-    Ok(())
+    not_rebuildable(dir, &report)
+}
+
+/// `model status` exits non-zero when the model cannot be rebuilt, after printing the report.
+fn not_rebuildable(dir: &Path, report: &StatusReport) -> anyhow::Result<()> {
+    if report.rebuildable {
+        return Ok(());
+    }
+    bail!(
+        "model {} in {} is NOT rebuildable: {} of {} shards are good, {} needed",
+        report.model,
+        dir.display(),
+        report.good,
+        report.shards.len(),
+        report.k
+    )
 }
 
 fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {

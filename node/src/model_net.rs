@@ -66,13 +66,13 @@ pub struct FetchArgs {
     #[arg(long, requires_all = ["k", "m"])]
     pub root: Option<String>,
     /// Data shards of the registered model (with --root).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=255))]
     pub k: Option<u16>,
     /// Parity shards of the registered model (with --root).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(0..=255))]
     pub m: Option<u16>,
     /// Shards downloaded at once [default: k].
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = crate::cli::bounds::count(0..=256))]
     pub concurrency: usize,
 }
 
@@ -82,13 +82,13 @@ pub struct NetPublishOpts {
     #[command(flatten)]
     pub join: JoinOpts,
     /// Holders per shard.
-    #[arg(long, default_value_t = 1, env = "AUTONET_SHARDS_REPLICATION")]
+    #[arg(long, default_value_t = 1, env = "AUTONET_SHARDS_REPLICATION", value_parser = crate::cli::bounds::count(1..=64))]
     pub replication: usize,
     /// JSON-RPC endpoint of the chain the model is registered on.
     #[arg(long, env = "AUTONET_RPC_URL", value_name = "URL")]
     pub rpc_url: Option<String>,
     /// Refuse to talk to a node that reports another chain id.
-    #[arg(long, env = "AUTONET_CHAIN_ID")]
+    #[arg(long, env = "AUTONET_CHAIN_ID", value_parser = clap::value_parser!(u64).range(1..))]
     pub chain_id: Option<u64>,
     /// Governor address (the discovery root).
     #[arg(long, env = "AUTONET_GOVERNOR")]
@@ -316,6 +316,13 @@ pub fn network_status(id: &str, join_opts: &JoinOpts, json: bool) -> anyhow::Res
             );
         }
         let _ = client.shutdown().await;
+        anyhow::ensure!(
+            rebuildable,
+            "model {} is NOT rebuildable: {available} of {} shards have a live holder, {} needed",
+            to_hex(&model),
+            live.len(),
+            manifest.k
+        );
         Ok(())
     })
 }

@@ -37,10 +37,10 @@ pub struct ReplayArgs {
     #[arg(long, env = "AUTONET_SUBSTRATE_TURNS", value_name = "FILE.jsonl")]
     pub turns: PathBuf,
     /// Passes over each task's turns.
-    #[arg(long, default_value_t = 1, env = "AUTONET_SUBSTRATE_EPOCHS")]
+    #[arg(long, default_value_t = 1, env = "AUTONET_SUBSTRATE_EPOCHS", value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub epochs: u32,
     /// Most turns per task (each task starts from the world the previous one left).
-    #[arg(long, default_value_t = 256, env = "AUTONET_SUBSTRATE_TASK_SIZE")]
+    #[arg(long, default_value_t = 256, env = "AUTONET_SUBSTRATE_TASK_SIZE", value_parser = crate::cli::bounds::count(1..=1_000_000))]
     pub task_size: usize,
     /// Author recorded in the events.
     #[arg(long, default_value = "cli", env = "AUTONET_SUBSTRATE_AUTHOR")]
@@ -59,7 +59,7 @@ pub struct ReplayArgs {
 #[derive(Debug, Args)]
 pub struct SampleArgs {
     /// Number of turns.
-    #[arg(long, default_value_t = 200, env = "AUTONET_SUBSTRATE_SAMPLE_TURNS")]
+    #[arg(long, default_value_t = 200, env = "AUTONET_SUBSTRATE_SAMPLE_TURNS", value_parser = crate::cli::bounds::count(1..=10_000_000))]
     pub count: usize,
     /// Generator seed.
     #[arg(long, default_value_t = 1, env = "AUTONET_SUBSTRATE_SAMPLE_SEED")]

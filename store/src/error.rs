@@ -19,6 +19,20 @@ pub enum StoreError {
         found: u32,
         supported: u32,
     },
+    /// The file is not a readable redb database: empty, truncated, or with damaged pages. The
+    /// file is left as it is; nothing is recreated over it.
+    #[error(
+        "corrupt store {path}: {reason}; the file was left unchanged. Restore it from a backup, \
+         or move it away to start with an empty store (its state is then lost)"
+    )]
+    Corrupt { path: PathBuf, reason: String },
+    /// The database file could not be opened (permissions, I/O, …).
+    #[error("cannot open the state store {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: redb::Error,
+    },
     /// The schema version record exists but is not a valid version number.
     #[error("the state store {path} has a corrupt schema version record ({len} bytes)")]
     CorruptVersion { path: PathBuf, len: usize },

@@ -1,8 +1,8 @@
 use std::path::{Path, PathBuf};
 
 use redb::{
-    Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, TableDefinition,
-    TableError, WriteTransaction,
+    Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, StorageError,
+    TableDefinition, TableError, WriteTransaction,
 };
 
 use crate::StoreError;
@@ -50,13 +50,53 @@ impl Store {
     }
 
     /// Opens the store with an explicit migration list (tests use this to add steps).
+    ///
+    /// An existing file must be a whole, undamaged redb database: an empty, truncated or
+    /// bit-flipped file is [`StoreError::Corrupt`] and is left as it is (never recreated over).
+    /// Opening checks the checksums of every page reachable from the last commit, so damage is
+    /// found here rather than by a later read.
     pub fn open_with(path: impl AsRef<Path>, migrations: &[Migration]) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let db = Database::create(&path).map_err(|err| match err {
-            DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen { path: path.clone() },
-            other => db(other),
-        })?;
-        let store = Self { db, path };
+        match std::fs::metadata(&path) {
+            // redb would silently initialise a zero-length file as a new database.
+            Ok(meta) if meta.len() == 0 => {
+                return Err(StoreError::Corrupt {
+                    path,
+                    reason: "the file is empty (a redb database always starts with a header)"
+                        .into(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(StoreError::Open {
+                    path,
+                    source: StorageError::from(e).into(),
+                });
+            }
+        }
+        let db = match redb_guard(|| Database::create(&path)) {
+            Ok(Ok(db)) => db,
+            Ok(Err(err)) => return Err(open_error(&path, err)),
+            Err(panic) => return Err(corrupt_after_panic(&path, &panic)),
+        };
+        // redb panics (instead of returning an error) on some damaged pages, and dropping a
+        // handle to a damaged database can panic too: the handle is dropped inside the guard
+        // when the check fails (a drop during the unwinding of a panic would abort).
+        let mut db = std::mem::ManuallyDrop::new(db);
+        let failed = match redb_guard(|| db.check_integrity()) {
+            Ok(Ok(_repaired)) => None,
+            Ok(Err(err)) => Some(open_error(&path, err)),
+            Err(panic) => Some(corrupt_after_panic(&path, &panic)),
+        };
+        if let Some(err) = failed {
+            let _ = redb_guard(|| drop(std::mem::ManuallyDrop::into_inner(db)));
+            return Err(err);
+        }
+        let store = Self {
+            db: std::mem::ManuallyDrop::into_inner(db),
+            path,
+        };
         store.migrate(migrations)?;
         Ok(store)
     }
@@ -169,6 +209,73 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Maps an error of opening the database to the store's error, naming the file.
+fn open_error(path: &Path, err: DatabaseError) -> StoreError {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    match err {
+        DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen {
+            path: path.to_path_buf(),
+        },
+        DatabaseError::Storage(StorageError::Corrupted(why)) => corrupt(why),
+        DatabaseError::Storage(StorageError::Io(io))
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+            ) =>
+        {
+            corrupt(format!("not a readable redb database ({io})"))
+        }
+        other => StoreError::Open {
+            path: path.to_path_buf(),
+            source: other.into(),
+        },
+    }
+}
+
+fn corrupt_after_panic(path: &Path, panic: &str) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("damaged database file (redb: {panic})"),
+    }
+}
+
+thread_local! {
+    /// Set while this thread runs [`redb_guard`]: its panics are reported as errors, not printed.
+    static IN_GUARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into `Err(message)`.
+///
+/// redb 3 answers some damaged files with a panic (an assertion on the file length when the file
+/// is truncated, `unreachable!` on a page whose type byte is flipped) rather than an error, and
+/// offers no check that would find the damage without one; `catch_unwind` is the only way to turn
+/// those into [`StoreError::Corrupt`]. The default panic message of such a panic is not printed
+/// (the error says it), other threads' panics are reported as before.
+fn redb_guard<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_GUARD.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = IN_GUARD.with(|g| g.replace(true));
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    IN_GUARD.with(|g| g.set(was));
+    out.map_err(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
+            .unwrap_or_else(|| "panic".to_string())
+    })
 }
 
 /// The writes of one atomic [`Store::batch`].

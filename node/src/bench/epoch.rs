@@ -48,13 +48,13 @@ const PHASES: [&str; 9] = [
 #[derive(Debug, Args)]
 pub struct EpochBench {
     /// Solver counts, comma-separated (the smallest is the baseline).
-    #[arg(long, value_delimiter = ',', default_values_t = [8usize, 32, 128], env = "AUTONET_BENCH_EPOCH_SOLVERS")]
+    #[arg(long, value_delimiter = ',', default_values_t = [8usize, 32, 128], env = "AUTONET_BENCH_EPOCH_SOLVERS", value_parser = crate::cli::bounds::count(1..=10_000))]
     pub solvers: Vec<usize>,
     /// Coordinators (each verifies every bundle).
-    #[arg(long, default_value_t = 3, env = "AUTONET_BENCH_EPOCH_COORDINATORS")]
+    #[arg(long, default_value_t = 3, env = "AUTONET_BENCH_EPOCH_COORDINATORS", value_parser = crate::cli::bounds::count(1..=64))]
     pub coordinators: usize,
     /// Turns per solver slice.
-    #[arg(long, default_value_t = 4, env = "AUTONET_BENCH_EPOCH_SLICE")]
+    #[arg(long, default_value_t = 4, env = "AUTONET_BENCH_EPOCH_SLICE", value_parser = crate::cli::bounds::count(1..=100_000))]
     pub slice: usize,
 }
 

@@ -39,20 +39,20 @@ use super::{BenchReport, Measurement};
 #[derive(Debug, Args)]
 pub struct GossipBench {
     /// Peers besides the bootstrap peer.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = crate::cli::bounds::count(1..=2_000))]
     pub peers: usize,
     /// Messages of the latency phase, published from random peers at --rate.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = crate::cli::bounds::count(1..=1_000_000))]
     pub messages: usize,
     /// Publish rate of the latency phase, in messages per second over the whole network. Keep it
     /// well below the saturation throughput the bench prints, or latency measures queueing.
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, default_value_t = 4.0, value_parser = crate::cli::bounds::rate)]
     pub rate: f64,
     /// Messages published all at once to measure the saturation throughput (0 skips it).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = crate::cli::bounds::count(0..=1_000_000))]
     pub burst: usize,
     /// Emulated one-way delay per gossip hop, in milliseconds.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub hop_delay_ms: u64,
     /// Where the delay is applied: `link` delays every byte on every TCP link (like netem);
     /// `hold` holds each gossip message before its application validates it (data path only).
@@ -69,7 +69,7 @@ pub struct GossipBench {
     pub time_dilation: u32,
     /// Connections each peer keeps (the `--target-peers` of `autonet join`).
     #[arg(long, default_value_t = autonet_p2p::peer_manager::DEFAULT_TARGET_PEERS,
-          value_parser = clap::value_parser!(u16).range(8..))]
+          value_parser = clap::value_parser!(u16).range(8..=1_000))]
     pub target_peers: u16,
 }
 

@@ -22,16 +22,16 @@ pub struct JepaBench {
     #[arg(long, default_value = "cpu", env = "AUTONET_BENCH_JEPA_DEVICE")]
     pub device: String,
     /// Timed training steps (and forward passes).
-    #[arg(long, default_value_t = 20, env = "AUTONET_BENCH_JEPA_STEPS")]
+    #[arg(long, default_value_t = 20, env = "AUTONET_BENCH_JEPA_STEPS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub steps: u64,
     /// Timed inference calls per batch size.
-    #[arg(long, default_value_t = 20, env = "AUTONET_BENCH_JEPA_CALLS")]
+    #[arg(long, default_value_t = 20, env = "AUTONET_BENCH_JEPA_CALLS", value_parser = crate::cli::bounds::count(1..=1_000_000))]
     pub calls: usize,
     /// `steps` (train step vs forward loss; inference latency) or `binding` (IoBinding vs copying).
     #[arg(long, default_value = "steps", env = "AUTONET_BENCH_JEPA_MODE")]
     pub mode: String,
     /// ONNX Runtime intra-op threads.
-    #[arg(long, default_value_t = 1, env = "AUTONET_BENCH_JEPA_THREADS")]
+    #[arg(long, default_value_t = 1, env = "AUTONET_BENCH_JEPA_THREADS", value_parser = crate::cli::bounds::count(1..=1_024))]
     pub threads: usize,
 }
 

@@ -23,19 +23,19 @@ pub struct ShardsBench {
     #[arg(long, default_value = "64MiB", value_parser = parse_size, env = "AUTONET_BENCH_SHARDS_SIZE")]
     pub size: u64,
     /// Data shards.
-    #[arg(long, default_value_t = 10, env = "AUTONET_BENCH_SHARDS_K")]
+    #[arg(long, default_value_t = 10, env = "AUTONET_BENCH_SHARDS_K", value_parser = crate::cli::bounds::count(1..=255))]
     pub k: usize,
     /// Parity shards.
-    #[arg(long, default_value_t = 4, env = "AUTONET_BENCH_SHARDS_M")]
+    #[arg(long, default_value_t = 4, env = "AUTONET_BENCH_SHARDS_M", value_parser = crate::cli::bounds::count(0..=255))]
     pub m: usize,
     /// Runs of each quantity; the best is reported.
-    #[arg(long, default_value_t = 3, env = "AUTONET_BENCH_SHARDS_ROUNDS")]
+    #[arg(long, default_value_t = 3, env = "AUTONET_BENCH_SHARDS_ROUNDS", value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub rounds: u32,
     /// Model size of the network fetch comparison (part b).
     #[arg(long, default_value = "64MiB", value_parser = parse_size, env = "AUTONET_BENCH_SHARDS_FETCH_SIZE")]
     pub fetch_size: u64,
     /// Rate-limited holders the model is spread over in part b.
-    #[arg(long, default_value_t = 10, env = "AUTONET_BENCH_SHARDS_HOLDERS")]
+    #[arg(long, default_value_t = 10, env = "AUTONET_BENCH_SHARDS_HOLDERS", value_parser = crate::cli::bounds::count(1..=1_000))]
     pub holders: usize,
     /// Upload rate of each holder in part b, bytes per second (`2MiB` = 2 MiB/s).
     #[arg(long, default_value = "2MiB", value_parser = parse_size, env = "AUTONET_BENCH_SHARDS_UPLOAD_RATE")]

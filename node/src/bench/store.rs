@@ -13,10 +13,10 @@ const BENCH: Table = Table::new("bench.kv");
 #[derive(Debug, Args)]
 pub struct StoreBench {
     /// Number of records written by each side.
-    #[arg(long, default_value_t = 500, env = "AUTONET_BENCH_RECORDS")]
+    #[arg(long, default_value_t = 500, env = "AUTONET_BENCH_RECORDS", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub records: u64,
     /// Size of each value in bytes.
-    #[arg(long, default_value_t = 256, env = "AUTONET_BENCH_VALUE_BYTES")]
+    #[arg(long, default_value_t = 256, env = "AUTONET_BENCH_VALUE_BYTES", value_parser = crate::cli::bounds::count(1..=16 << 20))]
     pub value_bytes: usize,
     /// Directory for the temporary databases [default: the system temp dir].
     #[arg(long, env = "AUTONET_BENCH_DIR")]

@@ -23,13 +23,13 @@ use crate::substrate::train_in_tasks;
 #[derive(Debug, Args)]
 pub struct SubstrateBench {
     /// Stream lengths to measure, comma-separated (the smallest is the baseline).
-    #[arg(long, value_delimiter = ',', default_values_t = [1000usize, 10000], env = "AUTONET_BENCH_SUBSTRATE_TURNS")]
+    #[arg(long, value_delimiter = ',', default_values_t = [1000usize, 10000], env = "AUTONET_BENCH_SUBSTRATE_TURNS", value_parser = crate::cli::bounds::count(1..=10_000_000))]
     pub turns: Vec<usize>,
     /// Most turns per task.
-    #[arg(long, default_value_t = 256, env = "AUTONET_BENCH_SUBSTRATE_TASK_SIZE")]
+    #[arg(long, default_value_t = 256, env = "AUTONET_BENCH_SUBSTRATE_TASK_SIZE", value_parser = crate::cli::bounds::count(1..=1_000_000))]
     pub task_size: usize,
     /// Epochs per task.
-    #[arg(long, default_value_t = 1, env = "AUTONET_BENCH_SUBSTRATE_EPOCHS")]
+    #[arg(long, default_value_t = 1, env = "AUTONET_BENCH_SUBSTRATE_EPOCHS", value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub epochs: u32,
     /// Seed of the synthetic streams.
     #[arg(long, default_value_t = 7, env = "AUTONET_BENCH_SUBSTRATE_SEED")]

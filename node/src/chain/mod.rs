@@ -63,7 +63,7 @@ pub struct RpcArgs {
     #[arg(long, env = "AUTONET_RPC_URL", value_name = "URL")]
     pub rpc_url: String,
     /// Refuse to talk to a node that reports another chain id.
-    #[arg(long, env = "AUTONET_CHAIN_ID")]
+    #[arg(long, env = "AUTONET_CHAIN_ID", value_parser = clap::value_parser!(u64).range(1..))]
     pub chain_id: Option<u64>,
 }
 

@@ -8,18 +8,30 @@
 //! - `POST /records` (body: bytes): store a DHT record, answers its key (hex);
 //! - `GET /records/{key}`: read a DHT record (404 when no peer has it).
 //!
+//! The status server answers only requests made to it by local programs: every request must
+//! carry a `Host` header naming the server itself (`127.0.0.1:PORT`, `localhost:PORT` or
+//! `[::1]:PORT`, which defeats DNS rebinding) and no `Origin` header but its own (a web page's
+//! cross-origin request is refused: 403). The write endpoints (`POST`) also need
+//! `Authorization: Bearer <token>`, where the token is the content of `<data-dir>/http_token`
+//! (random, created with mode 0600 on first start and kept): 401 without it. A web page the
+//! user visits can thus neither read nor publish through the node.
+//!
 //! Metrics server (`--metrics`): `GET /metrics` in the Prometheus text format.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::path::Path as FsPath;
 use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
 
 use autonet_p2p::records::{id_from_hex, to_hex};
 use autonet_p2p::{Client, GossipTopic, InboundMessage, P2pError, RecordKey};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use prometheus_client::registry::Registry;
@@ -73,20 +85,160 @@ struct StatusState {
     recent: Recent,
 }
 
-/// Serves the status endpoints on `addr`; returns the bound address.
+/// File in the data dir holding the bearer token of the status server's write endpoints.
+pub const TOKEN_FILE: &str = "http_token";
+
+/// Loads the status server's bearer token from `<data_dir>/http_token`, creating a random one
+/// (mode 0600, written atomically) on first use.
+pub fn load_or_create_token(data_dir: &FsPath) -> anyhow::Result<String> {
+    let path = data_dir.join(TOKEN_FILE);
+    for _ in 0..2 {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let token = text.trim();
+                anyhow::ensure!(
+                    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "{} is not 64 hex digits; delete it to have a new token created",
+                    path.display()
+                );
+                return Ok(token.to_string());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+        let mut bytes = [0u8; 32];
+        rand08::RngCore::fill_bytes(&mut rand08::rngs::OsRng, &mut bytes);
+        let token = to_hex(&bytes);
+        match crate::secret_file::write_new(&path, token.as_bytes()) {
+            Ok(()) => return Ok(token),
+            // Another process created it meanwhile: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+        }
+    }
+    anyhow::bail!("cannot create or read {}", path.display())
+}
+
+/// Who may use the status server: local programs that name it in `Host`, send no foreign
+/// `Origin`, and (for writes) present the token.
+#[derive(Clone)]
+struct Guard {
+    port: u16,
+    token: Arc<str>,
+}
+
+impl Guard {
+    /// `authority` (`host:port`) names this server over loopback.
+    fn is_local(&self, authority: &str) -> bool {
+        let Some((host, port)) = authority.rsplit_once(':') else {
+            return false;
+        };
+        port.parse::<u16>() == Ok(self.port)
+            && (host.eq_ignore_ascii_case("localhost") || host == "127.0.0.1" || host == "[::1]")
+    }
+
+    fn check(&self, method: &Method, headers: &HeaderMap) -> Result<(), Refused> {
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        if !host.is_some_and(|h| self.is_local(h)) {
+            return Err(Refused {
+                status: StatusCode::FORBIDDEN,
+                message: format!(
+                    "refused: the Host header must be 127.0.0.1:{0}, localhost:{0} or [::1]:{0}",
+                    self.port
+                ),
+            });
+        }
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let same = origin
+                .to_str()
+                .ok()
+                .and_then(|o| o.strip_prefix("http://"))
+                .is_some_and(|a| self.is_local(a));
+            if !same {
+                return Err(Refused {
+                    status: StatusCode::FORBIDDEN,
+                    message: "refused: cross-origin request (the status server serves local \
+                              programs only)"
+                        .into(),
+                });
+            }
+        }
+        if method != Method::GET && method != Method::HEAD {
+            let presented = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim);
+            if !presented.is_some_and(|t| same_token(t.as_bytes(), self.token.as_bytes())) {
+                return Err(Refused {
+                    status: StatusCode::UNAUTHORIZED,
+                    message: format!(
+                        "write endpoints need `Authorization: Bearer <token>`, the token being \
+                         the content of <data-dir>/{TOKEN_FILE}"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why the guard refused a request.
+#[derive(Debug)]
+struct Refused {
+    status: StatusCode,
+    message: String,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let mut response = error(self.status, self.message);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+/// Compares tokens in time independent of where they differ.
+fn same_token(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn guard(State(g): State<Guard>, request: Request, next: Next) -> Response {
+    match g.check(request.method(), request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// Serves the status endpoints on `addr`; `token` guards the write endpoints. Returns the bound
+/// address.
 pub async fn spawn_status(
     addr: SocketAddr,
     client: Client,
     recent: Recent,
+    token: String,
 ) -> anyhow::Result<SocketAddr> {
+    let listener = bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let guard_state = Guard {
+        port: bound.port(),
+        token: token.into(),
+    };
     let app = Router::new()
         .route("/status", get(status))
         .route("/messages", get(messages))
         .route("/publish/{topic}", post(publish))
         .route("/records", post(put_record))
         .route("/records/{key}", get(get_record))
-        .with_state(StatusState { client, recent });
-    serve(addr, app).await
+        .with_state(StatusState { client, recent })
+        .layer(axum::middleware::from_fn_with_state(guard_state, guard));
+    serve(listener, app);
+    Ok(bound)
 }
 
 /// Serves `/metrics` on `addr`; returns the bound address.
@@ -97,20 +249,24 @@ pub async fn spawn_metrics(
     let app = Router::new()
         .route("/metrics", get(metrics))
         .with_state(registry);
-    serve(addr, app).await
+    let listener = bind(addr).await?;
+    let bound = listener.local_addr()?;
+    serve(listener, app);
+    Ok(bound)
 }
 
-async fn serve(addr: SocketAddr, app: Router) -> anyhow::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(addr)
+async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot bind {addr}: {e}"))?;
-    let bound = listener.local_addr()?;
+        .map_err(|e| anyhow::anyhow!("cannot bind {addr}: {e}"))
+}
+
+fn serve(listener: tokio::net::TcpListener, app: Router) {
     tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(%err, "HTTP server stopped");
         }
     });
-    Ok(bound)
 }
 
 fn error(status: StatusCode, err: impl std::fmt::Display) -> Response {
@@ -186,4 +342,97 @@ async fn metrics(State(registry): State<Arc<Mutex<Registry>>>) -> Response {
         text,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(k.clone(), header::HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_guard_wants_local_host_same_origin_and_the_token() {
+        let g = Guard {
+            port: 8080,
+            token: "ab".repeat(32).into(),
+        };
+        let bearer = format!("Bearer {}", "ab".repeat(32));
+        let code = |m: Method, h: HeaderMap| g.check(&m, &h).err().map(|r| r.status);
+        let ok_host = (header::HOST, "127.0.0.1:8080");
+        let auth = (header::AUTHORIZATION, bearer.as_str());
+        assert_eq!(
+            code(Method::POST, headers(&[ok_host.clone(), auth.clone()])),
+            None
+        );
+        for host in ["localhost:8080", "[::1]:8080"] {
+            assert_eq!(
+                code(Method::POST, headers(&[(header::HOST, host), auth.clone()])),
+                None
+            );
+        }
+        assert_eq!(
+            code(Method::GET, headers(std::slice::from_ref(&ok_host))),
+            None
+        );
+        let forbidden = Some(StatusCode::FORBIDDEN);
+        for host in [
+            "evil.example:8080",
+            "127.0.0.1:8081",
+            "127.0.0.1",
+            "localhost.evil:8080",
+        ] {
+            assert_eq!(
+                code(Method::POST, headers(&[(header::HOST, host), auth.clone()])),
+                forbidden,
+                "{host}"
+            );
+        }
+        assert_eq!(code(Method::GET, HeaderMap::new()), forbidden, "no Host");
+        for origin in [
+            "http://evil.example",
+            "null",
+            "https://127.0.0.1:8080",
+            "http://127.0.0.1:9",
+        ] {
+            let h = headers(&[ok_host.clone(), auth.clone(), (header::ORIGIN, origin)]);
+            assert_eq!(code(Method::POST, h), forbidden, "{origin}");
+        }
+        let same = headers(&[
+            ok_host.clone(),
+            auth.clone(),
+            (header::ORIGIN, "http://localhost:8080"),
+        ]);
+        assert_eq!(code(Method::POST, same), None);
+        let unauthorized = Some(StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            code(Method::POST, headers(std::slice::from_ref(&ok_host))),
+            unauthorized
+        );
+        let wrong = format!("Bearer {}", "ac".repeat(32));
+        let h = headers(&[ok_host.clone(), (header::AUTHORIZATION, wrong.as_str())]);
+        assert_eq!(code(Method::POST, h), unauthorized);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_token_is_random_private_and_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let a = load_or_create_token(dir.path()).unwrap();
+        assert_eq!(a.len(), 64);
+        assert_eq!(load_or_create_token(dir.path()).unwrap(), a);
+        let other = tempfile::tempdir().unwrap();
+        assert_ne!(load_or_create_token(other.path()).unwrap(), a);
+        let mode = std::fs::metadata(dir.path().join(TOKEN_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }

@@ -53,7 +53,7 @@ pub struct NodeArgs {
         long,
         env = "AUTONET_TARGET_PEERS",
         default_value_t = autonet_p2p::peer_manager::DEFAULT_TARGET_PEERS,
-        value_parser = clap::value_parser!(u16).range(8..),
+        value_parser = clap::value_parser!(u16).range(8..=1_000),
         value_name = "N"
     )]
     pub target_peers: u16,
@@ -257,7 +257,12 @@ async fn serve(
         println!("listening on {addr}");
     }
     let registry = Arc::new(Mutex::new(registry));
-    let status_addr = http::spawn_status(args.status, client.clone(), recent).await?;
+    let token = http::load_or_create_token(data_dir)?;
+    let status_addr = http::spawn_status(args.status, client.clone(), recent, token).await?;
+    println!(
+        "status token: {}",
+        data_dir.join(http::TOKEN_FILE).display()
+    );
     println!("status: http://{status_addr}/status");
     if let Some(addr) = args.metrics {
         let addr = http::spawn_metrics(addr, registry.clone()).await?;

@@ -85,7 +85,7 @@ pub struct RoleOpts {
     #[arg(long, env = "AUTONET_RPC_URL", value_name = "URL")]
     pub rpc_url: Option<String>,
     /// Refuse a chain endpoint that reports another chain id.
-    #[arg(long, env = "AUTONET_CHAIN_ID")]
+    #[arg(long, env = "AUTONET_CHAIN_ID", value_parser = clap::value_parser!(u64).range(1..))]
     pub chain_id: Option<u64>,
     /// The network plan (JSON: Governor, project, epochs, proposers, phases, rewards), as
     /// written by `autonet testnet setup` or published by the project.
@@ -98,7 +98,7 @@ pub struct RoleOpts {
     #[arg(long, env = "AUTONET_PEER_NAME")]
     pub name: Option<String>,
     /// How often the role looks at the chain head, in milliseconds.
-    #[arg(long, env = "AUTONET_TICK_MS", default_value_t = 100)]
+    #[arg(long, env = "AUTONET_TICK_MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub tick_ms: u64,
 }
 

@@ -3,7 +3,6 @@
 //! must survive restarts (a restarted solver reveals with the salt it committed with), so it is
 //! written once and never replaced; an unreadable file is an error, not a new secret.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -46,22 +45,12 @@ pub fn load(data_dir: &Path) -> anyhow::Result<Option<[u8; 32]>> {
     Ok(Some(out))
 }
 
-/// Writes a new secret file; refuses to replace an existing one.
+/// Writes a new secret file (mode 0600, atomically: a crash leaves no file or the whole one);
+/// refuses to replace an existing one.
 pub fn write_new(data_dir: &Path, secret: &[u8; 32]) -> anyhow::Result<()> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let path = data_dir.join(SECRET_FILE);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(&path)
-        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
-    let hex = alloy::hex::encode(secret);
-    file.write_all(hex.as_bytes())?;
-    file.sync_all()?;
-    Ok(())
+    crate::secret_file::write_new(&path, alloy::hex::encode(secret).as_bytes())
+        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))
 }
 
 #[cfg(test)]
@@ -77,5 +66,22 @@ mod tests {
         std::fs::write(dir.path().join(SECRET_FILE), "zz").unwrap();
         let err = load_or_create(dir.path()).unwrap_err();
         assert!(format!("{err:#}").contains("left unchanged"), "{err:#}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_secret_is_private_in_a_private_dir() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        load_or_create(&data).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data.join(SECRET_FILE)), 0o600);
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(
+            std::fs::read_dir(&data).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
     }
 }

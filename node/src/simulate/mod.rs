@@ -102,32 +102,32 @@ pub struct SimulateArgs {
     #[arg(long, value_enum, default_value_t = SimModel::Substrate, env = "AUTONET_SIM_MODEL")]
     pub model: SimModel,
     /// Proposers (they lead epochs in turn).
-    #[arg(long, default_value_t = 2, env = "AUTONET_SIM_PROPOSERS")]
+    #[arg(long, default_value_t = 2, env = "AUTONET_SIM_PROPOSERS", value_parser = crate::cli::bounds::count(1..=16))]
     pub proposers: usize,
     /// Solvers (at most 32: the task contract's limit per task).
-    #[arg(long, default_value_t = 3, env = "AUTONET_SIM_SOLVERS")]
+    #[arg(long, default_value_t = 3, env = "AUTONET_SIM_SOLVERS", value_parser = crate::cli::bounds::count(1..=32))]
     pub solvers: usize,
     /// Coordinators (at least 2: a task needs two votes to finalize; at most 16).
-    #[arg(long, default_value_t = 3, env = "AUTONET_SIM_COORDINATORS")]
+    #[arg(long, default_value_t = 3, env = "AUTONET_SIM_COORDINATORS", value_parser = crate::cli::bounds::count(2..=16))]
     pub coordinators: usize,
     /// Aggregators.
-    #[arg(long, default_value_t = 1, env = "AUTONET_SIM_AGGREGATORS")]
+    #[arg(long, default_value_t = 1, env = "AUTONET_SIM_AGGREGATORS", value_parser = crate::cli::bounds::count(1..=16))]
     pub aggregators: usize,
     /// Network epochs (one task each).
-    #[arg(long, default_value_t = 3, env = "AUTONET_SIM_EPOCHS")]
+    #[arg(long, default_value_t = 3, env = "AUTONET_SIM_EPOCHS", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub epochs: u64,
     /// Seed of keys, salts and task draws: the same seed gives the same model ids and rewards.
     #[arg(long, default_value_t = 0, env = "AUTONET_SIM_SEED")]
     pub seed: u64,
     /// How many solvers misbehave (the last K).
-    #[arg(long, default_value_t = 0, env = "AUTONET_SIM_BYZANTINE_SOLVERS")]
+    #[arg(long, default_value_t = 0, env = "AUTONET_SIM_BYZANTINE_SOLVERS", value_parser = crate::cli::bounds::count(0..=32))]
     pub byzantine_solvers: usize,
     /// How they misbehave.
     #[arg(long, value_enum, default_value_t = ByzantineKind::Garbage, env = "AUTONET_SIM_BYZANTINE_KIND")]
     pub byzantine_kind: ByzantineKind,
     /// Fraction of solvers killed mid-epoch (right after they commit) and restarted two blocks
     /// later from their stored state, in every epoch.
-    #[arg(long, default_value_t = 0.0, env = "AUTONET_SIM_CHURN")]
+    #[arg(long, default_value_t = 0.0, env = "AUTONET_SIM_CHURN", value_parser = crate::cli::bounds::fraction)]
     pub churn: f64,
     /// Stop coordinator-1 for good once the first epoch is published.
     #[arg(long, env = "AUTONET_SIM_DROP_COORDINATOR")]
@@ -139,22 +139,22 @@ pub struct SimulateArgs {
     pub rogue_aggregator: bool,
     /// Items per task batch: agent turns (substrate) or digit images (jepa)
     /// [default: 16 for substrate, 256 for jepa].
-    #[arg(long, env = "AUTONET_SIM_BATCH")]
+    #[arg(long, env = "AUTONET_SIM_BATCH", value_parser = crate::cli::bounds::count(1..=100_000))]
     pub batch: Option<usize>,
     /// Items per solver slice [default: 4 for substrate, 96 for jepa].
-    #[arg(long, env = "AUTONET_SIM_SLICE")]
+    #[arg(long, env = "AUTONET_SIM_SLICE", value_parser = crate::cli::bounds::count(1..=100_000))]
     pub slice: Option<usize>,
     /// Held-out items per task [default: 4 for substrate, 32 for jepa].
-    #[arg(long, env = "AUTONET_SIM_HELD_OUT")]
+    #[arg(long, env = "AUTONET_SIM_HELD_OUT", value_parser = crate::cli::bounds::count(1..=100_000))]
     pub held_out: Option<usize>,
     /// Shortest time between blocks, in milliseconds.
-    #[arg(long, default_value_t = 10, env = "AUTONET_SIM_BLOCK_MS")]
+    #[arg(long, default_value_t = 10, env = "AUTONET_SIM_BLOCK_MS", value_parser = clap::value_parser!(u64).range(1..=crate::cli::bounds::MAX_MS))]
     pub block_ms: u64,
     /// A block is mined anyway after this long without one (a stalled peer cannot stop the chain).
-    #[arg(long, default_value_t = 20_000, env = "AUTONET_SIM_STALL_MS")]
+    #[arg(long, default_value_t = 20_000, env = "AUTONET_SIM_STALL_MS", value_parser = clap::value_parser!(u64).range(1..=crate::cli::bounds::MAX_MS))]
     pub stall_ms: u64,
     /// Give up after this many seconds.
-    #[arg(long, default_value_t = 900, env = "AUTONET_SIM_TIMEOUT_S")]
+    #[arg(long, default_value_t = 900, env = "AUTONET_SIM_TIMEOUT_S", value_parser = clap::value_parser!(u64).range(1..=crate::cli::bounds::MAX_SECONDS))]
     pub timeout_s: u64,
     /// Where peers keep their stores [default: a temporary directory, removed afterwards].
     #[arg(long, env = "AUTONET_SIM_DIR", value_name = "DIR")]

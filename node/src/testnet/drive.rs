@@ -36,14 +36,14 @@ pub struct DriveArgs {
     #[arg(long, env = "AUTONET_TESTNET_DIR", value_name = "DIR")]
     pub dir: PathBuf,
     /// Shortest time between empty blocks, in milliseconds.
-    #[arg(long, default_value_t = 10, env = "AUTONET_TESTNET_BLOCK_MS")]
+    #[arg(long, default_value_t = 10, env = "AUTONET_TESTNET_BLOCK_MS", value_parser = clap::value_parser!(u64).range(1..=crate::cli::bounds::MAX_MS))]
     pub block_ms: u64,
     /// Mine anyway after this long without a block (a peer that stays away cannot stop the
     /// chain), once every peer has answered once.
-    #[arg(long, default_value_t = 20_000, env = "AUTONET_TESTNET_STALL_MS")]
+    #[arg(long, default_value_t = 20_000, env = "AUTONET_TESTNET_STALL_MS", value_parser = clap::value_parser!(u64).range(1..=crate::cli::bounds::MAX_MS))]
     pub stall_ms: u64,
     /// Give up after this many seconds.
-    #[arg(long, default_value_t = 900, env = "AUTONET_TESTNET_TIMEOUT_S")]
+    #[arg(long, default_value_t = 900, env = "AUTONET_TESTNET_TIMEOUT_S", value_parser = clap::value_parser!(u64).range(1..=crate::cli::bounds::MAX_SECONDS))]
     pub timeout_s: u64,
     /// SIGKILL peer NAME right after its first journal line of PHASE (`commit`, `reveal`,
     /// `aggregate`, `vote`, …), e.g. `solver-1@commit`; repeat or separate with commas.

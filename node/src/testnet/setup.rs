@@ -39,31 +39,31 @@ pub struct SetupArgs {
     #[arg(long, env = "AUTONET_TESTNET_DIR", value_name = "DIR")]
     pub dir: PathBuf,
     /// Proposers (as `simulate --proposers`).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::cli::bounds::count(1..=16))]
     pub proposers: usize,
     /// Solvers.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = crate::cli::bounds::count(1..=32))]
     pub solvers: usize,
     /// Coordinators.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = crate::cli::bounds::count(2..=16))]
     pub coordinators: usize,
     /// Aggregators.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::cli::bounds::count(1..=16))]
     pub aggregators: usize,
     /// Network epochs.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub epochs: u64,
     /// Seed of secrets and identities (as `simulate --seed`).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Turns per task batch.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = crate::cli::bounds::count(1..=100_000))]
     pub batch: usize,
     /// Turns per solver slice.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = crate::cli::bounds::count(1..=100_000))]
     pub slice: usize,
     /// Held-out turns per task.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = crate::cli::bounds::count(1..=100_000))]
     pub held_out: usize,
 }
 

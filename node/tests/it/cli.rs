@@ -106,3 +106,41 @@ fn simulate_stops_when_its_stdout_is_closed() {
     assert!(!status.success(), "{err}");
     assert!(err.contains("cannot print"), "{err}");
 }
+
+/// Numeric flags have ranges: an out-of-range value is a usage error (exit 2) that names the
+/// flag and the range, before any work starts.
+#[test]
+fn out_of_range_numbers_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let turns = dir.path().join("turns.jsonl");
+    std::fs::write(&turns, "").unwrap();
+    let turns = turns.to_str().unwrap();
+    for (args, needle) in [
+        (
+            vec![
+                "substrate",
+                "replay",
+                "--turns",
+                turns,
+                "--epochs",
+                "4000000000",
+            ],
+            "4000000000 is not in 1..=1000",
+        ),
+        (
+            vec!["substrate", "replay", "--turns", turns, "--epochs", "0"],
+            "0 is not in 1..=1000",
+        ),
+        (vec!["simulate", "--epochs", "0"], "0 is not in 1..=10000"),
+        (vec!["simulate", "--churn", "2"], "2 is not in 0..=1"),
+    ] {
+        let out = autonet(dir.path()).args(&args).output().unwrap();
+        let err = crate::stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        let flag = args[args.len() - 2];
+        assert!(
+            err.contains(flag) && err.contains(needle),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -51,7 +51,7 @@ fn cuda_without_a_cuda_build_is_an_error() {
 fn bad_flags_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     for (flag, value, needle) in [
-        ("--digit", "5000", "out of range"),
+        ("--digit", "5000", "5000 is not in 0..=296"),
         ("--device", "tpu", "unknown device"),
         ("--graphs", "/nonexistent", "manifest.json"),
     ] {

@@ -10,14 +10,21 @@ mod infer_peer;
 mod keygen;
 mod model;
 mod overlay;
+mod secrets;
 mod simulate;
+mod store;
 mod substrate;
 mod testnet;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// A command for the built `autonet` binary with a clean `AUTONET_*` environment.
+/// Test suites only: keystores written at scrypt n = 2^10 instead of the standard 2^18, so the
+/// many keys the tests create and load cost milliseconds (the keys are throwaway).
+pub const INSECURE_KDF: (&str, &str) = ("AUTONET_INSECURE_KEYSTORE_SCRYPT_LOG_N", "10");
+
+/// A command for the built `autonet` binary with a clean `AUTONET_*` environment (plus
+/// [`INSECURE_KDF`]).
 pub fn autonet(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autonet"));
     for (key, _) in std::env::vars_os() {
@@ -26,6 +33,7 @@ pub fn autonet(data_dir: &Path) -> Command {
         }
     }
     cmd.env("HOME", data_dir)
+        .env(INSECURE_KDF.0, INSECURE_KDF.1)
         .env_remove("XDG_DATA_HOME")
         .arg("--data-dir")
         .arg(data_dir);

@@ -20,6 +20,8 @@ pub(crate) struct Node {
     pub(crate) peer_addr: String,
     pub(crate) status: String,
     metrics: Option<String>,
+    /// The bearer token of the status server's write endpoints (`<data-dir>/http_token`).
+    token: String,
     _dir: tempfile::TempDir,
 }
 
@@ -60,25 +62,50 @@ pub(crate) fn start(args: &[&str]) -> Node {
     }
     // Keep draining stdout so the node never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
+    // Written before the status server starts (empty if the node has none).
+    let token = std::fs::read_to_string(dir.path().join("http_token")).unwrap_or_default();
     Node {
         child,
         peer_addr: peer_addr.expect("no TCP listen address printed"),
         status: status.unwrap(),
         metrics,
+        token: token.trim().to_string(),
         _dir: dir,
     }
 }
 
 /// A minimal HTTP/1.0 client: (status code, body).
 fn http(host: &str, method: &str, path: &str, body: &[u8]) -> Option<(u16, Vec<u8>)> {
+    http_with(host, method, path, &[("Host", host)], body)
+}
+
+/// A POST to `node`'s status server with its token, as a local program sends it.
+fn post(node: &Node, path: &str, body: &[u8]) -> Option<(u16, Vec<u8>)> {
+    let auth = format!("Bearer {}", node.token);
+    let headers = [
+        ("Host", node.status.as_str()),
+        ("Authorization", auth.as_str()),
+    ];
+    http_with(&node.status, "POST", path, &headers, body)
+}
+
+/// The client with the given headers (`Host` included: none is added).
+fn http_with(
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect(host).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .ok()?;
-    let head = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
+    let mut head = format!("{method} {path} HTTP/1.0\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     stream.write_all(head.as_bytes()).ok()?;
     stream.write_all(body).ok()?;
     let mut response = Vec::new();
@@ -178,7 +205,7 @@ fn bootstrap_and_three_joins_form_one_network() {
         let body = format!("hello from node {i}");
         poll("publish to succeed", Duration::from_secs(120), || {
             matches!(
-                http(&node.status, "POST", "/publish/tasks", body.as_bytes()),
+                post(node, "/publish/tasks", body.as_bytes()),
                 Some((200, _))
             )
             .then_some(())
@@ -230,7 +257,7 @@ fn bootstrap_and_three_joins_form_one_network() {
     let key = poll(
         "record to be stored",
         Duration::from_secs(120),
-        || match http(&nodes[1].status, "POST", "/records", &value)? {
+        || match post(&nodes[1], "/records", &value)? {
             (200, body) => serde_json::from_slice::<serde_json::Value>(&body).ok()?["key"]
                 .as_str()
                 .map(str::to_string),
@@ -254,6 +281,66 @@ fn bootstrap_and_three_joins_form_one_network() {
     for node in &mut nodes {
         ctrl_c(node);
     }
+}
+
+/// An attacker's web page (cross-origin request, or DNS rebinding: a foreign `Host`) and a local
+/// program without the token cannot make the node publish or store records; the node's own
+/// client with the token reaches the endpoints.
+#[test]
+fn status_server_refuses_foreign_pages_and_posts_without_token() {
+    let node = start(&["bootstrap", "--listen", "/ip4/127.0.0.1/tcp/0"]);
+    let local = node.status.as_str();
+    let auth = format!("Bearer {}", node.token);
+    let auth = auth.as_str();
+    let attempts = [
+        // A page on another site posting to the node (a "simple" cross-origin request).
+        (
+            "cross-origin",
+            vec![
+                ("Host", local),
+                ("Origin", "http://evil.example"),
+                ("Authorization", auth),
+            ],
+            403,
+        ),
+        (
+            "cross-origin, no token",
+            vec![("Host", local), ("Origin", "http://evil.example")],
+            403,
+        ),
+        // DNS rebinding: the browser sends the attacker's host name.
+        (
+            "foreign Host",
+            vec![("Host", "evil.example:80"), ("Authorization", auth)],
+            403,
+        ),
+        ("no Host", vec![("Authorization", auth)], 403),
+        ("no token", vec![("Host", local)], 401),
+        (
+            "wrong token",
+            vec![("Host", local), ("Authorization", "Bearer 00")],
+            401,
+        ),
+    ];
+    for (what, headers, want) in &attempts {
+        for path in ["/publish/tasks", "/records"] {
+            let (code, body) = http_with(local, "POST", path, headers, b"attack").unwrap();
+            assert_eq!(
+                code,
+                *want,
+                "{what} POST {path} was not refused: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+    }
+    let (code, body) =
+        http_with(local, "GET", "/status", &[("Host", "evil.example:80")], b"").unwrap();
+    assert_eq!(code, 403, "{}", String::from_utf8_lossy(&body));
+    // With the token the request reaches the endpoint (an unknown topic is its own 404).
+    let (code, body) = post(&node, "/publish/no-such-topic", b"x").unwrap();
+    assert_eq!(code, 404, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("unknown topic"));
+    assert!(get_json(local, "/status").is_some());
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use autonet_contracts::anvil::{AnvilProcess, default_binary};
 use serde_json::Value;
 
-use crate::{autonet, model_ids, run_fails, run_ok, stderr, stdout};
+use crate::{INSECURE_KDF, autonet, model_ids, run_fails, run_ok, stderr, stdout};
 
 fn local_testnet(args: &[&str]) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-testnet");
@@ -24,6 +24,7 @@ fn local_testnet(args: &[&str]) -> Value {
         .env("AUTONET_BIN", env!("CARGO_BIN_EXE_autonet"))
         .env("AUTONET_ANVIL", default_binary())
         .env("AUTONET_LOG_LEVEL", "warn")
+        .env(INSECURE_KDF.0, INSECURE_KDF.1)
         .output()
         .unwrap();
     assert!(
