@@ -40,7 +40,7 @@ pub use chain::{Chain, RegisteredModel, Role, StakeInfo, TaskParams};
 pub use client::{Contracts, Deployment, GasRow};
 pub use deploy::{ATN, DeployConfig, deploy, discover};
 pub use embedded::EmbeddedChain;
-pub use protocol_view::{ProtocolView, RewardEvent, TaskInfo};
+pub use protocol_view::{BindingChange, ProtocolView, RewardEvent, TaskInfo};
 pub use rpc::{RpcChain, RpcConfig};
 
 impl EmbeddedChain {

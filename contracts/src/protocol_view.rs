@@ -60,6 +60,17 @@ pub enum RewardEvent {
     },
 }
 
+/// A change that may move a PeerId's binding or an account's stake (a reason to forget what a
+/// gossip gate cached about them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindingChange {
+    /// A PeerId (multihash bytes) was claimed.
+    Peer(Bytes),
+    /// An account registered, deregistered, or its stake changed (staked, unstaking, unstaked,
+    /// slashed).
+    Account(Address),
+}
+
 /// Protocol reads, implemented once for every backend.
 pub trait ProtocolView: Chain {
     /// A task's record.
@@ -94,6 +105,12 @@ pub trait ProtocolView: Chain {
         &self,
         project: U256,
     ) -> impl Future<Output = Result<U256, ChainError>> + Send;
+    /// Binding and stake changes in blocks `from..=to`, in chain order.
+    fn binding_changes(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Future<Output = Result<Vec<BindingChange>, ChainError>> + Send;
     /// Reward, slash and claim events in blocks `from..=to`, in chain order.
     fn reward_events(
         &self,
@@ -178,6 +195,29 @@ impl<B: Backend> ProtocolView for Contracts<B> {
             Project::thresholdOfCall { projectId: project },
         )
         .await
+    }
+
+    async fn binding_changes(&self, from: u64, to: u64) -> Result<Vec<BindingChange>, ChainError> {
+        let (rpb, staking) = (self.addresses.rpb, self.addresses.staking);
+        let logs = self.backend().logs(from, to, &[rpb, staking]).await?;
+        let mut out = Vec::new();
+        for l in logs {
+            let log = &l.log;
+            if log.address == rpb {
+                if let Ok(e) = RPB::AgentRegistered::decode_log(log) {
+                    out.push(BindingChange::Peer(e.peerId.clone()));
+                    out.push(BindingChange::Account(e.agent));
+                } else if let Ok(e) = RPB::AgentDeregistered::decode_log(log) {
+                    out.push(BindingChange::Account(e.agent));
+                }
+            } else {
+                // Every staking event names its account as the first indexed topic.
+                if let Some(topic) = log.topics().get(1) {
+                    out.push(BindingChange::Account(Address::from_word(*topic)));
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn reward_events(&self, from: u64, to: u64) -> Result<Vec<RewardEvent>, ChainError> {

@@ -7,6 +7,8 @@ mod adversary;
 mod bad_signer;
 mod fetch_failover;
 mod forger;
+mod gated;
+mod gossip_flood;
 mod mesh;
 mod pruning;
 mod rpc;
