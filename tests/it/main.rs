@@ -10,6 +10,7 @@ mod forger;
 mod gated;
 mod gossip_flood;
 mod mesh;
+mod peer_binding;
 mod pruning;
 mod rpc;
 mod shard_net;

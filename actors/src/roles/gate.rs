@@ -1,7 +1,8 @@
 //! The gossip gate and mailbox of a peer.
 //!
 //! [`Gate`] is the bridge's validator: a message is accepted only when its author's PeerId is
-//! bound on chain (RPB registration, both keys signed) to an address staked in the role that may
+//! bound on chain (RPB registration, both keys signed, the PeerId key's Ed25519 signature
+//! verified off chain by [`ProtocolView::peer_owner`]) to an address staked in the role that may
 //! send it — proposers on `tasks`, aggregators on `models` — and its body decodes. A message
 //! from an unbound, unstaked or wrongly staked author is rejected (a peer-score penalty; two
 //! get a peer banned) when the author sent it to us itself; relayed, it is only ignored, since
@@ -254,8 +255,8 @@ async fn judge<C: ProtocolView>(state: &mut GateState<C>, m: &InboundMessage) ->
     }
 }
 
-/// The address `peer` is bound to and its staked role, if bound and actively staked; `Ok(None)`
-/// if not.
+/// The address `peer` is bound to (a claim whose Ed25519 signature verifies) and its staked
+/// role, if bound and actively staked; `Ok(None)` if not.
 pub async fn lookup<C: ProtocolView>(chain: &C, peer: PeerId) -> Result<Binding, ChainError> {
     let owner = chain.peer_owner(Bytes::from(peer.to_bytes())).await?;
     if owner.is_zero() {
@@ -317,6 +318,7 @@ impl Actor for MailboxActor {
 #[cfg(test)]
 mod tests {
     use alloy::primitives::U256;
+    use alloy::signers::SignerSync;
     use autonet_contracts::{ATN, Chain, EmbeddedChain, Role};
     use autonet_p2p::{Keypair, MessageId};
 
@@ -402,6 +404,55 @@ mod tests {
         );
         // Both answers are cached, the negative one too.
         assert_eq!(state.cache.len(), 2);
+    }
+
+    /// A squatter staked as proposer claims another peer's PeerId: the claim's Ed25519
+    /// signature does not verify, so the gate does not attribute that peer's messages to the
+    /// squatter's stake.
+    #[tokio::test]
+    async fn a_squatted_peer_id_is_not_attributed_to_the_squatter() {
+        let chain = EmbeddedChain::genesis(3, ATN * U256::from(1_000))
+            .await
+            .unwrap();
+        let signers = chain.backend().signers().to_vec();
+        let squatter = &signers[1];
+        chain
+            .stake(
+                squatter.address(),
+                Role::Proposer,
+                Role::Proposer.min_stake(),
+            )
+            .await
+            .unwrap();
+        let victim = Keypair::generate_ed25519().public().to_peer_id();
+        let peer = Bytes::from(victim.to_bytes());
+        let digest = chain
+            .binding_digest(squatter.address(), peer.clone())
+            .await
+            .unwrap();
+        let sig = squatter.sign_message_sync(digest.as_slice()).unwrap();
+        chain
+            .register_agent(
+                squatter.address(),
+                squatter.address(),
+                peer.clone(),
+                Bytes::from(vec![0x5a; 64]),
+                Bytes::from(sig.as_bytes().to_vec()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(chain.peer_claims(peer.clone()).await.unwrap().len(), 1);
+        assert_eq!(chain.peer_owner(peer).await.unwrap(), Address::ZERO);
+        let mut state = GateState::new(Arc::new(chain));
+        let body = task_body();
+        assert_eq!(
+            judge(
+                &mut state,
+                &msg(GossipTopic::Tasks, Some(victim), victim, &body)
+            )
+            .await,
+            MessageAcceptance::Reject
+        );
     }
 
     /// A cached binding follows stake events: once its proposer starts unbonding, a bound
