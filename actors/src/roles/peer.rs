@@ -296,13 +296,19 @@ pub async fn ensure_bound<C: ProtocolView>(
     keypair: &Keypair,
 ) -> Result<bool, RoleError> {
     let peer = Bytes::from(keypair.public().to_peer_id().to_bytes());
-    if chain.peer_owner(peer).await? == agent.address() {
+    if chain.peer_owner(peer.clone()).await? == agent.address() {
         return Ok(false);
     }
     if !chain.agent_peer(agent.address()).await?.is_empty() {
         chain.deregister_agent(agent.address()).await?;
     }
-    bind_peer(chain, agent.address(), agent, keypair).await?;
+    if let Err(e) = bind_peer(chain, agent.address(), agent, keypair).await {
+        // Anyone may relay a registration: if someone sent ours first (copied from the
+        // mempool), ours reverts but the binding stands.
+        if chain.peer_owner(peer).await? != agent.address() {
+            return Err(e);
+        }
+    }
     Ok(true)
 }
 
