@@ -134,11 +134,16 @@ impl Admission {
         self.known.pop_front().or_else(|| self.unknown.pop_front())
     }
 
-    /// Records the validator's verdict on a message of `author`.
-    pub fn learn(&mut self, author: PeerId, accepted: bool, now: Instant) {
-        if !accepted {
-            self.known_authors.remove(&author);
-            return;
+    /// Records the validator's verdict on a message of `author`: accepted, it is known;
+    /// rejected, it is not; ignored (say, a topic the validator does not judge) changes nothing.
+    pub fn learn(&mut self, author: PeerId, verdict: MessageAcceptance, now: Instant) {
+        match verdict {
+            MessageAcceptance::Accept => {}
+            MessageAcceptance::Reject => {
+                self.known_authors.remove(&author);
+                return;
+            }
+            MessageAcceptance::Ignore => return,
         }
         if self.known_authors.len() >= ADMISSION_PEERS && !self.known_authors.contains_key(&author)
         {
@@ -311,7 +316,7 @@ async fn validate_messages(
         let acceptance = judge(validator.as_ref(), m.clone()).await;
         let accepted = matches!(acceptance, MessageAcceptance::Accept);
         if let Some(author) = m.author {
-            lanes.with(|a| a.learn(author, accepted, Instant::now()));
+            lanes.with(|a| a.learn(author, acceptance, Instant::now()));
         }
         if client
             .report_validation(m.id.clone(), m.propagation_source, acceptance)
@@ -374,7 +379,7 @@ mod tests {
         let mut a = Admission::default();
         let now = Instant::now();
         let (honest, flooder) = (peer(), peer());
-        a.learn(honest, true, now);
+        a.learn(honest, MessageAcceptance::Accept, now);
         let mut throttled = 0;
         for n in 0..1000 {
             for (_, why) in a.admit(msg(n, flooder, flooder), now) {
@@ -407,8 +412,10 @@ mod tests {
         assert_eq!(overflowed[0].0.body, 0u32.to_be_bytes());
         assert_eq!(a.waiting(), (0, UNKNOWN_LANE));
         let author = peer();
-        a.learn(author, true, now);
-        a.learn(author, false, now);
+        a.learn(author, MessageAcceptance::Accept, now);
+        a.learn(author, MessageAcceptance::Ignore, now);
+        assert!(a.known_authors.contains_key(&author));
+        a.learn(author, MessageAcceptance::Reject, now);
         assert!(!a.known_authors.contains_key(&author));
     }
 }
