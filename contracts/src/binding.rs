@@ -12,7 +12,8 @@ use alloy::primitives::{Address, B256, Bytes};
 use libp2p_identity::PublicKey;
 
 /// Claims of one PeerId read at most (pages of [`CLAIM_PAGE`]). Each claim costs its author a
-/// registration of roughly 200k gas; past this many, the PeerId's owner should rotate its key.
+/// registration transaction from a distinct address (several new storage slots); a PeerId
+/// buried under more claims than this should be rotated by its owner.
 pub const MAX_CLAIMS_READ: u64 = 1024;
 /// Claims read per call.
 pub const CLAIM_PAGE: u64 = 128;
