@@ -9,9 +9,15 @@ import {NotAuthorized, ZeroAddress, ZeroAmount} from "./AutonetTypes.sol";
 
 /// @title Agent registry and inference economy.
 /// @notice Registration binds a libp2p PeerId to a chain address; both keys sign the binding
-/// digest `bindingDigest(agent, peerId)`. The address's ECDSA signature (EIP-191 over the digest)
+/// digest `bindingDigest(agent, peerId)` (it covers a per-agent nonce, so a registration cannot
+/// be replayed after a deregistration). The address's ECDSA signature (EIP-191 over the digest)
 /// is checked here. The EVM has no Ed25519 precompile, so the PeerId's signature over the same
 /// digest is stored and emitted, and peers verify it off chain before trusting the binding.
+/// Because the chain cannot tell a PeerId's owner from a squatter, a PeerId is never locked by
+/// its first claimant: every agent may claim any PeerId, the claims of one PeerId are listed by
+/// `claimsOf`, and peers resolve a PeerId to the newest claim whose Ed25519 signature verifies
+/// (ties: the higher address). A squatter's claim is stored but never trusted, and the owner can
+/// bind (or re-bind to another address) whatever was claimed before or after it.
 /// Inference revenue is split 60% provider / 25% shareholders / 15% treasury; shares are bought
 /// 1:1 with ATN and earn dividends pro rata; sponsors deposit budgets and grant them to agents.
 contract RPB {
@@ -22,16 +28,32 @@ contract RPB {
     uint256 public constant TREASURY_BPS = 1500;
     uint256 private constant ACC = 1e18;
 
+    /// Longest PeerId and PeerId signature accepted (an Ed25519 PeerId is 38 bytes, its
+    /// signature 64); bounds what one claim costs a reader.
+    uint256 public constant MAX_PEER_BYTES = 128;
+
     struct Agent {
         bytes peerId;
         bytes peerSignature;
+        uint64 registeredAt;
+        /// The binding digest both keys signed.
+        bytes32 digest;
+    }
+
+    /// One claim of a PeerId, as `claimsOf` lists it.
+    struct PeerClaim {
+        address agent;
+        bytes peerSignature;
+        bytes32 digest;
         uint64 registeredAt;
     }
 
     IERC20 public immutable atn;
     address public immutable treasury;
     mapping(address => Agent) private agents;
-    mapping(bytes32 => address) public peerOwner; // keccak256(peerId) → agent
+    mapping(bytes32 => address[]) private claimants; // keccak256(peerId) → agents claiming it
+    mapping(address => uint256) private claimSlot; // agent → 1 + its index in its PeerId's claimants
+    mapping(address => uint256) public bindingNonce; // registrations of each agent so far
     mapping(address => uint256) public balances; // withdrawable ATN
     mapping(address => uint256) public shares;
     uint256 public totalShares;
@@ -41,7 +63,7 @@ contract RPB {
     mapping(address => uint256) public sponsorBudget;
 
     error EmptyPeerId();
-    error PeerIdTaken(address owner);
+    error PeerBytesTooLong(uint256 length);
     error AlreadyRegistered(address agent);
     error NotRegistered(address agent);
     error BadAgentSignature();
@@ -62,34 +84,76 @@ contract RPB {
         treasury = treasury_;
     }
 
-    /// The digest both the agent key and the PeerId key sign.
+    /// The digest both the agent key and the PeerId key sign for `agent`'s next registration.
     function bindingDigest(address agent, bytes calldata peerId) public view returns (bytes32) {
-        return keccak256(abi.encode(keccak256("autonet.agent-binding.v1"), block.chainid, address(this), agent, keccak256(peerId)));
+        return keccak256(
+            abi.encode(
+                keccak256("autonet.agent-binding.v2"),
+                block.chainid,
+                address(this),
+                agent,
+                bindingNonce[agent],
+                keccak256(peerId)
+            )
+        );
     }
 
-    /// Registers `agent` ↔ `peerId`. Anyone may relay it; `agentSignature` proves the address
-    /// agreed. `peerSignature` is the PeerId key's signature over the same digest.
+    /// Registers `agent`'s claim of `peerId`. Anyone may relay it; `agentSignature` proves the
+    /// address agreed. `peerSignature` is the PeerId key's signature over the same digest; it
+    /// is not checked here (no Ed25519 on the EVM), so a claim of a PeerId that others claimed
+    /// too is added beside theirs, and readers trust only claims whose signature verifies.
     function registerAgent(address agent, bytes calldata peerId, bytes calldata peerSignature, bytes calldata agentSignature)
         external
     {
         if (peerId.length == 0) revert EmptyPeerId();
+        if (peerId.length > MAX_PEER_BYTES) revert PeerBytesTooLong(peerId.length);
+        if (peerSignature.length > MAX_PEER_BYTES) revert PeerBytesTooLong(peerSignature.length);
         if (agents[agent].registeredAt != 0) revert AlreadyRegistered(agent);
-        bytes32 key = keccak256(peerId);
-        if (peerOwner[key] != address(0)) revert PeerIdTaken(peerOwner[key]);
-        bytes32 digest = MessageHashUtils.toEthSignedMessageHash(bindingDigest(agent, peerId));
+        bytes32 binding = bindingDigest(agent, peerId);
+        bytes32 digest = MessageHashUtils.toEthSignedMessageHash(binding);
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, agentSignature);
         if (err != ECDSA.RecoverError.NoError || signer != agent) revert BadAgentSignature();
-        agents[agent] = Agent(peerId, peerSignature, uint64(block.number));
-        peerOwner[key] = agent;
+        bindingNonce[agent] += 1;
+        agents[agent] = Agent(peerId, peerSignature, uint64(block.number), binding);
+        address[] storage list = claimants[keccak256(peerId)];
+        list.push(agent);
+        claimSlot[agent] = list.length;
         emit AgentRegistered(agent, peerId, peerSignature);
     }
 
+    /// Withdraws the caller's claim (to re-bind the address to another PeerId, deregister and
+    /// register again).
     function deregisterAgent() external {
         Agent storage a = agents[msg.sender];
         if (a.registeredAt == 0) revert NotRegistered(msg.sender);
-        delete peerOwner[keccak256(a.peerId)];
+        address[] storage list = claimants[keccak256(a.peerId)];
+        uint256 slot = claimSlot[msg.sender];
+        address last = list[list.length - 1];
+        list[slot - 1] = last;
+        claimSlot[last] = slot;
+        list.pop();
+        delete claimSlot[msg.sender];
         delete agents[msg.sender];
         emit AgentDeregistered(msg.sender);
+    }
+
+    /// How many agents claim `peerId`.
+    function claimCount(bytes calldata peerId) external view returns (uint256) {
+        return claimants[keccak256(peerId)].length;
+    }
+
+    /// Up to `count` claims of `peerId` from index `start` (unordered; readers order them by
+    /// `registeredAt`).
+    function claimsOf(bytes calldata peerId, uint256 start, uint256 count) external view returns (PeerClaim[] memory out) {
+        address[] storage list = claimants[keccak256(peerId)];
+        uint256 len = list.length;
+        if (start >= len || count == 0) return new PeerClaim[](0);
+        uint256 end = len - start > count ? start + count : len;
+        out = new PeerClaim[](end - start);
+        for (uint256 i = start; i < end; i++) {
+            Agent storage a = agents[list[i]];
+            out[i - start] = PeerClaim(list[i], a.peerSignature, a.digest, a.registeredAt);
+        }
     }
 
     function getAgent(address agent) external view returns (Agent memory) {

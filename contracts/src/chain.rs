@@ -170,6 +170,11 @@ pub trait Chain: Send + Sync {
         peer_signature: Bytes,
         agent_signature: Bytes,
     ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
+    /// Withdraws `from`'s PeerId claim (to re-bind it to another PeerId).
+    fn deregister_agent(
+        &self,
+        from: Address,
+    ) -> impl Future<Output = Result<Receipt, ChainError>> + Send;
     /// Creates a project; returns its id.
     fn create_project(
         &self,
@@ -386,6 +391,11 @@ impl<B: Backend> Chain for Contracts<B> {
             agentSignature: agent_signature,
         };
         self.send(from, self.addresses.rpb, call).await
+    }
+
+    async fn deregister_agent(&self, from: Address) -> Result<Receipt, ChainError> {
+        self.send(from, self.addresses.rpb, RPB::deregisterAgentCall {})
+            .await
     }
 
     async fn create_project(

@@ -21,6 +21,7 @@
 
 pub mod anvil;
 pub mod backend;
+pub mod binding;
 pub mod bindings;
 pub mod chain;
 pub mod client;
@@ -36,11 +37,12 @@ pub mod rpc;
 pub mod workload;
 
 pub use backend::{Backend, ChainError, ChainLog, Receipt, TxRequest};
+pub use binding::{PeerClaim, verified_owner};
 pub use chain::{Chain, ModelRegistration, RegisteredModel, Role, StakeInfo, TaskParams};
 pub use client::{Contracts, Deployment, GasRow};
 pub use deploy::{ATN, DeployConfig, deploy, discover};
 pub use embedded::EmbeddedChain;
-pub use protocol_view::{ProtocolView, RewardEvent, TaskInfo};
+pub use protocol_view::{BindingChange, ProtocolView, RewardEvent, TaskInfo};
 pub use rpc::{RpcChain, RpcConfig};
 
 impl EmbeddedChain {

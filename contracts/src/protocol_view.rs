@@ -4,10 +4,11 @@
 
 use std::future::Future;
 
-use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::sol_types::SolEvent;
 
 use crate::backend::{Backend, ChainError};
+use crate::binding::{CLAIM_PAGE, MAX_CLAIMS_READ, PeerClaim, embedded_key, verified_owner};
 use crate::bindings::{Project, RPB, ResultsRewards, TaskContract};
 use crate::chain::Chain;
 use crate::client::Contracts;
@@ -62,6 +63,17 @@ pub enum RewardEvent {
     },
 }
 
+/// A change that may move a PeerId's binding or an account's stake (a reason to forget what a
+/// gossip gate cached about them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindingChange {
+    /// A PeerId (multihash bytes) was claimed.
+    Peer(Bytes),
+    /// An account registered, deregistered, or its stake changed (staked, unstaking, unstaked,
+    /// slashed).
+    Account(Address),
+}
+
 /// Protocol reads, implemented once for every backend.
 pub trait ProtocolView: Chain {
     /// A task's record.
@@ -77,11 +89,21 @@ pub trait ProtocolView: Chain {
         task: U256,
         solver: Address,
     ) -> impl Future<Output = Result<B256, ChainError>> + Send;
-    /// The address a PeerId (its multihash bytes) is bound to (zero if none).
+    /// The address a PeerId (its multihash bytes) is bound to: the newest claim whose Ed25519
+    /// signature verifies under the PeerId's key ([`crate::binding::verified_owner`]); zero if
+    /// no claim verifies. Unverified claims (squatters') are ignored.
     fn peer_owner(
         &self,
         peer_id: Bytes,
     ) -> impl Future<Output = Result<Address, ChainError>> + Send;
+    /// Every claim of a PeerId as stored (unverified; at most
+    /// [`crate::binding::MAX_CLAIMS_READ`]).
+    fn peer_claims(
+        &self,
+        peer_id: Bytes,
+    ) -> impl Future<Output = Result<Vec<PeerClaim>, ChainError>> + Send;
+    /// The PeerId `agent` claims (empty if it is not registered), whether or not it verifies.
+    fn agent_peer(&self, agent: Address) -> impl Future<Output = Result<Bytes, ChainError>> + Send;
     /// The digest both keys sign to bind `peer_id` to `agent`.
     fn binding_digest(
         &self,
@@ -104,6 +126,12 @@ pub trait ProtocolView: Chain {
         &self,
         project: U256,
     ) -> impl Future<Output = Result<U256, ChainError>> + Send;
+    /// Binding and stake changes in blocks `from..=to`, in chain order.
+    fn binding_changes(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Future<Output = Result<Vec<BindingChange>, ChainError>> + Send;
     /// Reward, slash and claim events in blocks `from..=to`, in chain order.
     fn reward_events(
         &self,
@@ -160,8 +188,56 @@ impl<B: Backend> ProtocolView for Contracts<B> {
     }
 
     async fn peer_owner(&self, peer_id: Bytes) -> Result<Address, ChainError> {
-        self.view(self.addresses.rpb, RPB::peerOwnerCall(keccak256(&peer_id)))
-            .await
+        if embedded_key(&peer_id).is_none() {
+            return Ok(Address::ZERO);
+        }
+        let claims = self.peer_claims(peer_id.clone()).await?;
+        Ok(verified_owner(&peer_id, &claims).unwrap_or(Address::ZERO))
+    }
+
+    async fn peer_claims(&self, peer_id: Bytes) -> Result<Vec<PeerClaim>, ChainError> {
+        let rpb = self.addresses.rpb;
+        let count = self
+            .view(
+                rpb,
+                RPB::claimCountCall {
+                    peerId: peer_id.clone(),
+                },
+            )
+            .await?;
+        let count = count.saturating_to::<u64>().min(MAX_CLAIMS_READ);
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < count {
+            let page = self
+                .view(
+                    rpb,
+                    RPB::claimsOfCall {
+                        peerId: peer_id.clone(),
+                        start: U256::from(start),
+                        count: U256::from(CLAIM_PAGE.min(count - start)),
+                    },
+                )
+                .await?;
+            if page.is_empty() {
+                break;
+            }
+            start += page.len() as u64;
+            out.extend(page.into_iter().map(|c| PeerClaim {
+                agent: c.agent,
+                peer_signature: c.peerSignature,
+                digest: c.digest,
+                registered_at: c.registeredAt,
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn agent_peer(&self, agent: Address) -> Result<Bytes, ChainError> {
+        let a = self
+            .view(self.addresses.rpb, RPB::getAgentCall { agent })
+            .await?;
+        Ok(a.peerId)
     }
 
     async fn binding_digest(&self, agent: Address, peer_id: Bytes) -> Result<B256, ChainError> {
@@ -213,6 +289,29 @@ impl<B: Backend> ProtocolView for Contracts<B> {
             Project::thresholdOfCall { projectId: project },
         )
         .await
+    }
+
+    async fn binding_changes(&self, from: u64, to: u64) -> Result<Vec<BindingChange>, ChainError> {
+        let (rpb, staking) = (self.addresses.rpb, self.addresses.staking);
+        let logs = self.backend().logs(from, to, &[rpb, staking]).await?;
+        let mut out = Vec::new();
+        for l in logs {
+            let log = &l.log;
+            if log.address == rpb {
+                if let Ok(e) = RPB::AgentRegistered::decode_log(log) {
+                    out.push(BindingChange::Peer(e.peerId.clone()));
+                    out.push(BindingChange::Account(e.agent));
+                } else if let Ok(e) = RPB::AgentDeregistered::decode_log(log) {
+                    out.push(BindingChange::Account(e.agent));
+                }
+            } else {
+                // Every staking event names its account as the first indexed topic.
+                if let Some(topic) = log.topics().get(1) {
+                    out.push(BindingChange::Account(Address::from_word(*topic)));
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn reward_events(&self, from: u64, to: u64) -> Result<Vec<RewardEvent>, ChainError> {

@@ -7,7 +7,8 @@
 //! is wrong. It also runs a real gossipsub, subscribed to every autonet topic, so the victim
 //! treats it as an ordinary gossip peer until it checks the messages. The payload of every
 //! forged message is a well-formed autonet envelope, so only the signature check stands between
-//! it and the victim's mesh.
+//! it and the victim's mesh. It can also relay correctly signed messages of many fresh authors
+//! ([`Forgery::FreshAuthor`]), a flood no signature check stops.
 
 use std::io;
 use std::time::Duration;
@@ -34,6 +35,9 @@ pub enum Forgery {
     ImpersonatedAuthor(PeerId),
     /// Random bytes where the signature goes.
     GarbageSignature,
+    /// Not a forgery: correctly signed by a fresh key, so every such message has a new (and
+    /// unbound) author that this peer merely relays.
+    FreshAuthor,
 }
 
 /// Writes pre-framed bytes on a fresh stream; never expects an answer.
@@ -150,6 +154,14 @@ fn forged_message(
         Forgery::GarbageSignature => {
             let garbage: Vec<u8> = (0..64).map(|_| rand::random::<u8>()).collect();
             message(&me, data, seqno, &topic, Some(&garbage))
+        }
+        Forgery::FreshAuthor => {
+            let author_key = Keypair::generate_ed25519();
+            let author = author_key.public().to_peer_id();
+            let mut bytes = b"libp2p-pubsub:".to_vec();
+            bytes.extend(message(&author, data, seqno, &topic, None));
+            let signature = author_key.sign(&bytes).expect("ed25519 signing");
+            message(&author, data, seqno, &topic, Some(&signature))
         }
     }
 }

@@ -10,6 +10,12 @@
 //!   redials are refused for the ban period; with `it/bad_signer.rs` (a peer that writes
 //!   gossipsub frames by hand on a raw `/meshsub/1.1.0` stream), messages whose signatures do
 //!   not verify are dropped before relay and their sender is banned;
+//! - `it/peer_binding.rs` (+ `it/gated.rs`, a node judging gossip with the real gate and bridge
+//!   over an embedded chain): a squatter's claim of another peer's PeerId binds nothing, cannot
+//!   stop the owner binding it (claimed before or after), and the owner's gossip is never
+//!   attributed to the squatter's stake;
+//! - `it/gossip_flood.rs`: an unstaked peer flooding `tasks`, and a relay of many fresh unbound
+//!   authors, are penalized and banned while a staked proposer's announcements all get through;
 //! - `it/transfer.rs`: `Client::fetch` over request-response between real peers, and the
 //!   provider's per-peer rate limit; `it/fetch_failover.rs`: the role actors' background
 //!   fetcher skips a dead provider for a live one and retries missing content with backoff;

@@ -284,3 +284,84 @@ pub async fn bind_peer<C: ProtocolView>(
         .await?;
     Ok(())
 }
+
+/// Makes `keypair`'s PeerId resolve to `agent`'s address, `agent` relaying its own
+/// transactions; returns whether it had to register. Nothing is done when the PeerId already
+/// resolves to `agent`. Otherwise `agent`'s claim of another PeerId (or an older claim of this
+/// one) is withdrawn and a fresh claim registered: signed by the PeerId key, it is the newest
+/// claim that verifies, so it wins over every squatter's claim, registered before or after it.
+pub async fn ensure_bound<C: ProtocolView>(
+    chain: &C,
+    agent: &PrivateKeySigner,
+    keypair: &Keypair,
+) -> Result<bool, RoleError> {
+    let peer = Bytes::from(keypair.public().to_peer_id().to_bytes());
+    if chain.peer_owner(peer.clone()).await? == agent.address() {
+        return Ok(false);
+    }
+    if !chain.agent_peer(agent.address()).await?.is_empty() {
+        chain.deregister_agent(agent.address()).await?;
+    }
+    if let Err(e) = bind_peer(chain, agent.address(), agent, keypair).await {
+        // Anyone may relay a registration: if someone sent ours first (copied from the
+        // mempool), ours reverts but the binding stands.
+        if chain.peer_owner(peer).await? != agent.address() {
+            return Err(e);
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::U256;
+    use autonet_contracts::{ATN, EmbeddedChain};
+
+    use super::*;
+
+    /// Claims `peer` for `squatter` with a signature that is not the PeerId key's.
+    async fn squat<C: ProtocolView>(chain: &C, squatter: &PrivateKeySigner, peer: &Bytes) {
+        let digest = chain
+            .binding_digest(squatter.address(), peer.clone())
+            .await
+            .unwrap();
+        let sig = squatter.sign_message_sync(digest.as_slice()).unwrap();
+        chain
+            .register_agent(
+                squatter.address(),
+                squatter.address(),
+                peer.clone(),
+                Bytes::from(vec![0x5a; 64]),
+                Bytes::from(sig.as_bytes().to_vec()),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// The node's startup binding: squatters before and after do not stop it, and it moves an
+    /// address bound to an old PeerId to the new one.
+    #[tokio::test]
+    async fn ensure_bound_binds_past_squatters_and_rebinds() {
+        let chain = EmbeddedChain::genesis(4, ATN * U256::from(1_000))
+            .await
+            .unwrap();
+        let signers = chain.backend().signers().to_vec();
+        let (me, squatter, late) = (&signers[1], &signers[2], &signers[3]);
+        let key = Keypair::generate_ed25519();
+        let peer = Bytes::from(key.public().to_peer_id().to_bytes());
+        squat(&chain, squatter, &peer).await;
+        assert_eq!(chain.peer_owner(peer.clone()).await.unwrap(), Address::ZERO);
+        assert!(ensure_bound(&chain, me, &key).await.unwrap());
+        assert_eq!(chain.peer_owner(peer.clone()).await.unwrap(), me.address());
+        squat(&chain, late, &peer).await;
+        assert_eq!(chain.peer_claims(peer.clone()).await.unwrap().len(), 3);
+        assert_eq!(chain.peer_owner(peer.clone()).await.unwrap(), me.address());
+        assert!(!ensure_bound(&chain, me, &key).await.unwrap());
+        // A new node key for the same address: the old claim goes, the new one binds.
+        let rotated = Keypair::generate_ed25519();
+        assert!(ensure_bound(&chain, me, &rotated).await.unwrap());
+        let new_peer = Bytes::from(rotated.public().to_peer_id().to_bytes());
+        assert_eq!(chain.peer_owner(new_peer).await.unwrap(), me.address());
+        assert_eq!(chain.peer_owner(peer).await.unwrap(), Address::ZERO);
+    }
+}

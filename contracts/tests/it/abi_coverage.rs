@@ -15,7 +15,7 @@ use autonet_contracts::bindings::{
     RepToken, Timelock,
 };
 use autonet_contracts::embedded::dev_key;
-use autonet_contracts::{Backend, Chain, Contracts, Role};
+use autonet_contracts::{Backend, Chain, Contracts, ProtocolView, Role};
 
 use crate::helpers::{Cast, advance_past, assert_revert, atn};
 use crate::scenarios;
@@ -238,18 +238,82 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     .await
     .unwrap();
     assert_revert(
-        c.register_agent(cast.outsider, agent, peer_id.clone(), peer_sig.clone(), sig)
-            .await,
+        c.register_agent(
+            cast.outsider,
+            agent,
+            peer_id.clone(),
+            peer_sig.clone(),
+            sig.clone(),
+        )
+        .await,
         "AlreadyRegistered",
     );
     let stored = c.view(d.rpb, RPB::getAgentCall { agent }).await.unwrap();
     assert_eq!(stored.peerId, peer_id);
-    assert_eq!(
-        c.view(d.rpb, RPB::peerOwnerCall(keccak256(&peer_id)))
-            .await
-            .unwrap(),
-        agent
+    assert_eq!(stored.digest, digest);
+    let count = RPB::claimCountCall {
+        peerId: peer_id.clone(),
+    };
+    assert_eq!(c.view(d.rpb, count.clone()).await.unwrap(), U256::from(1));
+    let claims = c
+        .view(
+            d.rpb,
+            RPB::claimsOfCall {
+                peerId: peer_id.clone(),
+                start: U256::ZERO,
+                count: U256::MAX,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(claims[0].agent, agent);
+    assert_eq!(claims[0].peerSignature, peer_sig);
+    // The signature is checked off chain: its bytes are not a valid Ed25519 signature, so the
+    // claim binds nothing.
+    assert_eq!(c.peer_owner(peer_id.clone()).await.unwrap(), Address::ZERO);
+    assert_revert(
+        c.register_agent(
+            cast.outsider,
+            agent,
+            Bytes::from(vec![1u8; 129]),
+            peer_sig.clone(),
+            Bytes::new(),
+        )
+        .await,
+        "PeerBytesTooLong",
     );
+    c.deregister_agent(agent).await.unwrap();
+    assert_eq!(c.view(d.rpb, count).await.unwrap(), U256::ZERO);
+    c.register_agent(
+        cast.outsider,
+        agent,
+        peer_id.clone(),
+        peer_sig.clone(),
+        sig.clone(),
+    )
+    .await
+    .map(|_| ())
+    .expect_err("a registration cannot be replayed: the nonce moved on");
+    let digest = c
+        .view(
+            d.rpb,
+            RPB::bindingDigestCall {
+                agent,
+                peerId: peer_id.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let sig = Bytes::from(
+        key.sign_message_sync(digest.as_slice())
+            .unwrap()
+            .as_bytes()
+            .to_vec(),
+    );
+    c.register_agent(cast.outsider, agent, peer_id.clone(), peer_sig.clone(), sig)
+        .await
+        .unwrap();
 
     let holder = cast.coordinators[1];
     approve(c, holder, d.rpb, atn(10)).await;

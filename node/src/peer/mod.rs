@@ -19,15 +19,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::{Bytes, U256};
+use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, bail};
 use autonet_actors::roles::board::Board;
 use autonet_actors::roles::ctx::Behaviour;
 use autonet_actors::roles::journal::Journal;
-use autonet_actors::roles::peer::{PeerParts, PeerSetup, bind_peer, start_peer_with_network};
+use autonet_actors::roles::peer::{self, PeerParts, PeerSetup, start_peer_with_network};
 use autonet_contracts::pending::PendingStore;
-use autonet_contracts::{Chain, Contracts, ProtocolView, Role, RpcChain, RpcConfig, discover};
+use autonet_contracts::{Chain, Contracts, Role, RpcChain, RpcConfig, discover};
 use autonet_p2p::{DhtMode, NetworkConfig};
 use clap::Args;
 
@@ -273,25 +273,21 @@ async fn ensure_staked(
 }
 
 /// Binds this node's PeerId to the role address on chain unless it is bound already, so other
-/// peers accept its gossip.
+/// peers accept its gossip. Claims of the PeerId by other addresses (squatters: their Ed25519
+/// signatures do not verify) neither block nor outrank this node's claim.
 async fn ensure_bound(
     chain: &Contracts<RpcChain>,
     signer: &PrivateKeySigner,
     keypair: &autonet_p2p::Keypair,
 ) -> anyhow::Result<()> {
-    let peer = Bytes::from(keypair.public().to_peer_id().to_bytes());
-    let owner = chain.peer_owner(peer).await?;
-    if owner == signer.address() {
-        println!("peer binding: on chain already");
-        return Ok(());
-    }
-    if !owner.is_zero() {
-        bail!("this node's PeerId is bound on chain to another address ({owner})");
-    }
-    bind_peer(chain, signer.address(), signer, keypair)
+    let registered = peer::ensure_bound(chain, signer, keypair)
         .await
         .context("binding the PeerId on chain failed")?;
-    println!("peer binding: registered");
+    if registered {
+        println!("peer binding: registered");
+    } else {
+        println!("peer binding: on chain already");
+    }
     Ok(())
 }
 

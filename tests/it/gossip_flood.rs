@@ -1,0 +1,171 @@
+//! Gossip abuse over real libp2p: an unstaked peer floods `tasks` at a gated node while a bound,
+//! staked proposer announces tasks. The flooder is penalized and banned, none of its messages is
+//! handed to the application, and every honest announcement is. A second flooder relays
+//! correctly signed messages of many fresh, unbound authors (each one not the sender, so not
+//! rejected): it is throttled past its rate, loses score for it and is banned too.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::U256;
+use autonet_actors::roles::peer::bind_peer;
+use autonet_contracts::{ATN, Chain, EmbeddedChain, Role};
+use autonet_p2p::testnet::{Validator, poll_until};
+use autonet_p2p::{GossipTopic, Keypair, MessageAcceptance, PeerId};
+
+use autonet_p2p::envelope::Envelope;
+
+use crate::bad_signer::{BadSigner, Forgery};
+use crate::gated::{DEADLINE, GatedNode, POLL, announcement, gossip_peer, publish};
+
+const FLOOD: u64 = 3000;
+const HONEST: u64 = 20;
+
+/// An honest relay's verdict: only `author`'s messages are valid (as a gate would judge them).
+fn only_from(author: PeerId) -> Validator {
+    Arc::new(move |m| {
+        if m.author == Some(author) {
+            MessageAcceptance::Accept
+        } else {
+            MessageAcceptance::Reject
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unstaked_flooder_is_banned_while_honest_tasks_get_through() {
+    let chain = EmbeddedChain::genesis(3, ATN * U256::from(1_000))
+        .await
+        .unwrap();
+    let signers = chain.backend().signers().to_vec();
+    let proposer = &signers[1];
+    chain
+        .stake(
+            proposer.address(),
+            Role::Proposer,
+            Role::Proposer.min_stake(),
+        )
+        .await
+        .unwrap();
+    let honest_key = Keypair::generate_ed25519();
+    let honest_id = honest_key.public().to_peer_id();
+    bind_peer(&chain, signers[0].address(), proposer, &honest_key)
+        .await
+        .unwrap();
+    let node = GatedNode::start(Arc::new(chain), Duration::from_secs(120)).await;
+    let honest = gossip_peer(honest_key, &node, only_from(honest_id)).await;
+    let flooder_key = Keypair::generate_ed25519();
+    let flooder_id = flooder_key.public().to_peer_id();
+    let flooder = gossip_peer(flooder_key, &node, only_from(flooder_id)).await;
+    node.wait_for_subscribers(2).await;
+
+    let flood_client = flooder.client.clone();
+    let flood = tokio::spawn(async move {
+        for n in 0..FLOOD {
+            // Refused once the flooder is banned and has no one left to send to.
+            let _ = flood_client
+                .publish(GossipTopic::Tasks, announcement(1_000_000 + n))
+                .await;
+        }
+    });
+    for n in 0..HONEST {
+        publish(&honest, announcement(n)).await;
+    }
+
+    let banned = poll_until(DEADLINE, POLL, || async {
+        node.is_banned(flooder_id).await.then_some(())
+    })
+    .await;
+    assert!(banned.is_some(), "the unstaked flooder was never banned");
+    let all_heard = poll_until(DEADLINE, POLL, || async {
+        (0..HONEST)
+            .all(|n| node.heard(&announcement(n)))
+            .then_some(())
+    })
+    .await;
+    assert!(
+        all_heard.is_some(),
+        "only {} of {HONEST} honest announcements got through the flood",
+        node.heard_from(honest_id)
+    );
+    assert_eq!(node.heard_from(flooder_id), 0);
+    // The flooder was penalized for its messages (rejected), not merely ignored.
+    assert!(node.status().await.counters.messages_rejected >= 1);
+    assert!(
+        !node.is_banned(honest_id).await,
+        "the honest proposer was banned"
+    );
+    flood.abort();
+    honest.stop().await;
+    flooder.stop().await;
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_of_many_unbound_authors_is_throttled_and_banned() {
+    let chain = EmbeddedChain::genesis(3, ATN * U256::from(1_000))
+        .await
+        .unwrap();
+    let signers = chain.backend().signers().to_vec();
+    let proposer = &signers[1];
+    chain
+        .stake(
+            proposer.address(),
+            Role::Proposer,
+            Role::Proposer.min_stake(),
+        )
+        .await
+        .unwrap();
+    let honest_key = Keypair::generate_ed25519();
+    let honest_id = honest_key.public().to_peer_id();
+    bind_peer(&chain, signers[0].address(), proposer, &honest_key)
+        .await
+        .unwrap();
+    let node = GatedNode::start(Arc::new(chain), Duration::from_secs(120)).await;
+    let honest = gossip_peer(honest_key, &node, only_from(honest_id)).await;
+    let relay = BadSigner::start(node.addr.clone(), node.client.peer_id()).unwrap();
+    node.wait_for_subscribers(2).await;
+
+    let batch: Vec<_> = (0..300)
+        .map(|n| {
+            let body = Envelope::new(announcement(2_000_000 + n)).encode().unwrap();
+            (Forgery::FreshAuthor, GossipTopic::Tasks, body)
+        })
+        .collect();
+    relay.send(batch).await.unwrap();
+    for n in 0..HONEST {
+        publish(&honest, announcement(n)).await;
+    }
+
+    let banned = poll_until(DEADLINE, POLL, || async {
+        node.is_banned(relay.peer_id).await.then_some(())
+    })
+    .await;
+    assert!(
+        banned.is_some(),
+        "the relay of unbound authors was never banned"
+    );
+    let all_heard = poll_until(DEADLINE, POLL, || async {
+        (0..HONEST)
+            .all(|n| node.heard(&announcement(n)))
+            .then_some(())
+    })
+    .await;
+    assert!(
+        all_heard.is_some(),
+        "only {} of {HONEST} honest announcements got through",
+        node.heard_from(honest_id)
+    );
+    assert_eq!(
+        node.heard.lock().unwrap().len(),
+        HONEST as usize,
+        "a message of an unbound author was handed to the application"
+    );
+    assert!(
+        !node.is_banned(honest_id).await,
+        "the honest proposer was banned"
+    );
+    relay.stop().await;
+    honest.stop().await;
+    node.stop().await;
+}
