@@ -85,19 +85,10 @@ impl Arena {
         }
     }
 
-    /// A task of `epoch` where `solvers` commit and reveal and `votes` are cast, then settled
-    /// (finalized, or expired when it cannot finalize). Returns the task id.
-    async fn run_task(
-        &self,
-        epoch: u64,
-        solvers: &[Address],
-        votes: &[(Address, Vec<U256>)],
-    ) -> U256 {
+    /// Runs `task` up to its vote phase: `solvers` commit, the ground truth and the solutions
+    /// are revealed. Returns the task's record.
+    async fn open_to_votes(&self, task: U256, solvers: &[Address]) -> autonet_contracts::TaskInfo {
         let c = &self.c;
-        let task = c
-            .create_task(self.proposer(), &self.params(epoch))
-            .await
-            .unwrap();
         let info = c.task_info(task).await.unwrap();
         for s in solvers {
             c.commit(*s, task, solution_commitment(bundle(*s), salt(), *s))
@@ -112,6 +103,23 @@ impl Arena {
             c.reveal(*s, task, bundle(*s), salt()).await.unwrap();
         }
         advance_past(c, info.reveal_deadline).await;
+        info
+    }
+
+    /// A task of `epoch` where `solvers` commit and reveal and `votes` are cast, then settled
+    /// (finalized, or expired when it cannot finalize). Returns the task id.
+    async fn run_task(
+        &self,
+        epoch: u64,
+        solvers: &[Address],
+        votes: &[(Address, Vec<U256>)],
+    ) -> U256 {
+        let c = &self.c;
+        let task = c
+            .create_task(self.proposer(), &self.params(epoch))
+            .await
+            .unwrap();
+        let info = self.open_to_votes(task, solvers).await;
         vote_round(c, task, votes).await.unwrap();
         advance_past(c, info.vote_deadline).await;
         if c.finalize(self.acc[0], task).await.is_err() {
@@ -358,22 +366,7 @@ async fn a_task_needs_a_quorum_of_stake() {
     let k = a.coordinators();
     let solver = a.solvers()[0];
     let task = c.create_task(a.proposer(), &a.params(1)).await.unwrap();
-    let info = c.task_info(task).await.unwrap();
-    c.commit(
-        solver,
-        task,
-        solution_commitment(bundle(solver), salt(), solver),
-    )
-    .await
-    .unwrap();
-    advance_past(c, info.commit_deadline).await;
-    c.reveal_ground_truth(a.proposer(), task, B256::repeat_byte(0x11), salt())
-        .await
-        .unwrap();
-    c.reveal(solver, task, bundle(solver), salt())
-        .await
-        .unwrap();
-    advance_past(c, info.reveal_deadline).await;
+    let info = a.open_to_votes(task, &[solver]).await;
     let votes: Vec<_> = k[..2].iter().map(|v| (*v, vec![wad_milli(1000)])).collect();
     vote_round(c, task, &votes).await.unwrap();
     advance_past(c, info.vote_deadline).await;
@@ -404,22 +397,7 @@ async fn sybil_voters_cannot_crowd_out_stake() {
     let task = c.create_task(a.proposer(), &long_vote).await.unwrap();
     let late = a.acc[13];
     c.stake(late, Role::Coordinator, atn(3_000)).await.unwrap();
-    let info = c.task_info(task).await.unwrap();
-    c.commit(
-        solver,
-        task,
-        solution_commitment(bundle(solver), salt(), solver),
-    )
-    .await
-    .unwrap();
-    advance_past(c, info.commit_deadline).await;
-    c.reveal_ground_truth(a.proposer(), task, B256::repeat_byte(0x11), salt())
-        .await
-        .unwrap();
-    c.reveal(solver, task, bundle(solver), salt())
-        .await
-        .unwrap();
-    advance_past(c, info.reveal_deadline).await;
+    a.open_to_votes(task, &[solver]).await;
     let commit = |who: Address| {
         let scores = [wad_milli(900)];
         c.commit_vote(
