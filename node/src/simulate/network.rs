@@ -95,6 +95,19 @@ pub fn plan_for(args: &SimulateArgs, project: U256, proposers: Vec<Address>) -> 
     }
 }
 
+/// Deployment settings for a run with these flags: unbonding lasts at least twice the longest
+/// task of this roster (the task contract refuses tasks as long as the unbonding period).
+pub fn deploy_config(args: &SimulateArgs) -> autonet_contracts::DeployConfig {
+    let p = PhaseBlocks::for_roster(args.solvers, args.coordinators, 8);
+    let defaults = autonet_contracts::DeployConfig::default();
+    autonet_contracts::DeployConfig {
+        unbonding_blocks: defaults
+            .unbonding_blocks
+            .max(2 * (p.commit + p.reveal + p.vote) + 1),
+        ..defaults
+    }
+}
+
 /// Creates the project tasks are paid from and funds it for every epoch.
 pub async fn create_funded_project<B: Backend>(
     chain: &Contracts<B>,
@@ -138,9 +151,13 @@ impl Network {
         let roster = roster(args);
         // Account 0 deploys, 1..=roster the peers, the next one is the rogue aggregator.
         let chain = Arc::new(
-            EmbeddedChain::genesis(roster.len() as u32 + 2, ATN * U256::from(INITIAL_ATN))
-                .await
-                .context("cannot deploy the contract suite on the embedded chain")?,
+            EmbeddedChain::genesis_with(
+                roster.len() as u32 + 2,
+                ATN * U256::from(INITIAL_ATN),
+                &deploy_config(args),
+            )
+            .await
+            .context("cannot deploy the contract suite on the embedded chain")?,
         );
         let signers = chain.backend().signers().to_vec();
         let deployer = signers[0].address();

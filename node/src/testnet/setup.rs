@@ -12,7 +12,7 @@ use alloy::providers::Provider;
 use anyhow::{Context, bail};
 use autonet_contracts::embedded::dev_key;
 use autonet_contracts::pending::PendingStore;
-use autonet_contracts::{ATN, Chain, DeployConfig, RpcChain, RpcConfig, deploy};
+use autonet_contracts::{ATN, Chain, RpcChain, RpcConfig, deploy};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
@@ -173,9 +173,13 @@ async fn setup(args: &SetupArgs, sim: &SimulateArgs) -> anyhow::Result<Testnet> 
             .await
             .context("anvil_setBalance failed: `testnet setup` needs a dev chain (anvil)")?;
     }
-    let c = deploy(rpc, deployer, &DeployConfig::default())
-        .await
-        .context("deployment failed")?;
+    let c = deploy(
+        rpc,
+        deployer,
+        &crate::simulate::network::deploy_config(&args.simulate_args()),
+    )
+    .await
+    .context("deployment failed")?;
     for s in &signers[1..] {
         c.transfer_atn(deployer, s.address(), ATN * U256::from(INITIAL_ATN))
             .await?;
