@@ -192,7 +192,8 @@ contract ParticipantStaking is Ownable {
         return stakeHistory[role][account].upperLookupRecent(SafeCast.toUint48(blockNumber));
     }
 
-    /// The total active stake of `role` at the end of block `blockNumber` (< current block).
+    /// The total active stake (bonded, at or above the minimum) of `role` at the end of block
+    /// `blockNumber` (< current block).
     function activeRoleStakeAt(Role role, uint256 blockNumber) external view returns (uint256) {
         if (blockNumber >= block.number) revert FutureLookup(blockNumber);
         return roleHistory[role].upperLookupRecent(SafeCast.toUint48(blockNumber));
@@ -224,11 +225,15 @@ contract ParticipantStaking is Ownable {
         if (msg.sender != taskContract && msg.sender != slasher) revert NotAuthorized(msg.sender);
     }
 
-    /// Records `account`'s active stake in `role` and the role's total at this block.
+    /// Records `account`'s active stake in `role` (bonded, at or above the minimum) and the
+    /// role's total of such stakes at this block. The total moves by the account's change, so a
+    /// stake slashed below the minimum leaves the snapshots' denominator as well as their votes.
     function _checkpoint(address account, Role role) private {
         uint48 at = SafeCast.toUint48(block.number);
         uint256 active = isActiveParticipant(account, role) ? stakes[account].amount : 0;
+        uint256 before = stakeHistory[role][account].latest();
         stakeHistory[role][account].push(at, SafeCast.toUint208(active));
-        roleHistory[role].push(at, SafeCast.toUint208(activeRoleStake[role]));
+        uint256 total = roleHistory[role].latest() + active - before;
+        roleHistory[role].push(at, SafeCast.toUint208(total));
     }
 }

@@ -115,8 +115,9 @@ contract TaskContract is Ownable {
     }
 
     /// Creates a task of `epoch` funded from the project's budget (escrowed in the rewards
-    /// contract). `epoch` is the newest epoch or opens the next one (`minEpochBlocks` after the
-    /// newest opened); the proposer's stake stays locked until the task closes.
+    /// contract). `epoch` is an opened epoch without a mint root, or opens the next one
+    /// (`minEpochBlocks` after the newest opened); the proposer's stake stays locked until the
+    /// task closes.
     function createTask(
         uint256 projectId,
         bytes32 specHash,
@@ -249,7 +250,9 @@ contract TaskContract is Ownable {
 
     function _enterEpoch(uint64 epoch) private {
         uint64 last = lastEpoch;
-        if (epoch == 0 || epoch < last || epoch > last + 1) revert BadEpoch(epoch, last);
+        // Any unsealed epoch up to the next one: a proposer racing ahead to open a later epoch
+        // cannot lock the others out of the current one.
+        if (epoch == 0 || epoch > last + 1) revert BadEpoch(epoch, last);
         EpochInfo storage e = epochs[epoch];
         if (epoch == last + 1) {
             uint64 openableAt = last == 0 ? 0 : epochs[last].openedAt + minEpochBlocks;

@@ -30,6 +30,8 @@ pub struct TaskInfo {
     pub vote_deadline: u64,
     /// 1 open, 2 finalized, 3 expired.
     pub status: u8,
+    /// The protocol epoch the task belongs to.
+    pub epoch: u64,
 }
 
 /// A reward or slash event of the rewards contract.
@@ -78,6 +80,8 @@ pub enum BindingChange {
 pub trait ProtocolView: Chain {
     /// A task's record.
     fn task_info(&self, task: U256) -> impl Future<Output = Result<TaskInfo, ChainError>> + Send;
+    /// The id the next task will get (ids are sequential from 1).
+    fn next_task_id(&self) -> impl Future<Output = Result<U256, ChainError>> + Send;
     /// Solvers that committed, in commit order.
     fn committers(
         &self,
@@ -146,6 +150,11 @@ fn reason_text(reason: B256) -> String {
 }
 
 impl<B: Backend> ProtocolView for Contracts<B> {
+    async fn next_task_id(&self) -> Result<U256, ChainError> {
+        self.view(self.addresses.task, TaskContract::nextTaskIdCall {})
+            .await
+    }
+
     async fn task_info(&self, task: U256) -> Result<TaskInfo, ChainError> {
         let t = self
             .view(
@@ -165,6 +174,7 @@ impl<B: Backend> ProtocolView for Contracts<B> {
             vote_commit_deadline: t.voteCommitDeadline,
             vote_deadline: t.voteDeadline,
             status: t.status,
+            epoch: t.epoch,
         })
     }
 

@@ -108,17 +108,7 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
             }
             return Ok(false);
         }
-        let info = ctx.chain.task_info(task.id).await?;
-        if info.status == 1 {
-            match ctx.chain.finalize(ctx.address, task.id).await {
-                Ok(_) => {}
-                Err(e) if matches!(e.revert_name(), Some("NotEnoughVotes") | Some("NoQuorum")) => {
-                    ctx.chain.expire(ctx.address, task.id).await?;
-                }
-                Err(e) if e.revert_name() == Some("TaskNotOpen") => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        settle(&ctx, task.id).await?;
         let accepted = accepted_solvers(&ctx, task.id).await?;
         let Some(inputs) = accepted_of(&ctx, task.id, &task.spec, &accepted).await? else {
             return Ok(true);
@@ -156,6 +146,12 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
         {
             Ok(_) => {}
             Err(e) if matches!(e.revert_name(), Some("MintRootExists") | Some("EpochFinal")) => {}
+            // Another task of the epoch (anyone's) is still open: settle those whose vote is
+            // over, and post once they have all closed.
+            Err(e) if e.revert_name() == Some("EpochNotSettled") => {
+                settle_epoch_neighbours(&ctx, epoch, task.id, head).await?;
+                return Ok(true);
+            }
             Err(e) => return Err(e.into()),
         }
         self.publish_shards(epoch, model_id, root.0, &agg.model)
@@ -323,6 +319,53 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
         Ok(())
     }
 }
+
+/// Finalizes `task` if it is open (or expires it when it cannot finalize).
+async fn settle<C: ProtocolView + 'static>(ctx: &Ctx<C>, task: U256) -> Result<(), RoleError> {
+    if ctx.chain.task_info(task).await?.status != 1 {
+        return Ok(());
+    }
+    match ctx.chain.finalize(ctx.address, task).await {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.revert_name(), Some("NotEnoughVotes") | Some("NoQuorum")) => {
+            match ctx.chain.expire(ctx.address, task).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.revert_name() == Some("TaskNotOpen") => Ok(()),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Err(e) if e.revert_name() == Some("TaskNotOpen") => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Tasks of `epoch` created near `own` (anyone may add a task to an epoch) whose vote is over
+/// are settled, so the epoch can get its mint root. Task ids are sequential: the scan looks at
+/// [`NEIGHBOUR_SCAN`] ids below `own` and every id above it.
+async fn settle_epoch_neighbours<C: ProtocolView + 'static>(
+    ctx: &Ctx<C>,
+    epoch: u64,
+    own: U256,
+    head: u64,
+) -> Result<(), RoleError> {
+    let next = ctx.chain.next_task_id().await?;
+    let mut id = own
+        .saturating_sub(U256::from(NEIGHBOUR_SCAN))
+        .max(U256::from(1));
+    while id < next {
+        if id != own {
+            let info = ctx.chain.task_info(id).await?;
+            if info.epoch == epoch && info.status == 1 && head > info.vote_deadline {
+                settle(ctx, id).await?;
+            }
+        }
+        id += U256::from(1);
+    }
+    Ok(())
+}
+
+/// How many task ids below its own an aggregator looks at for tasks blocking its epoch.
+const NEIGHBOUR_SCAN: u64 = 64;
 
 /// Lower-case hex of 32 bytes.
 pub fn hex32(b: &[u8; 32]) -> String {

@@ -505,3 +505,26 @@ async fn only_the_final_roots_aggregator_registers_the_epoch_model() {
         "AlreadyReported",
     );
 }
+
+/// A staked proposer racing ahead (opening the next epochs as fast as the contract allows)
+/// neither skips epochs nor locks honest proposers out of an epoch that has no root yet.
+#[tokio::test]
+async fn a_proposer_racing_ahead_locks_nobody_out() {
+    let a = Arena::new().await;
+    let c = &a.c;
+    let racer = a.acc[14];
+    c.stake(racer, Role::Proposer, Role::Proposer.min_stake())
+        .await
+        .unwrap();
+    c.create_task(a.proposer(), &a.params(1)).await.unwrap();
+    assert_revert(c.create_task(racer, &a.params(2)).await, "EpochTooSoon");
+    let min_epoch = autonet_contracts::DeployConfig::default().min_epoch_blocks;
+    c.backend().mine(min_epoch).await.unwrap();
+    c.create_task(racer, &a.params(2)).await.unwrap();
+    assert_revert(c.create_task(racer, &a.params(4)).await, "BadEpoch");
+    c.backend().mine(min_epoch).await.unwrap();
+    c.create_task(racer, &a.params(3)).await.unwrap();
+    // Epochs 1 and 2 have no mint root: honest tasks still join them.
+    c.create_task(a.proposer(), &a.params(1)).await.unwrap();
+    c.create_task(a.proposer(), &a.params(2)).await.unwrap();
+}
