@@ -41,6 +41,32 @@ async fn node_and_honest_proposer() -> (GatedNode, Peer, PeerId) {
     (node, honest, id)
 }
 
+/// Waits until `culprit` (described as `who`) is banned and then until all `HONEST`
+/// announcements of `honest_id` were handed to the application.
+async fn await_ban_and_honest_tasks(
+    node: &GatedNode,
+    culprit: PeerId,
+    who: &str,
+    honest_id: PeerId,
+) {
+    let banned = poll_until(DEADLINE, POLL, || async {
+        node.is_banned(culprit).await.then_some(())
+    })
+    .await;
+    assert!(banned.is_some(), "{who} was never banned");
+    let all_heard = poll_until(DEADLINE, POLL, || async {
+        (0..HONEST)
+            .all(|n| node.heard(&announcement(n)))
+            .then_some(())
+    })
+    .await;
+    assert!(
+        all_heard.is_some(),
+        "only {} of {HONEST} honest announcements got through",
+        node.heard_from(honest_id)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unstaked_flooder_is_banned_while_honest_tasks_get_through() {
     let (node, honest, honest_id) = node_and_honest_proposer().await;
@@ -62,22 +88,7 @@ async fn an_unstaked_flooder_is_banned_while_honest_tasks_get_through() {
         publish(&honest, announcement(n)).await;
     }
 
-    let banned = poll_until(DEADLINE, POLL, || async {
-        node.is_banned(flooder_id).await.then_some(())
-    })
-    .await;
-    assert!(banned.is_some(), "the unstaked flooder was never banned");
-    let all_heard = poll_until(DEADLINE, POLL, || async {
-        (0..HONEST)
-            .all(|n| node.heard(&announcement(n)))
-            .then_some(())
-    })
-    .await;
-    assert!(
-        all_heard.is_some(),
-        "only {} of {HONEST} honest announcements got through the flood",
-        node.heard_from(honest_id)
-    );
+    await_ban_and_honest_tasks(&node, flooder_id, "the unstaked flooder", honest_id).await;
     assert_eq!(node.heard_from(flooder_id), 0);
     // The flooder was penalized for its messages (rejected), not merely ignored.
     assert!(node.status().await.counters.messages_rejected >= 1);
@@ -108,25 +119,13 @@ async fn a_relay_of_many_unbound_authors_is_throttled_and_banned() {
         publish(&honest, announcement(n)).await;
     }
 
-    let banned = poll_until(DEADLINE, POLL, || async {
-        node.is_banned(relay.peer_id).await.then_some(())
-    })
+    await_ban_and_honest_tasks(
+        &node,
+        relay.peer_id,
+        "the relay of unbound authors",
+        honest_id,
+    )
     .await;
-    assert!(
-        banned.is_some(),
-        "the relay of unbound authors was never banned"
-    );
-    let all_heard = poll_until(DEADLINE, POLL, || async {
-        (0..HONEST)
-            .all(|n| node.heard(&announcement(n)))
-            .then_some(())
-    })
-    .await;
-    assert!(
-        all_heard.is_some(),
-        "only {} of {HONEST} honest announcements got through",
-        node.heard_from(honest_id)
-    );
     assert_eq!(
         node.heard.lock().unwrap().len(),
         HONEST as usize,
