@@ -210,46 +210,15 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     let sig = signature(&key, digest);
     let wrong = signature(&dev_key(0), digest);
     let peer_sig = Bytes::from_static(&[7u8; 64]);
+    // The outsider relays every registration of `agent`, with the same PeerId signature.
+    let register = |peer: Bytes, sig: Bytes| {
+        c.register_agent(cast.outsider, agent, peer, peer_sig.clone(), sig)
+    };
+    assert_revert(register(peer_id.clone(), wrong).await, "BadAgentSignature");
+    assert_revert(register(Bytes::new(), sig.clone()).await, "EmptyPeerId");
+    register(peer_id.clone(), sig.clone()).await.unwrap();
     assert_revert(
-        c.register_agent(
-            cast.outsider,
-            agent,
-            peer_id.clone(),
-            peer_sig.clone(),
-            wrong,
-        )
-        .await,
-        "BadAgentSignature",
-    );
-    assert_revert(
-        c.register_agent(
-            cast.outsider,
-            agent,
-            Bytes::new(),
-            peer_sig.clone(),
-            sig.clone(),
-        )
-        .await,
-        "EmptyPeerId",
-    );
-    c.register_agent(
-        cast.outsider,
-        agent,
-        peer_id.clone(),
-        peer_sig.clone(),
-        sig.clone(),
-    )
-    .await
-    .unwrap();
-    assert_revert(
-        c.register_agent(
-            cast.outsider,
-            agent,
-            peer_id.clone(),
-            peer_sig.clone(),
-            sig.clone(),
-        )
-        .await,
+        register(peer_id.clone(), sig.clone()).await,
         "AlreadyRegistered",
     );
     let stored = c.view(d.rpb, RPB::getAgentCall { agent }).await.unwrap();
@@ -277,33 +246,18 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     // claim binds nothing.
     assert_eq!(c.peer_owner(peer_id.clone()).await.unwrap(), Address::ZERO);
     assert_revert(
-        c.register_agent(
-            cast.outsider,
-            agent,
-            Bytes::from(vec![1u8; 129]),
-            peer_sig.clone(),
-            Bytes::new(),
-        )
-        .await,
+        register(Bytes::from(vec![1u8; 129]), Bytes::new()).await,
         "PeerBytesTooLong",
     );
     c.deregister_agent(agent).await.unwrap();
     assert_eq!(c.view(d.rpb, count).await.unwrap(), U256::ZERO);
-    c.register_agent(
-        cast.outsider,
-        agent,
-        peer_id.clone(),
-        peer_sig.clone(),
-        sig.clone(),
-    )
-    .await
-    .map(|_| ())
-    .expect_err("a registration cannot be replayed: the nonce moved on");
+    register(peer_id.clone(), sig.clone())
+        .await
+        .map(|_| ())
+        .expect_err("a registration cannot be replayed: the nonce moved on");
     let digest = binding_digest(c, agent, &peer_id).await;
     let sig = signature(&key, digest);
-    c.register_agent(cast.outsider, agent, peer_id.clone(), peer_sig.clone(), sig)
-        .await
-        .unwrap();
+    register(peer_id.clone(), sig).await.unwrap();
 
     let holder = cast.coordinators[1];
     approve(c, holder, d.rpb, atn(10)).await;
