@@ -14,12 +14,15 @@
 //! - [`shards`]: model shards on the overlay: one supervised [`shards::actor::ShardActor`] per held
 //!   shard under a [`shards::ShardHost`], rendezvous placement, publish (registered on
 //!   `ModelShardRegistry`), parallel proof-checked resumable fetch, and repair.
+//! - `testing` (feature `testing`): test support shared with `autonet-tests`.
 
 pub mod bridge;
 pub mod protocol;
 pub mod roles;
 pub mod shards;
 pub mod supervisor;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use bridge::{BridgeArgs, BridgeMsg, NetworkBridge, Validate};
 pub use supervisor::{

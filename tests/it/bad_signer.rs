@@ -14,14 +14,15 @@ use std::io;
 use std::time::Duration;
 
 use autonet_p2p::GossipTopic;
-use autonet_p2p::config::PROTOCOL_VERSION;
 use futures::{AsyncRead, AsyncWrite, AsyncWriteExt, StreamExt};
-use libp2p::gossipsub::{self, MessageAuthenticity};
+use libp2p::gossipsub::{self, MessageAuthenticity, ValidationMode};
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, SwarmBuilder, identify, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, identify};
 use tokio::sync::mpsc;
+
+use crate::raw_peer::{RawBehaviour, gossipsub_behaviour, identify_behaviour, raw_swarm};
 
 /// The gossipsub protocol the victim speaks.
 const MESHSUB: StreamProtocol = StreamProtocol::new("/meshsub/1.1.0");
@@ -90,6 +91,12 @@ struct BadSignerBehaviour {
     identify: identify::Behaviour,
     gossipsub: gossipsub::Behaviour,
     raw: request_response::Behaviour<RawFrames>,
+}
+
+impl RawBehaviour for BadSignerBehaviour {
+    fn gossipsub(&mut self) -> &mut gossipsub::Behaviour {
+        &mut self.gossipsub
+    }
 }
 
 fn varint(mut n: u64, out: &mut Vec<u8>) {
@@ -190,43 +197,19 @@ impl BadSigner {
     /// Starts the peer and dials `victim` (whose peer id it must know to open streams).
     pub fn start(victim_addr: Multiaddr, victim: PeerId) -> anyhow::Result<BadSigner> {
         let keypair = Keypair::generate_ed25519();
-        let peer_id = keypair.public().to_peer_id();
         let signing_key = keypair.clone();
-        let mut swarm: Swarm<BadSignerBehaviour> = SwarmBuilder::with_existing_identity(keypair)
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default(),
-                noise::Config::new,
-                yamux::Config::default,
-            )?
-            .with_behaviour(|key| {
-                let config = gossipsub::ConfigBuilder::default()
-                    .heartbeat_interval(Duration::from_millis(500))
-                    .build()
-                    .expect("gossipsub config");
-                BadSignerBehaviour {
-                    identify: identify::Behaviour::new(identify::Config::new(
-                        PROTOCOL_VERSION.to_string(),
-                        key.public(),
-                    )),
-                    gossipsub: gossipsub::Behaviour::new(
-                        MessageAuthenticity::Signed(key.clone()),
-                        config,
-                    )
-                    .expect("gossipsub"),
-                    raw: request_response::Behaviour::new(
-                        [(MESHSUB, ProtocolSupport::Outbound)],
-                        request_response::Config::default()
-                            .with_request_timeout(Duration::from_secs(5)),
-                    ),
-                }
-            })?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
-            .build();
-        for topic in GossipTopic::ALL {
-            swarm.behaviour_mut().gossipsub.subscribe(&topic.ident())?;
-        }
-        swarm.dial(victim_addr)?;
+        let mut swarm = raw_swarm(keypair, victim_addr, |key| BadSignerBehaviour {
+            identify: identify_behaviour(key),
+            gossipsub: gossipsub_behaviour(
+                MessageAuthenticity::Signed(key.clone()),
+                ValidationMode::Strict,
+            ),
+            raw: request_response::Behaviour::new(
+                [(MESHSUB, ProtocolSupport::Outbound)],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(5)),
+            ),
+        })?;
+        let peer_id = *swarm.local_peer_id();
         let (tx, mut rx) = mpsc::channel::<Vec<(Forgery, GossipTopic, Vec<u8>)>>(64);
         let task = tokio::spawn(async move {
             let mut seqno = rand::random::<u64>();

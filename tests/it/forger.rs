@@ -2,21 +2,26 @@
 //! signature. It speaks the autonet identify version and topic names so the victim treats it as
 //! an ordinary peer until it looks at the messages.
 
-use std::time::Duration;
-
 use autonet_p2p::GossipTopic;
-use autonet_p2p::config::PROTOCOL_VERSION;
 use futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAuthenticity, ValidationMode};
 use libp2p::identity::Keypair;
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, identify, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, identify};
 use tokio::sync::mpsc;
+
+use crate::raw_peer::{RawBehaviour, gossipsub_behaviour, identify_behaviour, raw_swarm};
 
 #[derive(NetworkBehaviour)]
 struct ForgerBehaviour {
     identify: identify::Behaviour,
     gossipsub: gossipsub::Behaviour,
+}
+
+impl RawBehaviour for ForgerBehaviour {
+    fn gossipsub(&mut self) -> &mut gossipsub::Behaviour {
+        &mut self.gossipsub
+    }
 }
 
 /// Commands to the forger's swarm task.
@@ -34,38 +39,14 @@ pub struct Forger {
 impl Forger {
     /// Starts the forger and dials `target`. Its messages claim `claimed_author` as their source.
     pub fn start(target: Multiaddr, claimed_author: PeerId) -> anyhow::Result<Forger> {
-        let keypair = Keypair::generate_ed25519();
-        let peer_id = keypair.public().to_peer_id();
-        let mut swarm: Swarm<ForgerBehaviour> = SwarmBuilder::with_existing_identity(keypair)
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default(),
-                noise::Config::new,
-                yamux::Config::default,
-            )?
-            .with_behaviour(|key| {
-                let config = gossipsub::ConfigBuilder::default()
-                    .validation_mode(ValidationMode::None)
-                    .heartbeat_interval(Duration::from_millis(500))
-                    .build()
-                    .expect("gossipsub config");
-                let gossipsub =
-                    gossipsub::Behaviour::new(MessageAuthenticity::Author(claimed_author), config)
-                        .expect("gossipsub");
-                ForgerBehaviour {
-                    identify: identify::Behaviour::new(identify::Config::new(
-                        PROTOCOL_VERSION.to_string(),
-                        key.public(),
-                    )),
-                    gossipsub,
-                }
-            })?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
-            .build();
-        for topic in GossipTopic::ALL {
-            swarm.behaviour_mut().gossipsub.subscribe(&topic.ident())?;
-        }
-        swarm.dial(target)?;
+        let mut swarm = raw_swarm(Keypair::generate_ed25519(), target, |key| ForgerBehaviour {
+            identify: identify_behaviour(key),
+            gossipsub: gossipsub_behaviour(
+                MessageAuthenticity::Author(claimed_author),
+                ValidationMode::None,
+            ),
+        })?;
+        let peer_id = *swarm.local_peer_id();
         let (tx, mut rx) = mpsc::channel(64);
         let task = tokio::spawn(async move {
             loop {

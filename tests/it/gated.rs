@@ -1,17 +1,14 @@
 //! A node that judges gossip with the real gate ([`Gate`] over an embedded chain) behind the
 //! real [`NetworkBridge`], and records what its subscribers are handed; plus helpers to publish
-//! task announcements and to claim a PeerId without its key.
+//! task announcements.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use alloy::primitives::Bytes;
-use alloy::signers::SignerSync;
-use alloy::signers::local::PrivateKeySigner;
 use autonet_actors::protocol::wire::{TaskAnnouncement, WIRE_VERSION, encode};
 use autonet_actors::roles::gate::Gate;
 use autonet_actors::{BridgeArgs, BridgeMsg, NetworkBridge, Validate};
-use autonet_contracts::{Chain, Contracts, EmbeddedChain, ProtocolView};
+use autonet_contracts::{Contracts, EmbeddedChain};
 use autonet_p2p::testnet::{Peer, local_config, poll_until};
 use autonet_p2p::{Client, GossipTopic, Keypair, Multiaddr, NetworkEvent, PeerId, Status};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -184,25 +181,4 @@ pub async fn gossip_peer(
     Peer::start(local_config(keypair, vec![node.addr.clone()]), validator)
         .await
         .unwrap()
-}
-
-/// `squatter` claims `peer` on chain (its own ECDSA signature is valid; the PeerId signature
-/// is not the PeerId key's, which the squatter does not have).
-pub async fn squat(chain: &TestChain, squatter: &PrivateKeySigner, peer: PeerId) {
-    let peer = Bytes::from(peer.to_bytes());
-    let digest = chain
-        .binding_digest(squatter.address(), peer.clone())
-        .await
-        .unwrap();
-    let sig = squatter.sign_message_sync(digest.as_slice()).unwrap();
-    chain
-        .register_agent(
-            squatter.address(),
-            squatter.address(),
-            peer,
-            Bytes::from(vec![0x5a; 64]),
-            Bytes::from(sig.as_bytes().to_vec()),
-        )
-        .await
-        .unwrap();
 }

@@ -7,10 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::U256;
-use autonet_actors::roles::peer::bind_peer;
-use autonet_contracts::{ATN, Chain, EmbeddedChain, Role};
-use autonet_p2p::testnet::{Validator, poll_until};
+use autonet_actors::testing::chain_with_bound_proposer;
+use autonet_p2p::testnet::{Peer, Validator, poll_until};
 use autonet_p2p::{GossipTopic, Keypair, MessageAcceptance, PeerId};
 
 use autonet_p2p::envelope::Envelope;
@@ -32,28 +30,46 @@ fn only_from(author: PeerId) -> Validator {
     })
 }
 
+/// A gated node (bans of 120 s) and an honest gossip peer dialing it, whose PeerId is bound to a
+/// staked proposer; and that PeerId.
+async fn node_and_honest_proposer() -> (GatedNode, Peer, PeerId) {
+    let key = Keypair::generate_ed25519();
+    let id = key.public().to_peer_id();
+    let (chain, _) = chain_with_bound_proposer(3, &key).await.unwrap();
+    let node = GatedNode::start(Arc::new(chain), Duration::from_secs(120)).await;
+    let honest = gossip_peer(key, &node, only_from(id)).await;
+    (node, honest, id)
+}
+
+/// Waits until `culprit` (described as `who`) is banned and then until all `HONEST`
+/// announcements of `honest_id` were handed to the application.
+async fn await_ban_and_honest_tasks(
+    node: &GatedNode,
+    culprit: PeerId,
+    who: &str,
+    honest_id: PeerId,
+) {
+    let banned = poll_until(DEADLINE, POLL, || async {
+        node.is_banned(culprit).await.then_some(())
+    })
+    .await;
+    assert!(banned.is_some(), "{who} was never banned");
+    let all_heard = poll_until(DEADLINE, POLL, || async {
+        (0..HONEST)
+            .all(|n| node.heard(&announcement(n)))
+            .then_some(())
+    })
+    .await;
+    assert!(
+        all_heard.is_some(),
+        "only {} of {HONEST} honest announcements got through",
+        node.heard_from(honest_id)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unstaked_flooder_is_banned_while_honest_tasks_get_through() {
-    let chain = EmbeddedChain::genesis(3, ATN * U256::from(1_000))
-        .await
-        .unwrap();
-    let signers = chain.backend().signers().to_vec();
-    let proposer = &signers[1];
-    chain
-        .stake(
-            proposer.address(),
-            Role::Proposer,
-            Role::Proposer.min_stake(),
-        )
-        .await
-        .unwrap();
-    let honest_key = Keypair::generate_ed25519();
-    let honest_id = honest_key.public().to_peer_id();
-    bind_peer(&chain, signers[0].address(), proposer, &honest_key)
-        .await
-        .unwrap();
-    let node = GatedNode::start(Arc::new(chain), Duration::from_secs(120)).await;
-    let honest = gossip_peer(honest_key, &node, only_from(honest_id)).await;
+    let (node, honest, honest_id) = node_and_honest_proposer().await;
     let flooder_key = Keypair::generate_ed25519();
     let flooder_id = flooder_key.public().to_peer_id();
     let flooder = gossip_peer(flooder_key, &node, only_from(flooder_id)).await;
@@ -72,22 +88,7 @@ async fn an_unstaked_flooder_is_banned_while_honest_tasks_get_through() {
         publish(&honest, announcement(n)).await;
     }
 
-    let banned = poll_until(DEADLINE, POLL, || async {
-        node.is_banned(flooder_id).await.then_some(())
-    })
-    .await;
-    assert!(banned.is_some(), "the unstaked flooder was never banned");
-    let all_heard = poll_until(DEADLINE, POLL, || async {
-        (0..HONEST)
-            .all(|n| node.heard(&announcement(n)))
-            .then_some(())
-    })
-    .await;
-    assert!(
-        all_heard.is_some(),
-        "only {} of {HONEST} honest announcements got through the flood",
-        node.heard_from(honest_id)
-    );
+    await_ban_and_honest_tasks(&node, flooder_id, "the unstaked flooder", honest_id).await;
     assert_eq!(node.heard_from(flooder_id), 0);
     // The flooder was penalized for its messages (rejected), not merely ignored.
     assert!(node.status().await.counters.messages_rejected >= 1);
@@ -103,26 +104,7 @@ async fn an_unstaked_flooder_is_banned_while_honest_tasks_get_through() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_of_many_unbound_authors_is_throttled_and_banned() {
-    let chain = EmbeddedChain::genesis(3, ATN * U256::from(1_000))
-        .await
-        .unwrap();
-    let signers = chain.backend().signers().to_vec();
-    let proposer = &signers[1];
-    chain
-        .stake(
-            proposer.address(),
-            Role::Proposer,
-            Role::Proposer.min_stake(),
-        )
-        .await
-        .unwrap();
-    let honest_key = Keypair::generate_ed25519();
-    let honest_id = honest_key.public().to_peer_id();
-    bind_peer(&chain, signers[0].address(), proposer, &honest_key)
-        .await
-        .unwrap();
-    let node = GatedNode::start(Arc::new(chain), Duration::from_secs(120)).await;
-    let honest = gossip_peer(honest_key, &node, only_from(honest_id)).await;
+    let (node, honest, honest_id) = node_and_honest_proposer().await;
     let relay = BadSigner::start(node.addr.clone(), node.client.peer_id()).unwrap();
     node.wait_for_subscribers(2).await;
 
@@ -137,25 +119,13 @@ async fn a_relay_of_many_unbound_authors_is_throttled_and_banned() {
         publish(&honest, announcement(n)).await;
     }
 
-    let banned = poll_until(DEADLINE, POLL, || async {
-        node.is_banned(relay.peer_id).await.then_some(())
-    })
+    await_ban_and_honest_tasks(
+        &node,
+        relay.peer_id,
+        "the relay of unbound authors",
+        honest_id,
+    )
     .await;
-    assert!(
-        banned.is_some(),
-        "the relay of unbound authors was never banned"
-    );
-    let all_heard = poll_until(DEADLINE, POLL, || async {
-        (0..HONEST)
-            .all(|n| node.heard(&announcement(n)))
-            .then_some(())
-    })
-    .await;
-    assert!(
-        all_heard.is_some(),
-        "only {} of {HONEST} honest announcements got through",
-        node.heard_from(honest_id)
-    );
     assert_eq!(
         node.heard.lock().unwrap().len(),
         HONEST as usize,

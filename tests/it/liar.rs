@@ -5,23 +5,29 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
-use autonet_p2p::GossipTopic;
-use autonet_p2p::config::{PROTOCOL_VERSION, TRANSFER_PROTOCOL};
+use autonet_p2p::config::TRANSFER_PROTOCOL;
 use autonet_p2p::transfer::{ChunkRequest, ChunkResponse, MAX_CHUNK_BYTES, MAX_RESPONSE_BYTES};
 use futures::StreamExt;
-use libp2p::gossipsub::{self, MessageAuthenticity};
+use libp2p::gossipsub::{self, MessageAuthenticity, ValidationMode};
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, ProtocolSupport, cbor};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, identify, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, identify};
+
+use crate::raw_peer::{RawBehaviour, gossipsub_behaviour, identify_behaviour, raw_swarm};
 
 #[derive(NetworkBehaviour)]
 struct LiarBehaviour {
     identify: identify::Behaviour,
     gossipsub: gossipsub::Behaviour,
     transfer: cbor::Behaviour<ChunkRequest, ChunkResponse>,
+}
+
+impl RawBehaviour for LiarBehaviour {
+    fn gossipsub(&mut self) -> &mut gossipsub::Behaviour {
+        &mut self.gossipsub
+    }
 }
 
 /// A running liar.
@@ -37,44 +43,22 @@ impl Liar {
     /// 1 MiB chunk (the chunk index echoed back), then `NotFound`; its n-th answer claims
     /// `totals[n]` chunks (the last entry once past the end).
     pub fn start(target: Multiaddr, totals: Vec<u32>, junk_chunks: u32) -> anyhow::Result<Liar> {
-        let keypair = Keypair::generate_ed25519();
-        let peer_id = keypair.public().to_peer_id();
-        let mut swarm: Swarm<LiarBehaviour> = SwarmBuilder::with_existing_identity(keypair)
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default(),
-                noise::Config::new,
-                yamux::Config::default,
-            )?
-            .with_behaviour(|key| {
-                let config = gossipsub::ConfigBuilder::default()
-                    .heartbeat_interval(Duration::from_millis(500))
-                    .build()
-                    .expect("gossipsub config");
-                let gossipsub =
-                    gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), config)
-                        .expect("gossipsub");
-                let codec =
-                    cbor::codec::Codec::default().set_response_size_maximum(MAX_RESPONSE_BYTES);
-                LiarBehaviour {
-                    identify: identify::Behaviour::new(identify::Config::new(
-                        PROTOCOL_VERSION.to_string(),
-                        key.public(),
-                    )),
-                    gossipsub,
-                    transfer: request_response::Behaviour::with_codec(
-                        codec,
-                        [(TRANSFER_PROTOCOL, ProtocolSupport::Full)],
-                        request_response::Config::default(),
-                    ),
-                }
-            })?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
-            .build();
-        for topic in GossipTopic::ALL {
-            swarm.behaviour_mut().gossipsub.subscribe(&topic.ident())?;
-        }
-        swarm.dial(target)?;
+        let mut swarm = raw_swarm(Keypair::generate_ed25519(), target, |key| {
+            let codec = cbor::codec::Codec::default().set_response_size_maximum(MAX_RESPONSE_BYTES);
+            LiarBehaviour {
+                identify: identify_behaviour(key),
+                gossipsub: gossipsub_behaviour(
+                    MessageAuthenticity::Signed(key.clone()),
+                    ValidationMode::Strict,
+                ),
+                transfer: request_response::Behaviour::with_codec(
+                    codec,
+                    [(TRANSFER_PROTOCOL, ProtocolSupport::Full)],
+                    request_response::Config::default(),
+                ),
+            }
+        })?;
+        let peer_id = *swarm.local_peer_id();
         let served = Arc::new(AtomicU32::new(0));
         let counter = served.clone();
         let task = tokio::spawn(async move {

@@ -14,6 +14,7 @@ mod liar;
 mod mesh;
 mod peer_binding;
 mod pruning;
+mod raw_peer;
 mod rpc;
 mod shard_hold;
 mod shard_net;

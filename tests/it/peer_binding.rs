@@ -10,13 +10,12 @@ use std::time::Duration;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use autonet_actors::roles::peer::bind_peer;
+use autonet_actors::testing::squat;
 use autonet_contracts::{ATN, Chain, EmbeddedChain, ProtocolView, Role};
 use autonet_p2p::testnet::{accept_all, poll_until};
 use autonet_p2p::{Keypair, PeerId};
 
-use crate::gated::{
-    DEADLINE, GatedNode, POLL, TestChain, announcement, gossip_peer, publish, squat,
-};
+use crate::gated::{DEADLINE, GatedNode, POLL, TestChain, announcement, gossip_peer, publish};
 
 async fn owner(chain: &TestChain, peer: PeerId) -> Address {
     chain
@@ -45,7 +44,7 @@ async fn proposers() -> (Arc<TestChain>, Vec<PrivateKeySigner>) {
 async fn a_squatters_claim_of_a_peer_id_binds_nothing() {
     let (chain, s) = proposers().await;
     let victim_peer = Keypair::generate_ed25519().public().to_peer_id();
-    squat(&chain, &s[1], victim_peer).await;
+    squat(&*chain, &s[1], victim_peer).await.unwrap();
     assert_eq!(
         owner(&chain, victim_peer).await,
         Address::ZERO,
@@ -61,12 +60,12 @@ async fn a_squatter_cannot_stop_the_victim_binding_its_peer_id() {
     let (victim, squatter, late) = (&s[0], &s[1], &s[2]);
     let key = Keypair::generate_ed25519();
     let victim_peer = key.public().to_peer_id();
-    squat(&chain, squatter, victim_peer).await;
+    squat(&*chain, squatter, victim_peer).await.unwrap();
     bind_peer(&*chain, victim.address(), victim, &key)
         .await
         .expect("the victim must be able to bind its own PeerId after a squatter");
     assert_eq!(owner(&chain, victim_peer).await, victim.address());
-    squat(&chain, late, victim_peer).await;
+    squat(&*chain, late, victim_peer).await.unwrap();
     assert_eq!(owner(&chain, victim_peer).await, victim.address());
 
     let node = GatedNode::start(chain.clone(), Duration::from_secs(60)).await;
@@ -87,7 +86,9 @@ async fn a_squatter_cannot_stop_the_victim_binding_its_peer_id() {
 async fn gossip_of_a_squatted_peer_id_is_not_attributed_to_the_squatter() {
     let (chain, s) = proposers().await;
     let key = Keypair::generate_ed25519();
-    squat(&chain, &s[1], key.public().to_peer_id()).await;
+    squat(&*chain, &s[1], key.public().to_peer_id())
+        .await
+        .unwrap();
     let node = GatedNode::start(chain.clone(), Duration::from_secs(60)).await;
     let sender = gossip_peer(key, &node, accept_all()).await;
     node.wait_for_subscribers(1).await;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use alloy::primitives::{B256, U256};
 use autonet_actors::shards::wire::{self, ShardRequest, ShardResponse};
-use autonet_actors::shards::{ChainRoots, FetchOptions, PublishOptions, ShardHost, fetch};
+use autonet_actors::shards::{ChainRoots, FetchOptions, ModelId, PublishOptions, ShardHost, fetch};
 use autonet_contracts::Chain;
 use autonet_models::sharding::{ShardParams, encode};
 use autonet_p2p::testnet::poll_until;
@@ -119,6 +119,13 @@ async fn look_alike_versions_near_u64_max_do_not_evict_the_real_model() -> anyho
             "holder {holder} keeps a look-alike model"
         );
     }
+    assert_rebuildable(&net, id, &model).await?;
+    net.stop_all().await;
+    Ok(())
+}
+
+/// Peer 0 fetches model `id` and gets `model` back, byte for byte.
+async fn assert_rebuildable(net: &ShardNet, id: ModelId, model: &[u8]) -> anyhow::Result<()> {
     let fetched = fetch(
         net.host(0).client(),
         &ChainRoots(&*net.chain),
@@ -127,7 +134,6 @@ async fn look_alike_versions_near_u64_max_do_not_evict_the_real_model() -> anyho
     )
     .await?;
     assert!(fetched.bytes == model, "the real model is not rebuildable");
-    net.stop_all().await;
     Ok(())
 }
 
@@ -206,14 +212,7 @@ async fn garbage_collection_follows_registration_order_not_declared_versions() -
         );
         assert!(kept.contains(&fakes[1].manifest.id().0));
     }
-    let fetched = fetch(
-        net.host(0).client(),
-        &ChainRoots(&*net.chain),
-        id,
-        FetchOptions::default(),
-    )
-    .await?;
-    assert!(fetched.bytes == model, "the real model is not rebuildable");
+    assert_rebuildable(&net, id, &model).await?;
     net.stop_all().await;
     Ok(())
 }

@@ -9,7 +9,8 @@
 //!   junk never crosses an honest victim, the adversary's score falls, it is banned and its
 //!   redials are refused for the ban period; with `it/bad_signer.rs` (a peer that writes
 //!   gossipsub frames by hand on a raw `/meshsub/1.1.0` stream), messages whose signatures do
-//!   not verify are dropped before relay and their sender is banned;
+//!   not verify are dropped before relay and their sender is banned (every raw peer, the liar of
+//!   `it/fetch_limits.rs` too, is built on the swarm of `it/raw_peer.rs`);
 //! - `it/peer_binding.rs` (+ `it/gated.rs`, a node judging gossip with the real gate and bridge
 //!   over an embedded chain): a squatter's claim of another peer's PeerId binds nothing, cannot
 //!   stop the owner binding it (claimed before or after), and the owner's gossip is never

@@ -317,14 +317,12 @@ impl Actor for MailboxActor {
 
 #[cfg(test)]
 mod tests {
-    use alloy::primitives::U256;
-    use alloy::signers::SignerSync;
-    use autonet_contracts::{ATN, Chain, EmbeddedChain, Role};
+    use autonet_contracts::Chain;
     use autonet_p2p::{Keypair, MessageId};
 
     use super::*;
     use crate::protocol::wire::{WIRE_VERSION, encode};
-    use crate::roles::peer::bind_peer;
+    use crate::testing::{chain_with_bound_proposer, chain_with_proposer, squat};
 
     fn msg(
         topic: GossipTopic,
@@ -352,24 +350,9 @@ mod tests {
 
     #[tokio::test]
     async fn only_peers_bound_to_a_staked_sender_role_are_heard() {
-        let chain = EmbeddedChain::genesis(4, ATN * U256::from(1_000))
-            .await
-            .unwrap();
-        let signers = chain.backend().signers().to_vec();
-        let proposer = &signers[1];
-        chain
-            .stake(
-                proposer.address(),
-                Role::Proposer,
-                Role::Proposer.min_stake(),
-            )
-            .await
-            .unwrap();
         let bound = Keypair::generate_ed25519();
         let stranger = Keypair::generate_ed25519();
-        bind_peer(&chain, signers[0].address(), proposer, &bound)
-            .await
-            .unwrap();
+        let (chain, _) = chain_with_bound_proposer(4, &bound).await.unwrap();
         let mut state = GateState::new(Arc::new(chain));
         let body = task_body();
         let (b, s) = (bound.public().to_peer_id(), stranger.public().to_peer_id());
@@ -411,36 +394,10 @@ mod tests {
     /// squatter's stake.
     #[tokio::test]
     async fn a_squatted_peer_id_is_not_attributed_to_the_squatter() {
-        let chain = EmbeddedChain::genesis(3, ATN * U256::from(1_000))
-            .await
-            .unwrap();
-        let signers = chain.backend().signers().to_vec();
-        let squatter = &signers[1];
-        chain
-            .stake(
-                squatter.address(),
-                Role::Proposer,
-                Role::Proposer.min_stake(),
-            )
-            .await
-            .unwrap();
+        let (chain, signers) = chain_with_proposer(3).await.unwrap();
         let victim = Keypair::generate_ed25519().public().to_peer_id();
+        squat(&chain, &signers[1], victim).await.unwrap();
         let peer = Bytes::from(victim.to_bytes());
-        let digest = chain
-            .binding_digest(squatter.address(), peer.clone())
-            .await
-            .unwrap();
-        let sig = squatter.sign_message_sync(digest.as_slice()).unwrap();
-        chain
-            .register_agent(
-                squatter.address(),
-                squatter.address(),
-                peer.clone(),
-                Bytes::from(vec![0x5a; 64]),
-                Bytes::from(sig.as_bytes().to_vec()),
-            )
-            .await
-            .unwrap();
         assert_eq!(chain.peer_claims(peer.clone()).await.unwrap().len(), 1);
         assert_eq!(chain.peer_owner(peer).await.unwrap(), Address::ZERO);
         let mut state = GateState::new(Arc::new(chain));
@@ -459,23 +416,9 @@ mod tests {
     /// peer is no longer heard, without waiting for the entry to expire.
     #[tokio::test]
     async fn cached_bindings_follow_stake_events() {
-        let chain = EmbeddedChain::genesis(3, ATN * U256::from(1_000))
-            .await
-            .unwrap();
-        let signers = chain.backend().signers().to_vec();
-        let proposer = &signers[1];
-        chain
-            .stake(
-                proposer.address(),
-                Role::Proposer,
-                Role::Proposer.min_stake(),
-            )
-            .await
-            .unwrap();
         let key = Keypair::generate_ed25519();
-        bind_peer(&chain, signers[0].address(), proposer, &key)
-            .await
-            .unwrap();
+        let (chain, signers) = chain_with_bound_proposer(3, &key).await.unwrap();
+        let proposer = &signers[1];
         let chain = Arc::new(chain);
         let mut state = GateState::new(chain.clone());
         let p = key.public().to_peer_id();

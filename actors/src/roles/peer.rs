@@ -318,25 +318,7 @@ mod tests {
     use autonet_contracts::{ATN, EmbeddedChain};
 
     use super::*;
-
-    /// Claims `peer` for `squatter` with a signature that is not the PeerId key's.
-    async fn squat<C: ProtocolView>(chain: &C, squatter: &PrivateKeySigner, peer: &Bytes) {
-        let digest = chain
-            .binding_digest(squatter.address(), peer.clone())
-            .await
-            .unwrap();
-        let sig = squatter.sign_message_sync(digest.as_slice()).unwrap();
-        chain
-            .register_agent(
-                squatter.address(),
-                squatter.address(),
-                peer.clone(),
-                Bytes::from(vec![0x5a; 64]),
-                Bytes::from(sig.as_bytes().to_vec()),
-            )
-            .await
-            .unwrap();
-    }
+    use crate::testing::squat;
 
     /// The node's startup binding: squatters before and after do not stop it, and it moves an
     /// address bound to an old PeerId to the new one.
@@ -348,12 +330,13 @@ mod tests {
         let signers = chain.backend().signers().to_vec();
         let (me, squatter, late) = (&signers[1], &signers[2], &signers[3]);
         let key = Keypair::generate_ed25519();
-        let peer = Bytes::from(key.public().to_peer_id().to_bytes());
-        squat(&chain, squatter, &peer).await;
+        let peer_id = key.public().to_peer_id();
+        let peer = Bytes::from(peer_id.to_bytes());
+        squat(&chain, squatter, peer_id).await.unwrap();
         assert_eq!(chain.peer_owner(peer.clone()).await.unwrap(), Address::ZERO);
         assert!(ensure_bound(&chain, me, &key).await.unwrap());
         assert_eq!(chain.peer_owner(peer.clone()).await.unwrap(), me.address());
-        squat(&chain, late, &peer).await;
+        squat(&chain, late, peer_id).await.unwrap();
         assert_eq!(chain.peer_claims(peer.clone()).await.unwrap().len(), 3);
         assert_eq!(chain.peer_owner(peer.clone()).await.unwrap(), me.address());
         assert!(!ensure_bound(&chain, me, &key).await.unwrap());

@@ -9,6 +9,7 @@ use std::time::Duration;
 use alloy::dyn_abi::{DynSolType, DynSolValue, JsonAbiExt, Specifier};
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use autonet_contracts::bindings::{
     self, ATNToken, AutonetGovernor, ModelShardRegistry, ParticipantStaking, Project, RPB,
@@ -26,6 +27,29 @@ fn dev_index<B: Backend>(c: &Contracts<B>, who: Address) -> u32 {
         .iter()
         .position(|a| *a == who)
         .unwrap() as u32
+}
+
+/// What `agent` signs to register `peer_id` (`RPB.bindingDigest`).
+async fn binding_digest<B: Backend>(c: &Contracts<B>, agent: Address, peer_id: &Bytes) -> B256 {
+    c.view(
+        c.addresses.rpb,
+        RPB::bindingDigestCall {
+            agent,
+            peerId: peer_id.clone(),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// `key`'s ECDSA signature of `digest`.
+fn signature(key: &PrivateKeySigner, digest: B256) -> Bytes {
+    Bytes::from(
+        key.sign_message_sync(digest.as_slice())
+            .unwrap()
+            .as_bytes()
+            .to_vec(),
+    )
 }
 
 /// `owner` lets `spender` move `value` of its ATN.
@@ -182,70 +206,19 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     let agent = cast.solvers[0];
     let key = dev_key(dev_index(c, agent));
     let peer_id = Bytes::from_static(b"\x00\x24\x08\x01\x12\x20peer-id-bytes-of-agent-zero....");
-    let digest = c
-        .view(
-            d.rpb,
-            RPB::bindingDigestCall {
-                agent,
-                peerId: peer_id.clone(),
-            },
-        )
-        .await
-        .unwrap();
-    let sig = Bytes::from(
-        key.sign_message_sync(digest.as_slice())
-            .unwrap()
-            .as_bytes()
-            .to_vec(),
-    );
-    let wrong = Bytes::from(
-        dev_key(0)
-            .sign_message_sync(digest.as_slice())
-            .unwrap()
-            .as_bytes()
-            .to_vec(),
-    );
+    let digest = binding_digest(c, agent, &peer_id).await;
+    let sig = signature(&key, digest);
+    let wrong = signature(&dev_key(0), digest);
     let peer_sig = Bytes::from_static(&[7u8; 64]);
+    // The outsider relays every registration of `agent`, with the same PeerId signature.
+    let register = |peer: Bytes, sig: Bytes| {
+        c.register_agent(cast.outsider, agent, peer, peer_sig.clone(), sig)
+    };
+    assert_revert(register(peer_id.clone(), wrong).await, "BadAgentSignature");
+    assert_revert(register(Bytes::new(), sig.clone()).await, "EmptyPeerId");
+    register(peer_id.clone(), sig.clone()).await.unwrap();
     assert_revert(
-        c.register_agent(
-            cast.outsider,
-            agent,
-            peer_id.clone(),
-            peer_sig.clone(),
-            wrong,
-        )
-        .await,
-        "BadAgentSignature",
-    );
-    assert_revert(
-        c.register_agent(
-            cast.outsider,
-            agent,
-            Bytes::new(),
-            peer_sig.clone(),
-            sig.clone(),
-        )
-        .await,
-        "EmptyPeerId",
-    );
-    c.register_agent(
-        cast.outsider,
-        agent,
-        peer_id.clone(),
-        peer_sig.clone(),
-        sig.clone(),
-    )
-    .await
-    .unwrap();
-    assert_revert(
-        c.register_agent(
-            cast.outsider,
-            agent,
-            peer_id.clone(),
-            peer_sig.clone(),
-            sig.clone(),
-        )
-        .await,
+        register(peer_id.clone(), sig.clone()).await,
         "AlreadyRegistered",
     );
     let stored = c.view(d.rpb, RPB::getAgentCall { agent }).await.unwrap();
@@ -273,47 +246,18 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     // claim binds nothing.
     assert_eq!(c.peer_owner(peer_id.clone()).await.unwrap(), Address::ZERO);
     assert_revert(
-        c.register_agent(
-            cast.outsider,
-            agent,
-            Bytes::from(vec![1u8; 129]),
-            peer_sig.clone(),
-            Bytes::new(),
-        )
-        .await,
+        register(Bytes::from(vec![1u8; 129]), Bytes::new()).await,
         "PeerBytesTooLong",
     );
     c.deregister_agent(agent).await.unwrap();
     assert_eq!(c.view(d.rpb, count).await.unwrap(), U256::ZERO);
-    c.register_agent(
-        cast.outsider,
-        agent,
-        peer_id.clone(),
-        peer_sig.clone(),
-        sig.clone(),
-    )
-    .await
-    .map(|_| ())
-    .expect_err("a registration cannot be replayed: the nonce moved on");
-    let digest = c
-        .view(
-            d.rpb,
-            RPB::bindingDigestCall {
-                agent,
-                peerId: peer_id.clone(),
-            },
-        )
+    register(peer_id.clone(), sig.clone())
         .await
-        .unwrap();
-    let sig = Bytes::from(
-        key.sign_message_sync(digest.as_slice())
-            .unwrap()
-            .as_bytes()
-            .to_vec(),
-    );
-    c.register_agent(cast.outsider, agent, peer_id.clone(), peer_sig.clone(), sig)
-        .await
-        .unwrap();
+        .map(|_| ())
+        .expect_err("a registration cannot be replayed: the nonce moved on");
+    let digest = binding_digest(c, agent, &peer_id).await;
+    let sig = signature(&key, digest);
+    register(peer_id.clone(), sig).await.unwrap();
 
     let holder = cast.coordinators[1];
     approve(c, holder, d.rpb, atn(10)).await;

@@ -1,30 +1,43 @@
 //! `autonet model publish|status|rebuild` on a shard folder, with shards lost and corrupted.
 
 use std::fs;
+use std::path::{Path, PathBuf};
 
 use crate::{autonet, run_fails, run_ok, stderr, stdout};
 
-#[test]
-fn publish_lose_m_shards_and_rebuild_the_exact_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("model.bin");
-    let bytes: Vec<u8> = (0..300_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    fs::write(&model, &bytes).unwrap();
-    let out_dir = dir.path().join("shards");
+/// Writes `bytes` to `dir/model.bin` and runs `autonet model publish` on it (with `args`) into
+/// `dir/shards`; that folder.
+fn publish(dir: &Path, bytes: &[u8], args: &[&str]) -> PathBuf {
+    let model = dir.join("model.bin");
+    fs::write(&model, bytes).unwrap();
+    let out_dir = dir.join("shards");
     run_ok(
-        autonet(dir.path())
+        autonet(dir)
             .args(["model", "publish"])
             .arg(&model)
             .arg("--out")
             .arg(&out_dir)
-            .args(["--model-version", "3"]),
+            .args(args),
     );
-    // Lose three shards and corrupt a fourth: four of (10 + 4) are unusable, ten remain.
-    for i in [0, 4, 9] {
+    out_dir
+}
+
+/// Deletes shards `indices` of the shard folder `out_dir`.
+fn lose(out_dir: &Path, indices: &[u32]) {
+    for i in indices {
         fs::remove_file(out_dir.join(format!("shard-{i:03}.bin"))).unwrap();
     }
+}
+
+#[test]
+fn publish_lose_m_shards_and_rebuild_the_exact_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let out_dir = publish(dir.path(), &bytes, &["--model-version", "3"]);
+    // Lose three shards and corrupt a fourth: four of (10 + 4) are unusable, ten remain.
+    lose(&out_dir, &[0, 4, 9]);
     let corrupt = out_dir.join("shard-011.bin");
     let mut shard = fs::read(&corrupt).unwrap();
     shard[0] ^= 0xFF;
@@ -51,20 +64,9 @@ fn publish_lose_m_shards_and_rebuild_the_exact_file() {
 #[test]
 fn status_of_a_model_that_cannot_be_rebuilt_fails() {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("model.bin");
-    fs::write(&model, vec![7u8; 50_000]).unwrap();
-    let out_dir = dir.path().join("shards");
-    run_ok(
-        autonet(dir.path())
-            .args(["model", "publish"])
-            .arg(&model)
-            .arg("--out")
-            .arg(&out_dir),
-    );
+    let out_dir = publish(dir.path(), &[7u8; 50_000], &[]);
     // Lose five of the 10 + 4 shards: nine remain, ten are needed.
-    for i in [0, 3, 6, 9, 12] {
-        fs::remove_file(out_dir.join(format!("shard-{i:03}.bin"))).unwrap();
-    }
+    lose(&out_dir, &[0, 3, 6, 9, 12]);
     run_fails(
         autonet(dir.path()).args(["model", "status"]).arg(&out_dir),
         "NOT rebuildable: 9 of 14 shards are good, 10 needed",
