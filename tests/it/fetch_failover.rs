@@ -6,12 +6,28 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use autonet_actors::roles::fetch::{ContentKind, Fetcher};
+use autonet_actors::shards::{HoldAuthority, ShardError};
+use autonet_contracts::RegisteredModel;
 use autonet_p2p::Keypair;
+use autonet_p2p::PeerId;
 use autonet_p2p::testnet::{Peer, accept_all, local_config, poll_until};
 use autonet_store::Store;
+use futures::future::BoxFuture;
 
 const POLL: Duration = Duration::from_millis(100);
 const DEADLINE: Duration = Duration::from_secs(60);
+
+/// A chain with no registered model: this test fetches solutions, which never touch it.
+struct NoModels;
+
+impl HoldAuthority for NoModels {
+    fn registration(&self, _: [u8; 32]) -> BoxFuture<'_, Result<RegisteredModel, ShardError>> {
+        Box::pin(async { Err(ShardError::Chain("no registry in this test".into())) })
+    }
+    fn is_staked(&self, _: PeerId) -> BoxFuture<'_, bool> {
+        Box::pin(async { false })
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_provider_is_skipped_and_missing_content_is_retried() -> anyhow::Result<()> {
@@ -43,9 +59,9 @@ async fn a_dead_provider_is_skipped_and_missing_content_is_retried() -> anyhow::
 
     let dir = tempfile::tempdir()?;
     let store = Arc::new(Store::open(dir.path().join("state.redb"))?);
-    let fetcher = Fetcher::new(me.client.clone(), store.clone());
+    let fetcher = Fetcher::new(me.client.clone(), store.clone(), Arc::new(NoModels));
     let got = poll_until(DEADLINE, POLL, || async {
-        fetcher.get(id, ContentKind::Model).ok().flatten()
+        fetcher.get(id, ContentKind::Solution).ok().flatten()
     })
     .await;
     assert!(got == Some(data), "never fetched from the live provider");
@@ -53,7 +69,7 @@ async fn a_dead_provider_is_skipped_and_missing_content_is_retried() -> anyhow::
 
     let missing = [9u8; 32];
     let retried = poll_until(DEADLINE, POLL, || async {
-        let absent = fetcher.get(missing, ContentKind::Model).ok()?.is_none();
+        let absent = fetcher.get(missing, ContentKind::Solution).ok()?.is_none();
         (absent && fetcher.failures(missing) >= 3).then_some(())
     })
     .await;

@@ -1,10 +1,11 @@
 //! The aggregator role: once an epoch's task is settled (finalizing or expiring it itself if no
 //! coordinator did), fetch the accepted bundles, merge them in canonical order onto the epoch's
-//! base model, reconcile the epoch, post the mint root (naming the new model), publish the new
-//! model (served whole and as erasure-coded shards), and announce it on the `models` topic
-//! (re-announced until the next epoch's task exists). Once the coordinators have made its mint
-//! root final, the aggregator registers the model's shard root on `ModelShardRegistry`: the
-//! registry takes an epoch's model only from the aggregator of its final root.
+//! base model, reconcile the epoch, post the mint root (naming the new model), and announce it on
+//! the `models` topic (re-announced until the next epoch's task exists). Once the coordinators
+//! have made its mint root final, the aggregator erasure-codes the model, registers its shard
+//! root on `ModelShardRegistry` (the registry takes an epoch's model only from the aggregator of
+//! its final root) and hands the shards to the peers placement picks ([`crate::shards`]): shards
+//! are the only way a model leaves its aggregator, and every peer rebuilds it from them.
 
 use std::sync::Arc;
 
@@ -16,12 +17,13 @@ use serde::{Deserialize, Serialize};
 
 use super::RoleError;
 use super::coordinator::{accepted_of, accepted_solvers};
-use super::ctx::Ctx;
+use super::ctx::{CONTENT, Ctx};
 use super::fetch::ContentKind;
 use super::journal::EpochRecord;
 use super::tasks::{KnownTask, TaskRole, Tracker, step_tasks};
 use crate::protocol::mint::MintList;
 use crate::protocol::wire::{ModelAnnouncement, WIRE_VERSION, encode};
+use crate::shards::publish::place_model;
 
 /// Shard coding of published models (the registry's default).
 pub const SHARDS: (usize, usize) = (10, 4);
@@ -33,14 +35,13 @@ struct Published {
     announcement: ModelAnnouncement,
 }
 
-/// A model waiting for its epoch's mint root to become final before it is registered.
+/// A model waiting for its epoch's mint root to become final before it is registered and its
+/// shards placed (the model's bytes are in the content store under `model_id`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PendingRegistration {
     epoch: u64,
     mint_root: [u8; 32],
     model_id: [u8; 32],
-    shard_root: [u8; 32],
-    leaves: Vec<[u8; 32]>,
 }
 
 const PENDING_KEY: &str = "aggregator.pending_registrations";
@@ -130,7 +131,8 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
         let held_out_loss = ctx.held_out_losses(base, agg.model.clone()).await?;
         let list = MintList::from_agents(epoch, &agg.mint)?;
         let list_bytes = encode(&list);
-        let model_id = ctx.serve(&agg.model).await?;
+        // Kept, not served: the model leaves this peer as shards once its root is final.
+        let model_id = ctx.keep(&agg.model)?;
         let list_id = ctx.serve(&list_bytes).await?;
         let root = list.root();
         match ctx
@@ -154,8 +156,7 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
             }
             Err(e) => return Err(e.into()),
         }
-        self.publish_shards(epoch, model_id, root.0, &agg.model)
-            .await?;
+        self.file_registration(epoch, model_id, root.0)?;
         let announcement = ModelAnnouncement {
             version: WIRE_VERSION,
             epoch,
@@ -211,44 +212,30 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
 }
 
 impl<C: ProtocolView + 'static> Aggregator<C> {
-    /// Erasure-codes the model and serves every shard and the manifest; files the shard root
-    /// for registration once the epoch's mint root is final.
-    async fn publish_shards(
+    /// Files the model for registration and shard placement once the epoch's mint root is
+    /// final.
+    fn file_registration(
         &self,
         epoch: u64,
         model_id: [u8; 32],
         mint_root: [u8; 32],
-        model: &[u8],
     ) -> Result<(), RoleError> {
         let ctx = &self.ctx;
-        let params =
-            ShardParams::new(SHARDS.0, SHARDS.1).map_err(|e| RoleError::Corrupt(e.to_string()))?;
-        let coded = sharding::encode(ctx.model.kind().name(), epoch, model, params)
-            .map_err(|e| RoleError::Corrupt(e.to_string()))?;
-        for shard in &coded.shards {
-            ctx.serve(shard).await?;
-        }
-        ctx.serve(&coded.manifest.to_bytes()).await?;
         let mut pending: Vec<PendingRegistration> = ctx.load(PENDING_KEY)?.unwrap_or_default();
         if pending.iter().all(|p| p.epoch != epoch) {
             pending.push(PendingRegistration {
                 epoch,
                 mint_root,
                 model_id,
-                shard_root: coded.manifest.root.0,
-                leaves: coded
-                    .shards
-                    .iter()
-                    .map(|s| sharding::merkle::shard_leaf(s).0)
-                    .collect(),
             });
             ctx.save(PENDING_KEY, &pending)?;
         }
         Ok(())
     }
 
-    /// Registers every pending model whose mint root is now final; drops those whose epoch
-    /// finalized another root.
+    /// Registers and places every pending model whose mint root is now final; drops those
+    /// whose epoch finalized another root. A placement that fails (too few peers answer) is
+    /// tried again on the next step.
     async fn register_final(&self) -> Result<(), RoleError> {
         let ctx = &self.ctx;
         let Some(pending) = ctx.load::<Vec<PendingRegistration>>(PENDING_KEY)? else {
@@ -273,26 +260,73 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
                 );
                 continue;
             }
-            let registration = ModelRegistration {
-                model_id: B256::from(p.model_id),
-                project_id: ctx.plan.project,
-                root: B256::from(p.shard_root),
-                k: SHARDS.0 as u16,
-                m: SHARDS.1 as u16,
-                epoch: p.epoch,
-                leaves: p.leaves.iter().map(|l| B256::from(*l)).collect(),
-            };
-            match ctx.chain.register_model(ctx.address, &registration).await {
-                Ok(_) => {}
-                // Registered before a restart, or the same model (nothing accepted) by an
-                // earlier epoch's final root: the contract refuses only those, and either one
-                // describes these very bytes (the id is their hash).
-                Err(e) if e.revert_name() == Some("ModelExists") => {}
-                Err(e) => return Err(e.into()),
+            if !self.publish_model(&p).await? {
+                left.push(p);
             }
         }
         ctx.save(PENDING_KEY, &left)?;
         Ok(())
+    }
+
+    /// Erasure-codes the model of `p`, registers its shard root and places its shards; whether
+    /// every shard found a holder.
+    async fn publish_model(&self, p: &PendingRegistration) -> Result<bool, RoleError> {
+        let ctx = &self.ctx;
+        let Some(model) = ctx.store.get(CONTENT, &p.model_id)? else {
+            return Err(RoleError::Corrupt(format!(
+                "the model of epoch {} is missing from the store",
+                p.epoch
+            )));
+        };
+        let params =
+            ShardParams::new(SHARDS.0, SHARDS.1).map_err(|e| RoleError::Corrupt(e.to_string()))?;
+        let (name, epoch) = (ctx.model.kind().name().to_string(), p.epoch);
+        let coded =
+            tokio::task::spawn_blocking(move || sharding::encode(&name, epoch, &model, params))
+                .await
+                .map_err(|e| RoleError::Actor(format!("shard coding task: {e}")))?
+                .map_err(|e| RoleError::Corrupt(e.to_string()))?;
+        let manifest = coded.manifest;
+        let registration = ModelRegistration {
+            model_id: B256::from(p.model_id),
+            project_id: ctx.plan.project,
+            root: B256::from(manifest.root.0),
+            k: manifest.k,
+            m: manifest.m,
+            epoch: p.epoch,
+            leaves: manifest.leaves.iter().map(|l| B256::from(l.0)).collect(),
+        };
+        match ctx.chain.register_model(ctx.address, &registration).await {
+            Ok(_) => {}
+            // Registered before a restart, or the same model (nothing accepted) by an
+            // earlier epoch's final root: the contract refuses only those, and either one
+            // describes these very bytes (the id is their hash).
+            Err(e) if e.revert_name() == Some("ModelExists") => {}
+            Err(e) => return Err(e.into()),
+        }
+        let replication = ctx.shards.config().replication;
+        match place_model(&ctx.shards, manifest, coded.shards, replication).await {
+            Ok(published) => {
+                let holders: std::collections::BTreeSet<_> =
+                    published.holders.iter().flatten().collect();
+                ctx.journal.note(
+                    &ctx.name,
+                    p.epoch,
+                    "publish",
+                    format!(
+                        "model {} registered and its {} shards placed on {} peers",
+                        crate::roles::solver::short(&p.model_id),
+                        published.holders.len(),
+                        holders.len()
+                    ),
+                );
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::warn!(epoch = p.epoch, "shard placement incomplete, retrying: {e}");
+                Ok(false)
+            }
+        }
     }
 
     async fn reannounce(&mut self, head: u64) -> Result<(), RoleError> {
@@ -301,14 +335,10 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
             return Ok(());
         };
         if !self.serving {
-            // A restarted aggregator serves its last model and mint list again.
-            for (id, kind) in [
-                (a.model_id, ContentKind::Model),
-                (a.mint_list_id, ContentKind::MintList),
-            ] {
-                if let Some(bytes) = ctx.content(id, kind)? {
-                    ctx.serve(&bytes).await?;
-                }
+            // A restarted aggregator serves its last mint list again (its models live on
+            // their shards' holders).
+            if let Some(bytes) = ctx.content(a.mint_list_id, ContentKind::MintList)? {
+                ctx.serve(&bytes).await?;
             }
             self.serving = true;
         }

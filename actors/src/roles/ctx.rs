@@ -165,6 +165,8 @@ pub struct Ctx<C> {
     pub store: Arc<Store>,
     /// Fetches missing content without blocking the role.
     pub fetcher: Fetcher,
+    /// Holds and serves model shards; the aggregator publishes models through it.
+    pub shards: crate::shards::ShardHost,
     pub mailbox: Mailbox,
     pub model: Arc<dyn TrainingModel>,
     pub plan: Arc<NetworkPlan>,

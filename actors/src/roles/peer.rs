@@ -1,5 +1,6 @@
-//! One protocol peer: an overlay node, its durable store, the gossip gate and mailbox behind the
-//! network bridge, and its role actor under a supervisor with a restart budget.
+//! One protocol peer: an overlay node, its durable store, its shard host (every role peer holds
+//! and serves model shards), the gossip gate and mailbox behind the network bridge, and its role
+//! actor under a supervisor with a restart budget.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use super::ctx::{Ctx, Mailbox};
 use super::fetch::Fetcher;
 use super::gate::{Gate, MailboxActor};
 use crate::bridge::{BridgeArgs, BridgeMsg, NetworkBridge};
+use crate::shards::{ChainAuthority, HoldAuthority, HostConfig, ShardHost};
 use crate::supervisor::{ChildSpec, Supervisor, SupervisorConfig, SupervisorMsg};
 
 /// Restarts allowed per window before a peer's supervisor gives up.
@@ -36,6 +38,9 @@ pub struct PeerSetup {
     /// Holds `state.redb`.
     pub data_dir: PathBuf,
     pub tick: Duration,
+    /// Models whose shards this peer keeps per project (newest by registration); older ones are
+    /// dropped.
+    pub keep_models: usize,
 }
 
 /// A running peer.
@@ -47,6 +52,8 @@ pub struct RunningPeer {
     pub peer_id: PeerId,
     pub addrs: Vec<Multiaddr>,
     pub client: Client,
+    /// The peer's shard host (under `<data dir>/shards`).
+    pub shards: ShardHost,
     pub supervisor: ActorRef<SupervisorMsg>,
     bridge: ActorRef<BridgeMsg>,
     gate: ActorCell,
@@ -103,6 +110,12 @@ pub async fn start_peer_with_network<C: ProtocolView + 'static>(
     let (client, events, event_loop) = autonet_p2p::new(config, &mut registry)?;
     let loop_task = tokio::spawn(event_loop.run());
     let addrs = client.listen_addrs().await?;
+    let authority: Arc<dyn HoldAuthority> = Arc::new(ChainAuthority(parts.chain.clone()));
+    let mut host_config = HostConfig::new(&setup.data_dir);
+    host_config.keep_versions = setup.keep_models.max(1);
+    let shards = ShardHost::start_with(client.clone(), host_config, authority.clone())
+        .await
+        .map_err(|e| RoleError::Actor(format!("shard host: {e}")))?;
     let mailbox = Mailbox::default();
     let (gate, _) = Actor::spawn(None, Gate::<C>::default(), parts.chain.clone())
         .await
@@ -130,7 +143,8 @@ pub async fn start_peer_with_network<C: ProtocolView + 'static>(
         secret: parts.secret,
         chain: parts.chain,
         net: client.clone(),
-        fetcher: Fetcher::new(client.clone(), store.clone()),
+        fetcher: Fetcher::new(client.clone(), store.clone(), authority),
+        shards: shards.clone(),
         store,
         mailbox,
         model: parts.model,
@@ -175,6 +189,7 @@ pub async fn start_peer_with_network<C: ProtocolView + 'static>(
         peer_id: client.peer_id(),
         addrs,
         client,
+        shards,
         supervisor,
         bridge,
         gate: gate.get_cell(),
@@ -226,6 +241,7 @@ impl RunningPeer {
         self.bridge.stop(None);
         self.gate.stop(None);
         self.mailbox.stop(None);
+        self.shards.shutdown().await;
         let _ = self.client.shutdown().await;
         self.loop_task.abort();
         let _ = self.loop_task.await;
@@ -249,6 +265,7 @@ impl RunningPeer {
         for cell in [self.bridge.get_cell(), self.gate, self.mailbox] {
             let _ = cell.kill_and_wait(Some(KILL_WAIT)).await;
         }
+        self.shards.shutdown().await;
         self.loop_task.abort();
         let _ = self.loop_task.await;
     }

@@ -323,7 +323,12 @@ mod tests {
         ]
         .iter()
         .map(|(name, v, project, at)| {
-            let id = encode(name, *v, b"x", params).unwrap().manifest.id().0;
+            let bytes = format!("{name}/{v}");
+            let id = encode(name, *v, bytes.as_bytes(), params)
+                .unwrap()
+                .manifest
+                .id()
+                .0;
             (id, registration(*project, *at))
         })
         .collect();

@@ -38,7 +38,7 @@ pub use error::ShardError;
 pub use fetch::{FetchEvent, FetchOptions, FetchReport, Fetched, fetch};
 pub use host::{HostConfig, ShardHost};
 pub use publish::{PublishOptions, publish};
-pub use roots::{ChainRoots, KnownRoot, RegisteredRoot, RootSource};
+pub use roots::{AuthorityRoots, ChainRoots, KnownRoot, RegisteredRoot, RootSource};
 
-/// A model's id: the content id of its manifest (what the registry calls `modelId`).
+/// A model's id: BLAKE3 of its bytes (what the registry calls `modelId` and a mint root names).
 pub type ModelId = [u8; 32];

@@ -81,21 +81,24 @@ pub async fn publish<C: Chain>(
         .register_model(from, &registration)
         .await
         .map_err(|e| ShardError::Chain(format!("register model: {e}")))?;
-    let shards: Vec<(u16, Vec<u8>)> = encoded
-        .shards
+    place_model(host, manifest, encoded.shards, options.replication).await
+}
+
+/// Hands the shards of a registered model to the peers placement picks (`replication` copies
+/// of each); an error unless every shard found a holder.
+pub async fn place_model(
+    host: &ShardHost,
+    manifest: ShardManifest,
+    shards: Vec<Vec<u8>>,
+    replication: usize,
+) -> Result<Published, ShardError> {
+    let shards: Vec<(u16, Vec<u8>)> = shards
         .into_iter()
         .enumerate()
         .map(|(i, s)| (u16::try_from(i).unwrap_or(u16::MAX), s))
         .collect();
     let manifest = Arc::new(manifest);
-    let placed = place_shards(
-        host,
-        manifest.clone(),
-        shards,
-        options.replication,
-        &HashSet::new(),
-    )
-    .await?;
+    let placed = place_shards(host, manifest.clone(), shards, replication, &HashSet::new()).await?;
     let mut holders = vec![Vec::new(); manifest.leaves.len()];
     for (index, peers) in placed {
         holders[usize::from(index)] = peers;
@@ -138,9 +141,14 @@ pub async fn shard_peers(host: &ShardHost, exclude: &HashSet<PeerId>) -> Vec<Pee
     peers
 }
 
+/// Rounds of asking: a peer that failed to take a shard (busy, timed out, restarting) is asked
+/// again in the next round, after the other candidates.
+const PLACE_ROUNDS: u32 = 3;
+
 /// Hands `replication` copies of each shard to peers that answer the shard protocol (not in
 /// `exclude`), placed by rendezvous hashing; a peer that refuses or fails is replaced by the
-/// next one in rendezvous order. Returns the holders obtained per index.
+/// next one in rendezvous order, and asked again in a later round when no one else took it.
+/// Returns the holders obtained per index.
 pub async fn place_shards(
     host: &ShardHost,
     manifest: Arc<ShardManifest>,
@@ -158,48 +166,24 @@ pub async fn place_shards(
     let indices: Vec<u16> = shards.iter().map(|(i, _)| *i).collect();
     let plan = place_indices(&model, &indices, replication, &candidates);
     host.stage(manifest.clone(), shards);
-    // Peers already asked for each index, shared so fallbacks do not collide.
-    let asked: Arc<Mutex<HashSet<(u16, PeerId)>>> = Arc::new(Mutex::new(HashSet::new()));
+    // (index, peer) pairs being asked or already holding, shared so that two copies of a shard
+    // never go to one peer; a failed ask releases its pair for a later round.
+    let claimed: Arc<Mutex<HashSet<(u16, PeerId)>>> = Arc::new(Mutex::new(HashSet::new()));
     let manifest_bytes = Arc::new(manifest.to_bytes());
     let mut tasks = JoinSet::new();
     for (index, first_choices) in indices.iter().copied().zip(plan) {
         let fallback = ranked(&model, index, &candidates);
         for first in first_choices {
-            let (client, asked, bytes) =
-                (host.client().clone(), asked.clone(), manifest_bytes.clone());
-            let source = host.peer_id().to_bytes();
             let order: Vec<PeerId> = std::iter::once(first)
-                .chain(fallback.iter().copied())
+                .chain(fallback.iter().copied().filter(|p| *p != first))
                 .collect();
-            tasks.spawn(async move {
-                for peer in order {
-                    let fresh = asked
-                        .lock()
-                        .map(|mut a| a.insert((index, peer)))
-                        .unwrap_or(false);
-                    if !fresh {
-                        continue;
-                    }
-                    let request = wire::encode(&ShardRequest::Hold {
-                        manifest: bytes.to_vec(),
-                        index,
-                        source: source.clone(),
-                    });
-                    match client
-                        .request(peer, request)
-                        .await
-                        .map(|a| wire::decode(&a))
-                    {
-                        Ok(Ok(ShardResponse::Held)) => return (index, Some(peer)),
-                        Ok(Ok(other)) => {
-                            tracing::info!(%peer, index, ?other, "peer did not take shard")
-                        }
-                        Ok(Err(err)) => tracing::info!(%peer, index, %err, "bad answer to hold"),
-                        Err(err) => tracing::info!(%peer, index, %err, "hold request failed"),
-                    }
-                }
-                (index, None)
-            });
+            let asker = Asker {
+                client: host.client().clone(),
+                claimed: claimed.clone(),
+                manifest: manifest_bytes.clone(),
+                source: host.peer_id().to_bytes(),
+            };
+            tasks.spawn(async move { (index, asker.place(index, order).await) });
         }
     }
     let mut holders: Vec<(u16, Vec<PeerId>)> = indices.iter().map(|i| (*i, Vec::new())).collect();
@@ -212,4 +196,60 @@ pub async fn place_shards(
     }
     host.unstage(&model);
     Ok(holders)
+}
+
+/// Asks peers to hold one copy of a shard.
+struct Asker {
+    client: autonet_p2p::Client,
+    claimed: Arc<Mutex<HashSet<(u16, PeerId)>>>,
+    manifest: Arc<Vec<u8>>,
+    source: Vec<u8>,
+}
+
+impl Asker {
+    /// Walks `order` for up to [`PLACE_ROUNDS`] rounds; the first peer that holds the shard.
+    async fn place(&self, index: u16, order: Vec<PeerId>) -> Option<PeerId> {
+        for round in 0..PLACE_ROUNDS {
+            if round > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(500 << round)).await;
+            }
+            for peer in &order {
+                let fresh = self
+                    .claimed
+                    .lock()
+                    .map(|mut c| c.insert((index, *peer)))
+                    .unwrap_or(false);
+                if !fresh {
+                    continue;
+                }
+                if self.ask(*peer, index).await {
+                    return Some(*peer);
+                }
+                if let Ok(mut c) = self.claimed.lock() {
+                    c.remove(&(index, *peer));
+                }
+            }
+        }
+        None
+    }
+
+    async fn ask(&self, peer: PeerId, index: u16) -> bool {
+        let request = wire::encode(&ShardRequest::Hold {
+            manifest: self.manifest.to_vec(),
+            index,
+            source: self.source.clone(),
+        });
+        match self
+            .client
+            .request(peer, request)
+            .await
+            .map(|a| wire::decode(&a))
+        {
+            Ok(Ok(ShardResponse::Held)) => return true,
+            Ok(Ok(other)) => tracing::info!(%peer, index, ?other, "peer did not take shard"),
+            Ok(Err(err)) => tracing::info!(%peer, index, %err, "bad answer to hold"),
+            Err(err) => tracing::info!(%peer, index, %err, "hold request failed"),
+        }
+        false
+    }
 }

@@ -12,6 +12,7 @@ use alloy::primitives::B256;
 use autonet_contracts::Chain;
 
 use super::ModelId;
+use super::authority::HoldAuthority;
 use super::error::ShardError;
 
 /// A model's registered root and coding.
@@ -42,6 +43,21 @@ impl<C: Chain> RootSource for ChainRoots<'_, C> {
             .model_info(B256::from(model))
             .await
             .map_err(|e| ShardError::Chain(format!("model {}: {e}", B256::from(model))))?;
+        Ok(RegisteredRoot {
+            root: info.root.0,
+            k: info.k,
+            m: info.m,
+        })
+    }
+}
+
+/// Roots read through a shard host's [`HoldAuthority`] (the chain, behind a trait object).
+#[derive(Debug)]
+pub struct AuthorityRoots<'a>(pub &'a (dyn HoldAuthority + 'static));
+
+impl RootSource for AuthorityRoots<'_> {
+    async fn registered(&self, model: ModelId) -> Result<RegisteredRoot, ShardError> {
+        let info = self.0.registration(model).await?;
         Ok(RegisteredRoot {
             root: info.root.0,
             k: info.k,

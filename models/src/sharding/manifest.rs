@@ -1,5 +1,7 @@
 //! The shard manifest: everything a fetcher needs to find, check and rebuild a model, addressed by
-//! its own content id (BLAKE3 over canonical CBOR, the project's [`ids`] helper).
+//! the model's id (BLAKE3 of the model's bytes): the id a mint root names, `ModelShardRegistry`
+//! registers and `autonet model fetch` takes. One registration per id on chain makes the id name
+//! one manifest: a fetcher takes a manifest only if its root, k and m are the registered ones.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,8 +12,6 @@ use crate::substrate::ids::{self, Digest};
 
 /// Current manifest format; decoders refuse any other.
 pub const MANIFEST_FORMAT: u16 = 1;
-/// Domain tag of the manifest's content id.
-const ID_DOMAIN: &str = "autonet/models/shard-manifest/v1";
 /// Longest model name accepted, in bytes.
 pub const MAX_MODEL_NAME: usize = 256;
 /// Largest model a manifest may declare (4 GiB): a manifest over it is refused on decode and
@@ -48,9 +48,10 @@ pub struct ShardManifest {
 }
 
 impl ShardManifest {
-    /// The content id: what the registry calls `modelId` and what peers ask providers for.
+    /// The model's id: BLAKE3 of its bytes ([`Self::model_hash`]), what the registry calls
+    /// `modelId`, what a mint root names and what peers ask providers for.
     pub fn id(&self) -> Digest {
-        ids::content_id(ID_DOMAIN, self)
+        self.model_hash
     }
 
     /// The erasure-coding parameters (validated).

@@ -189,6 +189,7 @@ async fn run(
         bootstrap: args.bootstrap.clone(),
         data_dir: data_dir.to_path_buf(),
         tick: Duration::from_millis(opts.tick_ms),
+        keep_models: autonet_actors::shards::HostConfig::new(data_dir).keep_versions,
     };
     let peer = start_peer_with_network(parts, setup, network)
         .await

@@ -241,6 +241,8 @@ impl Network {
                 bootstrap: vec![boot_addr.clone()],
                 data_dir: dir.join(name),
                 tick: TICK,
+                // Every epoch's model stays fetchable after the run.
+                keep_models: usize::try_from(args.epochs).unwrap_or(usize::MAX),
             };
             running.push(Some(start_peer(parts.clone(), setup.clone()).await?));
             blueprints.push((parts, setup));
@@ -340,6 +342,32 @@ impl Network {
         // Peers stopped for good cannot claim; every live one must have.
         for (p, live) in self.peers.iter().zip(&self.running) {
             if live.is_some() && !self.chain.claimable(p.address).await?.is_zero() {
+                return Ok(false);
+            }
+        }
+        self.models_placed().await
+    }
+
+    /// Whether every epoch's model (the one its final mint root names) is registered on chain
+    /// and each of its shards is held by a live peer.
+    async fn models_placed(&self) -> anyhow::Result<bool> {
+        for epoch in 1..=self.plan.epochs {
+            let model = self.chain.final_model_of(U256::from(epoch)).await?;
+            if model.is_zero() {
+                return Ok(false);
+            }
+            let Ok(info) = self.chain.model_info(model).await else {
+                return Ok(false);
+            };
+            let held: std::collections::BTreeSet<u16> = self
+                .running
+                .iter()
+                .flatten()
+                .flat_map(|p| p.shards.held())
+                .filter(|h| h.manifest.id().0 == model.0)
+                .flat_map(|h| h.indices)
+                .collect();
+            if info.root.is_zero() || held.len() < usize::from(info.k + info.m) {
                 return Ok(false);
             }
         }

@@ -9,6 +9,7 @@ mod infer;
 mod infer_peer;
 mod keygen;
 mod model;
+mod model_shards;
 mod overlay;
 mod secrets;
 mod simulate;

@@ -11,6 +11,11 @@
 //! step ever waits on a provider, so one dead provider (a killed peer whose provider record
 //! outlives it) costs a failed request and a backoff, not the epoch.
 //!
+//! A model is the exception: it is published only as erasure-coded shards
+//! ([`crate::shards`]), so an attempt at a [`ContentKind::Model`] reads the model's registered
+//! root from the chain and rebuilds the model from any `k` shards
+//! ([`crate::shards::fetch`]), each checked against the registered root on arrival.
+//!
 //! Attempts run on the peer's runtime but belong to the fetcher: dropping it (the peer is
 //! killed) aborts them, so a dead peer writes nothing more to its store.
 
@@ -28,6 +33,7 @@ use tokio::task::JoinSet;
 use super::RoleError;
 use super::ctx::CONTENT;
 use super::solver::short;
+use crate::shards::{AuthorityRoots, FetchOptions, HoldAuthority};
 use book::FetchBook;
 
 /// How long one DHT provider lookup may take.
@@ -68,15 +74,19 @@ impl ContentKind {
 pub struct Fetcher {
     net: Client,
     store: Arc<Store>,
+    /// Registered model roots (the chain): models are rebuilt from their shards.
+    roots: Arc<dyn HoldAuthority>,
     book: Arc<Mutex<FetchBook>>,
     attempts: Mutex<JoinSet<()>>,
 }
 
 impl Fetcher {
-    pub fn new(net: Client, store: Arc<Store>) -> Self {
+    /// A fetcher storing into `store`; models are checked against the roots `roots` registers.
+    pub fn new(net: Client, store: Arc<Store>, roots: Arc<dyn HoldAuthority>) -> Self {
         Fetcher {
             net,
             store,
+            roots,
             book: Arc::default(),
             attempts: Mutex::new(JoinSet::new()),
         }
@@ -96,13 +106,12 @@ impl Fetcher {
         if start && let Ok(mut attempts) = self.attempts.lock() {
             // Reap finished attempts (their results are in the store and the book already).
             while attempts.try_join_next().is_some() {}
-            attempts.spawn(attempt(
-                self.net.clone(),
-                self.store.clone(),
-                self.book.clone(),
-                id,
-                kind.max_bytes(),
-            ));
+            let (net, store, book) = (self.net.clone(), self.store.clone(), self.book.clone());
+            if kind == ContentKind::Model {
+                attempts.spawn(model_attempt(net, store, book, self.roots.clone(), id));
+            } else {
+                attempts.spawn(attempt(net, store, book, id, kind.max_bytes()));
+            }
         }
         Ok(None)
     }
@@ -111,6 +120,32 @@ impl Fetcher {
     /// none was found).
     pub fn failures(&self, id: [u8; 32]) -> u32 {
         self.book.lock().map(|b| b.failures(id)).unwrap_or(0)
+    }
+}
+
+/// One attempt at model `id`: rebuild it from its shards, checked against its registered root.
+async fn model_attempt(
+    net: Client,
+    store: Arc<Store>,
+    book: Arc<Mutex<FetchBook>>,
+    roots: Arc<dyn HoldAuthority>,
+    id: [u8; 32],
+) {
+    let roots = AuthorityRoots(&*roots);
+    let fetched = crate::shards::fetch(&net, &roots, id, FetchOptions::default()).await;
+    let outcome = match fetched {
+        Ok(model) => store
+            .put(CONTENT, &id, &model.bytes)
+            .map_err(|e| format!("cannot store the rebuilt model: {e}")),
+        Err(e) => Err(e.to_string()),
+    };
+    let Ok(mut b) = book.lock() else { return };
+    match outcome {
+        Ok(()) => b.attempt_succeeded(id),
+        Err(e) => {
+            tracing::debug!(model = %short(&id), "model fetch from shards failed: {e}");
+            b.attempt_failed(id, Instant::now());
+        }
     }
 }
 
