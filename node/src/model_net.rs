@@ -49,7 +49,9 @@ pub struct JoinOpts {
 /// `autonet model fetch`.
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    /// Model id (the manifest's content id, as registered on chain), 64 hex digits.
+    /// Model id, 64 hex digits: BLAKE3 of the model's bytes, as registered on
+    /// `ModelShardRegistry` and named by an epoch's final mint root (`simulate` and `testnet`
+    /// reports list each epoch's).
     pub id: String,
     /// Where to write the model (must not exist).
     #[arg(long)]
@@ -74,6 +76,32 @@ pub struct FetchArgs {
     /// Shards downloaded at once [default: k].
     #[arg(long, default_value_t = 0, value_parser = crate::cli::bounds::count(0..=256))]
     pub concurrency: usize,
+    /// Seconds to keep trying while no holder of the manifest, or too few holders of shards,
+    /// can be found yet (a model registered moments ago is still being placed); 0 tries once.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub wait: u64,
+}
+
+/// Fetches `model`, trying again while its holders cannot be found yet, until `wait` is over.
+async fn fetch_until(
+    client: &Client,
+    roots: &impl autonet_actors::shards::RootSource,
+    model: [u8; 32],
+    options: FetchOptions,
+    wait: Duration,
+) -> Result<autonet_actors::shards::Fetched, autonet_actors::shards::ShardError> {
+    use autonet_actors::shards::ShardError;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match fetch(client, roots, model, options.clone()).await {
+            Err(ShardError::ManifestNotFound(_) | ShardError::NotEnoughShards { .. })
+                if tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Network options of `autonet model publish` (used when `--out` is not given).
@@ -221,6 +249,7 @@ pub fn fetch_model(data_dir: &Path, args: &FetchArgs) -> anyhow::Result<()> {
             FetchEvent::Verified { .. } | FetchEvent::Failed { .. } => {}
         })),
     };
+    let wait = Duration::from_secs(args.wait);
     let fetched = runtime()?.block_on(async {
         let client = join(&args.join).await?;
         let fetched = match (&args.root, &args.rpc_url, &args.governor) {
@@ -233,14 +262,14 @@ pub fn fetch_model(data_dir: &Path, args: &FetchArgs) -> anyhow::Result<()> {
                         m: args.m.unwrap_or_default(),
                     },
                 };
-                fetch(&client, &roots, model, options).await?
+                fetch_until(&client, &roots, model, options, wait).await?
             }
             (None, Some(url), Some(governor)) => {
                 let chain =
                     RpcChain::connect(url, vec![], PendingStore::in_memory(), RpcConfig::default())
                         .await?;
                 let suite = discover(chain, *governor).await?;
-                fetch(&client, &ChainRoots(&suite), model, options).await?
+                fetch_until(&client, &ChainRoots(&suite), model, options, wait).await?
             }
             _ => bail!("give --rpc-url and --governor (or --root, --k and --m) to check the model against its registered root"),
         };

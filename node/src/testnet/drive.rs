@@ -99,6 +99,11 @@ pub fn run(args: &DriveArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let report = runtime.block_on(drive(args, &testnet, kills))?;
+    // Kept beside the testnet for scripts (`scripts/local-testnet --fetch-models` reads the
+    // model ids from it).
+    let path = args.dir.join("report.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -250,7 +255,8 @@ fn progress(json: bool, line: &str) {
     }
 }
 
-/// Every epoch published, every mint claimed, nothing left to claim (as `simulate` ends).
+/// Every epoch published, every mint claimed, nothing left to claim, every epoch's model
+/// registered (as `simulate` ends).
 async fn finished<B: Backend>(
     chain: &Contracts<B>,
     t: &Testnet,
@@ -273,6 +279,19 @@ async fn finished<B: Backend>(
     for p in &t.peers {
         if !chain.claimable(p.address).await?.is_zero() {
             return Ok(false);
+        }
+    }
+    // Every epoch's model is registered (its aggregator places the shards right after).
+    for epoch in 1..=t.epochs {
+        let model = chain
+            .final_model_of(alloy::primitives::U256::from(epoch))
+            .await?;
+        if model.is_zero() {
+            return Ok(false);
+        }
+        match chain.model_info(model).await {
+            Ok(info) if !info.root.is_zero() => {}
+            _ => return Ok(false),
         }
     }
     Ok(true)

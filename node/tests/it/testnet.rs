@@ -17,6 +17,11 @@ use serde_json::Value;
 use crate::{INSECURE_KDF, autonet, model_ids, run_fails, run_ok, stderr, stdout};
 
 fn local_testnet(args: &[&str]) -> Value {
+    local_testnet_with_log(args).0
+}
+
+/// The report and the script's own log lines (stderr).
+fn local_testnet_with_log(args: &[&str]) -> (Value, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-testnet");
     let out = Command::new(script)
         .args(args)
@@ -33,7 +38,9 @@ fn local_testnet(args: &[&str]) -> Value {
         stdout(&out),
         stderr(&out)
     );
-    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
+    let report =
+        serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
+    (report, stderr(&out))
 }
 
 fn simulate(args: &[&str]) -> Value {
@@ -87,10 +94,17 @@ fn assert_sound(r: &Value) {
 }
 
 /// `scripts/local-testnet 6` (separate processes on anvil) reaches the same model ids and the
-/// same per-peer rewards, mint and slashes as `autonet simulate` with the same seed and roster.
+/// same per-peer rewards, mint and slashes as `autonet simulate` with the same seed and roster;
+/// then, with the peers still running, `autonet model fetch <on-chain id>` gets each epoch's
+/// model from its shards.
 #[test]
 fn local_testnet_reaches_the_same_models_as_simulate() {
-    let testnet = local_testnet(&["6", "--seed", "11", "--epochs", "2"]);
+    let (testnet, log) =
+        local_testnet_with_log(&["6", "--seed", "11", "--epochs", "2", "--fetch-models"]);
+    for (epoch, id) in model_ids(&testnet).iter().enumerate() {
+        let line = format!("fetched the model of epoch {}: {id} (", epoch + 1);
+        assert!(log.contains(&line), "{line}\n{log}");
+    }
     assert_sound(&testnet);
     let sim = simulate_six("11", "2");
     assert_sound(&sim);
