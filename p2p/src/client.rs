@@ -40,6 +40,7 @@ pub enum Command {
     PutRecord(Vec<u8>, Reply<RecordKey>),
     GetRecord(RecordKey, Reply<Vec<u8>>),
     Provide(Vec<u8>, Reply<ContentId>),
+    ServeStored(ContentId, Reply<ContentId>),
     GetProviders(ContentId, Reply<HashSet<PeerId>>),
     GetAllProviders(ContentId, Reply<HashSet<PeerId>>),
     RequestChunk(PeerId, ChunkRequest, Reply<ChunkResponse>),
@@ -144,6 +145,12 @@ impl Client {
     /// Serves `data` over request-response and announces this node as a provider of its id.
     pub async fn provide(&self, data: Vec<u8>) -> Result<ContentId, P2pError> {
         self.call(|r| Command::Provide(data, r)).await
+    }
+
+    /// Serves `id` from the node's [`crate::transfer::ContentSource`] (its store: nothing is
+    /// copied into memory) and announces this node as a provider of it.
+    pub async fn serve_stored(&self, id: ContentId) -> Result<ContentId, P2pError> {
+        self.call(|r| Command::ServeStored(id, r)).await
     }
 
     /// Peers that announced they provide `id` (the first that the DHT lookup finds).

@@ -138,6 +138,9 @@ pub struct NetworkConfig {
     /// Emulated one-way latency on every TCP link, for benchmarks on kernels without `netem`
     /// ([`crate::link_delay`]). `None` (the default) in production.
     pub link_delay: Option<Duration>,
+    /// Where announced content is read from ([`crate::Client::serve_stored`]); `None` serves only
+    /// what [`crate::Client::provide`] keeps in memory.
+    pub content_source: Option<std::sync::Arc<dyn crate::transfer::ContentSource>>,
 }
 
 impl NetworkConfig {
@@ -160,6 +163,7 @@ impl NetworkConfig {
             service_request_timeout: Duration::from_secs(120),
             rpc_timeout: Duration::from_secs(60),
             link_delay: None,
+            content_source: None,
         }
     }
 }

@@ -184,6 +184,7 @@ pub fn new(
             tracing::warn!(%addr, %err, "cannot dial bootstrap peer");
         }
     }
+    let provided = ProvidedContent::with_source(config.content_source.clone());
     let (command_tx, command_rx) = mpsc::channel(config.limits.channel_capacity);
     let (event_tx, event_rx) = mpsc::channel(config.limits.channel_capacity);
     let rate_limiter = RateLimiter::new(
@@ -208,7 +209,7 @@ pub fn new(
         pending_rpcs: HashMap::new(),
         rpc_channels: HashMap::new(),
         next_rpc_id: 0,
-        provided: ProvidedContent::default(),
+        provided,
         rate_limiter,
         bans: HashMap::new(),
         score_at_ban: HashMap::new(),
@@ -278,6 +279,19 @@ impl EventLoop {
         }
         tracing::info!(peer = %self.swarm.local_peer_id(), "network stopped");
         // Dropping the swarm drops the DHT store; its writes were already durable.
+    }
+
+    /// Announces this node as a provider of `id`; `reply` answers once the record is out.
+    fn start_providing(&mut self, id: ContentId, reply: Reply<ContentId>) {
+        let kad = &mut self.swarm.behaviour_mut().kad;
+        match kad.start_providing(RecordKey::new(&id)) {
+            Ok(query) => {
+                self.pending_provides.insert(query, (id, reply));
+            }
+            Err(err) => {
+                let _ = reply.send(Err(P2pError::Dht(err.to_string())));
+            }
+        }
     }
 
     fn find_providers(&mut self, id: ContentId, all: bool, reply: Reply<HashSet<PeerId>>) {
@@ -379,15 +393,17 @@ impl EventLoop {
                     )));
                     return;
                 }
-                let kad = &mut self.swarm.behaviour_mut().kad;
-                match kad.start_providing(RecordKey::new(&id)) {
-                    Ok(query) => {
-                        self.pending_provides.insert(query, (id, reply));
-                    }
-                    Err(err) => {
-                        let _ = reply.send(Err(P2pError::Dht(err.to_string())));
-                    }
+                self.start_providing(id, reply);
+            }
+            Command::ServeStored(id, reply) => {
+                if !self.provided.announce(id) {
+                    let _ = reply.send(Err(P2pError::Config(format!(
+                        "content {} is not in this node's content source",
+                        crate::records::to_hex(&id)
+                    ))));
+                    return;
                 }
+                self.start_providing(id, reply);
             }
             Command::GetProviders(id, reply) => self.find_providers(id, false, reply),
             Command::GetAllProviders(id, reply) => self.find_providers(id, true, reply),

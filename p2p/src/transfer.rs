@@ -1,7 +1,8 @@
 //! Request-response content transfer: CBOR messages, chunks of at most 1 MiB, per-peer rate limits.
 //!
-//! A provider keeps content in memory (bounded by [`MAX_PROVIDED_BYTES`]) and announces it with a
-//! Kademlia provider record under its content id. A fetcher knows the most the content may weigh
+//! A provider serves content from its [`ContentSource`] (a node with a durable store serves
+//! from the store, so content is kept once) or, without one, from memory (bounded by
+//! [`MAX_PROVIDED_BYTES`]), and announces it with a Kademlia provider record under its content id. A fetcher knows the most the content may weigh
 //! before it asks (the caller passes a limit: the size from a spec, commitment or manifest, or a
 //! cap for the kind of content), asks for chunk 0, learns the chunk count from the answer, checks
 //! every answer with [`ChunkCheck`] (the count within the limit and never changing, middle chunks
@@ -114,14 +115,49 @@ pub enum ChunkResponse {
     RateLimited,
 }
 
-/// Content this node serves.
+/// Where a node's served content lives when it is not kept in memory: the node's own store.
+/// Only content the node announced ([`crate::Client::serve_stored`]) is served from it.
+pub trait ContentSource: Send + Sync {
+    /// The bytes of `id`, if held.
+    fn content(&self, id: &ContentId) -> Option<Vec<u8>>;
+}
+
+impl std::fmt::Debug for dyn ContentSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ContentSource")
+    }
+}
+
+/// Content this node serves: from memory, or announced ids read from its [`ContentSource`].
 #[derive(Debug, Default)]
 pub struct ProvidedContent {
     items: HashMap<ContentId, Vec<u8>>,
     bytes: usize,
+    source: Option<std::sync::Arc<dyn ContentSource>>,
+    announced: std::collections::HashSet<ContentId>,
 }
 
 impl ProvidedContent {
+    /// Serves announced ids from `source` (and what [`Self::insert`] adds from memory).
+    pub fn with_source(source: Option<std::sync::Arc<dyn ContentSource>>) -> Self {
+        Self {
+            source,
+            ..Self::default()
+        }
+    }
+
+    /// Serves `id` from the source; false without a source or when the source lacks it.
+    pub fn announce(&mut self, id: ContentId) -> bool {
+        let held = self
+            .source
+            .as_ref()
+            .is_some_and(|s| s.content(&id).is_some());
+        if held {
+            self.announced.insert(id);
+        }
+        held
+    }
+
     /// Adds content; false if it would exceed [`MAX_PROVIDED_BYTES`].
     pub fn insert(&mut self, id: ContentId, data: Vec<u8>) -> bool {
         if self.items.contains_key(&id) {
@@ -137,8 +173,22 @@ impl ProvidedContent {
 
     /// Answers a chunk request.
     pub fn answer(&self, request: &ChunkRequest) -> ChunkResponse {
-        let Some(data) = self.items.get(&request.content) else {
-            return ChunkResponse::NotFound;
+        let from_source;
+        let data = match self.items.get(&request.content) {
+            Some(data) => data,
+            None => {
+                let source = self
+                    .source
+                    .as_ref()
+                    .filter(|_| self.announced.contains(&request.content));
+                match source.and_then(|s| s.content(&request.content)) {
+                    Some(bytes) => {
+                        from_source = bytes;
+                        &from_source
+                    }
+                    None => return ChunkResponse::NotFound,
+                }
+            }
         };
         let total = data.len().div_ceil(MAX_CHUNK_BYTES).max(1);
         let index = request.index as usize;

@@ -167,7 +167,7 @@ async fn garbage_collection_follows_registration_order_not_declared_versions() -
     let tiny = ShardParams::new(1, 0)?;
     let fakes: Vec<_> = [u64::MAX, u64::MAX - 1]
         .into_iter()
-        .map(|v| encode("world", v, b"tiny", tiny))
+        .map(|v| encode("world", v, format!("tiny {v}").as_bytes(), tiny))
         .collect::<Result<_, _>>()?;
     for fake in &fakes {
         register(&net, &fake.manifest).await;

@@ -49,15 +49,17 @@ fn key(id: U256) -> String {
     format!("coordinator.task.{id}")
 }
 
-/// Accepted solvers of a task (those credited a reward), from the chain's events.
+/// Accepted solvers of a task (those credited a reward), from the chain's events. Rewards are
+/// credited when the task finalizes, after its reveal phase: only the blocks since are read.
 pub async fn accepted_solvers<C: ProtocolView + 'static>(
     ctx: &Ctx<C>,
     task: U256,
 ) -> Result<Vec<Address>, RoleError> {
     let head = ctx.chain.block_number().await?;
+    let from = ctx.chain.task_info(task).await?.reveal_deadline;
     Ok(ctx
         .chain
-        .reward_events(0, head)
+        .reward_events(from, head)
         .await?
         .into_iter()
         .filter_map(|e| match e {

@@ -23,6 +23,16 @@ use crate::protocol::wire::{ModelAnnouncement, content_id};
 
 /// Content by id (BLAKE3 of the bytes).
 pub const CONTENT: Table = Table::new("protocol.content");
+/// The overlay serves a peer's content from its store ([`CONTENT`]).
+#[derive(Debug)]
+pub struct StoredContent(pub Arc<Store>);
+
+impl autonet_p2p::transfer::ContentSource for StoredContent {
+    fn content(&self, id: &[u8; 32]) -> Option<Vec<u8>> {
+        self.0.get(CONTENT, id).ok().flatten()
+    }
+}
+
 /// Role records (stages, salts, cursors), CBOR by key.
 pub const RECORDS: Table = Table::new("protocol.records");
 
@@ -213,10 +223,10 @@ impl<C: ProtocolView + 'static> Ctx<C> {
         Ok(id)
     }
 
-    /// Stores content and serves it: request-response plus a provider record.
+    /// Stores content and serves it from the store: request-response plus a provider record.
     pub async fn serve(&self, bytes: &[u8]) -> Result<[u8; 32], RoleError> {
         let id = self.keep(bytes)?;
-        self.net.provide(bytes.to_vec()).await?;
+        self.net.serve_stored(id).await?;
         Ok(id)
     }
 

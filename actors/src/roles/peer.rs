@@ -106,6 +106,9 @@ pub async fn start_peer_with_network<C: ProtocolView + 'static>(
     std::fs::create_dir_all(&setup.data_dir)
         .map_err(|e| RoleError::Corrupt(format!("{}: {e}", setup.data_dir.display())))?;
     let store = Arc::new(open_store(&setup.data_dir.join("state.redb")).await?);
+    // Content is served from the store: kept once, on disk.
+    let mut config = config;
+    config.content_source = Some(Arc::new(super::ctx::StoredContent(store.clone())));
     let mut registry = prometheus_registry();
     let (client, events, event_loop) = autonet_p2p::new(config, &mut registry)?;
     let loop_task = tokio::spawn(event_loop.run());
