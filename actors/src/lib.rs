@@ -15,6 +15,10 @@
 //!   shard under a [`shards::ShardHost`], rendezvous placement, publish (registered on
 //!   `ModelShardRegistry`), parallel proof-checked resumable fetch, and repair.
 //! - `testing` (feature `testing`): test support shared with `autonet-tests`.
+//!
+//! **Owns** the protocol's rules and the actors that run them on a peer. **Must not depend on**
+//! `autonet-node`, and holds no simulation code: Byzantine behaviour enters only through
+//! [`roles::conduct::SolverConduct`], block pacing only through [`roles::board::Board`].
 
 pub mod bridge;
 pub mod protocol;

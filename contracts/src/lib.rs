@@ -18,6 +18,9 @@
 //!   records, reveals, PeerId bindings, mint roots, reward and slash events).
 //! - [`workload`]: one complete protocol round (benchmarks, gas table); [`anvil`]: a local anvil
 //!   process for tests and benchmarks.
+//!
+//! **Owns** the Solidity suite, its artifacts and typed bindings, and every chain interaction.
+//! **Must not depend on** `autonet-p2p`, `autonet-models` or `autonet-actors`.
 
 pub mod anvil;
 pub mod backend;

@@ -12,6 +12,8 @@
 //! `keccak256(min(a, b) ‖ max(a, b))` (bytewise order), and an unpaired last node is carried up
 //! unchanged. A proof is the list of siblings met on the way up (carried nodes add none), which is
 //! exactly what `MerkleProof.verify(proof, root, leaf)` folds over.
+//!
+//! **Owns** the one Merkle tree. **Must not depend on** any other autonet crate.
 
 use sha3::{Digest as _, Keccak256};
 

@@ -7,6 +7,9 @@
 //! with BLAKE3 leaves, a keccak Merkle root and a content-addressed manifest. Later issues add
 //! `aggregate` (FedAvg and robust aggregation rules).
 //! Everything here is pure computation: no network, no chain.
+//!
+//! **Owns** the models and the shard codec. **Must not depend on** `autonet-p2p`,
+//! `autonet-contracts` or `autonet-actors`: everything here is a pure function of its inputs.
 
 pub mod aggregate;
 pub mod jepa;

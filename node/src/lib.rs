@@ -13,6 +13,7 @@
 //! - [`infer`]: `autonet infer --model jepa`, two-speed inference with the local JEPA pipeline
 //!   (slow path: inference peers given by `--peer`); [`jepa`]: the JEPA flags and pipeline shared
 //!   with inference peers.
+//! - [`model_kind`]: which model a network trains (built and sized in one place).
 //! - [`model`]: `autonet model publish|status|rebuild`, erasure-coded shard folders (offline);
 //!   [`model_net`]: `autonet model publish|fetch|status` over the overlay and the chain.
 //! - [`overlay`]: `autonet bootstrap` and `autonet join` (a long-lived overlay node) with the
@@ -26,6 +27,9 @@
 //! - [`substrate`]: `autonet substrate replay|sample` and the substrate side of `autonet infer`.
 //!
 //! Later issues add the chain commands here; the protocol itself lives in the library crates below this one.
+//!
+//! **Owns** the process: command line, config, logging, endpoints, and the simulation and
+//! testnet conductors. Nothing depends on it.
 
 pub mod bench;
 pub mod chain;
@@ -36,6 +40,7 @@ pub mod infer;
 pub mod jepa;
 pub mod logging;
 pub mod model;
+pub mod model_kind;
 pub mod model_net;
 pub mod overlay;
 pub mod peer;

@@ -24,6 +24,11 @@
 //!   kernels without `netem` (off in production).
 //! - [`testnet`]: starts N in-process peers that know only a bootstrap address (tests, `simulate`,
 //!   benchmarks).
+//!
+//! **Owns** the overlay: transports, gossip envelope and topics, the DHT, request-response
+//! transfer and RPC, peer scoring, bans and connection targets, the in-process multi-peer
+//! harness. **Must not depend on** `autonet-actors`, `autonet-models` or `autonet-contracts`: it
+//! moves bytes and judges peers by their behaviour on the wire, never by protocol meaning.
 
 pub mod behaviour;
 mod client;

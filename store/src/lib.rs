@@ -13,6 +13,8 @@
 //!   `kill -9` and power loss. The crate's tests check that with a real SIGKILL.
 //!
 //! Errors are [`StoreError`]; none of the methods panic on bad data.
+//!
+//! **Owns** durable state on disk. **Must not depend on** any other autonet crate.
 
 mod error;
 pub mod migrations;

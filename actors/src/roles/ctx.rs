@@ -36,45 +36,6 @@ impl autonet_p2p::transfer::ContentSource for StoredContent {
 /// Role records (stages, salts, cursors), CBOR by key.
 pub const RECORDS: Table = Table::new("protocol.records");
 
-/// Faults a solver can be told to commit (`simulate --byzantine-kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
-pub enum Behaviour {
-    #[default]
-    Honest,
-    /// Commits and reveals random bytes as its bundle.
-    Garbage,
-    /// Commits and reveals another solver's bundle (recomputed from that solver's public slice).
-    Copy,
-    /// Trains but commits only after the commit deadline (the chain refuses it).
-    Late,
-    /// Commits and never reveals.
-    Silent,
-}
-
-impl Behaviour {
-    pub fn name(self) -> &'static str {
-        match self {
-            Behaviour::Honest => "honest",
-            Behaviour::Garbage => "garbage",
-            Behaviour::Copy => "copy",
-            Behaviour::Late => "late",
-            Behaviour::Silent => "silent",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Behaviour::Honest,
-            Behaviour::Garbage,
-            Behaviour::Copy,
-            Behaviour::Late,
-            Behaviour::Silent,
-        ]
-        .into_iter()
-        .find(|b| b.name() == s)
-    }
-}
-
 /// Accepted gossip, shared between the peer's mailbox actor and its role actor.
 #[derive(Debug, Clone, Default)]
 pub struct Mailbox {
@@ -182,9 +143,8 @@ pub struct Ctx<C> {
     pub plan: Arc<NetworkPlan>,
     pub board: Board,
     pub journal: Journal,
-    pub behaviour: Behaviour,
-    /// For `Copy`: whose bundle to copy.
-    pub victim: Option<Address>,
+    /// The solver's choices at the protocol's decision points ([`super::conduct`]).
+    pub conduct: Arc<dyn super::conduct::SolverConduct>,
 }
 
 impl<C> std::fmt::Debug for Ctx<C> {

@@ -17,6 +17,7 @@ pub mod actor;
 pub mod aggregator;
 pub mod board;
 pub mod claims;
+pub mod conduct;
 pub mod coordinator;
 pub mod ctx;
 pub mod fetch;

@@ -33,8 +33,6 @@ pub const RESTART_WINDOW: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 pub struct PeerSetup {
     pub role: Role,
-    pub keypair: Keypair,
-    pub bootstrap: Vec<Multiaddr>,
     /// Holds `state.redb`.
     pub data_dir: PathBuf,
     pub tick: Duration,
@@ -72,8 +70,7 @@ pub struct PeerParts<C> {
     pub plan: Arc<super::ctx::NetworkPlan>,
     pub board: super::board::Board,
     pub journal: super::journal::Journal,
-    pub behaviour: super::ctx::Behaviour,
-    pub victim: Option<Address>,
+    pub conduct: Arc<dyn super::conduct::SolverConduct>,
 }
 
 impl<C> std::fmt::Debug for PeerParts<C> {
@@ -81,24 +78,14 @@ impl<C> std::fmt::Debug for PeerParts<C> {
         f.debug_struct("PeerParts")
             .field("name", &self.name)
             .field("address", &self.address)
-            .field("behaviour", &self.behaviour)
+            .field("conduct", &self.conduct.name())
             .finish_non_exhaustive()
     }
 }
 
-/// Starts a peer on loopback (the simulation's overlay settings); it begins acting on the next
-/// tick.
+/// Starts a peer with the given overlay settings (its key, listen addresses, bootstrap peers, DHT
+/// mode and record store); it begins acting on the next tick.
 pub async fn start_peer<C: ProtocolView + 'static>(
-    parts: PeerParts<C>,
-    setup: PeerSetup,
-) -> Result<RunningPeer, RoleError> {
-    let config = autonet_p2p::testnet::local_config(setup.keypair.clone(), setup.bootstrap.clone());
-    start_peer_with_network(parts, setup, config).await
-}
-
-/// Starts a peer with the given overlay settings (`autonet join --role`: its listen addresses,
-/// DHT mode and record store); `setup.keypair` and `setup.bootstrap` are not read.
-pub async fn start_peer_with_network<C: ProtocolView + 'static>(
     parts: PeerParts<C>,
     setup: PeerSetup,
     config: autonet_p2p::NetworkConfig,
@@ -154,8 +141,7 @@ pub async fn start_peer_with_network<C: ProtocolView + 'static>(
         plan: parts.plan,
         board: parts.board,
         journal: parts.journal,
-        behaviour: parts.behaviour,
-        victim: parts.victim,
+        conduct: parts.conduct,
     });
     // Every peer knows the genesis model: epoch 1 starts from it.
     ctx.genesis_model()?;

@@ -1,18 +1,19 @@
 //! The solver role: for every open task, train its assigned slice from the task's base model,
 //! commit before the commit deadline (the bundle stays private: no gossip, no provider record),
 //! reveal in the reveal phase and only then serve the bundle and announce it as a provider;
-//! claim rewards and mint. Byzantine behaviours (`Behaviour`) are injected here for simulations.
+//! claim rewards and mint. Where a dishonest solver could deviate it asks its
+//! [`super::conduct::SolverConduct`] (honest in production, Byzantine only in simulations).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use alloy::primitives::{B256, U256, keccak256};
+use alloy::primitives::{B256, U256};
 use autonet_contracts::ProtocolView;
 use serde::{Deserialize, Serialize};
 
 use super::RoleError;
 use super::claims::{claim_mints, claim_rewards};
-use super::ctx::{Behaviour, Ctx};
+use super::ctx::Ctx;
 use super::fetch::ContentKind;
 use super::tasks::{KnownTask, TaskRole, Tracker, step_tasks};
 use crate::protocol::assign::slice_of;
@@ -106,7 +107,7 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
                     ),
                 );
             }
-            SolverAction::Commit if ctx.behaviour == Behaviour::Late => {}
+            SolverAction::Commit if !ctx.conduct.commits_in_window() => {}
             SolverAction::Commit => {
                 let c =
                     solver_commitment(B256::from(rec.bundle_id), B256::from(rec.salt), ctx.address);
@@ -129,7 +130,7 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
                 ctx.save(&key(task.id), &rec)?;
                 ctx.journal.note(&ctx.name, epoch, "commit", text);
             }
-            SolverAction::Reveal if ctx.behaviour == Behaviour::Silent => {}
+            SolverAction::Reveal if !ctx.conduct.reveals() => {}
             SolverAction::Reveal => {
                 let text = match ctx
                     .chain
@@ -159,7 +160,7 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
                 ctx.journal.note(&ctx.name, epoch, "reveal", text);
             }
             SolverAction::Missed => {
-                if rec.stage == SolverStage::Trained && ctx.behaviour == Behaviour::Late {
+                if rec.stage == SolverStage::Trained && ctx.conduct.commits_late() {
                     let c = solver_commitment(
                         B256::from(rec.bundle_id),
                         B256::from(rec.salt),
@@ -208,19 +209,14 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
 }
 
 impl<C: ProtocolView + 'static> Solver<C> {
-    /// The bytes this solver commits to, by behaviour.
+    /// The bytes this solver commits to: its trained bundle, unless its conduct forges one.
     async fn produce(&self, task: &KnownTask, base: Vec<u8>) -> Result<Vec<u8>, RoleError> {
         let ctx = &self.ctx;
         let s = &task.spec;
-        let who = match (ctx.behaviour, ctx.victim) {
-            (Behaviour::Garbage, _) => {
-                let mut buf = ctx.secret.to_vec();
-                buf.extend_from_slice(&task.id.to_be_bytes::<32>());
-                return Ok(keccak256(&buf).to_vec().repeat(4));
-            }
-            (Behaviour::Copy, Some(victim)) => victim,
-            _ => ctx.address,
-        };
+        if let Some(forged) = ctx.conduct.forged_bundle(&ctx.secret, task.id) {
+            return Ok(forged);
+        }
+        let who = ctx.conduct.slice_owner(ctx.address);
         let slice = slice_of(task.seed(), who, &s.batch, s.slice_len as usize);
         ctx.train(base, slice, s.train_epochs, who.to_string())
             .await

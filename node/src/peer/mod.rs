@@ -23,9 +23,8 @@ use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, bail};
 use autonet_actors::roles::board::Board;
-use autonet_actors::roles::ctx::Behaviour;
 use autonet_actors::roles::journal::Journal;
-use autonet_actors::roles::peer::{self, PeerParts, PeerSetup, start_peer_with_network};
+use autonet_actors::roles::peer::{self, PeerParts, PeerSetup, start_peer};
 use autonet_contracts::pending::PendingStore;
 use autonet_contracts::{Chain, Contracts, Role, RpcChain, RpcConfig, discover};
 use autonet_p2p::{DhtMode, NetworkConfig};
@@ -167,12 +166,11 @@ async fn run(
         address: me,
         secret,
         chain: chain.clone(),
-        model: crate::simulate::SimModel::Substrate.build()?,
+        model: crate::model_kind::ModelKind::Substrate.build()?,
         plan: Arc::new(plan.network_plan()),
         board: board.clone(),
         journal: journal.clone(),
-        behaviour: Behaviour::Honest,
-        victim: None,
+        conduct: Arc::new(autonet_actors::roles::conduct::Honest),
     };
     let mut network = NetworkConfig::new(keypair.clone());
     network.listen = args.listen.clone();
@@ -185,13 +183,11 @@ async fn run(
     network.peers = autonet_p2p::PeerTargets::around(usize::from(args.node.target_peers));
     let setup = PeerSetup {
         role,
-        keypair,
-        bootstrap: args.bootstrap.clone(),
         data_dir: data_dir.to_path_buf(),
         tick: Duration::from_millis(opts.tick_ms),
         keep_models: autonet_actors::shards::HostConfig::new(data_dir).keep_versions,
     };
-    let peer = start_peer_with_network(parts, setup, network)
+    let peer = start_peer(parts, setup, network)
         .await
         .context("cannot start the role")?;
     println!("peer id: {}", peer.peer_id);

@@ -1,15 +1,19 @@
 //! Fault injection: churn (solvers killed right after they commit and restarted two blocks later
 //! from their stored state) and a coordinator dropped for good after the first epoch. Byzantine
-//! solvers are set up with the peers (`Behaviour`), not driven from here.
+//! solvers are set up with the peers: [`byzantine_conduct`] is the conduct each kind injects
+//! into an otherwise honest solver.
 
 use std::collections::BTreeSet;
 
-use alloy::primitives::keccak256;
+use std::sync::Arc;
+
+use alloy::primitives::{Address, U256, keccak256};
+use autonet_actors::roles::conduct::SolverConduct;
 use autonet_actors::roles::journal::Journal;
 use autonet_contracts::Role;
 use serde::Serialize;
 
-use super::SimulateArgs;
+use super::{ByzantineKind, SimulateArgs};
 use super::network::PeerInfo;
 
 /// Blocks a churned peer stays down.
@@ -133,5 +137,52 @@ impl FaultDriver {
             block,
             what: what.to_string(),
         });
+    }
+}
+
+/// The conduct a Byzantine solver of `kind` runs with (`victim`: whose bundle `Copy` copies; with
+/// none it trains its own slice).
+pub fn byzantine_conduct(kind: ByzantineKind, victim: Option<Address>) -> Arc<dyn SolverConduct> {
+    Arc::new(Byzantine { kind, victim })
+}
+
+#[derive(Debug)]
+struct Byzantine {
+    kind: ByzantineKind,
+    victim: Option<Address>,
+}
+
+impl SolverConduct for Byzantine {
+    fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    /// `Garbage` commits bytes no training produces (but the same after a restart).
+    fn forged_bundle(&self, secret: &[u8; 32], task: U256) -> Option<Vec<u8>> {
+        (self.kind == ByzantineKind::Garbage).then(|| {
+            let mut buf = secret.to_vec();
+            buf.extend_from_slice(&task.to_be_bytes::<32>());
+            keccak256(&buf).to_vec().repeat(4)
+        })
+    }
+
+    /// `Copy` trains its victim's public slice, producing the victim's bundle.
+    fn slice_owner(&self, me: Address) -> Address {
+        match (self.kind, self.victim) {
+            (ByzantineKind::Copy, Some(victim)) => victim,
+            _ => me,
+        }
+    }
+
+    fn commits_in_window(&self) -> bool {
+        self.kind != ByzantineKind::Late
+    }
+
+    fn commits_late(&self) -> bool {
+        self.kind == ByzantineKind::Late
+    }
+
+    fn reveals(&self) -> bool {
+        self.kind != ByzantineKind::Silent
     }
 }

@@ -19,10 +19,11 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use autonet_actors::roles::ctx::Behaviour;
 use clap::Args;
 
 pub use report::Report;
+
+use crate::model_kind::ModelKind;
 
 /// Which faults to inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,69 +39,30 @@ pub enum ByzantineKind {
 }
 
 impl ByzantineKind {
-    pub fn behaviour(self) -> Behaviour {
+    /// Its name in reports (as on the command line).
+    pub fn name(self) -> &'static str {
         match self {
-            ByzantineKind::Garbage => Behaviour::Garbage,
-            ByzantineKind::Copy => Behaviour::Copy,
-            ByzantineKind::Late => Behaviour::Late,
-            ByzantineKind::Silent => Behaviour::Silent,
+            ByzantineKind::Garbage => "garbage",
+            ByzantineKind::Copy => "copy",
+            ByzantineKind::Late => "late",
+            ByzantineKind::Silent => "silent",
         }
     }
-}
 
-/// The model the network trains (the extension point: add a kind here and a
-/// `autonet_actors::protocol::model::TrainingModel` implementation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SimModel {
-    /// The world-model substrate (deterministic; verified by recompute).
-    Substrate,
-    /// VL-JEPA on ONNX Runtime, tiny graphs on CPU: weight deltas verified by recomputation and
-    /// held-out loss, merged by a trimmed mean (needs the ONNX Runtime library).
-    Jepa,
-}
-
-impl SimModel {
-    /// The model implementation.
-    pub fn build(
+    /// The solver conduct that commits this fault; `victim` is whose bundle `Copy` copies.
+    pub fn conduct(
         self,
-    ) -> anyhow::Result<std::sync::Arc<dyn autonet_actors::protocol::model::TrainingModel>> {
-        match self {
-            SimModel::Substrate => Ok(std::sync::Arc::new(
-                autonet_actors::protocol::model::Substrate::new()?,
-            )),
-            SimModel::Jepa => Ok(std::sync::Arc::new(
-                autonet_actors::protocol::jepa::Jepa::new()?,
-            )),
-        }
-    }
-
-    /// Default (batch, slice, held-out) sizes of a task, in items.
-    pub fn default_sizes(self) -> (usize, usize, usize) {
-        match self {
-            SimModel::Substrate => (16, 4, 4),
-            // Three 96-image slices of 256 images: six training steps of 16 per solver.
-            SimModel::Jepa => (256, 96, 32),
-        }
-    }
-
-    /// How many (training, held-out) items the model's data holds.
-    pub fn pool_sizes(self) -> anyhow::Result<(usize, usize)> {
-        use autonet_actors::protocol::data::{held_out_turns, training_turns};
-        match self {
-            SimModel::Substrate => Ok((training_turns().len(), held_out_turns().len())),
-            SimModel::Jepa => {
-                let (train, held) = autonet_models::jepa::data::committed_digits()?;
-                Ok((train.len(), held.len()))
-            }
-        }
+        victim: Option<alloy::primitives::Address>,
+    ) -> std::sync::Arc<dyn autonet_actors::roles::conduct::SolverConduct> {
+        faults::byzantine_conduct(self, victim)
     }
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct SimulateArgs {
     /// Which model the network trains.
-    #[arg(long, value_enum, default_value_t = SimModel::Substrate, env = "AUTONET_SIM_MODEL")]
-    pub model: SimModel,
+    #[arg(long, value_enum, default_value_t = ModelKind::Substrate, env = "AUTONET_SIM_MODEL")]
+    pub model: ModelKind,
     /// Proposers (they lead epochs in turn).
     #[arg(long, default_value_t = 2, env = "AUTONET_SIM_PROPOSERS", value_parser = crate::cli::bounds::count(1..=16))]
     pub proposers: usize,

@@ -11,7 +11,8 @@ use anyhow::Context;
 use autonet_actors::protocol::phase::PhaseBlocks;
 use autonet_actors::protocol::score::acceptance_threshold;
 use autonet_actors::roles::board::Board;
-use autonet_actors::roles::ctx::{Behaviour, NetworkPlan};
+use autonet_actors::roles::conduct::Honest;
+use autonet_actors::roles::ctx::NetworkPlan;
 use autonet_actors::roles::journal::Journal;
 use autonet_actors::roles::peer::{PeerParts, PeerSetup, RunningPeer, bind_peer, start_peer};
 use autonet_contracts::{ATN, Backend, Chain, Contracts, EmbeddedChain, ProtocolView, Role};
@@ -35,7 +36,8 @@ pub struct PeerInfo {
     pub name: String,
     pub role: Role,
     pub address: Address,
-    pub behaviour: Behaviour,
+    /// `None` for an honest peer.
+    pub byzantine: Option<super::ByzantineKind>,
     pub initial_stake: U256,
 }
 
@@ -49,7 +51,7 @@ pub struct Network {
     /// Live peers (`None` while a peer is down), index-aligned with `peers`.
     pub running: Vec<Option<RunningPeer>>,
     /// How to (re)start each peer.
-    blueprints: Vec<(PeerParts<SimChain>, PeerSetup)>,
+    blueprints: Vec<(PeerParts<SimChain>, PeerSetup, autonet_p2p::NetworkConfig)>,
     pub faults: super::faults::FaultDriver,
     pub journal: Journal,
     pub board: Board,
@@ -218,11 +220,15 @@ impl Network {
             let address = signer.address();
             let keypair = keypair_of(args.seed, i)?;
             let solver_index = solver_addrs.iter().position(|a| *a == address);
-            let behaviour = match solver_index {
-                Some(k) if k >= honest_solvers => args.byzantine_kind.behaviour(),
-                _ => Behaviour::Honest,
+            let byzantine = match solver_index {
+                Some(k) if k >= honest_solvers => Some(args.byzantine_kind),
+                _ => None,
             };
             let victim = solver_addrs.first().copied().filter(|v| *v != address);
+            let conduct = match byzantine {
+                Some(kind) => kind.conduct(victim),
+                None => Arc::new(Honest),
+            };
             let parts = PeerParts {
                 name: name.clone(),
                 address,
@@ -232,25 +238,26 @@ impl Network {
                 plan: plan.clone(),
                 board: board.clone(),
                 journal: journal.clone(),
-                behaviour,
-                victim,
+                conduct,
             };
             let setup = PeerSetup {
                 role: *role,
-                keypair,
-                bootstrap: vec![boot_addr.clone()],
                 data_dir: dir.join(name),
                 tick: TICK,
                 // Every epoch's model stays fetchable after the run.
                 keep_models: usize::try_from(args.epochs).unwrap_or(usize::MAX),
             };
-            running.push(Some(start_peer(parts.clone(), setup.clone()).await?));
-            blueprints.push((parts, setup));
+            // The simulation's overlay: loopback, short timeouts, this peer's key.
+            let overlay = local_config(keypair, vec![boot_addr.clone()]);
+            running.push(Some(
+                start_peer(parts.clone(), setup.clone(), overlay.clone()).await?,
+            ));
+            blueprints.push((parts, setup, overlay));
             peers.push(PeerInfo {
                 name: name.clone(),
                 role: *role,
                 address,
-                behaviour,
+                byzantine,
                 initial_stake: role.min_stake(),
             });
         }
@@ -401,8 +408,8 @@ impl Network {
                     }
                 }
                 super::faults::Action::Restart(i) => {
-                    let (parts, setup) = self.blueprints[i].clone();
-                    self.running[i] = Some(start_peer(parts, setup).await?);
+                    let (parts, setup, overlay) = self.blueprints[i].clone();
+                    self.running[i] = Some(start_peer(parts, setup, overlay).await?);
                 }
             }
         }

@@ -10,7 +10,7 @@ use autonet_actors::roles::journal::EpochRecord;
 use autonet_contracts::{ATN, Backend, Chain, Contracts, ProtocolView, RewardEvent};
 use serde::Serialize;
 
-use super::SimulateArgs;
+use super::{ByzantineKind, SimulateArgs};
 use super::network::{INITIAL_ATN, Network, PeerInfo};
 
 /// ATN wei as a decimal ATN string with 6 decimals (display; exact values are in `*_wei`).
@@ -180,7 +180,7 @@ pub async fn build_from<B: Backend>(
             name: p.name.clone(),
             role: format!("{:?}", p.role).to_lowercase(),
             address: p.address,
-            behaviour: p.behaviour.name().to_string(),
+            behaviour: p.byzantine.map_or("honest", ByzantineKind::name).to_string(),
             stake_wei: stake,
             balance_wei: balance,
             rewards_wei: rewards,
@@ -195,12 +195,12 @@ pub async fn build_from<B: Backend>(
     let mut faults: Vec<(String, String)> = inputs
         .peers
         .iter()
-        .filter(|p| p.behaviour != autonet_actors::roles::ctx::Behaviour::Honest)
-        .map(|p| {
-            (
+        .filter_map(|p| {
+            let kind = p.byzantine?;
+            Some((
                 p.name.clone(),
-                format!("byzantine solver: {}", p.behaviour.name()),
-            )
+                format!("byzantine solver: {}", kind.name()),
+            ))
         })
         .collect();
     faults.extend(inputs.fault_events);

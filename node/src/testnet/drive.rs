@@ -15,7 +15,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use autonet_actors::roles::ctx::Behaviour;
 use autonet_actors::roles::journal::EpochRecord;
 use autonet_contracts::pending::PendingStore;
 use autonet_contracts::{
@@ -230,7 +229,7 @@ async fn drive(args: &DriveArgs, t: &Testnet, mut kills: Vec<Kill>) -> anyhow::R
                 name: p.name.clone(),
                 role,
                 address: p.address,
-                behaviour: Behaviour::Honest,
+                byzantine: None,
                 initial_stake: role.min_stake(),
             }
         })

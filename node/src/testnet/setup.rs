@@ -21,7 +21,8 @@ use crate::peer::{plan::PlanFile, secret};
 use crate::simulate::network::{
     INITIAL_ATN, create_funded_project, keypair_of, plan_for, roster, secret_of,
 };
-use crate::simulate::{ByzantineKind, SimModel, SimulateArgs};
+use crate::model_kind::ModelKind;
+use crate::simulate::{ByzantineKind, SimulateArgs};
 
 /// The keystore password of every dev peer (dev keys are public anyway).
 pub const DEV_PASSWORD: &str = "autonet-testnet-dev";
@@ -71,7 +72,7 @@ impl SetupArgs {
     /// The simulation these flags mirror.
     pub fn simulate_args(&self) -> SimulateArgs {
         SimulateArgs {
-            model: SimModel::Substrate,
+            model: ModelKind::Substrate,
             proposers: self.proposers,
             solvers: self.solvers,
             coordinators: self.coordinators,
