@@ -18,6 +18,7 @@
 //!   [`model_net`]: `autonet model publish|fetch|status` over the overlay and the chain.
 //! - [`overlay`]: `autonet bootstrap` and `autonet join` (a long-lived overlay node) with the
 //!   localhost status JSON and Prometheus `/metrics` endpoints.
+//! - [`conductor`]: what simulate and testnet share: the block pacer and the finish line.
 //! - [`simulate`]: `autonet simulate`, the training protocol end to end with staked peers over
 //!   libp2p on loopback, the embedded chain and fault injection, ending in a report.
 //! - [`peer`]: `autonet join --role R`, a staked protocol peer on an RPC chain (stakes and binds
@@ -34,6 +35,7 @@
 pub mod bench;
 pub mod chain;
 pub mod cli;
+pub mod conductor;
 pub mod config;
 pub mod identity;
 pub mod infer;

@@ -15,12 +15,15 @@ use autonet_actors::roles::conduct::Honest;
 use autonet_actors::roles::ctx::NetworkPlan;
 use autonet_actors::roles::journal::Journal;
 use autonet_actors::roles::peer::{PeerParts, PeerSetup, RunningPeer, bind_peer, start_peer};
-use autonet_contracts::{ATN, Backend, Chain, Contracts, EmbeddedChain, ProtocolView, Role};
+use autonet_contracts::{
+    ATN, Backend, Chain, Contracts, EmbeddedChain, ProtocolView, RegisteredModel, Role,
+};
 use autonet_p2p::Keypair;
 use autonet_p2p::testnet::{Peer, accept_all, local_config};
 use tokio::task::JoinHandle;
 
 use super::SimulateArgs;
+use crate::conductor::{BlockPacer, Goal, Pace, reached};
 
 /// ATN every peer account starts with.
 pub const INITIAL_ATN: u64 = 10_000;
@@ -333,52 +336,35 @@ impl Network {
 
     async fn finished(&self) -> anyhow::Result<bool> {
         let epochs = self.journal.epochs();
-        if (epochs.len() as u64) < self.plan.epochs {
-            return Ok(false);
-        }
-        let head = self.chain.block_number().await?;
-        let events = self.chain.reward_events(0, head).await?;
-        let mints = events
-            .iter()
-            .filter(|e| matches!(e, autonet_contracts::RewardEvent::MintClaimed { .. }))
-            .count();
-        let expected_mints: usize = epochs.iter().map(|e| e.mint_agents).sum();
-        if mints < expected_mints {
-            return Ok(false);
-        }
+        let goal = Goal {
+            epochs: self.plan.epochs,
+            epochs_seen: epochs.len(),
+            expected_mints: epochs.iter().map(|e| e.mint_agents).sum(),
+        };
         // Peers stopped for good cannot claim; every live one must have.
-        for (p, live) in self.peers.iter().zip(&self.running) {
-            if live.is_some() && !self.chain.claimable(p.address).await?.is_zero() {
-                return Ok(false);
-            }
-        }
-        self.models_placed().await
+        let live = self
+            .peers
+            .iter()
+            .zip(&self.running)
+            .filter(|(_, r)| r.is_some())
+            .map(|(p, _)| p.address);
+        let Some(models) = reached(&self.chain, goal, live).await? else {
+            return Ok(false);
+        };
+        Ok(models.iter().all(|(model, info)| self.shards_held(*model, info)))
     }
 
-    /// Whether every epoch's model (the one its final mint root names) is registered on chain
-    /// and each of its shards is held by a live peer.
-    async fn models_placed(&self) -> anyhow::Result<bool> {
-        for epoch in 1..=self.plan.epochs {
-            let model = self.chain.final_model_of(U256::from(epoch)).await?;
-            if model.is_zero() {
-                return Ok(false);
-            }
-            let Ok(info) = self.chain.model_info(model).await else {
-                return Ok(false);
-            };
-            let held: std::collections::BTreeSet<u16> = self
-                .running
-                .iter()
-                .flatten()
-                .flat_map(|p| p.shards.held())
-                .filter(|h| h.manifest.id().0 == model.0)
-                .flat_map(|h| h.indices)
-                .collect();
-            if info.root.is_zero() || held.len() < usize::from(info.k + info.m) {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+    /// Whether each shard of `model` is held by a live peer.
+    fn shards_held(&self, model: alloy::primitives::B256, info: &RegisteredModel) -> bool {
+        let held: std::collections::BTreeSet<u16> = self
+            .running
+            .iter()
+            .flatten()
+            .flat_map(|p| p.shards.held())
+            .filter(|h| h.manifest.id().0 == model.0)
+            .flat_map(|h| h.indices)
+            .collect();
+        held.len() >= usize::from(info.k + info.m)
     }
 
     /// Stops every peer, the bootstrap node and the clock.
@@ -478,24 +464,22 @@ fn start_clock(
     stall: Duration,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut last_block = Instant::now();
-        let mut last_head = 0u64;
+        let mut pacer = BlockPacer::new(interval, stall);
         loop {
             tokio::time::sleep(interval).await;
             let Ok(head) = chain.backend().block_number().await else {
                 continue;
             };
-            if head != last_head {
-                last_head = head;
-                last_block = Instant::now();
-            }
-            if board.ready_for_next(head) || last_block.elapsed() > stall {
-                if last_block.elapsed() > stall {
+            match pacer.decide(head, board.ready_for_next(head), true) {
+                Pace::Wait => continue,
+                Pace::MineStalled => {
                     tracing::warn!(head, holding = ?board.holding(head), "chain clock: stall timeout");
                 }
-                tracing::debug!(head, seats = ?board.seats(), "chain clock: mining");
-                let _ = chain.backend().mine(1).await;
+                Pace::Mine => {}
             }
+            tracing::debug!(head, seats = ?board.seats(), "chain clock: mining");
+            let _ = chain.backend().mine(1).await;
+            pacer.mined();
         }
     })
 }

@@ -24,6 +24,7 @@ use clap::Args;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::setup::Testnet;
+use crate::conductor::{BlockPacer, Goal, Pace, reached};
 use crate::peer::status::RoleStatus;
 use crate::simulate::network::PeerInfo;
 use crate::simulate::report::{Inputs, Report, build_from};
@@ -129,13 +130,12 @@ async fn drive(args: &DriveArgs, t: &Testnet, mut kills: Vec<Kill>) -> anyhow::R
     let mut epochs: BTreeMap<u64, EpochRecord> = BTreeMap::new();
     let mut proposed: BTreeMap<u64, f64> = BTreeMap::new();
     let mut faults: Vec<(String, String)> = Vec::new();
-    let (mut last_head, mut last_block, mut last_mine) = (0u64, Instant::now(), Instant::now());
+    let mut pacer = BlockPacer::new(
+        Duration::from_millis(args.block_ms),
+        Duration::from_millis(args.stall_ms),
+    );
     let outcome = loop {
         let head = chain.block_number().await?;
-        if head != last_head {
-            last_head = head;
-            last_block = Instant::now();
-        }
         let now = start.elapsed().as_secs_f64();
         for (peer, w) in t.peers.iter().zip(watches.iter_mut()) {
             let Some(status) = poll(peer, w).await else {
@@ -188,7 +188,15 @@ async fn drive(args: &DriveArgs, t: &Testnet, mut kills: Vec<Kill>) -> anyhow::R
                 }
             }
         }
-        if finished(&chain, t, &epochs).await? {
+        let goal = Goal {
+            epochs: t.epochs,
+            epochs_seen: epochs.len(),
+            expected_mints: epochs.values().map(|e| e.mint_agents).sum(),
+        };
+        if reached(&chain, goal, t.peers.iter().map(|p| p.address))
+            .await?
+            .is_some()
+        {
             break Ok(());
         }
         if start.elapsed() > Duration::from_secs(args.timeout_s) {
@@ -210,13 +218,15 @@ async fn drive(args: &DriveArgs, t: &Testnet, mut kills: Vec<Kill>) -> anyhow::R
             .iter()
             .all(|w| w.ready_at.is_some_and(|(a, wait)| a >= head && !wait));
         let all_seen = watches.iter().all(|w| w.seen);
-        let stalled = all_seen && last_block.elapsed() > Duration::from_millis(args.stall_ms);
-        if (ready && last_mine.elapsed() >= Duration::from_millis(args.block_ms)) || stalled {
-            if stalled {
-                tracing::warn!(head, "testnet clock: stall timeout");
+        match pacer.decide(head, ready, all_seen) {
+            Pace::Wait => {}
+            pace => {
+                if pace == Pace::MineStalled {
+                    tracing::warn!(head, "testnet clock: stall timeout");
+                }
+                chain.backend().mine(1).await?;
+                pacer.mined();
             }
-            chain.backend().mine(1).await?;
-            last_mine = Instant::now();
         }
         tokio::time::sleep(Duration::from_millis(args.block_ms.clamp(5, 50))).await;
     };
@@ -256,46 +266,6 @@ fn progress(json: bool, line: &str) {
 
 /// Every epoch published, every mint claimed, nothing left to claim, every epoch's model
 /// registered (as `simulate` ends).
-async fn finished<B: Backend>(
-    chain: &Contracts<B>,
-    t: &Testnet,
-    epochs: &BTreeMap<u64, EpochRecord>,
-) -> anyhow::Result<bool> {
-    if (epochs.len() as u64) < t.epochs {
-        return Ok(false);
-    }
-    let head = chain.block_number().await?;
-    let mints = chain
-        .reward_events(0, head)
-        .await?
-        .iter()
-        .filter(|e| matches!(e, RewardEvent::MintClaimed { .. }))
-        .count();
-    let expected: usize = epochs.values().map(|e| e.mint_agents).sum();
-    if mints < expected {
-        return Ok(false);
-    }
-    for p in &t.peers {
-        if !chain.claimable(p.address).await?.is_zero() {
-            return Ok(false);
-        }
-    }
-    // Every epoch's model is registered (its aggregator places the shards right after).
-    for epoch in 1..=t.epochs {
-        let model = chain
-            .final_model_of(alloy::primitives::U256::from(epoch))
-            .await?;
-        if model.is_zero() {
-            return Ok(false);
-        }
-        match chain.model_info(model).await {
-            Ok(info) if !info.root.is_zero() => {}
-            _ => return Ok(false),
-        }
-    }
-    Ok(true)
-}
-
 /// Reads a peer's status; resets its cursor when the process changed (a restart).
 async fn poll(peer: &super::setup::TestnetPeer, w: &mut Watch) -> Option<RoleStatus> {
     let addr = std::fs::read_to_string(peer.data_dir.join(crate::peer::STATUS_ADDR_FILE)).ok()?;
