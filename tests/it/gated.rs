@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use autonet_actors::protocol::wire::{TaskAnnouncement, WIRE_VERSION, encode};
-use autonet_actors::roles::gate::Gate;
+use autonet_actors::roles::gate::{Gate, GateArgs};
 use autonet_actors::{BridgeArgs, BridgeMsg, NetworkBridge, Validate};
 use autonet_contracts::{Contracts, EmbeddedChain};
 use autonet_p2p::testnet::{Peer, local_config, poll_until};
@@ -69,7 +69,14 @@ impl GatedNode {
         let (client, events, event_loop) = autonet_p2p::new(config, &mut registry).unwrap();
         let loop_task = tokio::spawn(event_loop.run());
         let addr = client.listen_addrs().await.unwrap().remove(0);
-        let (gate, _) = Actor::spawn(None, Gate::<TestChain>::default(), chain)
+        let (gate, _) = Actor::spawn(
+            None,
+            Gate::<TestChain>::default(),
+            GateArgs {
+                chain,
+                mailbox: None,
+            },
+        )
             .await
             .unwrap();
         let (bridge, _) = Actor::spawn(

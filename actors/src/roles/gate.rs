@@ -9,8 +9,8 @@
 //! an honest relay may have judged it on a chain view a block older or newer than ours.
 //! Malformed bodies are rejected. Answers, positive and negative, are cached in a bounded
 //! [`BindingCache`] for [`BINDING_TTL_BLOCKS`] blocks, and forgotten earlier when a block
-//! carries a registration or stake event of the PeerId or account. [`MailboxActor`] files
-//! accepted announcements in the peer's [`Mailbox`] for its role actor.
+//! carries a registration or stake event of the PeerId or account. Each message is decoded once,
+//! here: an accepted announcement goes straight into the peer's [`Mailbox`] for its role actor.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, Bytes, U256};
 use autonet_contracts::{BindingChange, ChainError, ProtocolView, Role};
-use autonet_p2p::{GossipTopic, InboundMessage, MessageAcceptance, NetworkEvent, PeerId};
+use autonet_p2p::{GossipTopic, InboundMessage, MessageAcceptance, PeerId};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use super::ctx::Mailbox;
@@ -126,6 +126,8 @@ impl BindingCache {
 #[derive(Debug)]
 pub struct GateState<C> {
     chain: Arc<C>,
+    /// Where accepted announcements go (none: the gate only judges).
+    mailbox: Option<Mailbox>,
     cache: BindingCache,
     /// The newest block whose binding events were applied to the cache.
     block: Option<u64>,
@@ -136,6 +138,7 @@ impl<C> GateState<C> {
     pub fn new(chain: Arc<C>) -> Self {
         Self {
             chain,
+            mailbox: None,
             cache: BindingCache::new(BINDING_CACHE_CAPACITY),
             block: None,
             synced_at: None,
@@ -152,17 +155,28 @@ pub fn sender_role(topic: GossipTopic) -> Option<Role> {
     }
 }
 
+/// What a gate starts with.
+#[derive(Debug)]
+pub struct GateArgs<C> {
+    /// Where bindings and stakes are read.
+    pub chain: Arc<C>,
+    /// Where accepted announcements are filed (none: the gate only judges).
+    pub mailbox: Option<Mailbox>,
+}
+
 impl<C: ProtocolView + 'static> Actor for Gate<C> {
     type Msg = Validate;
     type State = GateState<C>;
-    type Arguments = Arc<C>;
+    type Arguments = GateArgs<C>;
 
     async fn pre_start(
         &self,
         _myself: ActorRef<Validate>,
-        chain: Arc<C>,
+        args: GateArgs<C>,
     ) -> Result<GateState<C>, ActorProcessingErr> {
-        Ok(GateState::new(chain))
+        let mut state = GateState::new(args.chain);
+        state.mailbox = args.mailbox;
+        Ok(state)
     }
 
     async fn handle(
@@ -238,20 +252,40 @@ async fn judge<C: ProtocolView>(state: &mut GateState<C>, m: &InboundMessage) ->
     if staked_as != role as u8 {
         return offence;
     }
-    let well_formed = match m.topic {
-        GossipTopic::Tasks => {
-            decode::<TaskAnnouncement>("task announcement", &m.body, MAX_ANNOUNCEMENT_BYTES).is_ok()
-        }
-        GossipTopic::Models => {
-            decode::<ModelAnnouncement>("model announcement", &m.body, MAX_ANNOUNCEMENT_BYTES)
-                .is_ok()
-        }
-        _ => false,
+    let Some(announcement) = Announcement::decode(m.topic, &m.body) else {
+        return MessageAcceptance::Reject;
     };
-    if well_formed {
-        MessageAcceptance::Accept
-    } else {
-        MessageAcceptance::Reject
+    if let Some(mailbox) = &state.mailbox {
+        announcement.file(mailbox);
+    }
+    MessageAcceptance::Accept
+}
+
+/// A gossip body, decoded once by the gate.
+#[derive(Debug)]
+enum Announcement {
+    Task(TaskAnnouncement),
+    Model(ModelAnnouncement),
+}
+
+impl Announcement {
+    fn decode(topic: GossipTopic, body: &[u8]) -> Option<Self> {
+        match topic {
+            GossipTopic::Tasks => decode("task announcement", body, MAX_ANNOUNCEMENT_BYTES)
+                .ok()
+                .map(Announcement::Task),
+            GossipTopic::Models => decode("model announcement", body, MAX_ANNOUNCEMENT_BYTES)
+                .ok()
+                .map(Announcement::Model),
+            _ => None,
+        }
+    }
+
+    fn file(self, mailbox: &Mailbox) {
+        match self {
+            Announcement::Task(a) => mailbox.put_spec(U256::from_be_bytes(a.task_id), a.spec),
+            Announcement::Model(a) => mailbox.put_model(a),
+        }
     }
 }
 
@@ -264,55 +298,6 @@ pub async fn lookup<C: ProtocolView>(chain: &C, peer: PeerId) -> Result<Binding,
     }
     let stake = chain.stake_of(owner).await?;
     Ok((!stake.amount.is_zero() && stake.unlock_block == 0).then_some((owner, stake.role)))
-}
-
-/// Files accepted announcements in the mailbox.
-#[derive(Debug, Default)]
-pub struct MailboxActor;
-
-impl Actor for MailboxActor {
-    type Msg = NetworkEvent;
-    type State = Mailbox;
-    type Arguments = Mailbox;
-
-    async fn pre_start(
-        &self,
-        _myself: ActorRef<NetworkEvent>,
-        mailbox: Mailbox,
-    ) -> Result<Mailbox, ActorProcessingErr> {
-        Ok(mailbox)
-    }
-
-    async fn handle(
-        &self,
-        _myself: ActorRef<NetworkEvent>,
-        event: NetworkEvent,
-        mailbox: &mut Mailbox,
-    ) -> Result<(), ActorProcessingErr> {
-        let NetworkEvent::Message(m) = event else {
-            return Ok(());
-        };
-        match m.topic {
-            GossipTopic::Tasks => {
-                if let Ok(a) =
-                    decode::<TaskAnnouncement>("task announcement", &m.body, MAX_ANNOUNCEMENT_BYTES)
-                {
-                    mailbox.put_spec(U256::from_be_bytes(a.task_id), a.spec);
-                }
-            }
-            GossipTopic::Models => {
-                if let Ok(a) = decode::<ModelAnnouncement>(
-                    "model announcement",
-                    &m.body,
-                    MAX_ANNOUNCEMENT_BYTES,
-                ) {
-                    mailbox.put_model(a);
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

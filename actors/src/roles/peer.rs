@@ -1,5 +1,5 @@
 //! One protocol peer: an overlay node, its durable store, its shard host (every role peer holds
-//! and serves model shards), the gossip gate and mailbox behind the network bridge, and its role
+//! and serves model shards), the gossip gate (which files accepted announcements in the role's mailbox) behind the network bridge, and its role
 //! actor under a supervisor with a restart budget.
 
 use std::path::PathBuf;
@@ -20,7 +20,7 @@ use super::RoleError;
 use super::actor::{RoleActor, RoleArgs};
 use super::ctx::{Ctx, Mailbox};
 use super::fetch::Fetcher;
-use super::gate::{Gate, MailboxActor};
+use super::gate::{Gate, GateArgs};
 use crate::bridge::{BridgeArgs, BridgeMsg, NetworkBridge};
 use crate::shards::{ChainAuthority, HoldAuthority, HostConfig, ShardHost};
 use crate::supervisor::{ChildSpec, Supervisor, SupervisorConfig, SupervisorMsg};
@@ -55,7 +55,6 @@ pub struct RunningPeer {
     pub supervisor: ActorRef<SupervisorMsg>,
     bridge: ActorRef<BridgeMsg>,
     gate: ActorCell,
-    mailbox: ActorCell,
     loop_task: JoinHandle<()>,
 }
 
@@ -107,10 +106,12 @@ pub async fn start_peer<C: ProtocolView + 'static>(
         .await
         .map_err(|e| RoleError::Actor(format!("shard host: {e}")))?;
     let mailbox = Mailbox::default();
-    let (gate, _) = Actor::spawn(None, Gate::<C>::default(), parts.chain.clone())
-        .await
-        .map_err(spawn_err)?;
-    let (mailbox_actor, _) = Actor::spawn(None, MailboxActor, mailbox.clone())
+    // The gate judges each gossip message and files what it accepts in the role's mailbox.
+    let gate_args = GateArgs {
+        chain: parts.chain.clone(),
+        mailbox: Some(mailbox.clone()),
+    };
+    let (gate, _) = Actor::spawn(None, Gate::<C>::default(), gate_args)
         .await
         .map_err(spawn_err)?;
     let (bridge, _) = Actor::spawn(
@@ -124,9 +125,6 @@ pub async fn start_peer<C: ProtocolView + 'static>(
     )
     .await
     .map_err(spawn_err)?;
-    bridge
-        .cast(BridgeMsg::Subscribe(mailbox_actor.clone()))
-        .map_err(|e| RoleError::Actor(e.to_string()))?;
     let ctx = Arc::new(Ctx {
         name: parts.name.clone(),
         address: parts.address,
@@ -182,7 +180,6 @@ pub async fn start_peer<C: ProtocolView + 'static>(
         supervisor,
         bridge,
         gate: gate.get_cell(),
-        mailbox: mailbox_actor.get_cell(),
         loop_task,
     })
 }
@@ -229,7 +226,6 @@ impl RunningPeer {
         self.supervisor.stop(None);
         self.bridge.stop(None);
         self.gate.stop(None);
-        self.mailbox.stop(None);
         self.shards.shutdown().await;
         let _ = self.client.shutdown().await;
         self.loop_task.abort();
@@ -251,7 +247,7 @@ impl RunningPeer {
         if let Some(cell) = role {
             let _ = cell.kill_and_wait(Some(KILL_WAIT)).await;
         }
-        for cell in [self.bridge.get_cell(), self.gate, self.mailbox] {
+        for cell in [self.bridge.get_cell(), self.gate] {
             let _ = cell.kill_and_wait(Some(KILL_WAIT)).await;
         }
         self.shards.shutdown().await;
