@@ -34,7 +34,8 @@ pub mod behaviour;
 mod client;
 pub mod config;
 mod dht_store;
-pub mod envelope;
+/// The gossip envelope lives in the wire crate (one home for every byte layout).
+pub use autonet_wire::envelope;
 mod error;
 mod event_loop;
 pub mod link_delay;

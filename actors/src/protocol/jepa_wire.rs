@@ -18,10 +18,10 @@ const MAGIC: &[u8; 8] = b"ATNJGM01";
 const HEADER: usize = 8 + 32 + 8;
 
 fn bad(why: impl std::fmt::Display) -> ProtocolError {
-    ProtocolError::Decode {
+    ProtocolError::Decode(super::wire::DecodeError {
         what: "JEPA model",
         reason: why.to_string(),
-    }
+    })
 }
 
 /// The bytes of a network model.

@@ -28,7 +28,8 @@ pub mod score;
 pub mod secrets;
 pub mod settle;
 pub mod stage;
-pub mod wire;
+/// The protocol's messages live in the wire crate (one home for every byte layout).
+pub use autonet_wire::protocol as wire;
 
 #[cfg(test)]
 mod jepa_tests;
@@ -38,8 +39,8 @@ mod tests;
 /// Why a protocol step cannot proceed.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ProtocolError {
-    #[error("cannot decode {what}: {reason}")]
-    Decode { what: &'static str, reason: String },
+    #[error(transparent)]
+    Decode(#[from] autonet_wire::protocol::DecodeError),
     #[error("model: {0}")]
     Model(String),
     #[error("settlement: {0}")]

@@ -9,7 +9,16 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::ProtocolError;
+
+/// Why bytes are not a valid message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot decode {what}: {reason}")]
+pub struct DecodeError {
+    /// What was being decoded (`task spec`, `model announcement`, …).
+    pub what: &'static str,
+    /// What was wrong with it.
+    pub reason: String,
+}
 
 /// Version of every message in this module.
 pub const WIRE_VERSION: u16 = 1;
@@ -102,26 +111,26 @@ pub fn decode<T: DeserializeOwned + Versioned>(
     what: &'static str,
     bytes: &[u8],
     limit: usize,
-) -> Result<T, ProtocolError> {
+) -> Result<T, DecodeError> {
     if bytes.len() > limit {
-        return Err(ProtocolError::Decode {
+        return Err(DecodeError {
             what,
             reason: format!("{} bytes exceed the limit of {limit}", bytes.len()),
         });
     }
     let mut reader = bytes;
-    let value: T = ciborium::from_reader(&mut reader).map_err(|e| ProtocolError::Decode {
+    let value: T = ciborium::from_reader(&mut reader).map_err(|e| DecodeError {
         what,
         reason: e.to_string(),
     })?;
     if !reader.is_empty() {
-        return Err(ProtocolError::Decode {
+        return Err(DecodeError {
             what,
             reason: format!("{} trailing bytes", reader.len()),
         });
     }
     if value.version() != WIRE_VERSION {
-        return Err(ProtocolError::Decode {
+        return Err(DecodeError {
             what,
             reason: format!("version {} (expected {WIRE_VERSION})", value.version()),
         });
@@ -152,10 +161,10 @@ pub fn content_id(bytes: &[u8]) -> [u8; 32] {
 
 impl TaskSpec {
     /// Decodes a spec and checks its limits.
-    pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let spec: TaskSpec = decode("task spec", bytes, MAX_SPEC_BYTES)?;
         if spec.batch.is_empty() || spec.slice_len == 0 || spec.train_epochs == 0 {
-            return Err(ProtocolError::Decode {
+            return Err(DecodeError {
                 what: "task spec",
                 reason: "empty batch, slice or epoch count".into(),
             });
