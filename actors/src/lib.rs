@@ -1,9 +1,9 @@
 //! Supervised ractor actors for autonet, and the training protocol they run.
 //!
 //! Bird's-eye view:
-//! - [`protocol`]: the pure protocol core (phases and deadlines, slice assignment, salts and
-//!   commitments, the model extension point, scoring, settlement mirroring the contract, mint
-//!   trees). No I/O.
+//! - [`protocol`]: the pure protocol core (crate `autonet-protocol`: phases and deadlines, slice
+//!   assignment, salts and commitments, the model extension point, scoring, settlement mirroring
+//!   the contract, mint trees). No I/O.
 //! - [`roles`]: the role actors (proposer, solver, coordinator, aggregator) over the overlay and
 //!   the `Chain` trait, a peer assembly, the gossip gate, the block board and the journal.
 //! - [`supervisor`]: the root [`Supervisor`], which restarts failed children within a restart
@@ -21,7 +21,8 @@
 //! [`roles::conduct::SolverConduct`], block pacing only through [`roles::board::Board`].
 
 pub mod bridge;
-pub mod protocol;
+/// The pure protocol rules live in their own crate; roles reach them here.
+pub use autonet_protocol as protocol;
 pub mod roles;
 pub mod shards;
 pub mod supervisor;

@@ -2,7 +2,7 @@
 //! aggregate accepted solutions into the next model and its mint. The protocol and the role
 //! actors see only bytes and content ids, so another model kind (JEPA weight deltas verified
 //! within a tolerance, robust aggregation) plugs in by implementing [`TrainingModel`] and adding
-//! a [`ModelKindId`](super::wire::ModelKindId) variant; [`super::jepa::Jepa`] is such a kind.
+//! a [`ModelKindId`](crate::wire::ModelKindId) variant; [`crate::jepa::Jepa`] is such a kind.
 //!
 //! [`Substrate`] is the world-model substrate: a solution is an event bundle, verified by
 //! recomputation (bit for bit) and scored on the held-out turns. Aggregation trains the accepted
@@ -22,9 +22,9 @@ use autonet_models::substrate::verify::{quality, verify_bundle};
 use autonet_models::substrate::{World, solver};
 use serde_json::Value;
 
-use super::ProtocolError;
-use super::score::Verdict;
-use super::wire::ModelKindId;
+use crate::ProtocolError;
+use crate::score::Verdict;
+use crate::wire::ModelKindId;
 
 /// The merged model of an epoch.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,11 +129,11 @@ impl TrainingModel for Substrate {
     }
 
     fn training_items(&self) -> Vec<String> {
-        super::data::training_turns()
+        crate::data::training_turns()
     }
 
     fn held_out_items(&self) -> Vec<String> {
-        super::data::held_out_turns()
+        crate::data::held_out_turns()
     }
 
     fn train(

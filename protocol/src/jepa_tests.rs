@@ -5,11 +5,11 @@
 
 use alloy::primitives::{Address, B256};
 
-use super::assign::slice_of;
-use super::data::draw;
-use super::jepa::{Jepa, MINT_PER_SAMPLE_WEI};
-use super::model::{Accepted, TrainingModel};
-use super::score::Verdict;
+use crate::assign::slice_of;
+use crate::data::draw;
+use crate::jepa::{Jepa, MINT_PER_SAMPLE_WEI};
+use crate::model::{Accepted, TrainingModel};
+use crate::score::Verdict;
 use autonet_models::jepa::verify::{decode_delta, encode_delta};
 
 #[test]

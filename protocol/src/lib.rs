@@ -1,6 +1,12 @@
 //! The training protocol's pure core: no I/O, no actors, no network. Role actors
-//! ([`crate::roles`]) are thin shells that read the chain and the overlay, call these functions,
-//! and send what they decide.
+//! (`autonet_actors::roles`) are thin shells that read the chain and the overlay, call these
+//! functions, and send what they decide.
+//!
+//! **Owns** the rules: phases and deadlines, stage decisions, slice assignment, salts and
+//! commitments, scores, settlement mirroring the contracts, the mint list, and the
+//! [`model::TrainingModel`] trait with its implementations. **Must not depend on**
+//! `autonet-p2p`, `autonet-store` or `autonet-actors`, nor do any I/O beyond reading the data
+//! compiled into it.
 //!
 //! Bird's-eye view of one epoch (the design brief's "One training epoch"):
 //! - [`wire`]: the task spec (its content id is the on-chain `specHash`), the hidden held-out set

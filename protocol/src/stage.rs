@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::phase::{Deadlines, Phase};
+use crate::phase::{Deadlines, Phase};
 
 /// How far a solver got with one task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -3,12 +3,12 @@
 
 use alloy::primitives::{Address, B256, U256};
 
-use super::assign::slice_of;
-use super::data::{draw, held_out_turns, training_turns};
-use super::mint::MintList;
-use super::model::{Accepted, Substrate, TrainingModel};
-use super::score::{Verdict, acceptance_threshold, score};
-use super::settle::{CastVote, SlashReason, TaskLedger, settle};
+use crate::assign::slice_of;
+use crate::data::{draw, held_out_turns, training_turns};
+use crate::mint::MintList;
+use crate::model::{Accepted, Substrate, TrainingModel};
+use crate::score::{Verdict, acceptance_threshold, score};
+use crate::settle::{CastVote, SlashReason, TaskLedger, settle};
 
 #[test]
 fn an_epoch_on_the_shipped_traces() {

@@ -1,4 +1,4 @@
-//! The agent-turn traces shipped with the node (`actors/data/`): 48 training turns and 12
+//! The agent-turn traces shipped with the node (`protocol/data/`): 48 training turns and 12
 //! held-out turns of coding-agent transcripts (assistant messages, shell commands, file edits,
 //! refusals, destructive operations), written for this project in the shape the keyword
 //! embedder reads. Proposers draw each task's batch from the training part and its hidden ground
@@ -51,8 +51,8 @@ mod tests {
         let train = training_turns();
         let held = held_out_turns();
         assert_eq!((train.len(), held.len()), (48, 12));
-        assert!(super::super::model::parse_turns(&train).is_ok());
-        assert!(super::super::model::parse_turns(&held).is_ok());
+        assert!(crate::model::parse_turns(&train).is_ok());
+        assert!(crate::model::parse_turns(&held).is_ok());
         assert!(held.iter().all(|h| !train.contains(h)));
         let a = draw(&train, B256::repeat_byte(1), 12);
         assert_eq!(a, draw(&train, B256::repeat_byte(1), 12));

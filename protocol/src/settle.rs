@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use alloy::primitives::{Address, U256};
 use autonet_contracts::consensus::{self, WAD};
 
-use super::ProtocolError;
+use crate::ProtocolError;
 
 /// Votes needed to finalize.
 pub const MIN_VOTES: usize = 2;

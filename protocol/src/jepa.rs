@@ -1,5 +1,5 @@
 //! VL-JEPA as a [`TrainingModel`] (tiny graph set, CPU): the network's model is a
-//! [`GlobalModel`] (online parameters and EMA target, [`jepa_wire`](super::jepa_wire)); task
+//! [`GlobalModel`] (online parameters and EMA target, [`jepa_wire`](crate::jepa_wire)); task
 //! items are indices into the committed digits.
 //!
 //! - **Train**: `epochs × ⌈slice / batch⌉` steps from the base on batches drawn from the slice
@@ -30,11 +30,11 @@ use autonet_models::jepa::params::Layout;
 use autonet_models::jepa::verify::{Tolerance, candidate, decode_delta, encode_delta};
 use autonet_models::jepa::{Device, GraphSource, JepaError, VlBatch, VlJepa};
 
-use super::ProtocolError;
-use super::jepa_wire::{decode_model, encode_model, items, parse_items};
-use super::model::{Accepted, Aggregate, TrainingModel};
-use super::score::Verdict;
-use super::wire::ModelKindId;
+use crate::ProtocolError;
+use crate::jepa_wire::{decode_model, encode_model, items, parse_items};
+use crate::model::{Accepted, Aggregate, TrainingModel};
+use crate::score::Verdict;
+use crate::wire::ModelKindId;
 
 /// Seed of the genesis parameters.
 pub const GENESIS_SEED: u64 = 3;

@@ -6,7 +6,7 @@ use alloy::primitives::{Address, B256, U256};
 use autonet_contracts::merkle::{MerkleTree, mint_leaf};
 use serde::{Deserialize, Serialize};
 
-use super::ProtocolError;
+use crate::ProtocolError;
 
 /// The mint list of an epoch, as the aggregator publishes it (fetchable by content id).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -17,7 +17,7 @@ pub struct MintList {
     pub entries: Vec<([u8; 20], [u8; 32])>,
 }
 
-impl super::wire::Versioned for MintList {
+impl crate::wire::Versioned for MintList {
     fn version(&self) -> u16 {
         self.version
     }
@@ -34,7 +34,7 @@ impl MintList {
             *by_address.entry(a).or_default() += U256::from(*amount);
         }
         Ok(MintList {
-            version: super::wire::WIRE_VERSION,
+            version: crate::wire::WIRE_VERSION,
             epoch,
             entries: by_address
                 .into_iter()

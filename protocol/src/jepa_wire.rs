@@ -12,13 +12,13 @@ use autonet_models::jepa::federated::GlobalModel;
 use autonet_models::jepa::params::{Layout, ParamSet};
 use autonet_models::jepa::verify::layout_fingerprint;
 
-use super::ProtocolError;
+use crate::ProtocolError;
 
 const MAGIC: &[u8; 8] = b"ATNJGM01";
 const HEADER: usize = 8 + 32 + 8;
 
 fn bad(why: impl std::fmt::Display) -> ProtocolError {
-    ProtocolError::Decode(super::wire::DecodeError {
+    ProtocolError::Decode(crate::wire::DecodeError {
         what: "JEPA model",
         reason: why.to_string(),
     })
