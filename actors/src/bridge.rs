@@ -7,7 +7,7 @@
 //! in one of two bounded lanes ([`Admission`]): authors the validator accepted before go to the
 //! known lane, everyone else to the unknown lane, at most [`UNKNOWN_BURST`] messages at once and
 //! [`UNKNOWN_PER_SECOND`] a second per forwarding peer. A peer over that rate loses the message
-//! and [`THROTTLE_PENALTY`] of score (repeat offenders get banned); a full lane drops its oldest
+//! and a [`autonet_p2p::PeerAction::Flooded`] penalty (repeat offenders get banned); a full lane drops its oldest
 //! message. The validator task takes the known lane first, asks the validator actor (with a
 //! timeout; no answer means `Ignore`) or, without one, accepts every well-formed envelope,
 //! reports the verdict to the overlay, and hands accepted messages to the subscribers. So
@@ -32,9 +32,6 @@ pub const UNKNOWN_LANE: usize = 256;
 pub const UNKNOWN_BURST: f64 = 32.0;
 /// …and per second after that.
 pub const UNKNOWN_PER_SECOND: f64 = 16.0;
-/// Score a forwarding peer loses per message over that rate (the application score's weight is
-/// 10, so 8 such messages take it past the ban threshold).
-pub const THROTTLE_PENALTY: f64 = 1.0;
 /// Known authors and rate buckets remembered, at most.
 pub const ADMISSION_PEERS: usize = 4096;
 
@@ -291,7 +288,7 @@ async fn read_events(
         for (m, why) in dropped {
             if why == Dropped::Throttled {
                 let _ = client
-                    .penalize(m.propagation_source, THROTTLE_PENALTY)
+                    .penalize(m.propagation_source, autonet_p2p::PeerAction::Flooded)
                     .await;
             }
             let _ = client

@@ -14,7 +14,7 @@ use crate::records::{ContentId, content_id, to_hex};
 use crate::rpc::{RpcId, RpcRequest, RpcResponse};
 use crate::service::InboundRequest;
 use crate::status::Status;
-use crate::transfer::{ChunkCheck, ChunkRequest, ChunkResponse, LYING_PROVIDER_PENALTY};
+use crate::transfer::{ChunkCheck, ChunkRequest, ChunkResponse};
 use crate::{GossipTopic, P2pError};
 
 type Reply<T> = oneshot::Sender<Result<T, P2pError>>;
@@ -48,7 +48,7 @@ pub enum Command {
     Request(PeerId, Vec<u8>, Reply<Vec<u8>>),
     Announce(ContentId, Reply<()>),
     StopProviding(ContentId),
-    Penalize(PeerId, f64),
+    Penalize(PeerId, crate::PeerAction),
     KnownPeers(Reply<Vec<PeerId>>),
     Rpc {
         peer: PeerId,
@@ -195,7 +195,7 @@ impl Client {
     /// The content may weigh at most `max_bytes`, known before the first chunk: every answer is
     /// judged by [`ChunkCheck`] before its bytes are kept, so a provider that claims more chunks
     /// than that, changes its count or sends bytes past the limit is penalized
-    /// ([`LYING_PROVIDER_PENALTY`]) and dropped, and the fetcher never holds more than
+    /// ([`crate::PeerAction::Lied`]) and dropped, and the fetcher never holds more than
     /// `max_bytes` (memory grows with the bytes received, never with a claimed length). A
     /// provider whose bytes fail their id is penalized as well.
     pub async fn fetch_from(
@@ -224,7 +224,7 @@ impl Client {
                 } if got == index => {
                     if let Err(reason) = check.accept(index, total, chunk.len()) {
                         tracing::info!(%peer, %reason, "dropping a lying provider");
-                        let _ = self.penalize(peer, LYING_PROVIDER_PENALTY).await;
+                        let _ = self.penalize(peer, crate::PeerAction::Lied).await;
                         return Err(P2pError::ProviderLied {
                             peer: peer.to_string(),
                             reason,
@@ -237,7 +237,7 @@ impl Client {
                     }
                 }
                 ChunkResponse::Chunk { index: got, .. } => {
-                    let _ = self.penalize(peer, LYING_PROVIDER_PENALTY).await;
+                    let _ = self.penalize(peer, crate::PeerAction::Lied).await;
                     return Err(P2pError::ProviderLied {
                         peer: peer.to_string(),
                         reason: format!("answered chunk {got} to a request for chunk {index}"),
@@ -252,7 +252,7 @@ impl Client {
             }
         }
         if content_id(&data) != id {
-            let _ = self.penalize(peer, LYING_PROVIDER_PENALTY).await;
+            let _ = self.penalize(peer, crate::PeerAction::Lied).await;
             return Err(P2pError::ContentCorrupt {
                 peer: peer.to_string(),
             });
@@ -317,12 +317,13 @@ impl Client {
             .map_err(|_| P2pError::Stopped)
     }
 
-    /// Lowers `peer`'s score by `amount` (> 0) for application-level misbehaviour, such as
-    /// serving bytes that fail their hash. The penalty adds up, enters the gossipsub score as its
-    /// application-specific part, and can get the peer banned like any other low score.
-    pub async fn penalize(&self, peer: PeerId, amount: f64) -> Result<(), P2pError> {
+    /// Lowers `peer`'s score for application-level misbehaviour, such as serving bytes that fail
+    /// their hash ([`crate::PeerAction`] sets how much). Penalties add up, enter the gossipsub
+    /// score as its application-specific part, and can get the peer banned like any other low
+    /// score.
+    pub async fn penalize(&self, peer: PeerId, action: crate::PeerAction) -> Result<(), P2pError> {
         self.commands
-            .send(Command::Penalize(peer, amount))
+            .send(Command::Penalize(peer, action))
             .await
             .map_err(|_| P2pError::Stopped)
     }

@@ -452,7 +452,7 @@ impl EventLoop {
                     .kad
                     .stop_providing(&RecordKey::new(&id));
             }
-            Command::Penalize(peer, amount) => self.penalize(peer, amount),
+            Command::Penalize(peer, action) => self.penalize(peer, action),
             Command::KnownPeers(reply) => {
                 let mut peers: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
                 for bucket in self.swarm.behaviour_mut().kad.kbuckets() {
@@ -501,17 +501,18 @@ impl EventLoop {
         }
     }
 
-    /// Lowers `peer`'s score by `amount` for application-level misbehaviour; penalties add up
-    /// and enter the gossipsub score as its application-specific part.
-    pub(crate) fn penalize(&mut self, peer: PeerId, amount: f64) {
+    /// Lowers `peer`'s score for application-level misbehaviour; penalties add up and enter the
+    /// gossipsub score as its application-specific part.
+    pub(crate) fn penalize(&mut self, peer: PeerId, action: crate::PeerAction) {
+        let amount = action.penalty();
         let total = self.penalties.entry(peer).or_insert(0.0);
-        *total += amount.max(0.0);
+        *total += amount;
         let score = -*total;
         self.swarm
             .behaviour_mut()
             .gossipsub
             .set_application_score(&peer, score);
-        tracing::info!(%peer, penalty = amount, "peer penalized");
+        tracing::info!(%peer, action = action.name(), penalty = amount, "peer penalized");
     }
 
     /// Bans `peer`: refuse and close its connections, ignore its gossip, forget its address.

@@ -18,6 +18,7 @@
 //!   disconnected and refused for the ban period.
 //! - [`service`]: application request-response; the application answers inbound requests
 //!   itself ([`Client::serve_requests`], [`Client::request`]), for example shards read from disk.
+//! - [`peer_action`]: typed offences ([`PeerAction`]), the one place penalty sizes are set.
 //! - [`peer_manager`]: keeps the connection count near a target (gossipsub's streams keep every
 //!   connection alive, so without pruning a node stays connected to every peer it ever met).
 //! - [`link_delay`]: emulated one-way link latency on every TCP connection, for benchmarks on
@@ -40,6 +41,7 @@ mod error;
 mod event_loop;
 pub mod link_delay;
 mod metrics;
+pub mod peer_action;
 pub mod peer_manager;
 pub mod records;
 pub mod rpc;
@@ -60,6 +62,7 @@ pub use libp2p::identity::Keypair;
 pub use libp2p::kad::RecordKey;
 pub use libp2p::{Multiaddr, PeerId};
 pub use metrics::NetMetrics;
+pub use peer_action::PeerAction;
 pub use peer_manager::PeerTargets;
 pub use rpc::{InboundRpc, RpcId, RpcResponse};
 pub use service::InboundRequest;

@@ -56,8 +56,6 @@ pub enum RpcResponse {
     RateLimited,
 }
 
-/// Score penalty for a malformed RPC (see [`crate::Client::penalize`]).
-pub const MALFORMED_RPC_PENALTY: f64 = 3.0;
 
 /// Handle of an inbound request, for [`crate::Client::answer_rpc`].
 pub type RpcId = u64;
@@ -114,7 +112,7 @@ impl EventLoop {
                     reason: format!("service name must be 1..={MAX_SERVICE_NAME} bytes"),
                 },
             );
-            self.penalize(peer, MALFORMED_RPC_PENALTY);
+            self.penalize(peer, crate::PeerAction::Malformed);
             return;
         }
         self.next_rpc_id += 1;

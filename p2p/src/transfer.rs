@@ -29,9 +29,6 @@ pub const MAX_REQUEST_BYTES: u64 = 4096;
 /// Total bytes of content one node serves from memory.
 pub const MAX_PROVIDED_BYTES: usize = 256 * 1024 * 1024;
 
-/// Score penalty for a provider whose answers break the transfer rules or whose bytes fail their
-/// id (the ban threshold is -80 and the application-score weight 10).
-pub const LYING_PROVIDER_PENALTY: f64 = 10.0;
 
 /// Chunks needed for at most `max_bytes` bytes (at least one: empty content is one empty chunk).
 pub fn max_chunks(max_bytes: u64) -> u64 {

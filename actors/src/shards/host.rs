@@ -26,7 +26,7 @@ use super::actor::{ShardActor, ShardArgs, ShardMsg, actor_name};
 use super::authority::{HoldAuthority, matches_registration};
 use super::disk::{HeldModel, ShardDisk, versions_to_drop};
 use super::error::ShardError;
-use super::fetch::{BAD_SHARD_PENALTY, DownloadError, download_shard_to_file};
+use super::fetch::{DownloadError, download_shard_to_file};
 use super::placement::ranked;
 use super::wire::{self, ShardRequest, ShardResponse};
 use crate::supervisor::{ChildSpec, Supervisor, SupervisorConfig, SupervisorMsg};
@@ -525,7 +525,7 @@ impl ShardHost {
         {
             Ok(()) => {}
             Err(DownloadError::Corrupt(reason)) => {
-                let _ = self.inner.client.penalize(source, BAD_SHARD_PENALTY).await;
+                let _ = self.inner.client.penalize(source, autonet_p2p::PeerAction::Lied).await;
                 return Err(ShardError::Placement(format!(
                     "download from {source}: bad shard data: {reason}"
                 )));

@@ -12,9 +12,6 @@ use autonet_models::jepa::params::Layout;
 use autonet_models::jepa::{PLAN_SERVICE, Pipeline, PlanRequest, PlanResponse};
 use autonet_p2p::{Client, InboundRpc, RpcResponse};
 
-/// Score penalty for a bad plan request: with gossipsub's application weight (10) three of
-/// them take a peer below the ban threshold (−80).
-pub const BAD_PLAN_PENALTY: f64 = 3.0;
 
 /// Shares one trained pipeline between requests.
 #[derive(Clone)]
@@ -86,7 +83,7 @@ impl PlanServer {
         // Answer first: the strike may ban the peer and close the connection.
         let _ = client.answer_rpc(rpc.id, response).await;
         if penalty {
-            let _ = client.penalize(peer, BAD_PLAN_PENALTY).await;
+            let _ = client.penalize(peer, autonet_p2p::PeerAction::Malformed).await;
         }
     }
 
