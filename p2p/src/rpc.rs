@@ -56,7 +56,6 @@ pub enum RpcResponse {
     RateLimited,
 }
 
-
 /// Handle of an inbound request, for [`crate::Client::answer_rpc`].
 pub type RpcId = u64;
 

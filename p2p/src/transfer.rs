@@ -29,7 +29,6 @@ pub const MAX_REQUEST_BYTES: u64 = 4096;
 /// Total bytes of content one node serves from memory.
 pub const MAX_PROVIDED_BYTES: usize = 256 * 1024 * 1024;
 
-
 /// Chunks needed for at most `max_bytes` bytes (at least one: empty content is one empty chunk).
 pub fn max_chunks(max_bytes: u64) -> u64 {
     max_bytes.div_ceil(MAX_CHUNK_BYTES as u64).max(1)

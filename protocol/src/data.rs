@@ -6,8 +6,8 @@
 
 use alloy::primitives::{B256, keccak256};
 
-const TRAINING: &str = include_str!("../../data/agent-turns.jsonl");
-const HELD_OUT: &str = include_str!("../../data/agent-turns-heldout.jsonl");
+const TRAINING: &str = include_str!("../data/agent-turns.jsonl");
+const HELD_OUT: &str = include_str!("../data/agent-turns-heldout.jsonl");
 
 fn lines(text: &str) -> Vec<String> {
     text.lines()

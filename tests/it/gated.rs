@@ -77,8 +77,8 @@ impl GatedNode {
                 mailbox: None,
             },
         )
-            .await
-            .unwrap();
+        .await
+        .unwrap();
         let (bridge, _) = Actor::spawn(
             None,
             NetworkBridge,

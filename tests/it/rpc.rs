@@ -35,7 +35,9 @@ async fn rpc_answers_refuses_oversize_and_bans_after_penalties() -> anyhow::Resu
                             },
                         )
                         .await;
-                    let _ = app.penalize(rpc.peer, autonet_p2p::PeerAction::Malformed).await;
+                    let _ = app
+                        .penalize(rpc.peer, autonet_p2p::PeerAction::Malformed)
+                        .await;
                     continue;
                 }
                 other => RpcResponse::Unavailable {

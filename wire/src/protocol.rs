@@ -9,7 +9,6 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-
 /// Why bytes are not a valid message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot decode {what}: {reason}")]

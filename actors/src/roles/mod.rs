@@ -44,3 +44,9 @@ pub enum RoleError {
     #[error("actor: {0}")]
     Actor(String),
 }
+
+impl From<crate::protocol::wire::DecodeError> for RoleError {
+    fn from(e: crate::protocol::wire::DecodeError) -> Self {
+        RoleError::Protocol(e.into())
+    }
+}

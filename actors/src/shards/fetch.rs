@@ -33,7 +33,6 @@ const PROGRESS: Table = Table::new("shard_fetch_progress");
 /// Chunk requests in flight per shard download.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
-
 /// Something that happened during a fetch (progress bars, logs, tests).
 #[derive(Debug, Clone)]
 pub enum FetchEvent {
@@ -575,7 +574,10 @@ impl Scheduler {
                     report.bytes_transferred += self.manifest.shard_size;
                     report.corrupt.push((index, peer));
                     self.bad.insert(peer);
-                    let _ = self.client.penalize(peer, autonet_p2p::PeerAction::Lied).await;
+                    let _ = self
+                        .client
+                        .penalize(peer, autonet_p2p::PeerAction::Lied)
+                        .await;
                     failures.push(format!("shard {index} from {peer}: {reason}"));
                     emit(FetchEvent::Corrupt { index, from: peer });
                 }

@@ -525,7 +525,11 @@ impl ShardHost {
         {
             Ok(()) => {}
             Err(DownloadError::Corrupt(reason)) => {
-                let _ = self.inner.client.penalize(source, autonet_p2p::PeerAction::Lied).await;
+                let _ = self
+                    .inner
+                    .client
+                    .penalize(source, autonet_p2p::PeerAction::Lied)
+                    .await;
                 return Err(ShardError::Placement(format!(
                     "download from {source}: bad shard data: {reason}"
                 )));

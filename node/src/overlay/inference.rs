@@ -12,7 +12,6 @@ use autonet_models::jepa::params::Layout;
 use autonet_models::jepa::{PLAN_SERVICE, Pipeline, PlanRequest, PlanResponse};
 use autonet_p2p::{Client, InboundRpc, RpcResponse};
 
-
 /// Shares one trained pipeline between requests.
 #[derive(Clone)]
 pub struct PlanServer {
@@ -83,7 +82,9 @@ impl PlanServer {
         // Answer first: the strike may ban the peer and close the connection.
         let _ = client.answer_rpc(rpc.id, response).await;
         if penalty {
-            let _ = client.penalize(peer, autonet_p2p::PeerAction::Malformed).await;
+            let _ = client
+                .penalize(peer, autonet_p2p::PeerAction::Malformed)
+                .await;
         }
     }
 

@@ -13,8 +13,8 @@ use autonet_actors::roles::journal::Journal;
 use autonet_contracts::Role;
 use serde::Serialize;
 
-use super::{ByzantineKind, SimulateArgs};
 use super::network::PeerInfo;
+use super::{ByzantineKind, SimulateArgs};
 
 /// Blocks a churned peer stays down.
 pub const DOWN_BLOCKS: u64 = 2;

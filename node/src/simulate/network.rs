@@ -15,9 +15,7 @@ use autonet_actors::roles::conduct::Honest;
 use autonet_actors::roles::ctx::NetworkPlan;
 use autonet_actors::roles::journal::Journal;
 use autonet_actors::roles::peer::{PeerParts, PeerSetup, RunningPeer, bind_peer, start_peer};
-use autonet_contracts::{
-    ATN, Backend, Chain, Contracts, EmbeddedChain, ProtocolView, RegisteredModel, Role,
-};
+use autonet_contracts::{ATN, Backend, Chain, Contracts, EmbeddedChain, RegisteredModel, Role};
 use autonet_p2p::Keypair;
 use autonet_p2p::testnet::{Peer, accept_all, local_config};
 use tokio::task::JoinHandle;
@@ -351,7 +349,9 @@ impl Network {
         let Some(models) = reached(&self.chain, goal, live).await? else {
             return Ok(false);
         };
-        Ok(models.iter().all(|(model, info)| self.shards_held(*model, info)))
+        Ok(models
+            .iter()
+            .all(|(model, info)| self.shards_held(*model, info)))
     }
 
     /// Whether each shard of `model` is held by a live peer.

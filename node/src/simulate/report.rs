@@ -10,8 +10,8 @@ use autonet_actors::roles::journal::EpochRecord;
 use autonet_contracts::{ATN, Backend, Chain, Contracts, ProtocolView, RewardEvent};
 use serde::Serialize;
 
-use super::{ByzantineKind, SimulateArgs};
 use super::network::{INITIAL_ATN, Network, PeerInfo};
+use super::{ByzantineKind, SimulateArgs};
 
 /// ATN wei as a decimal ATN string with 6 decimals (display; exact values are in `*_wei`).
 fn atn(x: U256) -> f64 {
@@ -180,7 +180,10 @@ pub async fn build_from<B: Backend>(
             name: p.name.clone(),
             role: format!("{:?}", p.role).to_lowercase(),
             address: p.address,
-            behaviour: p.byzantine.map_or("honest", ByzantineKind::name).to_string(),
+            behaviour: p
+                .byzantine
+                .map_or("honest", ByzantineKind::name)
+                .to_string(),
             stake_wei: stake,
             balance_wei: balance,
             rewards_wei: rewards,
@@ -197,10 +200,7 @@ pub async fn build_from<B: Backend>(
         .iter()
         .filter_map(|p| {
             let kind = p.byzantine?;
-            Some((
-                p.name.clone(),
-                format!("byzantine solver: {}", kind.name()),
-            ))
+            Some((p.name.clone(), format!("byzantine solver: {}", kind.name())))
         })
         .collect();
     faults.extend(inputs.fault_events);

@@ -17,9 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use autonet_actors::roles::journal::EpochRecord;
 use autonet_contracts::pending::PendingStore;
-use autonet_contracts::{
-    Backend, Chain, Contracts, ProtocolView, RewardEvent, Role, RpcChain, RpcConfig, discover,
-};
+use autonet_contracts::{Backend, Chain, Role, RpcChain, RpcConfig, discover};
 use clap::Args;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

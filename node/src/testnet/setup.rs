@@ -17,11 +17,11 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use crate::chain::keystore;
+use crate::model_kind::ModelKind;
 use crate::peer::{plan::PlanFile, secret};
 use crate::simulate::network::{
     INITIAL_ATN, create_funded_project, keypair_of, plan_for, roster, secret_of,
 };
-use crate::model_kind::ModelKind;
 use crate::simulate::{ByzantineKind, SimulateArgs};
 
 /// The keystore password of every dev peer (dev keys are public anyway).
