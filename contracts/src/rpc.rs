@@ -279,6 +279,29 @@ impl RpcChain {
     }
 }
 
+impl RpcChain {
+    /// Why a mined transaction reverted. It passed its gas estimate, so a transaction mined
+    /// before it (often in the same block: two coordinators finalizing one task) changed what it
+    /// saw; replayed as a call on the state its block left, it reverts with the contract's
+    /// custom error, which callers match to tell "refused" from a failure. A replay that does
+    /// not revert (the state moved on again) leaves the revert unnamed.
+    async fn mined_revert(&self, req: &TxRequest, block: Option<u64>) -> ChainError {
+        let mut call = TransactionRequest::default()
+            .from(req.from)
+            .input(req.data.clone().into())
+            .value(req.value);
+        call.to = req.to.map(TxKind::Call);
+        let at = block.map_or(BlockNumberOrTag::Latest, BlockNumberOrTag::Number);
+        match self.provider.call(call).block(at.into()).await {
+            Err(e) => match classify(e) {
+                named @ ChainError::Reverted { name: Some(_), .. } => named,
+                _ => ChainError::revert(Bytes::new()),
+            },
+            Ok(_) => ChainError::revert(Bytes::new()),
+        }
+    }
+}
+
 impl Backend for RpcChain {
     fn chain_id(&self) -> u64 {
         self.chain_id
@@ -364,10 +387,7 @@ impl Backend for RpcChain {
         let logs: Vec<alloy::primitives::Log> =
             r.inner.logs().iter().map(|l| l.inner.clone()).collect();
         if !r.status() {
-            return Err(ChainError::Reverted {
-                name: None,
-                data: Bytes::new(),
-            });
+            return Err(self.mined_revert(&req, r.block_number).await);
         }
         Ok(Receipt {
             tx_hash: r.transaction_hash,

@@ -386,3 +386,63 @@ async fn stuck_transaction_is_replaced_with_higher_fees_and_lands_once() {
         before + U256::from(5)
     );
 }
+
+/// A transaction that passed its gas estimate but reverted once mined (a transaction mined
+/// before it in the same block spent what it needed) is reported with the contract's custom
+/// error, like a revert at estimate time, so callers can tell "refused" from a failure. Here one
+/// account sends its whole ATN balance twice into the same block: the second transfer reverts in
+/// the block with `ERC20InsufficientBalance`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_reverted_in_its_block_is_named() {
+    let (anvil, c, cast) = fixture().await;
+    let p = alloy::providers::ProviderBuilder::new().connect_http(anvil.url.parse().unwrap());
+    let from = cast.outsider;
+    let all = c.atn_balance(from).await.unwrap();
+    let before_nonce = nonce(&anvil.url, from).await;
+    let _: serde_json::Value = p
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await
+        .unwrap();
+    let mut sends = JoinSet::new();
+    for _ in 0..2 {
+        let c = c.clone();
+        let to = cast.deployer;
+        sends.spawn(async move { c.transfer_atn(from, to, all).await });
+    }
+    // Both are estimated against the same state and handed to the node; then one block.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while c.backend().pending().in_flight().len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "both transfers never reached the node"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _: serde_json::Value = p
+        .raw_request("anvil_mine".into(), (U256::from(1),))
+        .await
+        .unwrap();
+    let mut outcomes = Vec::new();
+    while let Some(r) = sends.join_next().await {
+        outcomes.push(r.unwrap());
+    }
+    let _: serde_json::Value = p
+        .raw_request("evm_setAutomine".into(), (true,))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    let refused = outcomes.into_iter().find_map(Result::err).unwrap();
+    assert!(
+        matches!(&refused, ChainError::Reverted { name: Some(n), .. } if n == "ERC20InsufficientBalance"),
+        "the in-block revert is not named: {refused:?}"
+    );
+    assert_eq!(
+        nonce(&anvil.url, from).await,
+        before_nonce + 2,
+        "both were mined"
+    );
+}
