@@ -10,6 +10,7 @@
 //! [`secret`] (`protocol_secret`). Progress lines are printed per phase; the [`status`] endpoint
 //! serves the same as JSON. Ctrl-C or SIGTERM stops the role, closes the network and the stores.
 
+pub mod metrics;
 pub mod plan;
 pub mod secret;
 pub mod status;
@@ -116,8 +117,8 @@ pub fn join(role: RoleArg, config: &Config) -> anyhow::Result<()> {
             "--role needs --plan FILE or role.plan in the config file (the network plan, see `autonet testnet setup`)"
         );
     };
-    if config.network.metrics.is_some() || config.inference.model.is_some() {
-        bail!("--metrics and --inference cannot be combined with --role yet");
+    if config.inference.model.is_some() {
+        bail!("--inference cannot be combined with --role yet");
     }
     let plan = plan::PlanFile::read(&plan_path)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -206,8 +207,22 @@ async fn run(
     write_file(&data_dir.join(STATUS_ADDR_FILE), &status_addr.to_string())?;
     write_file(&data_dir.join(PID_FILE), &std::process::id().to_string())?;
     println!("status: http://{status_addr}/status");
+    let role_metrics = match config.network.metrics {
+        Some(addr) => {
+            let (m, bound) = metrics::serve(addr, &peer.metrics).await?;
+            println!("metrics: http://{bound}/metrics");
+            Some(m)
+        }
+        None => None,
+    };
     println!("{name}: running (Ctrl-C stops)");
-    print_progress_until_signal(&journal).await;
+    let collector = async {
+        match role_metrics {
+            Some(m) => metrics::run(m, chain.clone(), me, &peer).await,
+            None => std::future::pending().await,
+        }
+    };
+    print_progress_until_signal(&journal, collector).await;
     tracing::info!("shutting down");
     let _ = std::fs::remove_file(data_dir.join(STATUS_ADDR_FILE));
     peer.stop().await;
@@ -215,10 +230,12 @@ async fn run(
     Ok(())
 }
 
-/// Prints the journal's progress lines until Ctrl-C or SIGTERM.
-async fn print_progress_until_signal(journal: &Journal) {
+/// Prints the journal's progress lines until Ctrl-C or SIGTERM, driving `collector` (the
+/// metrics updates) meanwhile.
+async fn print_progress_until_signal(journal: &Journal, collector: impl Future<Output = ()>) {
     let signal = crate::overlay::wait_for_signal();
     tokio::pin!(signal);
+    tokio::pin!(collector);
     let mut shown = 0;
     loop {
         for e in journal.entries_since(shown) {
@@ -236,6 +253,7 @@ async fn print_progress_until_signal(journal: &Journal) {
         }
         tokio::select! {
             _ = &mut signal => break,
+            _ = &mut collector => {}
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
     }
