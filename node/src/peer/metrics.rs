@@ -158,7 +158,7 @@ pub async fn run(
     let mut scanned = chain.block_number().await.unwrap_or(0);
     let mut restarts_seen = 0;
     loop {
-        match update(&metrics, &chain, me, scanned).await {
+        match update(&metrics, chain.as_ref(), me, scanned).await {
             Ok(head) => scanned = head,
             Err(err) => {
                 metrics.read_failures.inc();
@@ -175,9 +175,9 @@ pub async fn run(
 }
 
 /// One update; returns the head whose events are counted now.
-async fn update(
+async fn update<C: ProtocolView>(
     m: &RoleMetrics,
-    chain: &Contracts<RpcChain>,
+    chain: &C,
     me: Address,
     scanned: u64,
 ) -> Result<u64, ChainError> {
@@ -245,6 +245,68 @@ mod tests {
     use prometheus_client::encoding::text::encode;
 
     use super::*;
+
+    fn metrics_text(registry: &Registry) -> String {
+        let mut text = String::new();
+        encode(&mut text, registry).unwrap();
+        text
+    }
+
+    fn value(text: &str, series: &str) -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series}:\n{text}"))
+    }
+
+    /// Before any task and after a whole protocol round (stakes, a task of epoch 1 through
+    /// commit, reveal, vote and finalize, claims) on the embedded chain, from a solver's side.
+    #[tokio::test]
+    async fn values_follow_a_protocol_round_on_the_chain() {
+        use autonet_contracts::embedded::dev_key;
+        use autonet_contracts::{Backend, DeployConfig, EmbeddedChain, deploy, workload};
+
+        let n = workload::ACCOUNTS as u32;
+        let c = deploy(
+            EmbeddedChain::new(n),
+            dev_key(0).address(),
+            &DeployConfig::default(),
+        )
+        .await
+        .unwrap();
+        let accounts = c.backend().accounts();
+        for a in accounts.iter().skip(1) {
+            let atn = autonet_contracts::ATN * U256::from(100_000u64);
+            c.transfer_atn(accounts[0], *a, atn).await.unwrap();
+        }
+        let solver = accounts[2];
+        let mut registry = Registry::default();
+        let m = RoleMetrics::register(&mut registry);
+        let start = update(&m, &c, solver, 0).await.unwrap();
+        let text = metrics_text(&registry);
+        assert_eq!(value(&text, "autonet_role_epoch"), 0.0);
+        assert_eq!(value(&text, "autonet_role_phase{phase=\"waiting\"}"), 1.0);
+        assert_eq!(value(&text, "autonet_role_stake_atn"), 0.0);
+
+        workload::lifecycle(&c, &accounts, 1).await.unwrap();
+        let head = update(&m, &c, solver, start).await.unwrap();
+        assert!(head > start);
+        let text = metrics_text(&registry);
+        assert_eq!(value(&text, "autonet_role_epoch"), 1.0, "{text}");
+        assert_eq!(value(&text, "autonet_role_phase{phase=\"closing\"}"), 1.0);
+        assert_eq!(value(&text, "autonet_role_phase{phase=\"waiting\"}"), 0.0);
+        assert_eq!(value(&text, "autonet_role_chain_head"), head as f64);
+        assert_eq!(value(&text, "autonet_role_stake_atn"), 50.0, "{text}");
+        let earned = value(&text, "autonet_role_rewards_atn_total{kind=\"earned\"}");
+        let claimed = value(&text, "autonet_role_rewards_atn_total{kind=\"claimed\"}");
+        assert!(earned > 0.0, "{text}");
+        // The workload's solvers claim what they earned, so nothing is left to claim.
+        assert_eq!(claimed, earned, "{text}");
+        assert_eq!(value(&text, "autonet_role_claimable_atn"), 0.0, "{text}");
+        assert_eq!(
+            value(&text, "autonet_role_rewards_atn_total{kind=\"slashed\"}"),
+            0.0
+        );
+    }
 
     #[test]
     fn every_series_exists_from_the_start_and_phases_are_exclusive() {
