@@ -261,6 +261,7 @@ async fn serve(
         }
     });
 
+    let signal = wait_for_signal();
     println!("peer id: {}", client.peer_id());
     for addr in client.listen_addrs().await? {
         println!("listening on {addr}");
@@ -278,7 +279,7 @@ async fn serve(
         println!("metrics: http://{addr}/metrics");
     }
 
-    wait_for_signal().await;
+    signal.await;
     tracing::info!("shutting down");
     shards.shutdown().await;
     match tokio::time::timeout(Duration::from_secs(3), client.shutdown()).await {
@@ -291,18 +292,26 @@ async fn serve(
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub(crate) async fn wait_for_signal() {
+/// Resolves on Ctrl-C or SIGTERM. The handlers are registered when this is called, not when
+/// the future is first polled: call it before telling anyone that the node runs, so a signal
+/// sent right after is caught instead of killing the process.
+pub(crate) fn wait_for_signal() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
+        if let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            return Box::pin(async move {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            });
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    Box::pin(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

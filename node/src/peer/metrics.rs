@@ -147,6 +147,19 @@ pub async fn serve(
     Ok((metrics, bound))
 }
 
+/// [`serve`] when `addr` is given, printing the endpoint's URL.
+pub async fn serve_if(
+    addr: Option<SocketAddr>,
+    registry: &Arc<Mutex<Registry>>,
+) -> anyhow::Result<Option<RoleMetrics>> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    let (metrics, bound) = serve(addr, registry).await?;
+    println!("metrics: http://{bound}/metrics");
+    Ok(Some(metrics))
+}
+
 /// Keeps `metrics` up to date; never returns (drop the future to stop it).
 pub async fn run(
     metrics: RoleMetrics,
@@ -174,7 +187,9 @@ pub async fn run(
     }
 }
 
-/// One update; returns the head whose events are counted now.
+/// One update; returns the head whose events are counted now. Every read is made before any
+/// metric is set, so a failed read changes nothing and a scrape sees one update or the next;
+/// the head is set last, so a scrape that sees it sees the rest of that update.
 async fn update<C: ProtocolView>(
     m: &RoleMetrics,
     chain: &C,
@@ -182,31 +197,36 @@ async fn update<C: ProtocolView>(
     scanned: u64,
 ) -> Result<u64, ChainError> {
     let head = chain.block_number().await?;
-    m.head.set(i64::try_from(head).unwrap_or(i64::MAX));
-    let stake = chain.stake_of(me).await?;
-    m.stake.set(atn(stake.amount));
-    m.balance.set(atn(chain.atn_balance(me).await?));
-    m.claimable.set(atn(chain.claimable(me).await?));
+    let stake = chain.stake_of(me).await?.amount;
+    let balance = chain.atn_balance(me).await?;
+    let claimable = chain.claimable(me).await?;
     let newest = chain.next_task_id().await?.saturating_sub(U256::from(1));
-    if newest.is_zero() {
-        m.epoch.set(0);
-        m.set_phase("waiting");
+    let (epoch, phase) = if newest.is_zero() {
+        (0, "waiting")
     } else {
         let task = chain.task_info(newest).await?;
-        m.epoch.set(i64::try_from(task.epoch).unwrap_or(i64::MAX));
         let deadlines = Deadlines {
             commit: task.commit_deadline,
             reveal: task.reveal_deadline,
             vote_commit: task.vote_commit_deadline,
             vote: task.vote_deadline,
         };
-        m.set_phase(deadlines.phase_at(head).name());
+        (task.epoch, deadlines.phase_at(head).name())
+    };
+    let events = if head > scanned {
+        chain.reward_events(scanned + 1, head).await?
+    } else {
+        Vec::new()
+    };
+    m.stake.set(atn(stake));
+    m.balance.set(atn(balance));
+    m.claimable.set(atn(claimable));
+    m.epoch.set(i64::try_from(epoch).unwrap_or(i64::MAX));
+    m.set_phase(phase);
+    for event in &events {
+        count(m, me, event);
     }
-    if head > scanned {
-        for event in chain.reward_events(scanned + 1, head).await? {
-            count(m, me, &event);
-        }
-    }
+    m.head.set(i64::try_from(head).unwrap_or(i64::MAX));
     Ok(head)
 }
 

@@ -207,14 +207,8 @@ async fn run(
     write_file(&data_dir.join(STATUS_ADDR_FILE), &status_addr.to_string())?;
     write_file(&data_dir.join(PID_FILE), &std::process::id().to_string())?;
     println!("status: http://{status_addr}/status");
-    let role_metrics = match config.network.metrics {
-        Some(addr) => {
-            let (m, bound) = metrics::serve(addr, &peer.metrics).await?;
-            println!("metrics: http://{bound}/metrics");
-            Some(m)
-        }
-        None => None,
-    };
+    let role_metrics = metrics::serve_if(config.network.metrics, &peer.metrics).await?;
+    let signal = crate::overlay::wait_for_signal();
     println!("{name}: running (Ctrl-C stops)");
     let collector = async {
         match role_metrics {
@@ -222,7 +216,7 @@ async fn run(
             None => std::future::pending().await,
         }
     };
-    print_progress_until_signal(&journal, collector).await;
+    print_progress_until_signal(&journal, signal, collector).await;
     tracing::info!("shutting down");
     let _ = std::fs::remove_file(data_dir.join(STATUS_ADDR_FILE));
     peer.stop().await;
@@ -230,11 +224,13 @@ async fn run(
     Ok(())
 }
 
-/// Prints the journal's progress lines until Ctrl-C or SIGTERM, driving `collector` (the
-/// metrics updates) meanwhile.
-async fn print_progress_until_signal(journal: &Journal, collector: impl Future<Output = ()>) {
-    let signal = crate::overlay::wait_for_signal();
-    tokio::pin!(signal);
+/// Prints the journal's progress lines until `signal` (Ctrl-C or SIGTERM), driving
+/// `collector` (the metrics updates) meanwhile.
+async fn print_progress_until_signal(
+    journal: &Journal,
+    mut signal: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    collector: impl Future<Output = ()>,
+) {
     tokio::pin!(collector);
     let mut shown = 0;
     loop {

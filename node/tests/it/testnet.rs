@@ -286,7 +286,7 @@ fn join_with_a_role_serves_role_metrics() {
         .find_map(|l| l.strip_prefix("metrics: http://")?.strip_suffix("/metrics"))
         .unwrap_or_else(|| panic!("no metrics line: {:?}", peer.lines))
         .to_owned();
-    // The first update lands within a second of the start.
+    // The first update lands within a second of the start; the head is set last.
     let text = crate::overlay::poll("role metrics", Duration::from_secs(30), || {
         let text = crate::overlay::get_text(&host, "/metrics")?;
         (metric(&text, "autonet_role_chain_head")? > 0.0).then_some(text)
