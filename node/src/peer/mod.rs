@@ -8,7 +8,8 @@
 //! `kill -9`: `state.redb` (role stages, commitments, salts, bundles, models), `chain.redb`
 //! (transactions in flight, resubmitted on start), `p2p.redb` (DHT records), `node_key`,
 //! [`secret`] (`protocol_secret`). Progress lines are printed per phase; the [`status`] endpoint
-//! serves the same as JSON. Ctrl-C or SIGTERM stops the role, closes the network and the stores.
+//! serves the same as JSON; with `--metrics ADDR`, [`metrics`] serves the overlay's and the role's
+//! Prometheus metrics. Ctrl-C or SIGTERM stops the role, closes the network and the stores.
 
 pub mod metrics;
 pub mod plan;
