@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 ///
 /// Peers join a libp2p overlay, take staked roles (proposer, solver, coordinator, aggregator),
 /// train a shared model through a commit-reveal protocol checked and paid by EVM contracts, and
-/// serve inference. Every flag can also be set by the environment variable shown in its help, or
-/// in the TOML config file; a flag beats the variable, which beats the file, which beats the
-/// default. `autonet --dump-config - <command>` prints the configuration that results.
+/// serve inference. Every setting can be given as a flag, as the environment variable shown in
+/// its help, or as a key of the TOML config file; a flag beats the variable, which beats the
+/// file, which beats the default. `autonet --dump-config <command> [flags]` prints every
+/// setting that results, in the file's format.
 #[derive(Debug, Parser)]
 #[command(
     name = "autonet",
@@ -22,6 +23,9 @@ use serde::{Deserialize, Serialize};
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// With --dump-config: write JSON instead of TOML (give it before the command).
+    #[arg(long = "json", requires = "dump_config")]
+    pub dump_json: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -47,8 +51,17 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "AUTONET_LOG_LEVEL", value_name = "FILTER")]
     pub log_level: Option<String>,
 
-    /// Write the effective configuration as TOML to FILE (`-` for stdout) and exit.
-    #[arg(long, global = true, env = "AUTONET_DUMP_CONFIG", value_name = "FILE")]
+    /// Print the effective configuration of the command (every setting; unset optional ones as
+    /// comments) as TOML and exit; `--dump-config=FILE` writes it to FILE (`-`: stdout).
+    #[arg(
+        long,
+        global = true,
+        env = "AUTONET_DUMP_CONFIG",
+        value_name = "FILE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "-"
+    )]
     pub dump_config: Option<PathBuf>,
 }
 

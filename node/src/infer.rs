@@ -68,7 +68,7 @@ pub struct InferArgs {
 
 pub fn run(args: &InferArgs, config: &Config) -> anyhow::Result<()> {
     match args.model {
-        InferModel::Jepa => run_jepa(args, &config.data_dir),
+        InferModel::Jepa => run_jepa(args, config),
         InferModel::Substrate => crate::substrate::infer_cmd(
             args.world.as_deref(),
             args.input.as_deref(),
@@ -77,7 +77,7 @@ pub fn run(args: &InferArgs, config: &Config) -> anyhow::Result<()> {
     }
 }
 
-fn run_jepa(args: &InferArgs, data_dir: &std::path::Path) -> anyhow::Result<()> {
+fn run_jepa(args: &InferArgs, config: &Config) -> anyhow::Result<()> {
     let (_, held_out) = committed_digits()?;
     let digit = held_out.get(args.digit).with_context(|| {
         format!(
@@ -86,7 +86,7 @@ fn run_jepa(args: &InferArgs, data_dir: &std::path::Path) -> anyhow::Result<()> 
             held_out.len()
         )
     })?;
-    let prepared = crate::jepa::load_or_train(&args.jepa, data_dir)?;
+    let prepared = crate::jepa::load_or_train(&config.inference, &config.data_dir)?;
     let (mut pipeline, report) = (prepared.pipeline, prepared.report);
     let (answer, peers) = if args.peers.is_empty() {
         (pipeline.answer(digit, &args.prompt, &mut Offline)?, None)

@@ -14,23 +14,28 @@ use autonet_models::jepa::verify::layout_fingerprint;
 use autonet_models::jepa::{Device, GraphSource, Pipeline};
 use clap::Args;
 
+use crate::config::InferenceConfig;
 use crate::overlay::inference::hex;
 
-/// Which JEPA graphs run where, and how long they train before answering.
+/// Which JEPA graphs run where, and how long they train before answering. Each flag is also a
+/// key of the config file's `[inference]` table.
 #[derive(Debug, Clone, Args)]
 pub struct JepaArgs {
-    /// `cpu` or `cuda` (an error when the CUDA provider is unusable; never a silent fallback).
-    #[arg(long, default_value = "cpu", env = "AUTONET_JEPA_DEVICE")]
-    pub device: String,
-    /// Graph set: `tiny`, `default`, or a folder written by scripts/jepa-graphs/generate.py.
-    #[arg(long, default_value = "tiny", env = "AUTONET_JEPA_GRAPHS")]
-    pub graphs: String,
-    /// VL-JEPA training steps before answering (a checkpoint with fewer resumes to this many).
-    #[arg(long, default_value_t = 100, env = "AUTONET_JEPA_TRAIN_STEPS", value_parser = crate::cli::bounds::count(0..=1_000_000))]
-    pub train_steps: usize,
-    /// Decoder training steps before answering.
-    #[arg(long, default_value_t = 400, env = "AUTONET_JEPA_DECODER_STEPS", value_parser = crate::cli::bounds::count(0..=1_000_000))]
-    pub decoder_steps: usize,
+    /// `cpu` or `cuda` (an error when the CUDA provider is unusable; never a silent fallback)
+    /// [default: cpu].
+    #[arg(long, env = "AUTONET_JEPA_DEVICE")]
+    pub device: Option<String>,
+    /// Graph set: `tiny`, `default`, or a folder written by scripts/jepa-graphs/generate.py
+    /// [default: tiny].
+    #[arg(long, env = "AUTONET_JEPA_GRAPHS")]
+    pub graphs: Option<String>,
+    /// VL-JEPA training steps before answering (a checkpoint with fewer resumes to this many)
+    /// [default: 100].
+    #[arg(long, env = "AUTONET_JEPA_TRAIN_STEPS", value_parser = crate::cli::bounds::count(0..=1_000_000))]
+    pub train_steps: Option<usize>,
+    /// Decoder training steps before answering [default: 400].
+    #[arg(long, env = "AUTONET_JEPA_DECODER_STEPS", value_parser = crate::cli::bounds::count(0..=1_000_000))]
+    pub decoder_steps: Option<usize>,
 }
 
 /// Seed of the node's pipeline: every node that trains the same graphs for the same steps
@@ -87,7 +92,7 @@ pub fn checkpoint_path(data_dir: &Path, pipeline: &Pipeline) -> PathBuf {
 /// Loads the pipeline's checkpoint from `data_dir` if there is one, trains (on) to the steps
 /// `args` asks for, and saves the checkpoint atomically when training happened. A checkpoint
 /// that cannot be read is an error that names the file, which is left untouched.
-pub fn load_or_train(args: &JepaArgs, data_dir: &Path) -> anyhow::Result<Prepared> {
+pub fn load_or_train(args: &InferenceConfig, data_dir: &Path) -> anyhow::Result<Prepared> {
     let device: Device = args.device.parse()?;
     let source = GraphSource::parse(&args.graphs)?;
     let mut pipeline = Pipeline::new(&source, device, PIPELINE_SEED)?;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use autonet_node::cli::{Cli, Command};
 use autonet_node::config::Config;
+use autonet_node::config::dump::DumpFormat;
 use autonet_node::{
     bench, chain, identity, infer, logging, model, overlay, simulate, substrate, testnet,
 };
@@ -27,9 +28,14 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::resolve(&cli.global)?;
+    let config = Config::resolve(&cli.global, &cli.command)?;
     if let Some(path) = &cli.global.dump_config {
-        return Ok(config.dump(path)?);
+        let format = if cli.dump_json {
+            DumpFormat::Json
+        } else {
+            DumpFormat::Toml
+        };
+        return Ok(config.dump(path, format)?);
     }
     logging::init(&config.log);
     tracing::debug!(data_dir = %config.data_dir.display(), "configuration resolved");
@@ -54,15 +60,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bootstrap(args) => overlay::bootstrap(&args, &config),
-        Command::Join(args) => overlay::join(&args, &config),
+        Command::Bootstrap(_) => overlay::bootstrap(&config),
+        Command::Join(_) => overlay::join(&config),
         Command::Bench(args) => bench::run(&args),
-        Command::Key(args) => chain::run_key(&config.data_dir, &args),
-        Command::Chain(args) => chain::run_chain(&config.data_dir, &args),
-        Command::Stake(args) => chain::run_stake(&config.data_dir, &args),
-        Command::Unstake(args) => chain::run_unstake(&config.data_dir, &args),
-        Command::Claim(args) => chain::run_claim(&config.data_dir, &args),
-        Command::Balance(args) => chain::run_balance(&config.data_dir, &args),
+        Command::Key(args) => chain::run_key(&config, &args),
+        Command::Chain(args) => chain::run_chain(&config, &args),
+        Command::Stake(args) => chain::run_stake(&config, &args),
+        Command::Unstake(args) => chain::run_unstake(&config, &args),
+        Command::Claim(args) => chain::run_claim(&config, &args),
+        Command::Balance(args) => chain::run_balance(&config, &args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Testnet(args) => testnet::run(&args),
         Command::Infer(args) => infer::run(&args, &config),

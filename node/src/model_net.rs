@@ -31,7 +31,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use prometheus_client::registry::Registry;
 
-use crate::chain::{KeyOpts, RoleArgs, RpcArgs, suite};
+use crate::chain::suite;
+use crate::config::ChainConfig;
 
 /// How to join the overlay.
 #[derive(Debug, Args)]
@@ -176,20 +177,15 @@ pub fn publish_file(
             "publishing over the network needs --rpc-url and --governor (or --out DIR for an offline shard folder)"
         );
     };
-    let role = &RoleArgs {
-        rpc: RpcArgs {
-            rpc_url: rpc_url.clone(),
-            chain_id: opts.chain_id,
-        },
-        governor,
-        key: KeyOpts {
-            role: opts.role.clone(),
-            password_file: opts.password_file.clone(),
-        },
+    let chain_config = ChainConfig {
+        rpc_url: Some(rpc_url.clone()),
+        chain_id: opts.chain_id,
+        governor: Some(governor),
+        password_file: opts.password_file.clone(),
     };
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     runtime()?.block_on(async {
-        let (chain, me) = suite(data_dir, role).await?;
+        let (chain, me) = suite(data_dir, &chain_config, &opts.role).await?;
         let client = join(&opts.join).await?;
         let mut config = HostConfig::new(data_dir);
         config.repair_interval = None;

@@ -53,6 +53,9 @@ pub struct RunningPeer {
     /// The peer's shard host (under `<data dir>/shards`).
     pub shards: ShardHost,
     pub supervisor: ActorRef<SupervisorMsg>,
+    /// The peer's Prometheus registry (the overlay's metrics); the node adds its role metrics
+    /// and serves it with `--metrics`.
+    pub metrics: Arc<std::sync::Mutex<prometheus_client::registry::Registry>>,
     bridge: ActorRef<BridgeMsg>,
     gate: ActorCell,
     loop_task: JoinHandle<()>,
@@ -178,6 +181,7 @@ pub async fn start_peer<C: ProtocolView + 'static>(
         client,
         shards,
         supervisor,
+        metrics: Arc::new(std::sync::Mutex::new(registry)),
         bridge,
         gate: gate.get_cell(),
         loop_task,
@@ -208,6 +212,12 @@ fn prometheus_registry() -> prometheus_client::registry::Registry {
 }
 
 impl RunningPeer {
+    /// Restarts of the role actor so far (each after a failed step); `None` once the supervisor
+    /// stopped.
+    pub async fn restarts(&self) -> Option<usize> {
+        ractor::call!(self.supervisor, SupervisorMsg::Restarts).ok()
+    }
+
     /// The role actor's current cell.
     pub async fn role_actor(&self) -> Option<ActorCell> {
         ractor::call!(self.supervisor, SupervisorMsg::Child, self.name.clone())

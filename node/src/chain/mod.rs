@@ -22,6 +22,8 @@ use autonet_contracts::{
 };
 use clap::{Args, Subcommand};
 
+use crate::config::{ChainConfig, Config};
+
 /// `autonet key`.
 #[derive(Debug, Args)]
 pub struct KeyArgs {
@@ -56,12 +58,12 @@ pub struct KeyOpts {
     pub password_file: Option<PathBuf>,
 }
 
-/// Where the chain is.
+/// Where the chain is (also `chain.rpc_url` and `chain.chain_id` in the config file).
 #[derive(Debug, Args)]
 pub struct RpcArgs {
-    /// JSON-RPC endpoint of the chain.
+    /// JSON-RPC endpoint of the chain (needed here or in the config file).
     #[arg(long, env = "AUTONET_RPC_URL", value_name = "URL")]
-    pub rpc_url: String,
+    pub rpc_url: Option<String>,
     /// Refuse to talk to a node that reports another chain id.
     #[arg(long, env = "AUTONET_CHAIN_ID", value_parser = clap::value_parser!(u64).range(1..))]
     pub chain_id: Option<u64>,
@@ -88,9 +90,9 @@ pub enum ChainAction {
     Info {
         #[command(flatten)]
         rpc: RpcArgs,
-        /// Governor address (the discovery root).
+        /// Governor address, the discovery root (needed here or as `chain.governor`).
         #[arg(long, env = "AUTONET_GOVERNOR")]
-        governor: Address,
+        governor: Option<Address>,
     },
 }
 
@@ -99,9 +101,9 @@ pub enum ChainAction {
 pub struct RoleArgs {
     #[command(flatten)]
     pub rpc: RpcArgs,
-    /// Governor address (the discovery root).
+    /// Governor address, the discovery root (needed here or as `chain.governor`).
     #[arg(long, env = "AUTONET_GOVERNOR")]
-    pub governor: Address,
+    pub governor: Option<Address>,
     #[command(flatten)]
     pub key: KeyOpts,
 }
@@ -129,17 +131,33 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// The endpoint of `chain`, or an error saying how to give it.
+fn rpc_url(chain: &ChainConfig) -> anyhow::Result<&str> {
+    chain
+        .rpc_url
+        .as_deref()
+        .context("no chain endpoint: give --rpc-url URL or chain.rpc_url in the config file")
+}
+
+/// The Governor of `chain`, or an error saying how to give it.
+fn governor(chain: &ChainConfig) -> anyhow::Result<Address> {
+    chain
+        .governor
+        .context("no Governor: give --governor ADDRESS or chain.governor in the config file")
+}
+
 async fn connect(
     data_dir: &Path,
-    rpc: &RpcArgs,
-    key: &KeyOpts,
+    chain: &ChainConfig,
+    key_role: &str,
 ) -> anyhow::Result<(RpcChain, Address)> {
-    let password = keystore::password(key.password_file.as_deref())?;
-    let signer = keystore::load(&keystore::key_path(data_dir, &key.role)?, &password)?;
+    let url = rpc_url(chain)?;
+    let password = keystore::password(chain.password_file.as_deref())?;
+    let signer = keystore::load(&keystore::key_path(data_dir, key_role)?, &password)?;
     let address = signer.address();
     let pending = PendingStore::open(&data_dir.join(CHAIN_STORE_FILE))
         .with_context(|| format!("cannot open the state store in {}", data_dir.display()))?;
-    let legacy = data_dir.join(format!("pending-{}.json", key.role));
+    let legacy = data_dir.join(format!("pending-{key_role}.json"));
     let imported = pending.import_json(&legacy)?;
     if imported > 0 {
         tracing::info!(
@@ -148,35 +166,39 @@ async fn connect(
         );
     }
     let cfg = RpcConfig {
-        expected_chain_id: rpc.chain_id,
+        expected_chain_id: chain.chain_id,
         ..Default::default()
     };
-    let chain = RpcChain::connect(&rpc.rpc_url, vec![signer], pending, cfg)
+    let rpc = RpcChain::connect(url, vec![signer], pending, cfg)
         .await
-        .with_context(|| format!("cannot use the chain at {}", rpc.rpc_url))?;
-    Ok((chain, address))
+        .with_context(|| format!("cannot use the chain at {url}"))?;
+    Ok((rpc, address))
 }
 
+/// The suite discovered from the configured Governor, signing with the `key_role` keystore.
 pub(crate) async fn suite(
     data_dir: &Path,
-    args: &RoleArgs,
+    chain: &ChainConfig,
+    key_role: &str,
 ) -> anyhow::Result<(Contracts<RpcChain>, Address)> {
-    let (chain, me) = connect(data_dir, &args.rpc, &args.key).await?;
-    let c = discover(chain, args.governor)
+    let governor = governor(chain)?;
+    let (rpc, me) = connect(data_dir, chain, key_role).await?;
+    let c = discover(rpc, governor)
         .await
-        .with_context(|| format!("no autonet suite found from Governor {}", args.governor))?;
+        .with_context(|| format!("no autonet suite found from Governor {governor}"))?;
     Ok((c, me))
 }
 
 /// `autonet key …`.
-pub fn run_key(data_dir: &Path, args: &KeyArgs) -> anyhow::Result<()> {
+pub fn run_key(config: &Config, args: &KeyArgs) -> anyhow::Result<()> {
+    let data_dir = config.data_dir.as_path();
     let (opts, action) = match &args.action {
         KeyAction::Create(o) => (o, "created"),
         KeyAction::Import { opts, .. } => (opts, "imported"),
         KeyAction::Show(o) => (o, "show"),
     };
     let path = keystore::key_path(data_dir, &opts.role)?;
-    let password = keystore::password(opts.password_file.as_deref())?;
+    let password = keystore::password(config.chain.password_file.as_deref())?;
     let key = match &args.action {
         KeyAction::Create(_) => keystore::create(&path, &password)?,
         KeyAction::Import {
@@ -195,29 +217,26 @@ pub fn run_key(data_dir: &Path, args: &KeyArgs) -> anyhow::Result<()> {
 }
 
 /// `autonet chain …`.
-pub fn run_chain(data_dir: &Path, args: &ChainArgs) -> anyhow::Result<()> {
+pub fn run_chain(config: &Config, args: &ChainArgs) -> anyhow::Result<()> {
+    let chain = &config.chain;
     runtime()?.block_on(async {
         match &args.action {
-            ChainAction::Deploy { rpc, password_file } => {
-                let key = KeyOpts {
-                    role: "deployer".into(),
-                    password_file: password_file.clone(),
-                };
-                let (chain, me) = connect(data_dir, rpc, &key).await?;
+            ChainAction::Deploy { .. } => {
+                let (chain, me) = connect(&config.data_dir, chain, "deployer").await?;
                 let c = deploy(chain, me, &DeployConfig::default())
                     .await
                     .context("deployment failed")?;
                 println!("governor: {}", c.addresses.governor);
                 Ok(())
             }
-            ChainAction::Info { rpc, governor } => {
+            ChainAction::Info { .. } => {
+                let (url, governor) = (rpc_url(chain)?, governor(chain)?);
                 let cfg = RpcConfig {
-                    expected_chain_id: rpc.chain_id,
+                    expected_chain_id: chain.chain_id,
                     ..Default::default()
                 };
-                let chain =
-                    RpcChain::connect(&rpc.rpc_url, vec![], PendingStore::in_memory(), cfg).await?;
-                let c = discover(chain, *governor)
+                let rpc = RpcChain::connect(url, vec![], PendingStore::in_memory(), cfg).await?;
+                let c = discover(rpc, governor)
                     .await
                     .with_context(|| format!("no autonet suite found from Governor {governor}"))?;
                 for (key, name, address) in c.addresses.entries() {
@@ -230,7 +249,7 @@ pub fn run_chain(data_dir: &Path, args: &ChainArgs) -> anyhow::Result<()> {
 }
 
 /// `autonet stake`.
-pub fn run_stake(data_dir: &Path, args: &StakeArgs) -> anyhow::Result<()> {
+pub fn run_stake(config: &Config, args: &StakeArgs) -> anyhow::Result<()> {
     let role = role_of(&args.role.key.role)?;
     let amount = match &args.amount {
         Some(a) => parse_ether(a).with_context(|| format!("bad ATN amount {a:?}"))?,
@@ -245,16 +264,16 @@ pub fn run_stake(data_dir: &Path, args: &StakeArgs) -> anyhow::Result<()> {
         );
     }
     runtime()?.block_on(async {
-        let (c, me) = suite(data_dir, &args.role).await?;
+        let (c, me) = suite(&config.data_dir, &config.chain, &args.role.key.role).await?;
         c.stake(me, role, amount).await.context("stake failed")?;
         print_balance(&c, me).await
     })
 }
 
 /// `autonet unstake`: starts unbonding, or withdraws once the unbonding period is over.
-pub fn run_unstake(data_dir: &Path, args: &RoleArgs) -> anyhow::Result<()> {
+pub fn run_unstake(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let (c, me) = suite(data_dir, args).await?;
+        let (c, me) = suite(&config.data_dir, &config.chain, &args.key.role).await?;
         let stake = c.stake_of(me).await?;
         if stake.amount == U256::ZERO {
             bail!("{me} has no stake");
@@ -284,9 +303,9 @@ pub fn run_unstake(data_dir: &Path, args: &RoleArgs) -> anyhow::Result<()> {
 }
 
 /// `autonet claim`.
-pub fn run_claim(data_dir: &Path, args: &RoleArgs) -> anyhow::Result<()> {
+pub fn run_claim(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let (c, me) = suite(data_dir, args).await?;
+        let (c, me) = suite(&config.data_dir, &config.chain, &args.key.role).await?;
         let due = c.claimable(me).await?;
         if due == U256::ZERO {
             bail!("nothing to claim for {me}");
@@ -298,9 +317,9 @@ pub fn run_claim(data_dir: &Path, args: &RoleArgs) -> anyhow::Result<()> {
 }
 
 /// `autonet balance`.
-pub fn run_balance(data_dir: &Path, args: &RoleArgs) -> anyhow::Result<()> {
+pub fn run_balance(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let (c, me) = suite(data_dir, args).await?;
+        let (c, me) = suite(&config.data_dir, &config.chain, &args.key.role).await?;
         print_balance(&c, me).await
     })
 }

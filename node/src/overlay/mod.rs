@@ -31,32 +31,29 @@ use crate::identity;
 /// File of the DHT record store inside the data dir.
 pub const DHT_STORE_FILE: &str = "p2p.redb";
 
-/// Options shared by `bootstrap` and `join`.
+/// Options shared by `bootstrap` and `join`. Each is also a key of the config file's
+/// `[network]` or `[inference]` table.
 #[derive(Debug, Args)]
 pub struct NodeArgs {
-    /// Status endpoint (HTTP JSON, localhost only); port 0 picks a free port.
-    #[arg(
-        long,
-        env = "AUTONET_STATUS",
-        default_value = "127.0.0.1:0",
-        value_name = "ADDR"
-    )]
-    pub status: SocketAddr,
-    /// Serve Prometheus metrics (libp2p's and autonet's) at http://ADDR/metrics (localhost only).
+    /// Status endpoint (HTTP JSON, localhost only); port 0 picks a free port
+    /// [default: 127.0.0.1:0].
+    #[arg(long, env = "AUTONET_STATUS", value_name = "ADDR")]
+    pub status: Option<SocketAddr>,
+    /// Serve Prometheus metrics (libp2p's and autonet's, and a role peer's role metrics) at
+    /// http://ADDR/metrics (localhost only).
     #[arg(long, env = "AUTONET_METRICS", value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
     /// Connections to keep: above a third more, the node disconnects the peers it needs least
     /// (outside its gossip meshes, then those it dialed itself, then the lowest scores) down to
     /// this; below three quarters of it, it dials peers it knows from the DHT. Gossip meshes need
-    /// 6 to 12 peers per topic.
+    /// 6 to 12 peers per topic [default: 32].
     #[arg(
         long,
         env = "AUTONET_TARGET_PEERS",
-        default_value_t = autonet_p2p::peer_manager::DEFAULT_TARGET_PEERS,
         value_parser = clap::value_parser!(u16).range(8..=1_000),
         value_name = "N"
     )]
-    pub target_peers: u16,
+    pub target_peers: Option<u16>,
     /// Be an inference peer: answer plan requests of `autonet infer --peer` with this model
     /// (trained as the JEPA flags say before the node starts listening).
     #[arg(long, env = "AUTONET_INFERENCE", value_name = "MODEL")]
@@ -66,7 +63,10 @@ pub struct NodeArgs {
 }
 
 /// Models an inference peer can serve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum InferenceModel {
     /// VL-JEPA latent plans.
     Jepa,
@@ -75,15 +75,15 @@ pub enum InferenceModel {
 /// `autonet bootstrap`.
 #[derive(Debug, Args)]
 pub struct BootstrapArgs {
-    /// Multiaddrs to listen on (repeat the flag for several).
+    /// Multiaddrs to listen on (repeat the flag for several)
+    /// [default: /ip4/0.0.0.0/tcp/4001,/ip4/0.0.0.0/udp/4001/quic-v1].
     #[arg(
         long,
         env = "AUTONET_LISTEN",
         value_delimiter = ',',
-        default_values = ["/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"],
         value_name = "MULTIADDR"
     )]
-    pub listen: Vec<Multiaddr>,
+    pub listen: Option<Vec<Multiaddr>>,
     #[command(flatten)]
     pub node: NodeArgs,
 }
@@ -91,33 +91,27 @@ pub struct BootstrapArgs {
 /// `autonet join`.
 #[derive(Debug, Args)]
 pub struct JoinArgs {
-    /// Bootstrap peers, each ending in /p2p/<peer id> (repeat the flag for several).
+    /// Bootstrap peers, each ending in /p2p/<peer id> (repeat the flag for several); needed here
+    /// or as `network.bootstrap` in the config file.
     #[arg(
         long,
         env = "AUTONET_BOOTSTRAP",
         value_delimiter = ',',
-        required = true,
         value_name = "MULTIADDR"
     )]
-    pub bootstrap: Vec<Multiaddr>,
-    /// Multiaddrs to listen on.
+    pub bootstrap: Option<Vec<Multiaddr>>,
+    /// Multiaddrs to listen on [default: /ip4/0.0.0.0/tcp/0,/ip4/0.0.0.0/udp/0/quic-v1].
     #[arg(
         long,
         env = "AUTONET_LISTEN",
         value_delimiter = ',',
-        default_values = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"],
         value_name = "MULTIADDR"
     )]
-    pub listen: Vec<Multiaddr>,
+    pub listen: Option<Vec<Multiaddr>>,
     /// Answer DHT queries and hold records for others (`server`, a full peer) or only query
-    /// (`client`, a light peer).
-    #[arg(
-        long,
-        env = "AUTONET_DHT_MODE",
-        default_value = "server",
-        value_name = "MODE"
-    )]
-    pub dht_mode: DhtModeArg,
+    /// (`client`, a light peer) [default: server].
+    #[arg(long, env = "AUTONET_DHT_MODE", value_name = "MODE")]
+    pub dht_mode: Option<DhtModeArg>,
     #[command(flatten)]
     pub node: NodeArgs,
     #[command(flatten, next_help_heading = "Protocol role (with --role)")]
@@ -125,57 +119,65 @@ pub struct JoinArgs {
 }
 
 /// DHT mode flag value.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum DhtModeArg {
     Server,
     Client,
 }
 
-/// Runs a bootstrap node until Ctrl-C.
-pub fn bootstrap(args: &BootstrapArgs, config: &Config) -> anyhow::Result<()> {
+impl DhtModeArg {
+    /// The overlay's mode.
+    pub fn mode(self) -> DhtMode {
+        match self {
+            DhtModeArg::Server => DhtMode::Server,
+            DhtModeArg::Client => DhtMode::Client,
+        }
+    }
+}
+
+/// Runs a bootstrap node until Ctrl-C (its settings are all in `config`).
+pub fn bootstrap(config: &Config) -> anyhow::Result<()> {
+    run(config, Vec::new(), DhtMode::Server)
+}
+
+/// Joins the network through the configured bootstrap peers and runs until Ctrl-C; with a
+/// configured role, as that role's protocol peer.
+pub fn join(config: &Config) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !config.network.bootstrap.is_empty(),
+        "join needs a bootstrap peer: --bootstrap MULTIADDR or network.bootstrap in the config file"
+    );
+    if let Some(role) = config.role.role {
+        return crate::peer::join(role, config);
+    }
     run(
         config,
-        args.listen.clone(),
-        Vec::new(),
-        DhtMode::Server,
-        &args.node,
+        config.network.bootstrap.clone(),
+        config.network.dht_mode.mode(),
     )
 }
 
-/// Joins the network through the given bootstrap peers and runs until Ctrl-C.
-pub fn join(args: &JoinArgs, config: &Config) -> anyhow::Result<()> {
-    if let Some(role) = args.role.role {
-        return crate::peer::join(args, role, config);
-    }
-    let mode = match args.dht_mode {
-        DhtModeArg::Server => DhtMode::Server,
-        DhtModeArg::Client => DhtMode::Client,
-    };
-    run(
-        config,
-        args.listen.clone(),
-        args.bootstrap.clone(),
-        mode,
-        &args.node,
-    )
+/// The overlay settings of `config` for `keypair` (its listen addresses, bootstrap peers, DHT
+/// mode and store, peer targets and limits).
+pub fn network_config(config: &Config, keypair: autonet_p2p::Keypair) -> NetworkConfig {
+    let net = &config.network;
+    let mut network = NetworkConfig::new(keypair);
+    network.listen = net.listen.clone();
+    network.bootstrap = net.bootstrap.clone();
+    network.dht_mode = net.dht_mode.mode();
+    network.dht_store_path = Some(config.data_dir.join(DHT_STORE_FILE));
+    network.peers = autonet_p2p::PeerTargets::around(usize::from(net.target_peers));
+    network.limits = net.limits.to_limits();
+    network
 }
 
-fn run(
-    config: &Config,
-    listen: Vec<Multiaddr>,
-    bootstrap: Vec<Multiaddr>,
-    dht_mode: DhtMode,
-    args: &NodeArgs,
-) -> anyhow::Result<()> {
-    for addr in std::iter::once(&args.status).chain(args.metrics.iter()) {
-        anyhow::ensure!(
-            addr.ip().is_loopback(),
-            "{addr} is not a loopback address; the status and metrics endpoints serve localhost only"
-        );
-    }
-    let plans = match args.inference {
+fn run(config: &Config, bootstrap: Vec<Multiaddr>, dht_mode: DhtMode) -> anyhow::Result<()> {
+    let plans = match config.inference.model {
         Some(InferenceModel::Jepa) => {
-            let prepared = crate::jepa::load_or_train(&args.jepa, &config.data_dir)?;
+            let prepared = crate::jepa::load_or_train(&config.inference, &config.data_dir)?;
             let server = inference::PlanServer::new(prepared.pipeline);
             println!(
                 "inference: serving jepa plans (model {}, checkpoint {} {})",
@@ -188,23 +190,30 @@ fn run(
         None => None,
     };
     let id = identity::load_or_create(&config.data_dir)?;
-    let keypair = id.p2p_keypair()?;
-    let mut network = NetworkConfig::new(keypair);
-    network.listen = listen;
+    let mut network = network_config(config, id.p2p_keypair()?);
     network.bootstrap = bootstrap;
     network.dht_mode = dht_mode;
-    network.dht_store_path = Some(config.data_dir.join(DHT_STORE_FILE));
-    network.peers = autonet_p2p::PeerTargets::around(usize::from(args.target_peers));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(network, args, &config.data_dir, plans))
+    let endpoints = Endpoints {
+        status: config.network.status,
+        metrics: config.network.metrics,
+    };
+    runtime.block_on(serve(network, endpoints, &config.data_dir, plans))
+}
+
+/// Where the local HTTP endpoints listen.
+#[derive(Debug, Clone, Copy)]
+struct Endpoints {
+    status: SocketAddr,
+    metrics: Option<SocketAddr>,
 }
 
 async fn serve(
     network: NetworkConfig,
-    args: &NodeArgs,
+    args: Endpoints,
     data_dir: &std::path::Path,
     plans: Option<inference::PlanServer>,
 ) -> anyhow::Result<()> {
@@ -252,6 +261,7 @@ async fn serve(
         }
     });
 
+    let signal = wait_for_signal();
     println!("peer id: {}", client.peer_id());
     for addr in client.listen_addrs().await? {
         println!("listening on {addr}");
@@ -269,7 +279,7 @@ async fn serve(
         println!("metrics: http://{addr}/metrics");
     }
 
-    wait_for_signal().await;
+    signal.await;
     tracing::info!("shutting down");
     shards.shutdown().await;
     match tokio::time::timeout(Duration::from_secs(3), client.shutdown()).await {
@@ -282,18 +292,26 @@ async fn serve(
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub(crate) async fn wait_for_signal() {
+/// Resolves on Ctrl-C or SIGTERM. The handlers are registered when this is called, not when
+/// the future is first polled: call it before telling anyone that the node runs, so a signal
+/// sent right after is caught instead of killing the process.
+pub(crate) fn wait_for_signal() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
+        if let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            return Box::pin(async move {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            });
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    Box::pin(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

@@ -8,8 +8,10 @@
 //! `kill -9`: `state.redb` (role stages, commitments, salts, bundles, models), `chain.redb`
 //! (transactions in flight, resubmitted on start), `p2p.redb` (DHT records), `node_key`,
 //! [`secret`] (`protocol_secret`). Progress lines are printed per phase; the [`status`] endpoint
-//! serves the same as JSON. Ctrl-C or SIGTERM stops the role, closes the network and the stores.
+//! serves the same as JSON; with `--metrics ADDR`, [`metrics`] serves the overlay's and the role's
+//! Prometheus metrics. Ctrl-C or SIGTERM stops the role, closes the network and the stores.
 
+pub mod metrics;
 pub mod plan;
 pub mod secret;
 pub mod status;
@@ -27,12 +29,10 @@ use autonet_actors::roles::journal::Journal;
 use autonet_actors::roles::peer::{self, PeerParts, PeerSetup, start_peer};
 use autonet_contracts::pending::PendingStore;
 use autonet_contracts::{Chain, Contracts, Role, RpcChain, RpcConfig, discover};
-use autonet_p2p::{DhtMode, NetworkConfig};
 use clap::Args;
 
 use crate::chain::keystore;
 use crate::config::Config;
-use crate::overlay::{DHT_STORE_FILE, DhtModeArg, JoinArgs};
 
 /// Written on start: the status endpoint's address (`host:port`), for tools on this machine.
 pub const STATUS_ADDR_FILE: &str = "status.addr";
@@ -40,7 +40,10 @@ pub const STATUS_ADDR_FILE: &str = "status.addr";
 pub const PID_FILE: &str = "join.pid";
 
 /// The staked roles `--role` takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum RoleArg {
     /// Draws task batches and hidden held-out sets when it leads an epoch.
     Proposer,
@@ -72,7 +75,8 @@ impl RoleArg {
     }
 }
 
-/// `autonet join` flags of a peer with a protocol role.
+/// `autonet join` flags of a peer with a protocol role. Each is also a key of the config file:
+/// `role`, `name`, `plan` and `tick_ms` of `[role]`, the others of `[chain]`.
 #[derive(Debug, Clone, Args, Default)]
 pub struct RoleOpts {
     /// Take this staked role. Needs --rpc-url, --plan and the role's keystore in
@@ -96,45 +100,48 @@ pub struct RoleOpts {
     /// Name in progress lines and reports [default: the role].
     #[arg(long, env = "AUTONET_PEER_NAME")]
     pub name: Option<String>,
-    /// How often the role looks at the chain head, in milliseconds.
-    #[arg(long, env = "AUTONET_TICK_MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=60_000))]
-    pub tick_ms: u64,
+    /// How often the role looks at the chain head, in milliseconds [default: 100].
+    #[arg(long, env = "AUTONET_TICK_MS", value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub tick_ms: Option<u64>,
 }
 
-/// Runs a peer with a protocol role until Ctrl-C or SIGTERM.
-pub fn join(args: &JoinArgs, role: RoleArg, config: &Config) -> anyhow::Result<()> {
-    let opts = &args.role;
-    let Some(rpc_url) = opts.rpc_url.clone() else {
-        bail!("--role needs --rpc-url URL (the chain the network runs on)");
+/// Runs a peer with a protocol role until Ctrl-C or SIGTERM (its settings are all in `config`).
+pub fn join(role: RoleArg, config: &Config) -> anyhow::Result<()> {
+    let Some(rpc_url) = config.chain.rpc_url.clone() else {
+        bail!(
+            "--role needs --rpc-url URL or chain.rpc_url in the config file (the chain the network runs on)"
+        );
     };
-    let Some(plan_path) = opts.plan.clone() else {
-        bail!("--role needs --plan FILE (the network plan, see `autonet testnet setup`)");
+    let Some(plan_path) = config.role.plan.clone() else {
+        bail!(
+            "--role needs --plan FILE or role.plan in the config file (the network plan, see `autonet testnet setup`)"
+        );
     };
-    if args.node.metrics.is_some() || args.node.inference.is_some() {
-        bail!("--metrics and --inference cannot be combined with --role yet");
-    }
-    if opts.tick_ms == 0 {
-        bail!("--tick-ms must be at least 1");
+    if config.inference.model.is_some() {
+        bail!("--inference cannot be combined with --role yet");
     }
     let plan = plan::PlanFile::read(&plan_path)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(run(args, role, &rpc_url, plan, &config.data_dir))
+    runtime.block_on(run(config, role, &rpc_url, plan))
 }
 
 async fn run(
-    args: &JoinArgs,
+    config: &Config,
     role_arg: RoleArg,
     rpc_url: &str,
     plan: plan::PlanFile,
-    data_dir: &Path,
 ) -> anyhow::Result<()> {
-    let opts = &args.role;
+    let data_dir = config.data_dir.as_path();
     let role = role_arg.role();
-    let name = opts.name.clone().unwrap_or_else(|| role_arg.name().into());
-    let password = keystore::password(opts.password_file.as_deref())?;
+    let name = config
+        .role
+        .name
+        .clone()
+        .unwrap_or_else(|| role_arg.name().into());
+    let password = keystore::password(config.chain.password_file.as_deref())?;
     let signer = keystore::load(&keystore::key_path(data_dir, role_arg.name())?, &password)?;
     let me = signer.address();
     std::fs::create_dir_all(data_dir)
@@ -142,7 +149,7 @@ async fn run(
     let pending = PendingStore::open(&data_dir.join(crate::chain::CHAIN_STORE_FILE))
         .with_context(|| format!("cannot open the chain store in {}", data_dir.display()))?;
     let cfg = RpcConfig {
-        expected_chain_id: opts.chain_id,
+        expected_chain_id: config.chain.chain_id,
         ..Default::default()
     };
     let rpc = RpcChain::connect(rpc_url, vec![signer.clone()], pending, cfg)
@@ -172,19 +179,11 @@ async fn run(
         journal: journal.clone(),
         conduct: Arc::new(autonet_actors::roles::conduct::Honest),
     };
-    let mut network = NetworkConfig::new(keypair.clone());
-    network.listen = args.listen.clone();
-    network.bootstrap = args.bootstrap.clone();
-    network.dht_mode = match args.dht_mode {
-        DhtModeArg::Server => DhtMode::Server,
-        DhtModeArg::Client => DhtMode::Client,
-    };
-    network.dht_store_path = Some(data_dir.join(DHT_STORE_FILE));
-    network.peers = autonet_p2p::PeerTargets::around(usize::from(args.node.target_peers));
+    let network = crate::overlay::network_config(config, keypair.clone());
     let setup = PeerSetup {
         role,
         data_dir: data_dir.to_path_buf(),
-        tick: Duration::from_millis(opts.tick_ms),
+        tick: Duration::from_millis(config.role.tick_ms),
         keep_models: autonet_actors::shards::HostConfig::new(data_dir).keep_versions,
     };
     let peer = start_peer(parts, setup, network)
@@ -200,14 +199,36 @@ async fn run(
         address: me,
         peer_id: peer.peer_id.to_string(),
     };
-    let status_addr = status::spawn(args.node.status, me_status, board, journal.clone()).await?;
+    let status_addr =
+        status::spawn(config.network.status, me_status, board, journal.clone()).await?;
     write_file(&data_dir.join(STATUS_ADDR_FILE), &status_addr.to_string())?;
     write_file(&data_dir.join(PID_FILE), &std::process::id().to_string())?;
     println!("status: http://{status_addr}/status");
-    println!("{name}: running (Ctrl-C stops)");
-
+    let role_metrics = metrics::serve_if(config.network.metrics, &peer.metrics).await?;
     let signal = crate::overlay::wait_for_signal();
-    tokio::pin!(signal);
+    println!("{name}: running (Ctrl-C stops)");
+    let collector = async {
+        match role_metrics {
+            Some(m) => metrics::run(m, chain.clone(), me, &peer).await,
+            None => std::future::pending().await,
+        }
+    };
+    print_progress_until_signal(&journal, signal, collector).await;
+    tracing::info!("shutting down");
+    let _ = std::fs::remove_file(data_dir.join(STATUS_ADDR_FILE));
+    peer.stop().await;
+    let _ = writeln!(std::io::stdout(), "stopped");
+    Ok(())
+}
+
+/// Prints the journal's progress lines until `signal` (Ctrl-C or SIGTERM), driving
+/// `collector` (the metrics updates) meanwhile.
+async fn print_progress_until_signal(
+    journal: &Journal,
+    mut signal: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    collector: impl Future<Output = ()>,
+) {
+    tokio::pin!(collector);
     let mut shown = 0;
     loop {
         for e in journal.entries_since(shown) {
@@ -225,14 +246,10 @@ async fn run(
         }
         tokio::select! {
             _ = &mut signal => break,
+            _ = &mut collector => {}
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
     }
-    tracing::info!("shutting down");
-    let _ = std::fs::remove_file(data_dir.join(STATUS_ADDR_FILE));
-    peer.stop().await;
-    let _ = writeln!(std::io::stdout(), "stopped");
-    Ok(())
 }
 
 /// Stakes the role's minimum unless the address is staked already (in this role).

@@ -5,7 +5,7 @@ use std::fs;
 use crate::{autonet, run_fails, run_ok, stdout};
 
 fn dumped_level(cmd: &mut std::process::Command) -> String {
-    let out = run_ok(cmd.args(["--dump-config", "-", "simulate"]));
+    let out = run_ok(cmd.args(["--dump-config", "simulate"]));
     let table: toml::Table = toml::from_str(&stdout(&out)).expect("dump is TOML");
     table["log"]["level"]
         .as_str()
@@ -47,8 +47,7 @@ fn explicit_config_file_and_dump_to_file() {
         autonet(dir.path())
             .arg("--config")
             .arg(&cfg)
-            .arg("--dump-config")
-            .arg(&dump)
+            .arg(format!("--dump-config={}", dump.display()))
             .arg("keygen"),
     );
     let table: toml::Table = toml::from_str(&fs::read_to_string(&dump).unwrap()).unwrap();
@@ -67,4 +66,84 @@ fn bad_config_is_a_clear_error() {
     fs::write(dir.path().join("config.toml"), "[log]\nlevle = 3\n").unwrap();
     let err = run_fails(autonet(dir.path()).arg("simulate"), "config.toml");
     assert!(err.contains("levle"), "{err}");
+}
+
+/// Settings of `join` from the file, overridden by flags and variables; the dump reads back as
+/// the same configuration, as TOML and as JSON.
+#[test]
+fn join_settings_come_from_the_file_and_the_dump_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("config.toml"),
+        "[network]\nbootstrap = [\"/ip4/127.0.0.1/tcp/4001\"]\ntarget_peers = 40\n\
+         status = \"127.0.0.1:7000\"\n\n[role]\nrole = \"solver\"\ntick_ms = 250\n\n\
+         [chain]\nrpc_url = \"http://127.0.0.1:8545\"\n",
+    )
+    .unwrap();
+    let out = run_ok(autonet(dir.path()).env("AUTONET_TARGET_PEERS", "50").args([
+        "--dump-config",
+        "join",
+        "--tick-ms",
+        "300",
+    ]));
+    let text = stdout(&out);
+    let table: toml::Table = toml::from_str(&text).expect("dump is TOML");
+    assert_eq!(
+        table["network"]["target_peers"].as_integer(),
+        Some(50),
+        "env beats file"
+    );
+    assert_eq!(table["network"]["status"].as_str(), Some("127.0.0.1:7000"));
+    assert_eq!(table["role"]["role"].as_str(), Some("solver"));
+    assert_eq!(
+        table["role"]["tick_ms"].as_integer(),
+        Some(300),
+        "flag beats file"
+    );
+    assert_eq!(
+        table["chain"]["rpc_url"].as_str(),
+        Some("http://127.0.0.1:8545")
+    );
+    assert!(
+        text.contains("# metrics ="),
+        "unset settings are listed:\n{text}"
+    );
+
+    // Read the dump back as the only source: the same dump comes out.
+    let dumped = dir.path().join("dumped.toml");
+    fs::write(&dumped, &text).unwrap();
+    let again = run_ok(
+        autonet(dir.path())
+            .arg("--config")
+            .arg(&dumped)
+            .args(["--dump-config", "join"]),
+    );
+    assert_eq!(stdout(&again), text);
+
+    let json = run_ok(autonet(dir.path()).arg("--config").arg(&dumped).args([
+        "--dump-config",
+        "--json",
+        "join",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("dump is JSON");
+    assert_eq!(v["role"]["tick_ms"], 300);
+    assert_eq!(v["network"]["metrics"], serde_json::Value::Null);
+}
+
+#[test]
+fn bad_value_names_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("config.toml"),
+        "[network]\nstatus = \"not an address\"\n",
+    )
+    .unwrap();
+    let err = run_fails(autonet(dir.path()).arg("keygen"), "config.toml");
+    assert!(err.contains("network.status"), "{err}");
+}
+
+#[test]
+fn join_without_bootstrap_peers_says_where_to_give_them() {
+    let dir = tempfile::tempdir().unwrap();
+    run_fails(autonet(dir.path()).arg("join"), "network.bootstrap");
 }

@@ -116,6 +116,14 @@ fn http_with(
     Some((code, response[split + 4..].to_vec()))
 }
 
+/// The body of a 200 answer to `GET path`, as text.
+pub(crate) fn get_text(host: &str, path: &str) -> Option<String> {
+    match http(host, "GET", path, b"")? {
+        (200, body) => String::from_utf8(body).ok(),
+        _ => None,
+    }
+}
+
 pub(crate) fn get_json(host: &str, path: &str) -> Option<serde_json::Value> {
     match http(host, "GET", path, b"")? {
         (200, body) => serde_json::from_slice(&body).ok(),

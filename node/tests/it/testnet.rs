@@ -180,8 +180,13 @@ impl Drop for Joined {
 }
 
 fn join(data: &Path, net: &Path, url: &str, boot: &str) -> Joined {
+    join_with(data, net, url, boot, &[])
+}
+
+fn join_with(data: &Path, net: &Path, url: &str, boot: &str, extra: &[&str]) -> Joined {
     let mut child = autonet(data)
         .args(["join", "--role", "solver", "--name", "solver-1"])
+        .args(extra)
         .args(["--bootstrap", boot, "--listen", "/ip4/127.0.0.1/tcp/0"])
         .args(["--rpc-url", url])
         .arg("--plan")
@@ -228,6 +233,102 @@ fn interrupt(j: &mut Joined) {
         assert!(Instant::now() < end, "join did not stop after Ctrl-C");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Anvil and a dev network written by `autonet testnet setup` (one epoch) under `dir/net`.
+fn dev_network(dir: &Path) -> (AnvilProcess, PathBuf) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let anvil = rt
+        .block_on(AnvilProcess::spawn(&default_binary(), None, None))
+        .unwrap();
+    let net = dir.join("net");
+    let setup = stdout(&run_ok(autonet(&dir.join("tool")).args([
+        "testnet",
+        "setup",
+        "--rpc-url",
+        &anvil.url,
+        "--dir",
+        net.to_str().unwrap(),
+        "--epochs",
+        "1",
+    ])));
+    assert!(setup.contains("peer solver-1 solver "), "{setup}");
+    (anvil, net)
+}
+
+/// The value of the first series in `text` that starts with `series` (name and labels).
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// `join --role solver --metrics ADDR` serves its role metrics (phase, epoch, stake and
+/// rewards, restarts) next to the overlay's, with the values the chain holds.
+#[test]
+fn join_with_a_role_serves_role_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (anvil, net) = dev_network(dir.path());
+    let data = net.join("solver-1");
+    let boot = crate::overlay::start(&["bootstrap", "--listen", "/ip4/127.0.0.1/tcp/0"]);
+    let mut peer = join_with(
+        &data,
+        &net,
+        &anvil.url,
+        &boot.peer_addr,
+        &["--metrics", "127.0.0.1:0"],
+    );
+    let host = peer
+        .lines
+        .iter()
+        .find_map(|l| l.strip_prefix("metrics: http://")?.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("no metrics line: {:?}", peer.lines))
+        .to_owned();
+    // The first update lands within a second of the start; the head is set last.
+    let text = crate::overlay::poll("role metrics", Duration::from_secs(30), || {
+        let text = crate::overlay::get_text(&host, "/metrics")?;
+        (metric(&text, "autonet_role_chain_head")? > 0.0).then_some(text)
+    });
+    // Staked now by the peer itself; no task yet, so epoch 0 and phase `waiting`.
+    assert_eq!(
+        metric(&text, "autonet_role_stake_atn"),
+        Some(50.0),
+        "{text}"
+    );
+    assert_eq!(metric(&text, "autonet_role_epoch"), Some(0.0), "{text}");
+    assert_eq!(
+        metric(&text, "autonet_role_phase{phase=\"waiting\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "autonet_role_phase{phase=\"commit\"}"),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "autonet_role_restarts_total"),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "autonet_role_claimable_atn"),
+        Some(0.0),
+        "{text}"
+    );
+    assert!(
+        metric(&text, "autonet_role_balance_atn").is_some(),
+        "{text}"
+    );
+    for kind in ["earned", "slashed", "claimed", "mint"] {
+        let series = format!("autonet_role_rewards_atn_total{{kind=\"{kind}\"}}");
+        assert_eq!(metric(&text, &series), Some(0.0), "{text}");
+    }
+    // The overlay's own metrics are in the same registry.
+    assert!(text.contains("autonet_p2p_"), "{text}");
+    interrupt(&mut peer);
 }
 
 /// `join --role solver` stakes from its keystore and binds its PeerId once, serves its status,

@@ -1,0 +1,331 @@
+//! The tables of the config file, each with its defaults and its checks.
+//!
+//! Every table takes `#[serde(default)]`, so a file names only the keys it changes, and
+//! `deny_unknown_fields`, so a misspelt key is an error. Ranges match those of the flags (clap
+//! checks flag values; [`Config::resolve`](super::Config::resolve) checks these again for values
+//! from the file).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use alloy::primitives::Address;
+use autonet_p2p::Multiaddr;
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+use crate::cli::LogFormat;
+use crate::overlay::{DhtModeArg, InferenceModel};
+use crate::peer::RoleArg;
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `info,autonet_p2p=debug`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// The overlay of `bootstrap` and `join`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetConfig {
+    /// Multiaddrs to listen on; empty means the command's default (`bootstrap`: TCP and QUIC on
+    /// port 4001; every other command: on a free port), which a dump shows filled in.
+    pub listen: Vec<Multiaddr>,
+    /// Bootstrap peers, each ending in `/p2p/<peer id>` (`join` needs at least one).
+    pub bootstrap: Vec<Multiaddr>,
+    /// `server` (answer DHT queries, hold records) or `client` (only query).
+    pub dht_mode: DhtModeArg,
+    /// Connections to keep (8..=1000).
+    pub target_peers: u16,
+    /// Status endpoint (loopback; port 0 picks a free port).
+    pub status: SocketAddr,
+    /// Prometheus metrics endpoint (loopback); unset serves none.
+    pub metrics: Option<SocketAddr>,
+    /// Resource limits of the overlay.
+    pub limits: LimitsConfig,
+}
+
+/// Ports the listen defaults use.
+const BOOTSTRAP_PORT: u16 = 4001;
+
+impl NetConfig {
+    /// The listen addresses `bootstrap` takes by default: TCP and QUIC on port 4001.
+    pub fn bootstrap_listen() -> Vec<Multiaddr> {
+        tcp_and_quic(BOOTSTRAP_PORT)
+    }
+
+    /// The listen addresses every other command takes by default: TCP and QUIC on free ports.
+    pub fn join_listen() -> Vec<Multiaddr> {
+        tcp_and_quic(0)
+    }
+
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if !(8..=1_000).contains(&self.target_peers) {
+            return Err(invalid(
+                "network.target_peers",
+                format!("{} is not in 8..=1000", self.target_peers),
+            ));
+        }
+        loopback("network.status", self.status)?;
+        if let Some(addr) = self.metrics {
+            loopback("network.metrics", addr)?;
+        }
+        self.limits.validate()
+    }
+}
+
+fn tcp_and_quic(port: u16) -> Vec<Multiaddr> {
+    // Both strings are well-formed multiaddrs, so nothing is dropped.
+    [
+        format!("/ip4/0.0.0.0/tcp/{port}"),
+        format!("/ip4/0.0.0.0/udp/{port}/quic-v1"),
+    ]
+    .iter()
+    .filter_map(|s| s.parse().ok())
+    .collect()
+}
+
+fn loopback(key: &'static str, addr: SocketAddr) -> Result<(), ConfigError> {
+    if addr.ip().is_loopback() {
+        Ok(())
+    } else {
+        Err(invalid(
+            key,
+            format!("{addr} is not a loopback address; the endpoint serves localhost only"),
+        ))
+    }
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        Self {
+            listen: Vec::new(),
+            bootstrap: Vec::new(),
+            dht_mode: DhtModeArg::Server,
+            target_peers: autonet_p2p::peer_manager::DEFAULT_TARGET_PEERS,
+            status: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            metrics: None,
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+/// `[network.limits]`: the overlay's resource limits (`autonet_p2p::Limits`); each at least 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Connections at once.
+    pub max_established: u32,
+    /// Connections to one peer.
+    pub max_established_per_peer: u32,
+    /// Incoming connections still handshaking.
+    pub max_pending_incoming: u32,
+    /// Records in the DHT store.
+    pub max_records: usize,
+    /// Bytes of one DHT record value.
+    pub max_record_bytes: usize,
+    /// Inbound transfer requests a peer may make in a burst ...
+    pub request_burst: u32,
+    /// ... and per second afterwards.
+    pub requests_per_second: u32,
+    /// Items waiting in the overlay's command and event channels.
+    pub channel_capacity: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let l = autonet_p2p::Limits::default();
+        Self {
+            max_established: l.max_established,
+            max_established_per_peer: l.max_established_per_peer,
+            max_pending_incoming: l.max_pending_incoming,
+            max_records: l.max_records,
+            max_record_bytes: l.max_record_bytes,
+            request_burst: l.request_burst,
+            requests_per_second: l.requests_per_second,
+            channel_capacity: l.channel_capacity,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// The limits as the overlay takes them.
+    pub fn to_limits(&self) -> autonet_p2p::Limits {
+        autonet_p2p::Limits {
+            max_established: self.max_established,
+            max_established_per_peer: self.max_established_per_peer,
+            max_pending_incoming: self.max_pending_incoming,
+            max_records: self.max_records,
+            max_record_bytes: self.max_record_bytes,
+            request_burst: self.request_burst,
+            requests_per_second: self.requests_per_second,
+            channel_capacity: self.channel_capacity,
+        }
+    }
+
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let values: [(&'static str, u64); 8] = [
+            (
+                "network.limits.max_established",
+                self.max_established.into(),
+            ),
+            (
+                "network.limits.max_established_per_peer",
+                self.max_established_per_peer.into(),
+            ),
+            (
+                "network.limits.max_pending_incoming",
+                self.max_pending_incoming.into(),
+            ),
+            ("network.limits.max_records", self.max_records as u64),
+            (
+                "network.limits.max_record_bytes",
+                self.max_record_bytes as u64,
+            ),
+            ("network.limits.request_burst", self.request_burst.into()),
+            (
+                "network.limits.requests_per_second",
+                self.requests_per_second.into(),
+            ),
+            (
+                "network.limits.channel_capacity",
+                self.channel_capacity as u64,
+            ),
+        ];
+        match values.iter().find(|(_, v)| *v == 0) {
+            Some((key, _)) => Err(invalid(key, "must be at least 1".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The JEPA pipeline: served by `join --inference jepa`, used by `autonet infer --model jepa`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InferenceConfig {
+    /// The model an inference peer serves (`jepa`); unset: the node serves no inference.
+    pub model: Option<InferenceModel>,
+    /// `cpu` or `cuda`.
+    pub device: String,
+    /// Graph set: `tiny`, `default`, or a folder of graphs.
+    pub graphs: String,
+    /// VL-JEPA training steps before answering (0..=1000000).
+    pub train_steps: usize,
+    /// Decoder training steps before answering (0..=1000000).
+    pub decoder_steps: usize,
+}
+
+impl Default for InferenceConfig {
+    fn default() -> Self {
+        Self {
+            model: None,
+            device: "cpu".into(),
+            graphs: "tiny".into(),
+            train_steps: 100,
+            decoder_steps: 400,
+        }
+    }
+}
+
+/// Most training steps a setting takes.
+const MAX_STEPS: usize = 1_000_000;
+
+impl InferenceConfig {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        for (key, v) in [
+            ("inference.train_steps", self.train_steps),
+            ("inference.decoder_steps", self.decoder_steps),
+        ] {
+            if v > MAX_STEPS {
+                return Err(invalid(key, format!("{v} is not in 0..={MAX_STEPS}")));
+            }
+        }
+        if !matches!(self.device.as_str(), "cpu" | "cuda") {
+            return Err(invalid(
+                "inference.device",
+                format!("unknown device {:?} (cpu or cuda)", self.device),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The staked protocol role of `join --role`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoleConfig {
+    /// `proposer`, `solver`, `coordinator` or `aggregator`; unset: join only relays and stores.
+    pub role: Option<RoleArg>,
+    /// Name in progress lines and reports; unset: the role's name.
+    pub name: Option<String>,
+    /// The network plan (JSON, as written by `autonet testnet setup`).
+    pub plan: Option<PathBuf>,
+    /// How often the role looks at the chain head, in milliseconds (1..=60000).
+    pub tick_ms: u64,
+}
+
+impl Default for RoleConfig {
+    fn default() -> Self {
+        Self {
+            role: None,
+            name: None,
+            plan: None,
+            tick_ms: 100,
+        }
+    }
+}
+
+impl RoleConfig {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=60_000).contains(&self.tick_ms) {
+            return Err(invalid(
+                "role.tick_ms",
+                format!("{} is not in 1..=60000", self.tick_ms),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The EVM chain the network runs on.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChainConfig {
+    /// JSON-RPC endpoint.
+    pub rpc_url: Option<String>,
+    /// Refuse an endpoint that reports another chain id (at least 1).
+    pub chain_id: Option<u64>,
+    /// Governor address, the discovery root of the contract suite (chain commands).
+    pub governor: Option<Address>,
+    /// File whose first line is the keystore password; unset: `$AUTONET_KEY_PASSWORD`.
+    pub password_file: Option<PathBuf>,
+}
+
+impl ChainConfig {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        match self.chain_id {
+            Some(0) => Err(invalid("chain.chain_id", "must be at least 1".into())),
+            // TOML integers are signed 64-bit: a larger id could not be written back.
+            Some(id) if i64::try_from(id).is_err() => {
+                Err(invalid("chain.chain_id", format!("{id} is above 2^63-1")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn invalid(key: &'static str, message: String) -> ConfigError {
+    ConfigError::Invalid { key, message }
+}
