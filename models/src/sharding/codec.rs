@@ -1,6 +1,11 @@
 //! Splitting a model into erasure-coded shards and rebuilding it from any `k` checked shards.
+//!
+//! The code is `reed-solomon-simd` (Leopard-style Reed-Solomon over GF(2^16), O(n log n) with
+//! SIMD), manifest format 2. Format 1 used `reed-solomon-erasure` (GF(2^8) Vandermonde): the data
+//! shards are the same bytes in both, but parity shards differ, so a format-1 manifest's parity
+//! leaves cannot be rebuilt or checked by this code and [`ShardManifest::check`] refuses it.
 
-use reed_solomon_erasure::galois_8::ReedSolomon;
+use reed_solomon_simd::{ReedSolomonDecoder, ReedSolomonEncoder};
 
 use super::error::{Result, ShardingError};
 use super::manifest::{MANIFEST_FORMAT, MAX_MODEL_BYTES, MAX_MODEL_NAME, ShardManifest};
@@ -16,19 +21,53 @@ pub struct EncodedModel {
     pub shards: Vec<Vec<u8>>,
 }
 
-/// The Reed-Solomon coder, or `None` when there are no parity shards (the library refuses m = 0,
-/// and plain splitting needs no coder).
-fn coder(params: ShardParams) -> Result<Option<ReedSolomon>> {
-    if params.m() == 0 {
-        return Ok(None);
-    }
-    ReedSolomon::new(params.k(), params.m())
-        .map(Some)
-        .map_err(|e| ShardingError::Codec(format!("{e:?}")))
+fn codec_error(e: reed_solomon_simd::Error) -> ShardingError {
+    ShardingError::Codec(e.to_string())
 }
 
 fn to_usize(size: u64) -> Result<usize> {
     usize::try_from(size).map_err(|_| ShardingError::ModelTooLarge { size })
+}
+
+/// The `m` parity shards of `data` (`k` shards of one even size); none when `m = 0` (the library
+/// refuses zero recovery shards, and plain splitting needs no coder).
+fn parity(params: ShardParams, data: &[Vec<u8>], shard_size: usize) -> Result<Vec<Vec<u8>>> {
+    if params.m() == 0 {
+        return Ok(Vec::new());
+    }
+    let mut encoder =
+        ReedSolomonEncoder::new(params.k(), params.m(), shard_size).map_err(codec_error)?;
+    for shard in data {
+        encoder.add_original_shard(shard).map_err(codec_error)?;
+    }
+    let result = encoder.encode().map_err(codec_error)?;
+    Ok(result.recovery_iter().map(<[u8]>::to_vec).collect())
+}
+
+/// Fills the missing data slots of `slots` (`k + m`, at least `k` present, `m > 0`) from the
+/// present shards.
+fn restore_data(
+    params: ShardParams,
+    shard_size: usize,
+    slots: &mut [Option<Vec<u8>>],
+) -> Result<()> {
+    let mut decoder =
+        ReedSolomonDecoder::new(params.k(), params.m(), shard_size).map_err(codec_error)?;
+    for (index, slot) in slots.iter().enumerate() {
+        match (slot, index.checked_sub(params.k())) {
+            (Some(shard), None) => decoder.add_original_shard(index, shard),
+            (Some(shard), Some(parity)) => decoder.add_recovery_shard(parity, shard),
+            (None, _) => Ok(()),
+        }
+        .map_err(codec_error)?;
+    }
+    let restored = decoder.decode().map_err(codec_error)?;
+    for (index, shard) in restored.restored_original_iter() {
+        if let Some(slot) = slots.get_mut(index) {
+            *slot = Some(shard.to_vec());
+        }
+    }
+    Ok(())
 }
 
 /// The raw erasure coding, without any hashing: `k` zero-padded data shards of
@@ -43,11 +82,8 @@ pub fn split_and_code(bytes: &[u8], params: ShardParams) -> Result<Vec<Vec<u8>>>
         shard[..end - start].copy_from_slice(&bytes[start..end]);
         shards.push(shard);
     }
-    shards.resize(params.total(), vec![0u8; shard_size]);
-    if let Some(rs) = coder(params)? {
-        rs.encode(&mut shards)
-            .map_err(|e| ShardingError::Codec(format!("{e:?}")))?;
-    }
+    let parity = parity(params, &shards, shard_size)?;
+    shards.extend(parity);
     Ok(shards)
 }
 
@@ -137,11 +173,8 @@ pub fn rebuild(manifest: &ShardManifest, shards: Vec<(usize, Vec<u8>)>) -> Resul
         });
     }
     if slots[..params.k()].iter().any(Option::is_none) {
-        // At least k shards are present, so a missing data shard implies m > 0 and a coder.
-        if let Some(rs) = coder(params)? {
-            rs.reconstruct_data(&mut slots)
-                .map_err(|e| ShardingError::Codec(format!("{e:?}")))?;
-        }
+        // At least k shards are present, so a missing data shard implies m > 0.
+        restore_data(params, to_usize(manifest.shard_size)?, &mut slots)?;
     }
     let mut model = Vec::with_capacity(size);
     for slot in &slots[..params.k()] {

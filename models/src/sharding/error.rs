@@ -28,6 +28,12 @@ pub enum ShardingError {
     ModelHashMismatch,
     #[error("the model is {size} bytes, more than this platform can address in memory")]
     ModelTooLarge { size: u64 },
+    #[error(
+        "shard manifest format {found} is not readable by this node, which reads format {reads} \
+         (format 1 used an older Reed-Solomon code whose parity shards this node cannot check \
+         or decode; re-publish the model to shard it again)"
+    )]
+    UnsupportedFormat { found: u16, reads: u16 },
     #[error("inconsistent manifest: {0}")]
     InconsistentManifest(String),
     #[error("manifest: {0}")]

@@ -10,8 +10,10 @@ use super::merkle;
 use super::params::ShardParams;
 use crate::substrate::ids::{self, Digest};
 
-/// Current manifest format; decoders refuse any other.
-pub const MANIFEST_FORMAT: u16 = 1;
+/// Current manifest format; decoders refuse any other. Format 2: `reed-solomon-simd` parity
+/// (GF(2^16)) and even shard sizes. Format 1 (`reed-solomon-erasure`, GF(2^8)) had other parity
+/// bytes for the same data, so reading it with this code would misdecode; it is refused by name.
+pub const MANIFEST_FORMAT: u16 = 2;
 /// Longest model name accepted, in bytes.
 pub const MAX_MODEL_NAME: usize = 256;
 /// Largest model a manifest may declare (4 GiB): a manifest over it is refused on decode and
@@ -38,7 +40,8 @@ pub struct ShardManifest {
     pub k: u16,
     /// Parity shards.
     pub m: u16,
-    /// Length of every shard, `max(1, ceil(size / k))`.
+    /// Length of every shard, `ceil(size / k)` rounded up to even, at least 2
+    /// ([`ShardParams::shard_size`]).
     pub shard_size: u64,
     /// BLAKE3 of each shard, data shards first, then parity: the Merkle leaves.
     pub leaves: Vec<Digest>,
@@ -76,10 +79,10 @@ impl ShardManifest {
     pub fn check(&self) -> Result<()> {
         let bad = |what: String| Err(ShardingError::InconsistentManifest(what));
         if self.format != MANIFEST_FORMAT {
-            return bad(format!(
-                "format {} (this node reads {MANIFEST_FORMAT})",
-                self.format
-            ));
+            return Err(ShardingError::UnsupportedFormat {
+                found: self.format,
+                reads: MANIFEST_FORMAT,
+            });
         }
         let params = self.params()?;
         if self.model.len() > MAX_MODEL_NAME {

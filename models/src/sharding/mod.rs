@@ -1,12 +1,13 @@
 //! Erasure-coded, proof-checked model shards.
 //!
 //! Bird's-eye view: a published model (any byte string) is split into `k` data shards of equal
-//! size (the last one zero-padded) and extended with `m` Reed-Solomon parity shards (GF(2^8)), so
-//! any `k` of the `k + m` shards rebuild it ([`codec`]). Each shard's BLAKE3 digest is a leaf of the
-//! sorted-pair keccak256 Merkle tree that OpenZeppelin's `MerkleProof` verifies on chain
-//! ([`merkle`], the tree itself is the shared `autonet-merkle` crate). The [`manifest`] names the
-//! model, its version, its exact length and BLAKE3 hash, `k`, `m`, the shard size, the leaves and the
-//! root; its content id (BLAKE3 over canonical CBOR) is the model's id on `ModelShardRegistry`.
+//! size (zero-padded past the model's end) and extended with `m` Reed-Solomon parity shards
+//! (`reed-solomon-simd`, GF(2^16)), so any `k` of the `k + m` shards rebuild it ([`codec`]). Each
+//! shard's BLAKE3 digest is a leaf of the sorted-pair keccak256 Merkle tree that OpenZeppelin's
+//! `MerkleProof` verifies on chain ([`merkle`], the tree itself is the shared `autonet-merkle`
+//! crate). The [`manifest`] names the model, its version, its exact length and BLAKE3 hash, `k`,
+//! `m`, the shard size, the leaves and the root; its content id (BLAKE3 over canonical CBOR) is the
+//! model's id on `ModelShardRegistry`.
 //! A fetcher checks every shard against its leaf before use ([`codec::verify_shard`]) and the
 //! rebuilt bytes against the model hash, so a lying holder is caught and named by shard index.
 //!

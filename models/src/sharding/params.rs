@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Result, ShardingError};
 
-/// The most shards a GF(2^8) Reed-Solomon code can have (one evaluation point per field element).
+/// The most shards a model may have: `ModelShardRegistry` refuses `k + m > 256` (a limit that
+/// came from format 1's GF(2^8) code; the GF(2^16) code of format 2 allows far more, but 256 keeps
+/// manifests small and the on-chain check unchanged).
 pub const MAX_TOTAL_SHARDS: usize = 256;
 
 /// `k` data + `m` parity shards; any `k` of the `k + m` rebuild the model.
@@ -35,7 +37,9 @@ impl ShardParams {
             return Err(bad("k must be at least 1"));
         }
         if k.saturating_add(m) > MAX_TOTAL_SHARDS {
-            return Err(bad("k + m must be at most 256 (GF(2^8) Reed-Solomon)"));
+            return Err(bad(
+                "k + m must be at most 256 (the shard registry's limit)",
+            ));
         }
         // Both fit in u16 because their sum is at most 256.
         Ok(Self {
@@ -59,10 +63,12 @@ impl ShardParams {
         self.k() + self.m()
     }
 
-    /// Size of every shard for a model of `size` bytes: `ceil(size / k)`, at least 1 so even an
-    /// empty model has real shards (Reed-Solomon refuses empty ones).
+    /// Size of every shard for a model of `size` bytes: `ceil(size / k)` rounded up to even, at
+    /// least 2. Even because `reed-solomon-simd` codes 16-bit symbols and refuses odd shard sizes;
+    /// non-zero so even an empty model has real shards. The manifest's exact `size` says where
+    /// the zero padding of the last data shards starts.
     pub fn shard_size(&self, size: u64) -> u64 {
-        size.div_ceil(u64::from(self.k)).max(1)
+        size.div_ceil(u64::from(self.k)).next_multiple_of(2).max(2)
     }
 }
 
@@ -84,12 +90,16 @@ mod tests {
     }
 
     #[test]
-    fn shard_size_rounds_up_and_is_never_zero() {
+    fn shard_size_rounds_up_to_even_and_is_never_zero() {
         let p = ShardParams::new(10, 4).unwrap();
-        assert_eq!(p.shard_size(0), 1);
-        assert_eq!(p.shard_size(1), 1);
-        assert_eq!(p.shard_size(10), 1);
+        assert_eq!(p.shard_size(0), 2);
+        assert_eq!(p.shard_size(1), 2);
+        assert_eq!(p.shard_size(10), 2);
         assert_eq!(p.shard_size(11), 2);
-        assert_eq!(p.shard_size(64 << 20), (64u64 << 20).div_ceil(10));
+        assert_eq!(p.shard_size(21), 4);
+        assert_eq!(p.shard_size(30), 4);
+        assert_eq!(p.shard_size(31), 4);
+        // 64 MiB / 10 = 6710886.4, so 6710887, rounded up to even.
+        assert_eq!(p.shard_size(64 << 20), 6_710_888);
     }
 }

@@ -105,12 +105,56 @@ proptest! {
     }
 }
 
+/// (k, m, size, kept indices, seed): parameters up to the default's scale and beyond, any size
+/// (odd ones included, so the even padding is exercised) and a random loss of 0..=m shards.
+fn lossy_case() -> impl Strategy<Value = (usize, usize, usize, Vec<usize>, u64)> {
+    (1usize..=64, 1usize..=32, 0usize..20_000, any::<u64>())
+        .prop_flat_map(|(k, m, size, seed)| (Just(k), Just(m), Just(size), 0..=m, Just(seed)))
+        .prop_flat_map(|(k, m, size, lost, seed)| {
+            let kept = subsequence((0..k + m).collect::<Vec<_>>(), k + m - lost).prop_shuffle();
+            (Just(k), Just(m), Just(size), kept, Just(seed))
+        })
+}
+
+proptest! {
+    #[test]
+    fn losing_up_to_m_random_shards_rebuilds_the_exact_bytes(
+        (k, m, size, kept, seed) in lossy_case(),
+    ) {
+        let bytes = model_bytes(size, seed);
+        let encoded = encode("world", 2, &bytes, ShardParams::new(k, m).unwrap()).unwrap();
+        prop_assert_eq!(encoded.manifest.shard_size % 2, 0);
+        let subset: Vec<(usize, Vec<u8>)> =
+            kept.iter().map(|&i| (i, encoded.shards[i].clone())).collect();
+        prop_assert_eq!(rebuild(&encoded.manifest, subset).unwrap(), bytes);
+    }
+}
+
+#[test]
+fn a_format_1_manifest_is_refused_by_name_not_misdecoded() {
+    let encoded = encode("world", 1, b"hello shards", ShardParams::new(3, 2).unwrap()).unwrap();
+    let mut old = encoded.manifest.clone();
+    old.format = 1;
+    let refused = ShardManifest::from_bytes(&old.to_bytes()).unwrap_err();
+    assert_eq!(
+        refused,
+        ShardingError::UnsupportedFormat { found: 1, reads: 2 }
+    );
+    assert!(refused.to_string().contains("re-publish"), "{refused}");
+    let all = encoded.shards.iter().cloned().enumerate().collect();
+    assert_eq!(
+        rebuild(&old, all),
+        Err(ShardingError::UnsupportedFormat { found: 1, reads: 2 })
+    );
+}
+
 #[test]
 fn default_parameters_shard_a_model_not_divisible_by_k() {
     let bytes = model_bytes(1_000_003, 1);
     let encoded = encode("world", 9, &bytes, ShardParams::default()).unwrap();
     assert_eq!((encoded.manifest.k, encoded.manifest.m), (10, 4));
-    assert_eq!(encoded.manifest.shard_size, 100_001);
+    // ceil(1_000_003 / 10) = 100_001, rounded up to even for the 16-bit code.
+    assert_eq!(encoded.manifest.shard_size, 100_002);
     // Lose any 4, here the first four data shards.
     let subset = (4..14).map(|i| (i, encoded.shards[i].clone())).collect();
     assert_eq!(rebuild(&encoded.manifest, subset).unwrap(), bytes);

@@ -5,6 +5,8 @@
 //! flags; results and the commands that produced them are recorded in `BENCHMARKS.md`.
 
 mod chain;
+#[cfg(feature = "compare-codecs")]
+mod codec_compare;
 mod epoch;
 mod gossip;
 mod gossip_probe;

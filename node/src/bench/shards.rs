@@ -7,7 +7,9 @@
 //! full encode (the share of time hashing and Merkle add), and a rebuild from the last `k` shards,
 //! i.e. with the first `m` data shards lost, so parity is really used. Each quantity is the best of
 //! `--rounds` runs. Part (b), in [`super::shard_fetch`], fetches a model over the overlay from
-//! `--holders` upload-rate-limited holders and from one, and reports the speed-up.
+//! `--holders` upload-rate-limited holders and from one, and reports the speed-up. With the node
+//! feature `compare-codecs`, `--compare-codecs` adds format 1's code against the current one
+//! ([`super::codec_compare`]).
 
 use std::time::{Duration, Instant};
 
@@ -43,6 +45,11 @@ pub struct ShardsBench {
     /// Skip part b (the network fetch comparison).
     #[arg(long, env = "AUTONET_BENCH_SHARDS_NO_FETCH")]
     pub no_fetch: bool,
+    /// Also time format 1's code (reed-solomon-erasure) against reed-solomon-simd on the same
+    /// data shards, encode and restore, and print the speed-up.
+    #[cfg(feature = "compare-codecs")]
+    #[arg(long, env = "AUTONET_BENCH_SHARDS_COMPARE_CODECS")]
+    pub compare_codecs: bool,
 }
 
 /// Parses `N`, `NKiB`, `NMiB` or `NGiB`.
@@ -61,7 +68,10 @@ fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 /// Best wall time of `rounds` runs of `f`.
-fn best_of<T>(rounds: u32, mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<Duration> {
+pub(super) fn best_of<T>(
+    rounds: u32,
+    mut f: impl FnMut() -> anyhow::Result<T>,
+) -> anyhow::Result<Duration> {
     let mut best = Duration::MAX;
     for _ in 0..rounds {
         let start = Instant::now();
@@ -144,31 +154,44 @@ impl ShardsBench {
             ),
         ];
         if !self.no_fetch {
-            let size = usize::try_from(self.fetch_size).context("--fetch-size too large")?;
-            let compared = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?
-                .block_on(super::shard_fetch::compare(
-                    size,
-                    params,
-                    self.holders,
-                    self.upload_rate,
-                ))?;
-            let (one, many) = (&compared.one_holder, &compared.many_holders);
-            report.notes.push(format!(
-                "fetch of {} bytes over the overlay, each holder's upload limited to {:.1} MiB/s \
-                 (rate-limited serving path; no tc netem here): 1 holder {:.2} s, {} holders {:.2} s \
-                 ({} distinct providers used); speed-up {:.2}x (issue target >= 4)",
-                self.fetch_size,
-                self.upload_rate as f64 / f64::from(1u32 << 20),
-                one.seconds,
-                self.holders,
-                many.seconds,
-                compared.holders_used,
-                one.seconds / many.seconds
-            ));
+            report.notes.push(self.fetch_note(params)?);
+        }
+        #[cfg(feature = "compare-codecs")]
+        if self.compare_codecs {
+            let data = &encoded.shards[..params.k()];
+            let times = super::codec_compare::compare(data, params, self.rounds)?;
+            report
+                .notes
+                .push(super::codec_compare::note(&times, self.size));
         }
         Ok(report)
+    }
+
+    /// Part b: a fetch over the overlay from `--holders` rate-limited holders against one.
+    fn fetch_note(&self, params: ShardParams) -> anyhow::Result<String> {
+        let size = usize::try_from(self.fetch_size).context("--fetch-size too large")?;
+        let compared = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(super::shard_fetch::compare(
+                size,
+                params,
+                self.holders,
+                self.upload_rate,
+            ))?;
+        let (one, many) = (&compared.one_holder, &compared.many_holders);
+        Ok(format!(
+            "fetch of {} bytes over the overlay, each holder's upload limited to {:.1} MiB/s \
+             (rate-limited serving path; no tc netem here): 1 holder {:.2} s, {} holders {:.2} s \
+             ({} distinct providers used); speed-up {:.2}x (issue target >= 4)",
+            self.fetch_size,
+            self.upload_rate as f64 / f64::from(1u32 << 20),
+            one.seconds,
+            self.holders,
+            many.seconds,
+            compared.holders_used,
+            one.seconds / many.seconds
+        ))
     }
 }
 
@@ -197,10 +220,13 @@ mod tests {
             holders: 0,
             upload_rate: 0,
             no_fetch: true,
+            #[cfg(feature = "compare-codecs")]
+            compare_codecs: true,
         };
         let report = bench.run().unwrap();
         assert_eq!(report.name, "shards");
         assert_eq!(report.measured.units, 100_003);
-        assert_eq!(report.notes.len(), 3);
+        let codec_notes = usize::from(cfg!(feature = "compare-codecs"));
+        assert_eq!(report.notes.len(), 3 + codec_notes);
     }
 }
