@@ -86,7 +86,7 @@ impl std::fmt::Debug for RpcChain {
 fn classify(e: TransportError) -> ChainError {
     if let Some(payload) = e.as_error_resp() {
         if let Some(data) = payload.as_revert_data() {
-            return ChainError::revert(data);
+            return ChainError::reverted(data);
         }
         return ChainError::Rejected(payload.message.to_string());
     }

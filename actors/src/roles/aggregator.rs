@@ -10,6 +10,9 @@
 use std::sync::Arc;
 
 use alloy::primitives::{B256, U256};
+use autonet_contracts::revert::{
+    ModelShardRegistryErrors, ResultsRewardsErrors, TaskContractErrors,
+};
 use autonet_contracts::{ModelRegistration, ProtocolView};
 use autonet_models::sharding::{self, ShardParams};
 use autonet_p2p::GossipTopic;
@@ -147,10 +150,17 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
             .await
         {
             Ok(_) => {}
-            Err(e) if matches!(e.revert_name(), Some("MintRootExists") | Some("EpochFinal")) => {}
+            Err(e)
+                if matches!(
+                    e.revert(),
+                    Some(
+                        ResultsRewardsErrors::MintRootExists(_)
+                            | ResultsRewardsErrors::EpochFinal(_)
+                    )
+                ) => {}
             // Another task of the epoch (anyone's) is still open: settle those whose vote is
             // over, and post once they have all closed.
-            Err(e) if e.revert_name() == Some("EpochNotSettled") => {
+            Err(e) if matches!(e.revert(), Some(TaskContractErrors::EpochNotSettled(_))) => {
                 settle_epoch_neighbours(&ctx, epoch, task.id, head).await?;
                 return Ok(true);
             }
@@ -301,7 +311,7 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
             // Registered before a restart, or the same model (nothing accepted) by an
             // earlier epoch's final root: the contract refuses only those, and either one
             // describes these very bytes (the id is their hash).
-            Err(e) if e.revert_name() == Some("ModelExists") => {}
+            Err(e) if matches!(e.revert(), Some(ModelShardRegistryErrors::ModelExists(_))) => {}
             Err(e) => return Err(e.into()),
         }
         let replication = ctx.shards.config().replication;
@@ -357,14 +367,21 @@ async fn settle<C: ProtocolView + 'static>(ctx: &Ctx<C>, task: U256) -> Result<(
     }
     match ctx.chain.finalize(ctx.address, task).await {
         Ok(_) => Ok(()),
-        Err(e) if matches!(e.revert_name(), Some("NotEnoughVotes") | Some("NoQuorum")) => {
+        Err(e)
+            if matches!(
+                e.revert(),
+                Some(ResultsRewardsErrors::NotEnoughVotes(_) | ResultsRewardsErrors::NoQuorum(_))
+            ) =>
+        {
             match ctx.chain.expire(ctx.address, task).await {
                 Ok(_) => Ok(()),
-                Err(e) if e.revert_name() == Some("TaskNotOpen") => Ok(()),
+                Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::TaskNotOpen(_))) => {
+                    Ok(())
+                }
                 Err(e) => Err(e.into()),
             }
         }
-        Err(e) if e.revert_name() == Some("TaskNotOpen") => Ok(()),
+        Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::TaskNotOpen(_))) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, U256};
+use autonet_contracts::revert::ResultsRewardsErrors;
 use autonet_contracts::{ProtocolView, RewardEvent};
 use serde::{Deserialize, Serialize};
 
@@ -208,7 +209,7 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
     ) -> Result<(), RoleError> {
         match sent {
             Ok(_) => Ok(()),
-            Err(e) if e.revert_name().is_some() => {
+            Err(e) if e.is_declared_revert() => {
                 let ctx = &self.ctx;
                 ctx.journal.note(
                     &ctx.name,
@@ -301,14 +302,25 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
         }
         let what = match ctx.chain.finalize(ctx.address, task.id).await {
             Ok(_) => "finalized",
-            Err(e) if matches!(e.revert_name(), Some("NotEnoughVotes") | Some("NoQuorum")) => {
+            Err(e)
+                if matches!(
+                    e.revert(),
+                    Some(
+                        ResultsRewardsErrors::NotEnoughVotes(_) | ResultsRewardsErrors::NoQuorum(_)
+                    )
+                ) =>
+            {
                 match ctx.chain.expire(ctx.address, task.id).await {
                     Ok(_) => "expired",
-                    Err(e) if e.revert_name() == Some("TaskNotOpen") => return Ok(()),
+                    Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::TaskNotOpen(_))) => {
+                        return Ok(());
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
-            Err(e) if e.revert_name() == Some("TaskNotOpen") => return Ok(()),
+            Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::TaskNotOpen(_))) => {
+                return Ok(());
+            }
             Err(e) => return Err(e.into()),
         };
         ctx.journal.note(
@@ -424,8 +436,11 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
             ),
             Err(err)
                 if matches!(
-                    err.revert_name(),
-                    Some("AlreadyConfirmed") | Some("EpochFinal")
+                    err.revert(),
+                    Some(
+                        ResultsRewardsErrors::AlreadyConfirmed(_)
+                            | ResultsRewardsErrors::EpochFinal(_)
+                    )
                 ) => {}
             Err(err) => return Err(err.into()),
         }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use alloy::primitives::{B256, U256, keccak256};
 use autonet_contracts::ProtocolView;
+use autonet_contracts::revert::TaskContractErrors;
 use serde::{Deserialize, Serialize};
 
 use super::RoleError;
@@ -116,11 +117,13 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
                         rec.stage = SolverStage::Committed;
                         format!("task {}: committed", task.id)
                     }
-                    Err(e) if e.revert_name() == Some("AlreadyCommitted") => {
+                    Err(e)
+                        if matches!(e.revert(), Some(TaskContractErrors::AlreadyCommitted(_))) =>
+                    {
                         rec.stage = SolverStage::Committed;
                         format!("task {}: committed (found on chain)", task.id)
                     }
-                    Err(e) if e.revert_name().is_some() => {
+                    Err(e) if e.is_declared_revert() => {
                         rec.stage = SolverStage::Done;
                         format!("task {}: commit refused: {e}", task.id)
                     }
@@ -145,11 +148,13 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
                         rec.stage = SolverStage::Revealed;
                         format!("task {}: revealed", task.id)
                     }
-                    Err(e) if e.revert_name() == Some("AlreadyRevealed") => {
+                    Err(e)
+                        if matches!(e.revert(), Some(TaskContractErrors::AlreadyRevealed(_))) =>
+                    {
                         rec.stage = SolverStage::Revealed;
                         format!("task {}: revealed (found on chain)", task.id)
                     }
-                    Err(e) if e.revert_name().is_some() => {
+                    Err(e) if e.is_declared_revert() => {
                         rec.stage = SolverStage::Done;
                         format!("task {}: reveal refused: {e}", task.id)
                     }
