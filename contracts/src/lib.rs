@@ -44,7 +44,9 @@ pub use chain::{Chain, ModelRegistration, RegisteredModel, Role, StakeInfo, Task
 pub use client::{Contracts, Deployment, GasRow};
 pub use deploy::{ATN, DeployConfig, deploy, discover};
 pub use embedded::EmbeddedChain;
-pub use protocol_view::{BindingChange, ProtocolView, RewardEvent, TaskInfo};
+pub use protocol_view::{
+    BindingChange, ProtocolView, RewardEvent, TaskInfo, TaskStatus, UnknownTaskStatus,
+};
 pub use rpc::{RpcChain, RpcConfig};
 
 impl EmbeddedChain {

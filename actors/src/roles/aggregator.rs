@@ -13,7 +13,7 @@ use alloy::primitives::{B256, U256};
 use autonet_contracts::revert::{
     ModelShardRegistryErrors, ResultsRewardsErrors, TaskContractErrors,
 };
-use autonet_contracts::{ModelRegistration, ProtocolView};
+use autonet_contracts::{ModelRegistration, ProtocolView, TaskStatus};
 use autonet_models::sharding::{self, ShardParams};
 use autonet_p2p::GossipTopic;
 use serde::{Deserialize, Serialize};
@@ -362,7 +362,7 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
 
 /// Finalizes `task` if it is open (or expires it when it cannot finalize).
 async fn settle<C: ProtocolView + 'static>(ctx: &Ctx<C>, task: U256) -> Result<(), RoleError> {
-    if ctx.chain.task_info(task).await?.status != 1 {
+    if ctx.chain.task_info(task).await?.status != TaskStatus::Open {
         return Ok(());
     }
     match ctx.chain.finalize(ctx.address, task).await {
@@ -402,7 +402,7 @@ async fn settle_epoch_neighbours<C: ProtocolView + 'static>(
     while id < next {
         if id != own {
             let info = ctx.chain.task_info(id).await?;
-            if info.epoch == epoch && info.status == 1 && head > info.vote_deadline {
+            if info.epoch == epoch && info.status == TaskStatus::Open && head > info.vote_deadline {
                 settle(ctx, id).await?;
             }
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, U256};
 use autonet_contracts::revert::ResultsRewardsErrors;
-use autonet_contracts::{ProtocolView, RewardEvent};
+use autonet_contracts::{ProtocolView, RewardEvent, TaskStatus};
 use serde::{Deserialize, Serialize};
 
 use super::RoleError;
@@ -297,7 +297,7 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
     async fn settle(&self, task: &KnownTask) -> Result<(), RoleError> {
         let ctx = &self.ctx;
         let info = ctx.chain.task_info(task.id).await?;
-        if info.status != 1 {
+        if info.status != TaskStatus::Open {
             return Ok(());
         }
         let what = match ctx.chain.finalize(ctx.address, task.id).await {

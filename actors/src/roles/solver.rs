@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use alloy::primitives::{B256, U256, keccak256};
-use autonet_contracts::ProtocolView;
 use autonet_contracts::revert::TaskContractErrors;
+use autonet_contracts::{ProtocolView, TaskStatus};
 use serde::{Deserialize, Serialize};
 
 use super::RoleError;
@@ -203,7 +203,7 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
         if matches!(rec.stage, SolverStage::Revealed | SolverStage::Done)
             && head > d.vote
             && let Some(t) = self.tracker.refresh(&ctx, task.id).await?
-            && t.info.status != 1
+            && t.info.status != TaskStatus::Open
         {
             // Keep serving (the aggregator and coordinators may still fetch), stop tracking.
             self.tracker.close(&ctx, task.id)?;

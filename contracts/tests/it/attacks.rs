@@ -14,6 +14,7 @@ use autonet_contracts::revert::{
 use autonet_contracts::workload::{vote_round, vote_salt};
 use autonet_contracts::{
     Backend, Chain, Contracts, EmbeddedChain, ModelRegistration, ProtocolView, Role, TaskParams,
+    TaskStatus,
 };
 
 use crate::helpers::{advance_past, assert_revert, atn, wad_milli};
@@ -367,7 +368,10 @@ async fn half_the_voting_stake_cannot_accept() {
     let votes = vec![(k[0], vec![wad_milli(1000)]), (k[1], vec![U256::ZERO])];
     let solver = a.solvers()[0];
     let task = a.run_task(1, &[solver], &votes).await;
-    assert_eq!(c.task_info(task).await.unwrap().status, 2, "finalized");
+    assert_eq!(
+        c.task_info(task).await.unwrap().status,
+        TaskStatus::Finalized
+    );
     assert!(
         c.claimable(solver).await.unwrap().is_zero(),
         "a 50% tie pays nothing"

@@ -25,7 +25,7 @@ use autonet_contracts::bindings::{ParticipantStaking, Project, ResultsRewards, T
 use autonet_contracts::commitment::{ground_truth_commitment, solution_commitment};
 use autonet_contracts::revert::ResultsRewardsErrors;
 use autonet_contracts::{
-    Backend, Chain, ChainError, Contracts, EmbeddedChain, ProtocolView, Role, consensus,
+    Backend, Chain, ChainError, Contracts, EmbeddedChain, ProtocolView, Role, TaskStatus, consensus,
 };
 use proptest::prelude::*;
 
@@ -415,7 +415,7 @@ impl World {
             let t = c
                 .view(d.task, TaskContract::getTaskCall { taskId: *task })
                 .await?;
-            if t.status != 1 {
+            if TaskStatus::try_from(t.status) != Ok(TaskStatus::Open) {
                 continue;
             }
             let voters = c

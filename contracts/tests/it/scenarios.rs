@@ -11,7 +11,7 @@ use autonet_contracts::revert::{
     ParticipantStakingErrors, ProjectErrors, ResultsRewardsErrors, TaskContractErrors,
 };
 use autonet_contracts::workload::vote_salt;
-use autonet_contracts::{Backend, Chain, Contracts, Role, TaskParams};
+use autonet_contracts::{Backend, Chain, Contracts, Role, TaskParams, TaskStatus};
 
 use crate::helpers::{Cast, advance_past, assert_revert, atn, wad_milli};
 
@@ -272,7 +272,7 @@ pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     assert_eq!(c.view(d.task, revealed).await.unwrap(), B256::ZERO);
     let close = TaskContract::closeTaskCall {
         taskId: task,
-        status: 2,
+        status: TaskStatus::Finalized.into(),
     };
     assert_revert!(
         c.send(cast.outsider, d.task, close).await,
