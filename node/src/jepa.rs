@@ -14,8 +14,6 @@ use autonet_models::jepa::verify::layout_fingerprint;
 use autonet_models::jepa::{Device, GraphSource, Pipeline};
 use clap::Args;
 
-use crate::overlay::inference::hex;
-
 /// Which JEPA graphs run where, and how long they train before answering.
 #[derive(Debug, Clone, Args)]
 pub struct JepaArgs {
@@ -80,7 +78,10 @@ pub fn checkpoint_path(data_dir: &Path, pipeline: &Pipeline) -> PathBuf {
     h.update(&layout_fingerprint(&pipeline.vl.model.layout));
     h.update(&layout_fingerprint(&pipeline.decoder.model.layout));
     h.update(&PIPELINE_SEED.to_le_bytes());
-    let name = format!("vl-jepa-{}.ckpt", &hex(h.finalize().as_bytes())[..16]);
+    let name = format!(
+        "vl-jepa-{}.ckpt",
+        &hex::encode(h.finalize().as_bytes())[..16]
+    );
     data_dir.join(CHECKPOINT_DIR).join(name)
 }
 

@@ -188,8 +188,8 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
         let record = EpochRecord {
             epoch,
             task: task.id.to_string(),
-            model_id: hex32(&model_id),
-            mint_root: hex32(&root.0),
+            model_id: hex::encode(model_id),
+            mint_root: hex::encode(root.0),
             accepted: accepted.clone(),
             mint_agents: list.entries.len(),
             root_scores: agg.root_scores.clone(),
@@ -413,8 +413,3 @@ async fn settle_epoch_neighbours<C: ProtocolView + 'static>(
 
 /// How many task ids below its own an aggregator looks at for tasks blocking its epoch.
 const NEIGHBOUR_SCAN: u64 = 64;
-
-/// Lower-case hex of 32 bytes.
-pub fn hex32(b: &[u8; 32]) -> String {
-    alloy::hex::encode(b)
-}

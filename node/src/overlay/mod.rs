@@ -179,7 +179,7 @@ fn run(
             let server = inference::PlanServer::new(prepared.pipeline);
             println!(
                 "inference: serving jepa plans (model {}, checkpoint {} {})",
-                inference::hex(&server.model_id()),
+                hex::encode(server.model_id()),
                 prepared.origin.name(),
                 prepared.checkpoint.display()
             );
