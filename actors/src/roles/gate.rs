@@ -144,11 +144,10 @@ impl<C> GateState<C> {
 }
 
 /// The on-chain role a message on `topic` must come from.
-pub fn sender_role(topic: GossipTopic) -> Option<Role> {
+pub fn sender_role(topic: GossipTopic) -> Role {
     match topic {
-        GossipTopic::Tasks => Some(Role::Proposer),
-        GossipTopic::Models => Some(Role::Aggregator),
-        _ => None,
+        GossipTopic::Tasks => Role::Proposer,
+        GossipTopic::Models => Role::Aggregator,
     }
 }
 
@@ -210,9 +209,10 @@ async fn sync<C: ProtocolView>(state: &mut GateState<C>) {
 }
 
 async fn judge<C: ProtocolView>(state: &mut GateState<C>, m: &InboundMessage) -> MessageAcceptance {
-    let (Some(author), Some(role)) = (m.author, sender_role(m.topic)) else {
+    let Some(author) = m.author else {
         return MessageAcceptance::Ignore;
     };
+    let role = sender_role(m.topic);
     // The author answers for its own messages; a relay only loses the message.
     let offence = if m.propagation_source == author {
         MessageAcceptance::Reject
@@ -246,7 +246,6 @@ async fn judge<C: ProtocolView>(state: &mut GateState<C>, m: &InboundMessage) ->
             decode::<ModelAnnouncement>("model announcement", &m.body, MAX_ANNOUNCEMENT_BYTES)
                 .is_ok()
         }
-        _ => false,
     };
     if well_formed {
         MessageAcceptance::Accept
@@ -309,7 +308,6 @@ impl Actor for MailboxActor {
                     mailbox.put_model(a);
                 }
             }
-            _ => {}
         }
         Ok(())
     }
