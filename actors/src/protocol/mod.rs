@@ -13,9 +13,9 @@
 //! - [`model`]: the [`model::TrainingModel`] extension point (train / verify / aggregate) and its
 //!   substrate implementation; [`jepa`]: the VL-JEPA implementation (weight deltas verified by
 //!   recomputation and held-out loss, robust aggregation), its model bytes and task items in
-//!   [`jepa_wire`]; [`score`]: verdict → WAD score.
-//! - [`settle`]: expected rewards and slashes, mirroring `ResultsRewards` (consensus from
-//!   `autonet_contracts::consensus`); [`mint`]: the epoch mint list and its Merkle root/proofs.
+//!   [`jepa_wire`]; [`score`]: verdict → WAD score (rewards and slashes are the contract's,
+//!   `autonet_contracts::consensus` mirrors its rule); [`mint`]: the epoch mint list and its
+//!   Merkle root/proofs.
 
 pub mod assign;
 pub mod data;
@@ -26,7 +26,6 @@ pub mod model;
 pub mod phase;
 pub mod score;
 pub mod secrets;
-pub mod settle;
 pub mod stage;
 pub mod wire;
 
