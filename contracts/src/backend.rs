@@ -6,6 +6,7 @@
 use std::future::Future;
 
 use alloy::primitives::{Address, B256, Bytes, Log, Selector, U256};
+use alloy::sol_types::SolInterface;
 
 use crate::bindings::error_name;
 
@@ -111,20 +112,29 @@ pub enum ChainError {
 }
 
 impl ChainError {
-    /// Builds a revert error from raw revert data, naming our custom errors.
-    pub fn revert(data: Bytes) -> Self {
+    /// Builds a revert error from raw revert data, naming our custom errors (for display).
+    pub fn reverted(data: Bytes) -> Self {
         let name = (data.len() >= 4)
             .then(|| Selector::from_slice(&data[..4]))
             .and_then(error_name);
         ChainError::Reverted { name, data }
     }
 
-    /// The custom error name of a revert, if this is one.
-    pub fn revert_name(&self) -> Option<&str> {
+    /// The revert decoded as one of `T`'s errors: a contract's error enum from
+    /// [`crate::revert`] (e.g. `TaskContractErrors`). `None` when this is not a revert or the
+    /// revert is not one of `T`'s errors. Errors bubble up through calls between contracts,
+    /// so `T` is the contract that declares the error, not necessarily the one called.
+    pub fn revert<T: SolInterface>(&self) -> Option<T> {
         match self {
-            ChainError::Reverted { name, .. } => name.as_deref(),
+            ChainError::Reverted { data, .. } => T::abi_decode(data).ok(),
             _ => None,
         }
+    }
+
+    /// True when a contract refused with a declared error: a custom error of the suite,
+    /// `Error(string)` or `Panic(uint256)` (rather than an empty or unknown revert).
+    pub fn is_declared_revert(&self) -> bool {
+        matches!(self, ChainError::Reverted { name: Some(_), .. })
     }
 }
 

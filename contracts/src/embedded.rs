@@ -208,7 +208,7 @@ fn seal_block(g: &mut Inner) {
 
 fn revert_error(result: ExecutionResult) -> ChainError {
     match result {
-        ExecutionResult::Revert { output, .. } => ChainError::revert(output),
+        ExecutionResult::Revert { output, .. } => ChainError::reverted(output),
         ExecutionResult::Halt { reason, .. } => ChainError::Halted(format!("{reason:?}")),
         ExecutionResult::Success { .. } => ChainError::Halted("unexpected success".into()),
     }

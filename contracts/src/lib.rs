@@ -6,7 +6,8 @@
 //!   discovery, role staking, projects, tasks with salted commit-reveal, Yuma-consensus rewards and
 //!   slashing, epoch mint roots, agent registry, model shard registry), compiled by
 //!   `scripts/build-contracts` with pinned solc-js into the committed `contracts/artifacts/*.json`.
-//! - [`bindings`]: alloy `sol!` types generated from those artifacts, and the artifacts themselves.
+//! - [`bindings`]: alloy `sol!` types generated from those artifacts, and the artifacts themselves;
+//!   [`revert`]: each contract's errors as a typed enum, for matching reverts.
 //! - Pure protocol logic, no I/O: [`consensus`] (the Yuma rule, identical to `YumaConsensus.sol`),
 //!   [`commitment`] (commit-reveal encodings), [`merkle`] (sorted-pair keccak trees for shard and
 //!   mint proofs).
@@ -36,6 +37,7 @@ pub mod embedded;
 pub mod merkle;
 pub mod pending;
 pub mod protocol_view;
+pub mod revert;
 pub mod rpc;
 pub mod workload;
 
@@ -45,7 +47,9 @@ pub use chain::{Chain, ModelRegistration, RegisteredModel, Role, StakeInfo, Task
 pub use client::{Contracts, Deployment, GasRow};
 pub use deploy::{ATN, DeployConfig, deploy, discover};
 pub use embedded::EmbeddedChain;
-pub use protocol_view::{BindingChange, ProtocolView, RewardEvent, TaskInfo};
+pub use protocol_view::{
+    BindingChange, ProtocolView, RewardEvent, TaskInfo, TaskStatus, UnknownTaskStatus,
+};
 pub use rpc::{RpcChain, RpcConfig};
 
 impl EmbeddedChain {

@@ -28,10 +28,48 @@ pub struct TaskInfo {
     /// Last block of vote commits; votes are revealed until `vote_deadline`.
     pub vote_commit_deadline: u64,
     pub vote_deadline: u64,
-    /// 1 open, 2 finalized, 3 expired.
-    pub status: u8,
+    pub status: TaskStatus,
     /// The protocol epoch the task belongs to.
     pub epoch: u64,
+}
+
+/// A task's lifecycle state, `TaskStatus` in `AutonetTypes.sol` (same order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum TaskStatus {
+    /// No such task (the zero value of an unwritten record).
+    None = 0,
+    /// Created; commits, reveals and votes run by its deadlines.
+    Open = 1,
+    /// Settled by consensus: rewards paid, slashes applied.
+    Finalized = 2,
+    /// Closed without a quorum (or too few votes): nothing paid.
+    Expired = 3,
+}
+
+/// A status value the contract's enum does not have (a newer contract than this node).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown task status {0}")]
+pub struct UnknownTaskStatus(pub u8);
+
+impl TryFrom<u8> for TaskStatus {
+    type Error = UnknownTaskStatus;
+
+    fn try_from(v: u8) -> Result<Self, Self::Error> {
+        match v {
+            0 => Ok(TaskStatus::None),
+            1 => Ok(TaskStatus::Open),
+            2 => Ok(TaskStatus::Finalized),
+            3 => Ok(TaskStatus::Expired),
+            other => Err(UnknownTaskStatus(other)),
+        }
+    }
+}
+
+impl From<TaskStatus> for u8 {
+    fn from(s: TaskStatus) -> u8 {
+        s as u8
+    }
 }
 
 /// A reward or slash event of the rewards contract.
@@ -173,7 +211,10 @@ impl<B: Backend> ProtocolView for Contracts<B> {
             reveal_deadline: t.revealDeadline,
             vote_commit_deadline: t.voteCommitDeadline,
             vote_deadline: t.voteDeadline,
-            status: t.status,
+            status: TaskStatus::try_from(t.status).map_err(|e| ChainError::Decode {
+                what: "task status",
+                reason: e.to_string(),
+            })?,
             epoch: t.epoch,
         })
     }

@@ -28,6 +28,7 @@ use crate::backend::{Backend, ChainError, ChainLog, Receipt, TxRequest};
 use crate::pending::{PendingStore, PendingTx};
 
 mod recovery;
+mod retry;
 use recovery::is_known_or_mined;
 
 /// Retry and timing knobs.
@@ -35,9 +36,10 @@ use recovery::is_known_or_mined;
 pub struct RpcConfig {
     /// Chain id the endpoint must report (None: accept what it reports).
     pub expected_chain_id: Option<u64>,
-    /// How long one operation keeps retrying transport errors.
+    /// How long one operation keeps retrying transport errors (exponential backoff with
+    /// jitter, starting at `poll`).
     pub retry_for: Duration,
-    /// Pause between polls and retries.
+    /// Pause between polls, and the first pause before retrying a transport error.
     pub poll: Duration,
     /// Time after which an unmined transaction is replaced with bumped fees.
     pub replace_after: Duration,
@@ -86,7 +88,7 @@ impl std::fmt::Debug for RpcChain {
 fn classify(e: TransportError) -> ChainError {
     if let Some(payload) = e.as_error_resp() {
         if let Some(data) = payload.as_revert_data() {
-            return ChainError::revert(data);
+            return ChainError::reverted(data);
         }
         return ChainError::Rejected(payload.message.to_string());
     }
@@ -140,27 +142,12 @@ impl RpcChain {
         &self.provider
     }
 
-    async fn retry<T, F, Fut>(&self, mut op: F) -> Result<T, ChainError>
+    async fn retry<T, F, Fut>(&self, op: F) -> Result<T, ChainError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, ChainError>>,
     {
-        let deadline = tokio::time::Instant::now() + self.cfg.retry_for;
-        loop {
-            match op().await {
-                Err(ChainError::Transport(msg)) => {
-                    if tokio::time::Instant::now() >= deadline {
-                        return Err(ChainError::Transport(format!(
-                            "gave up after {:?}: {msg}",
-                            self.cfg.retry_for
-                        )));
-                    }
-                    tracing::debug!(target: "autonet_contracts::rpc", "retrying after transport error: {msg}");
-                    tokio::time::sleep(self.cfg.poll).await;
-                }
-                other => return other,
-            }
-        }
+        retry::retry(self.cfg.poll, self.cfg.retry_for, op).await
     }
 
     async fn broadcast(&self, raw: &Bytes) -> Result<(), ChainError> {
@@ -295,9 +282,9 @@ impl RpcChain {
         match self.provider.call(call).block(at.into()).await {
             Err(e) => match classify(e) {
                 named @ ChainError::Reverted { name: Some(_), .. } => named,
-                _ => ChainError::revert(Bytes::new()),
+                _ => ChainError::reverted(Bytes::new()),
             },
-            Ok(_) => ChainError::revert(Bytes::new()),
+            Ok(_) => ChainError::reverted(Bytes::new()),
         }
     }
 }

@@ -17,7 +17,6 @@ use clap::{Args, ValueEnum};
 
 use crate::config::Config;
 use crate::jepa::JepaArgs;
-use crate::overlay::inference::hex;
 use crate::overlay::plan_client::OverlayPlans;
 
 /// Which model answers.
@@ -108,8 +107,8 @@ fn run_jepa(args: &InferArgs, config: &Config) -> anyhow::Result<()> {
             "answer": answer.text,
             "path": answer.path.to_string(),
             "peer": answered.as_ref().map(|a| a.peer.to_string()),
-            "peer_model": answered.as_ref().map(|a| hex(&a.model)),
-            "local_model": hex(&pipeline.model_id()),
+            "peer_model": answered.as_ref().map(|a| hex::encode(a.model)),
+            "local_model": hex::encode(pipeline.model_id()),
             "peer_failures": failures,
             "label_caption": truth,
             "checkpoint": prepared.origin.name(),
@@ -122,7 +121,12 @@ fn run_jepa(args: &InferArgs, config: &Config) -> anyhow::Result<()> {
     } else {
         println!("answer: {}", answer.text);
         match &answered {
-            Some(a) => println!("path: {} {} (model {})", answer.path, a.peer, hex(&a.model)),
+            Some(a) => println!(
+                "path: {} {} (model {})",
+                answer.path,
+                a.peer,
+                hex::encode(a.model)
+            ),
             None => println!("path: {}", answer.path),
         }
         println!("label caption: {truth}");

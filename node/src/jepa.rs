@@ -15,7 +15,6 @@ use autonet_models::jepa::{Device, GraphSource, Pipeline};
 use clap::Args;
 
 use crate::config::InferenceConfig;
-use crate::overlay::inference::hex;
 
 /// Which JEPA graphs run where, and how long they train before answering. Each flag is also a
 /// key of the config file's `[inference]` table.
@@ -85,7 +84,10 @@ pub fn checkpoint_path(data_dir: &Path, pipeline: &Pipeline) -> PathBuf {
     h.update(&layout_fingerprint(&pipeline.vl.model.layout));
     h.update(&layout_fingerprint(&pipeline.decoder.model.layout));
     h.update(&PIPELINE_SEED.to_le_bytes());
-    let name = format!("vl-jepa-{}.ckpt", &hex(h.finalize().as_bytes())[..16]);
+    let name = format!(
+        "vl-jepa-{}.ckpt",
+        &hex::encode(h.finalize().as_bytes())[..16]
+    );
     data_dir.join(CHECKPOINT_DIR).join(name)
 }
 

@@ -31,7 +31,7 @@ use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use crate::EventLoop;
 
 /// The default connection target (well above gossipsub's D_high = 12 per topic; Lighthouse
-/// targets 100 peers, but it spreads them over 64 attestation subnets, and autonet's six topics
+/// targets 100 peers, but it spreads them over 64 attestation subnets, and autonet's two topics
 /// are subscribed by every peer). A publisher floods its message to every connected peer, so
 /// the target sets how many peers a message reaches in its first hop: in the 100-peer gossip
 /// bench with CPU to spare (`--time-dilation 8`), 24 left 1–2% of deliveries at a fourth hop

@@ -26,20 +26,12 @@ pub fn is_valid_record(key: &RecordKey, value: &[u8]) -> bool {
 
 /// Lower-case hex of bytes (ids in logs, the status endpoint and the CLI).
 pub fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// Parses a 32-byte id from hex; `None` if it is not exactly 64 hex digits.
 pub fn id_from_hex(text: &str) -> Option<ContentId> {
-    let text = text.trim();
-    if text.len() != 64 || !text.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
+    hex::FromHex::from_hex(text.trim()).ok()
 }
 
 #[cfg(test)]

@@ -13,38 +13,19 @@ use serde::{Deserialize, Serialize};
 pub enum GossipTopic {
     /// Proposers announce tasks (or the content id of a large task batch).
     Tasks,
-    /// Solvers' on-chain commitments, mirrored for fast propagation.
-    Commits,
-    /// Reveals of (bundle id, salt) after the commit deadline.
-    Reveals,
-    /// Coordinators' score vectors.
-    Votes,
     /// Announcements of newly published models and their manifests.
     Models,
-    /// Liveness and role announcements of peers.
-    Presence,
 }
 
 impl GossipTopic {
     /// Every topic, in a fixed order.
-    pub const ALL: [GossipTopic; 6] = [
-        Self::Tasks,
-        Self::Commits,
-        Self::Reveals,
-        Self::Votes,
-        Self::Models,
-        Self::Presence,
-    ];
+    pub const ALL: [GossipTopic; 2] = [Self::Tasks, Self::Models];
 
     /// The short name used in the topic string, logs and the status endpoint.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Tasks => "tasks",
-            Self::Commits => "commits",
-            Self::Reveals => "reveals",
-            Self::Votes => "votes",
             Self::Models => "models",
-            Self::Presence => "presence",
         }
     }
 

@@ -3,7 +3,7 @@
 //! functions, and send what they decide.
 //!
 //! **Owns** the rules: phases and deadlines, stage decisions, slice assignment, salts and
-//! commitments, scores, settlement mirroring the contracts, the mint list, and the
+//! commitments, scores, the mint list, and the
 //! [`model::TrainingModel`] trait with its implementations. **Must not depend on**
 //! `autonet-p2p`, `autonet-store` or `autonet-actors`, nor do any I/O beyond reading the data
 //! compiled into it.
@@ -19,9 +19,9 @@
 //! - [`model`]: the [`model::TrainingModel`] extension point (train / verify / aggregate) and its
 //!   substrate implementation; [`jepa`]: the VL-JEPA implementation (weight deltas verified by
 //!   recomputation and held-out loss, robust aggregation), its model bytes and task items in
-//!   [`jepa_wire`]; [`score`]: verdict → WAD score.
-//! - [`settle`]: expected rewards and slashes, mirroring `ResultsRewards` (consensus from
-//!   `autonet_contracts::consensus`); [`mint`]: the epoch mint list and its Merkle root/proofs.
+//!   [`jepa_wire`]; [`score`]: verdict → WAD score (rewards and slashes are the contract's,
+//!   `autonet_contracts::consensus` mirrors its rule); [`mint`]: the epoch mint list and its
+//!   Merkle root/proofs.
 
 pub mod assign;
 pub mod data;
@@ -32,7 +32,6 @@ pub mod model;
 pub mod phase;
 pub mod score;
 pub mod secrets;
-pub mod settle;
 pub mod stage;
 /// The protocol's messages live in the wire crate (one home for every byte layout).
 pub use autonet_wire::protocol as wire;

@@ -2,13 +2,13 @@
 //! recompute (honest, copied, garbage), scoring, settlement and aggregation into a mint list.
 
 use alloy::primitives::{Address, B256, U256};
+use autonet_contracts::consensus::{self, WAD};
 
 use crate::assign::slice_of;
 use crate::data::{draw, held_out_turns, training_turns};
 use crate::mint::MintList;
 use crate::model::{Accepted, Substrate, TrainingModel};
 use crate::score::{Verdict, acceptance_threshold, score};
-use crate::settle::{CastVote, SlashReason, TaskLedger, settle};
 
 #[test]
 fn an_epoch_on_the_shipped_traces() {
@@ -65,37 +65,26 @@ fn an_epoch_on_the_shipped_traces() {
         )
         .unwrap();
     assert!(matches!(garbage, Verdict::Invalid(_)));
-    // Solver 1 copied: honest coordinators score it 0, it is slashed, the others share.
+    // Solver 1 copied: honest coordinators score it 0. The consensus rule, as
+    // `ResultsRewards.finalize` runs it, pays the other two and leaves solver 1 at consensus 0
+    // (which the contract slashes as `invalid-solution`); no honest coordinator dissents.
     let scores = vec![score(&verdicts[0]), score(&copy), score(&verdicts[2])];
-    let wad = U256::from(10u64).pow(U256::from(18));
-    let ledger = TaskLedger {
-        proposer: Address::repeat_byte(9),
-        ground_truth_revealed: true,
-        committers: solvers.clone(),
-        revealed: solvers.clone(),
-        votes: (20..23u8)
-            .map(|c| CastVote {
-                coordinator: Address::repeat_byte(c),
-                stake: U256::from(500) * wad,
-                scores: scores.clone(),
-            })
-            .collect(),
-        threshold: acceptance_threshold(),
-        solver_pool: U256::from(30) * wad,
-        coordinator_pool: U256::from(3) * wad,
-        stakes: solvers.iter().map(|s| (*s, U256::from(50) * wad)).collect(),
-    };
-    let out = settle(&ledger).unwrap();
-    assert!(out.credits.contains_key(&solvers[0]) && out.credits.contains_key(&solvers[2]));
-    assert!(!out.credits.contains_key(&solvers[1]));
-    assert_eq!(
-        out.slashes,
-        vec![(
-            solvers[1],
-            U256::from(5) * wad,
-            SlashReason::InvalidSolution
-        )]
-    );
+    let (solver_pool, coordinator_pool) = (U256::from(30) * WAD, U256::from(3) * WAD);
+    let out = consensus::run(
+        &[U256::from(500) * WAD; 3],
+        &[scores.clone(), scores.clone(), scores],
+        acceptance_threshold(),
+        solver_pool,
+        coordinator_pool,
+    )
+    .unwrap();
+    assert_eq!(out.accepted, [true, false, true]);
+    assert!(out.consensus[1].is_zero());
+    assert!(out.solver_rewards[0] > U256::ZERO && out.solver_rewards[2] > U256::ZERO);
+    assert!(out.solver_rewards[1].is_zero());
+    assert!(out.solver_rewards.iter().fold(U256::ZERO, |a, r| a + *r) <= solver_pool);
+    assert_eq!(out.dissent, [false; 3]);
+    assert!(out.coordinator_fees.iter().all(|f| *f > U256::ZERO));
     // Aggregation of the accepted bundles is order-independent and mints only to them.
     let acc = |i: usize| Accepted {
         author: solvers[i].to_string(),

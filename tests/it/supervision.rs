@@ -194,7 +194,7 @@ async fn bridge_turns_gossip_into_actor_messages() -> anyhow::Result<()> {
         Duration::from_millis(250),
         || async {
             let r = ractor::call!(a_bridge, |reply| BridgeMsg::Publish(
-                GossipTopic::Presence,
+                GossipTopic::Tasks,
                 b"hi".to_vec(),
                 reply
             ));

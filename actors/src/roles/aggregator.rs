@@ -10,7 +10,10 @@
 use std::sync::Arc;
 
 use alloy::primitives::{B256, U256};
-use autonet_contracts::{ModelRegistration, ProtocolView};
+use autonet_contracts::revert::{
+    ModelShardRegistryErrors, ResultsRewardsErrors, TaskContractErrors,
+};
+use autonet_contracts::{ModelRegistration, ProtocolView, TaskStatus};
 use autonet_models::sharding::{self, ShardParams};
 use autonet_p2p::GossipTopic;
 use serde::{Deserialize, Serialize};
@@ -147,10 +150,17 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
             .await
         {
             Ok(_) => {}
-            Err(e) if matches!(e.revert_name(), Some("MintRootExists") | Some("EpochFinal")) => {}
+            Err(e)
+                if matches!(
+                    e.revert(),
+                    Some(
+                        ResultsRewardsErrors::MintRootExists(_)
+                            | ResultsRewardsErrors::EpochFinal(_)
+                    )
+                ) => {}
             // Another task of the epoch (anyone's) is still open: settle those whose vote is
             // over, and post once they have all closed.
-            Err(e) if e.revert_name() == Some("EpochNotSettled") => {
+            Err(e) if matches!(e.revert(), Some(TaskContractErrors::EpochNotSettled(_))) => {
                 settle_epoch_neighbours(&ctx, epoch, task.id, head).await?;
                 return Ok(true);
             }
@@ -178,8 +188,8 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
         let record = EpochRecord {
             epoch,
             task: task.id.to_string(),
-            model_id: hex32(&model_id),
-            mint_root: hex32(&root.0),
+            model_id: hex::encode(model_id),
+            mint_root: hex::encode(root.0),
             accepted: accepted.clone(),
             mint_agents: list.entries.len(),
             root_scores: agg.root_scores.clone(),
@@ -301,7 +311,7 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
             // Registered before a restart, or the same model (nothing accepted) by an
             // earlier epoch's final root: the contract refuses only those, and either one
             // describes these very bytes (the id is their hash).
-            Err(e) if e.revert_name() == Some("ModelExists") => {}
+            Err(e) if matches!(e.revert(), Some(ModelShardRegistryErrors::ModelExists(_))) => {}
             Err(e) => return Err(e.into()),
         }
         let replication = ctx.shards.config().replication;
@@ -352,19 +362,26 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
 
 /// Finalizes `task` if it is open (or expires it when it cannot finalize).
 async fn settle<C: ProtocolView + 'static>(ctx: &Ctx<C>, task: U256) -> Result<(), RoleError> {
-    if ctx.chain.task_info(task).await?.status != 1 {
+    if ctx.chain.task_info(task).await?.status != TaskStatus::Open {
         return Ok(());
     }
     match ctx.chain.finalize(ctx.address, task).await {
         Ok(_) => Ok(()),
-        Err(e) if matches!(e.revert_name(), Some("NotEnoughVotes") | Some("NoQuorum")) => {
+        Err(e)
+            if matches!(
+                e.revert(),
+                Some(ResultsRewardsErrors::NotEnoughVotes(_) | ResultsRewardsErrors::NoQuorum(_))
+            ) =>
+        {
             match ctx.chain.expire(ctx.address, task).await {
                 Ok(_) => Ok(()),
-                Err(e) if e.revert_name() == Some("TaskNotOpen") => Ok(()),
+                Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::TaskNotOpen(_))) => {
+                    Ok(())
+                }
                 Err(e) => Err(e.into()),
             }
         }
-        Err(e) if e.revert_name() == Some("TaskNotOpen") => Ok(()),
+        Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::TaskNotOpen(_))) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
@@ -385,7 +402,7 @@ async fn settle_epoch_neighbours<C: ProtocolView + 'static>(
     while id < next {
         if id != own {
             let info = ctx.chain.task_info(id).await?;
-            if info.epoch == epoch && info.status == 1 && head > info.vote_deadline {
+            if info.epoch == epoch && info.status == TaskStatus::Open && head > info.vote_deadline {
                 settle(ctx, id).await?;
             }
         }
@@ -396,8 +413,3 @@ async fn settle_epoch_neighbours<C: ProtocolView + 'static>(
 
 /// How many task ids below its own an aggregator looks at for tasks blocking its epoch.
 const NEIGHBOUR_SCAN: u64 = 64;
-
-/// Lower-case hex of 32 bytes.
-pub fn hex32(b: &[u8; 32]) -> String {
-    alloy::hex::encode(b)
-}

@@ -3,6 +3,7 @@
 
 use alloy::primitives::U256;
 use autonet_contracts::ProtocolView;
+use autonet_contracts::revert::ResultsRewardsErrors;
 
 use super::RoleError;
 use super::ctx::Ctx;
@@ -26,7 +27,7 @@ pub async fn claim_rewards<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<()
             );
             Ok(())
         }
-        Err(e) if e.revert_name() == Some("NothingToClaim") => Ok(()),
+        Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::NothingToClaim(_))) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
@@ -68,7 +69,7 @@ pub async fn claim_mints<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<bool
                     "mint",
                     format!("claimed mint {amount} ATN wei"),
                 ),
-                Err(e) if e.revert_name() == Some("AlreadyClaimed") => {}
+                Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::AlreadyClaimed(_))) => {}
                 Err(e) => return Err(e.into()),
             }
         }

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, U256};
-use autonet_contracts::{ProtocolView, RewardEvent};
+use autonet_contracts::revert::ResultsRewardsErrors;
+use autonet_contracts::{ProtocolView, RewardEvent, TaskStatus};
 use serde::{Deserialize, Serialize};
 
 use super::RoleError;
@@ -208,7 +209,7 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
     ) -> Result<(), RoleError> {
         match sent {
             Ok(_) => Ok(()),
-            Err(e) if e.revert_name().is_some() => {
+            Err(e) if e.is_declared_revert() => {
                 let ctx = &self.ctx;
                 ctx.journal.note(
                     &ctx.name,
@@ -296,19 +297,30 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
     async fn settle(&self, task: &KnownTask) -> Result<(), RoleError> {
         let ctx = &self.ctx;
         let info = ctx.chain.task_info(task.id).await?;
-        if info.status != 1 {
+        if info.status != TaskStatus::Open {
             return Ok(());
         }
         let what = match ctx.chain.finalize(ctx.address, task.id).await {
             Ok(_) => "finalized",
-            Err(e) if matches!(e.revert_name(), Some("NotEnoughVotes") | Some("NoQuorum")) => {
+            Err(e)
+                if matches!(
+                    e.revert(),
+                    Some(
+                        ResultsRewardsErrors::NotEnoughVotes(_) | ResultsRewardsErrors::NoQuorum(_)
+                    )
+                ) =>
+            {
                 match ctx.chain.expire(ctx.address, task.id).await {
                     Ok(_) => "expired",
-                    Err(e) if e.revert_name() == Some("TaskNotOpen") => return Ok(()),
+                    Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::TaskNotOpen(_))) => {
+                        return Ok(());
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
-            Err(e) if e.revert_name() == Some("TaskNotOpen") => return Ok(()),
+            Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::TaskNotOpen(_))) => {
+                return Ok(());
+            }
             Err(e) => return Err(e.into()),
         };
         ctx.journal.note(
@@ -424,8 +436,11 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
             ),
             Err(err)
                 if matches!(
-                    err.revert_name(),
-                    Some("AlreadyConfirmed") | Some("EpochFinal")
+                    err.revert(),
+                    Some(
+                        ResultsRewardsErrors::AlreadyConfirmed(_)
+                            | ResultsRewardsErrors::EpochFinal(_)
+                    )
                 ) => {}
             Err(err) => return Err(err.into()),
         }

@@ -147,11 +147,10 @@ impl<C> GateState<C> {
 }
 
 /// The on-chain role a message on `topic` must come from.
-pub fn sender_role(topic: GossipTopic) -> Option<Role> {
+pub fn sender_role(topic: GossipTopic) -> Role {
     match topic {
-        GossipTopic::Tasks => Some(Role::Proposer),
-        GossipTopic::Models => Some(Role::Aggregator),
-        _ => None,
+        GossipTopic::Tasks => Role::Proposer,
+        GossipTopic::Models => Role::Aggregator,
     }
 }
 
@@ -224,9 +223,10 @@ async fn sync<C: ProtocolView>(state: &mut GateState<C>) {
 }
 
 async fn judge<C: ProtocolView>(state: &mut GateState<C>, m: &InboundMessage) -> MessageAcceptance {
-    let (Some(author), Some(role)) = (m.author, sender_role(m.topic)) else {
+    let Some(author) = m.author else {
         return MessageAcceptance::Ignore;
     };
+    let role = sender_role(m.topic);
     // The author answers for its own messages; a relay only loses the message.
     let offence = if m.propagation_source == author {
         MessageAcceptance::Reject
@@ -277,7 +277,6 @@ impl Announcement {
             GossipTopic::Models => decode("model announcement", body, MAX_ANNOUNCEMENT_BYTES)
                 .ok()
                 .map(Announcement::Model),
-            _ => None,
         }
     }
 

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use alloy::primitives::{B256, U256, keccak256};
+use autonet_contracts::revert::TaskContractErrors;
 use autonet_contracts::{ProtocolView, TaskParams};
 use autonet_p2p::GossipTopic;
 use serde::{Deserialize, Serialize};
@@ -209,7 +210,8 @@ impl<C: ProtocolView + 'static> Proposer<C> {
                     .await
                 {
                     Ok(_) => {}
-                    Err(e) if e.revert_name() == Some("AlreadyRevealed") => {}
+                    Err(e)
+                        if matches!(e.revert(), Some(TaskContractErrors::AlreadyRevealed(_))) => {}
                     Err(e) => return Err(e.into()),
                 }
                 if let Some(held) = ctx.content(rec.held_out_id, ContentKind::TaskBatch)? {
@@ -244,7 +246,9 @@ impl<C: ProtocolView + 'static> Proposer<C> {
                         return Ok(Some(U256::from(id)));
                     }
                 }
-                Err(e) if e.revert_name() == Some("UnknownTask") => return Ok(None),
+                Err(e) if matches!(e.revert(), Some(TaskContractErrors::UnknownTask(_))) => {
+                    return Ok(None);
+                }
                 Err(e) => return Err(e.into()),
             }
             id += 1;

@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use alloy::primitives::{B256, U256};
-use autonet_contracts::ProtocolView;
+use autonet_contracts::revert::TaskContractErrors;
+use autonet_contracts::{ProtocolView, TaskStatus};
 use serde::{Deserialize, Serialize};
 
 use super::RoleError;
@@ -117,11 +118,13 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
                         rec.stage = SolverStage::Committed;
                         format!("task {}: committed", task.id)
                     }
-                    Err(e) if e.revert_name() == Some("AlreadyCommitted") => {
+                    Err(e)
+                        if matches!(e.revert(), Some(TaskContractErrors::AlreadyCommitted(_))) =>
+                    {
                         rec.stage = SolverStage::Committed;
                         format!("task {}: committed (found on chain)", task.id)
                     }
-                    Err(e) if e.revert_name().is_some() => {
+                    Err(e) if e.is_declared_revert() => {
                         rec.stage = SolverStage::Done;
                         format!("task {}: commit refused: {e}", task.id)
                     }
@@ -146,11 +149,13 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
                         rec.stage = SolverStage::Revealed;
                         format!("task {}: revealed", task.id)
                     }
-                    Err(e) if e.revert_name() == Some("AlreadyRevealed") => {
+                    Err(e)
+                        if matches!(e.revert(), Some(TaskContractErrors::AlreadyRevealed(_))) =>
+                    {
                         rec.stage = SolverStage::Revealed;
                         format!("task {}: revealed (found on chain)", task.id)
                     }
-                    Err(e) if e.revert_name().is_some() => {
+                    Err(e) if e.is_declared_revert() => {
                         rec.stage = SolverStage::Done;
                         format!("task {}: reveal refused: {e}", task.id)
                     }
@@ -199,7 +204,7 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
         if matches!(rec.stage, SolverStage::Revealed | SolverStage::Done)
             && head > d.vote
             && let Some(t) = self.tracker.refresh(&ctx, task.id).await?
-            && t.info.status != 1
+            && t.info.status != TaskStatus::Open
         {
             // Keep serving (the aggregator and coordinators may still fetch), stop tracking.
             self.tracker.close(&ctx, task.id)?;

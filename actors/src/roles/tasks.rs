@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use alloy::primitives::{B256, U256};
+use autonet_contracts::revert::TaskContractErrors;
 use autonet_contracts::{ProtocolView, TaskInfo};
 
 use super::RoleError;
@@ -121,7 +122,7 @@ impl Tracker {
             let id = U256::from(next);
             let info = match ctx.chain.task_info(id).await {
                 Ok(info) => info,
-                Err(e) if e.revert_name() == Some("UnknownTask") => break,
+                Err(e) if matches!(e.revert(), Some(TaskContractErrors::UnknownTask(_))) => break,
                 Err(e) => return Err(e.into()),
             };
             match spec_of(ctx, id, &info).await? {

@@ -16,6 +16,10 @@ use autonet_contracts::bindings::{
     RepToken, Timelock,
 };
 use autonet_contracts::embedded::dev_key;
+use autonet_contracts::revert::{
+    AutonetGovernorErrors, ModelShardRegistryErrors, ParticipantStakingErrors, ProjectErrors,
+    RPBErrors, RepTokenErrors, TimelockErrors,
+};
 use autonet_contracts::{Backend, Chain, Contracts, ProtocolView, Role};
 
 use crate::helpers::{Cast, advance_past, assert_revert, atn};
@@ -77,7 +81,7 @@ pub async fn governance<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     )
     .await
     .unwrap();
-    assert_revert(
+    assert_revert!(
         c.send(
             voter,
             d.rep,
@@ -87,7 +91,7 @@ pub async fn governance<B: Backend>(c: &Contracts<B>, cast: &Cast) {
             },
         )
         .await,
-        "Soulbound",
+        RepTokenErrors::Soulbound,
     );
     c.send(voter, d.rep, RepToken::delegateCall { delegatee: voter })
         .await
@@ -134,7 +138,7 @@ pub async fn governance<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     )
     .await
     .unwrap();
-    assert_revert(
+    assert_revert!(
         c.send(
             voter,
             d.governor,
@@ -144,7 +148,7 @@ pub async fn governance<B: Backend>(c: &Contracts<B>, cast: &Cast) {
             },
         )
         .await,
-        "GovernorAlreadyCastVote",
+        AutonetGovernorErrors::GovernorAlreadyCastVote,
     );
     let deadline = c
         .view(
@@ -182,9 +186,11 @@ pub async fn governance<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         match c.send(voter, d.governor, execute.clone()).await {
             Ok(_) => break,
             Err(e) if tokio::time::Instant::now() < until => {
-                assert_eq!(
-                    e.revert_name(),
-                    Some("TimelockUnexpectedOperationState"),
+                assert!(
+                    matches!(
+                        e.revert(),
+                        Some(TimelockErrors::TimelockUnexpectedOperationState(_))
+                    ),
                     "{e}"
                 );
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -214,12 +220,18 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     let register = |peer: Bytes, sig: Bytes| {
         c.register_agent(cast.outsider, agent, peer, peer_sig.clone(), sig)
     };
-    assert_revert(register(peer_id.clone(), wrong).await, "BadAgentSignature");
-    assert_revert(register(Bytes::new(), sig.clone()).await, "EmptyPeerId");
+    assert_revert!(
+        register(peer_id.clone(), wrong).await,
+        RPBErrors::BadAgentSignature
+    );
+    assert_revert!(
+        register(Bytes::new(), sig.clone()).await,
+        RPBErrors::EmptyPeerId
+    );
     register(peer_id.clone(), sig.clone()).await.unwrap();
-    assert_revert(
+    assert_revert!(
         register(peer_id.clone(), sig.clone()).await,
-        "AlreadyRegistered",
+        RPBErrors::AlreadyRegistered,
     );
     let stored = c.view(d.rpb, RPB::getAgentCall { agent }).await.unwrap();
     assert_eq!(stored.peerId, peer_id);
@@ -245,9 +257,9 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     // The signature is checked off chain: its bytes are not a valid Ed25519 signature, so the
     // claim binds nothing.
     assert_eq!(c.peer_owner(peer_id.clone()).await.unwrap(), Address::ZERO);
-    assert_revert(
+    assert_revert!(
         register(Bytes::from(vec![1u8; 129]), Bytes::new()).await,
-        "PeerBytesTooLong",
+        RPBErrors::PeerBytesTooLong,
     );
     c.deregister_agent(agent).await.unwrap();
     assert_eq!(c.view(d.rpb, count).await.unwrap(), U256::ZERO);
@@ -266,7 +278,7 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         .unwrap();
     let payer = cast.coordinators[0];
     approve(c, payer, d.rpb, atn(100)).await;
-    assert_revert(
+    assert_revert!(
         c.send(
             payer,
             d.rpb,
@@ -276,7 +288,7 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
             },
         )
         .await,
-        "NotRegistered",
+        RPBErrors::NotRegistered,
     );
     c.send(
         payer,
@@ -301,9 +313,9 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     let before = c.atn_balance(holder).await.unwrap();
     c.send(holder, d.rpb, RPB::withdrawCall {}).await.unwrap();
     assert_eq!(c.atn_balance(holder).await.unwrap(), before + atn(25));
-    assert_revert(
+    assert_revert!(
         c.send(holder, d.rpb, RPB::withdrawCall {}).await,
-        "NothingToWithdraw",
+        RPBErrors::NothingToWithdraw,
     );
 
     let sponsor = cast.aggregator;
@@ -315,7 +327,7 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     )
     .await
     .unwrap();
-    assert_revert(
+    assert_revert!(
         c.send(
             sponsor,
             d.rpb,
@@ -325,7 +337,7 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
             },
         )
         .await,
-        "InsufficientBudget",
+        RPBErrors::InsufficientBudget,
     );
     c.send(
         sponsor,
@@ -343,9 +355,9 @@ pub async fn agents<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     c.send(agent, d.rpb, RPB::deregisterAgentCall {})
         .await
         .unwrap();
-    assert_revert(
+    assert_revert!(
         c.send(agent, d.rpb, RPB::deregisterAgentCall {}).await,
-        "NotRegistered",
+        RPBErrors::NotRegistered,
     );
 }
 
@@ -365,49 +377,49 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         epoch: 0,
         leaves: leaves.clone(),
     };
-    assert_revert(
+    assert_revert!(
         c.register_model(cast.outsider, &registration).await,
-        "NotActive",
+        ModelShardRegistryErrors::NotActive,
     );
     // A project's models are registered by its founder or publishers only.
     let foreign = autonet_contracts::ModelRegistration {
         project_id: U256::from(1),
         ..registration.clone()
     };
-    assert_revert(
+    assert_revert!(
         c.register_model(cast.aggregator, &foreign).await,
-        "NotAuthorized",
+        ModelShardRegistryErrors::NotAuthorized,
     );
     c.register_model(cast.aggregator, &registration)
         .await
         .unwrap();
-    assert_revert(
+    assert_revert!(
         c.register_model(cast.aggregator, &registration).await,
-        "ModelExists",
+        ModelShardRegistryErrors::ModelExists,
     );
-    assert_revert(
+    assert_revert!(
         c.announce_shard(cast.outsider, model, 3, leaves[3], tree.proof(3).unwrap())
             .await,
-        "NotStaked",
+        ModelShardRegistryErrors::NotStaked,
     );
     let holder = cast.aggregator;
-    assert_revert(
+    assert_revert!(
         c.announce_shard(holder, model, 3, leaves[2], tree.proof(3).unwrap())
             .await,
-        "InvalidProof",
+        ModelShardRegistryErrors::InvalidProof,
     );
-    assert_revert(
+    assert_revert!(
         c.announce_shard(holder, model, 14, leaves[2], tree.proof(2).unwrap())
             .await,
-        "ShardIndexOutOfRange",
+        ModelShardRegistryErrors::ShardIndexOutOfRange,
     );
     c.announce_shard(holder, model, 3, leaves[3], tree.proof(3).unwrap())
         .await
         .unwrap();
-    assert_revert(
+    assert_revert!(
         c.announce_shard(holder, model, 3, leaves[3], tree.proof(3).unwrap())
             .await,
-        "AlreadyHolder",
+        ModelShardRegistryErrors::AlreadyHolder,
     );
     assert_eq!(
         c.view(
@@ -435,9 +447,9 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         holder,
         ok: false,
     };
-    assert_revert(
+    assert_revert!(
         c.send(holder, d.shards, report.clone()).await,
-        "NotAuthorized",
+        ModelShardRegistryErrors::NotAuthorized,
     );
     c.send(cast.coordinators[0], d.shards, report)
         .await
@@ -459,7 +471,7 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     )
     .await
     .unwrap();
-    assert_revert(
+    assert_revert!(
         c.send(
             holder,
             d.shards,
@@ -469,7 +481,7 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
             },
         )
         .await,
-        "NotHolder",
+        ModelShardRegistryErrors::NotHolder,
     );
 
     let solver = cast.solvers[0];
@@ -481,15 +493,15 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     )
     .await
     .unwrap();
-    assert_revert(
+    assert_revert!(
         c.stake(solver, Role::Solver, atn(50)).await,
-        "AlreadyStaked",
+        ParticipantStakingErrors::AlreadyStaked,
     );
-    assert_revert(
+    assert_revert!(
         c.stake(cast.outsider, Role::Solver, atn(49)).await,
-        "BelowMinimum",
+        ParticipantStakingErrors::BelowMinimum,
     );
-    assert_revert(
+    assert_revert!(
         c.send(
             cast.outsider,
             d.staking,
@@ -500,7 +512,7 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
             },
         )
         .await,
-        "NotAuthorized",
+        ParticipantStakingErrors::NotAuthorized,
     );
     c.send(
         cast.deployer,
@@ -519,7 +531,7 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     )
     .await
     .unwrap();
-    assert_revert(
+    assert_revert!(
         c.send(
             cast.outsider,
             d.staking,
@@ -529,13 +541,13 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
             },
         )
         .await,
-        "OwnableUnauthorizedAccount",
+        ParticipantStakingErrors::OwnableUnauthorizedAccount,
     );
     let id = c
         .create_project(cast.proposer, "publishing", U256::from(1))
         .await
         .unwrap();
-    assert_revert(
+    assert_revert!(
         c.send(
             cast.outsider,
             d.project,
@@ -545,7 +557,7 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
             },
         )
         .await,
-        "NotAuthorized",
+        ProjectErrors::NotAuthorized,
     );
     c.send(
         cast.proposer,
@@ -575,7 +587,7 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
             .modelVersion,
         1
     );
-    assert_revert(
+    assert_revert!(
         c.send(
             cast.outsider,
             d.project,
@@ -585,9 +597,9 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
             },
         )
         .await,
-        "NotAuthorized",
+        ProjectErrors::NotAuthorized,
     );
-    assert_revert(
+    assert_revert!(
         c.send(
             cast.deployer,
             d.project,
@@ -597,15 +609,15 @@ pub async fn registries<B: Backend>(c: &Contracts<B>, cast: &Cast) {
             },
         )
         .await,
-        "AlreadyWired",
+        ProjectErrors::AlreadyWired,
     );
-    assert_revert(
+    assert_revert!(
         c.create_project(cast.proposer, "bad", U256::ZERO).await,
-        "InvalidThreshold",
+        ProjectErrors::InvalidThreshold,
     );
-    assert_revert(
+    assert_revert!(
         c.fund_project(cast.proposer, U256::from(999), atn(1)).await,
-        "UnknownProject",
+        ProjectErrors::UnknownProject,
     );
 }
 
@@ -657,7 +669,7 @@ pub async fn every_function<B: Backend>(c: &Contracts<B>, cast: &Cast) {
             };
             if let Err(e) = &result {
                 assert!(
-                    e.revert_name().is_some(),
+                    e.is_declared_revert(),
                     "{name}.{}: unnamed failure {e}",
                     f.name
                 );

@@ -8,9 +8,13 @@ use autonet_contracts::commitment::{
     ground_truth_commitment, solution_commitment, vote_commitment,
 };
 use autonet_contracts::merkle::{MerkleTree, mint_leaf, shard_leaf};
+use autonet_contracts::revert::{
+    ModelShardRegistryErrors, ParticipantStakingErrors, ResultsRewardsErrors, TaskContractErrors,
+};
 use autonet_contracts::workload::{vote_round, vote_salt};
 use autonet_contracts::{
     Backend, Chain, Contracts, EmbeddedChain, ModelRegistration, ProtocolView, Role, TaskParams,
+    TaskStatus,
 };
 
 use crate::helpers::{advance_past, assert_revert, atn, wad_milli};
@@ -185,9 +189,9 @@ async fn restaked_coordinator_cannot_confirm_a_root_twice() {
     c.stake(fresh, Role::Coordinator, Role::Coordinator.min_stake())
         .await
         .unwrap();
-    assert_revert(
+    assert_revert!(
         c.confirm_mint_root(fresh, U256::from(1), tree.root()).await,
-        "NotActive",
+        ResultsRewardsErrors::NotActive,
     );
     assert!(c.final_mint_root(U256::from(1)).await.unwrap().is_zero());
     // One identity confirms once per epoch, whatever the root.
@@ -201,14 +205,14 @@ async fn restaked_coordinator_cannot_confirm_a_root_twice() {
     )
     .await
     .unwrap();
-    assert_revert(
+    assert_revert!(
         c.confirm_mint_root(a.coordinators()[1], U256::from(1), other.root())
             .await
             .and(
                 c.confirm_mint_root(a.coordinators()[1], U256::from(1), tree.root())
                     .await,
             ),
-        "AlreadyConfirmed",
+        ResultsRewardsErrors::AlreadyConfirmed,
     );
 }
 
@@ -221,21 +225,21 @@ async fn mint_roots_only_for_settled_epochs_within_emission() {
     let root = mint_tree(&[(agg, atn(1))]).root();
     let model = B256::repeat_byte(7);
     // No task at all: nothing to pay for (1eec540 accepted any epoch, future ones included).
-    assert_revert(
+    assert_revert!(
         c.post_mint_root(agg, U256::from(1), root, atn(1), model)
             .await,
-        "EpochNotSettled",
+        TaskContractErrors::EpochNotSettled,
     );
     let task = c.create_task(a.proposer(), &a.params(1)).await.unwrap();
-    assert_revert(
+    assert_revert!(
         c.post_mint_root(agg, U256::from(1), root, atn(1), model)
             .await,
-        "EpochNotSettled",
+        TaskContractErrors::EpochNotSettled,
     );
-    assert_revert(
+    assert_revert!(
         c.post_mint_root(agg, U256::from(9), root, atn(1), model)
             .await,
-        "EpochNotSettled",
+        TaskContractErrors::EpochNotSettled,
     );
     let info = c.task_info(task).await.unwrap();
     advance_past(c, info.commit_deadline).await;
@@ -246,20 +250,23 @@ async fn mint_roots_only_for_settled_epochs_within_emission() {
     c.expire(agg, task).await.unwrap();
     // The emission caps the root's total (1eec540 accepted any total).
     let emission = autonet_contracts::DeployConfig::default().epoch_emission;
-    assert_revert(
+    assert_revert!(
         c.post_mint_root(agg, U256::from(1), root, emission + U256::from(1), model)
             .await,
-        "EmissionExceeded",
+        ResultsRewardsErrors::EmissionExceeded,
     );
     c.post_mint_root(agg, U256::from(1), root, atn(1), model)
         .await
         .unwrap();
     // Sealed: no task joins the epoch once its root exists; epochs open in order.
-    assert_revert(
+    assert_revert!(
         c.create_task(a.proposer(), &a.params(1)).await,
-        "EpochSealed",
+        TaskContractErrors::EpochSealed,
     );
-    assert_revert(c.create_task(a.proposer(), &a.params(3)).await, "BadEpoch");
+    assert_revert!(
+        c.create_task(a.proposer(), &a.params(3)).await,
+        TaskContractErrors::BadEpoch
+    );
     c.create_task(a.proposer(), &a.params(2)).await.unwrap();
 }
 
@@ -271,7 +278,10 @@ async fn zero_commitments_cannot_fill_slots() {
     let c = &a.c;
     let task = c.create_task(a.proposer(), &a.params(1)).await.unwrap();
     let solver = a.solvers()[0];
-    assert_revert(c.commit(solver, task, B256::ZERO).await, "ZeroCommitment");
+    assert_revert!(
+        c.commit(solver, task, B256::ZERO).await,
+        TaskContractErrors::ZeroCommitment
+    );
     c.commit(
         solver,
         task,
@@ -279,9 +289,9 @@ async fn zero_commitments_cannot_fill_slots() {
     )
     .await
     .unwrap();
-    assert_revert(
+    assert_revert!(
         c.commit(solver, task, B256::repeat_byte(1)).await,
-        "AlreadyCommitted",
+        TaskContractErrors::AlreadyCommitted,
     );
     c.commit(a.solvers()[1], task, B256::repeat_byte(1))
         .await
@@ -315,7 +325,10 @@ async fn stake_with_an_open_obligation_cannot_leave() {
     assert!(unlock > info.vote_deadline, "unbonding outlasts the task");
     advance_past(c, unlock).await;
     for who in [proposer, solver] {
-        assert_revert(c.unstake(who).await, "ObligationsOpen");
+        assert_revert!(
+            c.unstake(who).await,
+            ParticipantStakingErrors::ObligationsOpen
+        );
     }
     // Settled: both are slashed (no ground truth, no reveal), then may leave with the rest.
     c.expire(a.acc[0], task).await.unwrap();
@@ -327,15 +340,21 @@ async fn stake_with_an_open_obligation_cannot_leave() {
     // The contract, not the deploy script, keeps unbonding longer than any task.
     let mut long = a.params(1);
     long.vote_blocks = 100;
-    assert_revert(c.create_task(a.acc[11], &long).await, "NotActive");
+    assert_revert!(
+        c.create_task(a.acc[11], &long).await,
+        TaskContractErrors::NotActive
+    );
     c.stake(a.acc[11], Role::Proposer, Role::Proposer.min_stake())
         .await
         .unwrap();
-    assert_revert(c.create_task(a.acc[11], &long).await, "TaskTooLong");
+    assert_revert!(
+        c.create_task(a.acc[11], &long).await,
+        TaskContractErrors::TaskTooLong
+    );
     let shrink = ParticipantStaking::setUnbondingBlocksCall { blocks: 5 };
-    assert_revert(
+    assert_revert!(
         c.send(a.acc[0], c.addresses.staking, shrink).await,
-        "UnbondingDecrease",
+        ParticipantStakingErrors::UnbondingDecrease,
     );
 }
 
@@ -349,7 +368,10 @@ async fn half_the_voting_stake_cannot_accept() {
     let votes = vec![(k[0], vec![wad_milli(1000)]), (k[1], vec![U256::ZERO])];
     let solver = a.solvers()[0];
     let task = a.run_task(1, &[solver], &votes).await;
-    assert_eq!(c.task_info(task).await.unwrap().status, 2, "finalized");
+    assert_eq!(
+        c.task_info(task).await.unwrap().status,
+        TaskStatus::Finalized
+    );
     assert!(
         c.claimable(solver).await.unwrap().is_zero(),
         "a 50% tie pays nothing"
@@ -370,7 +392,10 @@ async fn a_task_needs_a_quorum_of_stake() {
     let votes: Vec<_> = k[..2].iter().map(|v| (*v, vec![wad_milli(1000)])).collect();
     vote_round(c, task, &votes).await.unwrap();
     advance_past(c, info.vote_deadline).await;
-    assert_revert(c.finalize(a.acc[0], task).await, "NoQuorum");
+    assert_revert!(
+        c.finalize(a.acc[0], task).await,
+        ResultsRewardsErrors::NoQuorum
+    );
     c.expire(a.acc[0], task).await.unwrap();
     assert!(c.claimable(solver).await.unwrap().is_zero());
 }
@@ -409,9 +434,12 @@ async fn sybil_voters_cannot_crowd_out_stake() {
     for s in &sybils {
         commit(*s).await.unwrap();
     }
-    assert_revert(commit(a.coordinators()[0]).await, "SlotsTaken");
+    assert_revert!(
+        commit(a.coordinators()[0]).await,
+        ResultsRewardsErrors::SlotsTaken
+    );
     commit(whale).await.unwrap();
-    assert_revert(commit(late).await, "NotActive");
+    assert_revert!(commit(late).await, TaskContractErrors::NotActive);
     let voters = c
         .view(
             c.addresses.rewards,
@@ -449,9 +477,9 @@ async fn only_the_final_roots_aggregator_registers_the_epoch_model() {
         .unwrap();
     // Squatting: before and after finality, the rogue's epoch registration is refused; its
     // hand-published copy is replaced by the epoch's registration.
-    assert_revert(
+    assert_revert!(
         c.register_model(rogue, &registration(1)).await,
-        "NotEpochAggregator",
+        ModelShardRegistryErrors::NotEpochAggregator,
     );
     let bogus_leaves: Vec<B256> = (0..14u8).map(|i| shard_leaf(&[i, 9])).collect();
     let bogus = ModelRegistration {
@@ -465,27 +493,33 @@ async fn only_the_final_roots_aggregator_registers_the_epoch_model() {
             .await
             .unwrap();
     }
-    assert_revert(
+    assert_revert!(
         c.register_model(rogue, &registration(1)).await,
-        "NotEpochAggregator",
+        ModelShardRegistryErrors::NotEpochAggregator,
     );
     let mut wrong_leaves = registration(1);
     wrong_leaves.leaves.swap(0, 13);
-    assert_revert(c.register_model(agg, &wrong_leaves).await, "LeavesMismatch");
+    assert_revert!(
+        c.register_model(agg, &wrong_leaves).await,
+        ModelShardRegistryErrors::LeavesMismatch
+    );
     c.register_model(agg, &registration(1)).await.unwrap();
     assert_eq!(c.model_info(model).await.unwrap().root, tree.root());
-    assert_revert(c.register_model(rogue, &bogus).await, "ModelExists");
+    assert_revert!(
+        c.register_model(rogue, &bogus).await,
+        ModelShardRegistryErrors::ModelExists
+    );
     // A proof binds leaf and index: leaf 2's proof does not announce index 3.
     let holder = a.solvers()[1];
-    assert_revert(
+    assert_revert!(
         c.announce_shard(holder, model, 3, leaves[2], tree.proof(2).unwrap())
             .await,
-        "InvalidProof",
+        ModelShardRegistryErrors::InvalidProof,
     );
-    assert_revert(
+    assert_revert!(
         c.announce_shard(a.acc[30], model, 2, leaves[2], tree.proof(2).unwrap())
             .await,
-        "NotStaked",
+        ModelShardRegistryErrors::NotStaked,
     );
     c.announce_shard(holder, model, 2, leaves[2], tree.proof(2).unwrap())
         .await
@@ -499,10 +533,10 @@ async fn only_the_final_roots_aggregator_registers_the_epoch_model() {
     c.send(a.coordinators()[0], c.addresses.shards, report.clone())
         .await
         .unwrap();
-    assert_revert(
+    assert_revert!(
         c.send(a.coordinators()[0], c.addresses.shards, report)
             .await,
-        "AlreadyReported",
+        ModelShardRegistryErrors::AlreadyReported,
     );
 }
 
@@ -517,11 +551,17 @@ async fn a_proposer_racing_ahead_locks_nobody_out() {
         .await
         .unwrap();
     c.create_task(a.proposer(), &a.params(1)).await.unwrap();
-    assert_revert(c.create_task(racer, &a.params(2)).await, "EpochTooSoon");
+    assert_revert!(
+        c.create_task(racer, &a.params(2)).await,
+        TaskContractErrors::EpochTooSoon
+    );
     let min_epoch = autonet_contracts::DeployConfig::default().min_epoch_blocks;
     c.backend().mine(min_epoch).await.unwrap();
     c.create_task(racer, &a.params(2)).await.unwrap();
-    assert_revert(c.create_task(racer, &a.params(4)).await, "BadEpoch");
+    assert_revert!(
+        c.create_task(racer, &a.params(4)).await,
+        TaskContractErrors::BadEpoch
+    );
     c.backend().mine(min_epoch).await.unwrap();
     c.create_task(racer, &a.params(3)).await.unwrap();
     // Epochs 1 and 2 have no mint root: honest tasks still join them.

@@ -9,6 +9,7 @@ use alloy::primitives::U256;
 use alloy::providers::Provider;
 use autonet_contracts::embedded::{EMBEDDED_CHAIN_ID, dev_key};
 use autonet_contracts::pending::PendingStore;
+use autonet_contracts::revert::ATNTokenErrors;
 use autonet_contracts::{Backend, Chain, ChainError, DeployConfig, RpcChain, RpcConfig, deploy};
 use tokio::task::JoinSet;
 
@@ -437,8 +438,11 @@ async fn a_transaction_reverted_in_its_block_is_named() {
     );
     let refused = outcomes.into_iter().find_map(Result::err).unwrap();
     assert!(
-        matches!(&refused, ChainError::Reverted { name: Some(n), .. } if n == "ERC20InsufficientBalance"),
-        "the in-block revert is not named: {refused:?}"
+        matches!(
+            refused.revert(),
+            Some(ATNTokenErrors::ERC20InsufficientBalance(_))
+        ),
+        "the in-block revert is not decoded: {refused:?}"
     );
     assert_eq!(
         nonce(&anvil.url, from).await,

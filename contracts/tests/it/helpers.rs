@@ -1,7 +1,7 @@
 //! Shared test helpers: accounts by role, block advancement, revert assertions.
 
 use alloy::primitives::{Address, U256};
-use autonet_contracts::{ATN, Backend, ChainError, Contracts};
+use autonet_contracts::{ATN, Backend, Contracts};
 
 /// Accounts used by the scenarios (dev account 0 deploys and funds).
 #[derive(Debug, Clone)]
@@ -51,15 +51,18 @@ pub async fn advance_past<B: Backend>(c: &Contracts<B>, block: u64) {
     }
 }
 
-/// Asserts that `r` failed with the named custom error.
-#[track_caller]
-pub fn assert_revert<T: std::fmt::Debug>(r: Result<T, ChainError>, name: &str) {
-    match r {
-        Err(e) => assert_eq!(
-            e.revert_name(),
-            Some(name),
-            "expected revert {name}, got {e}"
-        ),
-        Ok(v) => panic!("expected revert {name}, got Ok({v:?})"),
-    }
+/// Asserts that a `Result<_, ChainError>` failed with the given contract error, named by its
+/// variant of a contract's error enum, e.g. `assert_revert!(r, TaskContractErrors::WrongPhase)`.
+macro_rules! assert_revert {
+    ($r:expr, $($error:ident)::+ $(,)?) => {
+        match $r {
+            Err(e) => assert!(
+                matches!(e.revert(), Some($($error)::+(_))),
+                "expected revert {}, got {e}",
+                stringify!($($error)::+)
+            ),
+            Ok(v) => panic!("expected revert {}, got Ok({v:?})", stringify!($($error)::+)),
+        }
+    };
 }
+pub(crate) use assert_revert;

@@ -23,8 +23,9 @@
 use alloy::primitives::{Address, B256, U256};
 use autonet_contracts::bindings::{ParticipantStaking, Project, ResultsRewards, TaskContract};
 use autonet_contracts::commitment::{ground_truth_commitment, solution_commitment};
+use autonet_contracts::revert::ResultsRewardsErrors;
 use autonet_contracts::{
-    Backend, Chain, ChainError, Contracts, EmbeddedChain, ProtocolView, Role, consensus,
+    Backend, Chain, ChainError, Contracts, EmbeddedChain, ProtocolView, Role, TaskStatus, consensus,
 };
 use proptest::prelude::*;
 
@@ -379,7 +380,7 @@ impl World {
 
     async fn mint_epoch(&mut self, e: u64, thousandths: u16) -> Result<(), ChainError> {
         let named = |r: Result<(), ChainError>| match r {
-            Err(e) if e.revert_name().is_none() => Err(e),
+            Err(e) if !e.is_declared_revert() => Err(e),
             _ => Ok(()),
         };
         self.step(&Action::PostRoot(false, e, thousandths)).await?;
@@ -414,7 +415,7 @@ impl World {
             let t = c
                 .view(d.task, TaskContract::getTaskCall { taskId: *task })
                 .await?;
-            if t.status != 1 {
+            if TaskStatus::try_from(t.status) != Ok(TaskStatus::Open) {
                 continue;
             }
             let voters = c
@@ -432,7 +433,7 @@ impl World {
 
     async fn round(&mut self, spec: RoundSpec) -> Result<(), ChainError> {
         let named = |r: Result<(), ChainError>| match r {
-            Err(e) if e.revert_name().is_none() => Err(e),
+            Err(e) if !e.is_declared_revert() => Err(e),
             _ => Ok(()),
         };
         self.step(&Action::CreateTask).await?;
@@ -471,7 +472,14 @@ impl World {
         }
         crate::helpers::advance_past(&self.c, t.voteDeadline).await;
         match self.finalize_checked(id).await {
-            Err(e) if matches!(e.revert_name(), Some("NotEnoughVotes") | Some("NoQuorum")) => {
+            Err(e)
+                if matches!(
+                    e.revert(),
+                    Some(
+                        ResultsRewardsErrors::NotEnoughVotes(_) | ResultsRewardsErrors::NoQuorum(_)
+                    )
+                ) =>
+            {
                 self.step(&Action::Expire(0)).await
             }
             other => other,
@@ -704,7 +712,7 @@ fn run_case(actions: Vec<Action>) {
             match w.step(a).await {
                 Ok(()) => *ok.entry(a.name()).or_default() += 1,
                 Err(e) => assert!(
-                    e.revert_name().is_some(),
+                    e.is_declared_revert(),
                     "{a:?} failed without a named revert: {e}"
                 ),
             }

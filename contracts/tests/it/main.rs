@@ -13,3 +13,4 @@ mod helpers;
 mod invariants;
 mod reorg;
 mod scenarios;
+mod settlement;

@@ -7,8 +7,11 @@ use autonet_contracts::commitment::{
 };
 use autonet_contracts::consensus;
 use autonet_contracts::merkle::{MerkleTree, mint_leaf};
+use autonet_contracts::revert::{
+    ParticipantStakingErrors, ProjectErrors, ResultsRewardsErrors, TaskContractErrors,
+};
 use autonet_contracts::workload::vote_salt;
-use autonet_contracts::{Backend, Chain, Contracts, Role, TaskParams};
+use autonet_contracts::{Backend, Chain, Contracts, Role, TaskParams, TaskStatus};
 
 use crate::helpers::{Cast, advance_past, assert_revert, atn, wad_milli};
 
@@ -76,7 +79,10 @@ pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     let project = funded_project(c, cast).await;
     let (held_out, gt_salt) = (B256::repeat_byte(0x11), B256::repeat_byte(0x22));
     let params = task_params(project, ground_truth_commitment(held_out, gt_salt));
-    assert_revert(c.create_task(cast.solvers[0], &params).await, "NotActive");
+    assert_revert!(
+        c.create_task(cast.solvers[0], &params).await,
+        TaskContractErrors::NotActive
+    );
     let task = c.create_task(cast.proposer, &params).await.unwrap();
     let info = c
         .view(c.addresses.task, TaskContract::getTaskCall { taskId: task })
@@ -90,55 +96,55 @@ pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         let commitment = solution_commitment(bundles[i], salts[i], cast.solvers[i]);
         c.commit(cast.solvers[i], task, commitment).await.unwrap();
     }
-    assert_revert(
+    assert_revert!(
         c.commit(cast.solvers[0], task, B256::repeat_byte(9)).await,
-        "AlreadyCommitted",
+        TaskContractErrors::AlreadyCommitted,
     );
-    assert_revert(
+    assert_revert!(
         c.commit(cast.outsider, task, B256::repeat_byte(9)).await,
-        "NotActive",
+        TaskContractErrors::NotActive,
     );
-    assert_revert(
+    assert_revert!(
         c.reveal(cast.solvers[0], task, bundles[0], salts[0]).await,
-        "WrongPhase",
+        TaskContractErrors::WrongPhase,
     );
 
     // Reveal phase.
     advance_past(c, info.commitDeadline).await;
-    assert_revert(
+    assert_revert!(
         c.commit(cast.proposer, task, B256::repeat_byte(9)).await,
-        "WrongPhase",
+        TaskContractErrors::WrongPhase,
     );
-    assert_revert(
+    assert_revert!(
         c.reveal_ground_truth(cast.solvers[0], task, held_out, gt_salt)
             .await,
-        "NotProposer",
+        TaskContractErrors::NotProposer,
     );
-    assert_revert(
+    assert_revert!(
         c.reveal_ground_truth(cast.proposer, task, held_out, B256::ZERO)
             .await,
-        "CommitmentMismatch",
+        TaskContractErrors::CommitmentMismatch,
     );
     c.reveal_ground_truth(cast.proposer, task, held_out, gt_salt)
         .await
         .unwrap();
-    assert_revert(
+    assert_revert!(
         c.reveal(cast.solvers[0], task, bundles[0], salts[1]).await,
-        "CommitmentMismatch",
+        TaskContractErrors::CommitmentMismatch,
     );
     // Someone else's reveal of a copied commitment fails: the solver address is bound in.
-    assert_revert(
+    assert_revert!(
         c.reveal(cast.outsider, task, bundles[0], salts[0]).await,
-        "NotCommitted",
+        TaskContractErrors::NotCommitted,
     );
     for i in 0..3 {
         c.reveal(cast.solvers[i], task, bundles[i], salts[i])
             .await
             .unwrap();
     }
-    assert_revert(
+    assert_revert!(
         c.reveal(cast.solvers[0], task, bundles[0], salts[0]).await,
-        "AlreadyRevealed",
+        TaskContractErrors::AlreadyRevealed,
     );
     assert_eq!(
         c.revealed_solvers(task).await.unwrap(),
@@ -148,9 +154,9 @@ pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         let commitment = vote_commitment(task, who, scores, vote_salt(task, who));
         c.commit_vote(who, task, commitment)
     };
-    assert_revert(
+    assert_revert!(
         commit_vote(cast.coordinators[0], &[wad_milli(1); 3]).await,
-        "WrongPhase",
+        ResultsRewardsErrors::WrongPhase,
     );
 
     // Vote phase: two honest coordinators find solver 3's bundle invalid; the third dissents.
@@ -161,19 +167,22 @@ pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         vec![wad_milli(800), wad_milli(900), U256::ZERO],
         vec![U256::ZERO, U256::ZERO, wad_milli(1000)],
     ];
-    assert_revert(commit_vote(cast.solvers[0], &votes[0]).await, "NotActive");
-    assert_revert(
+    assert_revert!(
+        commit_vote(cast.solvers[0], &votes[0]).await,
+        ResultsRewardsErrors::NotActive
+    );
+    assert_revert!(
         c.commit_vote(cast.coordinators[0], task, B256::ZERO).await,
-        "ZeroCommitment",
+        ResultsRewardsErrors::ZeroCommitment,
     );
     for (k, v) in cast.coordinators.iter().zip(&votes) {
         commit_vote(*k, v).await.unwrap();
     }
-    assert_revert(
+    assert_revert!(
         commit_vote(cast.coordinators[0], &votes[0]).await,
-        "AlreadyVoted",
+        ResultsRewardsErrors::AlreadyVoted,
     );
-    assert_revert(
+    assert_revert!(
         c.reveal_vote(
             cast.coordinators[0],
             task,
@@ -181,42 +190,42 @@ pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
             vote_salt(task, cast.coordinators[0]),
         )
         .await,
-        "WrongPhase",
+        ResultsRewardsErrors::WrongPhase,
     );
     advance_past(c, info.voteCommitDeadline).await;
-    assert_revert(
+    assert_revert!(
         commit_vote(cast.coordinators[0], &votes[0]).await,
-        "WrongPhase",
+        ResultsRewardsErrors::WrongPhase,
     );
     let reveal =
         |who: Address, scores: Vec<U256>| c.reveal_vote(who, task, scores, vote_salt(task, who));
-    assert_revert(
+    assert_revert!(
         reveal(cast.coordinators[0], vec![wad_milli(1)]).await,
-        "WrongScoreCount",
+        ResultsRewardsErrors::WrongScoreCount,
     );
-    assert_revert(
+    assert_revert!(
         reveal(
             cast.coordinators[0],
             vec![wad_milli(1001), U256::ZERO, U256::ZERO],
         )
         .await,
-        "ScoreOutOfRange",
+        ResultsRewardsErrors::ScoreOutOfRange,
     );
     // A vote that differs from its commitment (copied late, or changed) is refused.
-    assert_revert(
+    assert_revert!(
         reveal(cast.coordinators[0], votes[1].clone()).await,
-        "CommitmentMismatch",
+        ResultsRewardsErrors::CommitmentMismatch,
     );
-    assert_revert(
+    assert_revert!(
         reveal(cast.outsider, votes[0].clone()).await,
-        "NotCommitted",
+        ResultsRewardsErrors::NotCommitted,
     );
     for (k, v) in cast.coordinators.iter().zip(&votes) {
         reveal(*k, v.clone()).await.unwrap();
     }
-    assert_revert(
+    assert_revert!(
         reveal(cast.coordinators[0], votes[0].clone()).await,
-        "AlreadyVoted",
+        ResultsRewardsErrors::AlreadyVoted,
     );
     let d = c.addresses;
     let voters = c
@@ -263,26 +272,35 @@ pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     assert_eq!(c.view(d.task, revealed).await.unwrap(), B256::ZERO);
     let close = TaskContract::closeTaskCall {
         taskId: task,
-        status: 2,
+        status: TaskStatus::Finalized.into(),
     };
-    assert_revert(c.send(cast.outsider, d.task, close).await, "NotAuthorized");
+    assert_revert!(
+        c.send(cast.outsider, d.task, close).await,
+        TaskContractErrors::NotAuthorized
+    );
     let refund = Project::refundTaskBudgetCall {
         projectId: project,
         amount: atn(1),
     };
-    assert_revert(
+    assert_revert!(
         c.send(cast.outsider, d.project, refund).await,
-        "NotAuthorized",
+        ProjectErrors::NotAuthorized,
     );
     let threshold = Project::thresholdOfCall { projectId: project };
     assert_eq!(c.view(d.project, threshold).await.unwrap(), wad_milli(500));
-    assert_revert(c.finalize(cast.outsider, task).await, "WrongPhase");
-    advance_past(c, info.voteDeadline).await;
-    assert_revert(
-        reveal(cast.coordinators[0], votes[0].clone()).await,
-        "WrongPhase",
+    assert_revert!(
+        c.finalize(cast.outsider, task).await,
+        ResultsRewardsErrors::WrongPhase
     );
-    assert_revert(c.expire(cast.outsider, task).await, "CanFinalize");
+    advance_past(c, info.voteDeadline).await;
+    assert_revert!(
+        reveal(cast.coordinators[0], votes[0].clone()).await,
+        ResultsRewardsErrors::WrongPhase,
+    );
+    assert_revert!(
+        c.expire(cast.outsider, task).await,
+        ResultsRewardsErrors::CanFinalize
+    );
 
     // Expected outcome from the Rust consensus core.
     let stakes = vec![Role::Coordinator.min_stake(); 3];
@@ -305,7 +323,10 @@ pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         .collect();
     let staked_before = total_stake(c, &everyone).await;
     c.finalize(cast.outsider, task).await.unwrap();
-    assert_revert(c.finalize(cast.outsider, task).await, "TaskNotOpen");
+    assert_revert!(
+        c.finalize(cast.outsider, task).await,
+        ResultsRewardsErrors::TaskNotOpen
+    );
 
     // Accepted solvers and honest coordinators are credited exactly; they claim once.
     for j in 0..2 {
@@ -329,8 +350,14 @@ pub async fn lifecycle<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         c.atn_balance(cast.solvers[0]).await.unwrap(),
         before + expected.solver_rewards[0]
     );
-    assert_revert(c.claim(cast.solvers[0]).await, "NothingToClaim");
-    assert_revert(c.claim(cast.solvers[2]).await, "NothingToClaim");
+    assert_revert!(
+        c.claim(cast.solvers[0]).await,
+        ResultsRewardsErrors::NothingToClaim
+    );
+    assert_revert!(
+        c.claim(cast.solvers[2]).await,
+        ResultsRewardsErrors::NothingToClaim
+    );
     for (i, k) in cast.coordinators.iter().enumerate() {
         let bond = c
             .view(c.addresses.rewards, ResultsRewards::bondsCall(*k))
@@ -385,57 +412,57 @@ pub async fn mint_root<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     ];
     let tree = MerkleTree::new(entries.iter().map(|(a, v)| mint_leaf(*a, *v)).collect()).unwrap();
     let root = tree.root();
-    assert_revert(
+    assert_revert!(
         c.post_mint_root(cast.solvers[0], epoch, root, atn(11), model)
             .await,
-        "NotActive",
+        ResultsRewardsErrors::NotActive,
     );
-    assert_revert(
+    assert_revert!(
         c.confirm_mint_root(cast.coordinators[0], epoch, root).await,
-        "UnknownMintRoot",
+        ResultsRewardsErrors::UnknownMintRoot,
     );
     c.post_mint_root(cast.aggregator, epoch, root, atn(11), model)
         .await
         .unwrap();
-    assert_revert(
+    assert_revert!(
         c.post_mint_root(cast.aggregator, epoch, root, atn(11), model)
             .await,
-        "MintRootExists",
+        ResultsRewardsErrors::MintRootExists,
     );
-    assert_revert(
+    assert_revert!(
         c.claim_mint(cast.solvers[0], epoch, atn(7), tree.proof(0).unwrap())
             .await,
-        "EpochNotFinal",
+        ResultsRewardsErrors::EpochNotFinal,
     );
-    assert_revert(
+    assert_revert!(
         c.confirm_mint_root(cast.aggregator, epoch, root).await,
-        "NotActive",
+        ResultsRewardsErrors::NotActive,
     );
     c.confirm_mint_root(cast.coordinators[0], epoch, root)
         .await
         .unwrap();
-    assert_revert(
+    assert_revert!(
         c.confirm_mint_root(cast.coordinators[0], epoch, root).await,
-        "AlreadyConfirmed",
+        ResultsRewardsErrors::AlreadyConfirmed,
     );
     c.confirm_mint_root(cast.coordinators[1], epoch, root)
         .await
         .unwrap();
     // The dissenter was slashed below the coordinator minimum: no longer active.
-    assert_revert(
+    assert_revert!(
         c.confirm_mint_root(cast.coordinators[2], epoch, root).await,
-        "NotActive",
+        ResultsRewardsErrors::NotActive,
     );
-    assert_revert(
+    assert_revert!(
         c.post_mint_root(cast.aggregator, epoch, B256::repeat_byte(3), atn(1), model)
             .await,
-        "EpochFinal",
+        ResultsRewardsErrors::EpochFinal,
     );
     let before = c.atn_balance(cast.solvers[0]).await.unwrap();
-    assert_revert(
+    assert_revert!(
         c.claim_mint(cast.solvers[0], epoch, atn(8), tree.proof(0).unwrap())
             .await,
-        "InvalidProof",
+        ResultsRewardsErrors::InvalidProof,
     );
     c.claim_mint(cast.solvers[0], epoch, atn(7), tree.proof(0).unwrap())
         .await
@@ -444,15 +471,15 @@ pub async fn mint_root<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         c.atn_balance(cast.solvers[0]).await.unwrap(),
         before + atn(7)
     );
-    assert_revert(
+    assert_revert!(
         c.claim_mint(cast.solvers[0], epoch, atn(7), tree.proof(0).unwrap())
             .await,
-        "AlreadyClaimed",
+        ResultsRewardsErrors::AlreadyClaimed,
     );
-    assert_revert(
+    assert_revert!(
         c.claim_mint(cast.outsider, epoch, atn(7), tree.proof(0).unwrap())
             .await,
-        "InvalidProof",
+        ResultsRewardsErrors::InvalidProof,
     );
     c.claim_mint(cast.proposer, epoch, atn(1), tree.proof(2).unwrap())
         .await
@@ -522,7 +549,7 @@ pub async fn mint_root<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     let over = c
         .claim_mint(cast.solvers[1], epoch2, atn(20), big.proof(0).unwrap())
         .await;
-    assert_revert(over, "MintExceedsRoot");
+    assert_revert!(over, ResultsRewardsErrors::MintExceedsRoot);
 }
 
 /// A task of `epoch` that nobody works on: the ground truth is revealed (no slash), then it expires.
@@ -565,10 +592,13 @@ pub async fn unbonding<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     let min = Role::Coordinator.min_stake();
     let expected_total = min * U256::from(3) - min / U256::from(10);
     assert_eq!(c.view(st, coordinator_total).await.unwrap(), expected_total);
-    assert_revert(c.unstake(s).await, "NotUnbonding");
+    assert_revert!(c.unstake(s).await, ParticipantStakingErrors::NotUnbonding);
     c.request_unstake(s).await.unwrap();
-    assert_revert(c.request_unstake(s).await, "AlreadyUnbonding");
-    assert_revert(c.unstake(s).await, "StillLocked");
+    assert_revert!(
+        c.request_unstake(s).await,
+        ParticipantStakingErrors::AlreadyUnbonding
+    );
+    assert_revert!(c.unstake(s).await, ParticipantStakingErrors::StillLocked);
     assert_eq!(
         c.view(st, active).await.unwrap(),
         U256::ZERO,
@@ -579,7 +609,7 @@ pub async fn unbonding<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     let before = c.atn_balance(s).await.unwrap();
     c.unstake(s).await.unwrap();
     assert_eq!(c.atn_balance(s).await.unwrap(), before + amount);
-    assert_revert(c.unstake(s).await, "NotStaked");
+    assert_revert!(c.unstake(s).await, ParticipantStakingErrors::NotStaked);
 }
 
 /// A task nobody votes on expires: escrow refunded, the silent proposer slashed.
@@ -592,7 +622,10 @@ pub async fn expiry<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         .view(c.addresses.task, TaskContract::getTaskCall { taskId: task })
         .await
         .unwrap();
-    assert_revert(c.expire(cast.outsider, task).await, "WrongPhase");
+    assert_revert!(
+        c.expire(cast.outsider, task).await,
+        ResultsRewardsErrors::WrongPhase
+    );
     advance_past(c, info.voteDeadline).await;
     let project_before = c.atn_balance(c.addresses.project).await.unwrap();
     c.expire(cast.outsider, task).await.unwrap();
@@ -605,5 +638,8 @@ pub async fn expiry<B: Backend>(c: &Contracts<B>, cast: &Cast) {
         p,
         Role::Proposer.min_stake() - Role::Proposer.min_stake() / U256::from(10)
     );
-    assert_revert(c.expire(cast.outsider, task).await, "TaskNotOpen");
+    assert_revert!(
+        c.expire(cast.outsider, task).await,
+        ResultsRewardsErrors::TaskNotOpen
+    );
 }

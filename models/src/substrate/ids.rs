@@ -19,23 +19,17 @@ pub struct Digest(pub [u8; 32]);
 impl Digest {
     /// Lower-case hex of all 32 bytes.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(self.0)
     }
 
     /// Parses 64 hex characters.
     pub fn from_hex(s: &str) -> Result<Self> {
-        let bad = || SubstrateError::Decode {
-            what: "digest",
-            reason: format!("not 64 hex chars: {s:?}"),
-        };
-        if s.len() != 64 || !s.is_ascii() {
-            return Err(bad());
-        }
-        let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-        }
-        Ok(Digest(out))
+        hex::FromHex::from_hex(s)
+            .map(Digest)
+            .map_err(|_| SubstrateError::Decode {
+                what: "digest",
+                reason: format!("not 64 hex chars: {s:?}"),
+            })
     }
 
     /// Short form for labels and logs: the first 8 bytes in hex.

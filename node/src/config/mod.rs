@@ -175,13 +175,10 @@ fn parse_file(text: &str) -> Result<FileConfig, String> {
     })
 }
 
-/// `$XDG_DATA_HOME/autonet`, else `~/.local/share/autonet`.
+/// `autonet` in the user's data directory: on Linux `$XDG_DATA_HOME/autonet` (when absolute),
+/// else `~/.local/share/autonet`.
 pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
-    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(xdg).join("autonet"));
-    }
-    let home = std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .ok_or(ConfigError::NoHome)?;
-    Ok(PathBuf::from(home).join(".local/share/autonet"))
+    dirs::data_dir()
+        .map(|d| d.join("autonet"))
+        .ok_or(ConfigError::NoHome)
 }

@@ -23,7 +23,7 @@ pub struct PlanServer {
 impl std::fmt::Debug for PlanServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PlanServer")
-            .field("model", &hex(&self.model))
+            .field("model", &hex::encode(self.model))
             .finish_non_exhaustive()
     }
 }
@@ -34,11 +34,6 @@ enum Refusal {
     BadInput(String),
     /// Our failure: answer, no penalty.
     Internal(String),
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    alloy::hex::encode(bytes)
 }
 
 impl PlanServer {

@@ -181,7 +181,7 @@ fn run(config: &Config, bootstrap: Vec<Multiaddr>, dht_mode: DhtMode) -> anyhow:
             let server = inference::PlanServer::new(prepared.pipeline);
             println!(
                 "inference: serving jepa plans (model {}, checkpoint {} {})",
-                inference::hex(&server.model_id()),
+                hex::encode(server.model_id()),
                 prepared.origin.name(),
                 prepared.checkpoint.display()
             );

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use hex::FromHex;
 
 /// File name inside the data dir.
 pub const SECRET_FILE: &str = "protocol_secret";
@@ -29,19 +30,16 @@ pub fn load(data_dir: &Path) -> anyhow::Result<Option<[u8; 32]>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
-    let hex = text.trim();
-    let mut out = [0u8; 32];
-    if hex.len() != 64 || !hex.is_ascii() {
+    let text = text.trim();
+    if text.len() != 64 || !text.is_ascii() {
         bail!(
             "{} is not 64 hex characters; it was left unchanged (restore it from a backup: \
              a new secret cannot reveal what the old one committed)",
             path.display()
         );
     }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
-            .with_context(|| format!("{} holds a non-hex character", path.display()))?;
-    }
+    let out = <[u8; 32]>::from_hex(text)
+        .with_context(|| format!("{} holds a non-hex character", path.display()))?;
     Ok(Some(out))
 }
 
@@ -49,7 +47,7 @@ pub fn load(data_dir: &Path) -> anyhow::Result<Option<[u8; 32]>> {
 /// refuses to replace an existing one.
 pub fn write_new(data_dir: &Path, secret: &[u8; 32]) -> anyhow::Result<()> {
     let path = data_dir.join(SECRET_FILE);
-    crate::secret_file::write_new(&path, alloy::hex::encode(secret).as_bytes())
+    crate::secret_file::write_new(&path, hex::encode(secret).as_bytes())
         .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))
 }
 
