@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use alloy::primitives::Address;
 use serde::Serialize;
 
 /// One thing that happened.
@@ -19,24 +18,7 @@ pub struct Entry {
     pub text: String,
 }
 
-/// What an aggregator published for an epoch (for the report; kept in its store).
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct EpochRecord {
-    pub epoch: u64,
-    pub task: String,
-    pub model_id: String,
-    pub mint_root: String,
-    pub accepted: Vec<Address>,
-    /// Agents in the mint list.
-    pub mint_agents: usize,
-    pub root_scores: Vec<(String, f64)>,
-    pub novelty: Vec<(String, f64)>,
-    /// Held-out loss of the base and of the new model (model kinds that measure it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub held_out_loss: Option<(f64, f64)>,
-    pub started_at: f64,
-    pub published_at: f64,
-}
+pub use super::events::EpochRecord;
 
 #[derive(Debug)]
 struct Inner {
@@ -74,7 +56,9 @@ impl Journal {
 
     /// Appends an entry.
     pub fn note(&self, peer: &str, epoch: u64, phase: &'static str, text: String) {
-        tracing::info!(target: "autonet_actors::protocol", peer, epoch, phase, "{text}");
+        if let Some(p) = super::events::Phase::parse(phase) {
+            super::events::emit(p, epoch, &text);
+        }
         if let Ok(mut i) = self.inner.lock() {
             let at = i.start.elapsed().as_secs_f64();
             i.entries.push(Entry {

@@ -12,6 +12,8 @@
 //! - [`ctx`]: what a peer's roles share; [`fetch`]: content from providers, fetched in the
 //!   background with timeouts, retries and backoff so no role step waits on a dead provider; [`board`]: the block board a simulation's chain clock
 //!   waits on; [`journal`]: what happened, for progress lines and reports.
+//! - [`events`]: the protocol events roles emit (`tracing`, target `autonet::protocol`, inside
+//!   `role`/`epoch`/`task` spans); [`protocol_log`]: the layer that collects them per run.
 
 pub mod actor;
 pub mod aggregator;
@@ -19,11 +21,13 @@ pub mod board;
 pub mod claims;
 pub mod coordinator;
 pub mod ctx;
+pub mod events;
 pub mod fetch;
 pub mod gate;
 pub mod journal;
 pub mod peer;
 pub mod proposer;
+pub mod protocol_log;
 pub mod solver;
 pub mod tasks;
 
