@@ -10,6 +10,7 @@
 use std::fmt;
 
 use alloy::primitives::{Address, U256};
+use autonet_contracts::Role;
 use serde::{Deserialize, Serialize};
 use tracing::Span;
 
@@ -131,7 +132,13 @@ pub struct EpochRecord {
 pub struct RunId(pub u64);
 
 /// The span a peer's role acts in.
-pub fn role_span(run: RunId, peer: &str, role: &'static str) -> Span {
+pub fn role_span(run: RunId, peer: &str, role: Role) -> Span {
+    let role = match role {
+        Role::Proposer => "proposer",
+        Role::Solver => "solver",
+        Role::Coordinator => "coordinator",
+        Role::Aggregator => "aggregator",
+    };
     tracing::info_span!(target: TARGET, ROLE_SPAN, run = run.0, peer, role)
 }
 

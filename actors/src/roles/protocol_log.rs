@@ -285,6 +285,7 @@ mod tests {
     use super::*;
     use crate::roles::events::{self, Phase};
     use alloy::primitives::U256;
+    use autonet_contracts::Role;
     use tracing::Instrument;
     use tracing_subscriber::layer::SubscriberExt;
 
@@ -338,10 +339,10 @@ mod tests {
                     events::published(&record(1), "model ab");
                     events::restored(&record(1));
                 }
-                .instrument(events::role_span(a.id(), "solver-1", "solver")),
+                .instrument(events::role_span(a.id(), "solver-1", Role::Solver)),
             );
             events::emit(Phase::Vote, 2, "voted");
-            let _g = events::role_span(b.id(), "coordinator-1", "coordinator").entered();
+            let _g = events::role_span(b.id(), "coordinator-1", Role::Coordinator).entered();
             events::emit(Phase::Vote, 2, "voted");
             events::restored(&record(2));
             let got: Vec<(Phase, String, Option<String>)> = a
