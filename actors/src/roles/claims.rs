@@ -6,6 +6,7 @@ use autonet_contracts::ProtocolView;
 
 use super::RoleError;
 use super::ctx::Ctx;
+use super::events::{self, Phase};
 use super::fetch::ContentKind;
 use crate::protocol::mint::MintList;
 use crate::protocol::wire::{MAX_SPEC_BYTES, decode};
@@ -18,10 +19,9 @@ pub async fn claim_rewards<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<()
     }
     match ctx.chain.claim(ctx.address).await {
         Ok(_) => {
-            ctx.journal.note(
-                &ctx.name,
+            events::emit(
+                Phase::Claim,
                 0,
-                "claim",
                 format!("claimed {} ATN wei of rewards", due),
             );
             Ok(())
@@ -62,12 +62,7 @@ pub async fn claim_mints<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<bool
                 .claim_mint(ctx.address, U256::from(epoch), amount, proof)
                 .await
             {
-                Ok(_) => ctx.journal.note(
-                    &ctx.name,
-                    epoch,
-                    "mint",
-                    format!("claimed mint {amount} ATN wei"),
-                ),
+                Ok(_) => events::emit(Phase::Mint, epoch, format!("claimed mint {amount} ATN wei")),
                 Err(e) if e.revert_name() == Some("AlreadyClaimed") => {}
                 Err(e) => return Err(e.into()),
             }

@@ -11,9 +11,10 @@
 //!   [`claims`] withdraws rewards and mint.
 //! - [`ctx`]: what a peer's roles share; [`fetch`]: content from providers, fetched in the
 //!   background with timeouts, retries and backoff so no role step waits on a dead provider; [`board`]: the block board a simulation's chain clock
-//!   waits on; [`journal`]: what happened, for progress lines and reports.
+//!   waits on.
 //! - [`events`]: the protocol events roles emit (`tracing`, target `autonet::protocol`, inside
-//!   `role`/`epoch`/`task` spans); [`protocol_log`]: the layer that collects them per run.
+//!   `role`/`epoch`/`task` spans); [`protocol_log`]: the layer that collects them per run,
+//!   for progress lines, the status endpoint and reports.
 
 pub mod actor;
 pub mod aggregator;
@@ -24,7 +25,6 @@ pub mod ctx;
 pub mod events;
 pub mod fetch;
 pub mod gate;
-pub mod journal;
 pub mod peer;
 pub mod proposer;
 pub mod protocol_log;

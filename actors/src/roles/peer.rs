@@ -71,7 +71,8 @@ pub struct PeerParts<C> {
     pub model: Arc<dyn crate::protocol::model::TrainingModel>,
     pub plan: Arc<super::ctx::NetworkPlan>,
     pub board: super::board::Board,
-    pub journal: super::journal::Journal,
+    /// The protocol-log run the peer's events go to.
+    pub run: super::events::RunId,
     pub behaviour: super::ctx::Behaviour,
     pub victim: Option<Address>,
 }
@@ -153,7 +154,7 @@ pub async fn start_peer_with_network<C: ProtocolView + 'static>(
         model: parts.model,
         plan: parts.plan,
         board: parts.board,
-        journal: parts.journal,
+        run: parts.run,
         behaviour: parts.behaviour,
         victim: parts.victim,
     });

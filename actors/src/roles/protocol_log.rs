@@ -257,8 +257,7 @@ where
                 }
             }
         }
-        let (Some(run_id), Some(phase)) = (e.run, e.event.as_deref().and_then(Phase::parse))
-        else {
+        let (Some(run_id), Some(phase)) = (e.run, e.event.as_deref().and_then(Phase::parse)) else {
             return;
         };
         let Some(run) = self.run(run_id) else {
@@ -364,7 +363,11 @@ mod tests {
             let other = b.entries_since(0);
             assert_eq!(other.len(), 1);
             assert_eq!((other[0].role.as_str(), other[0].epoch), ("coordinator", 2));
-            assert_eq!(b.epochs().len(), 1, "a restored record counts, without an entry");
+            assert_eq!(
+                b.epochs().len(),
+                1,
+                "a restored record counts, without an entry"
+            );
         });
     }
 }

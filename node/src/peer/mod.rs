@@ -24,7 +24,6 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, bail};
 use autonet_actors::roles::board::Board;
 use autonet_actors::roles::ctx::Behaviour;
-use autonet_actors::roles::journal::Journal;
 use autonet_actors::roles::peer::{self, PeerParts, PeerSetup, start_peer_with_network};
 use autonet_contracts::pending::PendingStore;
 use autonet_contracts::{Chain, Contracts, Role, RpcChain, RpcConfig, discover};
@@ -161,7 +160,7 @@ async fn run(
     ensure_bound(&chain, &signer, &keypair).await?;
     let secret = secret::load_or_create(data_dir)?;
     let board = Board::default();
-    let journal = Journal::default();
+    let log = crate::logging::protocol_log()?.begin_run();
     let parts = PeerParts {
         name: name.clone(),
         address: me,
@@ -170,7 +169,7 @@ async fn run(
         model: crate::simulate::SimModel::Substrate.build()?,
         plan: Arc::new(plan.network_plan()),
         board: board.clone(),
-        journal: journal.clone(),
+        run: log.id(),
         behaviour: Behaviour::Honest,
         victim: None,
     };
@@ -204,7 +203,7 @@ async fn run(
         address: me,
         peer_id: peer.peer_id.to_string(),
     };
-    let status_addr = status::spawn(args.node.status, me_status, board, journal.clone()).await?;
+    let status_addr = status::spawn(args.node.status, me_status, board, log.clone()).await?;
     write_file(&data_dir.join(STATUS_ADDR_FILE), &status_addr.to_string())?;
     write_file(&data_dir.join(PID_FILE), &std::process::id().to_string())?;
     println!("status: http://{status_addr}/status");
@@ -214,7 +213,7 @@ async fn run(
     tokio::pin!(signal);
     let mut shown = 0;
     loop {
-        for e in journal.entries_since(shown) {
+        for e in log.entries_since(shown) {
             // A closed stdout (the terminal went away) must not stop the peer.
             let _ = writeln!(
                 std::io::stdout(),

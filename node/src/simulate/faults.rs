@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 
 use alloy::primitives::keccak256;
-use autonet_actors::roles::journal::Journal;
+use autonet_actors::roles::events::Phase;
+use autonet_actors::roles::protocol_log::RunLog;
 use autonet_contracts::Role;
 use serde::Serialize;
 
@@ -76,8 +77,8 @@ impl FaultDriver {
         }
     }
 
-    /// The actions due at `head`, given what the journal shows.
-    pub fn due(&mut self, journal: &Journal, head: u64) -> Vec<Action> {
+    /// The actions due at `head`, given the run's protocol events.
+    pub fn due(&mut self, log: &RunLog, head: u64) -> Vec<Action> {
         let mut out = Vec::new();
         let mut back = Vec::new();
         self.down.retain(|(i, at)| {
@@ -92,8 +93,8 @@ impl FaultDriver {
             self.record(i, 0, head, "restarted from its stored state");
             out.push(Action::Restart(i));
         }
-        for e in journal.entries_since(0) {
-            if e.phase != "commit" || !e.text.contains("committed") {
+        for e in log.entries_since(0) {
+            if e.phase != Phase::Commit || !e.text.contains("committed") {
                 continue;
             }
             let Some(i) = self.names.iter().position(|n| *n == e.peer) else {
@@ -107,7 +108,7 @@ impl FaultDriver {
         }
         if let Some(c) = self.drop_coordinator
             && !self.dropped
-            && !journal.epochs().is_empty()
+            && !log.epochs().is_empty()
         {
             self.dropped = true;
             self.record(c, 2, head, "stopped for good");
