@@ -5,7 +5,8 @@
 //!   assignment, salts and commitments, the model extension point, scoring, settlement mirroring
 //!   the contract, mint trees). No I/O.
 //! - [`roles`]: the role actors (proposer, solver, coordinator, aggregator) over the overlay and
-//!   the `Chain` trait, a peer assembly, the gossip gate, the block board and the journal.
+//!   the `Chain` trait, a peer assembly, the gossip gate, the block board, the protocol events and the
+//!   layer that collects them.
 //! - [`supervisor`]: the root [`Supervisor`], which restarts failed children within a restart
 //!   budget (N restarts in T) and escalates by failing itself when the budget is spent.
 //! - [`bridge`]: the [`NetworkBridge`], which turns overlay events (`autonet_p2p::NetworkEvent`)

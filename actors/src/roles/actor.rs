@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use autonet_contracts::{ProtocolView, Role};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
+use tracing::Instrument;
 
 use super::RoleError;
 use super::aggregator::Aggregator;
@@ -97,6 +98,8 @@ impl<C> Default for RoleActor<C> {
 pub struct RoleState<C> {
     role: AnyRole<C>,
     tick: Duration,
+    /// The role span (run, peer, role) its steps and protocol events run in.
+    span: tracing::Span,
     /// (head, mailbox version) of the last step that was not waiting: until either moves there
     /// is nothing new to act on, and the step is skipped.
     idle_at: Option<(u64, u64)>,
@@ -113,11 +116,15 @@ impl<C: ProtocolView + 'static> Actor for RoleActor<C> {
         args: RoleArgs<C>,
     ) -> Result<RoleState<C>, ActorProcessingErr> {
         args.ctx.board.join(&args.ctx.name);
-        let role = AnyRole::resume(args.role, args.ctx.clone()).await?;
+        let span = super::events::role_span(args.ctx.run, &args.ctx.name, args.role);
+        let role = AnyRole::resume(args.role, args.ctx.clone())
+            .instrument(span.clone())
+            .await?;
         myself.send_after(args.tick, || RoleMsg::Tick);
         Ok(RoleState {
             role,
             tick: args.tick,
+            span,
             idle_at: None,
         })
     }
@@ -144,7 +151,8 @@ impl<C: ProtocolView + 'static> Actor for RoleActor<C> {
                 let head = ctx.chain.block_number().await?;
                 let seen = (head, ctx.mailbox.version());
                 if state.idle_at != Some(seen) {
-                    let waiting = state.role.step(head).await?;
+                    let span = state.span.clone();
+                    let waiting = state.role.step(head).instrument(span).await?;
                     let ctx = state.role.ctx();
                     ctx.board.report(&ctx.name, head, waiting);
                     state.idle_at = (!waiting).then_some(seen);

@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use super::RoleError;
 use super::coordinator::{accepted_of, accepted_solvers};
 use super::ctx::{CONTENT, Ctx};
+use super::events::{self, EpochRecord, Phase};
 use super::fetch::ContentKind;
-use super::journal::EpochRecord;
 use super::tasks::{KnownTask, TaskRole, Tracker, step_tasks};
 use crate::protocol::mint::MintList;
 use crate::protocol::wire::{ModelAnnouncement, WIRE_VERSION, encode};
@@ -69,11 +69,11 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
     pub async fn resume(ctx: Arc<Ctx<C>>) -> Result<Self, RoleError> {
         let tracker = Tracker::resume(&ctx, ROLE).await?;
         let last: Option<Published> = ctx.load("aggregator.last")?;
-        // A restarted aggregator reports the epochs it published before (the journal lives in
-        // memory; the records are in the store).
+        // A restarted aggregator reports the epochs it published before (the protocol log lives
+        // in memory; the records are in the store).
         for epoch in 1..=ctx.plan.epochs {
             if let Some(record) = ctx.load::<EpochRecord>(&record_key(epoch))? {
-                ctx.journal.epoch_published(record);
+                events::restored(&record);
             }
         }
         Ok(Aggregator {
@@ -120,10 +120,9 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
         let Some(base) = ctx.content(task.spec.base_model, ContentKind::Model)? else {
             return Ok(true);
         };
-        ctx.journal.note(
-            &ctx.name,
+        events::emit(
+            Phase::Aggregate,
             epoch,
-            "aggregate",
             format!(
                 "task {}: merging {} accepted bundles",
                 task.id,
@@ -195,19 +194,17 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
             root_scores: agg.root_scores.clone(),
             novelty: agg.novelty.clone().into_iter().collect(),
             held_out_loss,
-            started_at: ctx.journal.first_at(epoch, "propose").unwrap_or_default(),
-            published_at: ctx.journal.now(),
+            // Stamped by the protocol log, on its run's clock.
+            started_at: 0.0,
+            published_at: 0.0,
         };
         // The record before the done mark: a crash between them republishes, never loses it.
         ctx.save(&record_key(epoch), &record)?;
         ctx.save(&done_key, &true)?;
         self.last = Some((announcement, head));
         self.serving = true;
-        ctx.journal.epoch_published(record);
-        ctx.journal.note(
-            &ctx.name,
-            epoch,
-            "publish",
+        events::published(
+            &record,
             format!(
                 "model {} from {} accepted bundles, mint root {} over {} agents",
                 crate::roles::solver::short(&model_id),
@@ -262,11 +259,10 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
                 continue;
             }
             if final_root.0 != p.mint_root {
-                ctx.journal.note(
-                    &ctx.name,
+                events::emit(
+                    Phase::Publish,
                     p.epoch,
-                    "publish",
-                    "another mint root became final; this model is not registered".into(),
+                    "another mint root became final; this model is not registered",
                 );
                 continue;
             }
@@ -319,10 +315,9 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
             Ok(published) => {
                 let holders: std::collections::BTreeSet<_> =
                     published.holders.iter().flatten().collect();
-                ctx.journal.note(
-                    &ctx.name,
+                events::emit(
+                    Phase::Publish,
                     p.epoch,
-                    "publish",
                     format!(
                         "model {} registered and its {} shards placed on {} peers",
                         crate::roles::solver::short(&p.model_id),

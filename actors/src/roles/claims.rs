@@ -7,6 +7,7 @@ use autonet_contracts::revert::ResultsRewardsErrors;
 
 use super::RoleError;
 use super::ctx::Ctx;
+use super::events::{self, Phase};
 use super::fetch::ContentKind;
 use crate::protocol::mint::MintList;
 use crate::protocol::wire::{MAX_SPEC_BYTES, decode};
@@ -19,10 +20,9 @@ pub async fn claim_rewards<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<()
     }
     match ctx.chain.claim(ctx.address).await {
         Ok(_) => {
-            ctx.journal.note(
-                &ctx.name,
+            events::emit(
+                Phase::Claim,
                 0,
-                "claim",
                 format!("claimed {} ATN wei of rewards", due),
             );
             Ok(())
@@ -63,12 +63,7 @@ pub async fn claim_mints<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<bool
                 .claim_mint(ctx.address, U256::from(epoch), amount, proof)
                 .await
             {
-                Ok(_) => ctx.journal.note(
-                    &ctx.name,
-                    epoch,
-                    "mint",
-                    format!("claimed mint {amount} ATN wei"),
-                ),
+                Ok(_) => events::emit(Phase::Mint, epoch, format!("claimed mint {amount} ATN wei")),
                 Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::AlreadyClaimed(_))) => {}
                 Err(e) => return Err(e.into()),
             }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::RoleError;
 use super::claims::claim_rewards;
 use super::ctx::Ctx;
+use super::events::{self, Phase};
 use super::fetch::ContentKind;
 use super::tasks::{KnownTask, TaskRole, Tracker, step_tasks};
 use crate::protocol::assign::slice_of;
@@ -148,7 +149,7 @@ impl<C: ProtocolView + 'static> TaskRole for Coordinator<C> {
                     self.refusable(
                         epoch,
                         task,
-                        "vote",
+                        Phase::Vote,
                         ctx.chain
                             .commit_vote(ctx.address, task.id, commitment)
                             .await,
@@ -156,10 +157,9 @@ impl<C: ProtocolView + 'static> TaskRole for Coordinator<C> {
                 }
                 let shown: Vec<String> =
                     scores.iter().map(|s| format!("{:.3}", wad_f(*s))).collect();
-                ctx.journal.note(
-                    &ctx.name,
+                events::emit(
+                    Phase::Vote,
                     epoch,
-                    "vote",
                     format!("task {}: committed scores [{}]", task.id, shown.join(", ")),
                 );
             }
@@ -170,14 +170,13 @@ impl<C: ProtocolView + 'static> TaskRole for Coordinator<C> {
                         .chain
                         .reveal_vote(ctx.address, task.id, rec.scores.clone(), salt)
                         .await;
-                    self.refusable(epoch, task, "vote", sent)?;
+                    self.refusable(epoch, task, Phase::Vote, sent)?;
                 }
                 rec.stage = CoordinatorStage::Voted;
                 ctx.save(&key(task.id), &rec)?;
-                ctx.journal.note(
-                    &ctx.name,
+                events::emit(
+                    Phase::Vote,
                     epoch,
-                    "vote",
                     format!("task {}: vote revealed", task.id),
                 );
             }
@@ -204,17 +203,15 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
         &self,
         epoch: u64,
         task: &KnownTask,
-        what: &'static str,
+        what: Phase,
         sent: Result<autonet_contracts::Receipt, autonet_contracts::ChainError>,
     ) -> Result<(), RoleError> {
         match sent {
             Ok(_) => Ok(()),
             Err(e) if e.is_declared_revert() => {
-                let ctx = &self.ctx;
-                ctx.journal.note(
-                    &ctx.name,
-                    epoch,
+                events::emit(
                     what,
+                    epoch,
                     format!("task {}: {what} refused: {e}", task.id),
                 );
                 Ok(())
@@ -282,10 +279,9 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
                 None => Verdict::Invalid("bundle not served".into()),
             };
             if let Verdict::Invalid(reason) = &verdict {
-                ctx.journal.note(
-                    &ctx.name,
+                events::emit(
+                    Phase::Verify,
                     s.epoch,
-                    "verify",
                     format!("task {}: {solver} invalid: {reason}", task.id),
                 );
             }
@@ -323,10 +319,9 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
             }
             Err(e) => return Err(e.into()),
         };
-        ctx.journal.note(
-            &ctx.name,
+        events::emit(
+            Phase::Finalize,
             task.spec.epoch,
-            "finalize",
             format!("task {} {what}", task.id),
         );
         Ok(())
@@ -428,10 +423,9 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
             .confirm_mint_root(ctx.address, U256::from(epoch), B256::from(root))
             .await
         {
-            Ok(_) => ctx.journal.note(
-                &ctx.name,
+            Ok(_) => events::emit(
+                Phase::Confirm,
                 epoch,
-                "confirm",
                 format!("mint root {} confirmed", crate::roles::solver::short(&root)),
             ),
             Err(err)

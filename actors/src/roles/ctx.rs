@@ -1,6 +1,6 @@
 //! What every role actor of a peer shares: its chain handle and role key, its overlay client,
 //! its durable store, the gossip it accepted, the model kind, the simulation's block board and
-//! journal. Content (specs, held-out sets, models, bundles, mint lists) is kept in the store by
+//! the protocol-log run its events go to. Content (specs, held-out sets, models, bundles, mint lists) is kept in the store by
 //! content id and fetched from providers over request-response when missing ([`super::fetch`]).
 
 use std::collections::BTreeMap;
@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 
 use super::RoleError;
 use super::board::Board;
+use super::events::RunId;
 use super::fetch::Fetcher;
-use super::journal::Journal;
 use crate::protocol::model::{Accepted, Aggregate, TrainingModel};
 use crate::protocol::score::Verdict;
 use crate::protocol::wire::{ModelAnnouncement, content_id};
@@ -142,7 +142,8 @@ pub struct Ctx<C> {
     pub model: Arc<dyn TrainingModel>,
     pub plan: Arc<NetworkPlan>,
     pub board: Board,
-    pub journal: Journal,
+    /// The protocol-log run this peer's events belong to (the `run` of its role span).
+    pub run: RunId,
     /// The solver's choices at the protocol's decision points ([`super::conduct`]).
     pub conduct: Arc<dyn super::conduct::SolverConduct>,
 }

@@ -11,7 +11,10 @@
 //!   [`claims`] withdraws rewards and mint.
 //! - [`ctx`]: what a peer's roles share; [`fetch`]: content from providers, fetched in the
 //!   background with timeouts, retries and backoff so no role step waits on a dead provider; [`board`]: the block board a simulation's chain clock
-//!   waits on; [`journal`]: what happened, for progress lines and reports.
+//!   waits on.
+//! - [`events`]: the protocol events roles emit (`tracing`, target `autonet::protocol`, inside
+//!   `role`/`epoch`/`task` spans); [`protocol_log`]: the layer that collects them per run,
+//!   for progress lines, the status endpoint and reports.
 
 pub mod actor;
 pub mod aggregator;
@@ -20,11 +23,12 @@ pub mod claims;
 pub mod conduct;
 pub mod coordinator;
 pub mod ctx;
+pub mod events;
 pub mod fetch;
 pub mod gate;
-pub mod journal;
 pub mod peer;
 pub mod proposer;
+pub mod protocol_log;
 pub mod solver;
 pub mod tasks;
 

@@ -71,7 +71,8 @@ pub struct PeerParts<C> {
     pub model: Arc<dyn crate::protocol::model::TrainingModel>,
     pub plan: Arc<super::ctx::NetworkPlan>,
     pub board: super::board::Board,
-    pub journal: super::journal::Journal,
+    /// The protocol-log run the peer's events go to.
+    pub run: super::events::RunId,
     pub conduct: Arc<dyn super::conduct::SolverConduct>,
 }
 
@@ -141,7 +142,7 @@ pub async fn start_peer<C: ProtocolView + 'static>(
         model: parts.model,
         plan: parts.plan,
         board: parts.board,
-        journal: parts.journal,
+        run: parts.run,
         conduct: parts.conduct,
     });
     // Every peer knows the genesis model: epoch 1 starts from it.

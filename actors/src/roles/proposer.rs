@@ -11,9 +11,11 @@ use autonet_contracts::revert::TaskContractErrors;
 use autonet_contracts::{ProtocolView, TaskParams};
 use autonet_p2p::GossipTopic;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 use super::RoleError;
 use super::ctx::Ctx;
+use super::events::{self, Phase};
 use super::fetch::ContentKind;
 use crate::protocol::data::draw;
 use crate::protocol::phase::Deadlines;
@@ -105,7 +107,8 @@ impl<C: ProtocolView + 'static> Proposer<C> {
             if !self.leads(epoch) {
                 continue;
             }
-            waiting |= self.lead(epoch, head).await?;
+            let span = events::epoch_span(epoch);
+            waiting |= self.lead(epoch, head).instrument(span).await?;
         }
         self.serving = true;
         Ok(waiting)
@@ -156,10 +159,9 @@ impl<C: ProtocolView + 'static> Proposer<C> {
                         epoch,
                     };
                     let t = ctx.chain.create_task(ctx.address, &params).await?;
-                    ctx.journal.note(
-                        &ctx.name,
+                    events::emit(
+                        Phase::Propose,
                         epoch,
-                        "propose",
                         format!(
                             "task {t} created (spec {})",
                             crate::roles::solver::short(&rec.spec_id)
@@ -219,10 +221,9 @@ impl<C: ProtocolView + 'static> Proposer<C> {
                 }
                 rec.stage = ProposerStage::GroundTruthRevealed;
                 ctx.save(&key(epoch), &rec)?;
-                ctx.journal.note(
-                    &ctx.name,
+                events::emit(
+                    Phase::Reveal,
                     epoch,
-                    "reveal",
                     format!("task {task}: ground truth revealed"),
                 );
             }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::RoleError;
 use super::claims::{claim_mints, claim_rewards};
 use super::ctx::Ctx;
+use super::events::{self, Phase};
 use super::fetch::ContentKind;
 use super::tasks::{KnownTask, TaskRole, Tracker, step_tasks};
 use crate::protocol::assign::slice_of;
@@ -96,10 +97,9 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
                 rec.salt = derive_salt(&ctx.secret, SaltPurpose::Solution, task.id).0;
                 rec.stage = SolverStage::Trained;
                 ctx.save(&key(task.id), &rec)?;
-                ctx.journal.note(
-                    &ctx.name,
+                events::emit(
+                    Phase::Train,
                     epoch,
-                    "train",
                     format!(
                         "task {}: bundle {} ({} bytes)",
                         task.id,
@@ -131,7 +131,7 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
                     Err(e) => return Err(e.into()),
                 };
                 ctx.save(&key(task.id), &rec)?;
-                ctx.journal.note(&ctx.name, epoch, "commit", text);
+                events::emit(Phase::Commit, epoch, text);
             }
             SolverAction::Reveal if !ctx.conduct.reveals() => {}
             SolverAction::Reveal => {
@@ -162,7 +162,7 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
                     Err(e) => return Err(e.into()),
                 };
                 ctx.save(&key(task.id), &rec)?;
-                ctx.journal.note(&ctx.name, epoch, "reveal", text);
+                events::emit(Phase::Reveal, epoch, text);
             }
             SolverAction::Missed => {
                 if rec.stage == SolverStage::Trained && ctx.conduct.commits_late() {
@@ -175,17 +175,15 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
                         Ok(_) => "accepted (unexpected)".to_string(),
                         Err(e) => format!("refused: {e}"),
                     };
-                    ctx.journal.note(
-                        &ctx.name,
+                    events::emit(
+                        Phase::Commit,
                         epoch,
-                        "commit",
                         format!("task {}: late commit {outcome}", task.id),
                     );
                 } else {
-                    ctx.journal.note(
-                        &ctx.name,
+                    events::emit(
+                        Phase::Missed,
                         epoch,
-                        "missed",
                         format!("task {}: window closed at stage {:?}", task.id, rec.stage),
                     );
                 }

@@ -9,6 +9,7 @@ use std::future::Future;
 use alloy::primitives::{B256, U256};
 use autonet_contracts::revert::TaskContractErrors;
 use autonet_contracts::{ProtocolView, TaskInfo};
+use tracing::Instrument;
 
 use super::RoleError;
 use super::ctx::Ctx;
@@ -201,11 +202,16 @@ pub async fn step_tasks<C: ProtocolView + 'static, R: TaskRole>(
     let mut waiting = role.tracker().poll(ctx).await?;
     let ids: Vec<U256> = role.tracker().tasks.keys().copied().collect();
     for id in ids {
+        let Some(epoch) = role.tracker().tasks.get(&id).map(|t| t.spec.epoch) else {
+            continue;
+        };
+        // Its protocol events carry the epoch and task.
+        let span = super::events::task_span(epoch, id);
         for _ in 0..R::PASSES {
             let Some(task) = role.tracker().tasks.get(&id).cloned() else {
                 break;
             };
-            waiting |= role.advance(&task, head).await?;
+            waiting |= role.advance(&task, head).instrument(span.clone()).await?;
         }
     }
     Ok(waiting)

@@ -25,7 +25,6 @@ use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, bail};
 use autonet_actors::roles::board::Board;
-use autonet_actors::roles::journal::Journal;
 use autonet_actors::roles::peer::{self, PeerParts, PeerSetup, start_peer};
 use autonet_contracts::pending::PendingStore;
 use autonet_contracts::{Chain, Contracts, Role, RpcChain, RpcConfig, discover};
@@ -167,7 +166,7 @@ async fn run(
     ensure_bound(&chain, &signer, &keypair).await?;
     let secret = secret::load_or_create(data_dir)?;
     let board = Board::default();
-    let journal = Journal::default();
+    let log = crate::logging::protocol_log()?.begin_run();
     let parts = PeerParts {
         name: name.clone(),
         address: me,
@@ -176,7 +175,7 @@ async fn run(
         model: crate::model_kind::ModelKind::Substrate.build()?,
         plan: Arc::new(plan.network_plan()),
         board: board.clone(),
-        journal: journal.clone(),
+        run: log.id(),
         conduct: Arc::new(autonet_actors::roles::conduct::Honest),
     };
     let network = crate::overlay::network_config(config, keypair.clone());
@@ -199,8 +198,7 @@ async fn run(
         address: me,
         peer_id: peer.peer_id.to_string(),
     };
-    let status_addr =
-        status::spawn(config.network.status, me_status, board, journal.clone()).await?;
+    let status_addr = status::spawn(config.network.status, me_status, board, log.clone()).await?;
     write_file(&data_dir.join(STATUS_ADDR_FILE), &status_addr.to_string())?;
     write_file(&data_dir.join(PID_FILE), &std::process::id().to_string())?;
     println!("status: http://{status_addr}/status");
@@ -213,7 +211,7 @@ async fn run(
             None => std::future::pending().await,
         }
     };
-    print_progress_until_signal(&journal, signal, collector).await;
+    print_progress_until_signal(&log, signal, collector).await;
     tracing::info!("shutting down");
     let _ = std::fs::remove_file(data_dir.join(STATUS_ADDR_FILE));
     peer.stop().await;
@@ -221,17 +219,17 @@ async fn run(
     Ok(())
 }
 
-/// Prints the journal's progress lines until `signal` (Ctrl-C or SIGTERM), driving
+/// Prints the protocol log's progress lines until `signal` (Ctrl-C or SIGTERM), driving
 /// `collector` (the metrics updates) meanwhile.
 async fn print_progress_until_signal(
-    journal: &Journal,
+    log: &autonet_actors::roles::protocol_log::RunLog,
     mut signal: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
     collector: impl Future<Output = ()>,
 ) {
     tokio::pin!(collector);
     let mut shown = 0;
     loop {
-        for e in journal.entries_since(shown) {
+        for e in log.entries_since(shown) {
             // A closed stdout (the terminal went away) must not stop the peer.
             let _ = writeln!(
                 std::io::stdout(),

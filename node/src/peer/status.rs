@@ -1,7 +1,7 @@
 //! The status endpoint of a peer with a protocol role (localhost only):
 //! `GET /status?since=N` answers [`RoleStatus`] as JSON — who the peer is, its seat on the block
-//! board (the head its role last acted on and whether it waits on the network), the journal
-//! entries from index N on, and the epochs it published (aggregators). `autonet testnet drive`
+//! board (the head its role last acted on and whether it waits on the network), its protocol
+//! events from index N on, and the epochs it published (aggregators). `autonet testnet drive`
 //! paces a dev chain and prints progress from it; operators read it to see what a peer does.
 
 use std::net::SocketAddr;
@@ -9,16 +9,17 @@ use std::net::SocketAddr;
 use alloy::primitives::Address;
 use anyhow::Context;
 use autonet_actors::roles::board::Board;
-use autonet_actors::roles::journal::{EpochRecord, Journal};
+use autonet_actors::roles::events::EpochRecord;
+use autonet_actors::roles::protocol_log::RunLog;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-/// One journal entry as the endpoint shows it.
+/// One protocol event as the endpoint shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EntryView {
-    /// Seconds since this process started its journal.
+    /// Seconds since this process started its protocol log.
     pub at: f64,
     pub peer: String,
     pub epoch: u64,
@@ -37,7 +38,7 @@ pub struct RoleStatus {
     pub pid: u32,
     /// (role, head acted on, waiting on the network) of each running role actor.
     pub seats: Vec<(String, u64, bool)>,
-    /// Journal entries so far.
+    /// Protocol events so far.
     pub entries_total: usize,
     /// Entries from `since` on.
     pub entries: Vec<EntryView>,
@@ -58,7 +59,7 @@ pub struct Identity {
 struct StatusState {
     me: Identity,
     board: Board,
-    journal: Journal,
+    log: RunLog,
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,7 +70,7 @@ struct Since {
 
 async fn status(State(s): State<StatusState>, Query(q): Query<Since>) -> axum::Json<RoleStatus> {
     let entries: Vec<EntryView> = s
-        .journal
+        .log
         .entries_since(q.since)
         .into_iter()
         .map(|e| EntryView {
@@ -89,7 +90,7 @@ async fn status(State(s): State<StatusState>, Query(q): Query<Since>) -> axum::J
         seats: s.board.seats(),
         entries_total: q.since + entries.len(),
         entries,
-        epochs: s.journal.epochs(),
+        epochs: s.log.epochs(),
     })
 }
 
@@ -98,7 +99,7 @@ pub async fn spawn(
     addr: SocketAddr,
     me: Identity,
     board: Board,
-    journal: Journal,
+    log: RunLog,
 ) -> anyhow::Result<SocketAddr> {
     anyhow::ensure!(
         addr.ip().is_loopback(),
@@ -106,7 +107,7 @@ pub async fn spawn(
     );
     let app = Router::new()
         .route("/status", get(status))
-        .with_state(StatusState { me, board, journal });
+        .with_state(StatusState { me, board, log });
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use alloy::primitives::{Address, U256, keccak256};
 use autonet_actors::roles::conduct::SolverConduct;
-use autonet_actors::roles::journal::Journal;
+use autonet_actors::roles::events::Phase;
+use autonet_actors::roles::protocol_log::RunLog;
 use autonet_contracts::Role;
 use serde::Serialize;
 
@@ -80,8 +81,8 @@ impl FaultDriver {
         }
     }
 
-    /// The actions due at `head`, given what the journal shows.
-    pub fn due(&mut self, journal: &Journal, head: u64) -> Vec<Action> {
+    /// The actions due at `head`, given the run's protocol events.
+    pub fn due(&mut self, log: &RunLog, head: u64) -> Vec<Action> {
         let mut out = Vec::new();
         let mut back = Vec::new();
         self.down.retain(|(i, at)| {
@@ -96,8 +97,8 @@ impl FaultDriver {
             self.record(i, 0, head, "restarted from its stored state");
             out.push(Action::Restart(i));
         }
-        for e in journal.entries_since(0) {
-            if e.phase != "commit" || !e.text.contains("committed") {
+        for e in log.entries_since(0) {
+            if e.phase != Phase::Commit || !e.text.contains("committed") {
                 continue;
             }
             let Some(i) = self.names.iter().position(|n| *n == e.peer) else {
@@ -111,7 +112,7 @@ impl FaultDriver {
         }
         if let Some(c) = self.drop_coordinator
             && !self.dropped
-            && !journal.epochs().is_empty()
+            && !log.epochs().is_empty()
         {
             self.dropped = true;
             self.record(c, 2, head, "stopped for good");

@@ -13,8 +13,8 @@ use autonet_actors::protocol::score::acceptance_threshold;
 use autonet_actors::roles::board::Board;
 use autonet_actors::roles::conduct::Honest;
 use autonet_actors::roles::ctx::NetworkPlan;
-use autonet_actors::roles::journal::Journal;
 use autonet_actors::roles::peer::{PeerParts, PeerSetup, RunningPeer, bind_peer, start_peer};
+use autonet_actors::roles::protocol_log::RunLog;
 use autonet_contracts::{ATN, Backend, Chain, Contracts, EmbeddedChain, RegisteredModel, Role};
 use autonet_p2p::Keypair;
 use autonet_p2p::testnet::{Peer, accept_all, local_config};
@@ -54,7 +54,8 @@ pub struct Network {
     /// How to (re)start each peer.
     blueprints: Vec<(PeerParts<SimChain>, PeerSetup, autonet_p2p::NetworkConfig)>,
     pub faults: super::faults::FaultDriver,
-    pub journal: Journal,
+    /// This run's protocol events and published epochs.
+    pub log: RunLog,
     pub board: Board,
     pub plan: Arc<NetworkPlan>,
     bootstrap: Peer,
@@ -196,7 +197,7 @@ impl Network {
             .context("the bootstrap node has no TCP address")?;
         let model = args.model.build()?;
         let board = Board::default();
-        let journal = Journal::default();
+        let log = crate::logging::protocol_log()?.begin_run();
         let solver_addrs: Vec<Address> = roster
             .iter()
             .enumerate()
@@ -238,7 +239,7 @@ impl Network {
                 model: model.clone(),
                 plan: plan.clone(),
                 board: board.clone(),
-                journal: journal.clone(),
+                run: log.id(),
                 conduct,
             };
             let setup = PeerSetup {
@@ -277,7 +278,7 @@ impl Network {
             running,
             blueprints,
             faults,
-            journal,
+            log,
             board,
             plan,
             bootstrap,
@@ -297,7 +298,7 @@ impl Network {
         let mut shown = 0;
         loop {
             if progress {
-                for e in self.journal.entries_since(shown) {
+                for e in self.log.entries_since(shown) {
                     let line = format!(
                         "[{:>6.1}s] epoch {} {:<9} {:<14} {}\n",
                         e.at, e.epoch, e.phase, e.peer, e.text
@@ -323,7 +324,7 @@ impl Network {
                 return Err(format!(
                     "timed out after {:.0}s at block {head}; {} of {} epochs published; holding the chain: {:?}",
                     start.elapsed().as_secs_f64(),
-                    self.journal.epochs().len(),
+                    self.log.epochs().len(),
                     self.plan.epochs,
                     self.board.holding(head)
                 ));
@@ -333,7 +334,7 @@ impl Network {
     }
 
     async fn finished(&self) -> anyhow::Result<bool> {
-        let epochs = self.journal.epochs();
+        let epochs = self.log.epochs();
         let goal = Goal {
             epochs: self.plan.epochs,
             epochs_seen: epochs.len(),
@@ -382,7 +383,7 @@ impl Network {
     async fn drive_faults(&mut self) -> anyhow::Result<()> {
         let head = self.chain.block_number().await?;
         self.rogue_announcements(head).await?;
-        let actions = self.faults.due(&self.journal, head);
+        let actions = self.faults.due(&self.log, head);
         for action in actions {
             match action {
                 super::faults::Action::Kill(i) => {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, U256};
-use autonet_actors::roles::journal::EpochRecord;
+use autonet_actors::roles::events::EpochRecord;
 use autonet_contracts::{ATN, Backend, Chain, Contracts, ProtocolView, RewardEvent};
 use serde::Serialize;
 
@@ -108,7 +108,7 @@ pub async fn build(
 ) -> anyhow::Result<Report> {
     let inputs = Inputs {
         peers: &net.peers,
-        epochs: net.journal.epochs(),
+        epochs: net.log.epochs(),
         fault_events: net
             .faults
             .events
@@ -118,7 +118,7 @@ pub async fn build(
         run: "simulate",
         seed: args.seed,
         model: format!("{:?}", args.model).to_lowercase(),
-        seconds: net.journal.now(),
+        seconds: net.log.now(),
     };
     build_from(&*net.chain, inputs, outcome).await
 }

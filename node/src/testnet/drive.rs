@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use autonet_actors::roles::journal::EpochRecord;
+use autonet_actors::roles::events::EpochRecord;
 use autonet_contracts::pending::PendingStore;
 use autonet_contracts::{Backend, Chain, Role, RpcChain, RpcConfig, discover};
 use clap::Args;
@@ -43,7 +43,7 @@ pub struct DriveArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 900, env = "AUTONET_TESTNET_TIMEOUT_S", value_parser = clap::value_parser!(u64).range(1..=crate::cli::bounds::MAX_SECONDS))]
     pub timeout_s: u64,
-    /// SIGKILL peer NAME right after its first journal line of PHASE (`commit`, `reveal`,
+    /// SIGKILL peer NAME right after its first protocol event of PHASE (`commit`, `reveal`,
     /// `aggregate`, `vote`, …), e.g. `solver-1@commit`; repeat or separate with commas.
     #[arg(long, value_delimiter = ',', value_name = "NAME@PHASE")]
     pub kill: Vec<String>,

@@ -298,3 +298,76 @@ fn jepa_two_epochs_lower_held_out_loss_and_a_garbage_solver_earns_nothing() {
         assert_eq!(p["balances_match_chain"], true, "{p:#}");
     }
 }
+
+/// Protocol events are `tracing` events: `--log-format json` shows each step on the
+/// `autonet::protocol` target with its `event` field, inside the `role`, `epoch` and `task`
+/// spans; the report is built from them even when the log level hides them from the output.
+#[test]
+fn json_logs_show_the_protocol_events_in_their_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(autonet(dir.path()).args([
+        "--log-format",
+        "json",
+        "simulate",
+        "--json",
+        "--epochs",
+        "1",
+    ]));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["complete"], true, "{report:#}");
+    let events: Vec<Value> = crate::stderr(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "autonet::protocol")
+        .collect();
+    let span_of = |e: &Value, name: &str| -> Option<Value> {
+        e["spans"]
+            .as_array()?
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+    };
+    for (event, role) in [
+        ("commit", "solver"),
+        ("reveal", "solver"),
+        ("vote", "coordinator"),
+        ("finalize", "coordinator"),
+        ("aggregate", "aggregator"),
+        ("publish", "aggregator"),
+    ] {
+        let e = events
+            .iter()
+            .find(|e| e["fields"]["event"] == event && e["fields"]["epoch"] == 1)
+            .unwrap_or_else(|| panic!("no {event} event in epoch 1 among {events:#?}"));
+        let r = span_of(e, "role").unwrap_or_else(|| panic!("{event} outside a role span: {e}"));
+        assert_eq!(r["role"], role, "{e}");
+        assert!(r["peer"].as_str().unwrap().starts_with(role), "{e}");
+        if event != "publish" {
+            let t = span_of(e, "task").unwrap_or_else(|| panic!("{event} outside a task: {e}"));
+            assert_eq!(t["task"], report["epochs"][0]["task"], "{e}");
+            assert_eq!(span_of(e, "epoch").unwrap()["epoch"], 1, "{e}");
+        }
+    }
+    let published = events
+        .iter()
+        .find(|e| e["fields"]["event"] == "publish" && e["fields"]["model"].is_string())
+        .unwrap();
+    assert_eq!(
+        published["fields"]["model"],
+        report["epochs"][0]["model_id"]
+    );
+
+    // Output filtered to errors: the report still has its epoch.
+    let quiet = run_ok(autonet(dir.path()).args([
+        "--log-level",
+        "error",
+        "simulate",
+        "--json",
+        "--epochs",
+        "1",
+    ]));
+    let r: Value = serde_json::from_str(&stdout(&quiet)).unwrap();
+    assert_eq!(r["complete"], true, "{r:#}");
+    assert_eq!(model_ids(&r), model_ids(&report));
+    assert!(!crate::stderr(&quiet).contains("autonet::protocol"));
+}
