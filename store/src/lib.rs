@@ -14,6 +14,8 @@
 //!
 //! Errors are [`StoreError`]; none of the methods panic on bad data.
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod error;
 pub mod migrations;
 mod store;
