@@ -25,6 +25,8 @@
 //! - [`testnet`]: starts N in-process peers that know only a bootstrap address (tests, `simulate`,
 //!   benchmarks).
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod behaviour;
 mod client;
 pub mod config;
