@@ -19,6 +19,8 @@
 //! - [`workload`]: one complete protocol round (benchmarks, gas table); [`anvil`]: a local anvil
 //!   process for tests and benchmarks.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod anvil;
 pub mod backend;
 pub mod binding;
