@@ -13,7 +13,7 @@
 //! - [`backend::Backend`]: the transport both backends implement — [`embedded::EmbeddedChain`]
 //!   (revm in process) and [`rpc::RpcChain`] (JSON-RPC through an alloy provider).
 //! - [`client::Contracts`] + [`chain::Chain`]: what nodes do on chain, written once for every
-//!   backend; [`deploy`] deploys the suite or discovers it from the Governor; [`cursor`] reads
+//!   backend; [`mod@deploy`] deploys the suite or discovers it from the Governor; [`cursor`] reads
 //!   confirmed events; [`protocol_view::ProtocolView`] the reads protocol roles need (task
 //!   records, reveals, PeerId bindings, mint roots, reward and slash events).
 //! - [`workload`]: one complete protocol round (benchmarks, gas table); [`anvil`]: a local anvil

@@ -4,10 +4,10 @@
 //! For a node ν with start score s₀ and close score s_c (0 where absent) and its series over the
 //! snapshots that contain it:
 //! - novelty(ν) = the largest step of the series (a diagnostic);
-//! - survival(ν) = clip[0,1](mean(series) / s_c) when s_c > 0, else 0;
+//! - survival(ν) = clip\[0,1\](mean(series) / s_c) when s_c > 0, else 0;
 //! - mint(ν) = (s_c − s₀) · survival · n(ν) when s_c > 0 and s_c > s₀, else 0 (falls and movement
 //!   ending ≤ 0 are never paid); n(ν) is the node's persistent novelty;
-//! - the mint gate scales mint(ν) by max(0, 1 − g·v(ν)), where v(ν) = clip[0,1](mean net score of
+//! - the mint gate scales mint(ν) by max(0, 1 − g·v(ν)), where v(ν) = clip\[0,1\](mean net score of
 //!   ν's CON children that score > 0, / 0.5): standing, supported objections to a node hold back its
 //!   mint. (The prototype finds "violations" by substring-matching node ids in content and rescales
 //!   every agent uniformly, both flagged as placeholders there; here the gate is structural and

@@ -11,7 +11,7 @@
 //! The prototype's code rewards an *increase* of G, its README a "reduction". We reward the
 //! increase: every root receives about the same cross-tendency posts, so roots separate only
 //! through what the world has learned; an untrained world leaves them tied (G = 0) and a reduction
-//! would pay most for learning nothing. score = clip[0,100](100 · (G(candidate) − G(base))); the
+//! would pay most for learning nothing. score = clip\[0,100\](100 · (G(candidate) − G(base))); the
 //! test `quality_rewards_useful_training` shows training on evidence scores above no training.
 //! Known limit: the unsigned gap also grows when training contradicts the held-out evidence (the
 //! contradicted roots sink, which separates them too), and in this engine PRO evidence does not
