@@ -21,11 +21,13 @@ pub const CLAIM_PAGE: u64 = 128;
 /// One agent's claim of a PeerId as the chain stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerClaim {
+    /// The address that made the claim (signed the registration transaction).
     pub agent: Address,
     /// The PeerId key's signature over `digest` (unchecked on chain).
     pub peer_signature: Bytes,
     /// The binding digest both keys signed.
     pub digest: B256,
+    /// Block of the claim; among verified claims the newest wins.
     pub registered_at: u64,
 }
 

@@ -124,11 +124,15 @@ fn event_in<E: SolEvent>(receipt: &Receipt) -> Result<E, ChainError> {
 /// A model version as `ModelShardRegistry` records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RegisteredModel {
+    /// The project the model was trained for.
     pub project_id: U256,
     /// Root of the sorted-pair keccak tree over the shards' BLAKE3 digests.
     pub root: B256,
+    /// Data shards: any `k` of the `k + m` shards rebuild the model.
     pub k: u16,
+    /// Parity shards: up to `m` shards may be lost.
     pub m: u16,
+    /// The aggregator that registered it.
     pub registrant: Address,
     /// Block of registration.
     pub registered_at: u64,

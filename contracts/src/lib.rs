@@ -14,7 +14,7 @@
 //! - [`backend::Backend`]: the transport both backends implement — [`embedded::EmbeddedChain`]
 //!   (revm in process) and [`rpc::RpcChain`] (JSON-RPC through an alloy provider).
 //! - [`client::Contracts`] + [`chain::Chain`]: what nodes do on chain, written once for every
-//!   backend; [`deploy`] deploys the suite or discovers it from the Governor; [`cursor`] reads
+//!   backend; [`mod@deploy`] deploys the suite or discovers it from the Governor; [`cursor`] reads
 //!   confirmed events; [`protocol_view::ProtocolView`] the reads protocol roles need (task
 //!   records, reveals, PeerId bindings, mint roots, reward and slash events).
 //! - [`workload`]: one complete protocol round (benchmarks, gas table); [`anvil`]: a local anvil
@@ -22,6 +22,8 @@
 //!
 //! **Owns** the Solidity suite, its artifacts and typed bindings, and every chain interaction.
 //! **Must not depend on** `autonet-p2p`, `autonet-models` or `autonet-actors`.
+
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod anvil;
 pub mod backend;

@@ -16,18 +16,27 @@ use crate::client::Contracts;
 /// A task as the task contract stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskInfo {
+    /// The project whose budget pays the rewards.
     pub project_id: U256,
+    /// The account that proposed (and funded) the task.
     pub proposer: Address,
+    /// Hash of the off-chain task specification.
     pub spec_hash: B256,
     /// The revealed held-out id (zero until the proposer reveals).
     pub ground_truth: B256,
+    /// ATN wei shared among accepted solutions.
     pub solver_reward: U256,
+    /// ATN wei shared among non-dissenting coordinators.
     pub coordinator_reward: U256,
+    /// Last block at which solvers may commit.
     pub commit_deadline: u64,
+    /// Last block at which solvers may reveal their commitments.
     pub reveal_deadline: u64,
     /// Last block of vote commits; votes are revealed until `vote_deadline`.
     pub vote_commit_deadline: u64,
+    /// Last block of vote reveals; the task can be finalized after it.
     pub vote_deadline: u64,
+    /// Where the task is in its lifecycle (open, finalized, expired).
     pub status: TaskStatus,
     /// The protocol epoch the task belongs to.
     pub epoch: u64,
@@ -75,30 +84,51 @@ impl From<TaskStatus> for u8 {
 /// A reward or slash event of the rewards contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RewardEvent {
+    /// An accepted solution was credited at finalisation.
     SolverRewarded {
+        /// The task id.
         task: U256,
+        /// The solver credited.
         solver: Address,
+        /// The solution's consensus score `W̄_j` (WAD fixed point, 1e18 = 1.0).
         consensus: U256,
+        /// ATN wei credited (withdrawn later with `claim`).
         amount: U256,
     },
+    /// A non-dissenting coordinator was credited its fee at finalisation.
     CoordinatorRewarded {
+        /// The task id.
         task: U256,
+        /// The coordinator credited.
         coordinator: Address,
+        /// ATN wei credited.
         amount: U256,
     },
+    /// A participant's stake was slashed.
     Slashed {
+        /// The task the offence was in.
         task: U256,
+        /// The slashed account.
         account: Address,
+        /// ATN wei taken from its stake.
         amount: U256,
+        /// The on-chain `bytes32` reason as text (up to its first zero byte).
         reason: String,
     },
+    /// An agent claimed its share of an epoch's mint root.
     MintClaimed {
+        /// The epoch whose mint root was claimed from.
         epoch: U256,
+        /// The claiming agent.
         agent: Address,
+        /// ATN wei minted to it.
         amount: U256,
     },
+    /// An account withdrew its credited rewards.
     Claimed {
+        /// The withdrawing account.
         account: Address,
+        /// ATN wei paid out.
         amount: U256,
     },
 }

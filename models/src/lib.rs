@@ -11,7 +11,10 @@
 //! **Owns** the models and the shard codec. **Must not depend on** `autonet-p2p`,
 //! `autonet-contracts` or `autonet-actors`: everything here is a pure function of its inputs.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod aggregate;
 pub mod jepa;
+#[allow(missing_docs)] // documented after the codec change lands
 pub mod sharding;
 pub mod substrate;

@@ -38,20 +38,38 @@ use crate::{GossipTopic, P2pError};
 /// The gossipsub behaviour with a whitelist of protocol topics (no catch-all).
 pub type Gossipsub = gossipsub::Behaviour<IdentityTransform, WhitelistSubscriptionFilter>;
 
-/// Every protocol an autonet node speaks.
-// Most sub-behaviours do not implement Debug, so neither can this.
-#[allow(missing_debug_implementations)]
-#[derive(NetworkBehaviour)]
-pub struct Behaviour {
-    pub limits: connection_limits::Behaviour,
-    pub bans: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
-    pub identify: identify::Behaviour,
-    pub ping: ping::Behaviour,
-    pub kad: kad::Behaviour<DhtStore>,
-    pub gossipsub: Gossipsub,
-    pub transfer: cbor::Behaviour<ChunkRequest, ChunkResponse>,
-    pub service: cbor::Behaviour<ServiceRequest, ServiceResponse>,
-    pub rpc: cbor::Behaviour<RpcRequest, RpcResponse>,
+pub use composed::{Behaviour, BehaviourEvent};
+
+// The derive also generates `BehaviourEvent`, whose variants it leaves undocumented; this module
+// confines the `missing_docs` exemption to those two generated items.
+#[allow(missing_docs)]
+mod composed {
+    use super::*;
+
+    /// Every protocol an autonet node speaks.
+    // Most sub-behaviours do not implement Debug, so neither can this.
+    #[allow(missing_debug_implementations)]
+    #[derive(NetworkBehaviour)]
+    pub struct Behaviour {
+        /// Refuses connections beyond [`crate::Limits`] before any protocol is negotiated.
+        pub limits: connection_limits::Behaviour,
+        /// Refuses connections from banned peers.
+        pub bans: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+        /// Exchanges protocol versions and listen addresses; a version mismatch disconnects.
+        pub identify: identify::Behaviour,
+        /// Liveness and round-trip time of each connection.
+        pub ping: ping::Behaviour,
+        /// The DHT, under autonet's own protocol name, backed by the redb-backed [`DhtStore`].
+        pub kad: kad::Behaviour<DhtStore>,
+        /// Signed, strictly validated gossip with peer scoring.
+        pub gossipsub: Gossipsub,
+        /// Chunked content transfer ([`crate::transfer`]).
+        pub transfer: cbor::Behaviour<ChunkRequest, ChunkResponse>,
+        /// Opaque application requests answered by the application ([`crate::service`]).
+        pub service: cbor::Behaviour<ServiceRequest, ServiceResponse>,
+        /// Requests to named application services ([`crate::rpc`]).
+        pub rpc: cbor::Behaviour<RpcRequest, RpcResponse>,
+    }
 }
 
 /// Builds the swarm: TCP and QUIC transports (noise + yamux on TCP), bandwidth metrics, and the

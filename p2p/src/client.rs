@@ -20,45 +20,77 @@ use crate::{GossipTopic, P2pError};
 type Reply<T> = oneshot::Sender<Result<T, P2pError>>;
 
 /// How long [`Client::fetch`] waits for one chunk (the transfer protocol's own request timeout).
-pub const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A request to the event loop.
 #[derive(Debug)]
 pub enum Command {
+    /// [`Client::listen_addrs`]: answered once at least one listen address is known.
     ListenAddrs(Reply<Vec<Multiaddr>>),
+    /// [`Client::dial`]: answered when the connection is established or has failed.
     Dial(Multiaddr, Reply<()>),
+    /// [`Client::publish_bytes`]: publish already-encoded bytes.
     Publish {
+        /// Topic to publish on.
         topic: GossipTopic,
+        /// The encoded envelope (or, in fault injection, arbitrary bytes).
         data: Vec<u8>,
+        /// Gets the message id gossipsub assigned.
         reply: Reply<MessageId>,
     },
+    /// [`Client::report_validation`]: the application's verdict on a received message.
     ReportValidation {
+        /// The message judged ([`crate::InboundMessage::id`]).
         id: MessageId,
+        /// The peer that forwarded it ([`crate::InboundMessage::propagation_source`]).
         propagation_source: PeerId,
+        /// Accept relays it; Reject also lowers the sender's score.
         acceptance: MessageAcceptance,
     },
+    /// [`Client::put_record`]: store a value in the DHT under its hash.
     PutRecord(Vec<u8>, Reply<RecordKey>),
+    /// [`Client::get_record`]: read and verify a DHT record.
     GetRecord(RecordKey, Reply<Vec<u8>>),
+    /// [`Client::provide`]: serve these bytes from memory and announce them.
     Provide(Vec<u8>, Reply<ContentId>),
+    /// [`Client::serve_stored`]: serve an id from the content source and announce it.
     ServeStored(ContentId, Reply<ContentId>),
+    /// [`Client::providers`]: answered by the first lookup step that finds any provider.
     GetProviders(ContentId, Reply<HashSet<PeerId>>),
+    /// [`Client::all_providers`]: answered when the whole lookup has finished.
     GetAllProviders(ContentId, Reply<HashSet<PeerId>>),
+    /// [`Client::request_chunk`]: ask a peer for one chunk.
     RequestChunk(PeerId, ChunkRequest, Reply<ChunkResponse>),
+    /// [`Client::serve_requests`]: route inbound service requests to this handler.
     ServeRequests(mpsc::Sender<InboundRequest>, Reply<()>),
+    /// [`Client::request`]: send a service request and wait for the answer.
     Request(PeerId, Vec<u8>, Reply<Vec<u8>>),
+    /// [`Client::announce`]: announce as a provider without serving over transfer.
     Announce(ContentId, Reply<()>),
+    /// [`Client::stop_providing`]: drop the local provider record.
     StopProviding(ContentId),
+    /// [`Client::penalize`]: lower a peer's score for an offence.
     Penalize(PeerId, crate::PeerAction),
+    /// [`Client::known_peers`]: connected peers and routing-table peers.
     KnownPeers(Reply<Vec<PeerId>>),
+    /// [`Client::rpc`]: call a named service on a peer.
     Rpc {
+        /// The peer to call.
         peer: PeerId,
+        /// Service name and body.
         request: RpcRequest,
+        /// Gets the peer's answer, or an error at the RPC timeout.
         reply: Reply<RpcResponse>,
     },
+    /// [`Client::answer_rpc`]: answer an inbound RPC.
     RespondRpc(RpcId, RpcResponse),
+    /// [`Client::status`]: a snapshot of the node's state.
     Status(Reply<Status>),
+    /// [`Client::peer_score`]: the gossipsub score of a peer, if tracked.
     PeerScore(PeerId, Reply<Option<f64>>),
+    /// [`Client::ban`]: ban a peer for this long.
     Ban(PeerId, Duration),
+    /// [`Client::shutdown`]: close every connection and stop the event loop.
     Shutdown(Reply<()>),
 }
 

@@ -37,8 +37,11 @@ pub enum DhtMode {
 pub struct GossipParams {
     /// Target mesh degree D.
     pub mesh_n: usize,
+    /// Below this many mesh peers a topic's mesh is topped up at the next heartbeat.
     pub mesh_n_low: usize,
+    /// Above this many mesh peers a topic's mesh is pruned back to `mesh_n`.
     pub mesh_n_high: usize,
+    /// Interval of gossipsub's heartbeat (mesh maintenance and gossip emission).
     pub heartbeat: Duration,
 }
 
@@ -56,8 +59,11 @@ impl Default for GossipParams {
 /// Resource limits.
 #[derive(Debug, Clone)]
 pub struct Limits {
+    /// Established connections in total (inbound and outbound); more are refused.
     pub max_established: u32,
+    /// Established connections to one peer.
     pub max_established_per_peer: u32,
+    /// Inbound connections still in their handshake.
     pub max_pending_incoming: u32,
     /// Records in the DHT store.
     pub max_records: usize,
@@ -65,6 +71,7 @@ pub struct Limits {
     pub max_record_bytes: usize,
     /// Inbound transfer requests a peer may make in a burst, and per second afterwards.
     pub request_burst: u32,
+    /// Refill rate of the per-peer request budget (see `request_burst`).
     pub requests_per_second: u32,
     /// Items waiting in the command and event channels.
     pub channel_capacity: usize,
@@ -110,18 +117,23 @@ impl Default for BanPolicy {
 /// Everything needed to start one node.
 #[derive(Debug, Clone)]
 pub struct NetworkConfig {
+    /// The node's identity; its public key is the peer id.
     pub keypair: Keypair,
     /// Addresses to listen on (`/ip4/127.0.0.1/tcp/0`, `/ip4/0.0.0.0/udp/0/quic-v1`, …).
     pub listen: Vec<Multiaddr>,
     /// Bootstrap peers; each address must end in `/p2p/<peer id>`.
     pub bootstrap: Vec<Multiaddr>,
+    /// Whether this node answers DHT queries for others.
     pub dht_mode: DhtMode,
     /// redb file for DHT records; `None` keeps them in memory only.
     pub dht_store_path: Option<PathBuf>,
     /// Topics to subscribe to at start.
     pub topics: Vec<GossipTopic>,
+    /// Gossipsub mesh sizes and heartbeat.
     pub gossip: GossipParams,
+    /// Connection, DHT record, request-rate and channel limits.
     pub limits: Limits,
+    /// When low-scoring peers are banned and for how long.
     pub bans: BanPolicy,
     /// Connection-count targets ([`crate::peer_manager`]).
     pub peers: PeerTargets,

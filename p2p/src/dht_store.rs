@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::P2pError;
 
 /// The redb table holding DHT records (key: record key, value: [`StoredRecord`] CBOR).
-pub const DHT_RECORDS: Table = Table::new("p2p.dht_records");
+pub(crate) const DHT_RECORDS: Table = Table::new("p2p.dht_records");
 
 #[derive(Serialize, Deserialize)]
 struct StoredRecord {

@@ -5,39 +5,79 @@ use crate::envelope::EnvelopeError;
 /// Why an overlay operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum P2pError {
+    /// A setting or request the node cannot act on (bad gossipsub parameters, a topic that
+    /// cannot be subscribed, content this node cannot serve, a test mesh that did not form).
     #[error("invalid network configuration: {0}")]
     Config(String),
+    /// Building the TCP/QUIC transport (noise, yamux) failed.
     #[error("transport setup failed: {0}")]
     Transport(String),
+    /// A listen address could not be bound.
     #[error("cannot listen on {addr}: {reason}")]
-    Listen { addr: String, reason: String },
+    Listen {
+        /// The multiaddr that was refused.
+        addr: String,
+        /// The transport's error.
+        reason: String,
+    },
+    /// A dial failed or could not be started.
     #[error("cannot dial {addr}: {reason}")]
-    Dial { addr: String, reason: String },
+    Dial {
+        /// The multiaddr (or peer) dialed.
+        addr: String,
+        /// The swarm's error.
+        reason: String,
+    },
+    /// Bootstrap peers must name their peer id so the DHT can add them to its routing table.
     #[error("bootstrap address {0} has no /p2p/<peer id> suffix")]
     BootstrapWithoutPeerId(String),
+    /// Gossipsub refused the message (no peers on the topic, duplicate, too large, …).
     #[error("publish failed: {0}")]
     Publish(String),
+    /// An envelope could not be encoded or decoded.
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
+    /// A Kademlia put, get or provide query failed.
     #[error("DHT operation failed: {0}")]
     Dht(String),
+    /// No peer holds a record under the key.
     #[error("record not found in the DHT")]
     RecordNotFound,
+    /// A record's value does not hash to its key (a forged or corrupted record).
     #[error("record value does not hash to its key")]
     RecordInvalid,
+    /// An outbound request failed: timeout, closed connection, unsupported protocol, or a
+    /// refusal.
     #[error("request to {peer} failed: {reason}")]
-    Request { peer: String, reason: String },
+    Request {
+        /// The peer asked.
+        peer: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// No provider served the content (the hex content id).
     #[error("content not found: {0}")]
     ContentNotFound(String),
+    /// The fetched bytes do not hash to the requested id; the provider was penalized.
     #[error("content fetched from {peer} does not match its id")]
-    ContentCorrupt { peer: String },
+    ContentCorrupt {
+        /// The provider that sent them.
+        peer: String,
+    },
     /// The provider's answers break the transfer protocol or the fetch's size limit (a `total`
     /// over the limit or changed between chunks, a short middle chunk, bytes past the limit); it
     /// is penalized and dropped before it can make the fetcher hold more.
     #[error("provider {peer} broke the transfer rules: {reason}")]
-    ProviderLied { peer: String, reason: String },
+    ProviderLied {
+        /// The provider.
+        peer: String,
+        /// Which rule it broke.
+        reason: String,
+    },
+    /// The event loop is gone (shut down or panicked), so the command got no answer.
     #[error("the network event loop has stopped")]
     Stopped,
+    /// The DHT's redb store failed.
     #[error(transparent)]
     Store(#[from] autonet_store::StoreError),
 }

@@ -37,12 +37,16 @@ type Reply<T> = oneshot::Sender<Result<T, P2pError>>;
 /// A gossip message that passed the envelope checks, waiting for the application's verdict.
 #[derive(Debug, Clone)]
 pub struct InboundMessage {
+    /// Gossipsub's id of the message (a hash of its content); pass it back in
+    /// `report_validation`.
     pub id: MessageId,
+    /// The topic the message arrived on.
     pub topic: GossipTopic,
     /// The peer that signed (authored) the message.
     pub author: Option<PeerId>,
     /// The peer that forwarded it to us; pass it back in `report_validation`.
     pub propagation_source: PeerId,
+    /// The envelope's payload, still encoded as the topic's CBOR message.
     pub body: Vec<u8>,
     /// The author's clock at publication (µs since the Unix epoch); informational only.
     pub sent_at_micros: u64,
@@ -53,13 +57,18 @@ pub struct InboundMessage {
 pub enum NetworkEvent {
     /// Call [`Client::report_validation`] with the verdict.
     Message(InboundMessage),
+    /// A peer's first connection opened.
     PeerConnected(PeerId),
+    /// A peer's last connection closed.
     PeerDisconnected(PeerId),
+    /// A peer was banned for a low score: its connections are closed and refused meanwhile.
     PeerBanned {
+        /// The banned peer.
         peer: PeerId,
+        /// How long the ban lasts.
         duration: Duration,
     },
-    /// An RPC for the application; answer it with [`Client::respond`].
+    /// An RPC for the application; answer it with [`Client::answer_rpc`].
     Request(InboundRpc),
 }
 

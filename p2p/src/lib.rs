@@ -31,6 +31,8 @@
 //! harness. **Must not depend on** `autonet-actors`, `autonet-models` or `autonet-contracts`: it
 //! moves bytes and judges peers by their behaviour on the wire, never by protocol meaning.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod behaviour;
 mod client;
 pub mod config;

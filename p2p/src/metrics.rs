@@ -10,18 +10,31 @@ use crate::status::Counters;
 /// Counters and gauges of one node.
 #[derive(Debug, Clone, Default)]
 pub struct NetMetrics {
+    /// Gossip messages published by this node.
     pub messages_published: Counter,
+    /// Valid gossip envelopes handed to the application.
     pub messages_received: Counter,
+    /// Gossip messages dropped before the application saw them (bad envelope, unknown topic).
     pub messages_invalid: Counter,
+    /// Gossip messages the application rejected.
     pub messages_rejected: Counter,
+    /// Peers banned for a low gossipsub score.
     pub peers_banned: Counter,
+    /// Inbound connections refused because the peer is banned.
     pub connections_refused_banned: Counter,
+    /// Peers disconnected for announcing another protocol version.
     pub version_mismatches: Counter,
+    /// Inbound transfer, service and RPC requests answered.
     pub requests_served: Counter,
+    /// Inbound requests refused by the per-peer rate limit.
     pub requests_rate_limited: Counter,
+    /// Events dropped because the application's channel was full.
     pub events_dropped: Counter,
+    /// Peers disconnected to keep the connection count near its target.
     pub peers_pruned: Counter,
+    /// Peers with at least one open connection.
     pub connected_peers: Gauge,
+    /// Records in the local DHT store.
     pub dht_records: Gauge,
 }
 

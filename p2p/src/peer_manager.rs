@@ -86,6 +86,7 @@ impl PeerTargets {
 /// What the pruning decision needs to know about one connected peer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectedPeer {
+    /// The connected peer.
     pub peer: PeerId,
     /// Gossipsub meshes (topics) this peer is in.
     pub meshes: usize,

@@ -35,7 +35,9 @@ pub const MAX_SERVICE_NAME: usize = 64;
 /// A call of `service` with an opaque body (the service defines and versions its format).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RpcRequest {
+    /// Name of the service to call, 1..=[`MAX_SERVICE_NAME`] bytes.
     pub service: String,
+    /// The request in the service's own encoding.
     #[serde(with = "serde_bytes")]
     pub body: Vec<u8>,
 }
@@ -45,13 +47,20 @@ pub struct RpcRequest {
 pub enum RpcResponse {
     /// The service's answer.
     Ok {
+        /// The answer in the service's own encoding.
         #[serde(with = "serde_bytes")]
         body: Vec<u8>,
     },
     /// The request was refused; the reason says why (bad input, failure).
-    Error { reason: String },
+    Error {
+        /// Human-readable cause, for logs.
+        reason: String,
+    },
     /// This peer does not run the service, or is too busy to answer now.
-    Unavailable { reason: String },
+    Unavailable {
+        /// Human-readable cause, for logs (`busy` when the application's queue was full).
+        reason: String,
+    },
     /// The caller is over its request budget.
     RateLimited,
 }
@@ -62,9 +71,13 @@ pub type RpcId = u64;
 /// An inbound RPC waiting for the application's answer.
 #[derive(Debug, Clone)]
 pub struct InboundRpc {
+    /// Pass it to [`crate::Client::answer_rpc`]; unique for the life of the event loop.
     pub id: RpcId,
+    /// The requesting peer.
     pub peer: PeerId,
+    /// The service it called (1..=[`MAX_SERVICE_NAME`] bytes).
     pub service: String,
+    /// The request in the service's own encoding.
     pub body: Vec<u8>,
 }
 

@@ -31,7 +31,9 @@ pub struct ServiceResponse(#[serde(with = "serde_bytes")] pub Vec<u8>);
 /// A request from `peer` waiting for the application's answer on `reply`.
 #[derive(Debug)]
 pub struct InboundRequest {
+    /// The requesting peer.
     pub peer: PeerId,
+    /// The request as the application encoded it (at most [`MAX_SERVICE_REQUEST_BYTES`]).
     pub body: Vec<u8>,
     /// Send the encoded answer; dropping it makes the request fail on the requester's side.
     pub reply: oneshot::Sender<Vec<u8>>,

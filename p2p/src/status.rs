@@ -7,23 +7,32 @@ use crate::config::DhtMode;
 /// What a node sees right now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
+    /// This node's peer id (base58).
     pub peer_id: String,
+    /// Addresses the swarm is listening on, as multiaddr strings.
     pub listen_addrs: Vec<String>,
+    /// Peer ids with at least one open connection.
     pub connected_peers: Vec<String>,
+    /// Whether this node answers DHT queries.
     pub dht_mode: DhtMode,
     /// Peers in the Kademlia routing table.
     pub routing_table_peers: usize,
     /// Value records held in the local DHT store.
     pub dht_records: usize,
+    /// Every topic this node is subscribed to.
     pub topics: Vec<TopicStatus>,
+    /// Peers banned right now.
     pub bans: Vec<BanStatus>,
+    /// Running totals since the node started.
     pub counters: Counters,
 }
 
 /// One subscribed topic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopicStatus {
+    /// Short name of the topic (`tasks`, `commits`, …).
     pub name: String,
+    /// Full gossipsub topic string (`/autonet/1/<name>/cbor`).
     pub topic: String,
     /// Peers in our gossipsub mesh for this topic.
     pub mesh_peers: usize,
@@ -34,13 +43,16 @@ pub struct TopicStatus {
 /// One active ban.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BanStatus {
+    /// The banned peer's id.
     pub peer: String,
+    /// Whole seconds until the ban is lifted.
     pub seconds_left: u64,
 }
 
 /// Running totals since start.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
+    /// Gossip messages this node published.
     pub messages_published: u64,
     /// Valid envelopes handed to the application.
     pub messages_received: u64,
@@ -48,12 +60,15 @@ pub struct Counters {
     pub messages_invalid: u64,
     /// Messages the application rejected.
     pub messages_rejected: u64,
+    /// Peers banned for a gossipsub score below the ban threshold.
     pub peers_banned: u64,
     /// Inbound connections refused because the peer is banned.
     pub connections_refused_banned: u64,
     /// Peers disconnected for announcing another protocol version.
     pub version_mismatches: u64,
+    /// Inbound transfer, service and RPC requests answered.
     pub requests_served: u64,
+    /// Inbound requests refused because the peer exceeded its request rate.
     pub requests_rate_limited: u64,
     /// Events dropped because the application's channel was full.
     pub events_dropped: u64,

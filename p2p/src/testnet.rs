@@ -33,12 +33,20 @@ pub fn accept_all() -> Validator {
 /// One message as a peer's application saw it.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// Gossipsub's content-hash id of the message.
     pub id: MessageId,
+    /// The topic it arrived on.
     pub topic: GossipTopic,
+    /// The peer that signed it.
     pub author: Option<PeerId>,
+    /// The envelope's payload.
     pub body: Vec<u8>,
+    /// The author's clock at publication (µs since the Unix epoch).
     pub sent_at_micros: u64,
+    /// This peer's clock when its application saw the message, after any hop delay (µs since
+    /// the Unix epoch); minus `sent_at_micros` it is the delivery latency.
     pub received_at_micros: u64,
+    /// The validator's verdict, reported back to gossipsub.
     pub acceptance: MessageAcceptance,
 }
 
@@ -80,12 +88,15 @@ impl Inbox {
 /// A running in-process peer.
 #[derive(Debug)]
 pub struct Peer {
+    /// Handle to the peer's event loop.
     pub client: Client,
+    /// The peer's id (from `keypair`).
     pub peer_id: PeerId,
     /// The peer's identity key (tests bind it to a chain address).
     pub keypair: Keypair,
     /// Listen addresses, each ending in `/p2p/<peer id>`.
     pub addrs: Vec<Multiaddr>,
+    /// Every gossip message the peer's application judged, whatever the verdict.
     pub inbox: Inbox,
     /// This peer's metrics registry (libp2p's and autonet's series).
     pub registry: Arc<Mutex<Registry>>,
@@ -208,7 +219,9 @@ pub fn tcp_any_port() -> Multiaddr {
 pub struct TestnetOptions {
     /// Peers besides the bootstrap peer.
     pub peers: usize,
+    /// Gossipsub parameters of every node (heartbeat 500 ms by default, before dilation).
     pub gossip: GossipParams,
+    /// Judges every message on every peer.
     pub validator: Validator,
     /// Emulated per-hop gossip latency (see [`Peer::start_with_hop_delay`]).
     pub hop_delay: Duration,
@@ -267,6 +280,8 @@ impl TestnetOptions {
         duration * self.time_dilation.max(1)
     }
 
+    /// `peers` peers besides the bootstrap peer, test timers, real time, no emulated latency,
+    /// every message accepted.
     pub fn new(peers: usize) -> Self {
         Self {
             peers,
@@ -288,7 +303,9 @@ impl TestnetOptions {
 /// A bootstrap peer and N peers that know only its address.
 #[derive(Debug)]
 pub struct Testnet {
+    /// The peer every other peer is given as its only bootstrap address.
     pub bootstrap: Peer,
+    /// The other peers, in start order.
     pub peers: Vec<Peer>,
 }
 

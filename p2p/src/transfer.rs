@@ -94,20 +94,28 @@ impl ChunkCheck {
 /// A request for one chunk of content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkRequest {
+    /// The content asked for (BLAKE3 of its whole bytes).
     pub content: ContentId,
+    /// Zero-based chunk number; chunk `i` covers bytes `i * MAX_CHUNK_BYTES ..`.
     pub index: u32,
 }
 
 /// The answer to a [`ChunkRequest`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChunkResponse {
+    /// One chunk of the content.
     Chunk {
+        /// The chunk number that was asked for.
         index: u32,
+        /// How many chunks the whole content has (at least 1).
         total: u32,
+        /// The chunk's bytes: exactly `MAX_CHUNK_BYTES` except in the last chunk.
         #[serde(with = "serde_bytes")]
         data: Vec<u8>,
     },
+    /// This peer does not serve the content, or the index is past its end.
     NotFound,
+    /// The requester is over its request budget; retry later or ask another provider.
     RateLimited,
 }
 
@@ -210,6 +218,7 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
+    /// Each peer may make `burst` requests at once (at least 1), refilled at `per_second`.
     pub fn new(burst: u32, per_second: u32) -> Self {
         Self {
             burst: f64::from(burst.max(1)),

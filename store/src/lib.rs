@@ -16,6 +16,8 @@
 //!
 //! **Owns** durable state on disk. **Must not depend on** any other autonet crate.
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod error;
 pub mod migrations;
 mod store;

@@ -35,14 +35,27 @@ pub struct Envelope {
 /// Why bytes are not a valid envelope.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeError {
+    /// Over [`MAX_ENVELOPE_BYTES`]; checked before any parsing.
     #[error("envelope of {len} bytes exceeds the limit of {limit} bytes")]
-    TooLarge { len: usize, limit: usize },
+    TooLarge {
+        /// Encoded size in bytes.
+        len: usize,
+        /// The limit it broke, in bytes.
+        limit: usize,
+    },
+    /// Not a CBOR map of the envelope's shape (ciborium's message).
     #[error("envelope is not valid CBOR: {0}")]
     Malformed(String),
+    /// Bytes follow the envelope's CBOR item (the count is given).
     #[error("envelope has {0} trailing bytes after the CBOR item")]
     TrailingBytes(usize),
+    /// A version other than [`ENVELOPE_VERSION`].
     #[error("envelope version {found} is not supported (this node speaks {ENVELOPE_VERSION})")]
-    UnsupportedVersion { found: u16 },
+    UnsupportedVersion {
+        /// The version the envelope carries.
+        found: u16,
+    },
+    /// Serialising the envelope failed (ciborium's message).
     #[error("cannot encode envelope: {0}")]
     Encode(String),
 }

@@ -9,20 +9,28 @@ use super::ids::{self, Digest, f64_bits, f64_vec_bits};
 /// What a root stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RootRole {
+    /// A value the system should hold (life, self-preservation, intelligence, evolution).
     Alignment,
+    /// A quality of useful output (correctness, simplicity).
     Usefulness,
 }
 
 /// One root of the charter: a tendency's thesis and where it sits in coordinate space.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CharterRoot {
+    /// Stable identifier (e.g. `life_precious`); names the tendency and enters the root node id.
     pub id: String,
+    /// The statement the root stands for; the root node's content.
     pub thesis: String,
+    /// Whether it is an alignment or a usefulness root.
     pub role: RootRole,
+    /// The root's point in charter coordinates; its length is the charter's dimension.
     #[serde(with = "f64_vec_bits")]
     pub anchor: Vec<f64>,
+    /// Direction that counts as agreeing with the thesis (normalised when used).
     #[serde(with = "f64_vec_bits")]
     pub polarity_axis: Vec<f64>,
+    /// Multiplier of every stake the root's tendency places (1.0 in charter v1).
     #[serde(with = "f64_bits")]
     pub budget: f64,
 }
@@ -30,10 +38,12 @@ pub struct CharterRoot {
 /// The charter a world is built from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Charter {
+    /// Charter version (1 for the prototype's charter); part of the charter id.
     pub version: u32,
     /// Similarity bandwidth of every root's frame (the prototype's charter passes 1.5).
     #[serde(with = "f64_bits")]
     pub bandwidth: f64,
+    /// The roots, in charter order (tendency indices follow it).
     pub roots: Vec<CharterRoot>,
 }
 

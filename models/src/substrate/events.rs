@@ -21,11 +21,16 @@ pub const BUNDLE_VERSION: u32 = 1;
 /// A turn entered the world (replay adds it and equilibrates).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObservationAdded {
+    /// The author's sequence number; strictly rising within a bundle.
     pub seq: u64,
+    /// The solver that produced the event (the bundle's author).
     pub author: String,
+    /// Content id of the turn the observation came from.
     pub obs_id: Digest,
+    /// The point, one value per charter dimension.
     #[serde(with = "f64_vec_bits")]
     pub coords: Vec<f64>,
+    /// Human-readable text of the observation.
     pub label: String,
 }
 
@@ -33,8 +38,10 @@ pub struct ObservationAdded {
 /// cross-tendency edge).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventClaim {
+    /// Where the claim sits in charter coordinates.
     #[serde(with = "f64_vec_bits")]
     pub anchor: Vec<f64>,
+    /// Its polarity axis (normalised when applied).
     #[serde(with = "f64_vec_bits")]
     pub axis: Vec<f64>,
 }
@@ -42,28 +49,40 @@ pub struct EventClaim {
 /// One parent edge of a sprouted node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventLink {
+    /// Content id of the parent node; it must exist when the event is replayed.
     pub parent: Digest,
+    /// Whether the node supports or opposes the parent.
     pub position: Position,
+    /// Charter root id of the tree the edge belongs to.
     pub tendency: String,
 }
 
 /// A node appeared in a tendency's tree (one event per tree that indexes it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubClaimSprouted {
+    /// The author's sequence number; strictly rising within a bundle.
     pub seq: u64,
+    /// The solver that produced the event (the bundle's author).
     pub author: String,
+    /// Charter root id of the tree that indexes the node.
     pub tendency: String,
+    /// Content id of the node: [`super::ids::node_address`] of `anchor` and `axis`.
     pub node_id: Digest,
     /// Position of the node's first (creation) link.
     pub position: Position,
     /// Content-address inputs: `node_id` must equal their hash.
     #[serde(with = "f64_vec_bits")]
     pub anchor: Vec<f64>,
+    /// The node's polarity axis (the other content-address input).
     #[serde(with = "f64_vec_bits")]
     pub axis: Vec<f64>,
+    /// Human-readable text of the node.
     pub content: String,
+    /// The observation the node was sprouted for, if any.
     pub observation: Option<Digest>,
+    /// The tendency's claim about the node, given to the tree if it holds none yet.
     pub claim: Option<EventClaim>,
+    /// Every parent edge of the node; missing ones are added on replay.
     pub parents: Vec<EventLink>,
     /// Replay adds one post by the author on the node (a targeted dispute).
     pub author_post: bool,
@@ -72,19 +91,25 @@ pub struct SubClaimSprouted {
 /// The solver ended an epoch: the observation batch is cleared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochEnded {
+    /// The author's sequence number; strictly rising within a bundle.
     pub seq: u64,
+    /// The solver that produced the event (the bundle's author).
     pub author: String,
 }
 
 /// Everything replay needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
+    /// A turn entered the world.
     ObservationAdded(ObservationAdded),
+    /// A node appeared in a tree.
     SubClaimSprouted(SubClaimSprouted),
+    /// The observation batch was cleared.
     EpochEnded(EpochEnded),
 }
 
 impl Event {
+    /// The author's sequence number of the event.
     pub fn seq(&self) -> u64 {
         match self {
             Event::ObservationAdded(e) => e.seq,
@@ -93,6 +118,7 @@ impl Event {
         }
     }
 
+    /// The solver that produced the event.
     pub fn author(&self) -> &str {
         match self {
             Event::ObservationAdded(e) => &e.author,
@@ -110,25 +136,33 @@ impl Event {
 /// One solver's training output for one slice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bundle {
+    /// Bundle format; only [`BUNDLE_VERSION`] decodes.
     pub version: u32,
+    /// The solver; every event must carry the same author.
     pub author: String,
     /// Hash of the world the solver started from.
     pub base_world: Digest,
     /// Content id of the slice (its turns and epochs).
     pub slice: Digest,
+    /// Passes the solver made over the slice's turns.
     pub epochs: u32,
+    /// The events in strictly rising `seq` order (at most [`MAX_BUNDLE_EVENTS`]).
     pub events: Vec<Event>,
 }
 
 /// Counts of events by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct EventCounts {
+    /// `ObservationAdded` events.
     pub observations: usize,
+    /// `SubClaimSprouted` events.
     pub sprouts: usize,
+    /// `EpochEnded` events.
     pub epoch_ends: usize,
 }
 
 impl EventCounts {
+    /// Counts `events` by kind.
     pub fn of(events: &[Event]) -> Self {
         let mut c = EventCounts::default();
         for e in events {
@@ -153,6 +187,8 @@ impl Bundle {
         ids::content_id("autonet/substrate/bundle/v1", self)
     }
 
+    /// Canonical CBOR of the bundle ([`Bundle::id`] hashes it after a domain tag;
+    /// [`Bundle::decode`] reads it back).
     pub fn encode(&self) -> Vec<u8> {
         ids::encode(self)
     }

@@ -99,10 +99,12 @@ pub fn decode_canonical<T: Serialize + DeserializeOwned>(
 pub mod f64_bits {
     use serde::{Deserialize, Deserializer, Serializer};
 
+    /// Writes `v` as the `u64` of its bit pattern.
     pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(v.to_bits())
     }
 
+    /// Reads a `u64` bit pattern back as the exact `f64`.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         Ok(f64::from_bits(u64::deserialize(d)?))
     }
@@ -112,6 +114,7 @@ pub mod f64_bits {
 pub mod f64_vec_bits {
     use serde::{Deserialize, Deserializer, Serializer, ser::SerializeSeq};
 
+    /// Writes `v` as a sequence of `u64` bit patterns.
     pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(v.len()))?;
         for x in v {
@@ -120,6 +123,7 @@ pub mod f64_vec_bits {
         seq.end()
     }
 
+    /// Reads a sequence of `u64` bit patterns back as the exact `f64`s.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
         Ok(Vec::<u64>::deserialize(d)?
             .into_iter()

@@ -33,21 +33,32 @@ const CHILDREN_PER_NODE: usize = 3;
 /// An inference answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Inference {
+    /// `alignment` (turn-shaped input) or `general`.
     pub mode: &'static str,
+    /// Alignment mode: the index of the best-scoring root, in charter order; else empty.
     pub predictions: Vec<usize>,
+    /// Alignment mode: one softmax over the root scores; else empty.
     pub probabilities: Vec<Vec<f64>>,
+    /// Net score of every root after equilibration, as (root id, score) in charter order.
     pub root_scores: Vec<(String, f64)>,
+    /// Alignment mode: the predicted root's id.
     pub aligned_principle: Option<String>,
+    /// Alignment mode: the predicted root's thesis.
     pub principle_thesis: Option<String>,
+    /// General mode: the sub-claims nearest the query; else empty.
     pub structure: Vec<RenderedNode>,
 }
 
 /// One rendered sub-claim of general mode.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RenderedNode {
+    /// Node id (hex).
     pub id: String,
+    /// The sub-claim's text.
     pub content: String,
+    /// Its net score after equilibration.
     pub score: f64,
+    /// Text of up to three children, PRO before CON.
     pub children: Vec<String>,
 }
 

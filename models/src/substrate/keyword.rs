@@ -223,6 +223,7 @@ fn ladder(n: usize) -> f64 {
 }
 
 impl KeywordEmbedder {
+    /// Compiles the keyword patterns; fails only if a built-in pattern is not a valid regex.
     pub fn new() -> Result<Self> {
         Ok(KeywordEmbedder {
             destructive: compile(&DESTRUCTIVE)?,

@@ -15,10 +15,16 @@ use super::world::Tendency;
 /// How the probe ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Termination {
+    /// The point agrees with (or is neutral to) the root, or lies within 0.05 of an absorbed
+    /// observation.
     Integrated,
+    /// A confident CON against the root, below the disruption threshold.
     ContradictsRoot,
+    /// A confident CON whose contradicted stake is ≥ 0.6 of the frame's.
     Disrupts,
+    /// Off the root's dimensions with no claim to move towards.
     Orthogonal,
+    /// The walk from claim to claim did not end within 8 iterations.
     MaxIterations,
 }
 

@@ -13,17 +13,22 @@ use super::fxhash::FxSet;
 use super::ids::Digest;
 use super::world::{NodeIdx, Position, World};
 
-/// Default thresholds of the prototype.
+/// A node is settled only while every |score| of its history is below this (the prototype's
+/// default).
 pub const SCORE_THRESHOLD: f64 = 0.05;
+/// A node is settled only while every |step| of its score history is below this (the
+/// prototype's default).
 pub const NOVELTY_THRESHOLD: f64 = 0.02;
 
 /// Score snapshots over time (`record` once per checkpoint).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScoreHistory {
+    /// Net score of every node at each recorded checkpoint, oldest first.
     pub snapshots: Vec<BTreeMap<Digest, f64>>,
 }
 
 impl ScoreHistory {
+    /// Appends the world's current net scores.
     pub fn record(&mut self, world: &World) {
         self.snapshots.push(world.snapshot_scores());
     }

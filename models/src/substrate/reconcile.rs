@@ -4,10 +4,10 @@
 //! For a node ν with start score s₀ and close score s_c (0 where absent) and its series over the
 //! snapshots that contain it:
 //! - novelty(ν) = the largest step of the series (a diagnostic);
-//! - survival(ν) = clip[0,1](mean(series) / s_c) when s_c > 0, else 0;
+//! - survival(ν) = clip\[0,1\](mean(series) / s_c) when s_c > 0, else 0;
 //! - mint(ν) = (s_c − s₀) · survival · n(ν) when s_c > 0 and s_c > s₀, else 0 (falls and movement
 //!   ending ≤ 0 are never paid); n(ν) is the node's persistent novelty;
-//! - the mint gate scales mint(ν) by max(0, 1 − g·v(ν)), where v(ν) = clip[0,1](mean net score of
+//! - the mint gate scales mint(ν) by max(0, 1 − g·v(ν)), where v(ν) = clip\[0,1\](mean net score of
 //!   ν's CON children that score > 0, / 0.5): standing, supported objections to a node hold back its
 //!   mint. (The prototype finds "violations" by substring-matching node ids in content and rescales
 //!   every agent uniformly, both flagged as placeholders there; here the gate is structural and
@@ -36,31 +36,43 @@ pub const WAD: f64 = 1e18;
 /// Score snapshots of one epoch.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EpochSnapshots {
+    /// Net score of every node when the epoch opened.
     pub start: BTreeMap<Digest, f64>,
+    /// Net scores at each checkpoint during the epoch, in order.
     pub checkpoints: Vec<BTreeMap<Digest, f64>>,
+    /// Net score of every node when the epoch closed.
     pub close: BTreeMap<Digest, f64>,
 }
 
 /// The reconciled epoch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Reconciliation {
+    /// Mint per agent (including [`UNATTRIBUTED`]), in score units before WAD scaling.
     pub agent_mint: BTreeMap<String, f64>,
+    /// Novelty attributed to each agent (a diagnostic, never paid).
     pub agent_novelty: BTreeMap<String, f64>,
     /// Positive node mints after the gate, keyed by node id hex.
     pub node_mint: BTreeMap<String, f64>,
+    /// Positive novelty (largest score step) per node, keyed by node id hex.
     pub node_novelty: BTreeMap<String, f64>,
+    /// Gate violation v(ν) in [0, 1] of nodes with supported objections, keyed by node id hex.
     pub node_violation: BTreeMap<String, f64>,
+    /// Sum of `agent_mint`.
     pub total_mint: f64,
+    /// Sum of `agent_novelty`.
     pub total_novelty: f64,
     /// Set by [`apply_emission_pool`]: the mint before scaling, and the pool it was scaled to.
     pub raw_mint_total: Option<f64>,
+    /// The pool the mint was scaled to (see `raw_mint_total`).
     pub emission_pool: Option<f64>,
 }
 
 /// One entry of the mint list: an agent and its mint in WAD fixed point.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct MintEntry {
+    /// The agent's id.
     pub agent: String,
+    /// Its mint, scaled by [`WAD`] and truncated.
     pub amount: u128,
 }
 

@@ -30,10 +30,15 @@ pub const MAX_TEXT_BYTES: usize = 4096;
 /// What a replay did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ReplayStats {
+    /// `ObservationAdded` events applied.
     pub observations: usize,
+    /// `SubClaimSprouted` events applied.
     pub sprouts: usize,
+    /// `EpochEnded` events applied.
     pub epoch_ends: usize,
+    /// Nodes that did not exist before (a sprout of an existing node reuses it).
     pub nodes_created: usize,
+    /// Parent links that did not exist before.
     pub links_added: usize,
 }
 

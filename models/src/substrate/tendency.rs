@@ -18,11 +18,17 @@ const CROSS_EDGE_REACH: f64 = 1.5;
 /// A sprout request (the prototype's `sprout_child` arguments).
 #[derive(Debug, Clone)]
 pub struct Sprout<'a> {
+    /// The node to hang the sub-claim under.
     pub parent: NodeIdx,
+    /// Whether it supports or opposes the parent.
     pub position: Position,
+    /// The sub-claim's point in charter coordinates (content-address input).
     pub anchor: &'a [f64],
+    /// Its polarity axis (content-address input).
     pub axis: &'a [f64],
+    /// The observation it is sprouted for, if any.
     pub observation: Option<Digest>,
+    /// Its human-readable text.
     pub content: &'a str,
 }
 

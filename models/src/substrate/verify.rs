@@ -11,7 +11,7 @@
 //! The prototype's code rewards an *increase* of G, its README a "reduction". We reward the
 //! increase: every root receives about the same cross-tendency posts, so roots separate only
 //! through what the world has learned; an untrained world leaves them tied (G = 0) and a reduction
-//! would pay most for learning nothing. score = clip[0,100](100 · (G(candidate) − G(base))); the
+//! would pay most for learning nothing. score = clip\[0,100\](100 · (G(candidate) − G(base))); the
 //! test `quality_rewards_useful_training` shows training on evidence scores above no training.
 //! Known limit: the unsigned gap also grows when training contradicts the held-out evidence (the
 //! contradicted roots sink, which separates them too), and in this engine PRO evidence does not
@@ -37,22 +37,32 @@ use super::world::World;
 pub enum Rejection {
     /// The bytes are not a well-formed canonical bundle (garbage, truncated, reordered, oversized).
     Malformed(String),
+    /// The bundle starts from another world than the task's.
     WrongBaseWorld {
+        /// The bundle's base world hash (short hex).
         claimed: String,
+        /// The task's world hash (short hex).
         expected: String,
     },
     /// The bundle was made for another slice (copied from another solver's assignment).
     WrongSlice {
+        /// The bundle's slice id (short hex).
         claimed: String,
+        /// This solver's slice id (short hex).
         expected: String,
     },
+    /// The bundle names another author than the solver that revealed it.
     WrongAuthor {
+        /// The bundle's author.
         claimed: String,
+        /// The revealing solver.
         expected: String,
     },
     /// Recomputation gives a different bundle.
     Mismatch {
+        /// The revealed bundle's id (short hex).
         claimed: String,
+        /// The recomputed bundle's id (short hex).
         recomputed: String,
     },
 }
@@ -170,10 +180,13 @@ pub fn gap(scores: &[f64]) -> f64 {
 pub struct Quality {
     /// The prototype's gap G (normalised) of the base and of the candidate.
     pub gap_before: f64,
+    /// The normalised gap G of the candidate.
     pub gap_after: f64,
+    /// `gap_after − gap_before`; positive when the candidate separates the roots better.
     pub improvement: f64,
     /// The evidence-oriented gap G_h of the base and of the candidate.
     pub oriented_before: f64,
+    /// The evidence-oriented gap G_h of the candidate.
     pub oriented_after: f64,
     /// In [0, 100].
     pub score: f64,

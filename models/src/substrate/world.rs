@@ -28,12 +28,16 @@ pub type TendencyIdx = usize;
 /// Where a node sits relative to a parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Position {
+    /// Supports the parent: adds its net score to the parent's.
     Pro,
+    /// Opposes the parent: subtracts its net score from the parent's.
     Con,
+    /// A tree's root; it has no parent.
     Root,
 }
 
 impl Position {
+    /// The lowercase name used in events and rendered output (`pro`, `con`, `root`).
     pub fn as_str(self) -> &'static str {
         match self {
             Position::Pro => "pro",
@@ -46,8 +50,11 @@ impl Position {
 /// One parent edge of a node: which node, at which position, in which tendency's tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParentLink {
+    /// The parent node.
     pub parent: NodeIdx,
+    /// Whether this node supports or opposes the parent.
     pub position: Position,
+    /// The tree (tendency) the edge belongs to.
     pub tendency: TendencyIdx,
 }
 
@@ -63,22 +70,33 @@ pub enum Poster {
 /// A post on a node; weights are 1.0 except on legacy paths.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stake {
+    /// Who placed it.
     pub poster: Poster,
+    /// Added to the node's net score; positive weights also lower its novelty.
     pub weight: f64,
 }
 
 /// A sub-claim or root.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
+    /// Content id: [`super::ids::node_address`] of anchor and axis, or
+    /// [`root_node_id`] for a root.
     pub id: Digest,
     /// Content-address inputs (empty for roots).
     pub anchor: Vec<f64>,
+    /// Polarity axis of the claim, as proposed (the other content-address input).
     pub axis: Vec<f64>,
+    /// The observation the node was sprouted for, if any.
     pub observation: Option<Digest>,
+    /// Human-readable text of the claim (a root's thesis, an observation's label).
     pub content: String,
+    /// Every edge to a parent, in the order they were added; empty for roots.
     pub parents: Vec<ParentLink>,
+    /// Posts on the node, summed into its net score.
     pub stakes: Vec<Stake>,
+    /// Children supporting this node (in every tree it is indexed in).
     pub pro: Vec<NodeIdx>,
+    /// Children opposing this node.
     pub con: Vec<NodeIdx>,
     /// Persistent novelty in [0, 1].
     pub n: f64,
@@ -94,34 +112,49 @@ impl Node {
 /// A point observed in charter coordinates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation {
+    /// Content id of the observation (its turn, or as the event gives it).
     pub id: Digest,
+    /// The point, one value per charter dimension.
     pub coords: Vec<f64>,
+    /// Human-readable text; becomes the content of nodes sprouted for it.
     pub label: String,
 }
 
 /// A coordinate claim held by one tendency about one node.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claim {
+    /// Text of the claim (as the node's content).
     pub content: String,
+    /// Distance from the root claim in the claim tree (root = 0).
     pub depth: u32,
+    /// Weight in the frame's disruption test; 0 for every claim the engine creates.
     pub stake: f64,
+    /// Where the claim sits in charter coordinates (probe similarity is measured to it).
     pub anchor: Vec<f64>,
     /// Unit-length polarity axis.
     pub axis: Vec<f64>,
     /// Claims below this one in the claim tree (adjacency walks it).
     pub children: Vec<usize>,
+    /// The node this claim is about.
     pub node: NodeIdx,
 }
 
 /// One tendency: a root's tree index, claim tree, frame and last round's intents.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tendency {
+    /// The charter root's id.
     pub id: String,
+    /// The charter root's thesis (the root node's content).
     pub thesis: String,
+    /// The root's anchor in charter coordinates.
     pub anchor: Vec<f64>,
+    /// The root's polarity axis as the charter gives it (not normalised).
     pub axis: Vec<f64>,
+    /// Multiplies every stake this tendency places in a round.
     pub budget: f64,
+    /// Similarity bandwidth of the frame (the charter's); also scales cross-edge reach.
     pub bandwidth: f64,
+    /// The tree's root node.
     pub root: NodeIdx,
     /// The tree's node index in insertion order.
     pub index: Vec<NodeIdx>,
@@ -139,16 +172,20 @@ pub struct Tendency {
     /// Observations absorbed into the frame, in absorption order.
     pub integrated: Vec<(Digest, Vec<f64>)>,
     pub(crate) integrated_ids: FxSet<Digest>,
+    /// Observations this tendency placed as CON children of its root; later rounds keep them
+    /// there without probing them again.
     pub con_positioned: BTreeSet<Digest>,
     /// Last round's intents keyed by (target tendency, node), in first-touch order.
     pub last_stakes: Vec<((TendencyIdx, NodeIdx), f64)>,
 }
 
 impl Tendency {
+    /// Whether `node` is indexed in this tendency's tree.
     pub fn contains_node(&self, node: NodeIdx) -> bool {
         self.index_pos.contains_key(&node)
     }
 
+    /// This tendency's claim about `node`, if it holds one.
     pub fn claim_of(&self, node: NodeIdx) -> Option<&Claim> {
         self.node_claim.get(&node).map(|&c| &self.claims[c])
     }
@@ -189,8 +226,11 @@ struct ScoreMemo {
 /// The world model.
 #[derive(Debug, Clone)]
 pub struct World {
+    /// The charter the world was built from.
     pub charter: Charter,
+    /// One tendency per charter root, in charter order.
     pub tendencies: Vec<Tendency>,
+    /// The node arena shared by every tree; indices are [`NodeIdx`], never reused.
     pub nodes: Vec<Node>,
     pub(crate) by_id: FxMap<Digest, NodeIdx>,
     pub(crate) obs_nodes: FxMap<Digest, Vec<NodeIdx>>,
@@ -330,10 +370,12 @@ impl World {
         idx
     }
 
+    /// The arena index of the node with content id `id`.
     pub fn node_by_id(&self, id: &Digest) -> Option<NodeIdx> {
         self.by_id.get(id).copied()
     }
 
+    /// The index of the tendency of charter root `id`; an unknown id is an error.
     pub fn tendency_by_id(&self, id: &str) -> Result<TendencyIdx> {
         self.tendencies
             .iter()
@@ -362,6 +404,7 @@ impl World {
         Ok(())
     }
 
+    /// The observation `id` of the current batch.
     pub fn observation(&self, id: &Digest) -> Option<&Observation> {
         self.obs_pos.get(id).map(|&i| &self.observations[i])
     }
