@@ -21,11 +21,13 @@ use serde::{Deserialize, Serialize};
     arg_required_else_help = true
 )]
 pub struct Cli {
+    /// Options every command takes (data dir, config file, logging, --dump-config).
     #[command(flatten)]
     pub global: GlobalArgs,
     /// With --dump-config: write JSON instead of TOML (give it before the command).
     #[arg(long = "json", requires = "dump_config")]
     pub dump_json: bool,
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -76,6 +78,7 @@ pub enum LogFormat {
     Json,
 }
 
+/// The `autonet` commands; each variant's doc comment is its `--help` text.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the node's ed25519 identity key in the data dir, or show the existing one.
@@ -154,6 +157,7 @@ pub enum Command {
     Model(crate::model::ModelArgs),
 }
 
+/// Flags of `autonet keygen`.
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
     /// Print the result as JSON.

@@ -16,26 +16,47 @@ pub const NODE_KEY_FILE: &str = "node_key";
 /// Why the node identity could not be loaded or created.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
+    /// The data dir did not exist and could not be created (mode 0700).
     #[error("cannot create data dir {path}: {source}")]
     DataDir {
+        /// The data dir.
         path: PathBuf,
+        /// The I/O error from creating it.
         source: std::io::Error,
     },
+    /// The key file exists but could not be read (permissions, I/O error).
     #[error("cannot read node key {path}: {source}")]
     Read {
+        /// The key file.
         path: PathBuf,
+        /// The I/O error from reading it.
         source: std::io::Error,
     },
+    /// The key bytes are not a libp2p protobuf-encoded keypair; the file is left as it is.
     #[error(
         "node key {path} is not a valid libp2p key ({reason}); it was left unchanged. Restore it \
          from a backup, or move it away to create a new identity (the node's PeerId will change)"
     )]
-    Corrupt { path: PathBuf, reason: String },
+    Corrupt {
+        /// The key file (or, for `store_new`, where it would have been written).
+        path: PathBuf,
+        /// The decoder's message.
+        reason: String,
+    },
+    /// The key file decodes, but to a key type other than ed25519.
     #[error("node key {path} is a {found:?} key; autonet node keys are ed25519")]
-    WrongType { path: PathBuf, found: KeyType },
+    WrongType {
+        /// The key file.
+        path: PathBuf,
+        /// The key type found in it.
+        found: KeyType,
+    },
+    /// A new key file could not be written (or already exists, for `store_new`).
     #[error("cannot write node key {path}: {source}")]
     Write {
+        /// The key file.
         path: PathBuf,
+        /// The I/O error from writing it.
         source: std::io::Error,
     },
 }
@@ -43,13 +64,16 @@ pub enum IdentityError {
 /// A loaded node identity.
 #[derive(Debug, Clone)]
 pub struct NodeIdentity {
+    /// The ed25519 keypair; its public half is the node's PeerId.
     pub keypair: Keypair,
+    /// The key file it was read from or written to (`<data-dir>/node_key`).
     pub path: PathBuf,
     /// True when this call created the key.
     pub created: bool,
 }
 
 impl NodeIdentity {
+    /// The libp2p PeerId derived from the public key.
     pub fn peer_id(&self) -> PeerId {
         self.keypair.public().to_peer_id()
     }

@@ -64,24 +64,51 @@ struct FileConfig {
 /// Why a configuration could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The config file (given or found in the data dir) exists but could not be read.
     #[error("cannot read config file {path}: {source}")]
     Read {
+        /// The config file.
         path: PathBuf,
+        /// The I/O error from reading it.
         source: std::io::Error,
     },
+    /// The config file is not TOML of the expected shape (syntax error, unknown key, wrong type).
     #[error("config file {path} is not valid: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The config file.
+        path: PathBuf,
+        /// The TOML parser's message, with the line and key at fault.
+        message: String,
+    },
+    /// A setting parsed but its value is out of range or inconsistent with another setting.
     #[error("config key {key}: {message}")]
-    Invalid { key: &'static str, message: String },
+    Invalid {
+        /// The dotted config key at fault, e.g. `chain.chain_id`.
+        key: &'static str,
+        /// What is wrong with its value.
+        message: String,
+    },
+    /// `log.level` / `--log-level` is not a valid `tracing` filter directive.
     #[error("invalid log filter {filter:?} (config key log.level): {message}")]
-    LogFilter { filter: String, message: String },
+    LogFilter {
+        /// The filter as given.
+        filter: String,
+        /// The filter parser's message.
+        message: String,
+    },
+    /// `--dump-config=FILE` could not write FILE.
     #[error("cannot write config to {path}: {source}")]
     Write {
+        /// The file given to `--dump-config`.
         path: PathBuf,
+        /// The I/O error from writing it.
         source: std::io::Error,
     },
+    /// The effective configuration could not be turned into TOML or JSON for `--dump-config`
+    /// (a value TOML cannot hold, or a section that is not a table).
     #[error("cannot serialise the config: {0}")]
     Serialise(String),
+    /// No data dir was given and neither `$XDG_DATA_HOME` nor a home directory gives a default.
     #[error(
         "no data dir given and no home directory found; pass --data-dir or set AUTONET_DATA_DIR"
     )]
