@@ -28,6 +28,7 @@ pub enum InferModel {
     Substrate,
 }
 
+/// Flags of `autonet infer`.
 #[derive(Debug, Args)]
 pub struct InferArgs {
     /// The model to ask.
@@ -39,6 +40,7 @@ pub struct InferArgs {
     /// Prompt given to the text encoder with the image.
     #[arg(long, default_value = "digit", env = "AUTONET_INFER_PROMPT")]
     pub prompt: String,
+    /// JEPA: graph set, device and training steps of the local pipeline.
     #[command(flatten)]
     pub jepa: JepaArgs,
     /// Inference peers to ask for an updated plan (slow path), each ending in /p2p/<peer id>
@@ -65,6 +67,8 @@ pub struct InferArgs {
     pub input_file: Option<std::path::PathBuf>,
 }
 
+/// Runs `autonet infer`: answers with the model `args.model` names and prints the answer and
+/// the path that gave it (text, or JSON with `--json`).
 pub fn run(args: &InferArgs, config: &Config) -> anyhow::Result<()> {
     match args.model {
         InferModel::Jepa => run_jepa(args, config),

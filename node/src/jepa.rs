@@ -70,9 +70,11 @@ impl Origin {
 /// A ready pipeline.
 #[derive(Debug)]
 pub struct Prepared {
+    /// The trained VL-JEPA encoder and FiLM decoder, at least at the asked steps.
     pub pipeline: Pipeline,
     /// What this call's training did (no steps when loaded as it was).
     pub report: TrainReport,
+    /// Whether the checkpoint was trained from scratch, loaded, or loaded and trained on.
     pub origin: Origin,
     /// The checkpoint file.
     pub checkpoint: PathBuf,

@@ -36,21 +36,16 @@
 
 #[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod bench;
-#[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod chain;
 pub mod cli;
 pub mod conductor;
 pub mod config;
 pub mod identity;
-#[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod infer;
-#[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod jepa;
 pub mod logging;
-#[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod model;
 pub mod model_kind;
-#[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod model_net;
 #[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod overlay;
@@ -59,7 +54,6 @@ pub mod peer;
 pub mod secret_file;
 #[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod simulate;
-#[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod substrate;
 #[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod testnet;

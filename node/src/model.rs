@@ -18,12 +18,15 @@ use serde::Serialize;
 
 const MANIFEST_FILE: &str = "manifest.cbor";
 
+/// `autonet model`.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
+    /// What to do with the model or its shards.
     #[command(subcommand)]
     pub command: ModelCommand,
 }
 
+/// The `autonet model` subcommands; each variant's doc comment is its `--help` text.
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// Shard FILE into k data + m parity shards: with --out, into a new folder (offline);
@@ -38,6 +41,7 @@ pub enum ModelCommand {
     Rebuild(RebuildArgs),
 }
 
+/// `autonet model publish`.
 #[derive(Debug, Args)]
 pub struct PublishArgs {
     /// The model file.
@@ -58,10 +62,12 @@ pub struct PublishArgs {
     /// Parity shards.
     #[arg(long, default_value_t = 4, env = "AUTONET_SHARDS_M", value_parser = crate::cli::bounds::count(0..=255))]
     pub m: usize,
+    /// Overlay, chain and key to publish with (ignored with --out).
     #[command(flatten)]
     pub net: crate::model_net::NetPublishOpts,
 }
 
+/// `autonet model status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// A folder written by `autonet model publish --out`, or a model id (64 hex digits).
@@ -69,10 +75,12 @@ pub struct StatusArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Overlay to ask for a model id's holders (unused for a folder).
     #[command(flatten)]
     pub join: crate::model_net::JoinOpts,
 }
 
+/// `autonet model rebuild`.
 #[derive(Debug, Args)]
 pub struct RebuildArgs {
     /// A folder written by `autonet model publish`.

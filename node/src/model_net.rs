@@ -57,6 +57,7 @@ pub struct FetchArgs {
     /// Where to write the model (must not exist).
     #[arg(long)]
     pub out: PathBuf,
+    /// Overlay to fetch the manifest and shards from.
     #[command(flatten)]
     pub join: JoinOpts,
     /// JSON-RPC endpoint of the chain (reads the registered root).
@@ -108,6 +109,7 @@ async fn fetch_until(
 /// Network options of `autonet model publish` (used when `--out` is not given).
 #[derive(Debug, Args)]
 pub struct NetPublishOpts {
+    /// Overlay whose peers receive the shards.
     #[command(flatten)]
     pub join: JoinOpts,
     /// Holders per shard.

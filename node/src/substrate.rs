@@ -16,12 +16,15 @@ use serde_json::Value;
 /// Largest turn file accepted.
 const MAX_TURN_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
+/// `autonet substrate`.
 #[derive(Debug, Args)]
 pub struct SubstrateArgs {
+    /// What to do with the substrate.
     #[command(subcommand)]
     pub command: SubstrateCommand,
 }
 
+/// The `autonet substrate` subcommands; each variant's doc comment is its `--help` text.
 #[derive(Debug, Subcommand)]
 pub enum SubstrateCommand {
     /// Train a world on a JSONL turn stream (in tasks of at most --task-size turns, as solvers do)
@@ -31,6 +34,7 @@ pub enum SubstrateCommand {
     Sample(SampleArgs),
 }
 
+/// `autonet substrate replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// JSONL file of turns, one JSON object per line (impact fields or transcript text).
@@ -56,6 +60,7 @@ pub struct ReplayArgs {
     pub json: bool,
 }
 
+/// `autonet substrate sample`.
 #[derive(Debug, Args)]
 pub struct SampleArgs {
     /// Number of turns.
@@ -69,8 +74,11 @@ pub struct SampleArgs {
 /// What `substrate replay` reports.
 #[derive(Debug, Serialize)]
 pub struct ReplayReport {
+    /// Turns read from the file.
     pub turns: usize,
+    /// Passes over each task's turns (`--epochs`).
     pub epochs: u32,
+    /// Tasks the turns were split into (`--task-size` turns each, the last one shorter).
     pub tasks: usize,
     /// Root scores keyed by tendency id.
     pub root_scores: BTreeMap<String, f64>,
@@ -78,11 +86,15 @@ pub struct ReplayReport {
     pub unique_nodes: usize,
     /// Σ over trees of tree sizes (a co-parented node counts once per tree).
     pub tree_occurrences: usize,
+    /// The resulting world's hash (BLAKE3 of its canonical encoding), hex.
     pub world_hash: String,
+    /// Events of all bundles, by kind.
     pub events: EventCounts,
     /// Observation plus sprout events (the prototype's "events total").
     pub events_total: usize,
+    /// Content id of each task's bundle, hex, in task order.
     pub bundle_ids: Vec<String>,
+    /// Wall-clock seconds spent training (reading the file excluded).
     pub seconds: f64,
 }
 
@@ -156,6 +168,8 @@ pub fn train_in_tasks(
     Ok(bundles)
 }
 
+/// `autonet substrate replay`: trains the world on the turn file and prints the report (text,
+/// or JSON with `--json`), writing the world to `--out` when given.
 pub fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
     let turns = read_turns(&args.turns)?;
     let mut world = load_world(args.world.as_deref())?;
@@ -214,6 +228,7 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
     emit(&text)
 }
 
+/// `autonet substrate sample`: prints `--count` synthetic turns from `--seed` as JSONL.
 pub fn sample(args: &SampleArgs) -> anyhow::Result<()> {
     let lines: Vec<String> = sample::synthetic_turns(args.seed, args.count)
         .iter()
@@ -222,6 +237,7 @@ pub fn sample(args: &SampleArgs) -> anyhow::Result<()> {
     emit(&lines.join("\n"))
 }
 
+/// Runs an `autonet substrate` subcommand.
 pub fn run(args: &SubstrateArgs) -> anyhow::Result<()> {
     match &args.command {
         SubstrateCommand::Replay(a) => replay(a),

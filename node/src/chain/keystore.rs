@@ -49,7 +49,9 @@ pub fn password(password_file: Option<&Path>) -> anyhow::Result<String> {
 /// scrypt cost of new keystores: geth's standard (`n = 2^18, r = 8, p = 1`; about 256 MiB and a
 /// second per encryption or decryption).
 pub const SCRYPT_LOG_N: u8 = 18;
+/// scrypt block size `r` of new keystores (geth's standard 8).
 pub const SCRYPT_R: u32 = 8;
+/// scrypt parallelism `p` of new keystores (geth's standard 1).
 pub const SCRYPT_P: u32 = 1;
 
 /// **Insecure, for test suites only.** When set (to a number from 10 to 18), new keystores use

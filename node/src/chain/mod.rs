@@ -27,16 +27,19 @@ use crate::config::{ChainConfig, Config};
 /// `autonet key`.
 #[derive(Debug, Args)]
 pub struct KeyArgs {
+    /// What to do with the key.
     #[command(subcommand)]
     pub action: KeyAction,
 }
 
+/// The `autonet key` subcommands; each variant's doc comment is its `--help` text.
 #[derive(Debug, Subcommand)]
 pub enum KeyAction {
     /// Create a new random key for a role (never overwrites an existing one).
     Create(KeyOpts),
     /// Import a hex private key from a file.
     Import {
+        /// Which key to write and its password.
         #[command(flatten)]
         opts: KeyOpts,
         /// File holding the hex private key.
@@ -72,14 +75,17 @@ pub struct RpcArgs {
 /// `autonet chain`.
 #[derive(Debug, Args)]
 pub struct ChainArgs {
+    /// What to do on the chain.
     #[command(subcommand)]
     pub action: ChainAction,
 }
 
+/// The `autonet chain` subcommands; each variant's doc comment is its `--help` text.
 #[derive(Debug, Subcommand)]
 pub enum ChainAction {
     /// Deploy the whole contract suite with the `deployer` key; prints the Governor address.
     Deploy {
+        /// The chain to deploy to.
         #[command(flatten)]
         rpc: RpcArgs,
         /// File whose first line is the keystore password [default: $AUTONET_KEY_PASSWORD].
@@ -88,6 +94,7 @@ pub enum ChainAction {
     },
     /// Discover every contract address from the Governor and print them.
     Info {
+        /// The chain to read.
         #[command(flatten)]
         rpc: RpcArgs,
         /// Governor address, the discovery root (needed here or as `chain.governor`).
@@ -99,11 +106,13 @@ pub enum ChainAction {
 /// Options of `stake`, `unstake`, `claim` and `balance`.
 #[derive(Debug, Args)]
 pub struct RoleArgs {
+    /// The chain the role is staked on.
     #[command(flatten)]
     pub rpc: RpcArgs,
     /// Governor address, the discovery root (needed here or as `chain.governor`).
     #[arg(long, env = "AUTONET_GOVERNOR")]
     pub governor: Option<Address>,
+    /// The role's keystore (its name is the role) and its password.
     #[command(flatten)]
     pub key: KeyOpts,
 }
@@ -111,6 +120,7 @@ pub struct RoleArgs {
 /// `autonet stake`.
 #[derive(Debug, Args)]
 pub struct StakeArgs {
+    /// The chain, Governor and role key, as for the other role commands.
     #[command(flatten)]
     pub role: RoleArgs,
     /// ATN to stake [default: the role's minimum].
