@@ -52,8 +52,6 @@ pub mod overlay;
 #[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod peer;
 pub mod secret_file;
-#[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod simulate;
 pub mod substrate;
-#[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod testnet;

@@ -23,16 +23,22 @@ pub const DOWN_BLOCKS: u64 = 2;
 /// What to do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// Stop the peer at this roster index (its data dir stays).
     Kill(usize),
+    /// Start the peer at this roster index again from its stored state.
     Restart(usize),
 }
 
 /// One injected fault, for the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct FaultEvent {
+    /// Name of the peer it hit (e.g. `solver-2`).
     pub peer: String,
+    /// Epoch it belongs to (0 for a restart, which is not tied to one).
     pub epoch: u64,
+    /// Chain head when it was acted out.
     pub block: u64,
+    /// What happened, in words.
     pub what: String,
 }
 
@@ -47,10 +53,13 @@ pub struct FaultDriver {
     down: Vec<(usize, u64)>,
     drop_coordinator: Option<usize>,
     dropped: bool,
+    /// Every fault acted out so far, in order.
     pub events: Vec<FaultEvent>,
 }
 
 impl FaultDriver {
+    /// Plans the faults `args` asks for over `peers`: which solvers churn (`--churn`, picked by
+    /// the seed) and which coordinator drops out (`--drop-coordinator`).
     pub fn new(args: &SimulateArgs, peers: &[PeerInfo]) -> Self {
         let solvers: Vec<usize> = peers
             .iter()

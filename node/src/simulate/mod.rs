@@ -58,6 +58,7 @@ impl ByzantineKind {
     }
 }
 
+/// Flags of `autonet simulate` (`autonet testnet setup` derives the same from its own flags).
 #[derive(Debug, Clone, Args)]
 pub struct SimulateArgs {
     /// Which model the network trains.

@@ -34,29 +34,40 @@ pub type SimChain = Contracts<EmbeddedChain>;
 /// One peer as the report sees it.
 #[derive(Debug, Clone)]
 pub struct PeerInfo {
+    /// Roster name, `<role>-<n>` counting from 1 (e.g. `solver-2`).
     pub name: String,
+    /// The staked role it plays.
     pub role: Role,
+    /// Its EVM account (stakes, signs, receives rewards).
     pub address: Address,
     /// `None` for an honest peer.
     pub byzantine: Option<super::ByzantineKind>,
+    /// What it staked at the start (its role's minimum), in ATN wei.
     pub initial_stake: U256,
 }
 
 /// A running simulation.
 #[derive(Debug)]
 pub struct Network {
+    /// The embedded chain with the contract suite deployed.
     pub chain: Arc<SimChain>,
+    /// Account 0: deployed the suite and owns the project.
     pub deployer: Address,
+    /// Id of the funded project every epoch's task is paid from.
     pub project: U256,
+    /// Every peer in roster order (proposers, solvers, coordinators, aggregators).
     pub peers: Vec<PeerInfo>,
     /// Live peers (`None` while a peer is down), index-aligned with `peers`.
     pub running: Vec<Option<RunningPeer>>,
     /// How to (re)start each peer.
     blueprints: Vec<(PeerParts<SimChain>, PeerSetup, autonet_p2p::NetworkConfig)>,
+    /// Decides the churn and coordinator drop and records every fault acted out.
     pub faults: super::faults::FaultDriver,
     /// This run's protocol events and published epochs.
     pub log: RunLog,
+    /// Where role actors report the head they acted on; the block clock mines only when all have.
     pub board: Board,
+    /// The plan every peer follows (epochs, proposers, batch sizes, phase lengths, rewards).
     pub plan: Arc<NetworkPlan>,
     bootstrap: Peer,
     clock: JoinHandle<()>,

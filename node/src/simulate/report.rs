@@ -22,9 +22,13 @@ fn atn(x: U256) -> f64 {
 /// One peer's outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct PeerReport {
+    /// Roster name, e.g. `solver-2`.
     pub name: String,
+    /// Its role, lower case.
     pub role: String,
+    /// Its EVM account.
     pub address: Address,
+    /// `honest`, or the Byzantine kind it ran with (`garbage`, `copy`, `late`, `silent`).
     pub behaviour: String,
     /// Stake now, in ATN wei (initial stake minus slashes).
     pub stake_wei: U256,
@@ -34,7 +38,9 @@ pub struct PeerReport {
     pub rewards_wei: U256,
     /// Rewards withdrawn with `claim`.
     pub claimed_wei: U256,
+    /// Stake taken by slashes, in wei.
     pub slashed_wei: U256,
+    /// One line per slash: the task and the chain's reason.
     pub slash_reasons: Vec<String>,
     /// Epoch mint claimed, in wei.
     pub mint_wei: U256,
@@ -48,18 +54,26 @@ pub struct PeerReport {
 /// One epoch's outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct EpochReport {
+    /// Epoch number, from 1.
     pub epoch: u64,
+    /// Id of the epoch's task on the task contract, decimal.
     pub task: String,
+    /// The model the epoch published: BLAKE3 of its bytes, hex (`autonet model fetch` takes it).
     pub model_id: String,
+    /// Merkle root of the epoch's mint list as the aggregator posted it, hex.
     pub mint_root: String,
+    /// Solvers whose bundles were accepted into the epoch's model.
     pub accepted: Vec<Address>,
+    /// Score of each root tendency of the new model, by tendency id.
     pub root_scores: Vec<(String, f64)>,
     /// Held-out loss of the epoch's base model and of the model it published (`--model jepa`:
     /// mean loss on the fixed evaluation images of the held-out digits).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_out_loss_before: Option<f64>,
+    /// Held-out loss of the model the epoch published (see `held_out_loss_before`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_out_loss_after: Option<f64>,
+    /// Seconds from the epoch's first proposal to its publication.
     pub seconds: f64,
 }
 
@@ -68,13 +82,22 @@ pub struct EpochReport {
 pub struct Report {
     /// What ran: `simulate` (one process) or `testnet` (one process per peer, on anvil).
     pub run: String,
+    /// Every epoch was published, its mint root made final and every payout claimed in time.
     pub complete: bool,
+    /// Why the run stopped short (timeout, failed fault injection, chain error); empty when
+    /// complete.
     pub incomplete_reason: String,
+    /// The run's `--seed`.
     pub seed: u64,
+    /// The model kind trained, lower case (`substrate`, `jepa`).
     pub model: String,
+    /// Chain head when the report was read.
     pub blocks: u64,
+    /// Wall-clock seconds of the run.
     pub seconds: f64,
+    /// One entry per peer, in roster order.
     pub peers: Vec<PeerReport>,
+    /// One entry per published epoch.
     pub epochs: Vec<EpochReport>,
     /// Faults injected: (peer, what).
     pub faults: Vec<(String, String)>,
@@ -82,21 +105,28 @@ pub struct Report {
     pub payouts_unique: bool,
     /// Totals over all peers, in wei.
     pub total_rewards_wei: U256,
+    /// Sum of `slashed_wei` over all peers.
     pub total_slashed_wei: U256,
+    /// Sum of `mint_wei` over all peers.
     pub total_mint_wei: U256,
 }
 
 /// What a report is made of besides the chain.
 #[derive(Debug, Clone)]
 pub struct Inputs<'a> {
+    /// The roster whose accounts are read from the chain.
     pub peers: &'a [PeerInfo],
     /// Published epochs, with `started_at`/`published_at` on one clock.
     pub epochs: Vec<EpochRecord>,
     /// Faults injected besides Byzantine behaviours: (peer, what).
     pub fault_events: Vec<(String, String)>,
+    /// `simulate` or `testnet`, copied to [`Report::run`].
     pub run: &'static str,
+    /// The run's seed.
     pub seed: u64,
+    /// The model kind, lower case.
     pub model: String,
+    /// Wall-clock seconds of the run.
     pub seconds: f64,
 }
 

@@ -16,10 +16,12 @@ use clap::{Args, Subcommand};
 /// `autonet testnet`.
 #[derive(Debug, Args)]
 pub struct TestnetArgs {
+    /// The step of the dev network to run.
     #[command(subcommand)]
     pub action: TestnetAction,
 }
 
+/// The `autonet testnet` subcommands; each variant's doc comment is its `--help` text.
 #[derive(Debug, Subcommand)]
 pub enum TestnetAction {
     /// Deploy on a fresh dev chain (anvil), fund the dev accounts, create the project, and

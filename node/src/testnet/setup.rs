@@ -99,27 +99,39 @@ impl SetupArgs {
 /// One peer of the testnet.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestnetPeer {
+    /// Roster name, as in the simulation (`proposer-1`, `solver-2`, …).
     pub name: String,
     /// proposer, solver, coordinator or aggregator.
     pub role: String,
+    /// Its dev account (dev key `i + 1` in roster order; key 0 deploys), funded with ATN.
     pub address: Address,
+    /// Its data dir: role keystore, protocol secret and libp2p key.
     pub data_dir: PathBuf,
 }
 
 /// `testnet.json`: what `testnet drive` and `scripts/local-testnet` need.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Testnet {
+    /// JSON-RPC endpoint of the dev chain it was set up on.
     pub rpc_url: String,
+    /// The deployed Governor, discovery root of the contract suite.
     pub governor: Address,
+    /// `--seed` of the setup (secrets, identities; same as `simulate --seed`).
     pub seed: u64,
+    /// Network epochs the plan runs.
     pub epochs: u64,
+    /// The network plan file every peer is started with (`plan.json`).
     pub plan: PathBuf,
+    /// File holding [`DEV_PASSWORD`], the password of every peer's keystore.
     pub password_file: PathBuf,
+    /// Data dir of the bootstrap node (its libp2p key, derived from the seed).
     pub bootstrap_dir: PathBuf,
+    /// Every peer in roster order.
     pub peers: Vec<TestnetPeer>,
 }
 
 impl Testnet {
+    /// Reads `testnet.json` from the `--dir` of a finished `testnet setup`.
     pub fn read(dir: &Path) -> anyhow::Result<Testnet> {
         let path = dir.join(TESTNET_FILE);
         let text = std::fs::read_to_string(&path).with_context(|| {
