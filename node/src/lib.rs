@@ -34,7 +34,6 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
-#[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod bench;
 pub mod chain;
 pub mod cli;

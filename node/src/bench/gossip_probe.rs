@@ -10,7 +10,7 @@ use autonet_p2p::testnet::{Testnet, poll_until};
 
 /// The deliveries of one batch of messages.
 #[derive(Debug)]
-pub struct Batch {
+pub(crate) struct Batch {
     /// Publish-to-receipt latency of every (message, receiving peer), in µs.
     pub latencies: Vec<u64>,
     /// From the first publish to the last receipt, in µs.
@@ -19,12 +19,12 @@ pub struct Batch {
 
 impl Batch {
     /// Deliveries per second over the whole batch.
-    pub fn deliveries_per_second(&self) -> f64 {
+    pub(crate) fn deliveries_per_second(&self) -> f64 {
         self.latencies.len() as f64 / (self.span_micros.max(1) as f64 / 1e6)
     }
 
     /// The batch in the emulated time of a run dilated by `k` (wall time / `k`).
-    pub fn in_emulated_time(mut self, k: u32) -> Self {
+    pub(crate) fn in_emulated_time(mut self, k: u32) -> Self {
         let k = u64::from(k.max(1));
         self.latencies.iter_mut().for_each(|l| *l /= k);
         self.span_micros /= k;
@@ -34,15 +34,15 @@ impl Batch {
 
 /// A small deterministic generator for picking publishers (the same sequence on every run).
 #[derive(Debug)]
-pub struct XorShift(u64);
+pub(crate) struct XorShift(u64);
 
 impl XorShift {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(0x2545_f491_4f6c_dd1d)
     }
 
     /// A number below `n` (`n` > 0).
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -52,7 +52,7 @@ impl XorShift {
 
 /// Publishes `count` messages labelled `label` from random non-bootstrap peers, one every
 /// `interval` (all at once when zero), and waits until every other peer has received each.
-pub async fn publish_batch(
+pub(crate) async fn publish_batch(
     net: &Testnet,
     rng: &mut XorShift,
     label: &str,
@@ -119,7 +119,7 @@ pub async fn publish_batch(
 
 /// Gossip message copies received by all peers so far, duplicates included (gossipsub's
 /// `topic_msg_recv_counts_unfiltered` counter, summed over topics and peers).
-pub fn copies_received(net: &Testnet) -> u64 {
+pub(crate) fn copies_received(net: &Testnet) -> u64 {
     net.all()
         .map(|p| {
             let mut text = String::new();
@@ -135,7 +135,7 @@ pub fn copies_received(net: &Testnet) -> u64 {
 }
 
 /// The p-th percentile (nearest rank) of `values` (sorted in place); 0 when empty.
-pub fn percentile(values: &mut [u64], p: f64) -> u64 {
+pub(crate) fn percentile(values: &mut [u64], p: f64) -> u64 {
     if values.is_empty() {
         return 0;
     }
@@ -145,7 +145,7 @@ pub fn percentile(values: &mut [u64], p: f64) -> u64 {
 }
 
 /// Resident set size of this process, from /proc (None elsewhere).
-pub fn rss_bytes() -> Option<u64> {
+pub(crate) fn rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -154,7 +154,7 @@ pub fn rss_bytes() -> Option<u64> {
 
 /// The 1-minute load average, from /proc (None elsewhere): other work on the machine competes
 /// with the peers for CPU.
-pub fn load_average() -> Option<f64> {
+pub(crate) fn load_average() -> Option<f64> {
     std::fs::read_to_string("/proc/loadavg")
         .ok()?
         .split_whitespace()
@@ -164,7 +164,7 @@ pub fn load_average() -> Option<f64> {
 }
 
 /// Connections and mesh peers on `topic` of every peer, in the order of [`Testnet::all`].
-pub async fn degrees(net: &Testnet, topic: GossipTopic) -> (Vec<u64>, Vec<u64>) {
+pub(crate) async fn degrees(net: &Testnet, topic: GossipTopic) -> (Vec<u64>, Vec<u64>) {
     let (mut connected, mut mesh) = (Vec::new(), Vec::new());
     for peer in net.all() {
         if let Ok(status) = peer.client.status().await {
@@ -181,7 +181,7 @@ pub async fn degrees(net: &Testnet, topic: GossipTopic) -> (Vec<u64>, Vec<u64>) 
 /// least `min_mesh` peers again, and the total connection count has stayed within 1% for
 /// `stable_for` (pruning and the dials back up to the target have died down, so that the phases
 /// after this measure the network, not its churn). Returns how long that took.
-pub async fn settle(
+pub(crate) async fn settle(
     net: &Testnet,
     topic: GossipTopic,
     max_connections: usize,
@@ -222,7 +222,7 @@ pub async fn settle(
 /// The overlay's shape right now: connections and mesh peers on `topic` per peer
 /// (min / median / max over all peers). A peer with few connections is reached only through
 /// the few mesh peers it has, or by lazy gossip at a heartbeat.
-pub async fn topology(net: &Testnet, topic: GossipTopic) -> String {
+pub(crate) async fn topology(net: &Testnet, topic: GossipTopic) -> String {
     let (mut connected, mut mesh) = degrees(net, topic).await;
     let spread = |v: &mut Vec<u64>| {
         let (min, max) = (v.iter().min().copied(), v.iter().max().copied());

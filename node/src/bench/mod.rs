@@ -21,11 +21,13 @@ use clap::{Args, Subcommand};
 
 pub use report::{BenchReport, Measurement};
 
+/// `autonet bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long, global = true, env = "AUTONET_BENCH_JSON")]
     pub json: bool,
+    /// The benchmark to run.
     #[command(subcommand)]
     pub bench: BenchCommand,
 }

@@ -17,6 +17,7 @@ pub struct Measurement {
 }
 
 impl Measurement {
+    /// A measurement of `units` units of `unit` done in `elapsed`.
     pub fn new(
         label: impl Into<String>,
         elapsed: Duration,
@@ -44,10 +45,13 @@ impl Measurement {
 /// What a benchmark prints: a baseline and the subject, measured in the same run.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
+    /// The benchmark's subcommand name (`store`, `gossip`, …).
     pub name: &'static str,
     /// Parameters of the run, in words.
     pub setup: String,
+    /// The reference the subject is compared with, timed in the same run.
     pub baseline: Measurement,
+    /// The subject of the benchmark.
     pub measured: Measurement,
     /// `measured.seconds / baseline.seconds`: above 1 the subject is slower than the baseline.
     pub time_ratio: f64,
@@ -56,6 +60,7 @@ pub struct BenchReport {
 }
 
 impl BenchReport {
+    /// A report with its time ratio computed (NaN when the baseline took no time) and no notes.
     pub fn new(
         name: &'static str,
         setup: String,

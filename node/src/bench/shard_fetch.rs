@@ -30,7 +30,7 @@ use super::Measurement;
 
 /// Results of the fetch comparison.
 #[derive(Debug)]
-pub struct FetchComparison {
+pub(crate) struct FetchComparison {
     pub one_holder: Measurement,
     pub many_holders: Measurement,
     pub holders_used: usize,
@@ -46,7 +46,7 @@ fn model(len: usize, seed: u8) -> Vec<u8> {
 }
 
 /// Runs the comparison: `size` bytes at `params`, `holders` holders at `rate` bytes/s each.
-pub async fn compare(
+pub(crate) async fn compare(
     size: usize,
     params: ShardParams,
     holders: usize,
