@@ -46,9 +46,7 @@ pub mod logging;
 pub mod model;
 pub mod model_kind;
 pub mod model_net;
-#[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod overlay;
-#[allow(missing_docs, unreachable_pub)] // TODO(issue 17): document
 pub mod peer;
 pub mod secret_file;
 pub mod simulate;

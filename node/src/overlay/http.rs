@@ -43,10 +43,15 @@ pub const RECENT_MESSAGES: usize = 1000;
 /// One received message as `/messages` shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageSummary {
+    /// Gossipsub's message id (a hash of its content), hex.
     pub id: String,
+    /// The topic it arrived on.
     pub topic: GossipTopic,
+    /// PeerId of the peer that signed it, if any.
     pub author: Option<String>,
+    /// The payload (the topic's CBOR message), hex.
     pub body_hex: String,
+    /// The payload as UTF-8, invalid bytes replaced (readable for text test messages only).
     pub body_text: String,
 }
 
@@ -55,6 +60,7 @@ pub struct MessageSummary {
 pub struct Recent(Arc<Mutex<VecDeque<MessageSummary>>>);
 
 impl Recent {
+    /// Records an accepted message, dropping the oldest once [`RECENT_MESSAGES`] are kept.
     pub fn push(&self, m: &InboundMessage) {
         let summary = MessageSummary {
             id: to_hex(&m.id.0),

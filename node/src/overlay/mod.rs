@@ -58,6 +58,7 @@ pub struct NodeArgs {
     /// (trained as the JEPA flags say before the node starts listening).
     #[arg(long, env = "AUTONET_INFERENCE", value_name = "MODEL")]
     pub inference: Option<InferenceModel>,
+    /// Graph set, device and training steps of the served JEPA model.
     #[command(flatten, next_help_heading = "Inference model (with --inference)")]
     pub jepa: crate::jepa::JepaArgs,
 }
@@ -84,6 +85,7 @@ pub struct BootstrapArgs {
         value_name = "MULTIADDR"
     )]
     pub listen: Option<Vec<Multiaddr>>,
+    /// Status and metrics endpoints, connection target, inference.
     #[command(flatten)]
     pub node: NodeArgs,
 }
@@ -112,8 +114,10 @@ pub struct JoinArgs {
     /// (`client`, a light peer) [default: server].
     #[arg(long, env = "AUTONET_DHT_MODE", value_name = "MODE")]
     pub dht_mode: Option<DhtModeArg>,
+    /// Status and metrics endpoints, connection target, inference.
     #[command(flatten)]
     pub node: NodeArgs,
+    /// The staked protocol role to take, its chain and plan.
     #[command(flatten, next_help_heading = "Protocol role (with --role)")]
     pub role: crate::peer::RoleOpts,
 }
@@ -124,7 +128,9 @@ pub struct JoinArgs {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum DhtModeArg {
+    /// Answer DHT queries and hold records for others (a full peer).
     Server,
+    /// Only query the DHT (a light peer).
     Client,
 }
 

@@ -55,6 +55,7 @@ pub enum RoleArg {
 }
 
 impl RoleArg {
+    /// The contracts' role it stakes as.
     pub fn role(self) -> Role {
         match self {
             RoleArg::Proposer => Role::Proposer,
@@ -64,6 +65,7 @@ impl RoleArg {
         }
     }
 
+    /// Lower-case name, as on the command line and in keystore file names.
     pub fn name(self) -> &'static str {
         match self {
             RoleArg::Proposer => "proposer",

@@ -17,18 +17,29 @@ use serde::{Deserialize, Serialize};
 pub struct PlanFile {
     /// The discovery root of the contract suite.
     pub governor: Address,
+    /// Id of the project every epoch's task is funded from.
     pub project: U256,
+    /// Epochs the network runs (at least 1); peers stop after the last.
     pub epochs: u64,
     /// Epoch `e` is led by `proposers[(e - 1) % len]`.
     pub proposers: Vec<Address>,
+    /// Turns per task batch (at least 1).
     pub batch: usize,
+    /// Turns per solver slice of a batch (at least 1).
     pub slice: usize,
+    /// Hidden held-out turns per task (at least 1).
     pub held_out: usize,
+    /// Training passes a solver makes over its slice (coordinators recompute with the same).
     pub train_epochs: u32,
+    /// Length of a task's commit phase, in blocks (at least 1).
     pub commit_blocks: u64,
+    /// Length of the reveal phase, in blocks (at least 1).
     pub reveal_blocks: u64,
+    /// Length of the vote phase, in blocks (at least 1).
     pub vote_blocks: u64,
+    /// Solver reward pool per task, in ATN wei.
     pub solver_reward_wei: U256,
+    /// Coordinator reward pool per task, in ATN wei.
     pub coordinator_reward_wei: U256,
 }
 

@@ -21,18 +21,26 @@ use serde::{Deserialize, Serialize};
 pub struct EntryView {
     /// Seconds since this process started its protocol log.
     pub at: f64,
+    /// Name of the peer that logged it.
     pub peer: String,
+    /// Epoch it belongs to.
     pub epoch: u64,
+    /// Protocol phase, lower case (e.g. `commit`, `reveal`).
     pub phase: String,
+    /// What happened, in words.
     pub text: String,
 }
 
 /// `GET /status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RoleStatus {
+    /// The peer's name (e.g. `solver-2`).
     pub name: String,
+    /// Its role, lower case.
     pub role: String,
+    /// Its staked EVM account.
     pub address: Address,
+    /// Its libp2p PeerId.
     pub peer_id: String,
     /// The process id (changes when the peer is restarted).
     pub pid: u32,
@@ -49,9 +57,13 @@ pub struct RoleStatus {
 /// Who the peer is (the fixed part of the status).
 #[derive(Debug, Clone)]
 pub struct Identity {
+    /// The peer's name (e.g. `solver-2`).
     pub name: String,
+    /// Its role, lower case.
     pub role: String,
+    /// Its staked EVM account.
     pub address: Address,
+    /// Its libp2p PeerId.
     pub peer_id: String,
 }
 
