@@ -15,3 +15,14 @@ pub use crate::bindings::resultsrewards_abi::ResultsRewards::ResultsRewardsError
 pub use crate::bindings::rpb_abi::RPB::RPBErrors;
 pub use crate::bindings::taskcontract_abi::TaskContract::TaskContractErrors;
 pub use crate::bindings::timelock_abi::Timelock::TimelockErrors;
+
+impl crate::ChainError {
+    /// Whether `finalize` refused a task for want of votes (too few, or no quorum): the task can
+    /// only be expired.
+    pub fn is_short_of_votes(&self) -> bool {
+        matches!(
+            self.revert(),
+            Some(ResultsRewardsErrors::NotEnoughVotes(_) | ResultsRewardsErrors::NoQuorum(_))
+        )
+    }
+}

@@ -57,7 +57,9 @@ impl Default for GossipParams {
 }
 
 /// Resource limits.
-#[derive(Debug, Clone)]
+/// (Also the config file's `[network.limits]` table: every field a key, missing ones default.)
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Established connections in total (inbound and outbound); more are refused.
     pub max_established: u32,

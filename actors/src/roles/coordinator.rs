@@ -298,22 +298,13 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
         }
         let what = match ctx.chain.finalize(ctx.address, task.id).await {
             Ok(_) => "finalized",
-            Err(e)
-                if matches!(
-                    e.revert(),
-                    Some(
-                        ResultsRewardsErrors::NotEnoughVotes(_) | ResultsRewardsErrors::NoQuorum(_)
-                    )
-                ) =>
-            {
-                match ctx.chain.expire(ctx.address, task.id).await {
-                    Ok(_) => "expired",
-                    Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::TaskNotOpen(_))) => {
-                        return Ok(());
-                    }
-                    Err(e) => return Err(e.into()),
+            Err(e) if e.is_short_of_votes() => match ctx.chain.expire(ctx.address, task.id).await {
+                Ok(_) => "expired",
+                Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::TaskNotOpen(_))) => {
+                    return Ok(());
                 }
-            }
+                Err(e) => return Err(e.into()),
+            },
             Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::TaskNotOpen(_))) => {
                 return Ok(());
             }

@@ -23,7 +23,6 @@
 use alloy::primitives::{Address, B256, U256};
 use autonet_contracts::bindings::{ParticipantStaking, Project, ResultsRewards, TaskContract};
 use autonet_contracts::commitment::{ground_truth_commitment, solution_commitment};
-use autonet_contracts::revert::ResultsRewardsErrors;
 use autonet_contracts::{
     Backend, Chain, ChainError, Contracts, EmbeddedChain, ProtocolView, Role, TaskStatus, consensus,
 };
@@ -472,16 +471,7 @@ impl World {
         }
         crate::helpers::advance_past(&self.c, t.voteDeadline).await;
         match self.finalize_checked(id).await {
-            Err(e)
-                if matches!(
-                    e.revert(),
-                    Some(
-                        ResultsRewardsErrors::NotEnoughVotes(_) | ResultsRewardsErrors::NoQuorum(_)
-                    )
-                ) =>
-            {
-                self.step(&Action::Expire(0)).await
-            }
+            Err(e) if e.is_short_of_votes() => self.step(&Action::Expire(0)).await,
             other => other,
         }
     }

@@ -82,7 +82,7 @@ impl NetConfig {
         if let Some(addr) = self.metrics {
             loopback("network.metrics", addr)?;
         }
-        self.limits.validate()
+        validate_limits(&self.limits)
     }
 }
 
@@ -122,92 +122,43 @@ impl Default for NetConfig {
     }
 }
 
-/// `[network.limits]`: the overlay's resource limits (`autonet_p2p::Limits`); each at least 1.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LimitsConfig {
-    /// Connections at once.
-    pub max_established: u32,
-    /// Connections to one peer.
-    pub max_established_per_peer: u32,
-    /// Incoming connections still handshaking.
-    pub max_pending_incoming: u32,
-    /// Records in the DHT store.
-    pub max_records: usize,
-    /// Bytes of one DHT record value.
-    pub max_record_bytes: usize,
-    /// Inbound transfer requests a peer may make in a burst ...
-    pub request_burst: u32,
-    /// ... and per second afterwards.
-    pub requests_per_second: u32,
-    /// Items waiting in the overlay's command and event channels.
-    pub channel_capacity: usize,
-}
+/// `[network.limits]`: the overlay's resource limits, read straight into the overlay's own
+/// type; each must be at least 1 ([`validate_limits`]).
+pub type LimitsConfig = autonet_p2p::Limits;
 
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        let l = autonet_p2p::Limits::default();
-        Self {
-            max_established: l.max_established,
-            max_established_per_peer: l.max_established_per_peer,
-            max_pending_incoming: l.max_pending_incoming,
-            max_records: l.max_records,
-            max_record_bytes: l.max_record_bytes,
-            request_burst: l.request_burst,
-            requests_per_second: l.requests_per_second,
-            channel_capacity: l.channel_capacity,
-        }
-    }
-}
-
-impl LimitsConfig {
-    /// The limits as the overlay takes them.
-    pub fn to_limits(&self) -> autonet_p2p::Limits {
-        autonet_p2p::Limits {
-            max_established: self.max_established,
-            max_established_per_peer: self.max_established_per_peer,
-            max_pending_incoming: self.max_pending_incoming,
-            max_records: self.max_records,
-            max_record_bytes: self.max_record_bytes,
-            request_burst: self.request_burst,
-            requests_per_second: self.requests_per_second,
-            channel_capacity: self.channel_capacity,
-        }
-    }
-
-    pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        let values: [(&'static str, u64); 8] = [
-            (
-                "network.limits.max_established",
-                self.max_established.into(),
-            ),
-            (
-                "network.limits.max_established_per_peer",
-                self.max_established_per_peer.into(),
-            ),
-            (
-                "network.limits.max_pending_incoming",
-                self.max_pending_incoming.into(),
-            ),
-            ("network.limits.max_records", self.max_records as u64),
-            (
-                "network.limits.max_record_bytes",
-                self.max_record_bytes as u64,
-            ),
-            ("network.limits.request_burst", self.request_burst.into()),
-            (
-                "network.limits.requests_per_second",
-                self.requests_per_second.into(),
-            ),
-            (
-                "network.limits.channel_capacity",
-                self.channel_capacity as u64,
-            ),
-        ];
-        match values.iter().find(|(_, v)| *v == 0) {
-            Some((key, _)) => Err(invalid(key, "must be at least 1".into())),
-            None => Ok(()),
-        }
+/// Checks that every limit is at least 1, naming the key of the first that is not.
+pub(super) fn validate_limits(limits: &LimitsConfig) -> Result<(), ConfigError> {
+    let values: [(&'static str, u64); 8] = [
+        (
+            "network.limits.max_established",
+            limits.max_established.into(),
+        ),
+        (
+            "network.limits.max_established_per_peer",
+            limits.max_established_per_peer.into(),
+        ),
+        (
+            "network.limits.max_pending_incoming",
+            limits.max_pending_incoming.into(),
+        ),
+        ("network.limits.max_records", limits.max_records as u64),
+        (
+            "network.limits.max_record_bytes",
+            limits.max_record_bytes as u64,
+        ),
+        ("network.limits.request_burst", limits.request_burst.into()),
+        (
+            "network.limits.requests_per_second",
+            limits.requests_per_second.into(),
+        ),
+        (
+            "network.limits.channel_capacity",
+            limits.channel_capacity as u64,
+        ),
+    ];
+    match values.iter().find(|(_, v)| *v == 0) {
+        Some((key, _)) => Err(invalid(key, "must be at least 1".into())),
+        None => Ok(()),
     }
 }
 
