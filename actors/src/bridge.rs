@@ -54,8 +54,11 @@ pub enum BridgeMsg {
 /// What the bridge starts with.
 #[derive(Debug)]
 pub struct BridgeArgs {
+    /// The overlay client: verdicts are reported and messages published through it.
     pub client: Client,
+    /// The overlay's event channel, shared so a restarted bridge takes it over again.
     pub events: Arc<Mutex<mpsc::Receiver<NetworkEvent>>>,
+    /// The actor that judges gossip messages; `None` accepts every well-formed envelope.
     pub validator: Option<ActorRef<Validate>>,
 }
 

@@ -21,6 +21,8 @@
 //! `autonet-node`, and holds no simulation code: Byzantine behaviour enters only through
 //! [`roles::conduct::SolverConduct`], block pacing only through [`roles::board::Board`].
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod bridge;
 /// The pure protocol rules live in their own crate; roles reach them here.
 pub use autonet_protocol as protocol;

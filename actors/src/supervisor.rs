@@ -25,7 +25,9 @@ pub type StartFn = Arc<dyn Fn(ActorCell) -> StartFuture + Send + Sync>;
 /// One supervised child.
 #[derive(Clone)]
 pub struct ChildSpec {
+    /// Unique among the supervisor's children; restarts and `StopChild` find the child by it.
     pub name: String,
+    /// Spawns the child linked to the supervisor (called again on every restart).
     pub start: StartFn,
 }
 
@@ -42,24 +44,37 @@ impl std::fmt::Debug for ChildSpec {
 pub struct SupervisorConfig {
     /// Restarts allowed within `window` before the supervisor escalates.
     pub max_restarts: usize,
+    /// The sliding window over which restarts are counted.
     pub window: Duration,
+    /// The children started with the supervisor, in start order.
     pub children: Vec<ChildSpec>,
 }
 
 /// Why the supervisor failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
+    /// One child failed more than `max_restarts` times within `window`.
     #[error(
         "child {child} failed {count} times within {window:?}; restart budget exhausted ({last_error})"
     )]
     BudgetExhausted {
+        /// Name of the failing child ([`ChildSpec::name`]).
         child: String,
+        /// Its failures within the window, this one included.
         count: usize,
+        /// The restart window ([`SupervisorConfig::window`]).
         window: Duration,
+        /// The error of the last failure.
         last_error: String,
     },
+    /// Restarting a failed child failed (its start function returned an error).
     #[error("cannot restart child {child}: {reason}")]
-    RestartFailed { child: String, reason: String },
+    RestartFailed {
+        /// Name of the failing child ([`ChildSpec::name`]).
+        child: String,
+        /// Why its start function failed.
+        reason: String,
+    },
 }
 
 /// Questions a supervisor answers.

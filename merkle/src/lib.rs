@@ -20,6 +20,8 @@
 //!
 //! **Owns** the one Merkle tree. **Must not depend on** any other autonet crate.
 
+#![warn(missing_docs, unreachable_pub)]
+
 use rs_merkle::Hasher;
 use sha3::{Digest as _, Keccak256};
 

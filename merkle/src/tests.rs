@@ -12,7 +12,7 @@ fn leaf(i: usize) -> Node {
 mod reference {
     use super::super::{Node, hash_pair};
 
-    pub fn levels(leaves: Vec<Node>) -> Vec<Vec<Node>> {
+    pub(super) fn levels(leaves: Vec<Node>) -> Vec<Vec<Node>> {
         let mut levels = vec![leaves];
         while let Some(prev) = levels.last().filter(|l| l.len() > 1) {
             let next = prev
@@ -28,11 +28,11 @@ mod reference {
         levels
     }
 
-    pub fn root(levels: &[Vec<Node>]) -> Node {
+    pub(super) fn root(levels: &[Vec<Node>]) -> Node {
         levels[levels.len() - 1][0]
     }
 
-    pub fn proof(levels: &[Vec<Node>], index: usize) -> Vec<Node> {
+    pub(super) fn proof(levels: &[Vec<Node>], index: usize) -> Vec<Node> {
         let mut i = index;
         let mut path = Vec::new();
         for level in &levels[..levels.len() - 1] {

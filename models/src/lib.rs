@@ -15,6 +15,5 @@
 
 pub mod aggregate;
 pub mod jepa;
-#[allow(missing_docs)] // documented after the codec change lands
 pub mod sharding;
 pub mod substrate;

@@ -23,6 +23,8 @@
 //!   `autonet_contracts::consensus` mirrors its rule); [`mint`]: the epoch mint list and its
 //!   Merkle root/proofs.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod assign;
 pub mod data;
 pub mod jepa;
@@ -44,10 +46,14 @@ mod tests;
 /// Why a protocol step cannot proceed.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ProtocolError {
+    /// Bytes from a peer or the store are not a valid message (spec, held-out set, mint list,
+    /// model or task item).
     #[error(transparent)]
     Decode(#[from] autonet_wire::protocol::DecodeError),
+    /// The model refused its inputs or failed (bad base model, malformed turn, wrong item kind).
     #[error("model: {0}")]
     Model(String),
+    /// The epoch's settlement cannot be built (a mint recipient that is not an address).
     #[error("settlement: {0}")]
     Settlement(String),
 }

@@ -11,7 +11,9 @@ use crate::ProtocolError;
 /// The mint list of an epoch, as the aggregator publishes it (fetchable by content id).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MintList {
+    /// Message version, [`crate::wire::WIRE_VERSION`]; decoding refuses any other.
     pub version: u16,
+    /// Network epoch whose accepted solutions earn these mints.
     pub epoch: u64,
     /// (address, WAD amount), sorted by address, amounts > 0.
     pub entries: Vec<([u8; 20], [u8; 32])>,

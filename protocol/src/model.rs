@@ -42,9 +42,13 @@ pub struct Aggregate {
 /// An accepted solution with what it solved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
+    /// The solver's address (hex string), who is credited in the mint.
     pub author: String,
+    /// The turns the solver was assigned and trained on, as exact JSON texts in batch order.
     pub slice: Vec<String>,
+    /// Passes over the slice (the task spec's `train_epochs`).
     pub epochs: u32,
+    /// The solution bytes [`TrainingModel::train`] returned, as revealed by the solver.
     pub solution: Vec<u8>,
 }
 
@@ -112,6 +116,7 @@ pub fn parse_turns(turns: &[String]) -> Result<Vec<Value>, ProtocolError> {
 }
 
 impl Substrate {
+    /// The substrate model; fails only if its keyword embedder's patterns do not compile.
     pub fn new() -> Result<Self, ProtocolError> {
         Ok(Substrate {
             embedder: KeywordEmbedder::new().map_err(model_err)?,

@@ -38,11 +38,14 @@ impl Phase {
 /// A task's deadlines, as the task contract stores them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deadlines {
+    /// Last block of the commit phase (solver commitments).
     pub commit: u64,
+    /// Last block of the reveal phase (solution and ground-truth reveals).
     pub reveal: u64,
     /// Last block of vote commits (the first half of the vote phase).
     #[serde(default)]
     pub vote_commit: u64,
+    /// Last block of vote reveals (the end of the vote phase); later blocks are closing.
     pub vote: u64,
 }
 
@@ -71,8 +74,12 @@ impl Deadlines {
 /// Phase lengths in blocks, chosen by the proposer when it creates a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseBlocks {
+    /// Length of the commit phase.
     pub commit: u64,
+    /// Length of the reveal phase.
     pub reveal: u64,
+    /// Length of the whole vote phase; the task contract gives the first `ceil(vote / 2)`
+    /// blocks to vote commits and the rest to vote reveals.
     pub vote: u64,
 }
 

@@ -14,7 +14,10 @@ use autonet_contracts::consensus::WAD;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     /// Recomputation matched; held-out quality in [0, 100].
-    Valid { quality: f64 },
+    Valid {
+        /// Held-out quality, 0 (worst) to 100 (best).
+        quality: f64,
+    },
     /// Why the solution was rejected.
     Invalid(String),
 }

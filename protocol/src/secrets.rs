@@ -12,7 +12,9 @@ use autonet_contracts::commitment::{ground_truth_commitment, solution_commitment
 /// What a salt is for (separates the solver's and the proposer's salts for one task).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaltPurpose {
+    /// A solver's solution commitment.
     Solution,
+    /// The proposer's ground-truth (held-out set) commitment.
     GroundTruth,
     /// A coordinator's vote.
     Vote,

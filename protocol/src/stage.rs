@@ -25,13 +25,17 @@ pub enum SolverStage {
 /// A solver's next step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SolverAction {
+    /// Train the assigned slice and store the bundle and salt.
     Train,
+    /// Send the solution commitment.
     Commit,
+    /// Reveal the bundle id and salt, and serve the bundle.
     Reveal,
     /// Wait for a later block.
     Wait,
     /// The window for the next step has passed.
     Missed,
+    /// Revealed (or given up): nothing left to do.
     Finished,
 }
 
@@ -60,15 +64,20 @@ pub enum ProposerStage {
     Created,
     /// Ground truth revealed and served.
     GroundTruthRevealed,
+    /// Missed the reveal window; nothing more to do.
     Done,
 }
 
 /// A proposer's next step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProposerAction {
+    /// Reveal the ground truth on chain and serve the held-out set.
     RevealGroundTruth,
+    /// Still the commit phase: wait for a later block.
     Wait,
+    /// The reveal phase has passed without a reveal.
     Missed,
+    /// Revealed or given up: nothing left to do.
     Finished,
 }
 
@@ -85,9 +94,11 @@ pub fn proposer_action(stage: ProposerStage, head: u64, d: &Deadlines) -> Propos
 /// How far a coordinator got with one task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum CoordinatorStage {
+    /// Knows the task; has not voted yet.
     Watching,
     /// Vote committed; scores and salt kept to reveal.
     VoteCommitted,
+    /// Vote revealed (or there was none to reveal); waits for closing to settle.
     Voted,
     /// Finalized (by anyone) and own rewards claimed.
     Settled,
@@ -102,8 +113,11 @@ pub enum CoordinatorAction {
     RevealVote,
     /// Finalize the task (or expire it) and claim.
     Settle,
+    /// Wait for a later block.
     Wait,
+    /// The vote phase passed without a vote; settle anyway (finalize or expire, claim).
     Missed,
+    /// Settled: nothing left to do.
     Finished,
 }
 

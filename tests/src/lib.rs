@@ -29,3 +29,5 @@
 //!
 //! The real-process acceptance test (one `autonet bootstrap` and three `autonet join`) is in
 //! `node/tests/it/overlay.rs`, where Cargo provides the path of the built binary.
+
+#![warn(missing_docs, unreachable_pub)]

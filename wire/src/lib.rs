@@ -11,5 +11,7 @@
 //! **Owns** the byte layout of messages. **Must not depend on** any other autonet crate, nor
 //! on libp2p, alloy or the runtime: it builds in seconds, so fuzzing it stays cheap.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod envelope;
 pub mod protocol;

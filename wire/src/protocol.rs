@@ -48,7 +48,9 @@ impl ModelKindId {
 /// A task: what to train, from which model, and how slices are assigned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskSpec {
+    /// Message version; [`decode`] accepts only [`WIRE_VERSION`].
     pub version: u16,
+    /// Which model kind the task trains; every solver must run the same kind.
     pub model: ModelKindId,
     /// Network epoch the task belongs to (its solutions are merged into that epoch's model).
     pub epoch: u64,
@@ -67,18 +69,23 @@ pub struct TaskSpec {
 /// The proposer's hidden ground truth: held-out turns used to judge candidates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeldOut {
+    /// Message version; [`decode`] accepts only [`WIRE_VERSION`].
     pub version: u16,
     /// Binds the set to its task's spec so it cannot be replayed for another task.
     pub spec_id: [u8; 32],
+    /// The held-out turns, each the exact JSON text of one entry (as [`TaskSpec::batch`]);
+    /// they never appear in the batch solvers train on.
     pub turns: Vec<String>,
 }
 
 /// Gossip on `tasks`: a new task and its spec bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskAnnouncement {
+    /// Message version; [`decode`] accepts only [`WIRE_VERSION`].
     pub version: u16,
     /// On-chain task id (big-endian U256).
     pub task_id: [u8; 32],
+    /// The encoded [`TaskSpec`]; its [`content_id`] must equal the task's on-chain `specHash`.
     #[serde(with = "serde_bytes")]
     pub spec: Vec<u8>,
 }
@@ -86,12 +93,16 @@ pub struct TaskAnnouncement {
 /// Gossip on `models`: an epoch's merged model and its mint root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelAnnouncement {
+    /// Message version; [`decode`] accepts only [`WIRE_VERSION`].
     pub version: u16,
+    /// Network epoch whose accepted solutions this model merges.
     pub epoch: u64,
     /// Content id of the new model (fetch it from the announcer).
     pub model_id: [u8; 32],
     /// Content id of the encoded mint list (fetchable too).
     pub mint_list_id: [u8; 32],
+    /// Merkle root of that mint list as posted on chain; claimants prove their mint against the
+    /// root the chain finalises, so peers compare this with the chain before trusting the list.
     pub mint_root: [u8; 32],
 }
 
@@ -139,6 +150,7 @@ pub fn decode<T: DeserializeOwned + Versioned>(
 
 /// Messages with a version field.
 pub trait Versioned {
+    /// The message's version field, checked against [`WIRE_VERSION`] by [`decode`].
     fn version(&self) -> u16;
 }
 

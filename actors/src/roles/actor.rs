@@ -21,9 +21,13 @@ use super::solver::Solver;
 /// One of the four staked roles.
 #[derive(Debug)]
 pub enum AnyRole<C> {
+    /// The proposer: creates the epoch's task and reveals its ground truth.
     Proposer(Proposer<C>),
+    /// A solver: trains its slice, commits and reveals the bundle.
     Solver(Solver<C>),
+    /// A coordinator: verifies revealed bundles, votes, settles and confirms mint roots.
     Coordinator(Coordinator<C>),
+    /// An aggregator: merges accepted bundles, posts the mint root and publishes the model.
     Aggregator(Aggregator<C>),
 }
 
@@ -68,8 +72,11 @@ pub enum RoleMsg {
 /// What a role actor starts from.
 #[derive(Debug)]
 pub struct RoleArgs<C> {
+    /// Which role the actor runs.
     pub role: Role,
+    /// The peer's shared role context.
     pub ctx: Arc<Ctx<C>>,
+    /// Pause between the end of one step and the next tick.
     pub tick: Duration,
 }
 

@@ -66,6 +66,8 @@ fn record_key(epoch: u64) -> String {
 }
 
 impl<C: ProtocolView + 'static> Aggregator<C> {
+    /// Resumes from the store: the followed tasks and the last announcement; re-emits the
+    /// records of epochs published before a restart.
     pub async fn resume(ctx: Arc<Ctx<C>>) -> Result<Self, RoleError> {
         let tracker = Tracker::resume(&ctx, ROLE).await?;
         let last: Option<Published> = ctx.load("aggregator.last")?;
@@ -84,10 +86,12 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
         })
     }
 
+    /// The peer context this role runs in.
     pub fn ctx(&self) -> &Ctx<C> {
         &self.ctx
     }
 
+    /// One step at chain head `head`; true while waiting on the network (content, a model).
     pub async fn step(&mut self, head: u64) -> Result<bool, RoleError> {
         let ctx = self.ctx.clone();
         let waiting = step_tasks(self, &ctx, head).await?;

@@ -104,15 +104,19 @@ pub async fn accepted_of<C: ProtocolView + 'static>(
 }
 
 impl<C: ProtocolView + 'static> Coordinator<C> {
+    /// Resumes from the store the tasks it follows (each task's vote record is read as it
+    /// steps).
     pub async fn resume(ctx: Arc<Ctx<C>>) -> Result<Self, RoleError> {
         let tracker = Tracker::resume(&ctx, ROLE).await?;
         Ok(Coordinator { ctx, tracker })
     }
 
+    /// The peer context this role runs in.
     pub fn ctx(&self) -> &Ctx<C> {
         &self.ctx
     }
 
+    /// One step at chain head `head`; true while waiting on the network (specs, bundles).
     pub async fn step(&mut self, head: u64) -> Result<bool, RoleError> {
         let ctx = self.ctx.clone();
         let mut waiting = step_tasks(self, &ctx, head).await?;

@@ -54,6 +54,8 @@ struct MailboxInner {
 }
 
 impl Mailbox {
+    /// Files the spec bytes announced for `task`; the first one wins, later ones are dropped.
+    /// Callers check the bytes against the task's on-chain `specHash` before use.
     pub fn put_spec(&self, task: U256, spec: Vec<u8>) {
         if let Ok(mut guard) = self.inner.lock() {
             let m = &mut *guard;
@@ -64,10 +66,13 @@ impl Mailbox {
         }
     }
 
+    /// The spec bytes announced for `task`, if any arrived.
     pub fn spec(&self, task: U256) -> Option<Vec<u8>> {
         self.inner.lock().ok()?.specs.get(&task).cloned()
     }
 
+    /// Files a model announcement under its epoch, unless it is a duplicate or the epoch
+    /// already holds [`MAX_ANNOUNCEMENTS_PER_EPOCH`].
     pub fn put_model(&self, a: ModelAnnouncement) {
         if let Ok(mut guard) = self.inner.lock() {
             let m = &mut *guard;
@@ -112,15 +117,19 @@ pub struct NetworkPlan {
     pub epochs: u64,
     /// Proposers in leader order: epoch `e` is led by `proposers[(e - 1) % len]`.
     pub proposers: Vec<Address>,
-    /// Turns per task batch, per solver slice, held-out turns per task.
+    /// Turns per task batch.
     pub batch_len: usize,
+    /// Turns per solver slice.
     pub slice_len: usize,
+    /// Held-out turns per task (the proposer's hidden ground truth).
     pub held_out_len: usize,
+    /// Passes each solver makes over its slice.
     pub train_epochs: u32,
     /// Phase lengths in blocks.
     pub phases: crate::protocol::phase::PhaseBlocks,
-    /// Solver and coordinator pools per task, in ATN wei.
+    /// Solver reward pool per task, in ATN wei.
     pub solver_reward: U256,
+    /// Coordinator reward pool per task, in ATN wei.
     pub coordinator_reward: U256,
 }
 
@@ -128,19 +137,27 @@ pub struct NetworkPlan {
 pub struct Ctx<C> {
     /// Peer name for logs and reports (`solver-2`).
     pub name: String,
+    /// The staked account this peer acts for; the role's transactions are sent from it.
     pub address: Address,
     /// Never leaves the peer: salts and task seeds derive from it.
     pub secret: [u8; 32],
+    /// Chain access for the role account (reads and transactions).
     pub chain: Arc<C>,
+    /// The overlay client (gossip, providers, request-response).
     pub net: Client,
+    /// The peer's durable store: role records ([`RECORDS`]) and content ([`CONTENT`]).
     pub store: Arc<Store>,
     /// Fetches missing content without blocking the role.
     pub fetcher: Fetcher,
     /// Holds and serves model shards; the aggregator publishes models through it.
     pub shards: crate::shards::ShardHost,
+    /// Gossip the gate accepted (task specs, model announcements).
     pub mailbox: Mailbox,
+    /// The model kind the network trains.
     pub model: Arc<dyn TrainingModel>,
+    /// The settings every role of the network agrees on.
     pub plan: Arc<NetworkPlan>,
+    /// The block board a simulation's chain clock waits on.
     pub board: Board,
     /// The protocol-log run this peer's events belong to (the `run` of its role span).
     pub run: RunId,

@@ -17,9 +17,11 @@ use tracing::Span;
 /// The target of every protocol event and span.
 pub const TARGET: &str = "autonet::protocol";
 
-/// Span names.
+/// Name of a peer's outermost span (fields `run`, `peer`, `role`).
 pub const ROLE_SPAN: &str = "role";
+/// Name of the span of one epoch inside a role span (field `epoch`).
 pub const EPOCH_SPAN: &str = "epoch";
+/// Name of the span of one task inside an epoch span (field `task`).
 pub const TASK_SPAN: &str = "task";
 
 /// Which protocol step an event reports (its `event` field).
@@ -56,6 +58,7 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Every phase, in protocol order.
     pub const ALL: [Phase; 13] = [
         Phase::Propose,
         Phase::Train,
@@ -91,6 +94,7 @@ impl Phase {
         }
     }
 
+    /// The phase whose [`Phase::name`] is `name`.
     pub fn parse(name: &str) -> Option<Phase> {
         Phase::ALL.into_iter().find(|p| p.name() == name)
     }
@@ -106,22 +110,30 @@ impl fmt::Display for Phase {
 /// What an aggregator published for an epoch (for the report; kept in its store).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EpochRecord {
+    /// The epoch published.
     pub epoch: u64,
+    /// The task whose accepted bundles were merged (decimal id).
     pub task: String,
+    /// Content id of the new model, hex.
     pub model_id: String,
+    /// Merkle root of the epoch's mint list as posted on chain, hex.
     pub mint_root: String,
+    /// Solvers whose bundles were accepted and merged.
     pub accepted: Vec<Address>,
     /// Agents in the mint list.
     pub mint_agents: usize,
+    /// Root scores of the new model (model-specific diagnostics).
     pub root_scores: Vec<(String, f64)>,
+    /// Novelty per agent (a diagnostic of the merge).
     pub novelty: Vec<(String, f64)>,
     /// Held-out loss of the base and of the new model (model kinds that measure it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_out_loss: Option<(f64, f64)>,
-    /// Seconds since the run began at the epoch's first `propose` event and at its
-    /// publication; stamped by the protocol log (0 where it did not see them).
+    /// Seconds since the run began at the epoch's first `propose` event; stamped by the
+    /// protocol log (0 where it did not see it).
     #[serde(default)]
     pub started_at: f64,
+    /// Seconds since the run began at the epoch's publication; stamped likewise.
     #[serde(default)]
     pub published_at: f64,
 }

@@ -56,6 +56,7 @@ pub struct BindingCache {
 }
 
 impl BindingCache {
+    /// An empty cache of at most `capacity` entries (at least 1).
     pub fn new(capacity: usize) -> Self {
         Self {
             entries: BTreeMap::new(),
@@ -89,6 +90,7 @@ impl BindingCache {
         self.by_expiry.insert((expires, peer));
     }
 
+    /// Forgets `peer`'s cached answer.
     pub fn remove(&mut self, peer: &PeerId) {
         if let Some((_, expires)) = self.entries.remove(peer) {
             self.by_expiry.remove(&(expires, *peer));
@@ -108,15 +110,19 @@ impl BindingCache {
         }
     }
 
+    /// Forgets every cached answer (the binding events could not be read, or the chain went
+    /// back).
     pub fn clear(&mut self) {
         self.entries.clear();
         self.by_expiry.clear();
     }
 
+    /// Cached answers, expired ones not yet evicted included.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -135,6 +141,7 @@ pub struct GateState<C> {
 }
 
 impl<C> GateState<C> {
+    /// A gate state reading `chain`, with an empty cache and no mailbox.
     pub fn new(chain: Arc<C>) -> Self {
         Self {
             chain,

@@ -35,16 +35,23 @@ pub mod tasks;
 /// Why a role step failed (the actor then fails and is restarted from its stored state).
 #[derive(Debug, thiserror::Error)]
 pub enum RoleError {
+    /// A chain read or transaction failed (a revert the role does not expect included).
     #[error("chain: {0}")]
     Chain(#[from] autonet_contracts::ChainError),
+    /// The overlay failed (publish, fetch or service call).
     #[error("network: {0}")]
     Net(#[from] autonet_p2p::P2pError),
+    /// The peer's store failed.
     #[error("store: {0}")]
     Store(#[from] autonet_store::StoreError),
+    /// The protocol core refused (a bad spec, model or settlement input).
     #[error("protocol: {0}")]
     Protocol(#[from] crate::protocol::ProtocolError),
+    /// Local state or chain data that an intact, honest setup cannot produce (a stored model
+    /// missing, a solver listed twice), or a local failure (the data dir, signing).
     #[error("corrupt state: {0}")]
     Corrupt(String),
+    /// An actor could not be spawned or did not answer.
     #[error("actor: {0}")]
     Actor(String),
 }

@@ -27,14 +27,17 @@ use crate::supervisor::{ChildSpec, Supervisor, SupervisorConfig, SupervisorMsg};
 
 /// Restarts allowed per window before a peer's supervisor gives up.
 pub const MAX_RESTARTS: usize = 5;
+/// The window [`MAX_RESTARTS`] counts restarts over.
 pub const RESTART_WINDOW: Duration = Duration::from_secs(60);
 
 /// Everything a peer needs besides its context.
 #[derive(Debug, Clone)]
 pub struct PeerSetup {
+    /// The role the peer is staked in and runs.
     pub role: Role,
     /// Holds `state.redb`.
     pub data_dir: PathBuf,
+    /// Pause between two steps of the role actor.
     pub tick: Duration,
     /// Models whose shards this peer keeps per project (newest by registration); older ones are
     /// dropped.
@@ -44,14 +47,21 @@ pub struct PeerSetup {
 /// A running peer.
 #[derive(Debug)]
 pub struct RunningPeer {
+    /// Peer name for logs and reports (`solver-2`).
     pub name: String,
+    /// The role it runs.
     pub role: Role,
+    /// The staked account it acts for.
     pub address: Address,
+    /// Its overlay identity, bound on chain to `address`.
     pub peer_id: PeerId,
+    /// Addresses its overlay listens on (others bootstrap from them).
     pub addrs: Vec<Multiaddr>,
+    /// Its overlay client.
     pub client: Client,
     /// The peer's shard host (under `<data dir>/shards`).
     pub shards: ShardHost,
+    /// The supervisor of its role actor.
     pub supervisor: ActorRef<SupervisorMsg>,
     /// The peer's Prometheus registry (the overlay's metrics); the node adds its role metrics
     /// and serves it with `--metrics`.
@@ -64,15 +74,24 @@ pub struct RunningPeer {
 /// The context fields a peer is started with (its network client and store are made here).
 #[derive(Clone)]
 pub struct PeerParts<C> {
+    /// Peer name for logs and reports (`solver-2`).
     pub name: String,
+    /// The staked account the peer acts for.
     pub address: Address,
+    /// Never leaves the peer: salts and task seeds derive from it.
     pub secret: [u8; 32],
+    /// Chain access for the role account.
     pub chain: Arc<C>,
+    /// The model kind the network trains.
     pub model: Arc<dyn crate::protocol::model::TrainingModel>,
+    /// The settings every role of the network agrees on.
     pub plan: Arc<super::ctx::NetworkPlan>,
+    /// The block board a simulation's chain clock waits on.
     pub board: super::board::Board,
     /// The protocol-log run the peer's events go to.
     pub run: super::events::RunId,
+    /// The solver's choices at the protocol's decision points (honest except in simulations
+    /// of Byzantine solvers).
     pub conduct: Arc<dyn super::conduct::SolverConduct>,
 }
 

@@ -49,6 +49,8 @@ fn key(epoch: u64) -> String {
 }
 
 impl<C: ProtocolView + 'static> Proposer<C> {
+    /// A proposer for `ctx`; it reads each epoch's task record from the store as it steps, so
+    /// a restart loses nothing.
     pub async fn resume(ctx: Arc<Ctx<C>>) -> Result<Self, RoleError> {
         Ok(Proposer {
             ctx,
@@ -56,6 +58,7 @@ impl<C: ProtocolView + 'static> Proposer<C> {
         })
     }
 
+    /// The peer context this role runs in.
     pub fn ctx(&self) -> &Ctx<C> {
         &self.ctx
     }
@@ -101,6 +104,7 @@ impl<C: ProtocolView + 'static> Proposer<C> {
         (spec_bytes, held_bytes)
     }
 
+    /// One step at chain head `head`; true while waiting on the network.
     pub async fn step(&mut self, head: u64) -> Result<bool, RoleError> {
         let mut waiting = false;
         for epoch in 1..=self.ctx.plan.epochs {

@@ -28,13 +28,18 @@ use super::events::{EpochRecord, Phase, RunId, TARGET};
 pub struct Entry {
     /// Seconds since the run began.
     pub at: f64,
+    /// Name of the peer that emitted the event.
     pub peer: String,
+    /// Its role (`solver`, `aggregator`, …).
     pub role: String,
+    /// Epoch the event belongs to.
     pub epoch: u64,
     /// The task the event is about, where it ran in a task span.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<String>,
+    /// Which protocol step it reports.
     pub phase: Phase,
+    /// The event's message.
     pub text: String,
 }
 
@@ -66,6 +71,7 @@ pub struct RunLog {
 }
 
 impl ProtocolLog {
+    /// A layer with no runs; [`ProtocolLog::begin_run`] starts one.
     pub fn new() -> Self {
         ProtocolLog::default()
     }
@@ -103,6 +109,7 @@ impl ProtocolLog {
 }
 
 impl RunLog {
+    /// The id its peers' role spans carry in their `run` field.
     pub fn id(&self) -> RunId {
         self.id
     }

@@ -25,8 +25,11 @@ use crate::protocol::stage::{SolverAction, SolverStage, solver_action};
 /// What a solver stores per task (before acting on it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SolverRecord {
+    /// How far the solver got with the task.
     pub stage: SolverStage,
+    /// Content id of the trained bundle (zero until trained); kept in the store.
     pub bundle_id: [u8; 32],
+    /// Commit-reveal salt of the solution (zero until trained), derived from the peer secret.
     pub salt: [u8; 32],
 }
 
@@ -56,6 +59,7 @@ impl<C: ProtocolView + 'static> Solver<C> {
         })
     }
 
+    /// The peer context this role runs in.
     pub fn ctx(&self) -> &Ctx<C> {
         &self.ctx
     }

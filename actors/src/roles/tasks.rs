@@ -20,12 +20,16 @@ use crate::protocol::wire::{TaskSpec, content_id};
 /// A task with its decoded spec.
 #[derive(Debug, Clone)]
 pub struct KnownTask {
+    /// On-chain task id.
     pub id: U256,
+    /// The task as the chain last reported it (deadlines, spec hash, rewards, status).
     pub info: TaskInfo,
+    /// The decoded spec; its content id is the on-chain `specHash`.
     pub spec: TaskSpec,
 }
 
 impl KnownTask {
+    /// The task's phase deadlines (block numbers).
     pub fn deadlines(&self) -> Deadlines {
         Deadlines {
             commit: self.info.commit_deadline,
@@ -35,6 +39,7 @@ impl KnownTask {
         }
     }
 
+    /// Seed of slice assignment, from the spec.
     pub fn seed(&self) -> B256 {
         B256::from(self.spec.seed)
     }
@@ -72,6 +77,7 @@ async fn spec_of<C: ProtocolView + 'static>(
 #[derive(Debug)]
 pub struct Tracker {
     role: String,
+    /// Followed tasks by id; finished ones are dropped.
     pub tasks: BTreeMap<U256, KnownTask>,
 }
 
@@ -181,6 +187,7 @@ pub trait TaskRole: Send {
     /// Advances of each task per step (a solver trains and commits in the same block).
     const PASSES: usize = 1;
 
+    /// The tracker of the tasks this role follows.
     fn tracker(&mut self) -> &mut Tracker;
 
     /// Acts on one task at `head`; true while waiting on the network.

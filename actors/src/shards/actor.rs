@@ -24,9 +24,13 @@ const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(30);
 /// What a shard actor is started with.
 #[derive(Debug, Clone)]
 pub struct ShardArgs {
+    /// Overlay client the actor announces its provider records with.
     pub client: Client,
+    /// Manifest of the model the shard belongs to (for its size and Merkle proof).
     pub manifest: Arc<ShardManifest>,
+    /// Index of the held shard (data shards first, then parity).
     pub index: u16,
+    /// The shard's file on disk.
     pub path: PathBuf,
 }
 

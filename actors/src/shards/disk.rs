@@ -28,7 +28,9 @@ const INCOMING: &str = ".incoming";
 /// One model's shards held on disk.
 #[derive(Debug, Clone)]
 pub struct HeldModel {
+    /// The model's manifest, as stored next to its shards.
     pub manifest: ShardManifest,
+    /// Indices of the shards held, ascending.
     pub indices: Vec<u16>,
 }
 
@@ -95,6 +97,7 @@ impl ShardDisk {
         Ok(path)
     }
 
+    /// The disk quota in bytes for all held shards.
     pub fn quota(&self) -> u64 {
         self.quota
     }

@@ -36,30 +36,50 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 /// Something that happened during a fetch (progress bars, logs, tests).
 #[derive(Debug, Clone)]
 pub enum FetchEvent {
+    /// The manifest was fetched and checked against the registered root.
     Manifest {
+        /// Model length in bytes.
         size: u64,
+        /// Data shards.
         k: u16,
+        /// Parity shards.
         m: u16,
+        /// Bytes per shard.
         shard_size: u64,
     },
+    /// A shard was reused from the progress folder of an earlier fetch.
     Resumed {
+        /// Which shard: 0-based, data shards before parity shards.
         index: u16,
     },
+    /// A chunk of a shard arrived (not yet checked).
     Bytes {
+        /// Which shard: 0-based, data shards before parity shards.
         index: u16,
+        /// Bytes in this chunk.
         bytes: usize,
     },
+    /// A downloaded shard matched its Merkle leaf.
     Verified {
+        /// Which shard: 0-based, data shards before parity shards.
         index: u16,
+        /// The provider that served it.
         from: PeerId,
     },
+    /// A provider served bytes that fail the proof or the leaf; it is penalized and avoided.
     Corrupt {
+        /// Which shard: 0-based, data shards before parity shards.
         index: u16,
+        /// The provider that lied.
         from: PeerId,
     },
+    /// A download failed without proof of lying (timeout, refusal, local error).
     Failed {
+        /// Which shard: 0-based, data shards before parity shards.
         index: u16,
+        /// The provider asked.
         from: PeerId,
+        /// What went wrong.
         reason: String,
     },
 }
@@ -74,6 +94,7 @@ pub struct FetchOptions {
     pub concurrency: usize,
     /// Folder for verified shards and the progress table; `None` keeps them in memory only.
     pub progress_dir: Option<PathBuf>,
+    /// Called for every [`FetchEvent`]; `None` reports nothing.
     pub on_event: Option<EventSink>,
 }
 
@@ -102,8 +123,11 @@ pub struct FetchReport {
 /// A fetched model.
 #[derive(Debug, Clone)]
 pub struct Fetched {
+    /// The model bytes, checked against the manifest's model hash.
     pub bytes: Vec<u8>,
+    /// The manifest they were rebuilt with.
     pub manifest: ShardManifest,
+    /// What the fetch did.
     pub report: FetchReport,
 }
 

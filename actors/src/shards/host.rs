@@ -220,10 +220,12 @@ impl ShardHost {
         &self.inner.client
     }
 
+    /// The overlay identity of this host.
     pub fn peer_id(&self) -> PeerId {
         self.inner.client.peer_id()
     }
 
+    /// The settings the host was started with.
     pub fn config(&self) -> &HostConfig {
         &self.inner.config
     }

@@ -13,6 +13,7 @@ use super::ModelId;
 
 /// Something placement can rank: a peer, as the bytes of its id.
 pub trait PeerKey: Clone + Eq + std::hash::Hash {
+    /// The bytes placement hashes for this peer (a `PeerId`'s encoding).
     fn key_bytes(&self) -> Vec<u8>;
 }
 

@@ -22,8 +22,11 @@ use super::wire::{self, ShardRequest, ShardResponse};
 /// What to publish and how widely.
 #[derive(Debug, Clone)]
 pub struct PublishOptions {
+    /// Model name in the manifest (e.g. `world`).
     pub name: String,
+    /// Model version in the manifest (e.g. the epoch that produced it).
     pub version: u64,
+    /// Data and parity shard counts.
     pub params: ShardParams,
     /// Holders per shard.
     pub replication: usize,
@@ -47,6 +50,7 @@ impl PublishOptions {
 /// A published model and where its shards went.
 #[derive(Debug, Clone)]
 pub struct Published {
+    /// The manifest registered on chain.
     pub manifest: ShardManifest,
     /// Holders of each shard, by index.
     pub holders: Vec<Vec<PeerId>>,

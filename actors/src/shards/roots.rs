@@ -18,8 +18,11 @@ use super::error::ShardError;
 /// A model's registered root and coding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RegisteredRoot {
+    /// Merkle root of the shard leaves.
     pub root: [u8; 32],
+    /// Data shards.
     pub k: u16,
+    /// Parity shards.
     pub m: u16,
 }
 
@@ -69,7 +72,9 @@ impl RootSource for AuthorityRoots<'_> {
 /// A root the caller already read from the chain, for one model.
 #[derive(Debug, Clone, Copy)]
 pub struct KnownRoot {
+    /// The model the root belongs to.
     pub model: ModelId,
+    /// Its registered root and coding.
     pub root: RegisteredRoot,
 }
 

@@ -15,23 +15,35 @@ use super::error::ShardError;
 /// A request to a shard host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ShardRequest {
+    /// The manifest of a model the host holds (or is staging).
     Manifest {
+        /// Which model (its BLAKE3 id).
         model: ModelId,
     },
+    /// One chunk (≤ [`MAX_CHUNK_BYTES`]) of one shard, with the shard's Merkle proof.
     Chunk {
+        /// Which model (its BLAKE3 id).
         model: ModelId,
+        /// Which shard: 0-based, data shards before parity shards.
         index: u16,
+        /// The chunk's index within the shard.
         chunk: u32,
     },
+    /// Whether the host holds a shard (repair's liveness probe).
     Has {
+        /// Which model (its BLAKE3 id).
         model: ModelId,
+        /// Which shard: 0-based, data shards before parity shards.
         index: u16,
     },
     /// Take shard `index` of the model in `manifest`, downloading it from peer `source`.
     Hold {
+        /// The encoded manifest of the model.
         #[serde(with = "serde_bytes")]
         manifest: Vec<u8>,
+        /// The shard to take.
         index: u16,
+        /// The peer to download it from (`PeerId` bytes).
         #[serde(with = "serde_bytes")]
         source: Vec<u8>,
     },
@@ -40,18 +52,25 @@ pub enum ShardRequest {
 /// A shard host's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ShardResponse {
+    /// The encoded manifest.
     Manifest(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// One chunk of a shard.
     Chunk {
         /// Chunks in the shard.
         total: u32,
+        /// The chunk's bytes.
         #[serde(with = "serde_bytes")]
         data: Vec<u8>,
         /// The shard's Merkle proof (siblings from leaf to root).
         proof: Vec<[u8; 32]>,
     },
+    /// Whether the host holds the shard asked about.
     Has(bool),
+    /// The host downloaded, checked and now serves the shard it was asked to hold.
     Held,
+    /// The host will not hold the shard, and why.
     Refused(String),
+    /// The host has no such model, shard or chunk.
     NotFound,
 }
 

@@ -16,6 +16,7 @@ use crate::substrate::ids::Digest;
 /// A model split into shards, with the manifest that describes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedModel {
+    /// The manifest: leaves of `shards` in index order, their root, the model's size and hash.
     pub manifest: ShardManifest,
     /// All `k + m` shards in index order: data shards, then parity shards.
     pub shards: Vec<Vec<u8>>,
