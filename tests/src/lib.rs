@@ -29,5 +29,8 @@
 //!
 //! The real-process acceptance test (one `autonet bootstrap` and three `autonet join`) is in
 //! `node/tests/it/overlay.rs`, where Cargo provides the path of the built binary.
+//!
+//! **Owns** the cross-crate tests and their raw attacker peers. **Must not** be a dependency of
+//! any other crate (it is test-only).
 
 #![warn(missing_docs, unreachable_pub)]
