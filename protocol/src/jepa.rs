@@ -4,7 +4,7 @@
 //!
 //! - **Train**: `epochs × ⌈slice / batch⌉` steps from the base on batches drawn from the slice
 //!   (generator seeded by author and slice), the solution is the weight delta's wire encoding,
-//!   so its content id is the delta's id ([`federated::train_delta`]).
+//!   so its content id is the delta's id (`autonet_models::jepa::federated::train_delta`).
 //! - **Verify**: the delta must decode for this layout, match the coordinator's recomputation of
 //!   the author's slice within [`RECOMPUTE_TOLERANCE`] (relative distance; floats may differ
 //!   across machines, so equality is not required), and base + delta must not raise the loss on

@@ -2,7 +2,7 @@
 //! aggregate accepted solutions into the next model and its mint. The protocol and the role
 //! actors see only bytes and content ids, so another model kind (JEPA weight deltas verified
 //! within a tolerance, robust aggregation) plugs in by implementing [`TrainingModel`] and adding
-//! a [`ModelKindId`](crate::wire::ModelKindId) variant; [`crate::jepa::Jepa`] is such a kind.
+//! a [`crate::wire::ModelKindId`] variant; [`crate::jepa::Jepa`] is such a kind.
 //!
 //! [`Substrate`] is the world-model substrate: a solution is an event bundle, verified by
 //! recomputation (bit for bit) and scored on the held-out turns. Aggregation trains the accepted

@@ -15,9 +15,9 @@
 //! - [`authority`]: what a host asks the chain before it holds a shard for someone: the model is
 //!   registered with the manifest's root, the requester is staked (or placement's re-placer), and
 //!   old models go by registration order.
-//! - [`fetch`]: a parallel, resumable, proof-checking fetch of any `k` shards from distinct
+//! - [`mod@fetch`]: a parallel, resumable, proof-checking fetch of any `k` shards from distinct
 //!   providers, fastest first; a provider that serves bad bytes is penalized and avoided.
-//! - [`publish`]: registers a model on `ModelShardRegistry` and hands its shards to the peers
+//! - [`mod@publish`]: registers a model on `ModelShardRegistry` and hands its shards to the peers
 //!   placement picks; [`roots`]: where a fetcher gets the registered root from.
 //! - [`repair`]: holders watch live replication and rebuild and re-place missing shards.
 

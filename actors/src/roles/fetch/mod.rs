@@ -14,7 +14,7 @@
 //! A model is the exception: it is published only as erasure-coded shards
 //! ([`crate::shards`]), so an attempt at a [`ContentKind::Model`] reads the model's registered
 //! root from the chain and rebuilds the model from any `k` shards
-//! ([`crate::shards::fetch`]), each checked against the registered root on arrival.
+//! ([`crate::shards::fetch()`]), each checked against the registered root on arrival.
 //!
 //! Attempts run on the peer's runtime but belong to the fetcher: dropping it (the peer is
 //! killed) aborts them, so a dead peer writes nothing more to its store.
