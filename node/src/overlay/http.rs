@@ -221,13 +221,15 @@ async fn guard(State(g): State<Guard>, request: Request, next: Next) -> Response
     }
 }
 
-/// Serves the status endpoints on `addr`; `token` guards the write endpoints. Returns the bound
+/// Serves the node's status endpoints on `addr`; `token` guards the write endpoints. `extra`
+/// mounts more routes behind the same guard (a protocol peer's `/role`). Returns the bound
 /// address.
 pub async fn spawn_status(
     addr: SocketAddr,
     client: Client,
     recent: Recent,
     token: String,
+    extra: Option<Router>,
 ) -> anyhow::Result<SocketAddr> {
     let listener = bind(addr).await?;
     let bound = listener.local_addr()?;
@@ -242,6 +244,7 @@ pub async fn spawn_status(
         .route("/records", post(put_record))
         .route("/records/{key}", get(get_record))
         .with_state(StatusState { client, recent })
+        .merge(extra.unwrap_or_default())
         .layer(axum::middleware::from_fn_with_state(guard_state, guard));
     serve(listener, app);
     Ok(bound)

@@ -274,7 +274,7 @@ async fn serve(
     }
     let registry = Arc::new(Mutex::new(registry));
     let token = http::load_or_create_token(data_dir)?;
-    let status_addr = http::spawn_status(args.status, client.clone(), recent, token).await?;
+    let status_addr = http::spawn_status(args.status, client.clone(), recent, token, None).await?;
     println!(
         "status token: {}",
         data_dir.join(http::TOKEN_FILE).display()

@@ -200,10 +200,20 @@ async fn run(
         address: me,
         peer_id: peer.peer_id.to_string(),
     };
-    let status_addr = status::spawn(config.network.status, me_status, board, log.clone()).await?;
+    // The node's one status server: the overlay's routes and this role's `/role`.
+    let token = crate::overlay::http::load_or_create_token(data_dir)?;
+    let role_routes = status::routes(me_status, board, log.clone());
+    let status_addr = crate::overlay::http::spawn_status(
+        config.network.status,
+        peer.client.clone(),
+        crate::overlay::http::Recent::default(),
+        token,
+        Some(role_routes),
+    )
+    .await?;
     write_file(&data_dir.join(STATUS_ADDR_FILE), &status_addr.to_string())?;
     write_file(&data_dir.join(PID_FILE), &std::process::id().to_string())?;
-    println!("status: http://{status_addr}/status");
+    println!("status: http://{status_addr}/status (overlay), http://{status_addr}/role (role)");
     let role_metrics = metrics::serve_if(config.network.metrics, &peer.metrics).await?;
     let signal = crate::overlay::wait_for_signal();
     println!("{name}: running (Ctrl-C stops)");

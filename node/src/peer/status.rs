@@ -1,13 +1,11 @@
-//! The status endpoint of a peer with a protocol role (localhost only):
-//! `GET /status?since=N` answers [`RoleStatus`] as JSON — who the peer is, its seat on the block
+//! The role routes of a protocol peer's status server (the node's one status server,
+//! [`crate::overlay::http::spawn_status`], localhost only, which also serves the overlay's
+//! `/status`): `GET /role?since=N` answers [`RoleStatus`] as JSON — who the peer is, its seat on the block
 //! board (the head its role last acted on and whether it waits on the network), its protocol
 //! events from index N on, and the epochs it published (aggregators). `autonet testnet drive`
 //! paces a dev chain and prints progress from it; operators read it to see what a peer does.
 
-use std::net::SocketAddr;
-
 use alloy::primitives::Address;
-use anyhow::Context;
 use autonet_actors::roles::board::Board;
 use autonet_actors::roles::events::EpochRecord;
 use autonet_actors::roles::protocol_log::RunLog;
@@ -106,28 +104,9 @@ async fn status(State(s): State<StatusState>, Query(q): Query<Since>) -> axum::J
     })
 }
 
-/// Serves the endpoint on `addr` (loopback); returns the bound address.
-pub async fn spawn(
-    addr: SocketAddr,
-    me: Identity,
-    board: Board,
-    log: RunLog,
-) -> anyhow::Result<SocketAddr> {
-    anyhow::ensure!(
-        addr.ip().is_loopback(),
-        "{addr} is not a loopback address; the status endpoint serves localhost only"
-    );
-    let app = Router::new()
-        .route("/status", get(status))
-        .with_state(StatusState { me, board, log });
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let bound = listener.local_addr()?;
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::warn!(%e, "status endpoint stopped");
-        }
-    });
-    Ok(bound)
+/// The role routes (`/role`), to mount on the node's status server.
+pub fn routes(me: Identity, board: Board, log: RunLog) -> Router {
+    Router::new()
+        .route("/role", get(status))
+        .with_state(StatusState { me, board, log })
 }

@@ -269,11 +269,10 @@ async fn poll(peer: &super::setup::TestnetPeer, w: &mut Watch) -> Option<RoleSta
     let addr = std::fs::read_to_string(peer.data_dir.join(crate::peer::STATUS_ADDR_FILE)).ok()?;
     let addr = addr.trim();
     let mut status: RoleStatus =
-        serde_json::from_str(&http_get(addr, &format!("/status?since={}", w.cursor)).await?)
-            .ok()?;
+        serde_json::from_str(&http_get(addr, &format!("/role?since={}", w.cursor)).await?).ok()?;
     if w.pid != Some(status.pid) {
         if w.cursor > 0 {
-            status = serde_json::from_str(&http_get(addr, "/status?since=0").await?).ok()?;
+            status = serde_json::from_str(&http_get(addr, "/role?since=0").await?).ok()?;
         }
         w.pid = Some(status.pid);
     }

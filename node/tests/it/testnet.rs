@@ -379,10 +379,13 @@ fn join_with_a_role_stakes_once_serves_status_and_restarts() {
     );
     assert!(text.contains("peer binding: registered"), "{text}");
     let status_addr = std::fs::read_to_string(data.join("status.addr")).unwrap();
-    let status = crate::overlay::get_json(status_addr.trim(), "/status").unwrap();
+    let status = crate::overlay::get_json(status_addr.trim(), "/role").unwrap();
     assert_eq!(status["role"], "solver", "{status}");
     assert_eq!(status["name"], "solver-1", "{status}");
     assert_eq!(status["pid"], first.child.id(), "{status}");
+    // One status server: the overlay's `/status` is served beside the role's `/role`.
+    let overlay = crate::overlay::get_json(status_addr.trim(), "/status").unwrap();
+    assert!(overlay["peer_id"].is_string(), "{overlay}");
     interrupt(&mut first);
 
     let mut second = join(&data, &net, &anvil.url, &boot_addr);
