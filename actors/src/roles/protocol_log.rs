@@ -43,6 +43,25 @@ pub struct Entry {
     pub text: String,
 }
 
+/// The one progress-line format of every conductor and peer (`simulate`, `testnet drive`,
+/// `join --role`): `[   4.3s] epoch 1 aggregate aggregator-1   task 1: …`.
+pub fn progress_line(
+    at: f64,
+    epoch: u64,
+    phase: impl fmt::Display,
+    peer: &str,
+    text: &str,
+) -> String {
+    format!("[{at:>6.1}s] epoch {epoch} {phase:<9} {peer:<14} {text}")
+}
+
+impl Entry {
+    /// This event as a progress line.
+    pub fn progress_line(&self) -> String {
+        progress_line(self.at, self.epoch, self.phase, &self.peer, &self.text)
+    }
+}
+
 #[derive(Debug)]
 struct Run {
     start: Instant,

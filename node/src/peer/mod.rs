@@ -243,15 +243,7 @@ async fn print_progress_until_signal(
     loop {
         for e in log.entries_since(shown) {
             // A closed stdout (the terminal went away) must not stop the peer.
-            let _ = writeln!(
-                std::io::stdout(),
-                "[{:>6.1}s] epoch {} {:<9} {:<14} {}",
-                e.at,
-                e.epoch,
-                e.phase,
-                e.peer,
-                e.text
-            );
+            let _ = writeln!(std::io::stdout(), "{}", e.progress_line());
             shown += 1;
         }
         tokio::select! {

@@ -310,10 +310,7 @@ impl Network {
         loop {
             if progress {
                 for e in self.log.entries_since(shown) {
-                    let line = format!(
-                        "[{:>6.1}s] epoch {} {:<9} {:<14} {}\n",
-                        e.at, e.epoch, e.phase, e.peer, e.text
-                    );
+                    let line = format!("{}\n", e.progress_line());
                     // `println!` panics on a closed stdout (`simulate | head`), which killed this
                     // driver and left the peers waiting forever; stop with an error instead.
                     if let Err(e) = std::io::stdout().write_all(line.as_bytes()) {

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use autonet_actors::roles::events::EpochRecord;
+use autonet_actors::roles::protocol_log::progress_line;
 use autonet_contracts::pending::PendingStore;
 use autonet_contracts::{Backend, Chain, Role, RpcChain, RpcConfig, discover};
 use clap::Args;
@@ -151,10 +152,7 @@ async fn drive(args: &DriveArgs, t: &Testnet, mut kills: Vec<Kill>) -> anyhow::R
             for e in &status.entries {
                 progress(
                     args.json,
-                    &format!(
-                        "[{now:>6.1}s] epoch {} {:<9} {:<14} {}",
-                        e.epoch, e.phase, e.peer, e.text
-                    ),
+                    &progress_line(now, e.epoch, &e.phase, &e.peer, &e.text),
                 );
                 if e.phase == "propose" {
                     proposed.entry(e.epoch).or_insert(now);
