@@ -84,7 +84,6 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
 
     async fn advance(&mut self, task: &KnownTask, head: u64) -> Result<bool, RoleError> {
         let ctx = self.ctx.clone();
-        let epoch = task.spec.epoch;
         let mut rec: SolverRecord = ctx.load(&key(task.id))?.unwrap_or(SolverRecord {
             stage: SolverStage::Assigned,
             bundle_id: [0; 32],
@@ -93,107 +92,15 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
         let d = task.deadlines();
         match solver_action(rec.stage, head, &d) {
             SolverAction::Train => {
-                let Some(base) = ctx.content(task.spec.base_model, ContentKind::Model)? else {
+                if !self.train(task, &mut rec).await? {
                     return Ok(true);
-                };
-                let bundle = self.produce(task, base).await?;
-                rec.bundle_id = ctx.keep(&bundle)?;
-                rec.salt = derive_salt(&ctx.secret, SaltPurpose::Solution, task.id).0;
-                rec.stage = SolverStage::Trained;
-                ctx.save(&key(task.id), &rec)?;
-                events::emit(
-                    Phase::Train,
-                    epoch,
-                    format!(
-                        "task {}: bundle {} ({} bytes)",
-                        task.id,
-                        short(&rec.bundle_id),
-                        bundle.len()
-                    ),
-                );
+                }
             }
             SolverAction::Commit if !ctx.conduct.commits_in_window() => {}
-            SolverAction::Commit => {
-                let c =
-                    solver_commitment(B256::from(rec.bundle_id), B256::from(rec.salt), ctx.address);
-                let text = match ctx.chain.commit(ctx.address, task.id, c).await {
-                    // A restart after the commit was mined but before it was recorded.
-                    Ok(_) => {
-                        rec.stage = SolverStage::Committed;
-                        format!("task {}: committed", task.id)
-                    }
-                    Err(e)
-                        if matches!(e.revert(), Some(TaskContractErrors::AlreadyCommitted(_))) =>
-                    {
-                        rec.stage = SolverStage::Committed;
-                        format!("task {}: committed (found on chain)", task.id)
-                    }
-                    Err(e) if e.is_declared_revert() => {
-                        rec.stage = SolverStage::Done;
-                        format!("task {}: commit refused: {e}", task.id)
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                ctx.save(&key(task.id), &rec)?;
-                events::emit(Phase::Commit, epoch, text);
-            }
+            SolverAction::Commit => self.commit(task, &mut rec).await?,
             SolverAction::Reveal if !ctx.conduct.reveals() => {}
-            SolverAction::Reveal => {
-                let text = match ctx
-                    .chain
-                    .reveal(
-                        ctx.address,
-                        task.id,
-                        B256::from(rec.bundle_id),
-                        B256::from(rec.salt),
-                    )
-                    .await
-                {
-                    Ok(_) => {
-                        rec.stage = SolverStage::Revealed;
-                        format!("task {}: revealed", task.id)
-                    }
-                    Err(e)
-                        if matches!(e.revert(), Some(TaskContractErrors::AlreadyRevealed(_))) =>
-                    {
-                        rec.stage = SolverStage::Revealed;
-                        format!("task {}: revealed (found on chain)", task.id)
-                    }
-                    Err(e) if e.is_declared_revert() => {
-                        rec.stage = SolverStage::Done;
-                        format!("task {}: reveal refused: {e}", task.id)
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                ctx.save(&key(task.id), &rec)?;
-                events::emit(Phase::Reveal, epoch, text);
-            }
-            SolverAction::Missed => {
-                if rec.stage == SolverStage::Trained && ctx.conduct.commits_late() {
-                    let c = solver_commitment(
-                        B256::from(rec.bundle_id),
-                        B256::from(rec.salt),
-                        ctx.address,
-                    );
-                    let outcome = match ctx.chain.commit(ctx.address, task.id, c).await {
-                        Ok(_) => "accepted (unexpected)".to_string(),
-                        Err(e) => format!("refused: {e}"),
-                    };
-                    events::emit(
-                        Phase::Commit,
-                        epoch,
-                        format!("task {}: late commit {outcome}", task.id),
-                    );
-                } else {
-                    events::emit(
-                        Phase::Missed,
-                        epoch,
-                        format!("task {}: window closed at stage {:?}", task.id, rec.stage),
-                    );
-                }
-                rec.stage = SolverStage::Done;
-                ctx.save(&key(task.id), &rec)?;
-            }
+            SolverAction::Reveal => self.reveal(task, &mut rec).await?,
+            SolverAction::Missed => self.missed(task, &mut rec).await?,
             SolverAction::Wait | SolverAction::Finished => {}
         }
         // After the reveal the bundle is public: serve it until the task is settled.
@@ -212,6 +119,100 @@ impl<C: ProtocolView + 'static> TaskRole for Solver<C> {
             self.tracker.close(&ctx, task.id)?;
         }
         Ok(false)
+    }
+}
+
+impl<C: ProtocolView + 'static> Solver<C> {
+    /// Trains the assigned slice and keeps the bundle; false while the base model is being
+    /// fetched.
+    async fn train(&self, task: &KnownTask, rec: &mut SolverRecord) -> Result<bool, RoleError> {
+        let ctx = &self.ctx;
+        let Some(base) = ctx.content(task.spec.base_model, ContentKind::Model)? else {
+            return Ok(false);
+        };
+        let bundle = self.produce(task, base).await?;
+        rec.bundle_id = ctx.keep(&bundle)?;
+        rec.salt = derive_salt(&ctx.secret, SaltPurpose::Solution, task.id).0;
+        rec.stage = SolverStage::Trained;
+        ctx.save(&key(task.id), rec)?;
+        let text = format!(
+            "task {}: bundle {} ({} bytes)",
+            task.id,
+            short(&rec.bundle_id),
+            bundle.len()
+        );
+        events::emit(Phase::Train, task.spec.epoch, text);
+        Ok(true)
+    }
+
+    /// Commits to the bundle (a commitment already on chain counts as sent).
+    async fn commit(&self, task: &KnownTask, rec: &mut SolverRecord) -> Result<(), RoleError> {
+        let ctx = &self.ctx;
+        let c = solver_commitment(B256::from(rec.bundle_id), B256::from(rec.salt), ctx.address);
+        let text = match ctx.chain.commit(ctx.address, task.id, c).await {
+            Ok(_) => {
+                rec.stage = SolverStage::Committed;
+                format!("task {}: committed", task.id)
+            }
+            // A restart after the commit was mined but before it was recorded.
+            Err(e) if matches!(e.revert(), Some(TaskContractErrors::AlreadyCommitted(_))) => {
+                rec.stage = SolverStage::Committed;
+                format!("task {}: committed (found on chain)", task.id)
+            }
+            Err(e) if e.is_declared_revert() => {
+                rec.stage = SolverStage::Done;
+                format!("task {}: commit refused: {e}", task.id)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        ctx.save(&key(task.id), rec)?;
+        events::emit(Phase::Commit, task.spec.epoch, text);
+        Ok(())
+    }
+
+    /// Reveals the bundle and its salt (a reveal already on chain counts as sent).
+    async fn reveal(&self, task: &KnownTask, rec: &mut SolverRecord) -> Result<(), RoleError> {
+        let ctx = &self.ctx;
+        let (bundle, salt) = (B256::from(rec.bundle_id), B256::from(rec.salt));
+        let text = match ctx.chain.reveal(ctx.address, task.id, bundle, salt).await {
+            Ok(_) => {
+                rec.stage = SolverStage::Revealed;
+                format!("task {}: revealed", task.id)
+            }
+            Err(e) if matches!(e.revert(), Some(TaskContractErrors::AlreadyRevealed(_))) => {
+                rec.stage = SolverStage::Revealed;
+                format!("task {}: revealed (found on chain)", task.id)
+            }
+            Err(e) if e.is_declared_revert() => {
+                rec.stage = SolverStage::Done;
+                format!("task {}: reveal refused: {e}", task.id)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        ctx.save(&key(task.id), rec)?;
+        events::emit(Phase::Reveal, task.spec.epoch, text);
+        Ok(())
+    }
+
+    /// The window for this solver's next step closed: the task is over for it. A conduct that
+    /// commits late sends its withheld commitment now (the chain must refuse it).
+    async fn missed(&self, task: &KnownTask, rec: &mut SolverRecord) -> Result<(), RoleError> {
+        let ctx = &self.ctx;
+        let epoch = task.spec.epoch;
+        if rec.stage == SolverStage::Trained && ctx.conduct.commits_late() {
+            let c = solver_commitment(B256::from(rec.bundle_id), B256::from(rec.salt), ctx.address);
+            let outcome = match ctx.chain.commit(ctx.address, task.id, c).await {
+                Ok(_) => "accepted (unexpected)".to_string(),
+                Err(e) => format!("refused: {e}"),
+            };
+            let text = format!("task {}: late commit {outcome}", task.id);
+            events::emit(Phase::Commit, epoch, text);
+        } else {
+            let text = format!("task {}: window closed at stage {:?}", task.id, rec.stage);
+            events::emit(Phase::Missed, epoch, text);
+        }
+        rec.stage = SolverStage::Done;
+        ctx.save(&key(task.id), rec)
     }
 }
 
