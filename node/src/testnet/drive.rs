@@ -114,7 +114,7 @@ pub fn run(args: &DriveArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn drive(args: &DriveArgs, t: &Testnet, mut kills: Vec<Kill>) -> anyhow::Result<Report> {
+async fn drive(args: &DriveArgs, t: &Testnet, kills: Vec<Kill>) -> anyhow::Result<Report> {
     let rpc = RpcChain::connect(
         &t.rpc_url,
         Vec::new(),
@@ -126,9 +126,13 @@ async fn drive(args: &DriveArgs, t: &Testnet, mut kills: Vec<Kill>) -> anyhow::R
     let chain = discover(rpc, t.governor).await?;
     let start = Instant::now();
     let mut watches: Vec<Watch> = t.peers.iter().map(|_| Watch::default()).collect();
-    let mut epochs: BTreeMap<u64, EpochRecord> = BTreeMap::new();
-    let mut proposed: BTreeMap<u64, f64> = BTreeMap::new();
-    let mut faults: Vec<(String, String)> = Vec::new();
+    let mut seen = Seen {
+        json: args.json,
+        kills,
+        epochs: BTreeMap::new(),
+        proposed: BTreeMap::new(),
+        faults: Vec::new(),
+    };
     let mut pacer = BlockPacer::new(
         Duration::from_millis(args.block_ms),
         Duration::from_millis(args.stall_ms),
@@ -137,57 +141,15 @@ async fn drive(args: &DriveArgs, t: &Testnet, mut kills: Vec<Kill>) -> anyhow::R
         let head = chain.block_number().await?;
         let now = start.elapsed().as_secs_f64();
         for (peer, w) in t.peers.iter().zip(watches.iter_mut()) {
-            let Some(status) = poll(peer, w).await else {
-                w.ready_at = None;
-                continue;
-            };
-            w.seen = true;
-            w.ready_at = Some(match status.seats.as_slice() {
-                [] => (u64::MAX, false),
-                seats => (
-                    seats.iter().map(|s| s.1).min().unwrap_or(0),
-                    seats.iter().any(|s| s.2),
-                ),
-            });
-            for e in &status.entries {
-                progress(
-                    args.json,
-                    &progress_line(now, e.epoch, &e.phase, &e.peer, &e.text),
-                );
-                if e.phase == "propose" {
-                    proposed.entry(e.epoch).or_insert(now);
-                }
-                for k in kills.iter_mut().filter(|k| !k.done && k.peer == peer.name) {
-                    if k.phase == e.phase {
-                        sigkill(status.pid)?;
-                        k.done = true;
-                        w.ready_at = None;
-                        progress(
-                            args.json,
-                            &format!("[{now:>6.1}s] SIGKILL {} after {}", peer.name, k.phase),
-                        );
-                        faults.push((
-                            peer.name.clone(),
-                            format!(
-                                "block {head}: SIGKILL after {} (restarted from its data dir)",
-                                k.phase
-                            ),
-                        ));
-                    }
-                }
-            }
-            for mut r in status.epochs {
-                if let std::collections::btree_map::Entry::Vacant(slot) = epochs.entry(r.epoch) {
-                    r.started_at = proposed.get(&r.epoch).copied().unwrap_or_default();
-                    r.published_at = now;
-                    slot.insert(r);
-                }
+            match poll(peer, w).await {
+                Some(status) => seen.take(peer, w, status, head, now)?,
+                None => w.ready_at = None,
             }
         }
         let goal = Goal {
             epochs: t.epochs,
-            epochs_seen: epochs.len(),
-            expected_mints: epochs.values().map(|e| e.mint_agents).sum(),
+            epochs_seen: seen.epochs.len(),
+            expected_mints: seen.epochs.values().map(|e| e.mint_agents).sum(),
         };
         if reached(&chain, goal, t.peers.iter().map(|p| p.address))
             .await?
@@ -196,19 +158,7 @@ async fn drive(args: &DriveArgs, t: &Testnet, mut kills: Vec<Kill>) -> anyhow::R
             break Ok(());
         }
         if start.elapsed() > Duration::from_secs(args.timeout_s) {
-            let holding: Vec<&str> = t
-                .peers
-                .iter()
-                .zip(&watches)
-                .filter(|(_, w)| w.ready_at.is_none_or(|(a, wait)| a < head || wait))
-                .map(|(p, _)| p.name.as_str())
-                .collect();
-            break Err(format!(
-                "timed out after {}s at block {head}; {} of {} epochs published; holding the chain: {holding:?}",
-                args.timeout_s,
-                epochs.len(),
-                t.epochs
-            ));
+            break Err(timed_out(args, t, &watches, head, seen.epochs.len()));
         }
         let ready = watches
             .iter()
@@ -242,14 +192,102 @@ async fn drive(args: &DriveArgs, t: &Testnet, mut kills: Vec<Kill>) -> anyhow::R
         .collect();
     let inputs = Inputs {
         peers: &peers,
-        epochs: epochs.into_values().collect(),
-        fault_events: faults,
+        epochs: seen.epochs.into_values().collect(),
+        fault_events: seen.faults,
         run: "testnet",
         seed: t.seed,
         model: "substrate".into(),
         seconds: start.elapsed().as_secs_f64(),
     };
     build_from(&chain, inputs, outcome).await
+}
+
+/// What the driver has seen of the peers so far.
+struct Seen {
+    json: bool,
+    kills: Vec<Kill>,
+    /// Published epochs, first report of each.
+    epochs: BTreeMap<u64, EpochRecord>,
+    /// When each epoch's task was proposed (seconds since the start).
+    proposed: BTreeMap<u64, f64>,
+    /// Injected faults, for the report.
+    faults: Vec<(String, String)>,
+}
+
+impl Seen {
+    /// Takes one peer's new status: its seat, progress lines, the kills they make due, and the
+    /// epochs it published.
+    fn take(
+        &mut self,
+        peer: &super::setup::TestnetPeer,
+        w: &mut Watch,
+        status: RoleStatus,
+        head: u64,
+        now: f64,
+    ) -> anyhow::Result<()> {
+        w.seen = true;
+        w.ready_at = Some(match status.seats.as_slice() {
+            [] => (u64::MAX, false),
+            seats => (
+                seats.iter().map(|s| s.1).min().unwrap_or(0),
+                seats.iter().any(|s| s.2),
+            ),
+        });
+        for e in &status.entries {
+            progress(
+                self.json,
+                &progress_line(now, e.epoch, &e.phase, &e.peer, &e.text),
+            );
+            if e.phase == "propose" {
+                self.proposed.entry(e.epoch).or_insert(now);
+            }
+            for k in self
+                .kills
+                .iter_mut()
+                .filter(|k| !k.done && k.peer == peer.name && k.phase == e.phase)
+            {
+                sigkill(status.pid)?;
+                k.done = true;
+                w.ready_at = None;
+                let line = format!("[{now:>6.1}s] SIGKILL {} after {}", peer.name, k.phase);
+                progress(self.json, &line);
+                let what = format!(
+                    "block {head}: SIGKILL after {} (restarted from its data dir)",
+                    k.phase
+                );
+                self.faults.push((peer.name.clone(), what));
+            }
+        }
+        for mut r in status.epochs {
+            if let std::collections::btree_map::Entry::Vacant(slot) = self.epochs.entry(r.epoch) {
+                r.started_at = self.proposed.get(&r.epoch).copied().unwrap_or_default();
+                r.published_at = now;
+                slot.insert(r);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why the run gave up: the time limit, and which peers were holding the chain.
+fn timed_out(
+    args: &DriveArgs,
+    t: &Testnet,
+    watches: &[Watch],
+    head: u64,
+    published: usize,
+) -> String {
+    let holding: Vec<&str> = t
+        .peers
+        .iter()
+        .zip(watches)
+        .filter(|(_, w)| w.ready_at.is_none_or(|(a, wait)| a < head || wait))
+        .map(|(p, _)| p.name.as_str())
+        .collect();
+    format!(
+        "timed out after {}s at block {head}; {published} of {} epochs published; holding the chain: {holding:?}",
+        args.timeout_s, t.epochs
+    )
 }
 
 fn progress(json: bool, line: &str) {
