@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256, keccak256};
+use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use autonet_actors::protocol::phase::PhaseBlocks;
 use autonet_actors::protocol::score::acceptance_threshold;
 use autonet_actors::roles::board::Board;
-use autonet_actors::roles::conduct::Honest;
+use autonet_actors::roles::conduct::{Honest, SolverConduct};
 use autonet_actors::roles::ctx::NetworkPlan;
 use autonet_actors::roles::peer::{PeerParts, PeerSetup, RunningPeer, bind_peer, start_peer};
 use autonet_actors::roles::protocol_log::RunLog;
@@ -160,6 +161,53 @@ pub fn roster(args: &SimulateArgs) -> Vec<(String, Role)> {
     out
 }
 
+/// Stakes `signer` in `role` and binds `key`'s PeerId to it.
+async fn stake_and_bind(
+    chain: &SimChain,
+    deployer: Address,
+    signer: &PrivateKeySigner,
+    role: Role,
+    key: &Keypair,
+) -> anyhow::Result<()> {
+    chain
+        .stake(signer.address(), role, role.min_stake())
+        .await?;
+    bind_peer(chain, deployer, signer, key).await?;
+    Ok(())
+}
+
+/// The rogue aggregator (`--rogue-aggregator`): staked as an aggregator and bound to the
+/// bootstrap node's PeerId, so its model announcements pass the gate.
+async fn stake_rogue(
+    chain: &SimChain,
+    deployer: Address,
+    signer: &PrivateKeySigner,
+    boot_keypair: &Keypair,
+) -> anyhow::Result<Address> {
+    stake_and_bind(chain, deployer, signer, Role::Aggregator, boot_keypair).await?;
+    Ok(signer.address())
+}
+
+/// How the peer at `address` behaves: the last `--byzantine-solvers` solvers commit the
+/// `--byzantine-kind` fault (a copier copies the first solver), everyone else is honest.
+fn conduct_of(
+    args: &SimulateArgs,
+    solvers: &[Address],
+    address: Address,
+) -> (Option<super::ByzantineKind>, Arc<dyn SolverConduct>) {
+    let honest_solvers = args.solvers - args.byzantine_solvers;
+    let byzantine = match solvers.iter().position(|a| *a == address) {
+        Some(k) if k >= honest_solvers => Some(args.byzantine_kind),
+        _ => None,
+    };
+    let victim = solvers.first().copied().filter(|v| *v != address);
+    let conduct = match byzantine {
+        Some(kind) => kind.conduct(victim),
+        None => Arc::new(Honest),
+    };
+    (byzantine, conduct)
+}
+
 impl Network {
     /// Deploys, funds, stakes, binds and starts everything.
     pub async fn start(args: &SimulateArgs, dir: &Path) -> anyhow::Result<Network> {
@@ -189,18 +237,9 @@ impl Network {
         let bootstrap =
             Peer::start(local_config(boot_keypair.clone(), Vec::new()), accept_all()).await?;
         let rogue = match args.rogue_aggregator {
-            true => {
-                let signer = &signers[roster.len() + 1];
-                chain
-                    .stake(
-                        signer.address(),
-                        Role::Aggregator,
-                        Role::Aggregator.min_stake(),
-                    )
-                    .await?;
-                bind_peer(&*chain, deployer, signer, &boot_keypair).await?;
-                Some(signer.address())
-            }
+            true => Some(
+                stake_rogue(&chain, deployer, &signers[roster.len() + 1], &boot_keypair).await?,
+            ),
             false => None,
         };
         let boot_addr = bootstrap
@@ -215,33 +254,20 @@ impl Network {
             .filter(|(_, (_, r))| *r == Role::Solver)
             .map(|(i, _)| signers[i + 1].address())
             .collect();
-        let honest_solvers = args.solvers - args.byzantine_solvers;
         let mut peers = Vec::new();
         let mut running = Vec::new();
         let mut blueprints = Vec::new();
         // Stake and bind everyone before any peer starts: setup transactions mine blocks, and a
         // running proposer's first task must not see its commit window eaten by them.
         for (i, (_, role)) in roster.iter().enumerate() {
-            let signer = &signers[i + 1];
-            chain
-                .stake(signer.address(), *role, role.min_stake())
-                .await?;
-            bind_peer(&*chain, deployer, signer, &keypair_of(args.seed, i)?).await?;
+            let key = keypair_of(args.seed, i)?;
+            stake_and_bind(&chain, deployer, &signers[i + 1], *role, &key).await?;
         }
         for (i, (name, role)) in roster.iter().enumerate() {
             let signer = &signers[i + 1];
             let address = signer.address();
             let keypair = keypair_of(args.seed, i)?;
-            let solver_index = solver_addrs.iter().position(|a| *a == address);
-            let byzantine = match solver_index {
-                Some(k) if k >= honest_solvers => Some(args.byzantine_kind),
-                _ => None,
-            };
-            let victim = solver_addrs.first().copied().filter(|v| *v != address);
-            let conduct = match byzantine {
-                Some(kind) => kind.conduct(victim),
-                None => Arc::new(Honest),
-            };
+            let (byzantine, conduct) = conduct_of(args, &solver_addrs, address);
             let parts = PeerParts {
                 name: name.clone(),
                 address,
