@@ -336,26 +336,8 @@ fn join_with_a_role_serves_role_metrics() {
 /// clear errors.
 #[test]
 fn join_with_a_role_stakes_once_serves_status_and_restarts() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let anvil = rt
-        .block_on(AnvilProcess::spawn(&default_binary(), None, None))
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let net: PathBuf = dir.path().join("net");
-    let setup = stdout(&run_ok(autonet(&dir.path().join("tool")).args([
-        "testnet",
-        "setup",
-        "--rpc-url",
-        &anvil.url,
-        "--dir",
-        net.to_str().unwrap(),
-        "--epochs",
-        "1",
-    ])));
-    assert!(setup.contains("peer solver-1 solver "), "{setup}");
+    let (anvil, net) = dev_network(dir.path());
     let data = net.join("solver-1");
     // No chain, no plan: a clear error before anything starts.
     run_fails(
