@@ -141,53 +141,11 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
         let model_id = ctx.keep(&agg.model)?;
         let list_id = ctx.serve(&list_bytes).await?;
         let root = list.root();
-        match ctx
-            .chain
-            .post_mint_root(
-                ctx.address,
-                U256::from(epoch),
-                root,
-                list.total(),
-                B256::from(model_id),
-            )
-            .await
-        {
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.revert(),
-                    Some(
-                        ResultsRewardsErrors::MintRootExists(_)
-                            | ResultsRewardsErrors::EpochFinal(_)
-                    )
-                ) => {}
-            // Another task of the epoch (anyone's) is still open: settle those whose vote is
-            // over, and post once they have all closed.
-            Err(e) if matches!(e.revert(), Some(TaskContractErrors::EpochNotSettled(_))) => {
-                settle_epoch_neighbours(&ctx, epoch, task.id, head).await?;
-                return Ok(true);
-            }
-            Err(e) => return Err(e.into()),
+        if !self.post_root(task, &list, model_id, head).await? {
+            return Ok(true);
         }
         self.file_registration(epoch, model_id, root.0)?;
-        let announcement = ModelAnnouncement {
-            version: WIRE_VERSION,
-            epoch,
-            model_id,
-            mint_list_id: list_id,
-            mint_root: root.0,
-        };
-        ctx.mailbox.put_model(announcement.clone());
-        ctx.net
-            .publish(GossipTopic::Models, encode(&announcement))
-            .await
-            .ok();
-        ctx.save(
-            "aggregator.last",
-            &Published {
-                announcement: announcement.clone(),
-            },
-        )?;
+        let announcement = self.announce(epoch, model_id, list_id, root.0).await?;
         let record = EpochRecord {
             epoch,
             task: task.id.to_string(),
@@ -219,6 +177,82 @@ impl<C: ProtocolView + 'static> TaskRole for Aggregator<C> {
         );
         self.tracker.close(&ctx, task.id)?;
         Ok(false)
+    }
+}
+
+impl<C: ProtocolView + 'static> Aggregator<C> {
+    /// Posts the epoch's mint root, naming the merged model; false while another task of the
+    /// epoch (anyone's) is still open: those whose vote is over are settled meanwhile, and the
+    /// root is posted once they have all closed. A root already posted counts as posted.
+    async fn post_root(
+        &self,
+        task: &KnownTask,
+        list: &MintList,
+        model_id: [u8; 32],
+        head: u64,
+    ) -> Result<bool, RoleError> {
+        let ctx = &self.ctx;
+        let epoch = task.spec.epoch;
+        let posted = ctx
+            .chain
+            .post_mint_root(
+                ctx.address,
+                U256::from(epoch),
+                list.root(),
+                list.total(),
+                B256::from(model_id),
+            )
+            .await;
+        match posted {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.revert(),
+                    Some(
+                        ResultsRewardsErrors::MintRootExists(_)
+                            | ResultsRewardsErrors::EpochFinal(_)
+                    )
+                ) =>
+            {
+                Ok(true)
+            }
+            Err(e) if matches!(e.revert(), Some(TaskContractErrors::EpochNotSettled(_))) => {
+                settle_epoch_neighbours(ctx, epoch, task.id, head).await?;
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Announces the epoch's model on gossip (to this peer's own mailbox too) and remembers the
+    /// announcement across restarts.
+    async fn announce(
+        &self,
+        epoch: u64,
+        model_id: [u8; 32],
+        mint_list_id: [u8; 32],
+        mint_root: [u8; 32],
+    ) -> Result<ModelAnnouncement, RoleError> {
+        let ctx = &self.ctx;
+        let announcement = ModelAnnouncement {
+            version: WIRE_VERSION,
+            epoch,
+            model_id,
+            mint_list_id,
+            mint_root,
+        };
+        ctx.mailbox.put_model(announcement.clone());
+        ctx.net
+            .publish(GossipTopic::Models, encode(&announcement))
+            .await
+            .ok();
+        ctx.save(
+            "aggregator.last",
+            &Published {
+                announcement: announcement.clone(),
+            },
+        )?;
+        Ok(announcement)
     }
 }
 
