@@ -142,45 +142,12 @@ impl<C: ProtocolView + 'static> Proposer<C> {
             }
         };
         if !rec.created {
-            let salt = derive_salt(&ctx.secret, SaltPurpose::GroundTruth, U256::from(epoch));
             let task = match self.find_on_chain(rec.spec_id).await? {
                 Some(t) => t,
-                None => {
-                    let Some(spec) = ctx.content(rec.spec_id, ContentKind::TaskBatch)? else {
-                        return Ok(false);
-                    };
-                    ctx.serve(&spec).await?;
-                    let p = &ctx.plan;
-                    let params = TaskParams {
-                        project_id: p.project,
-                        spec_hash: B256::from(rec.spec_id),
-                        ground_truth_commit: proposer_commitment(B256::from(rec.held_out_id), salt),
-                        solver_reward: p.solver_reward,
-                        coordinator_reward: p.coordinator_reward,
-                        commit_blocks: p.phases.commit,
-                        reveal_blocks: p.phases.reveal,
-                        vote_blocks: p.phases.vote,
-                        epoch,
-                    };
-                    let t = ctx.chain.create_task(ctx.address, &params).await?;
-                    events::emit(
-                        Phase::Propose,
-                        epoch,
-                        format!(
-                            "task {t} created (spec {})",
-                            crate::roles::solver::short(&rec.spec_id)
-                        ),
-                    );
-                    if let Some(spec) = ctx.content(rec.spec_id, ContentKind::TaskBatch)? {
-                        let a = TaskAnnouncement {
-                            version: WIRE_VERSION,
-                            task_id: t.to_be_bytes::<32>(),
-                            spec,
-                        };
-                        ctx.net.publish(GossipTopic::Tasks, encode(&a)).await.ok();
-                    }
-                    t
-                }
+                None => match self.create_task(epoch, &rec).await? {
+                    Some(t) => t,
+                    None => return Ok(false),
+                },
             };
             let info = ctx.chain.task_info(task).await?;
             rec.task = task.to_be_bytes::<32>();
@@ -238,6 +205,46 @@ impl<C: ProtocolView + 'static> Proposer<C> {
             ProposerAction::Wait | ProposerAction::Finished => {}
         }
         Ok(false)
+    }
+
+    /// Creates the epoch's task (committing to the hidden held-out set) and announces it with
+    /// its spec; `None` while the spec is not in the store.
+    async fn create_task(
+        &self,
+        epoch: u64,
+        rec: &ProposerRecord,
+    ) -> Result<Option<U256>, RoleError> {
+        let ctx = &self.ctx;
+        let Some(spec) = ctx.content(rec.spec_id, ContentKind::TaskBatch)? else {
+            return Ok(None);
+        };
+        ctx.serve(&spec).await?;
+        let salt = derive_salt(&ctx.secret, SaltPurpose::GroundTruth, U256::from(epoch));
+        let p = &ctx.plan;
+        let params = TaskParams {
+            project_id: p.project,
+            spec_hash: B256::from(rec.spec_id),
+            ground_truth_commit: proposer_commitment(B256::from(rec.held_out_id), salt),
+            solver_reward: p.solver_reward,
+            coordinator_reward: p.coordinator_reward,
+            commit_blocks: p.phases.commit,
+            reveal_blocks: p.phases.reveal,
+            vote_blocks: p.phases.vote,
+            epoch,
+        };
+        let t = ctx.chain.create_task(ctx.address, &params).await?;
+        let text = format!(
+            "task {t} created (spec {})",
+            crate::roles::solver::short(&rec.spec_id)
+        );
+        events::emit(Phase::Propose, epoch, text);
+        let a = TaskAnnouncement {
+            version: WIRE_VERSION,
+            task_id: t.to_be_bytes::<32>(),
+            spec,
+        };
+        ctx.net.publish(GossipTopic::Tasks, encode(&a)).await.ok();
+        Ok(Some(t))
     }
 
     /// A task of this proposer with this spec, if one was created before a restart.
