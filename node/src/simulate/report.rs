@@ -153,6 +153,68 @@ pub async fn build(
     build_from(&*net.chain, inputs, outcome).await
 }
 
+/// One peer's line of the report: its payouts, slashes and mint from the chain's events, and
+/// whether its balance and stake are what those events say.
+async fn peer_report<B: Backend>(
+    chain: &Contracts<B>,
+    p: &PeerInfo,
+    events: &[RewardEvent],
+    novelty: f64,
+) -> anyhow::Result<PeerReport> {
+    let (mut rewards, mut claimed, mut slashed, mut mint) =
+        (U256::ZERO, U256::ZERO, U256::ZERO, U256::ZERO);
+    let mut reasons = Vec::new();
+    for e in events {
+        match e {
+            RewardEvent::SolverRewarded { solver, amount, .. } if *solver == p.address => {
+                rewards += *amount
+            }
+            RewardEvent::CoordinatorRewarded {
+                coordinator,
+                amount,
+                ..
+            } if *coordinator == p.address => rewards += *amount,
+            RewardEvent::Slashed {
+                account,
+                amount,
+                reason,
+                task,
+            } if *account == p.address => {
+                slashed += *amount;
+                reasons.push(format!("task {task}: {reason}"));
+            }
+            RewardEvent::MintClaimed { agent, amount, .. } if *agent == p.address => {
+                mint += *amount
+            }
+            RewardEvent::Claimed { account, amount } if *account == p.address => claimed += *amount,
+            _ => {}
+        }
+    }
+    let stake = chain.stake_of(p.address).await?.amount;
+    let balance = chain.atn_balance(p.address).await?;
+    let initial = ATN * U256::from(INITIAL_ATN);
+    let balances_match_chain =
+        initial - p.initial_stake + claimed + mint == balance && p.initial_stake - slashed == stake;
+    Ok(PeerReport {
+        name: p.name.clone(),
+        role: format!("{:?}", p.role).to_lowercase(),
+        address: p.address,
+        behaviour: p
+            .byzantine
+            .map_or("honest", ByzantineKind::name)
+            .to_string(),
+        stake_wei: stake,
+        balance_wei: balance,
+        rewards_wei: rewards,
+        claimed_wei: claimed,
+        slashed_wei: slashed,
+        slash_reasons: reasons,
+        mint_wei: mint,
+        novelty,
+        balances_match_chain,
+    })
+}
+
 /// Reads the outcome of a run (simulated or multi-process) back from the chain.
 pub async fn build_from<B: Backend>(
     chain: &Contracts<B>,
@@ -170,60 +232,8 @@ pub async fn build_from<B: Backend>(
     }
     let mut peers = Vec::new();
     for p in inputs.peers {
-        let (mut rewards, mut claimed, mut slashed, mut mint) =
-            (U256::ZERO, U256::ZERO, U256::ZERO, U256::ZERO);
-        let mut reasons = Vec::new();
-        for e in &events {
-            match e {
-                RewardEvent::SolverRewarded { solver, amount, .. } if *solver == p.address => {
-                    rewards += *amount
-                }
-                RewardEvent::CoordinatorRewarded {
-                    coordinator,
-                    amount,
-                    ..
-                } if *coordinator == p.address => rewards += *amount,
-                RewardEvent::Slashed {
-                    account,
-                    amount,
-                    reason,
-                    task,
-                } if *account == p.address => {
-                    slashed += *amount;
-                    reasons.push(format!("task {task}: {reason}"));
-                }
-                RewardEvent::MintClaimed { agent, amount, .. } if *agent == p.address => {
-                    mint += *amount
-                }
-                RewardEvent::Claimed { account, amount } if *account == p.address => {
-                    claimed += *amount
-                }
-                _ => {}
-            }
-        }
-        let stake = chain.stake_of(p.address).await?.amount;
-        let balance = chain.atn_balance(p.address).await?;
-        let initial = ATN * U256::from(INITIAL_ATN);
-        let balances_match_chain = initial - p.initial_stake + claimed + mint == balance
-            && p.initial_stake - slashed == stake;
-        peers.push(PeerReport {
-            name: p.name.clone(),
-            role: format!("{:?}", p.role).to_lowercase(),
-            address: p.address,
-            behaviour: p
-                .byzantine
-                .map_or("honest", ByzantineKind::name)
-                .to_string(),
-            stake_wei: stake,
-            balance_wei: balance,
-            rewards_wei: rewards,
-            claimed_wei: claimed,
-            slashed_wei: slashed,
-            slash_reasons: reasons,
-            mint_wei: mint,
-            novelty: novelty.get(&p.address.to_string()).copied().unwrap_or(0.0),
-            balances_match_chain,
-        });
+        let n = novelty.get(&p.address.to_string()).copied().unwrap_or(0.0);
+        peers.push(peer_report(chain, p, &events, n).await?);
     }
     let mut faults: Vec<(String, String)> = inputs
         .peers
