@@ -90,7 +90,7 @@ fn post(node: &Node, path: &str, body: &[u8]) -> Option<(u16, Vec<u8>)> {
 }
 
 /// The client with the given headers (`Host` included: none is added).
-fn http_with(
+pub fn http_with(
     host: &str,
     method: &str,
     path: &str,

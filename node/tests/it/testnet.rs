@@ -368,6 +368,17 @@ fn join_with_a_role_stakes_once_serves_status_and_restarts() {
     // One status server: the overlay's `/status` is served beside the role's `/role`.
     let overlay = crate::overlay::get_json(status_addr.trim(), "/status").unwrap();
     assert!(overlay["peer_id"].is_string(), "{overlay}");
+    // The role routes sit behind the same guard: a page of another site (a foreign Host, as a
+    // DNS-rebinding page sends) is refused.
+    let (code, _) = crate::overlay::http_with(
+        status_addr.trim(),
+        "GET",
+        "/role",
+        &[("Host", "evil.example:80")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(code, 403);
     interrupt(&mut first);
 
     let mut second = join(&data, &net, &anvil.url, &boot_addr);
