@@ -172,19 +172,17 @@ pub fn emit(phase: Phase, epoch: u64, text: impl fmt::Display) {
 
 /// Emits the `publish` event of an epoch the aggregator just published, with its record.
 pub fn published(record: &EpochRecord, text: impl fmt::Display) {
-    let record_json = record_json(record);
-    tracing::info!(
-        target: TARGET,
-        event = Phase::Publish.name(),
-        epoch = record.epoch,
-        model = %record.model_id,
-        record = %record_json,
-        "{text}"
-    );
+    publish_event(record, false, text);
 }
 
 /// Emits the record of an epoch published before a restart (read back from the store).
 pub fn restored(record: &EpochRecord) {
+    publish_event(record, true, "epoch published before a restart");
+}
+
+/// The `publish` event with its record; `restored` marks bookkeeping after a restart, which
+/// the protocol log files without a progress entry.
+fn publish_event(record: &EpochRecord, restored: bool, text: impl fmt::Display) {
     let record_json = record_json(record);
     tracing::info!(
         target: TARGET,
@@ -192,8 +190,8 @@ pub fn restored(record: &EpochRecord) {
         epoch = record.epoch,
         model = %record.model_id,
         record = %record_json,
-        restored = true,
-        "epoch published before a restart"
+        restored,
+        "{text}"
     );
 }
 
