@@ -72,10 +72,7 @@ impl GatedNode {
         let (gate, _) = Actor::spawn(
             None,
             Gate::<TestChain>::default(),
-            GateArgs {
-                chain,
-                mailbox: None,
-            },
+            GateArgs { chain, inbox: None },
         )
         .await
         .unwrap();

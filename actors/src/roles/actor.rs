@@ -1,6 +1,7 @@
 //! The role actor: a ractor actor that steps its role once per tick against the current chain
-//! head and reports to the block board. A step is skipped while nothing it reads moved (the
-//! head, the gossip mailbox) and the last step was not waiting on the network. All state that
+//! head and reports to the block board, and at once when the gate files new gossip for it
+//! ([`RoleMsg::Announced`], see [`super::inbox`]). A tick's step is skipped while the head has
+//! not moved, nothing was announced and the last step was not waiting on the network. All state that
 //! matters lives in the store; on a failure the supervisor restarts the actor, which resumes its
 //! role from the store.
 
@@ -67,6 +68,8 @@ impl<C: ProtocolView + 'static> AnyRole<C> {
 pub enum RoleMsg {
     /// Look at the chain head and act.
     Tick,
+    /// The gate filed new gossip in the inbox: act on it without waiting for the next tick.
+    Announced,
 }
 
 /// What a role actor starts from.
@@ -107,9 +110,9 @@ pub struct RoleState<C> {
     tick: Duration,
     /// The role span (run, peer, role) its steps and protocol events run in.
     span: tracing::Span,
-    /// (head, mailbox version) of the last step that was not waiting: until either moves there
-    /// is nothing new to act on, and the step is skipped.
-    idle_at: Option<(u64, u64)>,
+    /// The head of the last step that was not waiting: until it moves, or gossip is announced,
+    /// there is nothing new to act on and the tick's step is skipped.
+    idle_at: Option<u64>,
 }
 
 impl<C: ProtocolView + 'static> Actor for RoleActor<C> {
@@ -127,6 +130,7 @@ impl<C: ProtocolView + 'static> Actor for RoleActor<C> {
         let role = AnyRole::resume(args.role, args.ctx.clone())
             .instrument(span.clone())
             .await?;
+        args.ctx.inbox.join(myself.get_cell());
         myself.send_after(args.tick, || RoleMsg::Tick);
         Ok(RoleState {
             role,
@@ -154,21 +158,32 @@ impl<C: ProtocolView + 'static> Actor for RoleActor<C> {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             RoleMsg::Tick => {
-                let ctx = state.role.ctx();
-                let head = ctx.chain.block_number().await?;
-                let seen = (head, ctx.mailbox.version());
-                if state.idle_at != Some(seen) {
-                    let span = state.span.clone();
-                    let waiting = state.role.step(head).instrument(span).await?;
-                    let ctx = state.role.ctx();
-                    ctx.board.report(&ctx.name, head, waiting);
-                    state.idle_at = (!waiting).then_some(seen);
-                }
+                step(state).await?;
                 // The next tick is due a tick after this step ends, never queued behind a
                 // long step (a timer at a fixed rate would pile ticks up in the mailbox).
                 myself.send_after(state.tick, || RoleMsg::Tick);
             }
+            // A step is due anyway when the last one was waiting: a burst of announcements
+            // costs one extra step, not one each.
+            RoleMsg::Announced if state.idle_at.is_some() => {
+                state.idle_at = None;
+                step(state).await?;
+            }
+            RoleMsg::Announced => {}
         }
         Ok(())
     }
+}
+
+/// Steps the role at the current head unless nothing moved since its last idle step.
+async fn step<C: ProtocolView + 'static>(state: &mut RoleState<C>) -> Result<(), RoleError> {
+    let head = state.role.ctx().chain.block_number().await?;
+    if state.idle_at != Some(head) {
+        let span = state.span.clone();
+        let waiting = state.role.step(head).instrument(span).await?;
+        let ctx = state.role.ctx();
+        ctx.board.report(&ctx.name, head, waiting);
+        state.idle_at = (!waiting).then_some(head);
+    }
+    Ok(())
 }

@@ -224,7 +224,7 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
         }
     }
 
-    /// Announces the epoch's model on gossip (to this peer's own mailbox too) and remembers the
+    /// Announces the epoch's model on gossip (to this peer's own inbox too) and remembers the
     /// announcement across restarts.
     async fn announce(
         &self,
@@ -241,7 +241,7 @@ impl<C: ProtocolView + 'static> Aggregator<C> {
             mint_list_id,
             mint_root,
         };
-        ctx.mailbox.put_model(announcement.clone());
+        ctx.inbox.file_model(&announcement)?;
         ctx.net
             .publish(GossipTopic::Models, encode(&announcement))
             .await

@@ -44,8 +44,8 @@ pub async fn claim_mints<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<bool
             return Ok(false);
         }
         let Some(a) = ctx
-            .mailbox
-            .models(epoch)
+            .inbox
+            .models(epoch)?
             .into_iter()
             .find(|a| a.mint_root == root.0)
         else {

@@ -330,7 +330,7 @@ impl<C: ProtocolView + 'static> Coordinator<C> {
         let cursor = "coordinator.mint_epoch";
         let mut epoch: u64 = ctx.load(cursor)?.unwrap_or(1);
         loop {
-            let announcements = ctx.mailbox.models(epoch);
+            let announcements = ctx.inbox.models(epoch)?;
             if announcements.is_empty() {
                 return Ok(false);
             }

@@ -1,10 +1,9 @@
 //! What every role actor of a peer shares: its chain handle and role key, its overlay client,
-//! its durable store, the gossip it accepted, the model kind, the simulation's block board and
+//! its durable store, its inbox of accepted gossip, the model kind, the simulation's block board and
 //! the protocol-log run its events go to. Content (specs, held-out sets, models, bundles, mint lists) is kept in the store by
 //! content id and fetched from providers over request-response when missing ([`super::fetch`]).
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use alloy::primitives::{Address, U256};
 use autonet_contracts::ProtocolView;
@@ -19,7 +18,7 @@ use super::events::RunId;
 use super::fetch::Fetcher;
 use crate::protocol::model::{Accepted, Aggregate, TrainingModel};
 use crate::protocol::score::Verdict;
-use crate::protocol::wire::{ModelAnnouncement, content_id};
+use crate::protocol::wire::content_id;
 
 /// Content by id (BLAKE3 of the bytes).
 pub const CONTENT: Table = Table::new("protocol.content");
@@ -35,78 +34,6 @@ impl autonet_p2p::transfer::ContentSource for StoredContent {
 
 /// Role records (stages, salts, cursors), CBOR by key.
 pub const RECORDS: Table = Table::new("protocol.records");
-
-/// Accepted gossip, shared between the peer's mailbox actor and its role actor.
-#[derive(Debug, Clone, Default)]
-pub struct Mailbox {
-    inner: Arc<Mutex<MailboxInner>>,
-}
-
-#[derive(Debug, Default)]
-struct MailboxInner {
-    /// Task spec bytes by task id (from `tasks` announcements).
-    specs: BTreeMap<U256, Vec<u8>>,
-    /// Model announcements by epoch, several per epoch (a staked rogue may announce too; the
-    /// chain decides which one counts), at most [`MAX_ANNOUNCEMENTS_PER_EPOCH`] each.
-    models: BTreeMap<u64, Vec<ModelAnnouncement>>,
-    /// Bumped whenever something new is put.
-    version: u64,
-}
-
-impl Mailbox {
-    /// Files the spec bytes announced for `task`; the first one wins, later ones are dropped.
-    /// Callers check the bytes against the task's on-chain `specHash` before use.
-    pub fn put_spec(&self, task: U256, spec: Vec<u8>) {
-        if let Ok(mut guard) = self.inner.lock() {
-            let m = &mut *guard;
-            if let std::collections::btree_map::Entry::Vacant(e) = m.specs.entry(task) {
-                e.insert(spec);
-                m.version += 1;
-            }
-        }
-    }
-
-    /// The spec bytes announced for `task`, if any arrived.
-    pub fn spec(&self, task: U256) -> Option<Vec<u8>> {
-        self.inner.lock().ok()?.specs.get(&task).cloned()
-    }
-
-    /// Files a model announcement under its epoch, unless it is a duplicate or the epoch
-    /// already holds [`MAX_ANNOUNCEMENTS_PER_EPOCH`].
-    pub fn put_model(&self, a: ModelAnnouncement) {
-        if let Ok(mut guard) = self.inner.lock() {
-            let m = &mut *guard;
-            let list = m.models.entry(a.epoch).or_default();
-            if list.len() < MAX_ANNOUNCEMENTS_PER_EPOCH && !list.contains(&a) {
-                list.push(a);
-                m.version += 1;
-            }
-        }
-    }
-
-    /// Every distinct announcement of `epoch`, in arrival order.
-    pub fn models(&self, epoch: u64) -> Vec<ModelAnnouncement> {
-        self.inner
-            .lock()
-            .ok()
-            .and_then(|m| m.models.get(&epoch).cloned())
-            .unwrap_or_default()
-    }
-
-    /// Whether any announcement of `epoch` arrived.
-    pub fn has_model(&self, epoch: u64) -> bool {
-        !self.models(epoch).is_empty()
-    }
-
-    /// Changes whenever a new spec or announcement arrives.
-    pub fn version(&self) -> u64 {
-        self.inner.lock().map(|m| m.version).unwrap_or_default()
-    }
-}
-
-/// Announcements kept per epoch: enough for every honest aggregator of a network, few enough
-/// that a flood of distinct rogue announcements cannot grow memory.
-pub const MAX_ANNOUNCEMENTS_PER_EPOCH: usize = 16;
 
 /// Settings of a simulated network every role agrees on.
 #[derive(Debug, Clone)]
@@ -151,8 +78,8 @@ pub struct Ctx<C> {
     pub fetcher: Fetcher,
     /// Holds and serves model shards; the aggregator publishes models through it.
     pub shards: crate::shards::ShardHost,
-    /// Gossip the gate accepted (task specs, model announcements).
-    pub mailbox: Mailbox,
+    /// Where the gate files accepted gossip (task specs, model announcements).
+    pub inbox: super::inbox::Inbox,
     /// The model kind the network trains.
     pub model: Arc<dyn TrainingModel>,
     /// The settings every role of the network agrees on.

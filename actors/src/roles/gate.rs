@@ -1,4 +1,4 @@
-//! The gossip gate and mailbox of a peer.
+//! The gossip gate of a peer: its router of gossip to the role.
 //!
 //! [`Gate`] is the bridge's validator: a message is accepted only when its author's PeerId is
 //! bound on chain (RPB registration, both keys signed, the PeerId key's Ed25519 signature
@@ -10,18 +10,18 @@
 //! Malformed bodies are rejected. Answers, positive and negative, are cached in a bounded
 //! [`BindingCache`] for [`BINDING_TTL_BLOCKS`] blocks, and forgotten earlier when a block
 //! carries a registration or stake event of the PeerId or account. Each message is decoded once,
-//! here: an accepted announcement goes straight into the peer's [`Mailbox`] for its role actor.
+//! here: an accepted announcement is filed in the peer's [`Inbox`] and the role actor is woken.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy::primitives::{Address, Bytes, U256};
+use alloy::primitives::{Address, Bytes};
 use autonet_contracts::{BindingChange, ChainError, ProtocolView, Role};
 use autonet_p2p::{GossipTopic, InboundMessage, MessageAcceptance, PeerId};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
-use super::ctx::Mailbox;
+use super::inbox::Inbox;
 use crate::bridge::Validate;
 use crate::protocol::wire::{MAX_ANNOUNCEMENT_BYTES, ModelAnnouncement, TaskAnnouncement, decode};
 
@@ -133,7 +133,7 @@ impl BindingCache {
 pub struct GateState<C> {
     chain: Arc<C>,
     /// Where accepted announcements go (none: the gate only judges).
-    mailbox: Option<Mailbox>,
+    inbox: Option<Inbox>,
     cache: BindingCache,
     /// The newest block whose binding events were applied to the cache.
     block: Option<u64>,
@@ -141,11 +141,11 @@ pub struct GateState<C> {
 }
 
 impl<C> GateState<C> {
-    /// A gate state reading `chain`, with an empty cache and no mailbox.
+    /// A gate state reading `chain`, with an empty cache and no inbox.
     pub fn new(chain: Arc<C>) -> Self {
         Self {
             chain,
-            mailbox: None,
+            inbox: None,
             cache: BindingCache::new(BINDING_CACHE_CAPACITY),
             block: None,
             synced_at: None,
@@ -167,7 +167,7 @@ pub struct GateArgs<C> {
     /// Where bindings and stakes are read.
     pub chain: Arc<C>,
     /// Where accepted announcements are filed (none: the gate only judges).
-    pub mailbox: Option<Mailbox>,
+    pub inbox: Option<Inbox>,
 }
 
 impl<C: ProtocolView + 'static> Actor for Gate<C> {
@@ -181,7 +181,7 @@ impl<C: ProtocolView + 'static> Actor for Gate<C> {
         args: GateArgs<C>,
     ) -> Result<GateState<C>, ActorProcessingErr> {
         let mut state = GateState::new(args.chain);
-        state.mailbox = args.mailbox;
+        state.inbox = args.inbox;
         Ok(state)
     }
 
@@ -262,8 +262,8 @@ async fn judge<C: ProtocolView>(state: &mut GateState<C>, m: &InboundMessage) ->
     let Some(announcement) = Announcement::decode(m.topic, &m.body) else {
         return MessageAcceptance::Reject;
     };
-    if let Some(mailbox) = &state.mailbox {
-        announcement.file(mailbox);
+    if let Some(inbox) = &state.inbox {
+        announcement.file(inbox);
     }
     MessageAcceptance::Accept
 }
@@ -287,10 +287,17 @@ impl Announcement {
         }
     }
 
-    fn file(self, mailbox: &Mailbox) {
-        match self {
-            Announcement::Task(a) => mailbox.put_spec(U256::from_be_bytes(a.task_id), a.spec),
-            Announcement::Model(a) => mailbox.put_model(a),
+    /// Files the announcement and wakes the role. A store that fails to take it loses only
+    /// this copy: the message is still relayed, and roles fetch specs by id from providers.
+    fn file(self, inbox: &Inbox) {
+        let filed = match &self {
+            Announcement::Task(a) => inbox.file_spec(a).map(|()| true),
+            Announcement::Model(a) => inbox.file_model(a),
+        };
+        match filed {
+            Ok(true) => inbox.wake(),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "an accepted announcement could not be filed"),
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod ctx;
 pub mod events;
 pub mod fetch;
 pub mod gate;
+pub mod inbox;
 pub mod peer;
 pub mod proposer;
 pub mod protocol_log;

@@ -1,5 +1,5 @@
 //! One protocol peer: an overlay node, its durable store, its shard host (every role peer holds
-//! and serves model shards), the gossip gate (which files accepted announcements in the role's mailbox) behind the network bridge, and its role
+//! and serves model shards), the gossip gate (which files accepted announcements in the role's inbox and wakes it) behind the network bridge, and its role
 //! actor under a supervisor with a restart budget.
 
 use std::path::PathBuf;
@@ -18,9 +18,10 @@ use tokio::task::JoinHandle;
 
 use super::RoleError;
 use super::actor::{RoleActor, RoleArgs};
-use super::ctx::{Ctx, Mailbox};
+use super::ctx::Ctx;
 use super::fetch::Fetcher;
 use super::gate::{Gate, GateArgs};
+use super::inbox::Inbox;
 use crate::bridge::{BridgeArgs, BridgeMsg, NetworkBridge};
 use crate::shards::{ChainAuthority, HoldAuthority, HostConfig, ShardHost};
 use crate::supervisor::{ChildSpec, Supervisor, SupervisorConfig, SupervisorMsg};
@@ -128,11 +129,11 @@ pub async fn start_peer<C: ProtocolView + 'static>(
     let shards = ShardHost::start_with(client.clone(), host_config, authority.clone())
         .await
         .map_err(|e| RoleError::Actor(format!("shard host: {e}")))?;
-    let mailbox = Mailbox::default();
-    // The gate judges each gossip message and files what it accepts in the role's mailbox.
+    let inbox = Inbox::new(store.clone());
+    // The gate judges each gossip message, files what it accepts and wakes the role actor.
     let gate_args = GateArgs {
         chain: parts.chain.clone(),
-        mailbox: Some(mailbox.clone()),
+        inbox: Some(inbox.clone()),
     };
     let (gate, _) = Actor::spawn(None, Gate::<C>::default(), gate_args)
         .await
@@ -157,7 +158,7 @@ pub async fn start_peer<C: ProtocolView + 'static>(
         fetcher: Fetcher::new(client.clone(), store.clone(), authority),
         shards: shards.clone(),
         store,
-        mailbox,
+        inbox,
         model: parts.model,
         plan: parts.plan,
         board: parts.board,

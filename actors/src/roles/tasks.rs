@@ -15,7 +15,7 @@ use super::RoleError;
 use super::ctx::Ctx;
 use super::fetch::ContentKind;
 use crate::protocol::phase::Deadlines;
-use crate::protocol::wire::{TaskSpec, content_id};
+use crate::protocol::wire::TaskSpec;
 
 /// A task with its decoded spec.
 #[derive(Debug, Clone)]
@@ -51,26 +51,17 @@ enum Spec {
     Ready(TaskSpec),
 }
 
-async fn spec_of<C: ProtocolView + 'static>(
-    ctx: &Ctx<C>,
-    id: U256,
-    info: &TaskInfo,
-) -> Result<Spec, RoleError> {
-    let want = info.spec_hash.0;
-    let bytes = match ctx.mailbox.spec(id) {
-        Some(b) if content_id(&b) == want => {
-            ctx.keep(&b)?;
-            Some(b)
-        }
-        _ => ctx.content(want, ContentKind::TaskBatch)?,
-    };
-    Ok(match bytes {
-        None => Spec::Missing,
-        Some(b) => match TaskSpec::decode(&b) {
-            Ok(s) => Spec::Ready(s),
-            Err(e) => Spec::Unusable(e.to_string()),
+fn spec_of<C: ProtocolView + 'static>(ctx: &Ctx<C>, info: &TaskInfo) -> Result<Spec, RoleError> {
+    // The gate filed announced specs by content id: the on-chain hash finds the right one.
+    Ok(
+        match ctx.content(info.spec_hash.0, ContentKind::TaskBatch)? {
+            None => Spec::Missing,
+            Some(b) => match TaskSpec::decode(&b) {
+                Ok(s) => Spec::Ready(s),
+                Err(e) => Spec::Unusable(e.to_string()),
+            },
         },
-    })
+    )
 }
 
 /// The tasks a role works on.
@@ -95,7 +86,7 @@ impl Tracker {
         for raw in open {
             let id = U256::from_be_bytes(raw);
             let info = ctx.chain.task_info(id).await?;
-            if let Spec::Ready(spec) = spec_of(ctx, id, &info).await? {
+            if let Spec::Ready(spec) = spec_of(ctx, &info)? {
                 t.tasks.insert(id, KnownTask { id, info, spec });
             }
         }
@@ -132,7 +123,7 @@ impl Tracker {
                 Err(e) if matches!(e.revert(), Some(TaskContractErrors::UnknownTask(_))) => break,
                 Err(e) => return Err(e.into()),
             };
-            match spec_of(ctx, id, &info).await? {
+            match spec_of(ctx, &info)? {
                 Spec::Missing => {
                     waiting = true;
                     break;

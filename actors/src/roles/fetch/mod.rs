@@ -1,4 +1,4 @@
-//! Content fetching for the role actors, off the actor's mailbox.
+//! Content fetching for the role actors, off the role actor's message loop.
 //!
 //! A role asks for content by id; if the store has it, it gets it, else [`Fetcher::get`] starts
 //! a background attempt (unless one is running or backing off, see [`book`]) and answers `None`
