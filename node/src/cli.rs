@@ -49,9 +49,14 @@ pub struct GlobalArgs {
     pub log_format: Option<LogFormat>,
 
     /// Log filter: a level (error, warn, info, debug, trace) or per-target directives such as
-    /// `info,autonet_p2p=debug` [default: info].
+    /// `info,autonet_p2p=debug` [default: `RUST_LOG` when set, else info].
     #[arg(long, global = true, env = "AUTONET_LOG_LEVEL", value_name = "FILTER")]
     pub log_level: Option<String>,
+
+    /// Colour in log lines: `auto` colours only when stderr is a terminal and `NO_COLOR` is
+    /// unset [default: auto].
+    #[arg(long, global = true, env = "AUTONET_COLOR", value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
 
     /// Print the effective configuration of the command (every setting; unset optional ones as
     /// comments) as TOML and exit; `--dump-config=FILE` writes it to FILE (`-`: stdout).
@@ -65,6 +70,30 @@ pub struct GlobalArgs {
         default_missing_value = "-"
     )]
     pub dump_config: Option<PathBuf>,
+}
+
+/// When log lines carry colour codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorChoice {
+    /// Only when stderr is a terminal and `NO_COLOR` is unset (files and journald get none).
+    #[default]
+    Auto,
+    /// Always, even into a file or a pipe.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour output going to a stream that `is_terminal` or not.
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none(),
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+        }
+    }
 }
 
 /// How log lines are written (to stderr).

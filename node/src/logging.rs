@@ -1,9 +1,18 @@
 //! `tracing` output for the node: text or JSON lines on stderr, and the protocol log
 //! (`autonet_actors::roles::protocol_log`) that progress lines, the status endpoint and the
 //! simulation report are built from.
+//!
+//! Each protocol event reaches the operator once: in text format as a progress line on stdout
+//! (the stderr log leaves those events out), in JSON format as a JSON event on stderr (and no
+//! progress lines are printed). Colour codes go only to a terminal unless asked for.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::bail;
+use autonet_actors::roles::events::TARGET as PROTOCOL_TARGET;
 use autonet_actors::roles::protocol_log::ProtocolLog;
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -11,21 +20,64 @@ use tracing_subscriber::{EnvFilter, Layer};
 use crate::cli::LogFormat;
 use crate::config::LogConfig;
 
+/// Whether protocol events are shown as progress lines on stdout (text logs) rather than as
+/// log events (JSON logs). True until [`init`] says otherwise (library use, tests).
+static PROGRESS_LINES: AtomicBool = AtomicBool::new(true);
+
 /// Installs the global subscriber: the output, filtered by the configured level, and the
 /// protocol log, which sees every protocol event whatever that level. The filter was validated
 /// when the config was resolved.
 pub fn init(log: &LogConfig) {
-    let filter = EnvFilter::try_new(&log.level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let output = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let filter = output_filter(&log.level);
+    let ansi = log.color.enabled(std::io::stderr().is_terminal());
+    let output = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let output = match log.format {
-        LogFormat::Text => output.with_filter(filter).boxed(),
+        // Protocol events are the progress lines on stdout; their spans stay, as context of
+        // the other events.
+        LogFormat::Text => output
+            .with_filter(filter)
+            .with_filter(filter_fn(|m| {
+                !(m.is_event() && m.target() == PROTOCOL_TARGET)
+            }))
+            .boxed(),
         LogFormat::Json => output.json().with_filter(filter).boxed(),
     };
+    PROGRESS_LINES.store(log.format == LogFormat::Text, Ordering::Relaxed);
     // A second init (tests calling into the binary's code twice) is harmless: keep the first.
     let _ = tracing_subscriber::registry()
         .with(output)
         .with(ProtocolLog::new().with_filter(ProtocolLog::filter()))
         .try_init();
+}
+
+/// Targets quieted unless the filter names them: expected noise, not news for an operator.
+const QUIETED: [(&str, &str); 2] = [
+    // A peer that closes a connection makes the other side's yamux report `Broken pipe`.
+    ("yamux", "yamux::connection=error"),
+    // One `local_peer_id` line per swarm; the node logs its listen addresses itself.
+    ("libp2p_swarm", "libp2p_swarm=warn"),
+];
+
+/// The output's filter: `level` (validated with the config), plus [`QUIETED`] where `level`
+/// says nothing about those targets.
+fn output_filter(level: &str) -> EnvFilter {
+    let mut filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    for (target, directive) in QUIETED {
+        if !level.contains(target)
+            && let Ok(d) = directive.parse()
+        {
+            filter = filter.add_directive(d);
+        }
+    }
+    filter
+}
+
+/// Whether to print protocol events as progress lines on stdout: not when the log already
+/// carries them as JSON events.
+pub fn progress_lines() -> bool {
+    PROGRESS_LINES.load(Ordering::Relaxed)
 }
 
 /// The installed protocol log. Without a subscriber (library use), installs one that only

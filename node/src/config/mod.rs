@@ -149,8 +149,11 @@ impl Config {
         if let Some(format) = args.log_format {
             config.log.format = format;
         }
-        if let Some(level) = &args.log_level {
-            config.log.level = level.clone();
+        if let Some(level) = log_level(args, std::env::var("RUST_LOG").ok()) {
+            config.log.level = level;
+        }
+        if let Some(color) = args.color {
+            config.log.color = color;
         }
         flags::apply(&mut config, command);
         config.validate()?;
@@ -169,6 +172,14 @@ impl Config {
         self.role.validate()?;
         self.chain.validate()
     }
+}
+
+/// The log filter that overrides the file's: `--log-level` (or `AUTONET_LOG_LEVEL`), else a
+/// non-empty `RUST_LOG`, the variable every Rust program's users reach for first.
+fn log_level(args: &GlobalArgs, rust_log: Option<String>) -> Option<String> {
+    args.log_level
+        .clone()
+        .or_else(|| rust_log.filter(|v| !v.trim().is_empty()))
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {

@@ -13,7 +13,7 @@ use autonet_p2p::Multiaddr;
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
-use crate::cli::LogFormat;
+use crate::cli::{ColorChoice, LogFormat};
 use crate::overlay::{DhtModeArg, InferenceModel};
 use crate::peer::RoleArg;
 
@@ -25,6 +25,8 @@ pub struct LogConfig {
     pub format: LogFormat,
     /// A `tracing` filter such as `info` or `info,autonet_p2p=debug`.
     pub level: String,
+    /// `auto` (colour only on a terminal), `always` or `never`.
+    pub color: ColorChoice,
 }
 
 impl Default for LogConfig {
@@ -32,6 +34,7 @@ impl Default for LogConfig {
         Self {
             format: LogFormat::Text,
             level: "info".into(),
+            color: ColorChoice::Auto,
         }
     }
 }

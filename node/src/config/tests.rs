@@ -44,6 +44,11 @@ const CASES: &[Case] = &[
         Some((&["--log-level", "warn", "keygen"], "\"warn\"")),
     ),
     case(
+        "log.color",
+        "\"never\"",
+        Some((&["--color", "always", "keygen"], "\"always\"")),
+    ),
+    case(
         "network.listen",
         "[\"/ip4/127.0.0.1/tcp/5000\"]",
         Some((
@@ -434,4 +439,20 @@ fn unknown_keys_and_bad_filters_are_errors() {
         Config::resolve(&a, &keygen()),
         Err(ConfigError::LogFilter { .. })
     ));
+}
+
+#[test]
+fn rust_log_sets_the_filter_unless_a_flag_does() {
+    let mut a = GlobalArgs::default();
+    assert_eq!(super::log_level(&a, None), None);
+    assert_eq!(super::log_level(&a, Some("  ".into())), None);
+    assert_eq!(
+        super::log_level(&a, Some("debug,libp2p=warn".into())).as_deref(),
+        Some("debug,libp2p=warn")
+    );
+    a.log_level = Some("warn".into());
+    assert_eq!(
+        super::log_level(&a, Some("debug".into())).as_deref(),
+        Some("warn")
+    );
 }

@@ -240,10 +240,14 @@ async fn print_progress_until_signal(
 ) {
     tokio::pin!(collector);
     let mut shown = 0;
+    // JSON logs carry the protocol events already: one stream, not both.
+    let print = crate::logging::progress_lines();
     loop {
         for e in log.entries_since(shown) {
             // A closed stdout (the terminal went away) must not stop the peer.
-            let _ = writeln!(std::io::stdout(), "{}", e.progress_line());
+            if print {
+                let _ = writeln!(std::io::stdout(), "{}", e.progress_line());
+            }
             shown += 1;
         }
         tokio::select! {

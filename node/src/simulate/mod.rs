@@ -216,7 +216,8 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<Report> {
         }
     };
     let mut net = network::Network::start(args, &dir).await?;
-    let outcome = net.run_to_completion(args.timeout(), !args.json).await;
+    let progress = !args.json && crate::logging::progress_lines();
+    let outcome = net.run_to_completion(args.timeout(), progress).await;
     let report = report::build(&net, args, outcome).await;
     net.stop().await;
     report

@@ -36,6 +36,8 @@ pub fn autonet(data_dir: &Path) -> Command {
     cmd.env("HOME", data_dir)
         .env(INSECURE_KDF.0, INSECURE_KDF.1)
         .env_remove("XDG_DATA_HOME")
+        // The node honours RUST_LOG; a developer's own setting must not change what tests see.
+        .env_remove("RUST_LOG")
         .arg("--data-dir")
         .arg(data_dir);
     cmd

@@ -74,6 +74,53 @@ fn defaults_complete_three_epochs_and_balances_match_the_chain() {
     assert_eq!(wei(&r["total_mint_wei"]), 0xdde1c3b87a33750000, "{r:#}");
 }
 
+/// `simulate > out 2> err` (#23): each protocol event once (a progress line on stdout, not
+/// also a log line on stderr) and no colour codes in a file; with `--log-format json` the events
+/// are JSON log lines on stderr and stdout carries no progress lines.
+#[test]
+fn each_protocol_event_is_shown_once_and_files_get_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = run_ok(autonet(dir.path()).args(["simulate", "--seed", "1", "--epochs", "1"]));
+    let (out, err) = (stdout(&text), crate::stderr(&text));
+    assert!(!out.contains('\x1b') && !err.contains('\x1b'), "{err}");
+    let created: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("task 1 created"))
+        .collect();
+    assert_eq!(created.len(), 1, "{out}");
+    for event in ["task 1 created", "committed", "revealed", "finalized"] {
+        assert!(out.contains(event), "no `{event}` progress line: {out}");
+        assert!(!err.contains(event), "`{event}` is also on stderr: {err}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let json = run_ok(autonet(dir.path()).args([
+        "--log-format",
+        "json",
+        "simulate",
+        "--seed",
+        "1",
+        "--epochs",
+        "1",
+    ]));
+    let (out, err) = (stdout(&json), crate::stderr(&json));
+    assert!(
+        !out.contains("task 1 created"),
+        "progress lines with JSON logs: {out}"
+    );
+    let events = err
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["target"] == "autonet::protocol")
+        .filter(|e| {
+            e["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("task 1 created"))
+        })
+        .count();
+    assert_eq!(events, 1, "{err}");
+}
+
 /// One Byzantine solver of three, for every kind: it earns nothing, it is slashed exactly where
 /// the protocol says (garbage and copy: invalid reveal; silent: committed without reveal; late:
 /// its commit is refused, so there is nothing to slash), the two honest solvers share the solver
