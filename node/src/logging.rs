@@ -53,9 +53,12 @@ pub fn init(log: &LogConfig) {
 }
 
 /// Targets quieted unless the filter names them: expected noise, not news for an operator.
-const QUIETED: [(&str, &str); 2] = [
+const QUIETED: [(&str, &str); 3] = [
     // A peer that closes a connection makes the other side's yamux report `Broken pipe`.
     ("yamux", "yamux::connection=error"),
+    // A lone bootstrap node's periodic Kademlia bootstrap finds no peer to ask; the node's own
+    // heartbeat warns when a node that should have peers has none.
+    ("libp2p_kad", "libp2p_kad::behaviour=error"),
     // One `local_peer_id` line per swarm; the node logs its listen addresses itself.
     ("libp2p_swarm", "libp2p_swarm=warn"),
 ];

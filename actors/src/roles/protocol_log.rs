@@ -148,6 +148,11 @@ impl RunLog {
             .unwrap_or_default()
     }
 
+    /// The newest event, if any.
+    pub fn last(&self) -> Option<Entry> {
+        self.with(|r| r.entries.last().cloned())
+    }
+
     /// Published epochs, in order.
     pub fn epochs(&self) -> Vec<EpochRecord> {
         let mut v = self.with(|r| r.epochs.clone());

@@ -52,6 +52,11 @@ pub struct NetConfig {
     pub dht_mode: DhtModeArg,
     /// Connections to keep (8..=1000).
     pub target_peers: u16,
+    /// Seconds between one-line summaries in the log (peers, mesh, epoch, phase); 0: none.
+    pub summary_secs: u32,
+    /// Seconds after start at which a node with no peer warns that it cannot reach its
+    /// bootstrap peers (1..=3600).
+    pub bootstrap_timeout_secs: u32,
     /// Status endpoint (loopback; port 0 picks a free port).
     pub status: SocketAddr,
     /// Prometheus metrics endpoint (loopback); unset serves none.
@@ -75,6 +80,12 @@ impl NetConfig {
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=3_600).contains(&self.bootstrap_timeout_secs) {
+            return Err(invalid(
+                "network.bootstrap_timeout_secs",
+                format!("{} is not in 1..=3600", self.bootstrap_timeout_secs),
+            ));
+        }
         if !(8..=1_000).contains(&self.target_peers) {
             return Err(invalid(
                 "network.target_peers",
@@ -118,6 +129,8 @@ impl Default for NetConfig {
             bootstrap: Vec::new(),
             dht_mode: DhtModeArg::Server,
             target_peers: autonet_p2p::peer_manager::DEFAULT_TARGET_PEERS,
+            summary_secs: 60,
+            bootstrap_timeout_secs: 30,
             status: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             metrics: None,
             limits: LimitsConfig::default(),

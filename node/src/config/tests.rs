@@ -70,6 +70,16 @@ const CASES: &[Case] = &[
         Some((&["join", "--dht-mode", "server"], "\"server\"")),
     ),
     case(
+        "network.summary_secs",
+        "0",
+        Some((&["join", "--summary-secs", "10"], "10")),
+    ),
+    case(
+        "network.bootstrap_timeout_secs",
+        "5",
+        Some((&["bootstrap", "--bootstrap-timeout", "9"], "9")),
+    ),
+    case(
         "network.target_peers",
         "64",
         Some((&["bootstrap", "--target-peers", "100"], "100")),

@@ -12,6 +12,7 @@
 //! `--inference jepa` the node is an inference peer: [`inference`] answers plan requests over
 //! the RPC protocol; [`plan_client`] is the asking side used by `autonet infer --peer`.
 
+pub mod heartbeat;
 pub mod http;
 pub mod inference;
 pub mod plan_client;
@@ -54,6 +55,19 @@ pub struct NodeArgs {
         value_name = "N"
     )]
     pub target_peers: Option<u16>,
+    /// Log a one-line summary (peers, mesh, epoch, phase) every SECS seconds; 0 turns it off
+    /// [default: 60].
+    #[arg(long, env = "AUTONET_SUMMARY_SECS", value_name = "SECS")]
+    pub summary_secs: Option<u32>,
+    /// Warn when the node has no peer this many seconds after it started dialling its
+    /// bootstrap peers [default: 30].
+    #[arg(
+        long,
+        env = "AUTONET_BOOTSTRAP_TIMEOUT",
+        value_parser = clap::value_parser!(u32).range(1..=3_600),
+        value_name = "SECS"
+    )]
+    pub bootstrap_timeout: Option<u32>,
     /// Be an inference peer: answer plan requests of `autonet infer --peer` with this model
     /// (trained as the JEPA flags say before the node starts listening).
     #[arg(long, env = "AUTONET_INFERENCE", value_name = "MODEL")]
@@ -197,6 +211,9 @@ fn run(config: &Config, bootstrap: Vec<Multiaddr>, dht_mode: DhtMode) -> anyhow:
     };
     let id = identity::load_or_create(&config.data_dir)?;
     let mut network = network_config(config, id.p2p_keypair()?);
+    let mut net = config.network.clone();
+    net.bootstrap = bootstrap.clone();
+    let heartbeat = heartbeat::Heartbeat::new(&net);
     network.bootstrap = bootstrap;
     network.dht_mode = dht_mode;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -206,15 +223,17 @@ fn run(config: &Config, bootstrap: Vec<Multiaddr>, dht_mode: DhtMode) -> anyhow:
     let endpoints = Endpoints {
         status: config.network.status,
         metrics: config.network.metrics,
+        heartbeat,
     };
     runtime.block_on(serve(network, endpoints, &config.data_dir, plans))
 }
 
-/// Where the local HTTP endpoints listen.
-#[derive(Debug, Clone, Copy)]
+/// Where the local HTTP endpoints listen, and what the log's heartbeat reports.
+#[derive(Debug, Clone)]
 struct Endpoints {
     status: SocketAddr,
     metrics: Option<SocketAddr>,
+    heartbeat: heartbeat::Heartbeat,
 }
 
 async fn serve(
@@ -268,6 +287,7 @@ async fn serve(
     });
 
     let signal = wait_for_signal();
+    args.heartbeat.clone().spawn(client.clone(), None);
     println!("peer id: {}", client.peer_id());
     for addr in client.listen_addrs().await? {
         println!("listening on {addr}");

@@ -216,6 +216,8 @@ async fn run(
     println!("status: http://{status_addr}/status (overlay), http://{status_addr}/role (role)");
     let role_metrics = metrics::serve_if(config.network.metrics, &peer.metrics).await?;
     let signal = crate::overlay::wait_for_signal();
+    crate::overlay::heartbeat::Heartbeat::new(&config.network)
+        .spawn(peer.client.clone(), Some(log.clone()));
     println!("{name}: running (Ctrl-C stops)");
     let collector = async {
         match role_metrics {

@@ -375,3 +375,60 @@ fn join_refuses_a_bootstrap_address_without_peer_id_and_public_status() {
         "loopback",
     );
 }
+
+/// A node whose bootstrap peer cannot be reached says so once its bootstrap timeout has passed
+/// (#23), and its log carries the periodic one-line summary; expected noise stays out of it.
+#[test]
+fn a_node_that_reaches_no_bootstrap_peer_warns_and_logs_its_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    // A valid peer id on a port nobody listens on.
+    let other = tempfile::tempdir().unwrap();
+    let key = super::run_ok(autonet(other.path()).args(["keygen", "--json"]));
+    let key: serde_json::Value = serde_json::from_str(&super::stdout(&key)).unwrap();
+    let bootstrap = format!(
+        "/ip4/127.0.0.1/tcp/1/p2p/{}",
+        key["peer_id"].as_str().unwrap()
+    );
+    let mut child = autonet(dir.path())
+        .args([
+            "join",
+            "--bootstrap",
+            &bootstrap,
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+        ])
+        .args(["--bootstrap-timeout", "1", "--summary-secs", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (mut warned, mut summary) = (None, None);
+    // Generous for a loaded machine; the node itself waits one second.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        if line.contains("no bootstrap peer could be reached") {
+            warned = Some(line);
+        } else if line.contains("autonet::summary") && line.contains("summary") {
+            summary = Some(line);
+        }
+        if warned.is_some() && summary.is_some() {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let warned = warned.expect("no warning about unreachable bootstrap peers");
+    assert!(
+        warned.contains("WARN") && warned.contains(&bootstrap),
+        "{warned}"
+    );
+    let summary = summary.expect("no summary line");
+    assert!(summary.contains("peers=0"), "{summary}");
+}
