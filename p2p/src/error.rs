@@ -81,3 +81,35 @@ pub enum P2pError {
     #[error(transparent)]
     Store(#[from] autonet_store::StoreError),
 }
+
+impl P2pError {
+    /// A refused listen address, with the whole cause: libp2p's transport error prints nothing
+    /// itself (the OS error is its source), and a busy port gets a sentence on what to do.
+    pub(crate) fn listen(addr: &impl std::fmt::Display, err: &dyn std::error::Error) -> Self {
+        let mut reason = err.to_string();
+        let mut source = err.source();
+        while let Some(e) = source {
+            let text = e.to_string();
+            if !text.is_empty() && !reason.contains(&text) {
+                if !reason.is_empty() {
+                    reason.push_str(": ");
+                }
+                reason.push_str(&text);
+            }
+            source = e.source();
+        }
+        if reason.is_empty() {
+            reason = "the transport refused it without a reason".into();
+        }
+        if reason.contains("Address already in use") {
+            reason.push_str(
+                "; another process (perhaps another autonet node) holds that port: stop it, \
+                 or choose another port with --listen (port 0 picks a free one)",
+            );
+        }
+        P2pError::Listen {
+            addr: addr.to_string(),
+            reason,
+        }
+    }
+}

@@ -177,10 +177,7 @@ pub fn new(
     for addr in &config.listen {
         swarm
             .listen_on(addr.clone())
-            .map_err(|e| P2pError::Listen {
-                addr: addr.to_string(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| P2pError::listen(addr, &e))?;
     }
     let mut bootstrap_peers = HashSet::new();
     for addr in &config.bootstrap {

@@ -432,3 +432,17 @@ fn a_node_that_reaches_no_bootstrap_peer_warns_and_logs_its_summary() {
     let summary = summary.expect("no summary line");
     assert!(summary.contains("peers=0"), "{summary}");
 }
+
+/// A busy listen port names its cause and what to do (#23: the reason used to be empty).
+#[test]
+fn a_busy_listen_port_names_the_cause() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("/ip4/127.0.0.1/tcp/{port}");
+    let err = run_fails(
+        autonet(dir.path()).args(["bootstrap", "--listen", &listen]),
+        "Address already in use",
+    );
+    assert!(err.contains(&listen) && err.contains("--listen"), "{err}");
+}
