@@ -23,13 +23,34 @@ pub struct AnvilProcess {
     pub url: String,
 }
 
-/// `$AUTONET_ANVIL`, else the binary of the pinned npm package in this checkout.
+/// Where anvil is looked for, in order: `$AUTONET_ANVIL`; the pinned npm package of this
+/// checkout (reproducible tests); `anvil` on `PATH` (an installed binary has no checkout). When
+/// none exists, the bare name `anvil`, which [`AnvilProcess::spawn`] refuses with a hint.
 pub fn default_binary() -> PathBuf {
-    std::env::var_os("AUTONET_ANVIL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+    if let Some(bin) = std::env::var_os("AUTONET_ANVIL") {
+        return PathBuf::from(bin);
+    }
+    let pinned = Path::new(env!("CARGO_MANIFEST_DIR")).join(PINNED);
+    if pinned.is_file() {
+        return pinned;
+    }
+    std::env::var_os("PATH")
+        .and_then(|path| on_path(&path, "anvil"))
+        .unwrap_or_else(|| PathBuf::from("anvil"))
+}
+
+/// The npm package's binary, relative to this crate.
+const PINNED: &str = "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
+
+/// The first executable file `name` in the directories of `path` (a `PATH` value). (Ten
+/// lines; the `which` crate would add a dependency for the same loop.)
+fn on_path(path: &std::ffi::OsStr, name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(path)
+        .map(|dir| dir.join(name))
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
 }
 
@@ -43,7 +64,9 @@ impl AnvilProcess {
     ) -> Result<Self, ChainError> {
         if !bin.exists() {
             return Err(ChainError::Transport(format!(
-                "anvil not found at {} (run scripts/build-contracts to install it)",
+                "anvil not found at {}: set AUTONET_ANVIL to its path, put it on PATH \
+                 (Foundry's `foundryup`, or `npm install @foundry-rs/anvil-linux-amd64`), or run \
+                 scripts/build-contracts in a checkout",
                 bin.display()
             )));
         }
@@ -114,5 +137,24 @@ impl AnvilProcess {
                 .map_err(|e| ChainError::Transport(e.to_string()))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn anvil_is_found_on_path_only_as_an_executable_file() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let path = std::env::join_paths([a.path(), b.path()]).unwrap();
+        assert_eq!(super::on_path(&path, "anvil"), None);
+        // Not executable: skipped.
+        std::fs::write(a.path().join("anvil"), "").unwrap();
+        assert_eq!(super::on_path(&path, "anvil"), None);
+        let bin = b.path().join("anvil");
+        std::fs::write(&bin, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(super::on_path(&path, "anvil"), Some(bin));
     }
 }

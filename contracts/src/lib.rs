@@ -25,6 +25,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod amount;
 pub mod anvil;
 pub mod backend;
 pub mod binding;
@@ -43,6 +44,7 @@ pub mod revert;
 pub mod rpc;
 pub mod workload;
 
+pub use amount::Atn;
 pub use backend::{Backend, ChainError, ChainLog, Receipt, TxRequest};
 pub use binding::{PeerClaim, verified_owner};
 pub use chain::{Chain, ModelRegistration, RegisteredModel, Role, StakeInfo, TaskParams};

@@ -22,6 +22,14 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
+            // A known contract refusal also says what to do about it.
+            if let Some(advice) = err
+                .chain()
+                .find_map(|e| e.downcast_ref::<autonet_contracts::ChainError>())
+                .and_then(autonet_contracts::ChainError::advice)
+            {
+                eprintln!("hint: {advice}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -2,6 +2,7 @@
 //! epoch mint amounts once an epoch's mint root is final.
 
 use alloy::primitives::U256;
+use autonet_contracts::Atn;
 use autonet_contracts::ProtocolView;
 use autonet_contracts::revert::ResultsRewardsErrors;
 
@@ -20,11 +21,7 @@ pub async fn claim_rewards<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<()
     }
     match ctx.chain.claim(ctx.address).await {
         Ok(_) => {
-            events::emit(
-                Phase::Claim,
-                0,
-                format!("claimed {} ATN wei of rewards", due),
-            );
+            events::emit(Phase::Claim, 0, format!("claimed {} of rewards", Atn(due)));
             Ok(())
         }
         Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::NothingToClaim(_))) => Ok(()),
@@ -63,7 +60,7 @@ pub async fn claim_mints<C: ProtocolView + 'static>(ctx: &Ctx<C>) -> Result<bool
                 .claim_mint(ctx.address, U256::from(epoch), amount, proof)
                 .await
             {
-                Ok(_) => events::emit(Phase::Mint, epoch, format!("claimed mint {amount} ATN wei")),
+                Ok(_) => events::emit(Phase::Mint, epoch, format!("claimed mint {}", Atn(amount))),
                 Err(e) if matches!(e.revert(), Some(ResultsRewardsErrors::AlreadyClaimed(_))) => {}
                 Err(e) => return Err(e.into()),
             }

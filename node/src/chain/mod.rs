@@ -13,9 +13,10 @@ pub const CHAIN_STORE_FILE: &str = "chain.redb";
 
 use std::path::{Path, PathBuf};
 
-use alloy::primitives::utils::{format_ether, parse_ether};
+use alloy::primitives::utils::parse_ether;
 use alloy::primitives::{Address, U256};
 use anyhow::{Context, bail};
+use autonet_contracts::Atn;
 use autonet_contracts::pending::PendingStore;
 use autonet_contracts::{
     Chain, Contracts, DeployConfig, Role, RpcChain, RpcConfig, deploy, discover,
@@ -267,10 +268,10 @@ pub fn run_stake(config: &Config, args: &StakeArgs) -> anyhow::Result<()> {
     };
     if amount < role.min_stake() {
         bail!(
-            "{} ATN is below the {} minimum of {} ATN",
-            format_ether(amount),
+            "{} is below the {} minimum of {}",
+            Atn(amount),
             args.role.key.role,
-            format_ether(role.min_stake())
+            Atn(role.min_stake())
         );
     }
     runtime()?.block_on(async {
@@ -306,7 +307,7 @@ pub fn run_unstake(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
                 );
             }
             c.unstake(me).await.context("unstake failed")?;
-            println!("withdrew {} ATN", format_ether(stake.amount));
+            println!("withdrew {}", Atn(stake.amount));
         }
         Ok(())
     })
@@ -321,7 +322,7 @@ pub fn run_claim(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
             bail!("nothing to claim for {me}");
         }
         c.claim(me).await.context("claim failed")?;
-        println!("claimed {} ATN", format_ether(due));
+        println!("claimed {}", Atn(due));
         Ok(())
     })
 }
@@ -337,10 +338,10 @@ pub fn run_balance(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
 async fn print_balance(c: &Contracts<RpcChain>, me: Address) -> anyhow::Result<()> {
     let stake = c.stake_of(me).await?;
     println!("address:   {me}");
-    println!("balance:   {} ATN", format_ether(c.atn_balance(me).await?));
+    println!("balance:   {}", Atn(c.atn_balance(me).await?));
     println!(
-        "stake:     {} ATN (role {}{})",
-        format_ether(stake.amount),
+        "stake:     {} (role {}{})",
+        Atn(stake.amount),
         stake.role,
         if stake.unlock_block > 0 {
             format!(", unbonding until block {}", stake.unlock_block)
@@ -348,6 +349,6 @@ async fn print_balance(c: &Contracts<RpcChain>, me: Address) -> anyhow::Result<(
             String::new()
         }
     );
-    println!("claimable: {} ATN", format_ether(c.claimable(me).await?));
+    println!("claimable: {}", Atn(c.claimable(me).await?));
     Ok(())
 }

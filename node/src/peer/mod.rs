@@ -274,23 +274,26 @@ async fn ensure_staked(
                 stake.role
             );
         }
-        println!("stake: {} ATN (already staked)", fmt_atn(stake.amount));
+        println!(
+            "stake: {} (already staked)",
+            autonet_contracts::Atn(stake.amount)
+        );
         return Ok(());
     }
     let need = role.min_stake();
     let have = chain.atn_balance(me).await?;
     if have < need {
         bail!(
-            "{me} holds {} ATN; staking as {role:?} needs {} ATN (fund the address first)",
-            fmt_atn(have),
-            fmt_atn(need)
+            "{me} holds {}; staking as {role:?} needs {} (fund the address first)",
+            autonet_contracts::Atn(have),
+            autonet_contracts::Atn(need)
         );
     }
     chain
         .stake(me, role, need)
         .await
         .context("staking failed")?;
-    println!("stake: {} ATN (staked now)", fmt_atn(need));
+    println!("stake: {} (staked now)", autonet_contracts::Atn(need));
     Ok(())
 }
 
@@ -311,10 +314,6 @@ async fn ensure_bound(
         println!("peer binding: on chain already");
     }
     Ok(())
-}
-
-fn fmt_atn(x: U256) -> String {
-    alloy::primitives::utils::format_ether(x)
 }
 
 fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {

@@ -7,17 +7,11 @@ use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, U256};
 use autonet_actors::roles::events::EpochRecord;
-use autonet_contracts::{ATN, Backend, Chain, Contracts, ProtocolView, RewardEvent};
+use autonet_contracts::{ATN, Atn, Backend, Chain, Contracts, ProtocolView, RewardEvent};
 use serde::Serialize;
 
 use super::network::{INITIAL_ATN, Network, PeerInfo};
 use super::{ByzantineKind, SimulateArgs};
-
-/// ATN wei as a decimal ATN string with 6 decimals (display; exact values are in `*_wei`).
-fn atn(x: U256) -> f64 {
-    let v: u128 = x.try_into().unwrap_or(u128::MAX);
-    v as f64 / 1e18
-}
 
 /// One peer's outcome.
 #[derive(Debug, Clone, Serialize)]
@@ -326,27 +320,8 @@ impl Report {
                 s += &format!("      held-out loss: {b:.4} -> {a:.4}\n");
             }
         }
-        s += "\npeers                       stake      rewards    slashed    mint       novelty  chain\n";
-        for p in &self.peers {
-            s += &format!(
-                "  {:<14} {:<8} {:>10.3} {:>10.4} {:>10.4} {:>10.6} {:>8.4}  {}\n",
-                p.name,
-                p.behaviour,
-                atn(p.stake_wei),
-                atn(p.rewards_wei),
-                atn(p.slashed_wei),
-                atn(p.mint_wei),
-                p.novelty,
-                if p.balances_match_chain {
-                    "ok"
-                } else {
-                    "MISMATCH"
-                }
-            );
-            for r in &p.slash_reasons {
-                s += &format!("      slashed: {r}\n");
-            }
-        }
+        s += "\npeers\n";
+        s += &peer_table(&self.peers);
         s += "\nfaults\n";
         if self.faults.is_empty() {
             s += "  none\n";
@@ -355,11 +330,59 @@ impl Report {
             s += &format!("  {peer}: {what}\n");
         }
         s += &format!(
-            "\ntotals: rewards {:.4} ATN, slashed {:.4} ATN, mint {:.6} ATN\n",
-            atn(self.total_rewards_wei),
-            atn(self.total_slashed_wei),
-            atn(self.total_mint_wei)
+            "\ntotals: rewards {}, slashed {}, mint {}\n",
+            Atn(self.total_rewards_wei),
+            Atn(self.total_slashed_wei),
+            Atn(self.total_mint_wei)
         );
         s
     }
+}
+
+/// The peers as a table whose columns fit their content (amounts in ATN).
+fn peer_table(peers: &[PeerReport]) -> String {
+    use comfy_table::{CellAlignment, Table, presets};
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING).set_header([
+        "peer",
+        "behaviour",
+        "stake",
+        "rewards",
+        "slashed",
+        "mint",
+        "novelty",
+        "chain",
+    ]);
+    for p in peers {
+        t.add_row([
+            p.name.clone(),
+            p.behaviour.clone(),
+            Atn(p.stake_wei).to_string(),
+            Atn(p.rewards_wei).to_string(),
+            Atn(p.slashed_wei).to_string(),
+            Atn(p.mint_wei).to_string(),
+            format!("{:.4}", p.novelty),
+            if p.balances_match_chain {
+                "ok"
+            } else {
+                "MISMATCH"
+            }
+            .to_string(),
+        ]);
+    }
+    for column in 2..7 {
+        if let Some(c) = t.column_mut(column) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let mut s = String::new();
+    for line in t.to_string().lines() {
+        s += &format!("  {}\n", line.trim_end());
+    }
+    for p in peers {
+        for r in &p.slash_reasons {
+            s += &format!("  {}: slashed: {r}\n", p.name);
+        }
+    }
+    s
 }

@@ -355,10 +355,7 @@ fn join_with_a_role_stakes_once_serves_status_and_restarts() {
 
     let mut first = join(&data, &net, &anvil.url, &boot_addr);
     let text = first.lines.join("\n");
-    assert!(
-        text.contains("stake: 50.000000000000000000 ATN (staked now)"),
-        "{text}"
-    );
+    assert!(text.contains("stake: 50.000000 ATN (staked now)"), "{text}");
     assert!(text.contains("peer binding: registered"), "{text}");
     let status_addr = std::fs::read_to_string(data.join("status.addr")).unwrap();
     let status = crate::overlay::get_json(status_addr.trim(), "/role").unwrap();
