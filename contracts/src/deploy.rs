@@ -72,7 +72,20 @@ pub async fn deploy<B: Backend>(
     deployer: Address,
     cfg: &DeployConfig,
 ) -> Result<Contracts<B>, ChainError> {
-    let b = &backend;
+    let d = create_suite(&backend, deployer, cfg).await?;
+    let c = Contracts::new(backend, d);
+    wire(&c, deployer).await?;
+    register(&c, deployer).await?;
+    Ok(c)
+}
+
+/// The governance layer (ATN, REP, Timelock, Governor, Registry), then the protocol contracts,
+/// each constructed with the addresses it depends on.
+async fn create_suite<B: Backend>(
+    b: &B,
+    deployer: Address,
+    cfg: &DeployConfig,
+) -> Result<Deployment, ChainError> {
     let atn = create(
         b,
         deployer,
@@ -115,7 +128,27 @@ pub async fn deploy<B: Backend>(
         (deployer,).abi_encode_params().into(),
     )
     .await?;
-    let staking = create(
+    let governance = Deployment {
+        atn,
+        rep,
+        timelock,
+        governor,
+        registry,
+        ..Default::default()
+    };
+    create_protocol(b, deployer, cfg, governance).await
+}
+
+/// The protocol contracts on top of `d`'s governance layer (staking, projects, tasks, rewards,
+/// the PeerId binding registry, the model shard registry); returns `d` completed.
+async fn create_protocol<B: Backend>(
+    b: &B,
+    deployer: Address,
+    cfg: &DeployConfig,
+    mut d: Deployment,
+) -> Result<Deployment, ChainError> {
+    let atn = d.atn;
+    d.staking = create(
         b,
         deployer,
         "ParticipantStaking",
@@ -124,103 +157,118 @@ pub async fn deploy<B: Backend>(
             .into(),
     )
     .await?;
-    let project = create(
+    d.project = create(
         b,
         deployer,
         "Project",
         (atn, deployer).abi_encode_params().into(),
     )
     .await?;
-    let task = create(
+    d.task = create(
         b,
         deployer,
         "TaskContract",
-        (staking, project, deployer, U256::from(cfg.min_epoch_blocks))
+        (
+            d.staking,
+            d.project,
+            deployer,
+            U256::from(cfg.min_epoch_blocks),
+        )
             .abi_encode_params()
             .into(),
     )
     .await?;
-    let rewards = create(
+    d.rewards = create(
         b,
         deployer,
         "ResultsRewards",
-        (atn, staking, task, project, cfg.epoch_emission)
+        (atn, d.staking, d.task, d.project, cfg.epoch_emission)
             .abi_encode_params()
             .into(),
     )
     .await?;
-    let rpb = create(
+    d.rpb = create(
         b,
         deployer,
         "RPB",
-        (atn, timelock).abi_encode_params().into(),
+        (atn, d.timelock).abi_encode_params().into(),
     )
     .await?;
-    let shards = create(
+    d.shards = create(
         b,
         deployer,
         "ModelShardRegistry",
-        (staking, rewards, project).abi_encode_params().into(),
+        (d.staking, d.rewards, d.project).abi_encode_params().into(),
     )
     .await?;
-    let d = Deployment {
-        atn,
-        rep,
-        timelock,
-        governor,
-        registry,
-        staking,
-        project,
-        task,
-        rewards,
-        rpb,
-        shards,
-    };
-    let c = Contracts::new(backend, d);
+    Ok(d)
+}
+
+/// Points the contracts at each other: the slasher and task contract of staking, the project's
+/// task and rewards contracts, the task contract's rewards, the minter of ATN, REP's registry.
+async fn wire<B: Backend>(c: &Contracts<B>, deployer: Address) -> Result<(), ChainError> {
+    let d = c.addresses;
     c.send(
         deployer,
-        staking,
-        ParticipantStaking::setSlasherCall { slasher_: rewards },
+        d.staking,
+        ParticipantStaking::setSlasherCall {
+            slasher_: d.rewards,
+        },
     )
     .await?;
     c.send(
         deployer,
-        staking,
+        d.staking,
         ParticipantStaking::setTaskContractCall {
-            taskContract_: task,
+            taskContract_: d.task,
         },
     )
     .await?;
     c.send(
         deployer,
-        project,
+        d.project,
         Project::wireCall {
-            taskContract_: task,
-            rewards_: rewards,
+            taskContract_: d.task,
+            rewards_: d.rewards,
         },
     )
     .await?;
     c.send(
         deployer,
-        task,
-        TaskContract::setRewardsCall { rewards_: rewards },
+        d.task,
+        TaskContract::setRewardsCall {
+            rewards_: d.rewards,
+        },
     )
     .await?;
     c.send(
         deployer,
-        atn,
+        d.atn,
         ATNToken::setAuthorizedMinterCall {
-            minter: rewards,
+            minter: d.rewards,
             allowed: true,
         },
     )
     .await?;
-    c.send(deployer, rep, RepToken::setRegistryAddressCall { registry })
-        .await?;
+    c.send(
+        deployer,
+        d.rep,
+        RepToken::setRegistryAddressCall {
+            registry: d.registry,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records every address in the Registry (what [`discover`] reads) and lets the Governor
+/// propose and cancel on the Timelock.
+async fn register<B: Backend>(c: &Contracts<B>, deployer: Address) -> Result<(), ChainError> {
+    let d = c.addresses;
     for (key, _, address) in d.entries() {
         c.send(
             deployer,
-            registry,
+            d.registry,
             Registry::setRegistryValueCall {
                 key: key.into(),
                 value: address,
@@ -228,27 +276,21 @@ pub async fn deploy<B: Backend>(
         )
         .await?;
     }
+    let timelock = d.timelock;
     let proposer_role = c.view(timelock, Timelock::PROPOSER_ROLECall {}).await?;
     let canceller_role = c.view(timelock, Timelock::CANCELLER_ROLECall {}).await?;
-    c.send(
-        deployer,
-        timelock,
-        Timelock::grantRoleCall {
-            role: proposer_role,
-            account: governor,
-        },
-    )
-    .await?;
-    c.send(
-        deployer,
-        timelock,
-        Timelock::grantRoleCall {
-            role: canceller_role,
-            account: governor,
-        },
-    )
-    .await?;
-    Ok(c)
+    for role in [proposer_role, canceller_role] {
+        c.send(
+            deployer,
+            timelock,
+            Timelock::grantRoleCall {
+                role,
+                account: d.governor,
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Finds every address starting from the Governor.

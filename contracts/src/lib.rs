@@ -17,8 +17,8 @@
 //!   backend; [`mod@deploy`] deploys the suite or discovers it from the Governor; [`cursor`] reads
 //!   confirmed events; [`protocol_view::ProtocolView`] the reads protocol roles need (task
 //!   records, reveals, PeerId bindings, mint roots, reward and slash events).
-//! - [`workload`]: one complete protocol round (benchmarks, gas table); [`anvil`]: a local anvil
-//!   process for tests and benchmarks.
+//! - [`anvil`]: a local anvil process for tests and benchmarks. (A whole protocol round driven in
+//!   one process lives in the node crate, `autonet_node::round`, next to the protocol core.)
 //!
 //! **Owns** the Solidity suite, its artifacts and typed bindings, and every chain interaction.
 //! **Must not depend on** `autonet-p2p`, `autonet-models` or `autonet-actors`.
@@ -42,7 +42,6 @@ pub mod pending;
 pub mod protocol_view;
 pub mod revert;
 pub mod rpc;
-pub mod workload;
 
 pub use amount::Atn;
 pub use backend::{Backend, ChainError, ChainLog, Receipt, TxRequest};

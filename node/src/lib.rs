@@ -8,6 +8,8 @@
 //! - [`logging`]: `tracing` output as text or JSON.
 //! - [`bench`]: `autonet bench <name>`, named benchmarks that measure a baseline in the same run
 //!   and print the ratio to it.
+//! - [`round`]: one protocol round on a chain with every role in this process (the epoch
+//!   choreography written once), for `autonet bench epoch|chain` and tests.
 //! - [`chain`]: `autonet key …` (encrypted keystores per role), `autonet chain deploy|info`,
 //!   `autonet stake|unstake|claim|balance` over JSON-RPC (crate `autonet-contracts`).
 //! - [`infer`]: `autonet infer --model jepa`, two-speed inference with the local JEPA pipeline
@@ -48,6 +50,7 @@ pub mod model_kind;
 pub mod model_net;
 pub mod overlay;
 pub mod peer;
+pub mod round;
 pub mod secret_file;
 pub mod simulate;
 pub mod substrate;

@@ -11,13 +11,12 @@ use autonet_contracts::merkle::{MerkleTree, mint_leaf, shard_leaf};
 use autonet_contracts::revert::{
     ModelShardRegistryErrors, ParticipantStakingErrors, ResultsRewardsErrors, TaskContractErrors,
 };
-use autonet_contracts::workload::{vote_round, vote_salt};
 use autonet_contracts::{
     Backend, Chain, Contracts, EmbeddedChain, ModelRegistration, ProtocolView, Role, TaskParams,
     TaskStatus,
 };
 
-use crate::helpers::{advance_past, assert_revert, atn, wad_milli};
+use crate::helpers::{advance_past, assert_revert, atn, vote_round, vote_salt, wad_milli};
 
 const ACCOUNTS: u32 = 40;
 

@@ -1,7 +1,9 @@
-//! Shared test helpers: accounts by role, block advancement, revert assertions.
+//! Shared test helpers: accounts by role, block advancement, vote rounds, revert assertions.
 
-use alloy::primitives::{Address, U256};
-use autonet_contracts::{ATN, Backend, Contracts};
+use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy::sol_types::SolValue;
+use autonet_contracts::commitment::vote_commitment;
+use autonet_contracts::{ATN, Backend, Chain, ChainError, Contracts, ProtocolView};
 
 /// Accounts used by the scenarios (dev account 0 deploys and funds).
 #[derive(Debug, Clone)]
@@ -49,6 +51,30 @@ pub async fn advance_past<B: Backend>(c: &Contracts<B>, block: u64) {
     if head < block {
         c.backend().mine(block - head).await.unwrap();
     }
+}
+
+/// The salt a test coordinator uses for its vote on `task`.
+pub fn vote_salt(task: U256, coordinator: Address) -> B256 {
+    keccak256((task, coordinator).abi_encode())
+}
+
+/// Every coordinator of `votes` commits its scores (the task must be in its vote phase), the
+/// chain moves past the vote-commit deadline, and every vote is revealed.
+pub async fn vote_round<B: Backend>(
+    c: &Contracts<B>,
+    task: U256,
+    votes: &[(Address, Vec<U256>)],
+) -> Result<(), ChainError> {
+    for (k, scores) in votes {
+        let commitment = vote_commitment(task, *k, scores, vote_salt(task, *k));
+        c.commit_vote(*k, task, commitment).await?;
+    }
+    advance_past(c, c.task_info(task).await?.vote_commit_deadline).await;
+    for (k, scores) in votes {
+        c.reveal_vote(*k, task, scores.clone(), vote_salt(task, *k))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Asserts that a `Result<_, ChainError>` failed with the given contract error, named by its

@@ -356,7 +356,7 @@ impl World {
                 // Commits now (in the commit window) and reveals the same vector, correctly or
                 // not, when the reveal window is open; either may be refused.
                 let task = task(t);
-                let salt = autonet_contracts::workload::vote_salt(task, who);
+                let salt = crate::helpers::vote_salt(task, who);
                 let commitment =
                     autonet_contracts::commitment::vote_commitment(task, who, &v, salt);
                 let committed = c.commit_vote(who, task, commitment).await.map(|_| ());

@@ -10,10 +10,9 @@ use autonet_contracts::merkle::{MerkleTree, mint_leaf};
 use autonet_contracts::revert::{
     ParticipantStakingErrors, ProjectErrors, ResultsRewardsErrors, TaskContractErrors,
 };
-use autonet_contracts::workload::vote_salt;
 use autonet_contracts::{Backend, Chain, Contracts, Role, TaskParams, TaskStatus};
 
-use crate::helpers::{Cast, advance_past, assert_revert, atn, wad_milli};
+use crate::helpers::{Cast, advance_past, assert_revert, atn, vote_salt, wad_milli};
 
 /// Every role stakes its minimum.
 pub async fn stake_all<B: Backend>(c: &Contracts<B>, cast: &Cast) {

@@ -4,14 +4,13 @@
 
 use alloy::primitives::{Address, B256, U256};
 use autonet_contracts::commitment::{ground_truth_commitment, solution_commitment};
-use autonet_contracts::workload::vote_round;
 use autonet_contracts::{
     Chain, Contracts, EmbeddedChain, ProtocolView, RewardEvent, Role, TaskInfo, TaskStatus,
     consensus,
 };
 
 use crate::embedded::fixture;
-use crate::helpers::{Cast, advance_past, wad_milli};
+use crate::helpers::{Cast, advance_past, vote_round, wad_milli};
 use crate::scenarios::{funded_project, stake_all, task_params};
 
 const HELD_OUT: B256 = B256::repeat_byte(0x11);

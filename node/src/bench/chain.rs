@@ -6,12 +6,12 @@ use autonet_contracts::anvil::{AnvilProcess, default_binary};
 use autonet_contracts::embedded::dev_key;
 use autonet_contracts::pending::PendingStore;
 use autonet_contracts::{
-    Backend, Chain, Contracts, DeployConfig, EmbeddedChain, GasRow, RpcChain, RpcConfig, deploy,
-    workload,
+    Backend, Contracts, DeployConfig, EmbeddedChain, GasRow, RpcChain, RpcConfig, deploy,
 };
 use clap::Args;
 
 use super::{BenchReport, Measurement};
+use crate::round::fixed;
 
 /// Runs complete protocol rounds (stake, project, task, commit, reveal, vote, finalize, claim,
 /// mint root, shard registration) on the embedded EVM (baseline) and on a local anvil over
@@ -30,24 +30,11 @@ async fn rounds<B: Backend>(c: &Contracts<B>, n: u64) -> anyhow::Result<std::tim
     let accounts = c.backend().accounts();
     let start = Instant::now();
     for round in 1..=n {
-        workload::lifecycle(c, &accounts, round)
+        fixed::round(c, &accounts, round)
             .await
             .with_context(|| format!("round {round}"))?;
     }
     Ok(start.elapsed())
-}
-
-async fn fund_atn<B: Backend>(c: &Contracts<B>) -> anyhow::Result<()> {
-    let accounts = c.backend().accounts();
-    for a in accounts.iter().skip(1) {
-        c.transfer_atn(
-            accounts[0],
-            *a,
-            autonet_contracts::ATN * alloy::primitives::U256::from(100_000u64),
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 fn gas_lines(rows: &[GasRow]) -> Vec<String> {
@@ -72,14 +59,14 @@ impl ChainBench {
             .enable_all()
             .build()?;
         rt.block_on(async {
-            let n = workload::ACCOUNTS as u32;
+            let n = fixed::ACCOUNTS as u32;
             let embedded = deploy(
                 EmbeddedChain::new(n),
                 dev_key(0).address(),
                 &DeployConfig::default(),
             )
             .await?;
-            fund_atn(&embedded).await?;
+            fixed::fund(&embedded).await?;
             let base = rounds(&embedded, self.rounds).await?;
 
             let bin = self.anvil.clone().unwrap_or_else(default_binary);
@@ -94,7 +81,7 @@ impl ChainBench {
             };
             let chain = RpcChain::connect(&anvil.url, keys, PendingStore::in_memory(), cfg).await?;
             let rpc = deploy(chain, dev_key(0).address(), &DeployConfig::default()).await?;
-            fund_atn(&rpc).await?;
+            fixed::fund(&rpc).await?;
             let measured = rounds(&rpc, self.rounds).await?;
 
             let gas = embedded.gas_table();

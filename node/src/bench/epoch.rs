@@ -10,39 +10,31 @@
 //! mint root), claim (rewards, mint root confirmation, mint claims). Wall time and process CPU
 //! time (utime + stime from /proc/self/stat) are taken per phase on a single-threaded runtime.
 //! The baseline is the smallest N; the report fits the exponent k of CPU time ∝ N^k.
+//! The round is [`crate::round::run`] with [`crate::round::trained`]'s work; this module times it.
 
 use std::time::{Duration, Instant};
 
-use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy::primitives::U256;
 use anyhow::{Context, bail};
-use autonet_actors::protocol::assign::slice_of;
-use autonet_actors::protocol::data::{draw, held_out_turns, training_turns};
-use autonet_actors::protocol::mint::MintList;
-use autonet_actors::protocol::model::{Accepted, Substrate, TrainingModel};
-use autonet_actors::protocol::score::{acceptance_threshold, score};
-use autonet_actors::protocol::secrets::{
-    SaltPurpose, derive_salt, proposer_commitment, solver_commitment,
-};
-use autonet_actors::protocol::wire::content_id;
-use autonet_contracts::commitment::vote_commitment;
-use autonet_contracts::workload::vote_salt;
-use autonet_contracts::{ATN, Backend, Chain, EmbeddedChain, ProtocolView, Role, TaskParams};
+use autonet_actors::protocol::score::acceptance_threshold;
+use autonet_contracts::{ATN, Backend, EmbeddedChain};
 use clap::Args;
 
 use super::{BenchReport, Measurement};
+use crate::round::trained::Trained;
+use crate::round::{self, Cast, PER_TASK, Phase, Terms};
 
-/// Solvers per task (the task contract's `MAX_SOLVERS`).
-const PER_TASK: usize = 32;
-const PHASES: [&str; 9] = [
-    "propose",
-    "train",
-    "commit",
-    "reveal",
-    "verify",
-    "vote",
-    "finalize",
-    "aggregate",
-    "claim",
+/// The timed phases, in order (setup is not timed).
+const PHASES: [Phase; 9] = [
+    Phase::Propose,
+    Phase::Train,
+    Phase::Commit,
+    Phase::Reveal,
+    Phase::Verify,
+    Phase::Vote,
+    Phase::Finalize,
+    Phase::Aggregate,
+    Phase::Claim,
 ];
 
 #[derive(Debug, Args)]
@@ -107,16 +99,8 @@ impl Timer {
     }
 }
 
-async fn mine_past<C: Backend>(chain: &C, block: u64) -> anyhow::Result<()> {
-    let head = chain.block_number().await?;
-    if head <= block {
-        chain.mine(block - head + 1).await?;
-    }
-    Ok(())
-}
-
 async fn run_epoch(n: usize, coordinators: usize, slice_len: usize) -> anyhow::Result<EpochRun> {
-    let model = Substrate::new()?;
+    let mut work = Trained::new(slice_len, 1)?;
     let accounts = 1 + 1 + n + coordinators + 1;
     // Phases of 100,000 blocks never end by accident during the bench; unbonding must outlast them.
     let cfg = autonet_contracts::DeployConfig {
@@ -125,199 +109,34 @@ async fn run_epoch(n: usize, coordinators: usize, slice_len: usize) -> anyhow::R
     };
     let chain =
         EmbeddedChain::genesis_with(accounts as u32, ATN * U256::from(10_000), &cfg).await?;
-    let signers = chain.backend().signers().to_vec();
-    let addr = |i: usize| signers[i].address();
-    let deployer = addr(0);
-    let proposer = addr(1);
-    let solvers: Vec<Address> = (0..n).map(|i| addr(2 + i)).collect();
-    let coords: Vec<Address> = (0..coordinators).map(|i| addr(2 + n + i)).collect();
-    let aggregator = addr(2 + n + coordinators);
-    chain
-        .stake(proposer, Role::Proposer, Role::Proposer.min_stake())
-        .await?;
-    for s in &solvers {
-        chain
-            .stake(*s, Role::Solver, Role::Solver.min_stake())
-            .await?;
-    }
-    for c in &coords {
-        chain
-            .stake(*c, Role::Coordinator, Role::Coordinator.min_stake())
-            .await?;
-    }
-    chain
-        .stake(aggregator, Role::Aggregator, Role::Aggregator.min_stake())
-        .await?;
-    let project = chain
-        .create_project(deployer, "bench", acceptance_threshold())
-        .await?;
-    let tasks_n = n.div_ceil(PER_TASK);
+    let addr = chain.backend().accounts();
+    let cast = Cast {
+        funder: addr[0],
+        proposer: addr[1],
+        solvers: addr[2..2 + n].to_vec(),
+        coordinators: addr[2 + n..2 + n + coordinators].to_vec(),
+        aggregator: addr[2 + n + coordinators],
+    };
     let pool = ATN * U256::from(30);
-    chain
-        .fund_project(deployer, project, pool * U256::from(2 * tasks_n))
-        .await?;
-    let base = model.genesis();
-    let mut t = Timer::new();
-
-    // Propose: one task per 32 solvers.
-    let mut tasks = Vec::new();
-    for k in 0..tasks_n {
-        let seed = keccak256(format!("bench-epoch-{k}"));
-        let batch = draw(
-            &training_turns(),
-            keccak256([seed.as_slice(), b"b"].concat()),
-            24,
-        );
-        let held = draw(
-            &held_out_turns(),
-            keccak256([seed.as_slice(), b"h"].concat()),
-            4,
-        );
-        let held_id = B256::from(content_id(held.concat().as_bytes()));
-        let salt = derive_salt(&[7; 32], SaltPurpose::GroundTruth, U256::from(k));
-        let params = TaskParams {
-            project_id: project,
-            spec_hash: seed,
-            ground_truth_commit: proposer_commitment(held_id, salt),
-            solver_reward: pool,
-            coordinator_reward: pool / U256::from(5),
-            commit_blocks: 100_000,
-            reveal_blocks: 100_000,
-            vote_blocks: 100_000,
-            epoch: 1,
-        };
-        let id = chain.create_task(proposer, &params).await?;
-        let members: Vec<Address> = solvers
-            .iter()
-            .skip(k * PER_TASK)
-            .take(PER_TASK)
-            .copied()
-            .collect();
-        tasks.push((id, seed, batch, held, held_id, salt, members));
-    }
-    t.lap("propose");
-    let mut bundles: Vec<Vec<Vec<u8>>> = Vec::new();
-    for (_, seed, batch, _, _, _, members) in &tasks {
-        let mut v = Vec::new();
-        for s in members {
-            let slice = slice_of(*seed, *s, batch, slice_len);
-            v.push(model.train(&base, &slice, 1, &s.to_string())?);
-        }
-        bundles.push(v);
-    }
-    t.lap("train");
-    for (k, (id, _, _, _, _, _, members)) in tasks.iter().enumerate() {
-        for (j, s) in members.iter().enumerate() {
-            let salt = derive_salt(&[9; 32], SaltPurpose::Solution, *id);
-            let c = solver_commitment(B256::from(content_id(&bundles[k][j])), salt, *s);
-            chain.commit(*s, *id, c).await?;
-        }
-    }
-    t.lap("commit");
-    for (k, (id, _, _, _, held_id, gt_salt, members)) in tasks.iter().enumerate() {
-        let info = chain.task_info(*id).await?;
-        mine_past(chain.backend(), info.commit_deadline).await?;
-        chain
-            .reveal_ground_truth(proposer, *id, *held_id, *gt_salt)
-            .await?;
-        for (j, s) in members.iter().enumerate() {
-            let salt = derive_salt(&[9; 32], SaltPurpose::Solution, *id);
-            chain
-                .reveal(*s, *id, B256::from(content_id(&bundles[k][j])), salt)
-                .await?;
-        }
-    }
-    t.lap("reveal");
-    let mut votes: Vec<Vec<Vec<U256>>> = Vec::new();
-    for (k, (id, seed, batch, held, _, _, _)) in tasks.iter().enumerate() {
-        let revealed = chain.revealed_solvers(*id).await?;
-        let mut per_coord = Vec::new();
-        for _ in &coords {
-            let mut scores = Vec::new();
-            for s in &revealed {
-                let j = tasks[k]
-                    .6
-                    .iter()
-                    .position(|m| m == s)
-                    .context("unknown solver")?;
-                let slice = slice_of(*seed, *s, batch, slice_len);
-                let v = model.verify(&base, &slice, 1, &s.to_string(), &bundles[k][j], held)?;
-                scores.push(score(&v));
-            }
-            per_coord.push(scores);
-        }
-        votes.push(per_coord);
-    }
-    t.lap("verify");
-    // Votes are committed for every task, then revealed once every commit window closed.
-    let mut commit_windows_end = 0;
-    for (k, (id, ..)) in tasks.iter().enumerate() {
-        let info = chain.task_info(*id).await?;
-        mine_past(chain.backend(), info.reveal_deadline).await?;
-        commit_windows_end = commit_windows_end.max(info.vote_commit_deadline);
-        for (c, scores) in coords.iter().zip(&votes[k]) {
-            let commitment = vote_commitment(*id, *c, scores, vote_salt(*id, *c));
-            chain.commit_vote(*c, *id, commitment).await?;
-        }
-    }
-    mine_past(chain.backend(), commit_windows_end).await?;
-    for (k, (id, ..)) in tasks.iter().enumerate() {
-        for (c, scores) in coords.iter().zip(&votes[k]) {
-            chain
-                .reveal_vote(*c, *id, scores.clone(), vote_salt(*id, *c))
-                .await?;
-        }
-    }
-    t.lap("vote");
-    for (id, ..) in &tasks {
-        let info = chain.task_info(*id).await?;
-        mine_past(chain.backend(), info.vote_deadline).await?;
-        chain.finalize(deployer, *id).await?;
-    }
-    t.lap("finalize");
-    let mut all = Vec::new();
-    for (k, (_, seed, batch, _, _, _, members)) in tasks.iter().enumerate() {
-        for (j, s) in members.iter().enumerate() {
-            all.push(Accepted {
-                author: s.to_string(),
-                slice: slice_of(*seed, *s, batch, slice_len),
-                epochs: 1,
-                solution: bundles[k][j].clone(),
-            });
-        }
-    }
-    let agg = model.aggregate(&base, &all)?;
-    let list = MintList::from_agents(1, &agg.mint)?;
-    t.lap("aggregate");
-    for who in solvers.iter().chain(&coords) {
-        if !chain.claimable(*who).await?.is_zero() {
-            chain.claim(*who).await?;
-        }
-    }
-    let epoch = U256::from(1);
-    if !list.root().is_zero() {
-        chain
-            .post_mint_root(
-                aggregator,
-                epoch,
-                list.root(),
-                list.total(),
-                B256::from(content_id(&agg.model)),
-            )
-            .await?;
-        for c in &coords {
-            if chain.final_mint_root(epoch).await?.is_zero() {
-                chain.confirm_mint_root(*c, epoch, list.root()).await?;
-            }
-        }
-        for (who, _) in list.pairs() {
-            if let Some((amount, proof)) = list.proof_for(who) {
-                chain.claim_mint(who, epoch, amount, proof).await?;
-            }
-        }
-    }
-    t.lap("claim");
-    Ok(EpochRun { n, phases: t.out })
+    let terms = Terms {
+        epoch: 1,
+        threshold: acceptance_threshold(),
+        funding: pool * U256::from(2 * n.div_ceil(PER_TASK)),
+        solver_reward: pool,
+        coordinator_reward: pool / U256::from(5),
+        windows: [100_000; 3],
+    };
+    let mut timer = Timer::new();
+    round::run(&chain, &cast, &terms, &mut work, |phase| match phase {
+        // Timing starts once the stakes and the project are in place.
+        Phase::Setup => timer = Timer::new(),
+        p => timer.lap(p.name()),
+    })
+    .await?;
+    Ok(EpochRun {
+        n,
+        phases: timer.out,
+    })
 }
 
 /// Least-squares slope of ln(y) over ln(x).
@@ -400,7 +219,7 @@ impl EpochBench {
             "fitted exponent of CPU time over N: {:.2}",
             exponent(&total)
         ));
-        for (i, phase) in PHASES.iter().enumerate() {
+        for (i, phase) in PHASES.iter().map(|p| p.name()).enumerate() {
             let pts: Vec<(f64, f64)> = runs
                 .iter()
                 .map(|r| {

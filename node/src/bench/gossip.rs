@@ -147,7 +147,12 @@ impl GossipBench {
     async fn measure(&self) -> anyhow::Result<BenchReport> {
         let rss_before = rss_bytes();
         let one_hop = self.one_hop().await?;
+        let observed = self.observe().await?;
+        Ok(self.report(one_hop, rss_before, observed))
+    }
 
+    /// Starts the network of `--peers`, lets it settle, and runs the latency phase and the burst.
+    async fn observe(&self) -> anyhow::Result<Observed> {
         let options = self.options(self.peers);
         let high_watermark = options.peer_targets.high_watermark;
         // Steady for five peer checks (a second each), and the idle window, in emulated time.
@@ -172,7 +177,7 @@ impl GossipBench {
         let (cpu_before, copies_before) = (cpu_now(), copies_received(&net));
         let interval = Duration::try_from_secs_f64(f64::from(self.time_dilation) / self.rate)
             .context("--rate is too small: the publish interval does not fit a duration")?;
-        let mut paced = publish_batch(&net, &mut rng, "paced", self.messages, interval)
+        let paced = publish_batch(&net, &mut rng, "paced", self.messages, interval)
             .await?
             .in_emulated_time(self.time_dilation);
         let cpu = cpu_now().saturating_sub(cpu_before);
@@ -191,10 +196,25 @@ impl GossipBench {
         };
         let rss_after = rss_bytes();
         net.stop().await;
+        Ok(Observed {
+            high_watermark,
+            shapes: [shape_joined, shape_before, shape_after],
+            settled_in,
+            idle_cpu,
+            paced,
+            cpu,
+            paced_wall,
+            copies,
+            load,
+            burst,
+            rss_after,
+        })
+    }
 
-        let deliveries = paced.latencies.len() as u64;
-        let p50 = percentile(&mut paced.latencies, 50.0);
-        let p99 = percentile(&mut paced.latencies, 99.0);
+    /// The report: p99 latency against one hop, and the notes on overlay, load and memory.
+    fn report(&self, one_hop: u64, rss_before: Option<u64>, mut o: Observed) -> BenchReport {
+        let deliveries = o.paced.latencies.len() as u64;
+        let p99 = percentile(&mut o.paced.latencies, 99.0);
         let mut report = BenchReport::new(
             "gossip",
             format!(
@@ -223,19 +243,44 @@ impl GossipBench {
                 "delivery",
             ),
         );
-        let notes = &mut report.notes;
+        let offered = self.rate * self.peers as f64;
+        report.notes = self.latency_notes(&mut o, one_hop, offered);
+        if let Some(burst) = o.burst {
+            report
+                .notes
+                .extend(saturation_notes(burst, offered, self.peers, one_hop));
+        }
+        if let (Some(before), Some(after)) = (rss_before, o.rss_after) {
+            let per_peer = after.saturating_sub(before) / (self.peers as u64 + 1);
+            report.notes.push(format!(
+                "RSS per peer: {:.2} MiB (process RSS {:.0} MiB at the end)",
+                per_peer as f64 / 1048576.0,
+                after as f64 / 1048576.0
+            ));
+        }
+        report
+    }
+
+    /// Lines on the overlay's shape, the latency phase in hops, and its load and CPU cost.
+    fn latency_notes(&self, o: &mut Observed, one_hop: u64, offered: f64) -> Vec<String> {
+        let mut notes = Vec::new();
+        let deliveries = o.paced.latencies.len() as u64;
+        let p50 = percentile(&mut o.paced.latencies, 50.0);
+        let p99 = percentile(&mut o.paced.latencies, 99.0);
         let hops = |v: u64| v as f64 / one_hop as f64;
         let ms = |v: u64| v as f64 / 1000.0;
+        let [shape_joined, shape_before, shape_after] = &o.shapes;
         notes.push(format!("overlay when the mesh formed: {shape_joined}"));
         notes.push(format!(
-            "overlay after pruning to <= {high_watermark} connections on average and a steady \
+            "overlay after pruning to <= {} connections on average and a steady \
              count ({:.1} s later): {shape_before}",
-            settled_in.as_secs_f64()
+            o.high_watermark,
+            o.settled_in.as_secs_f64()
         ));
         notes.push(format!("overlay after the latency phase: {shape_after}"));
         let tail: Vec<String> = [90.0, 95.0, 99.0, 99.9, 100.0]
             .iter()
-            .map(|&p| format!("p{p}: {:.1}", hops(percentile(&mut paced.latencies, p))))
+            .map(|&p| format!("p{p}: {:.1}", hops(percentile(&mut o.paced.latencies, p))))
             .collect();
         notes.push(format!("delivery latency in hops, {}", tail.join(", ")));
         notes.push(format!(
@@ -248,37 +293,51 @@ impl GossipBench {
             ms(p99),
             hops(p99)
         ));
-        let offered = self.rate * self.peers as f64;
         notes.push(format!(
             "offered load: {} msg/s x {} receivers = {offered:.0} deliveries/s",
             self.rate, self.peers
         ));
         let per_delivery = deliveries.max(1) as f64;
         // CPU spent on the messages: the phase's process CPU less the idle network's background.
-        let message_cpu = (cpu.as_secs_f64() - idle_cpu * paced_wall.as_secs_f64()).max(0.0);
+        let message_cpu = (o.cpu.as_secs_f64() - o.idle_cpu * o.paced_wall.as_secs_f64()).max(0.0);
         notes.push(format!(
             "copies received per delivery (duplicates included): {:.2}; process CPU per \
              delivery: {:.0} us, per copy: {:.0} us, net of the idle network's {:.0}% of a core \
              (1-min load average {})",
-            copies as f64 / per_delivery,
+            o.copies as f64 / per_delivery,
             message_cpu * 1e6 / per_delivery,
-            message_cpu * 1e6 / copies.max(1) as f64,
-            idle_cpu * 100.0,
-            load.map_or("unknown".into(), |l| format!("{l:.2}"))
+            message_cpu * 1e6 / o.copies.max(1) as f64,
+            o.idle_cpu * 100.0,
+            o.load.map_or("unknown".into(), |l| format!("{l:.2}"))
         ));
-        if let Some(burst) = burst {
-            notes.extend(saturation_notes(burst, offered, self.peers, one_hop));
-        }
-        if let (Some(before), Some(after)) = (rss_before, rss_after) {
-            let per_peer = after.saturating_sub(before) / (self.peers as u64 + 1);
-            notes.push(format!(
-                "RSS per peer: {:.2} MiB (process RSS {:.0} MiB at the end)",
-                per_peer as f64 / 1048576.0,
-                after as f64 / 1048576.0
-            ));
-        }
-        Ok(report)
+        notes
     }
+}
+
+/// What the latency and burst phases on the large network observed.
+struct Observed {
+    /// The peer manager's connection ceiling.
+    high_watermark: usize,
+    /// The overlay when the mesh formed, once it settled, and after the latency phase.
+    shapes: [String; 3],
+    /// How long the overlay took to settle.
+    settled_in: Duration,
+    /// CPU of the idle network, in cores.
+    idle_cpu: f64,
+    /// The latency phase's deliveries.
+    paced: Batch,
+    /// Process CPU time of the latency phase.
+    cpu: Duration,
+    /// Its wall time.
+    paced_wall: Duration,
+    /// Gossip copies received during it (duplicates included).
+    copies: u64,
+    /// The 1-minute load average after it.
+    load: Option<f64>,
+    /// The burst's deliveries (none with `--burst 0`).
+    burst: Option<Batch>,
+    /// Process RSS at the end.
+    rss_after: Option<u64>,
 }
 
 /// Lines on the burst phase: the saturation throughput and the queueing it causes.

@@ -282,10 +282,11 @@ mod tests {
     /// commit, reveal, vote and finalize, claims) on the embedded chain, from a solver's side.
     #[tokio::test]
     async fn values_follow_a_protocol_round_on_the_chain() {
+        use crate::round::fixed;
         use autonet_contracts::embedded::dev_key;
-        use autonet_contracts::{Backend, DeployConfig, EmbeddedChain, deploy, workload};
+        use autonet_contracts::{Backend, DeployConfig, EmbeddedChain, deploy};
 
-        let n = workload::ACCOUNTS as u32;
+        let n = fixed::ACCOUNTS as u32;
         let c = deploy(
             EmbeddedChain::new(n),
             dev_key(0).address(),
@@ -293,11 +294,8 @@ mod tests {
         )
         .await
         .unwrap();
+        fixed::fund(&c).await.unwrap();
         let accounts = c.backend().accounts();
-        for a in accounts.iter().skip(1) {
-            let atn = autonet_contracts::ATN * U256::from(100_000u64);
-            c.transfer_atn(accounts[0], *a, atn).await.unwrap();
-        }
         let solver = accounts[2];
         let mut registry = Registry::default();
         let m = RoleMetrics::register(&mut registry);
@@ -307,7 +305,7 @@ mod tests {
         assert_eq!(value(&text, "autonet_role_phase{phase=\"waiting\"}"), 1.0);
         assert_eq!(value(&text, "autonet_role_stake_atn"), 0.0);
 
-        workload::lifecycle(&c, &accounts, 1).await.unwrap();
+        fixed::round(&c, &accounts, 1).await.unwrap();
         let head = update(&m, &c, solver, start).await.unwrap();
         assert!(head > start);
         let text = metrics_text(&registry);
@@ -319,7 +317,7 @@ mod tests {
         let earned = value(&text, "autonet_role_rewards_atn_total{kind=\"earned\"}");
         let claimed = value(&text, "autonet_role_rewards_atn_total{kind=\"claimed\"}");
         assert!(earned > 0.0, "{text}");
-        // The workload's solvers claim what they earned, so nothing is left to claim.
+        // The round's solvers claim what they earned, so nothing is left to claim.
         assert_eq!(claimed, earned, "{text}");
         assert_eq!(value(&text, "autonet_role_claimable_atn"), 0.0, "{text}");
         assert_eq!(
