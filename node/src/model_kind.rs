@@ -21,9 +21,14 @@ impl ModelKind {
             ModelKind::Substrate => Ok(std::sync::Arc::new(
                 autonet_actors::protocol::model::Substrate::new()?,
             )),
-            ModelKind::Jepa => Ok(std::sync::Arc::new(
-                autonet_actors::protocol::jepa::Jepa::new()?,
-            )),
+            ModelKind::Jepa => {
+                // Load ONNX Runtime now: without it every solver would fail deep inside its
+                // first training step and the run would wait for them until its timeout.
+                autonet_models::jepa::runtime::environment()?;
+                Ok(std::sync::Arc::new(
+                    autonet_actors::protocol::jepa::Jepa::new()?,
+                ))
+            }
         }
     }
 

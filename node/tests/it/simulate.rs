@@ -418,3 +418,18 @@ fn json_logs_show_the_protocol_events_in_their_spans() {
     assert_eq!(model_ids(&r), model_ids(&report));
     assert!(!crate::stderr(&quiet).contains("autonet::protocol"));
 }
+
+/// `simulate --model jepa` without ONNX Runtime fails at start with the install hint (#23: it
+/// used to wait for its solvers until the run's timeout, 15 minutes).
+#[test]
+fn jepa_without_onnx_runtime_fails_at_start_with_the_install_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("libonnxruntime.so");
+    let err = crate::run_fails(
+        autonet(dir.path())
+            .env("ORT_DYLIB_PATH", &missing)
+            .args(["simulate", "--model", "jepa"]),
+        "ONNX Runtime library not available",
+    );
+    assert!(err.contains("pip install onnxruntime"), "{err}");
+}
