@@ -27,9 +27,12 @@ pub struct BenchArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long, global = true, env = "AUTONET_BENCH_JSON")]
     pub json: bool,
+    /// List the benchmarks (name and what each measures) and exit.
+    #[arg(long)]
+    pub list: bool,
     /// The benchmark to run.
     #[command(subcommand)]
-    pub bench: BenchCommand,
+    pub bench: Option<BenchCommand>,
 }
 
 /// The benchmarks; `autonet bench <name> --help` explains each.
@@ -57,7 +60,17 @@ pub enum BenchCommand {
 
 /// Runs the chosen benchmark and prints its report.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    let report = match &args.bench {
+    let bench = match &args.bench {
+        Some(bench) if !args.list => bench,
+        _ => {
+            anyhow::ensure!(
+                args.list,
+                "name a benchmark: `autonet bench --list` shows them, `autonet bench <name> --help` explains one"
+            );
+            return list(args.json);
+        }
+    };
+    let report = match bench {
         BenchCommand::Store(b) => b.run()?,
         BenchCommand::Gossip(b) => b.run()?,
         BenchCommand::Jepa(b) => b.run()?,
@@ -72,4 +85,36 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         print!("{report}");
     }
     Ok(())
+}
+
+/// `autonet bench --list`: each benchmark's name and summary, read from the subcommands' own
+/// help so the list cannot drift from them.
+fn list(json: bool) -> anyhow::Result<()> {
+    use clap::Subcommand as _;
+    let command = BenchCommand::augment_subcommands(clap::Command::new("bench"));
+    let benches: Vec<(String, String)> = command
+        .get_subcommands()
+        .map(|c| {
+            let about = c.get_about().map(ToString::to_string).unwrap_or_default();
+            (c.get_name().to_string(), about)
+        })
+        .collect();
+    let text = if json {
+        let list: Vec<_> = benches
+            .iter()
+            .map(|(name, about)| serde_json::json!({ "name": name, "about": about }))
+            .collect();
+        serde_json::to_string_pretty(&list)? + "\n"
+    } else {
+        let width = benches.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+        benches
+            .iter()
+            .map(|(name, about)| format!("{name:<width$}  {about}\n"))
+            .collect()
+    };
+    // `autonet bench --list | head` closes stdout early: not an error.
+    match std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }

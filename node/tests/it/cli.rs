@@ -144,3 +144,36 @@ fn out_of_range_numbers_are_usage_errors() {
         );
     }
 }
+
+/// `bench --list` (advertised by `bench --help`) lists every benchmark, as text or JSON; `bench`
+/// alone says how to find one.
+#[test]
+fn bench_list_names_every_benchmark() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = stdout(&run_ok(autonet(dir.path()).args(["bench", "--help"])));
+    assert!(help.contains("--list"), "{help}");
+    let json = stdout(&run_ok(
+        autonet(dir.path()).args(["bench", "--list", "--json"]),
+    ));
+    let list: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "store",
+        "gossip",
+        "jepa",
+        "substrate",
+        "chain",
+        "epoch",
+        "shards",
+    ] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+    let text = stdout(&run_ok(autonet(dir.path()).args(["bench", "--list"])));
+    assert!(text.lines().any(|l| l.starts_with("epoch ")), "{text}");
+    crate::run_fails(autonet(dir.path()).arg("bench"), "autonet bench --list");
+}
