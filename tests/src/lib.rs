@@ -17,7 +17,7 @@
 //!   attributed to the squatter's stake;
 //! - `it/gossip_flood.rs`: an unstaked peer flooding `tasks`, and a relay of many fresh unbound
 //!   authors, are penalized and banned while a staked proposer's announcements all get through;
-//! - `it/transfer.rs`: `Client::fetch` over request-response between real peers, and the
+//! - `it/transfer.rs`: `Client::fetch_from` over request-response between real peers, and the
 //!   provider's per-peer rate limit; `it/fetch_failover.rs`: the role actors' background
 //!   fetcher skips a dead provider for a live one and retries missing content with backoff;
 //! - `it/supervision.rs`: the actor supervisor's restart budget and escalation;
