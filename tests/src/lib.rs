@@ -25,7 +25,8 @@
 //!   64 MiB model published, holders of m shards (2m with replication 2) stopped, fetched
 //!   bit-identical; a lying holder caught and penalized; repair within 60 s;
 //!   `it/shard_resume.rs`: a fetch in a child process killed by SIGKILL resumes and transfers
-//!   only the missing shards.
+//!   only the missing shards; `it/shard_rpc.rs`: the shard protocol on RPC (a rate-limited call
+//!   waits and retries, a peer without a host says so at once, garbage is refused and penalized).
 //!
 //! The real-process acceptance test (one `autonet bootstrap` and three `autonet join`) is in
 //! `node/tests/it/overlay.rs`, where Cargo provides the path of the built binary.
