@@ -16,7 +16,7 @@
 //! - [`authority`]: what a host asks the chain before it holds a shard for someone: the model is
 //!   registered with the manifest's root, the requester is staked (or placement's re-placer), and
 //!   old models go by registration order.
-//! - [`mod@fetch`]: a parallel, resumable ([`progress`]), proof-checking fetch of any `k` shards
+//! - [`mod@fetch`]: a parallel, resumable (`progress`), proof-checking fetch of any `k` shards
 //!   from distinct providers, fastest first; a provider that serves bad bytes is penalized and
 //!   avoided.
 //! - [`mod@publish`]: registers a model on `ModelShardRegistry` and hands its shards to the peers
