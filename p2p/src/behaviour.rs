@@ -22,15 +22,12 @@ use libp2p::{
 };
 use prometheus_client::registry::Registry;
 
-use crate::config::{DhtMode, KAD_PROTOCOL, NetworkConfig, SERVICE_PROTOCOL, TRANSFER_PROTOCOL};
+use crate::config::{DhtMode, KAD_PROTOCOL, NetworkConfig, TRANSFER_PROTOCOL};
 use crate::dht_store::DhtStore;
 use crate::envelope::MAX_ENVELOPE_BYTES;
 use crate::link_delay::DelayedRead;
 use crate::rpc::{
     MAX_RPC_REQUEST_BYTES, MAX_RPC_RESPONSE_BYTES, RPC_PROTOCOL, RpcRequest, RpcResponse,
-};
-use crate::service::{
-    MAX_SERVICE_REQUEST_BYTES, MAX_SERVICE_RESPONSE_BYTES, ServiceRequest, ServiceResponse,
 };
 use crate::transfer::{ChunkRequest, ChunkResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 use crate::{GossipTopic, P2pError};
@@ -65,8 +62,6 @@ mod composed {
         pub gossipsub: Gossipsub,
         /// Chunked content transfer ([`crate::transfer`]).
         pub transfer: cbor::Behaviour<ChunkRequest, ChunkResponse>,
-        /// Opaque application requests answered by the application ([`crate::service`]).
-        pub service: cbor::Behaviour<ServiceRequest, ServiceResponse>,
         /// Requests to named application services ([`crate::rpc`]).
         pub rpc: cbor::Behaviour<RpcRequest, RpcResponse>,
     }
@@ -184,26 +179,18 @@ fn build_behaviour(
         request_response::Config::default().with_request_timeout(Duration::from_secs(30)),
     );
 
-    let service_codec = cbor::codec::Codec::default()
-        .set_request_size_maximum(MAX_SERVICE_REQUEST_BYTES)
-        .set_response_size_maximum(MAX_SERVICE_RESPONSE_BYTES);
-    // Long timeout: a request may wait for a rate-limited holder or for a whole shard download
-    // (a holder asked to take a shard answers once it has it).
-    let service = request_response::Behaviour::with_codec(
-        service_codec,
-        [(SERVICE_PROTOCOL, ProtocolSupport::Full)],
-        request_response::Config::default()
-            .with_request_timeout(config.service_request_timeout)
-            .with_max_concurrent_streams(256),
-    );
-
     let rpc_codec = cbor::codec::Codec::default()
         .set_request_size_maximum(MAX_RPC_REQUEST_BYTES)
         .set_response_size_maximum(MAX_RPC_RESPONSE_BYTES);
+    // Long timeout: a request may wait for a paced uplink or for long work (a shard holder
+    // answers a Hold once it has the shard); many streams: a shard download keeps several chunk
+    // requests in flight, and a peer may run several downloads from one holder.
     let rpc = request_response::Behaviour::with_codec(
         rpc_codec,
         [(RPC_PROTOCOL, ProtocolSupport::Full)],
-        request_response::Config::default().with_request_timeout(config.rpc_timeout),
+        request_response::Config::default()
+            .with_request_timeout(config.rpc_timeout)
+            .with_max_concurrent_streams(256),
     );
 
     Ok(Behaviour {
@@ -214,7 +201,6 @@ fn build_behaviour(
         kad,
         gossipsub,
         transfer,
-        service,
         rpc,
     })
 }

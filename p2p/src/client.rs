@@ -10,17 +10,13 @@ use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::envelope::Envelope;
-use crate::records::{ContentId, content_id, to_hex};
-use crate::rpc::{RpcId, RpcRequest, RpcResponse};
-use crate::service::InboundRequest;
+use crate::records::{ContentId, content_id};
+use crate::rpc::{InboundRpc, RequestBudget, RpcId, RpcRequest, RpcResponse};
 use crate::status::Status;
 use crate::transfer::{ChunkCheck, ChunkRequest, ChunkResponse};
 use crate::{GossipTopic, P2pError};
 
 type Reply<T> = oneshot::Sender<Result<T, P2pError>>;
-
-/// How long [`Client::fetch`] waits for one chunk (the transfer protocol's own request timeout).
-pub(crate) const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A request to the event loop.
 #[derive(Debug)]
@@ -61,10 +57,6 @@ pub enum Command {
     GetAllProviders(ContentId, Reply<HashSet<PeerId>>),
     /// [`Client::request_chunk`]: ask a peer for one chunk.
     RequestChunk(PeerId, ChunkRequest, Reply<ChunkResponse>),
-    /// [`Client::serve_requests`]: route inbound service requests to this handler.
-    ServeRequests(mpsc::Sender<InboundRequest>, Reply<()>),
-    /// [`Client::request`]: send a service request and wait for the answer.
-    Request(PeerId, Vec<u8>, Reply<Vec<u8>>),
     /// [`Client::announce`]: announce as a provider without serving over transfer.
     Announce(ContentId, Reply<()>),
     /// [`Client::stop_providing`]: drop the local provider record.
@@ -81,6 +73,17 @@ pub enum Command {
         request: RpcRequest,
         /// Gets the peer's answer, or an error at the RPC timeout.
         reply: Reply<RpcResponse>,
+    },
+    /// [`Client::serve_rpc`]: route a service's inbound RPCs to a handler.
+    ServeRpc {
+        /// The service's name.
+        service: String,
+        /// Where its requests go.
+        handler: mpsc::Sender<InboundRpc>,
+        /// Its own per-peer budget; `None`: the node's default.
+        budget: Option<RequestBudget>,
+        /// Answered once requests are routed there.
+        reply: Reply<()>,
     },
     /// [`Client::answer_rpc`]: answer an inbound RPC.
     RespondRpc(RpcId, RpcResponse),
@@ -205,22 +208,9 @@ impl Client {
         self.call(|r| Command::RequestChunk(peer, request, r)).await
     }
 
-    /// Fetches content by id from any provider, chunk by chunk, and checks its hash. The content
-    /// may weigh at most `max_bytes` (its known size, or the cap for its kind): a provider
-    /// claiming more is dropped on its first answer.
-    pub async fn fetch(&self, id: ContentId, max_bytes: u64) -> Result<Vec<u8>, P2pError> {
-        let providers = self.providers(id).await?;
-        let mut last_error = P2pError::ContentNotFound(to_hex(&id));
-        for peer in providers {
-            match self.fetch_from(peer, id, max_bytes, CHUNK_TIMEOUT).await {
-                Ok(data) => return Ok(data),
-                Err(err) => last_error = err,
-            }
-        }
-        Err(last_error)
-    }
-
-    /// Fetches content by id from one provider, chunk by chunk, giving up when one chunk takes
+    /// Fetches content by id from one provider (the transfer primitive: finding providers and
+    /// choosing among them is the caller's, `autonet_actors::roles::fetch::Fetcher` in the
+    /// roles), chunk by chunk, giving up when one chunk takes
     /// longer than `chunk_timeout` (a dead or stalled provider fails fast, so the caller can
     /// try another), and checks its hash.
     ///
@@ -292,23 +282,8 @@ impl Client {
         Ok(data)
     }
 
-    /// Hands every inbound service request ([`crate::service`]) to `handler` from now on,
-    /// replacing any earlier handler. Requests arriving while the handler's channel is full are
-    /// dropped (the requester sees a failure and tries elsewhere).
-    pub async fn serve_requests(
-        &self,
-        handler: mpsc::Sender<InboundRequest>,
-    ) -> Result<(), P2pError> {
-        self.call(|r| Command::ServeRequests(handler, r)).await
-    }
-
-    /// Sends a service request to `peer` (dialling it if needed) and waits for its answer.
-    pub async fn request(&self, peer: PeerId, body: Vec<u8>) -> Result<Vec<u8>, P2pError> {
-        self.call(|r| Command::Request(peer, body, r)).await
-    }
-
     /// Announces this node as a provider of `id` without handing content to the event loop
-    /// (the application serves it through service requests).
+    /// (the application serves it itself, through an RPC service such as the shard host's).
     pub async fn announce(&self, id: ContentId) -> Result<(), P2pError> {
         self.call(|r| Command::Announce(id, r)).await
     }
@@ -341,7 +316,29 @@ impl Client {
         .await
     }
 
-    /// Answers the inbound RPC `id` (from [`crate::NetworkEvent::Request`]).
+    /// Serves RPCs to `service` from now on (replacing an earlier registration of the name):
+    /// each request arrives on `handler` and is answered with [`Client::answer_rpc`]. Each peer
+    /// may make requests within `budget`, counted apart from other services; `None` counts them
+    /// against the node's default budget ([`crate::Limits`], shared with content transfer).
+    /// Requests arriving while `handler` is full are answered `Unavailable` (`busy`); once its
+    /// receiver is dropped the service is no longer served.
+    pub async fn serve_rpc(
+        &self,
+        service: &str,
+        handler: mpsc::Sender<InboundRpc>,
+        budget: Option<RequestBudget>,
+    ) -> Result<(), P2pError> {
+        let service = service.to_string();
+        self.call(|reply| Command::ServeRpc {
+            service,
+            handler,
+            budget,
+            reply,
+        })
+        .await
+    }
+
+    /// Answers the inbound RPC `id` (from a handler registered with [`Client::serve_rpc`]).
     pub async fn answer_rpc(&self, id: RpcId, response: RpcResponse) -> Result<(), P2pError> {
         self.commands
             .send(Command::RespondRpc(id, response))

@@ -19,9 +19,6 @@ pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/autonet/kad/1.0.0
 /// Request-response protocol name for chunked content transfer.
 pub const TRANSFER_PROTOCOL: StreamProtocol = StreamProtocol::new("/autonet/transfer/1.0.0");
 
-/// Request-response protocol name for application service requests ([`crate::service`]).
-pub const SERVICE_PROTOCOL: StreamProtocol = StreamProtocol::new("/autonet/service/1.0.0");
-
 /// Whether this node answers DHT queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,7 +68,8 @@ pub struct Limits {
     pub max_records: usize,
     /// Bytes of one DHT record value.
     pub max_record_bytes: usize,
-    /// Inbound transfer requests a peer may make in a burst, and per second afterwards.
+    /// Inbound transfer requests (and RPCs to services without a budget of their own) a peer
+    /// may make in a burst, and per second afterwards.
     pub request_burst: u32,
     /// Refill rate of the per-peer request budget (see `request_burst`).
     pub requests_per_second: u32,
@@ -145,9 +143,9 @@ pub struct NetworkConfig {
     pub protocol_version: String,
     /// Connections with no open stream are closed after this long.
     pub idle_timeout: Duration,
-    /// How long a service request ([`crate::service`]) may wait for its answer.
-    pub service_request_timeout: Duration,
-    /// How long an outbound RPC waits for its answer.
+    /// How long an RPC ([`crate::rpc`]) waits for its answer, on both sides (the responder drops
+    /// a request still unanswered by then). Long by default: a service may answer after long
+    /// work (a shard host asked to hold a shard answers once it has downloaded it).
     pub rpc_timeout: Duration,
     /// Emulated one-way latency on every TCP link, for benchmarks on kernels without `netem`
     /// ([`crate::link_delay`]). `None` (the default) in production.
@@ -174,8 +172,7 @@ impl NetworkConfig {
             random_walk_interval: Duration::from_secs(60),
             protocol_version: PROTOCOL_VERSION.to_string(),
             idle_timeout: Duration::from_secs(300),
-            service_request_timeout: Duration::from_secs(120),
-            rpc_timeout: Duration::from_secs(60),
+            rpc_timeout: Duration::from_secs(120),
             link_delay: None,
             content_source: None,
         }

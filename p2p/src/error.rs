@@ -55,9 +55,6 @@ pub enum P2pError {
         /// Why it failed.
         reason: String,
     },
-    /// No provider served the content (the hex content id).
-    #[error("content not found: {0}")]
-    ContentNotFound(String),
     /// The fetched bytes do not hash to the requested id; the provider was penalized.
     #[error("content fetched from {peer} does not match its id")]
     ContentCorrupt {

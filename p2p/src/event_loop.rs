@@ -9,12 +9,10 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use futures::stream::FuturesUnordered;
-use libp2p::gossipsub::{MessageAcceptance, MessageId};
-use libp2p::kad::{QueryId, Quorum, Record, RecordKey};
+use libp2p::gossipsub::MessageId;
+use libp2p::kad::{QueryId, RecordKey};
 use libp2p::request_response::{OutboundRequestId, ResponseChannel};
 use libp2p::swarm::ConnectionId;
-use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{Multiaddr, PeerId, Swarm};
 use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, oneshot};
@@ -25,14 +23,12 @@ use crate::config::NetworkConfig;
 use crate::dht_store::DhtStore;
 use crate::metrics::NetMetrics;
 use crate::peer_manager::PeerActivity;
-use crate::records::{ContentId, record_key};
-use crate::rpc::{InboundRpc, RpcId, RpcResponse};
-use crate::service::{InboundRequest, ServiceResponse};
-use crate::status::{BanStatus, Status, TopicStatus};
+use crate::records::ContentId;
+use crate::rpc::{RpcId, RpcResponse, RpcRoute};
 use crate::transfer::{ChunkResponse, ProvidedContent, RateLimiter};
 use crate::{GossipTopic, P2pError};
 
-type Reply<T> = oneshot::Sender<Result<T, P2pError>>;
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, P2pError>>;
 
 /// A gossip message that passed the envelope checks, waiting for the application's verdict.
 #[derive(Debug, Clone)]
@@ -68,8 +64,6 @@ pub enum NetworkEvent {
         /// How long the ban lasts.
         duration: Duration,
     },
-    /// An RPC for the application; answer it with [`Client::answer_rpc`].
-    Request(InboundRpc),
 }
 
 /// A running provider lookup.
@@ -99,6 +93,8 @@ pub struct EventLoop {
     pub(crate) pending_rpcs: HashMap<OutboundRequestId, Reply<RpcResponse>>,
     pub(crate) rpc_channels: HashMap<RpcId, ResponseChannel<RpcResponse>>,
     pub(crate) next_rpc_id: RpcId,
+    /// The RPC services the application serves ([`Client::serve_rpc`]), by name.
+    pub(crate) rpc_routes: HashMap<String, RpcRoute>,
     pub(crate) provided: ProvidedContent,
     pub(crate) rate_limiter: RateLimiter,
     pub(crate) bans: HashMap<PeerId, Instant>,
@@ -107,17 +103,12 @@ pub struct EventLoop {
     /// if it misbehaves further, not for the same old offence.
     pub(crate) score_at_ban: HashMap<PeerId, f64>,
     pub(crate) bootstrap_peers: HashSet<PeerId>,
-    /// Where inbound service requests go ([`Client::serve_requests`]).
-    pub(crate) service_handler: Option<mpsc::Sender<InboundRequest>>,
-    pub(crate) pending_service: HashMap<OutboundRequestId, Reply<Vec<u8>>>,
-    /// Answers the application is still preparing, with the channel each goes back on.
-    pub(crate) service_answers: FuturesUnordered<ServiceAnswer>,
     /// Application penalties per peer (positive numbers; the score gets their negation).
     pub(crate) penalties: HashMap<PeerId, f64>,
     /// When each peer last connected or served a request ([`crate::peer_manager`]).
     pub(crate) activity: PeerActivity,
     /// Random walks so far.
-    walks: u64,
+    pub(crate) walks: u64,
     /// When a reconnection to a bootstrap peer last started a full DHT bootstrap.
     pub(crate) last_join_refresh: Option<std::time::Instant>,
 }
@@ -125,15 +116,6 @@ pub struct EventLoop {
 /// A full bucket refresh replaces every this many random walks (5 minutes at the production
 /// walk interval, Kademlia's default refresh period).
 const WALKS_PER_REFRESH: u64 = 5;
-
-/// A pending answer to an inbound service request.
-pub(crate) type ServiceAnswer = futures::future::BoxFuture<
-    'static,
-    (
-        libp2p::request_response::ResponseChannel<ServiceResponse>,
-        Option<Vec<u8>>,
-    ),
->;
 
 impl std::fmt::Debug for EventLoop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -215,14 +197,12 @@ pub fn new(
         pending_rpcs: HashMap::new(),
         rpc_channels: HashMap::new(),
         next_rpc_id: 0,
+        rpc_routes: HashMap::new(),
         provided,
         rate_limiter,
         bans: HashMap::new(),
         score_at_ban: HashMap::new(),
         bootstrap_peers,
-        service_handler: None,
-        pending_service: HashMap::new(),
-        service_answers: FuturesUnordered::new(),
         penalties: HashMap::new(),
         activity: PeerActivity::default(),
         walks: 0,
@@ -257,9 +237,6 @@ impl EventLoop {
                     Some(command) => self.on_command(command),
                     None => break None,
                 },
-                Some((channel, answer)) = self.service_answers.next(), if !self.service_answers.is_empty() => {
-                    self.send_service_answer(channel, answer);
-                }
                 _ = score_tick.tick() => self.check_scores_and_bans(),
                 _ = walk_tick.tick() => self.random_walk(),
             }
@@ -287,35 +264,6 @@ impl EventLoop {
         // Dropping the swarm drops the DHT store; its writes were already durable.
     }
 
-    /// Announces this node as a provider of `id`; `reply` answers once the record is out.
-    fn start_providing(&mut self, id: ContentId, reply: Reply<ContentId>) {
-        let kad = &mut self.swarm.behaviour_mut().kad;
-        match kad.start_providing(RecordKey::new(&id)) {
-            Ok(query) => {
-                self.pending_provides.insert(query, (id, reply));
-            }
-            Err(err) => {
-                let _ = reply.send(Err(P2pError::Dht(err.to_string())));
-            }
-        }
-    }
-
-    fn find_providers(&mut self, id: ContentId, all: bool, reply: Reply<HashSet<PeerId>>) {
-        let query = self
-            .swarm
-            .behaviour_mut()
-            .kad
-            .get_providers(RecordKey::new(&id));
-        self.pending_providers.insert(
-            query,
-            ProviderLookup {
-                found: HashSet::new(),
-                all,
-                reply,
-            },
-        );
-    }
-
     /// DHT upkeep: a lookup of a random id, and every [`WALKS_PER_REFRESH`]th time a refresh
     /// of every bucket (Kademlia's bootstrap) instead.
     fn random_walk(&mut self) {
@@ -325,185 +273,6 @@ impl EventLoop {
             let _ = kad.bootstrap();
         } else {
             let _ = kad.get_closest_peers(PeerId::random());
-        }
-    }
-
-    fn on_command(&mut self, command: Command) {
-        match command {
-            Command::ListenAddrs(reply) => {
-                if self.listen_addrs.is_empty() {
-                    self.listen_waiters.push(reply);
-                } else {
-                    let _ = reply.send(Ok(self.listen_addrs.clone()));
-                }
-            }
-            Command::Dial(addr, reply) => {
-                let opts = DialOpts::from(addr.clone());
-                let id = opts.connection_id();
-                match self.swarm.dial(opts) {
-                    Ok(()) => {
-                        self.pending_dials.insert(id, reply);
-                    }
-                    Err(err) => {
-                        let _ = reply.send(Err(P2pError::Dial {
-                            addr: addr.to_string(),
-                            reason: err.to_string(),
-                        }));
-                    }
-                }
-            }
-            Command::Publish { topic, data, reply } => {
-                let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
-                let result = gossipsub
-                    .publish(topic.ident(), data)
-                    .map_err(|e| P2pError::Publish(e.to_string()));
-                if result.is_ok() {
-                    self.metrics.messages_published.inc();
-                }
-                let _ = reply.send(result);
-            }
-            Command::ReportValidation {
-                id,
-                propagation_source,
-                acceptance,
-            } => {
-                if matches!(acceptance, MessageAcceptance::Reject) {
-                    self.metrics.messages_rejected.inc();
-                }
-                self.swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .report_message_validation_result(&id, &propagation_source, acceptance);
-            }
-            Command::PutRecord(value, reply) => {
-                let key = record_key(&value);
-                let kad = &mut self.swarm.behaviour_mut().kad;
-                match kad.put_record(Record::new(key.clone(), value), Quorum::One) {
-                    Ok(query) => {
-                        self.pending_puts.insert(query, (key, reply));
-                    }
-                    Err(err) => {
-                        let _ = reply.send(Err(P2pError::Dht(err.to_string())));
-                    }
-                }
-            }
-            Command::GetRecord(key, reply) => {
-                let query = self.swarm.behaviour_mut().kad.get_record(key);
-                self.pending_gets.insert(query, reply);
-            }
-            Command::Provide(data, reply) => {
-                let id = crate::records::content_id(&data);
-                if !self.provided.insert(id, data) {
-                    let _ = reply.send(Err(P2pError::Config(
-                        "content store limit reached".to_string(),
-                    )));
-                    return;
-                }
-                self.start_providing(id, reply);
-            }
-            Command::ServeStored(id, reply) => {
-                if !self.provided.announce(id) {
-                    let _ = reply.send(Err(P2pError::Config(format!(
-                        "content {} is not in this node's content source",
-                        crate::records::to_hex(&id)
-                    ))));
-                    return;
-                }
-                self.start_providing(id, reply);
-            }
-            Command::GetProviders(id, reply) => self.find_providers(id, false, reply),
-            Command::GetAllProviders(id, reply) => self.find_providers(id, true, reply),
-            Command::RequestChunk(peer, request, reply) => {
-                self.activity.touch(peer);
-                let id = self
-                    .swarm
-                    .behaviour_mut()
-                    .transfer
-                    .send_request(&peer, request);
-                self.pending_requests.insert(id, reply);
-            }
-            Command::ServeRequests(handler, reply) => {
-                self.service_handler = Some(handler);
-                let _ = reply.send(Ok(()));
-            }
-            Command::Request(peer, body, reply) => {
-                self.activity.touch(peer);
-                let id = self
-                    .swarm
-                    .behaviour_mut()
-                    .service
-                    .send_request(&peer, crate::service::ServiceRequest(body));
-                self.pending_service.insert(id, reply);
-            }
-            Command::Announce(id, reply) => {
-                let kad = &mut self.swarm.behaviour_mut().kad;
-                match kad.start_providing(RecordKey::new(&id)) {
-                    Ok(query) => {
-                        let (tx, rx) = oneshot::channel();
-                        self.pending_provides.insert(query, (id, tx));
-                        // The caller only needs to know the announcement went out.
-                        tokio::spawn(async move {
-                            let _ =
-                                reply.send(rx.await.unwrap_or(Err(P2pError::Stopped)).map(|_| ()));
-                        });
-                    }
-                    Err(err) => {
-                        let _ = reply.send(Err(P2pError::Dht(err.to_string())));
-                    }
-                }
-            }
-            Command::StopProviding(id) => {
-                self.swarm
-                    .behaviour_mut()
-                    .kad
-                    .stop_providing(&RecordKey::new(&id));
-            }
-            Command::Penalize(peer, action) => self.penalize(peer, action),
-            Command::KnownPeers(reply) => {
-                let mut peers: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
-                for bucket in self.swarm.behaviour_mut().kad.kbuckets() {
-                    for entry in bucket.iter() {
-                        peers.insert(*entry.node.key.preimage());
-                    }
-                }
-                peers.retain(|p| !self.bans.contains_key(p));
-                let _ = reply.send(Ok(peers.into_iter().collect()));
-            }
-            Command::Rpc {
-                peer,
-                request,
-                reply,
-            } => {
-                self.activity.touch(peer);
-                let id = self.swarm.behaviour_mut().rpc.send_request(&peer, request);
-                self.pending_rpcs.insert(id, reply);
-            }
-            Command::RespondRpc(id, response) => self.respond_rpc(id, response),
-            Command::Status(reply) => {
-                let _ = reply.send(Ok(self.status()));
-            }
-            Command::PeerScore(peer, reply) => {
-                let score = self.swarm.behaviour().gossipsub.peer_score(&peer);
-                let _ = reply.send(Ok(score));
-            }
-            Command::Ban(peer, duration) => self.ban(peer, duration),
-            Command::Shutdown(_) => {}
-        }
-    }
-
-    fn send_service_answer(
-        &mut self,
-        channel: libp2p::request_response::ResponseChannel<ServiceResponse>,
-        answer: Option<Vec<u8>>,
-    ) {
-        // No answer (the application dropped the request): dropping the channel makes the
-        // request fail on the requester's side.
-        if let Some(body) = answer {
-            let _ = self
-                .swarm
-                .behaviour_mut()
-                .service
-                .send_response(channel, ServiceResponse(body));
         }
     }
 
@@ -577,56 +346,5 @@ impl EventLoop {
         self.metrics
             .dht_records
             .set(i64::try_from(records).unwrap_or(i64::MAX));
-    }
-
-    fn status(&mut self) -> Status {
-        let now = Instant::now();
-        let behaviour = self.swarm.behaviour_mut();
-        let routing_table_peers = behaviour
-            .kad
-            .kbuckets()
-            .map(|b| b.num_entries())
-            .sum::<usize>();
-        let dht_records = behaviour.kad.store_mut().len();
-        let gossipsub = &behaviour.gossipsub;
-        let topics = self
-            .config
-            .topics
-            .iter()
-            .map(|t| {
-                let hash = t.hash();
-                TopicStatus {
-                    name: t.name().to_string(),
-                    topic: t.topic_string(),
-                    mesh_peers: gossipsub.mesh_peers(&hash).count(),
-                    subscribed_peers: gossipsub
-                        .all_peers()
-                        .filter(|(_, topics)| topics.contains(&&hash))
-                        .count(),
-                }
-            })
-            .collect();
-        Status {
-            peer_id: self.swarm.local_peer_id().to_string(),
-            listen_addrs: self.listen_addrs.iter().map(|a| a.to_string()).collect(),
-            connected_peers: self
-                .swarm
-                .connected_peers()
-                .map(|p| p.to_string())
-                .collect(),
-            dht_mode: self.config.dht_mode,
-            routing_table_peers,
-            dht_records,
-            topics,
-            bans: self
-                .bans
-                .iter()
-                .map(|(peer, until)| BanStatus {
-                    peer: peer.to_string(),
-                    seconds_left: until.saturating_duration_since(now).as_secs(),
-                })
-                .collect(),
-            counters: self.metrics.counters(),
-        }
     }
 }

@@ -8,16 +8,18 @@
 //! - [`behaviour`]: TCP + QUIC (noise, yamux), identify (protocol-version gate), ping, Kademlia
 //!   (own protocol name, records filtered to key = BLAKE3(value), redb-backed [`DhtStore`]),
 //!   gossipsub (signed, strict validation, content-hash ids, score parameters),
-//!   request-response (CBOR chunks ≤ 1 MiB; application RPCs, [`rpc`]), connection limits and
-//!   the ban list; bad RPC input lowers the sender's score until it is banned.
+//!   request-response (two protocols: [`transfer`], CBOR chunks ≤ 1 MiB of content by id; and
+//!   [`rpc`], named application services), connection limits and the ban list; bad RPC input
+//!   lowers the sender's score until it is banned.
 //! - [`envelope`]: the versioned, size-limited CBOR envelope every gossip message carries;
 //!   [`topic`]: the closed enum of gossip topics.
 //! - The event loop rejects bad envelopes itself and hands the rest to the application, whose
 //!   Accept/Ignore/Reject (via [`Client::report_validation`]) decides whether a message is relayed.
 //!   Rejections lower the sender's gossipsub score; peers below the ban threshold are
 //!   disconnected and refused for the ban period.
-//! - [`service`]: application request-response; the application answers inbound requests
-//!   itself ([`Client::serve_requests`], [`Client::request`]), for example shards read from disk.
+//! - [`rpc`]: application request-response; the application registers each service it answers
+//!   ([`Client::serve_rpc`], optionally with its own per-peer budget) and calls others'
+//!   ([`Client::rpc`]), for example inference plans and the shard protocol.
 //! - [`peer_action`]: typed offences ([`PeerAction`]), the one place penalty sizes are set.
 //! - [`peer_manager`]: keeps the connection count near a target (gossipsub's streams keep every
 //!   connection alive, so without pruning a node stays connected to every peer it ever met).
@@ -35,6 +37,7 @@
 
 pub mod behaviour;
 mod client;
+mod commands;
 pub mod config;
 mod dht_store;
 /// The gossip envelope lives in the wire crate (one home for every byte layout).
@@ -47,7 +50,6 @@ pub mod peer_action;
 pub mod peer_manager;
 pub mod records;
 pub mod rpc;
-pub mod service;
 mod status;
 mod swarm_events;
 pub mod testnet;
@@ -66,7 +68,6 @@ pub use libp2p::{Multiaddr, PeerId};
 pub use metrics::NetMetrics;
 pub use peer_action::PeerAction;
 pub use peer_manager::PeerTargets;
-pub use rpc::{InboundRpc, RpcId, RpcResponse};
-pub use service::InboundRequest;
+pub use rpc::{InboundRpc, RequestBudget, RpcId, RpcResponse};
 pub use status::{BanStatus, Counters, Status, TopicStatus};
 pub use topic::GossipTopic;

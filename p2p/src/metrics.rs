@@ -24,7 +24,7 @@ pub struct NetMetrics {
     pub connections_refused_banned: Counter,
     /// Peers disconnected for announcing another protocol version.
     pub version_mismatches: Counter,
-    /// Inbound transfer, service and RPC requests answered.
+    /// Inbound transfer and RPC requests answered.
     pub requests_served: Counter,
     /// Inbound requests refused by the per-peer rate limit.
     pub requests_rate_limited: Counter,

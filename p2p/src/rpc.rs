@@ -1,24 +1,33 @@
 //! Application request-response: a peer asks a named service on another peer and gets one
-//! answer (inference plans today; any small RPC later). Bulk data goes over [`crate::transfer`].
+//! answer (inference plans, the shard protocol). Content by id goes over [`crate::transfer`];
+//! this is the one other request-response protocol.
 //!
 //! The wire is CBOR ([`RpcRequest`], [`RpcResponse`]) under [`RPC_PROTOCOL`], with size limits on
-//! both directions enforced by the codec. The event loop answers rate-limited and malformed
-//! requests itself; the rest reach the application as [`NetworkEvent::Request`], which answers
-//! with [`crate::Client::answer_rpc`] and may [`crate::Client::penalize`] a peer that sent bad
-//! input (penalties lower its score until it is banned). An application that never answers
-//! leaks nothing: the responder's channel closes at the requester's timeout and is dropped.
+//! both directions enforced by the codec. An application serves a service by registering it
+//! with [`crate::Client::serve_rpc`]: its requests arrive on the handler channel given there, the
+//! application answers each with [`crate::Client::answer_rpc`] and may
+//! [`crate::Client::penalize`] a peer that sent bad input (penalties lower its score until it is
+//! banned). The event loop answers the rest itself, without work: a malformed service name
+//! (penalized), a service nobody here serves (`Unavailable`, at once, so a prober learns it
+//! without waiting for a timeout), a peer over its budget (`RateLimited`) and a full handler
+//! (`Unavailable`, `busy`). An application that never answers leaks nothing: the responder's
+//! channel closes at the requester's timeout and is dropped.
 //!
-//! Unlike [`crate::service`] (one opaque handler, the shard host), RPCs name their service and
-//! carry typed refusals, so several services share the protocol.
+//! Each peer's requests are counted against a [`RequestBudget`]: by default the node's
+//! [`crate::Limits`] budget, shared with content transfer; a service whose requests come in
+//! windows larger than that (the shard protocol keeps several 1 MiB chunk requests in flight
+//! per shard download) declares its own budget when it registers, counted apart.
 
 use std::time::Instant;
 
 use libp2p::request_response::{self, Message, ResponseChannel};
 use libp2p::{PeerId, StreamProtocol};
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
-use crate::event_loop::{EventLoop, NetworkEvent};
+use crate::event_loop::EventLoop;
 use crate::swarm_events::{fail_outbound, settle_outbound};
+use crate::transfer::{MAX_CHUNK_BYTES, RateLimiter};
 
 /// Request-response protocol name of application RPCs.
 pub const RPC_PROTOCOL: StreamProtocol = StreamProtocol::new("/autonet/rpc/1.0.0");
@@ -26,8 +35,9 @@ pub const RPC_PROTOCOL: StreamProtocol = StreamProtocol::new("/autonet/rpc/1.0.0
 /// Largest encoded request accepted.
 pub const MAX_RPC_REQUEST_BYTES: u64 = 1024 * 1024;
 
-/// Largest encoded response accepted.
-pub const MAX_RPC_RESPONSE_BYTES: u64 = 1024 * 1024 + 4096;
+/// Largest encoded response accepted: a 1 MiB chunk of a service's data plus room for what goes
+/// with it (a shard chunk's Merkle proof) and the framing.
+pub const MAX_RPC_RESPONSE_BYTES: u64 = MAX_CHUNK_BYTES as u64 + 64 * 1024;
 
 /// Longest service name.
 pub const MAX_SERVICE_NAME: usize = 64;
@@ -63,6 +73,39 @@ pub enum RpcResponse {
     },
     /// The caller is over its request budget.
     RateLimited,
+}
+
+/// How many requests one peer may make: `burst` at once, refilled at `per_second`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestBudget {
+    /// Requests a peer may make at once (at least 1 is allowed).
+    pub burst: u32,
+    /// Requests per second the budget refills by.
+    pub per_second: u32,
+}
+
+/// Where a registered service's requests go, and its own budget if it declared one.
+#[derive(Debug)]
+pub(crate) struct RpcRoute {
+    handler: mpsc::Sender<InboundRpc>,
+    /// `None`: the node's default budget ([`EventLoop::rate_limiter`]).
+    limiter: Option<RateLimiter>,
+}
+
+impl RpcRoute {
+    pub(crate) fn new(handler: mpsc::Sender<InboundRpc>, budget: Option<RequestBudget>) -> Self {
+        Self {
+            handler,
+            limiter: budget.map(|b| RateLimiter::new(b.burst, b.per_second)),
+        }
+    }
+
+    /// Forgets a disconnected peer's budget.
+    pub(crate) fn forget(&mut self, peer: &PeerId) {
+        if let Some(limiter) = &mut self.limiter {
+            limiter.forget(peer);
+        }
+    }
 }
 
 /// Handle of an inbound request, for [`crate::Client::answer_rpc`].
@@ -112,21 +155,35 @@ impl EventLoop {
         request: RpcRequest,
         channel: ResponseChannel<RpcResponse>,
     ) {
-        if !self.rate_limiter.allow(peer, Instant::now()) {
+        if request.service.is_empty() || request.service.len() > MAX_SERVICE_NAME {
+            let reason = format!("service name must be 1..={MAX_SERVICE_NAME} bytes");
+            self.answer_rpc_channel(channel, RpcResponse::Error { reason });
+            self.penalize(peer, crate::PeerAction::Malformed);
+            return;
+        }
+        // A service that declared its own budget counts against it; the rest against the node's.
+        let limiter = match self
+            .rpc_routes
+            .get_mut(&request.service)
+            .and_then(|r| r.limiter.as_mut())
+        {
+            Some(own) => own,
+            None => &mut self.rate_limiter,
+        };
+        if !limiter.allow(peer, Instant::now()) {
             self.metrics.requests_rate_limited.inc();
             self.answer_rpc_channel(channel, RpcResponse::RateLimited);
             return;
         }
-        if request.service.is_empty() || request.service.len() > MAX_SERVICE_NAME {
-            self.answer_rpc_channel(
-                channel,
-                RpcResponse::Error {
-                    reason: format!("service name must be 1..={MAX_SERVICE_NAME} bytes"),
-                },
-            );
-            self.penalize(peer, crate::PeerAction::Malformed);
+        let Some(handler) = self
+            .rpc_routes
+            .get(&request.service)
+            .map(|r| r.handler.clone())
+        else {
+            let reason = format!("this node serves no {:?}", request.service);
+            self.answer_rpc_channel(channel, RpcResponse::Unavailable { reason });
             return;
-        }
+        };
         self.next_rpc_id += 1;
         let id = self.next_rpc_id;
         let inbound = InboundRpc {
@@ -135,20 +192,35 @@ impl EventLoop {
             service: request.service,
             body: request.body,
         };
-        match self.events.try_send(NetworkEvent::Request(inbound)) {
+        let service = inbound.service.clone();
+        match handler.try_send(inbound) {
             Ok(()) => {
                 self.rpc_channels.insert(id, channel);
             }
-            Err(_) => {
+            Err(mpsc::error::TrySendError::Full(_)) => {
                 self.metrics.events_dropped.inc();
-                self.answer_rpc_channel(
-                    channel,
-                    RpcResponse::Unavailable {
-                        reason: "busy".to_string(),
-                    },
-                );
+                let reason = "busy".to_string();
+                self.answer_rpc_channel(channel, RpcResponse::Unavailable { reason });
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                // The application stopped serving it (its handler's receiver is gone).
+                self.rpc_routes.remove(&service);
+                let reason = format!("this node stopped serving {service:?}");
+                self.answer_rpc_channel(channel, RpcResponse::Unavailable { reason });
             }
         }
+    }
+
+    /// Routes RPCs to `service` to `handler` from now on (replacing an earlier registration),
+    /// each peer within `budget` (`None`: the node's default budget).
+    pub(crate) fn serve_rpc(
+        &mut self,
+        service: String,
+        handler: mpsc::Sender<InboundRpc>,
+        budget: Option<RequestBudget>,
+    ) {
+        self.rpc_routes
+            .insert(service, RpcRoute::new(handler, budget));
     }
 
     /// Sends the application's answer to inbound RPC `id` (ignored if it timed out meanwhile).

@@ -1,8 +1,11 @@
 //! A snapshot of a node's overlay state, served as JSON by the node's status endpoint.
 
+use std::time::Instant;
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::DhtMode;
+use crate::event_loop::EventLoop;
 
 /// What a node sees right now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,7 +69,7 @@ pub struct Counters {
     pub connections_refused_banned: u64,
     /// Peers disconnected for announcing another protocol version.
     pub version_mismatches: u64,
-    /// Inbound transfer, service and RPC requests answered.
+    /// Inbound transfer and RPC requests answered.
     pub requests_served: u64,
     /// Inbound requests refused because the peer exceeded its request rate.
     pub requests_rate_limited: u64,
@@ -75,4 +78,58 @@ pub struct Counters {
     /// Peers disconnected to keep the connection count near its target.
     #[serde(default)]
     pub peers_pruned: u64,
+}
+
+impl EventLoop {
+    /// A snapshot of the node for [`crate::Client::status`].
+    pub(crate) fn status(&mut self) -> Status {
+        let now = Instant::now();
+        let behaviour = self.swarm.behaviour_mut();
+        let routing_table_peers = behaviour
+            .kad
+            .kbuckets()
+            .map(|b| b.num_entries())
+            .sum::<usize>();
+        let dht_records = behaviour.kad.store_mut().len();
+        let gossipsub = &behaviour.gossipsub;
+        let topics = self
+            .config
+            .topics
+            .iter()
+            .map(|t| {
+                let hash = t.hash();
+                TopicStatus {
+                    name: t.name().to_string(),
+                    topic: t.topic_string(),
+                    mesh_peers: gossipsub.mesh_peers(&hash).count(),
+                    subscribed_peers: gossipsub
+                        .all_peers()
+                        .filter(|(_, topics)| topics.contains(&&hash))
+                        .count(),
+                }
+            })
+            .collect();
+        Status {
+            peer_id: self.swarm.local_peer_id().to_string(),
+            listen_addrs: self.listen_addrs.iter().map(|a| a.to_string()).collect(),
+            connected_peers: self
+                .swarm
+                .connected_peers()
+                .map(|p| p.to_string())
+                .collect(),
+            dht_mode: self.config.dht_mode,
+            routing_table_peers,
+            dht_records,
+            topics,
+            bans: self
+                .bans
+                .iter()
+                .map(|(peer, until)| BanStatus {
+                    peer: peer.to_string(),
+                    seconds_left: until.saturating_duration_since(now).as_secs(),
+                })
+                .collect(),
+            counters: self.metrics.counters(),
+        }
+    }
 }

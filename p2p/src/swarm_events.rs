@@ -18,7 +18,6 @@ use crate::envelope::Envelope;
 use crate::event_loop::{EventLoop, InboundMessage, NetworkEvent};
 use crate::peer_manager::request_peer;
 use crate::records::is_valid_record;
-use crate::service::{self, ServiceRequest, ServiceResponse};
 use crate::transfer::{ChunkRequest, ChunkResponse};
 use crate::{GossipTopic, P2pError};
 
@@ -84,6 +83,9 @@ impl EventLoop {
             } => {
                 self.update_connected_gauge();
                 self.rate_limiter.forget(&peer_id);
+                for route in self.rpc_routes.values_mut() {
+                    route.forget(&peer_id);
+                }
                 self.activity.forget(&peer_id);
                 let _ = self
                     .events
@@ -150,10 +152,6 @@ impl EventLoop {
             BehaviourEvent::Transfer(event) => {
                 self.activity.touch(request_peer(&event));
                 self.on_transfer(event);
-            }
-            BehaviourEvent::Service(event) => {
-                self.activity.touch(request_peer(&event));
-                self.on_service(event);
             }
             BehaviourEvent::Rpc(event) => {
                 self.activity.touch(request_peer(&event));
@@ -381,47 +379,7 @@ impl EventLoop {
     }
 }
 
-impl EventLoop {
-    fn on_service(&mut self, event: request_response::Event<ServiceRequest, ServiceResponse>) {
-        match event {
-            request_response::Event::Message { peer, message, .. } => match message {
-                Message::Request {
-                    request, channel, ..
-                } => {
-                    let Some(handler) = &self.service_handler else {
-                        return;
-                    };
-                    let (reply, answer) = tokio::sync::oneshot::channel();
-                    let inbound = service::InboundRequest {
-                        peer,
-                        body: request.0,
-                        reply,
-                    };
-                    if handler.try_send(inbound).is_err() {
-                        self.metrics.events_dropped.inc();
-                        return;
-                    }
-                    self.metrics.requests_served.inc();
-                    self.service_answers
-                        .push(Box::pin(async move { (channel, answer.await.ok()) }));
-                }
-                Message::Response {
-                    request_id,
-                    response,
-                } => settle_outbound(&mut self.pending_service, request_id, Ok(response.0)),
-            },
-            request_response::Event::OutboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => fail_outbound(&mut self.pending_service, peer, request_id, error),
-            _ => {}
-        }
-    }
-}
-
-/// Callers waiting on outbound request-response requests, by request id (transfer, service, RPC).
+/// Callers waiting on outbound request-response requests, by request id (transfer, RPC).
 pub(crate) type PendingRequests<T> =
     HashMap<OutboundRequestId, oneshot::Sender<Result<T, P2pError>>>;
 

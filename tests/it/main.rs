@@ -19,6 +19,7 @@ mod rpc;
 mod shard_hold;
 mod shard_net;
 mod shard_resume;
+mod shard_rpc;
 mod shards;
 mod supervision;
 mod transfer;

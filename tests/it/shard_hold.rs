@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::{B256, U256};
-use autonet_actors::shards::wire::{self, ShardRequest, ShardResponse};
+use autonet_actors::shards::rpc::call;
+use autonet_actors::shards::wire::{ShardRequest, ShardResponse};
 use autonet_actors::shards::{ChainRoots, FetchOptions, ModelId, PublishOptions, ShardHost, fetch};
 use autonet_contracts::Chain;
 use autonet_models::sharding::{ShardParams, encode};
@@ -25,19 +26,19 @@ async fn forge_hold(
     index: u16,
 ) -> anyhow::Result<ShardResponse> {
     from.stage(Arc::new(manifest.clone()), shards);
-    let request = wire::encode(&ShardRequest::Hold {
+    let request = ShardRequest::Hold {
         manifest: manifest.to_bytes(),
         index,
         source: from.peer_id().to_bytes(),
-    });
+    };
     // The two know each other, but a dial may still fail now and then: ask again until answered.
     let answer = poll_until(Duration::from_secs(60), Duration::from_millis(250), || {
         let request = request.clone();
-        async move { from.client().request(to.peer_id(), request).await.ok() }
+        async move { call(from.client(), to.peer_id(), &request).await.ok() }
     })
     .await
     .ok_or_else(|| anyhow::anyhow!("{} never answered the Hold", to.peer_id()))?;
-    Ok(wire::decode(&answer)?)
+    Ok(answer)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

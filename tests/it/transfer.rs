@@ -1,7 +1,7 @@
-//! Content transfer between real peers over request-response: `Client::fetch` finds the provider
-//! through Kademlia, pulls the content in ≤ 1 MiB chunks and checks its id; the provider's
-//! per-peer rate limit answers `RateLimited` to a peer over its budget while another peer is
-//! still served.
+//! Content transfer between real peers over request-response: the provider is found through
+//! Kademlia, `Client::fetch_from` (the transfer primitive under the roles' `Fetcher`) pulls the
+//! content in ≤ 1 MiB chunks and checks its id; the provider's per-peer rate limit answers
+//! `RateLimited` to a peer over its budget while another peer is still served.
 
 use std::time::Duration;
 
@@ -11,6 +11,11 @@ use autonet_p2p::transfer::{ChunkRequest, ChunkResponse, MAX_CHUNK_BYTES, MAX_PR
 use autonet_p2p::{Keypair, P2pError};
 
 const POLL: Duration = Duration::from_millis(250);
+
+/// How long one chunk may take (generous: the test machine may be loaded).
+const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
+
+const MAX_BYTES: u64 = MAX_PROVIDED_BYTES as u64;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_pulls_chunked_content_and_the_rate_limit_is_per_peer() -> anyhow::Result<()> {
@@ -46,7 +51,10 @@ async fn fetch_pulls_chunked_content_and_the_rate_limit_is_per_peer() -> anyhow:
     })
     .await;
     assert!(found.is_some(), "the fetcher never found the provider");
-    let fetched = fetcher.client.fetch(id, MAX_PROVIDED_BYTES as u64).await?;
+    let fetched = fetcher
+        .client
+        .fetch_from(provider.peer_id, id, MAX_BYTES, CHUNK_TIMEOUT)
+        .await?;
     assert!(fetched == data, "fetched bytes differ");
 
     // The fetcher's budget is spent: its next request is refused without work, and a whole fetch
@@ -62,7 +70,11 @@ async fn fetch_pulls_chunked_content_and_the_rate_limit_is_per_peer() -> anyhow:
         )
         .await?;
     assert_eq!(answer, ChunkResponse::RateLimited);
-    match fetcher.client.fetch(id, MAX_PROVIDED_BYTES as u64).await {
+    let again = fetcher
+        .client
+        .fetch_from(provider.peer_id, id, MAX_BYTES, CHUNK_TIMEOUT)
+        .await;
+    match again {
         Err(P2pError::Request { reason, .. }) => {
             assert!(reason.contains("RateLimited"), "{reason}")
         }
@@ -82,19 +94,21 @@ async fn fetch_pulls_chunked_content_and_the_rate_limit_is_per_peer() -> anyhow:
         found.is_some(),
         "the second fetcher never found the provider"
     );
-    assert!(other.client.fetch(id, MAX_PROVIDED_BYTES as u64).await? == data);
+    let fetched = other
+        .client
+        .fetch_from(provider.peer_id, id, MAX_BYTES, CHUNK_TIMEOUT)
+        .await?;
+    assert!(fetched == data, "the second fetcher's bytes differ");
     let counters = provider.client.status().await?.counters;
     assert!(counters.requests_rate_limited >= 2, "{counters:?}");
 
-    // Unknown content: a clear error, no panic.
+    // Unknown content: no provider is found, no panic.
     let missing = content_id(b"nobody provides this");
-    assert!(matches!(
-        fetcher
-            .client
-            .fetch(missing, MAX_PROVIDED_BYTES as u64)
-            .await,
-        Err(P2pError::ContentNotFound(_))
-    ));
+    let found = fetcher.client.providers(missing).await;
+    assert!(
+        found.as_ref().map_or(true, |p| p.is_empty()),
+        "providers of unknown content: {found:?}"
+    );
 
     other.stop().await;
     fetcher.stop().await;

@@ -17,7 +17,7 @@
 //!   attributed to the squatter's stake;
 //! - `it/gossip_flood.rs`: an unstaked peer flooding `tasks`, and a relay of many fresh unbound
 //!   authors, are penalized and banned while a staked proposer's announcements all get through;
-//! - `it/transfer.rs`: `Client::fetch` over request-response between real peers, and the
+//! - `it/transfer.rs`: `Client::fetch_from` over request-response between real peers, and the
 //!   provider's per-peer rate limit; `it/fetch_failover.rs`: the role actors' background
 //!   fetcher skips a dead provider for a live one and retries missing content with backoff;
 //! - `it/supervision.rs`: the actor supervisor's restart budget and escalation;
@@ -25,7 +25,8 @@
 //!   64 MiB model published, holders of m shards (2m with replication 2) stopped, fetched
 //!   bit-identical; a lying holder caught and penalized; repair within 60 s;
 //!   `it/shard_resume.rs`: a fetch in a child process killed by SIGKILL resumes and transfers
-//!   only the missing shards.
+//!   only the missing shards; `it/shard_rpc.rs`: the shard protocol on RPC (a rate-limited call
+//!   waits and retries, a peer without a host says so at once, garbage is refused and penalized).
 //!
 //! The real-process acceptance test (one `autonet bootstrap` and three `autonet join`) is in
 //! `node/tests/it/overlay.rs`, where Cargo provides the path of the built binary.

@@ -13,22 +13,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use autonet_models::sharding::{ShardManifest, merkle, rebuild, verify_shard};
+use autonet_models::sharding::{ShardManifest, merkle, rebuild};
 use autonet_models::substrate::ids::Digest;
 use autonet_p2p::records::to_hex;
 use autonet_p2p::{Client, PeerId};
-use autonet_store::{Store, Table};
 use futures::StreamExt;
 use tokio::task::JoinSet;
 
 use super::ModelId;
-use super::disk::write_atomic;
 use super::error::ShardError;
+use super::progress::Progress;
 use super::roots::RootSource;
+use super::rpc::{CallError, call};
 use super::wire::{self, ShardRequest, ShardResponse};
-
-/// Verified shards of interrupted fetches: key = model id ‖ index (big-endian u16), value = leaf.
-const PROGRESS: Table = Table::new("shard_fetch_progress");
 
 /// Chunk requests in flight per shard download.
 const CHUNKS_IN_FLIGHT: usize = 4;
@@ -223,18 +220,19 @@ async fn stream_shard(
     // framing, a paced uplink) overlaps instead of adding up; chunks are consumed in order.
     let mut answers = futures::stream::iter(0..chunks)
         .map(|chunk| {
-            let request = wire::encode(&ShardRequest::Chunk {
+            let request = ShardRequest::Chunk {
                 model,
                 index,
                 chunk,
-            });
-            async move { (chunk, client.request(peer, request).await) }
+            };
+            async move { (chunk, call(client, peer, &request).await) }
         })
         .buffered(CHUNKS_IN_FLIGHT);
     while let Some((chunk, answer)) = answers.next().await {
-        let answer = answer.map_err(|e| DownloadError::Unavailable(e.to_string()))?;
-        let answer: ShardResponse =
-            wire::decode(&answer).map_err(|e| DownloadError::Corrupt(e.to_string()))?;
+        let answer = answer.map_err(|e| match e {
+            CallError::Garbled(reason) => DownloadError::Corrupt(reason),
+            other => DownloadError::Unavailable(other.to_string()),
+        })?;
         let (total, data, proof) = match answer {
             ShardResponse::Chunk { total, data, proof } => (total, data, proof),
             ShardResponse::NotFound => {
@@ -278,11 +276,8 @@ async fn stream_shard(
 pub async fn get_manifest(client: &Client, model: ModelId) -> Result<ShardManifest, ShardError> {
     let providers = client.providers(wire::model_key(&model)).await?;
     for peer in providers.into_iter().filter(|p| *p != client.peer_id()) {
-        let request = wire::encode(&ShardRequest::Manifest { model });
-        let Ok(answer) = client.request(peer, request).await else {
-            continue;
-        };
-        if let Ok(ShardResponse::Manifest(bytes)) = wire::decode(&answer)
+        let request = ShardRequest::Manifest { model };
+        if let Ok(ShardResponse::Manifest(bytes)) = call(client, peer, &request).await
             && let Ok(manifest) = ShardManifest::from_bytes(&bytes)
             && manifest.id().0 == model
         {
@@ -290,78 +285,6 @@ pub async fn get_manifest(client: &Client, model: ModelId) -> Result<ShardManife
         }
     }
     Err(ShardError::ManifestNotFound(to_hex(&model)))
-}
-
-/// Resume state of one fetch.
-struct Progress {
-    dir: PathBuf,
-    store: Store,
-}
-
-fn progress_key(model: &ModelId, index: u16) -> Vec<u8> {
-    let mut key = model.to_vec();
-    key.extend_from_slice(&index.to_be_bytes());
-    key
-}
-
-impl Progress {
-    fn open(dir: PathBuf) -> Result<Self, ShardError> {
-        std::fs::create_dir_all(&dir).map_err(|e| ShardError::io("create", &dir, e))?;
-        let store = Store::open(dir.join("fetch.redb"))?;
-        Ok(Self { dir, store })
-    }
-
-    fn shard_path(&self, model: &ModelId, index: u16) -> PathBuf {
-        self.dir.join(to_hex(model)).join(format!("{index}.shard"))
-    }
-
-    /// Verified shards from an earlier run that still match their leaves.
-    fn load(&self, manifest: &ShardManifest) -> Result<BTreeMap<u16, Vec<u8>>, ShardError> {
-        let model = manifest.id().0;
-        let mut have = BTreeMap::new();
-        for entry in self.store.scan_prefix(PROGRESS, &model)? {
-            let Some(index) = entry
-                .0
-                .get(32..34)
-                .map(|b| u16::from_be_bytes([b[0], b[1]]))
-            else {
-                continue;
-            };
-            let Ok(bytes) = std::fs::read(self.shard_path(&model, index)) else {
-                continue;
-            };
-            if verify_shard(manifest, usize::from(index), &bytes).is_ok() {
-                have.insert(index, bytes);
-            }
-        }
-        Ok(have)
-    }
-
-    fn save(
-        &self,
-        model: &ModelId,
-        index: u16,
-        bytes: &[u8],
-        leaf: &Digest,
-    ) -> Result<(), ShardError> {
-        let path = self.shard_path(model, index);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| ShardError::io("create", dir, e))?;
-        }
-        write_atomic(&path, bytes)?;
-        self.store
-            .put(PROGRESS, &progress_key(model, index), &leaf.0)?;
-        Ok(())
-    }
-
-    /// Forgets a finished fetch.
-    fn clear(&self, model: &ModelId, total: usize) {
-        for index in 0..total {
-            let index = u16::try_from(index).unwrap_or(u16::MAX);
-            let _ = self.store.remove(PROGRESS, &progress_key(model, index));
-        }
-        let _ = std::fs::remove_dir_all(self.dir.join(to_hex(model)));
-    }
 }
 
 /// Fetches model `model`, checking it against the root `roots` gives for it.

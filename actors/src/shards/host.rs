@@ -1,4 +1,5 @@
-//! The shard host: one per node. It answers the shard protocol, keeps one supervised
+//! The shard host: one per node. It answers the shard protocol (the RPC service
+//! [`SHARD_SERVICE`]), keeps one supervised
 //! [`ShardActor`] per held shard, stages shards it is handing out, limits its upload rate when
 //! asked to, and runs the repair loop.
 //!
@@ -16,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use autonet_models::sharding::{ShardManifest, verify_shard};
-use autonet_p2p::{Client, InboundRequest, PeerId};
+use autonet_p2p::{Client, InboundRpc, PeerAction, PeerId, RpcResponse};
 use ractor::{Actor, ActorRef};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -24,71 +25,17 @@ use tokio::task::JoinHandle;
 use super::ModelId;
 use super::actor::{ShardActor, ShardArgs, ShardMsg, actor_name};
 use super::authority::{HoldAuthority, matches_registration};
+use super::config::{HostConfig, UploadLimiter};
 use super::disk::{HeldModel, ShardDisk, versions_to_drop};
 use super::error::ShardError;
 use super::fetch::{DownloadError, download_shard_to_file};
 use super::placement::ranked;
+use super::rpc::{SHARD_BUDGET, SHARD_SERVICE};
 use super::wire::{self, ShardRequest, ShardResponse};
 use crate::supervisor::{ChildSpec, Supervisor, SupervisorConfig, SupervisorMsg};
 
 /// How long the host waits for a shard actor's answer.
 const ACTOR_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// A host's settings.
-#[derive(Debug, Clone)]
-pub struct HostConfig {
-    /// Shard files go under `<data_dir>/shards`.
-    pub data_dir: PathBuf,
-    /// Most bytes of shards this host stores.
-    pub quota_bytes: u64,
-    /// Versions kept per model name; older ones are dropped when a newer one arrives.
-    pub keep_versions: usize,
-    /// Target number of live holders per shard (repair restores it).
-    pub replication: usize,
-    /// How often held models' replication is checked; `None` disables repair.
-    pub repair_interval: Option<Duration>,
-    /// Upload rate limit in bytes per second (emulates a slow uplink); `None` for none.
-    pub upload_bytes_per_sec: Option<u64>,
-    /// Shards downloaded at once for `Hold` requests; further requests wait their turn.
-    pub hold_downloads: usize,
-}
-
-impl HostConfig {
-    /// Defaults: 10 GiB quota, 2 versions kept, replication 1, repair every 30 s, no rate limit,
-    /// 4 shard downloads at once.
-    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Self {
-            data_dir: data_dir.into(),
-            quota_bytes: 10 << 30,
-            keep_versions: 2,
-            replication: 1,
-            repair_interval: Some(Duration::from_secs(30)),
-            upload_bytes_per_sec: None,
-            hold_downloads: 4,
-        }
-    }
-}
-
-/// Paces outgoing bytes as a link of a given rate would.
-#[derive(Debug)]
-struct UploadLimiter {
-    bytes_per_sec: u64,
-    next_free: tokio::sync::Mutex<tokio::time::Instant>,
-}
-
-impl UploadLimiter {
-    /// Waits until `bytes` would have left a link of this rate, queued behind earlier sends.
-    async fn pass(&self, bytes: usize) {
-        let cost = Duration::from_secs_f64(bytes as f64 / self.bytes_per_sec.max(1) as f64);
-        let done_at = {
-            let mut next = self.next_free.lock().await;
-            let start = (*next).max(tokio::time::Instant::now());
-            *next = start + cost;
-            *next
-        };
-        tokio::time::sleep_until(done_at).await;
-    }
-}
 
 type Staged = HashMap<(ModelId, u16), (Arc<ShardManifest>, Arc<Vec<u8>>)>;
 
@@ -168,10 +115,7 @@ impl ShardHost {
         let (supervisor, _) = Actor::spawn(None, Supervisor, supervisor_config)
             .await
             .map_err(|e| ShardError::Actor(e.to_string()))?;
-        let limiter = config.upload_bytes_per_sec.map(|rate| UploadLimiter {
-            bytes_per_sec: rate,
-            next_free: tokio::sync::Mutex::new(tokio::time::Instant::now()),
-        });
+        let limiter = config.upload_bytes_per_sec.map(UploadLimiter::new);
         let config_downloads = config.hold_downloads.max(1);
         let host = Self {
             inner: Arc::new(Inner {
@@ -199,7 +143,10 @@ impl ShardHost {
             }
         }
         let (tx, rx) = mpsc::channel(256);
-        host.inner.client.serve_requests(tx).await?;
+        let client = &host.inner.client;
+        client
+            .serve_rpc(SHARD_SERVICE, tx, Some(SHARD_BUDGET))
+            .await?;
         let serve = tokio::spawn(host.clone().serve(rx));
         host.push_task(serve);
         if let Some(interval) = host.inner.config.repair_interval {
@@ -377,27 +324,39 @@ impl ShardHost {
         ActorRef::<ShardMsg>::where_is(actor_name(&self.inner.name, model, index))
     }
 
-    async fn serve(self, mut requests: mpsc::Receiver<InboundRequest>) {
-        while let Some(request) = requests.recv().await {
-            let host = self.clone();
-            tokio::spawn(async move {
-                let answer = match wire::decode::<ShardRequest>(&request.body) {
-                    Ok(message) => host.answer(request.peer, message).await,
-                    Err(err) => ShardResponse::Refused(err.to_string()),
-                };
-                if let (Some(limiter), ShardResponse::Chunk { data, .. }) =
-                    (&host.inner.limiter, &answer)
-                {
-                    limiter.pass(data.len()).await;
-                }
-                if let ShardResponse::Chunk { data, .. } = &answer {
-                    host.inner
-                        .bytes_served
-                        .fetch_add(data.len() as u64, Ordering::Relaxed);
-                }
-                let _ = request.reply.send(wire::encode(&answer));
-            });
+    async fn serve(self, mut requests: mpsc::Receiver<InboundRpc>) {
+        while let Some(rpc) = requests.recv().await {
+            tokio::spawn(self.clone().serve_one(rpc));
         }
+    }
+
+    /// Answers one request: a chunk after the upload pacing lets it out; something that is not a
+    /// shard message with a refusal and a penalty (an honest peer never sends one).
+    async fn serve_one(self, rpc: InboundRpc) {
+        let client = &self.inner.client;
+        let request = match wire::decode::<ShardRequest>(&rpc.body) {
+            Ok(request) => request,
+            Err(err) => {
+                let reason = err.to_string();
+                tracing::info!(peer = %rpc.peer, %reason, "bad shard request");
+                // Answer first: the strike may ban the peer and close the connection.
+                let _ = client
+                    .answer_rpc(rpc.id, RpcResponse::Error { reason })
+                    .await;
+                let _ = client.penalize(rpc.peer, PeerAction::Malformed).await;
+                return;
+            }
+        };
+        let answer = self.answer(rpc.peer, request).await;
+        if let ShardResponse::Chunk { data, .. } = &answer {
+            if let Some(limiter) = &self.inner.limiter {
+                limiter.pass(data.len()).await;
+            }
+            let served = &self.inner.bytes_served;
+            served.fetch_add(data.len() as u64, Ordering::Relaxed);
+        }
+        let body = wire::encode(&answer);
+        let _ = client.answer_rpc(rpc.id, RpcResponse::Ok { body }).await;
     }
 
     fn staged(

@@ -17,7 +17,8 @@ use tokio::task::JoinSet;
 use super::error::ShardError;
 use super::host::ShardHost;
 use super::placement::{place_indices, ranked};
-use super::wire::{self, ShardRequest, ShardResponse};
+use super::rpc::call;
+use super::wire::{ShardRequest, ShardResponse};
 
 /// What to publish and how widely.
 #[derive(Debug, Clone)]
@@ -127,12 +128,12 @@ pub async fn shard_peers(host: &ShardHost, exclude: &HashSet<PeerId>) -> Vec<Pee
     {
         let client = host.client().clone();
         probes.spawn(async move {
-            let probe = wire::encode(&ShardRequest::Has {
+            let probe = ShardRequest::Has {
                 model: [0; 32],
                 index: 0,
-            });
-            let answer = client.request(peer, probe).await.ok()?;
-            wire::decode::<ShardResponse>(&answer).ok().map(|_| peer)
+            };
+            // Any shard answer: the peer runs a host (one that runs none answers Unavailable).
+            call(&client, peer, &probe).await.ok().map(|_| peer)
         });
     }
     let mut peers = Vec::new();
@@ -238,20 +239,14 @@ impl Asker {
     }
 
     async fn ask(&self, peer: PeerId, index: u16) -> bool {
-        let request = wire::encode(&ShardRequest::Hold {
+        let request = ShardRequest::Hold {
             manifest: self.manifest.to_vec(),
             index,
             source: self.source.clone(),
-        });
-        match self
-            .client
-            .request(peer, request)
-            .await
-            .map(|a| wire::decode(&a))
-        {
-            Ok(Ok(ShardResponse::Held)) => return true,
-            Ok(Ok(other)) => tracing::info!(%peer, index, ?other, "peer did not take shard"),
-            Ok(Err(err)) => tracing::info!(%peer, index, %err, "bad answer to hold"),
+        };
+        match call(&self.client, peer, &request).await {
+            Ok(ShardResponse::Held) => return true,
+            Ok(other) => tracing::info!(%peer, index, ?other, "peer did not take shard"),
             Err(err) => tracing::info!(%peer, index, %err, "hold request failed"),
         }
         false

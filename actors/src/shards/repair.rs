@@ -21,6 +21,7 @@ use super::fetch::download_shard;
 use super::host::ShardHost;
 use super::placement::ranked;
 use super::publish::place_shards;
+use super::rpc::call;
 use super::wire::{self, ShardRequest, ShardResponse};
 
 /// Runs [`check_once`] every `interval` until the host shuts down.
@@ -59,10 +60,8 @@ pub async fn live_holders(
                 live.push(me);
             }
             for peer in providers.into_iter().filter(|p| *p != me) {
-                let probe = wire::encode(&ShardRequest::Has { model, index });
-                if let Ok(answer) = client.request(peer, probe).await
-                    && matches!(wire::decode(&answer), Ok(ShardResponse::Has(true)))
-                {
+                let probe = ShardRequest::Has { model, index };
+                if let Ok(ShardResponse::Has(true)) = call(&client, peer, &probe).await {
                     live.push(peer);
                 }
             }

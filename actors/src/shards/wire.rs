@@ -1,4 +1,5 @@
-//! The shard protocol, carried in the overlay's service requests, and the provider-record keys.
+//! The shard protocol's messages, carried as the bodies of RPCs to the shard service
+//! ([`super::rpc`]), and the provider-record keys.
 //!
 //! Holders answer four requests: the manifest of a model they hold, one ≤ 1 MiB chunk of a shard
 //! with the shard's Merkle proof, whether they hold a shard (liveness probes of repair), and

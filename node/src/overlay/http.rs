@@ -284,7 +284,7 @@ fn error(status: StatusCode, err: impl std::fmt::Display) -> Response {
 
 fn p2p_error(err: P2pError) -> Response {
     let status = match err {
-        P2pError::RecordNotFound | P2pError::ContentNotFound(_) => StatusCode::NOT_FOUND,
+        P2pError::RecordNotFound => StatusCode::NOT_FOUND,
         P2pError::Envelope(_) => StatusCode::BAD_REQUEST,
         _ => StatusCode::SERVICE_UNAVAILABLE,
     };

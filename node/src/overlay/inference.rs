@@ -51,13 +51,23 @@ impl PlanServer {
         self.model
     }
 
-    /// Whether this server answers `service`.
-    pub fn serves(service: &str) -> bool {
-        service == PLAN_SERVICE
+    /// Answers [`PLAN_SERVICE`] on `client` from now on, within the node's default per-peer
+    /// request budget; each request on a task of its own (the encoder runs on a blocking thread,
+    /// one request at a time).
+    pub async fn serve(self, client: &Client) -> Result<(), autonet_p2p::P2pError> {
+        let (tx, mut requests) = tokio::sync::mpsc::channel(64);
+        client.serve_rpc(PLAN_SERVICE, tx, None).await?;
+        let client = client.clone();
+        tokio::spawn(async move {
+            while let Some(rpc) = requests.recv().await {
+                tokio::spawn(self.clone().handle(client.clone(), rpc));
+            }
+        });
+        Ok(())
     }
 
     /// Answers one inbound request (spawn it: the encoder runs on a blocking thread).
-    pub async fn handle(self, client: Client, rpc: InboundRpc) {
+    async fn handle(self, client: Client, rpc: InboundRpc) {
         let peer = rpc.peer;
         let server = self.clone();
         let outcome = tokio::task::spawn_blocking(move || server.answer(&rpc.body))

@@ -252,6 +252,9 @@ async fn serve(
         autonet_actors::shards::HostConfig::new(data_dir),
     )
     .await?;
+    if let Some(server) = plans {
+        server.serve(&client).await?;
+    }
     let recent = http::Recent::default();
     let app_recent = recent.clone();
     let app_client = client.clone();
@@ -271,16 +274,6 @@ async fn serve(
                 NetworkEvent::PeerBanned { peer, duration } => {
                     tracing::warn!(%peer, secs = duration.as_secs(), "peer banned");
                 }
-                NetworkEvent::Request(rpc) => match &plans {
-                    Some(server) if inference::PlanServer::serves(&rpc.service) => {
-                        tokio::spawn(server.clone().handle(app_client.clone(), rpc));
-                    }
-                    _ => {
-                        let reason = format!("this node serves no {:?}", rpc.service);
-                        let response = autonet_p2p::RpcResponse::Unavailable { reason };
-                        let _ = app_client.answer_rpc(rpc.id, response).await;
-                    }
-                },
                 _ => {}
             }
         }
