@@ -22,7 +22,7 @@ use autonet_actors::shards::{
     ChainAuthority, ChainRoots, FetchOptions, HostConfig, PublishOptions, ShardHost, fetch, publish,
 };
 use autonet_contracts::deploy::ATN;
-use autonet_contracts::{Backend, Chain, EmbeddedChain, Role};
+use autonet_contracts::{Backend, Chain, Contracts, EmbeddedChain, Role};
 use autonet_models::sharding::{ShardParams, encode};
 use autonet_p2p::testnet::{Testnet, TestnetOptions, poll_until};
 
@@ -93,35 +93,9 @@ pub(crate) async fn compare(
     let published = publish(publisher, &*chain, aggregator, many.clone(), &options).await?;
     let id_many = published.manifest.id().0;
 
-    // Model B goes to one holder: register it, then place every shard with all other holders
-    // excluded.
+    // Model B goes to one holder.
     let one = model(size, 2);
-    let encoded = encode("bench-one", 1, &one, params)?;
-    let manifest = Arc::new(encoded.manifest);
-    let id_one = manifest.id().0;
-    let registration = autonet_contracts::ModelRegistration {
-        model_id: id_one.into(),
-        project_id: U256::ZERO,
-        root: manifest.root.0.into(),
-        k: manifest.k,
-        m: manifest.m,
-        epoch: 0,
-        leaves: manifest.leaves.iter().map(|l| l.0.into()).collect(),
-    };
-    chain.register_model(aggregator, &registration).await?;
-    let single = hosts[1].peer_id();
-    let exclude: HashSet<_> = hosts.iter().skip(2).map(ShardHost::peer_id).collect();
-    let shards = encoded
-        .shards
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| (i as u16, s))
-        .collect();
-    let placed = place_shards(publisher, manifest.clone(), shards, 1, &exclude).await?;
-    ensure!(
-        placed.iter().all(|(_, p)| p == &vec![single]),
-        "model B was not placed on one holder: {placed:?}"
-    );
+    let id_one = place_on_one(&chain, aggregator, &hosts, one.clone(), params).await?;
 
     let roots = ChainRoots(&*chain);
     let start = Instant::now();
@@ -153,4 +127,43 @@ pub(crate) async fn compare(
         ),
         holders_used,
     })
+}
+
+/// Registers `model` and places every shard on `hosts[1]` alone (all other holders excluded);
+/// returns its id.
+async fn place_on_one(
+    chain: &Contracts<EmbeddedChain>,
+    aggregator: alloy::primitives::Address,
+    hosts: &[ShardHost],
+    model: Vec<u8>,
+    params: ShardParams,
+) -> anyhow::Result<[u8; 32]> {
+    let publisher = &hosts[0];
+    let encoded = encode("bench-one", 1, &model, params)?;
+    let manifest = Arc::new(encoded.manifest);
+    let id_one = manifest.id().0;
+    let registration = autonet_contracts::ModelRegistration {
+        model_id: id_one.into(),
+        project_id: U256::ZERO,
+        root: manifest.root.0.into(),
+        k: manifest.k,
+        m: manifest.m,
+        epoch: 0,
+        leaves: manifest.leaves.iter().map(|l| l.0.into()).collect(),
+    };
+    chain.register_model(aggregator, &registration).await?;
+    let single = hosts[1].peer_id();
+    let exclude: HashSet<_> = hosts.iter().skip(2).map(ShardHost::peer_id).collect();
+    let shards = encoded
+        .shards
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (i as u16, s))
+        .collect();
+    let placed = place_shards(publisher, manifest.clone(), shards, 1, &exclude).await?;
+    ensure!(
+        placed.iter().all(|(_, p)| p == &vec![single]),
+        "model B was not placed on one holder: {placed:?}"
+    );
+    Ok(id_one)
 }

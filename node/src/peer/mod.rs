@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::U256;
+use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, bail};
 use autonet_actors::roles::board::Board;
@@ -129,6 +129,31 @@ pub fn join(role: RoleArg, config: &Config) -> anyhow::Result<()> {
     runtime.block_on(run(config, role, &rpc_url, plan))
 }
 
+/// The role account's view of the suite behind `governor` at `rpc_url`, its pending
+/// transactions kept in the data dir.
+async fn connect(
+    config: &Config,
+    signer: &PrivateKeySigner,
+    rpc_url: &str,
+    governor: Address,
+) -> anyhow::Result<Contracts<RpcChain>> {
+    let data_dir = config.data_dir.as_path();
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let pending = PendingStore::open(&data_dir.join(crate::chain::CHAIN_STORE_FILE))
+        .with_context(|| format!("cannot open the chain store in {}", data_dir.display()))?;
+    let cfg = RpcConfig {
+        expected_chain_id: config.chain.chain_id,
+        ..Default::default()
+    };
+    let rpc = RpcChain::connect(rpc_url, vec![signer.clone()], pending, cfg)
+        .await
+        .with_context(|| format!("cannot use the chain at {rpc_url}"))?;
+    discover(rpc, governor)
+        .await
+        .with_context(|| format!("no autonet suite found from Governor {governor}"))
+}
+
 async fn run(
     config: &Config,
     role_arg: RoleArg,
@@ -145,22 +170,7 @@ async fn run(
     let password = keystore::password(config.chain.password_file.as_deref())?;
     let signer = keystore::load(&keystore::key_path(data_dir, role_arg.name())?, &password)?;
     let me = signer.address();
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let pending = PendingStore::open(&data_dir.join(crate::chain::CHAIN_STORE_FILE))
-        .with_context(|| format!("cannot open the chain store in {}", data_dir.display()))?;
-    let cfg = RpcConfig {
-        expected_chain_id: config.chain.chain_id,
-        ..Default::default()
-    };
-    let rpc = RpcChain::connect(rpc_url, vec![signer.clone()], pending, cfg)
-        .await
-        .with_context(|| format!("cannot use the chain at {rpc_url}"))?;
-    let chain = Arc::new(
-        discover(rpc, plan.governor)
-            .await
-            .with_context(|| format!("no autonet suite found from Governor {}", plan.governor))?,
-    );
+    let chain = Arc::new(connect(config, &signer, rpc_url, plan.governor).await?);
     println!("{name}: {} {me} on {rpc_url}", role_arg.name());
     ensure_staked(&chain, me, role).await?;
     let id = crate::identity::load_or_create(data_dir)?;

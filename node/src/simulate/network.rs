@@ -208,6 +208,20 @@ fn conduct_of(
     (byzantine, conduct)
 }
 
+/// The accounts of the roster's peers in `role` (peer `i` signs with account `i + 1`).
+fn accounts_with(
+    roster: &[(String, Role)],
+    signers: &[alloy::signers::local::PrivateKeySigner],
+    role: Role,
+) -> Vec<Address> {
+    roster
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, r))| *r == role)
+        .map(|(i, _)| signers[i + 1].address())
+        .collect()
+}
+
 impl Network {
     /// Deploys, funds, stakes, binds and starts everything.
     pub async fn start(args: &SimulateArgs, dir: &Path) -> anyhow::Result<Network> {
@@ -225,13 +239,11 @@ impl Network {
         let signers = chain.backend().signers().to_vec();
         let deployer = signers[0].address();
         let project = create_funded_project(&*chain, deployer, args).await?;
-        let proposers: Vec<Address> = roster
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, r))| *r == Role::Proposer)
-            .map(|(i, _)| signers[i + 1].address())
-            .collect();
-        let plan = Arc::new(plan_for(args, project, proposers));
+        let plan = Arc::new(plan_for(
+            args,
+            project,
+            accounts_with(&roster, &signers, Role::Proposer),
+        ));
         let mut boot_kp = keccak256(format!("autonet/simulate/{}/bootstrap", args.seed)).0;
         let boot_keypair = Keypair::ed25519_from_bytes(&mut boot_kp)?;
         let bootstrap =
@@ -248,12 +260,7 @@ impl Network {
         let model = args.model.build()?;
         let board = Board::default();
         let log = crate::logging::protocol_log()?.begin_run();
-        let solver_addrs: Vec<Address> = roster
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, r))| *r == Role::Solver)
-            .map(|(i, _)| signers[i + 1].address())
-            .collect();
+        let solver_addrs = accounts_with(&roster, &signers, Role::Solver);
         let mut peers = Vec::new();
         let mut running = Vec::new();
         let mut blueprints = Vec::new();
