@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Parser)]
 #[command(
     name = "autonet",
-    version,
+    version = VERSION,
     propagate_version = true,
     arg_required_else_help = true
 )]
@@ -31,6 +31,14 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// `autonet --version`: the package version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("AUTONET_GIT_COMMIT"),
+    ")"
+);
 
 /// Options that every command takes.
 #[derive(Debug, Args, Default)]

@@ -177,3 +177,21 @@ fn bench_list_names_every_benchmark() {
     assert!(text.lines().any(|l| l.starts_with("epoch ")), "{text}");
     crate::run_fails(autonet(dir.path()).arg("bench"), "autonet bench --list");
 }
+
+/// `--version` names the git commit of the build (#23), so a bug report says what ran.
+#[test]
+fn version_names_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let version = stdout(&run_ok(autonet(dir.path()).arg("--version")));
+    assert!(version.starts_with("autonet "), "{version}");
+    let commit = version
+        .split("(commit ")
+        .nth(1)
+        .and_then(|c| c.strip_suffix(")\n"))
+        .unwrap_or_else(|| panic!("no commit in {version:?}"));
+    // A checkout gives a hex id; a tree without git says so.
+    assert!(
+        commit == "unknown" || (commit.len() == 12 && hex::decode(commit).is_ok()),
+        "{version}"
+    );
+}
