@@ -59,7 +59,8 @@ pub struct NetConfig {
     pub bootstrap_timeout_secs: u32,
     /// Status endpoint (loopback; port 0 picks a free port).
     pub status: SocketAddr,
-    /// Prometheus metrics endpoint (loopback); unset serves none.
+    /// Prometheus metrics endpoint; unset serves none. Any address may be given (a scraper on
+    /// another host); the node warns when it is not loopback, since the page is unauthenticated.
     pub metrics: Option<SocketAddr>,
     /// Resource limits of the overlay.
     pub limits: LimitsConfig,
@@ -93,9 +94,6 @@ impl NetConfig {
             ));
         }
         loopback("network.status", self.status)?;
-        if let Some(addr) = self.metrics {
-            loopback("network.metrics", addr)?;
-        }
         validate_limits(&self.limits)
     }
 }

@@ -258,6 +258,13 @@ pub async fn spawn_metrics(
     let app = Router::new()
         .route("/metrics", get(metrics))
         .with_state(registry);
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "metrics are served beyond this host, without authentication; keep the port \
+             behind a firewall that admits only the scraper"
+        );
+    }
     let listener = bind(addr).await?;
     let bound = listener.local_addr()?;
     serve(listener, app);

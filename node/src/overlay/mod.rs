@@ -41,7 +41,8 @@ pub struct NodeArgs {
     #[arg(long, env = "AUTONET_STATUS", value_name = "ADDR")]
     pub status: Option<SocketAddr>,
     /// Serve Prometheus metrics (libp2p's and autonet's, and a role peer's role metrics) at
-    /// http://ADDR/metrics (localhost only).
+    /// http://ADDR/metrics; a non-loopback ADDR (for a scraper on another host) is served with
+    /// a warning, the page has no authentication.
     #[arg(long, env = "AUTONET_METRICS", value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
     /// Connections to keep: above a third more, the node disconnects the peers it needs least

@@ -377,7 +377,8 @@ fn join_refuses_a_bootstrap_address_without_peer_id_and_public_status() {
 }
 
 /// A node whose bootstrap peer cannot be reached says so once its bootstrap timeout has passed
-/// (#23), and its log carries the periodic one-line summary; expected noise stays out of it.
+/// (#23), and its log carries the periodic one-line summary; metrics bound beyond loopback are
+/// served with a warning.
 #[test]
 fn a_node_that_reaches_no_bootstrap_peer_warns_and_logs_its_summary() {
     let dir = tempfile::tempdir().unwrap();
@@ -398,6 +399,8 @@ fn a_node_that_reaches_no_bootstrap_peer_warns_and_logs_its_summary() {
             "/ip4/127.0.0.1/tcp/0",
         ])
         .args(["--bootstrap-timeout", "1", "--summary-secs", "1"])
+        // Metrics for a scraper on another host: served, with a warning.
+        .args(["--metrics", "0.0.0.0:0"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -409,16 +412,18 @@ fn a_node_that_reaches_no_bootstrap_peer_warns_and_logs_its_summary() {
             let _ = tx.send(line);
         }
     });
-    let (mut warned, mut summary) = (None, None);
+    let (mut warned, mut summary, mut metrics) = (None, None, None);
     // Generous for a loaded machine; the node itself waits one second.
     let deadline = Instant::now() + Duration::from_secs(60);
     while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         if line.contains("no bootstrap peer could be reached") {
             warned = Some(line);
+        } else if line.contains("metrics are served beyond this host") {
+            metrics = Some(line);
         } else if line.contains("autonet::summary") && line.contains("summary") {
             summary = Some(line);
         }
-        if warned.is_some() && summary.is_some() {
+        if warned.is_some() && summary.is_some() && metrics.is_some() {
             break;
         }
     }
@@ -428,6 +433,10 @@ fn a_node_that_reaches_no_bootstrap_peer_warns_and_logs_its_summary() {
     assert!(
         warned.contains("WARN") && warned.contains(&bootstrap),
         "{warned}"
+    );
+    assert!(
+        metrics.is_some_and(|l| l.contains("WARN")),
+        "no metrics warning"
     );
     let summary = summary.expect("no summary line");
     assert!(summary.contains("peers=0"), "{summary}");
