@@ -86,6 +86,10 @@ pub fn build_swarm(
         )
         .map_err(|e| P2pError::Transport(e.to_string()))?
         .with_quic()
+        // `/dns4`, `/dns6` and `/dns` addresses (bootstrap nodes by name), resolved with the
+        // system's resolver configuration.
+        .with_dns()
+        .map_err(|e| P2pError::Transport(format!("DNS resolver: {e}")))?
         .with_bandwidth_metrics(registry)
         .with_behaviour(|key| {
             build_behaviour(key, config, store, registry)

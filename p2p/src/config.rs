@@ -123,6 +123,10 @@ pub struct NetworkConfig {
     pub listen: Vec<Multiaddr>,
     /// Bootstrap peers; each address must end in `/p2p/<peer id>`.
     pub bootstrap: Vec<Multiaddr>,
+    /// Public addresses to announce (through identify, so into other peers' DHT routing
+    /// tables) besides those the node learns: a node behind a port forward names its public
+    /// address here.
+    pub external_addrs: Vec<Multiaddr>,
     /// Whether this node answers DHT queries for others.
     pub dht_mode: DhtMode,
     /// redb file for DHT records; `None` keeps them in memory only.
@@ -162,6 +166,7 @@ impl NetworkConfig {
             keypair,
             listen: Vec::new(),
             bootstrap: Vec::new(),
+            external_addrs: Vec::new(),
             dht_mode: DhtMode::Server,
             dht_store_path: None,
             topics: GossipTopic::ALL.to_vec(),

@@ -161,6 +161,9 @@ pub fn new(
             .listen_on(addr.clone())
             .map_err(|e| P2pError::listen(addr, &e))?;
     }
+    for addr in &config.external_addrs {
+        swarm.add_external_address(addr.clone());
+    }
     let mut bootstrap_peers = HashSet::new();
     for addr in &config.bootstrap {
         let Some(peer) = peer_id_of(addr) else {

@@ -14,6 +14,8 @@ pub struct Status {
     pub peer_id: String,
     /// Addresses the swarm is listening on, as multiaddr strings.
     pub listen_addrs: Vec<String>,
+    /// Addresses announced to other peers as this node's public ones (configured or confirmed).
+    pub external_addrs: Vec<String>,
     /// Peer ids with at least one open connection.
     pub connected_peers: Vec<String>,
     /// Whether this node answers DHT queries.
@@ -112,6 +114,11 @@ impl EventLoop {
         Status {
             peer_id: self.swarm.local_peer_id().to_string(),
             listen_addrs: self.listen_addrs.iter().map(|a| a.to_string()).collect(),
+            external_addrs: self
+                .swarm
+                .external_addresses()
+                .map(ToString::to_string)
+                .collect(),
             connected_peers: self
                 .swarm
                 .connected_peers()

@@ -72,6 +72,7 @@ fn node(config: &mut Config, args: &NodeArgs) {
     set_opt(&mut net.metrics, &args.metrics);
     set(&mut net.target_peers, &args.target_peers);
     set(&mut net.summary_secs, &args.summary_secs);
+    set(&mut net.external_addrs, &args.external_addrs);
     set(&mut net.bootstrap_timeout_secs, &args.bootstrap_timeout);
     set_opt(&mut config.inference.model, &args.inference);
     jepa(config, &args.jepa);

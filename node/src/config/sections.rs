@@ -52,6 +52,8 @@ pub struct NetConfig {
     pub dht_mode: DhtModeArg,
     /// Connections to keep (8..=1000).
     pub target_peers: u16,
+    /// Public addresses to announce besides those the node learns (a port forward's).
+    pub external_addrs: Vec<Multiaddr>,
     /// Seconds between one-line summaries in the log (peers, mesh, epoch, phase); 0: none.
     pub summary_secs: u32,
     /// Seconds after start at which a node with no peer warns that it cannot reach its
@@ -127,6 +129,7 @@ impl Default for NetConfig {
             bootstrap: Vec::new(),
             dht_mode: DhtModeArg::Server,
             target_peers: autonet_p2p::peer_manager::DEFAULT_TARGET_PEERS,
+            external_addrs: Vec::new(),
             summary_secs: 60,
             bootstrap_timeout_secs: 30,
             status: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),

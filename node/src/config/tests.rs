@@ -70,6 +70,14 @@ const CASES: &[Case] = &[
         Some((&["join", "--dht-mode", "server"], "\"server\"")),
     ),
     case(
+        "network.external_addrs",
+        "[\"/ip4/203.0.113.7/tcp/4001\"]",
+        Some((
+            &["join", "--external-addr", "/ip4/198.51.100.7/tcp/4001"],
+            "[\"/ip4/198.51.100.7/tcp/4001\"]",
+        )),
+    ),
+    case(
         "network.summary_secs",
         "0",
         Some((&["join", "--summary-secs", "10"], "10")),

@@ -69,6 +69,15 @@ pub struct NodeArgs {
         value_name = "SECS"
     )]
     pub bootstrap_timeout: Option<u32>,
+    /// A public address to announce besides those the node learns, e.g. the router's address
+    /// of a port forward (repeat the flag for several).
+    #[arg(
+        long = "external-addr",
+        env = "AUTONET_EXTERNAL_ADDR",
+        value_delimiter = ',',
+        value_name = "MULTIADDR"
+    )]
+    pub external_addrs: Option<Vec<Multiaddr>>,
     /// Be an inference peer: answer plan requests of `autonet infer --peer` with this model
     /// (trained as the JEPA flags say before the node starts listening).
     #[arg(long, env = "AUTONET_INFERENCE", value_name = "MODEL")]
@@ -188,6 +197,7 @@ pub fn network_config(config: &Config, keypair: autonet_p2p::Keypair) -> Network
     let mut network = NetworkConfig::new(keypair);
     network.listen = net.listen.clone();
     network.bootstrap = net.bootstrap.clone();
+    network.external_addrs = net.external_addrs.clone();
     network.dht_mode = net.dht_mode.mode();
     network.dht_store_path = Some(config.data_dir.join(DHT_STORE_FILE));
     network.peers = autonet_p2p::PeerTargets::around(usize::from(net.target_peers));

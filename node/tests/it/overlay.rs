@@ -1,5 +1,5 @@
-//! Real processes: one `autonet bootstrap` and three `autonet join` on 127.0.0.1 form one
-//! network; each publishes and every message reaches every other; a record stored by one peer is
+//! Real processes: one `autonet bootstrap` and three `autonet join` on 127.0.0.1 (one given
+//! the bootstrap address as `/dns4/localhost/…`) form one network; each publishes and every message reaches every other; a record stored by one peer is
 //! read by a peer that joined after the writer had left (so it never dialled it); the status
 //! endpoint and `/metrics` answer; Ctrl-C (SIGINT) makes each exit 0 within 5 s.
 //!
@@ -178,12 +178,30 @@ fn bootstrap_and_three_joins_form_one_network() {
     let local = "/ip4/127.0.0.1/tcp/0";
     let boot = start(&["bootstrap", "--listen", local, "--metrics", "127.0.0.1:0"]);
     let boot_addr = boot.peer_addr.clone();
-    let join = |extra: &[&str]| {
-        let mut args = vec!["join", "--bootstrap", boot_addr.as_str(), "--listen", local];
+    let join = |bootstrap: &str, extra: &[&str]| {
+        let mut args = vec!["join", "--bootstrap", bootstrap, "--listen", local];
         args.extend_from_slice(extra);
         start(&args)
     };
-    let mut nodes = vec![join(&[]), join(&[]), join(&["--metrics", "127.0.0.1:0"])];
+    // One join names the bootstrap node by DNS name (#23: `/dns4` never connected), one
+    // announces a public address besides its own.
+    let by_name = boot_addr.replace("/ip4/127.0.0.1/", "/dns4/localhost/");
+    assert!(by_name.starts_with("/dns4/localhost/tcp/"), "{by_name}");
+    let public = "/ip4/198.51.100.7/tcp/4001";
+    let mut nodes = vec![
+        join(&boot_addr, &[]),
+        join(&by_name, &["--external-addr", public]),
+        join(&boot_addr, &["--metrics", "127.0.0.1:0"]),
+    ];
+    let announced = get_json(&nodes[1].status, "/status").unwrap();
+    assert!(
+        announced["external_addrs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == public),
+        "{announced:#}"
+    );
     nodes.insert(0, boot);
 
     // Gossip reaches the peers that are meshed when it is sent, so wait until the four nodes
@@ -274,7 +292,7 @@ fn bootstrap_and_three_joins_form_one_network() {
     );
     let mut writer = nodes.remove(1);
     ctrl_c(&mut writer);
-    let late = join(&[]);
+    let late = join(&boot_addr, &[]);
     let read = poll(
         "late joiner to read the record",
         Duration::from_secs(120),
