@@ -43,6 +43,8 @@ pub struct PeerSetup {
     /// Models whose shards this peer keeps per project (newest by registration); older ones are
     /// dropped.
     pub keep_models: usize,
+    /// Most bytes of shards this peer stores.
+    pub shard_quota_bytes: u64,
 }
 
 /// A running peer.
@@ -126,6 +128,7 @@ pub async fn start_peer<C: ProtocolView + 'static>(
     let authority: Arc<dyn HoldAuthority> = Arc::new(ChainAuthority(parts.chain.clone()));
     let mut host_config = HostConfig::new(&setup.data_dir);
     host_config.keep_versions = setup.keep_models.max(1);
+    host_config.quota_bytes = setup.shard_quota_bytes;
     let shards = ShardHost::start_with(client.clone(), host_config, authority.clone())
         .await
         .map_err(|e| RoleError::Actor(format!("shard host: {e}")))?;

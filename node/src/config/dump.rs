@@ -35,6 +35,7 @@ impl Config {
         table(&mut out, "inference", &self.inference)?;
         table(&mut out, "role", &self.role)?;
         table(&mut out, "chain", &self.chain)?;
+        table(&mut out, "shards", &self.shards)?;
         Ok(out)
     }
 

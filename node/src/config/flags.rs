@@ -74,6 +74,7 @@ fn node(config: &mut Config, args: &NodeArgs) {
     set(&mut net.summary_secs, &args.summary_secs);
     set(&mut net.external_addrs, &args.external_addrs);
     set(&mut net.bootstrap_timeout_secs, &args.bootstrap_timeout);
+    set(&mut config.shards.quota_gib, &args.shard_quota_gib);
     set_opt(&mut config.inference.model, &args.inference);
     jepa(config, &args.jepa);
 }

@@ -25,7 +25,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{Command, GlobalArgs};
-pub use sections::{ChainConfig, InferenceConfig, LimitsConfig, LogConfig, NetConfig, RoleConfig};
+pub use sections::{
+    ChainConfig, InferenceConfig, LimitsConfig, LogConfig, NetConfig, RoleConfig, ShardsConfig,
+};
 
 /// Name of the config file inside the data dir.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
@@ -46,6 +48,8 @@ pub struct Config {
     pub role: RoleConfig,
     /// The EVM chain: endpoint, chain id, Governor, keystore password.
     pub chain: ChainConfig,
+    /// The model shards the node holds.
+    pub shards: ShardsConfig,
 }
 
 /// The config file as written by a person: every key optional (a missing table or key takes
@@ -59,6 +63,7 @@ struct FileConfig {
     inference: InferenceConfig,
     role: RoleConfig,
     chain: ChainConfig,
+    shards: ShardsConfig,
 }
 
 /// Why a configuration could not be built.
@@ -145,6 +150,7 @@ impl Config {
             inference: file.inference,
             role: file.role,
             chain: file.chain,
+            shards: file.shards,
         };
         if let Some(format) = args.log_format {
             config.log.format = format;
@@ -170,6 +176,7 @@ impl Config {
         self.network.validate()?;
         self.inference.validate()?;
         self.role.validate()?;
+        self.shards.validate()?;
         self.chain.validate()
     }
 }

@@ -230,6 +230,37 @@ impl InferenceConfig {
     }
 }
 
+/// `[shards]`: the model shards every long-lived node holds and serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShardsConfig {
+    /// Most disk the node's shards take, in GiB (1..=1048576).
+    pub quota_gib: u64,
+}
+
+impl Default for ShardsConfig {
+    fn default() -> Self {
+        Self { quota_gib: 10 }
+    }
+}
+
+impl ShardsConfig {
+    /// The quota in bytes.
+    pub fn quota_bytes(&self) -> u64 {
+        self.quota_gib << 30
+    }
+
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=1 << 20).contains(&self.quota_gib) {
+            return Err(invalid(
+                "shards.quota_gib",
+                format!("{} is not in 1..=1048576", self.quota_gib),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The staked protocol role of `join --role`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -78,6 +78,11 @@ const CASES: &[Case] = &[
         )),
     ),
     case(
+        "shards.quota_gib",
+        "2",
+        Some((&["bootstrap", "--shard-quota-gib", "3"], "3")),
+    ),
+    case(
         "network.summary_secs",
         "0",
         Some((&["join", "--summary-secs", "10"], "10")),

@@ -69,6 +69,14 @@ pub struct NodeArgs {
         value_name = "SECS"
     )]
     pub bootstrap_timeout: Option<u32>,
+    /// Most disk the node's model shards take, in GiB [default: 10].
+    #[arg(
+        long,
+        env = "AUTONET_SHARD_QUOTA_GIB",
+        value_parser = clap::value_parser!(u64).range(1..=1 << 20),
+        value_name = "GIB"
+    )]
+    pub shard_quota_gib: Option<u64>,
     /// A public address to announce besides those the node learns, e.g. the router's address
     /// of a port forward (repeat the flag for several).
     #[arg(
@@ -235,6 +243,7 @@ fn run(config: &Config, bootstrap: Vec<Multiaddr>, dht_mode: DhtMode) -> anyhow:
         status: config.network.status,
         metrics: config.network.metrics,
         heartbeat,
+        shard_quota_bytes: config.shards.quota_bytes(),
     };
     runtime.block_on(serve(network, endpoints, &config.data_dir, plans))
 }
@@ -245,6 +254,7 @@ struct Endpoints {
     status: SocketAddr,
     metrics: Option<SocketAddr>,
     heartbeat: heartbeat::Heartbeat,
+    shard_quota_bytes: u64,
 }
 
 async fn serve(
@@ -258,11 +268,9 @@ async fn serve(
     let loop_task = tokio::spawn(event_loop.run());
     // Every long-lived node holds and serves model shards (under <data dir>/shards) and repairs
     // under-replicated ones.
-    let shards = autonet_actors::shards::ShardHost::start(
-        client.clone(),
-        autonet_actors::shards::HostConfig::new(data_dir),
-    )
-    .await?;
+    let mut host_config = autonet_actors::shards::HostConfig::new(data_dir);
+    host_config.quota_bytes = args.shard_quota_bytes;
+    let shards = autonet_actors::shards::ShardHost::start(client.clone(), host_config).await?;
     if let Some(server) = plans {
         server.serve(&client).await?;
     }

@@ -196,6 +196,7 @@ async fn run(
         data_dir: data_dir.to_path_buf(),
         tick: Duration::from_millis(config.role.tick_ms),
         keep_models: autonet_actors::shards::HostConfig::new(data_dir).keep_versions,
+        shard_quota_bytes: config.shards.quota_bytes(),
     };
     let peer = start_peer(parts, setup, network)
         .await

@@ -292,6 +292,7 @@ impl Network {
                 tick: TICK,
                 // Every epoch's model stays fetchable after the run.
                 keep_models: usize::try_from(args.epochs).unwrap_or(usize::MAX),
+                shard_quota_bytes: autonet_actors::shards::HostConfig::new(dir).quota_bytes,
             };
             // The simulation's overlay: loopback, short timeouts, this peer's key.
             let overlay = local_config(keypair, vec![boot_addr.clone()]);
