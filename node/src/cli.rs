@@ -192,6 +192,12 @@ pub enum Command {
     /// Model shards: `publish` a file over the network (or into a shard folder with --out),
     /// `fetch` a model by id, `status` of a model's holders or of a shard folder, `rebuild`.
     Model(crate::model::ModelArgs),
+
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(crate::cli_docs::CompletionsArgs),
+
+    /// Write man pages (one per command) into a folder.
+    Man(crate::cli_docs::ManArgs),
 }
 
 /// Flags of `autonet keygen`.

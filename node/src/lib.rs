@@ -39,6 +39,7 @@
 pub mod bench;
 pub mod chain;
 pub mod cli;
+pub mod cli_docs;
 pub mod conductor;
 pub mod config;
 pub mod identity;
@@ -48,6 +49,7 @@ pub mod logging;
 pub mod model;
 pub mod model_kind;
 pub mod model_net;
+pub mod output;
 pub mod overlay;
 pub mod peer;
 pub mod round;

@@ -112,9 +112,5 @@ fn list(json: bool) -> anyhow::Result<()> {
             .map(|(name, about)| format!("{name:<width$}  {about}\n"))
             .collect()
     };
-    // `autonet bench --list | head` closes stdout early: not an error.
-    match std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
-    }
+    Ok(crate::output::stdout(text.as_bytes())?)
 }

@@ -195,3 +195,38 @@ fn version_names_the_commit() {
         "{version}"
     );
 }
+
+/// The generated CLI reference (`docs/cli.md`) matches the CLI; completions and man pages are
+/// generated for every command (#23 packaging).
+#[test]
+fn cli_reference_completions_and_man_pages_are_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = stdout(&run_ok(autonet(dir.path()).args(["man", "--markdown"])));
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/cli.md");
+    if std::env::var_os("AUTONET_BLESS").is_some() {
+        std::fs::write(&path, &reference).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == reference,
+        "docs/cli.md is out of date: run AUTONET_BLESS=1 cargo nextest run -p autonet-node -E 'test(cli_reference)'"
+    );
+    for command in [
+        "autonet join",
+        "autonet simulate",
+        "autonet bench epoch",
+        "autonet model fetch",
+    ] {
+        assert!(reference.contains(&format!("## `{command}`")), "{command}");
+    }
+    let pages = tempfile::tempdir().unwrap();
+    let out = pages.path().to_str().unwrap();
+    let written = stdout(&run_ok(autonet(dir.path()).args(["man", "--out", out])));
+    assert!(written.lines().count() > 20, "{written}");
+    let join = std::fs::read_to_string(pages.path().join("autonet-join.1")).unwrap();
+    assert!(join.contains("\\-\\-bootstrap"), "{join}");
+    for shell in ["bash", "zsh", "fish"] {
+        let script = stdout(&run_ok(autonet(dir.path()).args(["completions", shell])));
+        assert!(script.contains("simulate"), "{shell}: {script}");
+    }
+}

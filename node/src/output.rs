@@ -1,0 +1,13 @@
+//! Writing a command's output: `autonet … | head` closes stdout early, which is the reader's
+//! choice, not an error (and `print!` would panic on it).
+
+use std::io::Write;
+
+/// Writes `bytes` to stdout; a closed stdout (broken pipe) is not an error.
+pub fn stdout(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e),
+        _ => Ok(()),
+    }
+}
