@@ -147,3 +147,52 @@ fn join_without_bootstrap_peers_says_where_to_give_them() {
     let dir = tempfile::tempdir().unwrap();
     run_fails(autonet(dir.path()).arg("join"), "network.bootstrap");
 }
+
+/// `docs/config.example.toml` names every setting (a key missing there is a setting nobody can
+/// find) and is a valid config file as shipped.
+#[test]
+fn the_example_config_names_every_setting_and_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/config.example.toml");
+    let text = std::fs::read_to_string(&example).unwrap();
+    let dump = crate::stdout(&crate::run_ok(
+        crate::autonet(dir.path())
+            .arg("--config")
+            .arg(&example)
+            .args(["--dump-config", "--json", "join"])
+            .args([
+                "--bootstrap",
+                "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWHzEKB5ZneaLS6Yn6FEWU7Jd5NycMuXjYSDQaTYCmn7pb",
+            ]),
+    ));
+    let json: serde_json::Value = serde_json::from_str(&dump).unwrap();
+    let mut keys = Vec::new();
+    collect_keys(&json, "", &mut keys);
+    let mut section = String::new();
+    let mut present = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let line = line.trim_start_matches('#').trim();
+        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = format!("{s}.");
+        } else if let Some((key, _)) = line.split_once(" = ") {
+            present.insert(format!("{section}{}", key.trim()));
+        }
+    }
+    let missing: Vec<_> = keys.iter().filter(|k| !present.contains(*k)).collect();
+    assert!(
+        missing.is_empty(),
+        "settings missing from the example: {missing:?}"
+    );
+}
+
+fn collect_keys(v: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+    match v.as_object() {
+        Some(map) => {
+            for (k, v) in map {
+                collect_keys(v, &format!("{prefix}{k}."), out);
+            }
+        }
+        None => out.push(prefix.trim_end_matches('.').to_string()),
+    }
+}
