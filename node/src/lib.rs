@@ -52,6 +52,7 @@ pub mod model_net;
 pub mod output;
 pub mod overlay;
 pub mod peer;
+pub mod process;
 pub mod round;
 pub mod secret_file;
 pub mod simulate;

@@ -50,17 +50,6 @@ pub struct EpochBench {
     pub slice: usize,
 }
 
-/// Process CPU time so far (user + system).
-pub(super) fn cpu_now() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the ')'.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
-
 /// Timings of one epoch: (phase, wall, cpu).
 struct EpochRun {
     n: usize,
@@ -86,12 +75,12 @@ impl Timer {
     fn new() -> Self {
         Timer {
             wall: Instant::now(),
-            cpu: cpu_now(),
+            cpu: crate::process::cpu_time(),
             out: Vec::new(),
         }
     }
     fn lap(&mut self, phase: &'static str) {
-        let (w, c) = (Instant::now(), cpu_now());
+        let (w, c) = (Instant::now(), crate::process::cpu_time());
         self.out
             .push((phase, w - self.wall, c.saturating_sub(self.cpu)));
         self.wall = w;

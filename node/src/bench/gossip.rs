@@ -29,7 +29,6 @@ use autonet_p2p::GossipTopic;
 use autonet_p2p::testnet::{Testnet, TestnetOptions};
 use clap::Args;
 
-use super::epoch::cpu_now;
 use super::gossip_probe::{
     Batch, XorShift, copies_received, load_average, percentile, publish_batch, rss_bytes, settle,
     topology,
@@ -168,19 +167,21 @@ impl GossipBench {
         let shape_joined = topology(&net, GossipTopic::Tasks).await;
         let settled_in = settle(&net, GossipTopic::Tasks, high_watermark, 4, steady).await?;
         let shape_before = topology(&net, GossipTopic::Tasks).await;
-        let idle_before = cpu_now();
+        let idle_before = crate::process::cpu_time();
         tokio::time::sleep(idle_window).await;
-        let idle_cpu =
-            cpu_now().saturating_sub(idle_before).as_secs_f64() / idle_window.as_secs_f64();
+        let idle_cpu = crate::process::cpu_time()
+            .saturating_sub(idle_before)
+            .as_secs_f64()
+            / idle_window.as_secs_f64();
         let mut rng = XorShift::new();
         let started = std::time::Instant::now();
-        let (cpu_before, copies_before) = (cpu_now(), copies_received(&net));
+        let (cpu_before, copies_before) = (crate::process::cpu_time(), copies_received(&net));
         let interval = Duration::try_from_secs_f64(f64::from(self.time_dilation) / self.rate)
             .context("--rate is too small: the publish interval does not fit a duration")?;
         let paced = publish_batch(&net, &mut rng, "paced", self.messages, interval)
             .await?
             .in_emulated_time(self.time_dilation);
-        let cpu = cpu_now().saturating_sub(cpu_before);
+        let cpu = crate::process::cpu_time().saturating_sub(cpu_before);
         let paced_wall = started.elapsed();
         let copies = copies_received(&net).saturating_sub(copies_before);
         let shape_after = topology(&net, GossipTopic::Tasks).await;

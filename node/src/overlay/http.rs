@@ -255,6 +255,9 @@ pub async fn spawn_metrics(
     addr: SocketAddr,
     registry: Arc<Mutex<Registry>>,
 ) -> anyhow::Result<SocketAddr> {
+    if let Ok(mut r) = registry.lock() {
+        crate::process::register_metrics(&mut r);
+    }
     let app = Router::new()
         .route("/metrics", get(metrics))
         .with_state(registry);

@@ -291,6 +291,33 @@ fn join_with_a_role_serves_role_metrics() {
         let text = crate::overlay::get_text(&host, "/metrics")?;
         (metric(&text, "autonet_role_chain_head")? > 0.0).then_some(text)
     });
+    // Every metric the shipped Grafana dashboard plots is served under that name.
+    let dashboard = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../packaging/grafana-dashboard.json"),
+    )
+    .unwrap();
+    let mut plotted: Vec<&str> = dashboard
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| {
+            ["autonet_", "process_", "gossipsub_", "libp2p_"]
+                .iter()
+                .any(|p| w.starts_with(p))
+        })
+        .collect();
+    plotted.sort_unstable();
+    plotted.dedup();
+    assert!(plotted.len() > 10, "{plotted:?}");
+    for name in plotted {
+        // A labelled counter has no sample line before its first event, only its `# TYPE`.
+        let base = name.strip_suffix("_total").unwrap_or(name);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+                || text.contains(&format!("# TYPE {base} ")),
+            "the dashboard plots {name}, which the node does not serve:\n{text}"
+        );
+    }
     // Staked now by the peer itself; no task yet, so epoch 0 and phase `waiting`.
     assert_eq!(
         metric(&text, "autonet_role_stake_atn"),
