@@ -11,3 +11,14 @@ pub fn stdout(bytes: &[u8]) -> std::io::Result<()> {
         _ => Ok(()),
     }
 }
+
+/// A command's result: `value` as one line of JSON with `--json` (for scripts), else `text`
+/// (for people; it ends without a newline, one is added).
+pub fn emit(json: bool, value: &serde_json::Value, text: &str) -> anyhow::Result<()> {
+    let out = if json {
+        format!("{value}\n")
+    } else {
+        format!("{text}\n")
+    };
+    Ok(stdout(out.as_bytes())?)
+}

@@ -28,6 +28,9 @@ use crate::config::{ChainConfig, Config};
 /// `autonet key`.
 #[derive(Debug, Args)]
 pub struct KeyArgs {
+    /// Print the result as one JSON object: `{"role", "action", "address", "keystore"}`.
+    #[arg(long, global = true)]
+    pub json: bool,
     /// What to do with the key.
     #[command(subcommand)]
     pub action: KeyAction,
@@ -76,6 +79,10 @@ pub struct RpcArgs {
 /// `autonet chain`.
 #[derive(Debug, Args)]
 pub struct ChainArgs {
+    /// Print the result as one JSON object: deploy `{"governor"}`; info `{"<key>": {"name",
+    /// "address"}, …}`.
+    #[arg(long, global = true)]
+    pub json: bool,
     /// What to do on the chain.
     #[command(subcommand)]
     pub action: ChainAction,
@@ -116,6 +123,12 @@ pub struct RoleArgs {
     /// The role's keystore (its name is the role) and its password.
     #[command(flatten)]
     pub key: KeyOpts,
+    /// Print the result as one JSON object (amounts in wei, as 0x-hex strings): balance and
+    /// stake `{"address", "balance_wei", "stake_wei", "role", "unlock_block", "claimable_wei"}`;
+    /// unstake `{"address", "action": "unbonding"|"withdrew", "unlock_block"|"amount_wei"}`;
+    /// claim `{"address", "claimed_wei"}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `autonet stake`.
@@ -217,14 +230,20 @@ pub fn run_key(config: &Config, args: &KeyArgs) -> anyhow::Result<()> {
         } => keystore::import(&path, private_key_file, &password)?,
         KeyAction::Show(_) => keystore::load(&path, &password)?,
     };
-    println!(
-        "{} key {}: {}",
+    let value = serde_json::json!({
+        "role": opts.role,
+        "action": action,
+        "address": key.address().to_string(),
+        "keystore": path,
+    });
+    let text = format!(
+        "{} key {}: {}\nkeystore: {}",
         opts.role,
         if action == "show" { "address" } else { action },
-        key.address()
+        key.address(),
+        path.display()
     );
-    println!("keystore: {}", path.display());
-    Ok(())
+    crate::output::emit(args.json, &value, &text)
 }
 
 /// `autonet chain …`.
@@ -237,8 +256,9 @@ pub fn run_chain(config: &Config, args: &ChainArgs) -> anyhow::Result<()> {
                 let c = deploy(chain, me, &DeployConfig::default())
                     .await
                     .context("deployment failed")?;
-                println!("governor: {}", c.addresses.governor);
-                Ok(())
+                let governor = c.addresses.governor;
+                let value = serde_json::json!({ "governor": governor.to_string() });
+                crate::output::emit(args.json, &value, &format!("governor: {governor}"))
             }
             ChainAction::Info { .. } => {
                 let (url, governor) = (rpc_url(chain)?, governor(chain)?);
@@ -250,10 +270,16 @@ pub fn run_chain(config: &Config, args: &ChainArgs) -> anyhow::Result<()> {
                 let c = discover(rpc, governor)
                     .await
                     .with_context(|| format!("no autonet suite found from Governor {governor}"))?;
+                let mut value = serde_json::Map::new();
+                let mut text = Vec::new();
                 for (key, name, address) in c.addresses.entries() {
-                    println!("{key:<10} {name:<20} {address}");
+                    value.insert(
+                        key.to_string(),
+                        serde_json::json!({ "name": name, "address": address.to_string() }),
+                    );
+                    text.push(format!("{key:<10} {name:<20} {address}"));
                 }
-                Ok(())
+                crate::output::emit(args.json, &value.into(), &text.join("\n"))
             }
         }
     })
@@ -277,7 +303,7 @@ pub fn run_stake(config: &Config, args: &StakeArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let (c, me) = suite(&config.data_dir, &config.chain, &args.role.key.role).await?;
         c.stake(me, role, amount).await.context("stake failed")?;
-        print_balance(&c, me).await
+        print_balance(&c, me, args.role.json).await
     })
 }
 
@@ -294,10 +320,14 @@ pub fn run_unstake(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
                 .await
                 .context("requestUnstake failed")?;
             let s = c.stake_of(me).await?;
-            println!(
+            let value = serde_json::json!({
+                "address": me.to_string(), "action": "unbonding", "unlock_block": s.unlock_block,
+            });
+            let text = format!(
                 "unbonding started: withdraw with `autonet unstake` from block {}",
                 s.unlock_block
             );
+            crate::output::emit(args.json, &value, &text)?;
         } else {
             let head = c.block_number().await?;
             if head + 1 < stake.unlock_block {
@@ -307,7 +337,14 @@ pub fn run_unstake(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
                 );
             }
             c.unstake(me).await.context("unstake failed")?;
-            println!("withdrew {}", Atn(stake.amount));
+            let value = serde_json::json!({
+                "address": me.to_string(), "action": "withdrew", "amount_wei": stake.amount,
+            });
+            crate::output::emit(
+                args.json,
+                &value,
+                &format!("withdrew {}", Atn(stake.amount)),
+            )?;
         }
         Ok(())
     })
@@ -322,8 +359,8 @@ pub fn run_claim(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
             bail!("nothing to claim for {me}");
         }
         c.claim(me).await.context("claim failed")?;
-        println!("claimed {}", Atn(due));
-        Ok(())
+        let value = serde_json::json!({ "address": me.to_string(), "claimed_wei": due });
+        crate::output::emit(args.json, &value, &format!("claimed {}", Atn(due)))
     })
 }
 
@@ -331,24 +368,32 @@ pub fn run_claim(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
 pub fn run_balance(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let (c, me) = suite(&config.data_dir, &config.chain, &args.key.role).await?;
-        print_balance(&c, me).await
+        print_balance(&c, me, args.json).await
     })
 }
 
-async fn print_balance(c: &Contracts<RpcChain>, me: Address) -> anyhow::Result<()> {
+async fn print_balance(c: &Contracts<RpcChain>, me: Address, json: bool) -> anyhow::Result<()> {
     let stake = c.stake_of(me).await?;
-    println!("address:   {me}");
-    println!("balance:   {}", Atn(c.atn_balance(me).await?));
-    println!(
-        "stake:     {} (role {}{})",
+    let (balance, claimable) = (c.atn_balance(me).await?, c.claimable(me).await?);
+    let value = serde_json::json!({
+        "address": me.to_string(),
+        "balance_wei": balance,
+        "stake_wei": stake.amount,
+        "role": stake.role,
+        "unlock_block": stake.unlock_block,
+        "claimable_wei": claimable,
+    });
+    let unbonding = if stake.unlock_block > 0 {
+        format!(", unbonding until block {}", stake.unlock_block)
+    } else {
+        String::new()
+    };
+    let text = format!(
+        "address:   {me}\nbalance:   {}\nstake:     {} (role {}{unbonding})\nclaimable: {}",
+        Atn(balance),
         Atn(stake.amount),
         stake.role,
-        if stake.unlock_block > 0 {
-            format!(", unbonding until block {}", stake.unlock_block)
-        } else {
-            String::new()
-        }
+        Atn(claimable)
     );
-    println!("claimable: {}", Atn(c.claimable(me).await?));
-    Ok(())
+    crate::output::emit(json, &value, &text)
 }

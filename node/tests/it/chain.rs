@@ -184,5 +184,39 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
     assert!(withdrawn.contains("withdrew 50.000000 ATN"), "{withdrawn}");
     let balance = stdout(&run_ok(&mut solver_cmd("balance")));
     assert!(balance.contains("balance:   80.000000 ATN"), "{balance}");
+    // The same results for scripts (#23: --json on every command that reports something).
+    let json = |out: std::process::Output| -> serde_json::Value {
+        serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
+    };
+    let balance = json(run_ok(solver_cmd("balance").arg("--json")));
+    assert_eq!(balance["address"], solver.to_string(), "{balance}");
+    assert_eq!(
+        balance["balance_wei"],
+        format!(
+            "{:#x}",
+            autonet_contracts::ATN * alloy::primitives::U256::from(80)
+        ),
+        "{balance}"
+    );
+    assert_eq!(balance["stake_wei"], "0x0", "{balance}");
+    let key = json(run_ok(with_password(
+        autonet(data).args(["key", "show", "--role", "solver", "--json"]),
+        &pw,
+    )));
+    assert_eq!(key["address"], solver.to_string(), "{key}");
+    let info = json(run_ok(autonet(data).args([
+        "chain",
+        "info",
+        "--json",
+        "--rpc-url",
+        &url,
+        "--governor",
+        &governor,
+    ])));
+    assert_eq!(
+        info["governor"]["address"].as_str().map(str::to_lowercase),
+        Some(governor.to_lowercase()),
+        "{info}"
+    );
     drop(anvil);
 }
