@@ -21,6 +21,12 @@ const MANIFEST_FILE: &str = "manifest.cbor";
 /// `autonet model`.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
+    /// Print the result as one JSON object (ids as 64 hex digits, as everywhere): publish
+    /// `{"model", "version", "size", "id", "root", "k", "m", …}` with `"out"` (offline) or
+    /// `"holders"` (per shard); fetch `{"id", "out", "bytes", "fetched", "resumed",
+    /// "rejected"}`; status (see its help); rebuild `{"out", "bytes"}`.
+    #[arg(long, global = true)]
+    pub json: bool,
     /// What to do with the model or its shards.
     #[command(subcommand)]
     pub command: ModelCommand,
@@ -72,9 +78,6 @@ pub struct PublishArgs {
 pub struct StatusArgs {
     /// A folder written by `autonet model publish --out`, or a model id (64 hex digits).
     pub target: String,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
     /// Overlay to ask for a model id's holders (unused for a folder).
     #[command(flatten)]
     pub join: crate::model_net::JoinOpts,
@@ -94,7 +97,7 @@ pub struct RebuildArgs {
 pub fn run(args: &ModelArgs, data_dir: &Path) -> anyhow::Result<()> {
     match &args.command {
         ModelCommand::Publish(a) => match &a.out {
-            Some(out) => publish(a, out),
+            Some(out) => publish(a, out, args.json),
             None => {
                 let params = ShardParams::new(a.k, a.m)?;
                 crate::model_net::publish_file(
@@ -104,19 +107,20 @@ pub fn run(args: &ModelArgs, data_dir: &Path) -> anyhow::Result<()> {
                     a.model_version,
                     params,
                     &a.net,
+                    args.json,
                 )
             }
         },
-        ModelCommand::Fetch(a) => crate::model_net::fetch_model(data_dir, a),
+        ModelCommand::Fetch(a) => crate::model_net::fetch_model(data_dir, a, args.json),
         ModelCommand::Status(a) => {
             let dir = PathBuf::from(&a.target);
             if !dir.is_dir() && autonet_p2p::records::id_from_hex(&a.target).is_some() {
-                crate::model_net::network_status(&a.target, &a.join, a.json)
+                crate::model_net::network_status(&a.target, &a.join, args.json)
             } else {
-                status(&dir, a.json)
+                status(&dir, args.json)
             }
         }
-        ModelCommand::Rebuild(a) => rebuild(a),
+        ModelCommand::Rebuild(a) => rebuild(a, args.json),
     }
 }
 
@@ -135,7 +139,7 @@ fn shard_path(dir: &Path, index: usize) -> PathBuf {
     dir.join(format!("shard-{index:03}.bin"))
 }
 
-fn publish(args: &PublishArgs, out: &Path) -> anyhow::Result<()> {
+fn publish(args: &PublishArgs, out: &Path, json: bool) -> anyhow::Result<()> {
     let params = ShardParams::new(args.k, args.m)?;
     if out.exists()
         && fs::read_dir(out)
@@ -159,19 +163,27 @@ fn publish(args: &PublishArgs, out: &Path) -> anyhow::Result<()> {
     fs::write(&path, encoded.manifest.to_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     let m = &encoded.manifest;
-    println!("model      {} v{} ({} bytes)", m.model, m.version, m.size);
-    println!("manifest   {}", m.id());
-    println!("root       {}", m.root);
-    println!(
-        "shards     {} x {} bytes (k={}, m={}) in {}",
+    let value = serde_json::json!({
+        "model": m.model, "version": m.version, "size": m.size, "id": m.id().to_hex(),
+        "root": m.root.to_hex(), "k": m.k, "m": m.m, "shard_size": m.shard_size,
+        "shards": m.leaves.len(), "out": out,
+    });
+    let text = format!(
+        "model      {} v{} ({} bytes)\nid         {}\nroot       {}\n\
+         shards     {} x {} bytes (k={}, m={}) in {}\n\
+         note       offline only (publish without --out to register and place it)",
+        m.model,
+        m.version,
+        m.size,
+        m.id(),
+        m.root,
         m.leaves.len(),
         m.shard_size,
         m.k,
         m.m,
         out.display()
     );
-    println!("note       offline only (publish without --out to register and place it)");
-    Ok(())
+    crate::output::emit(json, &value, &text)
 }
 
 fn read_manifest(dir: &Path) -> anyhow::Result<ShardManifest> {
@@ -279,7 +291,7 @@ fn not_rebuildable(dir: &Path, report: &StatusReport) -> anyhow::Result<()> {
     )
 }
 
-fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
+fn rebuild(args: &RebuildArgs, json: bool) -> anyhow::Result<()> {
     if args.out.exists() {
         bail!("{} exists; refusing to overwrite it", args.out.display());
     }
@@ -295,12 +307,13 @@ fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
         other => other.into(),
     })?;
     fs::write(&args.out, &model).with_context(|| format!("cannot write {}", args.out.display()))?;
-    println!(
+    let value = serde_json::json!({ "out": args.out, "bytes": model.len() });
+    let text = format!(
         "rebuilt {} bytes into {} (model hash checked)",
         model.len(),
         args.out.display()
     );
-    Ok(())
+    crate::output::emit(json, &value, &text)
 }
 
 #[cfg(test)]
@@ -331,9 +344,9 @@ mod tests {
                 password_file: None,
             },
         };
-        publish(&args, &out).unwrap();
+        publish(&args, &out, false).unwrap();
         assert!(
-            publish(&args, &out)
+            publish(&args, &out, false)
                 .unwrap_err()
                 .to_string()
                 .contains("not empty")
@@ -351,18 +364,24 @@ mod tests {
         assert_eq!(good.len(), 4);
 
         let rebuilt = dir.path().join("rebuilt.bin");
-        rebuild(&RebuildArgs {
-            dir: out.clone(),
-            out: rebuilt.clone(),
-        })
+        rebuild(
+            &RebuildArgs {
+                dir: out.clone(),
+                out: rebuilt.clone(),
+            },
+            false,
+        )
         .unwrap();
         assert_eq!(fs::read(&rebuilt).unwrap(), bytes);
 
         fs::remove_file(shard_path(&out, 1)).unwrap();
-        let err = rebuild(&RebuildArgs {
-            dir: out,
-            out: dir.path().join("again.bin"),
-        })
+        let err = rebuild(
+            &RebuildArgs {
+                dir: out,
+                out: dir.path().join("again.bin"),
+            },
+            false,
+        )
         .unwrap_err();
         assert!(err.to_string().contains("only 3 good shards"), "{err}");
     }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::Address;
 use anyhow::{Context, bail};
 use autonet_actors::shards::fetch::get_manifest;
 use autonet_actors::shards::repair::live_holders;
@@ -173,6 +173,7 @@ pub fn publish_file(
     version: u64,
     params: ShardParams,
     opts: &NetPublishOpts,
+    json: bool,
 ) -> anyhow::Result<()> {
     let (Some(rpc_url), Some(governor)) = (&opts.rpc_url, opts.governor) else {
         bail!(
@@ -197,13 +198,27 @@ pub fn publish_file(
         options.replication = opts.replication;
         let published = publish(&host, &chain, me, bytes, &options).await?;
         let m = &published.manifest;
-        println!("model      {} v{} ({} bytes)", m.model, m.version, m.size);
-        println!("id         {}", m.id());
-        println!("root       {} (registered on ModelShardRegistry)", m.root);
-        for (index, holders) in published.holders.iter().enumerate() {
-            let list: Vec<String> = holders.iter().map(ToString::to_string).collect();
-            println!("shard {index:3}  {}", list.join(", "));
+        let holders: Vec<Vec<String>> = published
+            .holders
+            .iter()
+            .map(|h| h.iter().map(ToString::to_string).collect())
+            .collect();
+        let value = serde_json::json!({
+            "model": m.model, "version": m.version, "size": m.size, "id": m.id().to_hex(),
+            "root": m.root.to_hex(), "k": m.k, "m": m.m, "holders": holders,
+        });
+        let mut text = format!(
+            "model      {} v{} ({} bytes)\nid         {}\nroot       {} (registered on ModelShardRegistry)",
+            m.model,
+            m.version,
+            m.size,
+            m.id(),
+            m.root
+        );
+        for (index, list) in holders.iter().enumerate() {
+            text += &format!("\nshard {index:3}  {}", list.join(", "));
         }
+        crate::output::emit(json, &value, &text)?;
         host.shutdown().await;
         let _ = client.shutdown().await;
         Ok(())
@@ -221,7 +236,7 @@ fn progress_bar() -> ProgressBar {
 }
 
 /// `autonet model fetch ID --out FILE`.
-pub fn fetch_model(data_dir: &Path, args: &FetchArgs) -> anyhow::Result<()> {
+pub fn fetch_model(data_dir: &Path, args: &FetchArgs, json: bool) -> anyhow::Result<()> {
     if args.out.exists() {
         bail!("{} exists; refusing to overwrite it", args.out.display());
     }
@@ -278,7 +293,11 @@ pub fn fetch_model(data_dir: &Path, args: &FetchArgs) -> anyhow::Result<()> {
     std::fs::write(&args.out, &fetched.bytes)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     let r = &fetched.report;
-    println!(
+    let value = serde_json::json!({
+        "id": to_hex(&model), "out": args.out, "bytes": fetched.bytes.len(),
+        "fetched": r.fetched.len(), "resumed": r.resumed.len(), "rejected": r.corrupt.len(),
+    });
+    let text = format!(
         "fetched {} bytes into {} (root and model hash checked): {} shards downloaded, {} resumed, {} bad shards rejected",
         fetched.bytes.len(),
         args.out.display(),
@@ -286,7 +305,7 @@ pub fn fetch_model(data_dir: &Path, args: &FetchArgs) -> anyhow::Result<()> {
         r.resumed.len(),
         r.corrupt.len()
     );
-    Ok(())
+    crate::output::emit(json, &value, &text)
 }
 
 /// `autonet model status ID`: live holders of every shard.
@@ -320,7 +339,7 @@ pub fn network_status(id: &str, join_opts: &JoinOpts, json: bool) -> anyhow::Res
                 manifest.model,
                 manifest.version,
                 manifest.size,
-                B256::from(model),
+                to_hex(&model),
                 manifest.root
             );
             for (index, holders) in live.iter().enumerate() {

@@ -39,6 +39,11 @@ pub struct SetupArgs {
     /// peer (named like the simulation's peers: proposer-1, solver-1, …).
     #[arg(long, env = "AUTONET_TESTNET_DIR", value_name = "DIR")]
     pub dir: PathBuf,
+    /// Print the testnet as JSON: the content of `testnet.json` (`rpc_url`, `governor`, `seed`,
+    /// `epochs`, `plan`, `password_file`, `bootstrap_dir`, `peers`: [{`name`, `role`,
+    /// `address`, `data_dir`}]).
+    #[arg(long)]
+    pub json: bool,
     /// Proposers (as `simulate --proposers`).
     #[arg(long, default_value_t = 1, value_parser = crate::cli::bounds::count(1..=16))]
     pub proposers: usize,
@@ -159,12 +164,15 @@ pub fn run(args: &SetupArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let testnet = runtime.block_on(setup(args, &sim))?;
-    println!("governor: {}", testnet.governor);
-    println!("plan: {}", testnet.plan.display());
+    let mut text = format!(
+        "governor: {}\nplan: {}",
+        testnet.governor,
+        testnet.plan.display()
+    );
     for p in &testnet.peers {
-        println!("peer {} {} {}", p.name, p.role, p.data_dir.display());
+        text += &format!("\npeer {} {} {}", p.name, p.role, p.data_dir.display());
     }
-    Ok(())
+    crate::output::emit(args.json, &serde_json::to_value(&testnet)?, &text)
 }
 
 async fn setup(args: &SetupArgs, sim: &SimulateArgs) -> anyhow::Result<Testnet> {

@@ -49,14 +49,31 @@ fn publish_lose_m_shards_and_rebuild_the_exact_file() {
         "{text}"
     );
     let rebuilt = dir.path().join("rebuilt.bin");
-    run_ok(
+    let out = run_ok(
         autonet(dir.path())
-            .args(["model", "rebuild"])
+            .args(["model", "rebuild", "--json"])
             .arg(&out_dir)
             .arg("--out")
             .arg(&rebuilt),
     );
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["bytes"], bytes.len(), "{report}");
     assert_eq!(fs::read(&rebuilt).unwrap(), bytes);
+    // `publish --json`: the same manifest facts as the text, the id as 64 hex digits.
+    let again = dir.path().join("again");
+    let out = run_ok(
+        autonet(dir.path())
+            .args(["model", "publish", "--json", "--out"])
+            .arg(&again)
+            .arg(dir.path().join("model.bin")),
+    );
+    let published: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let id = published["id"].as_str().unwrap();
+    assert!(id.len() == 64 && hex::decode(id).is_ok(), "{published}");
+    assert_eq!(
+        (published["k"].as_u64(), published["m"].as_u64()),
+        (Some(10), Some(4))
+    );
 }
 
 /// A folder with fewer than k good shards: `model status` prints its report (text or JSON) and
