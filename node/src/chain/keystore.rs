@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use alloy::primitives::B256;
 use alloy::signers::local::PrivateKeySigner;
+use std::io::IsTerminal;
+
 use anyhow::{Context, bail};
 
 /// Names a keystore can have: the four protocol roles and the deployer of `chain deploy`.
@@ -42,7 +44,20 @@ pub fn password(password_file: Option<&Path>) -> anyhow::Result<String> {
     }
     match std::env::var("AUTONET_KEY_PASSWORD") {
         Ok(p) if !p.is_empty() => Ok(p),
-        _ => bail!("no keystore password: pass --password-file FILE or set AUTONET_KEY_PASSWORD"),
+        // A person at a terminal is asked (without echo); a script gets an error naming the
+        // two ways to pass it.
+        _ if std::io::stdin().is_terminal() => {
+            let p = rpassword::prompt_password("keystore password: ")
+                .context("cannot read the password from the terminal")?;
+            if p.is_empty() {
+                bail!("empty keystore password");
+            }
+            Ok(p)
+        }
+        _ => bail!(
+            "no keystore password: pass --password-file FILE, set AUTONET_KEY_PASSWORD, or run \
+             the command in a terminal to be asked for it"
+        ),
     }
 }
 

@@ -230,3 +230,21 @@ fn cli_reference_completions_and_man_pages_are_current() {
         assert!(script.contains("simulate"), "{shell}: {script}");
     }
 }
+
+/// Without a password file or variable, a script (no terminal on stdin) is told the ways to
+/// give the keystore password; a person at a terminal would be asked for it (#23).
+#[test]
+fn a_missing_keystore_password_names_every_way_to_give_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = crate::run_fails(
+        autonet(dir.path())
+            .env_remove("AUTONET_KEY_PASSWORD")
+            .stdin(std::process::Stdio::null())
+            .args(["key", "create", "--role", "solver"]),
+        "no keystore password",
+    );
+    assert!(
+        err.contains("--password-file") && err.contains("in a terminal"),
+        "{err}"
+    );
+}
