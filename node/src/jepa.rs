@@ -119,7 +119,17 @@ pub fn load_or_train(args: &InferenceConfig, data_dir: &Path) -> anyhow::Result<
         done.vl_steps < args.train_steps as u64 || done.dec_steps < args.decoder_steps as u64;
     let vl = args.train_steps.max(done.vl_steps as usize);
     let dec = args.decoder_steps.max(done.dec_steps as usize);
-    let report = pipeline.train(vl, dec, TRAIN_SEED)?;
+    // Minutes for the default graphs: a bar on a terminal (hidden elsewhere).
+    let bar = indicatif::ProgressBar::new((vl + dec) as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "training the served model {bar:40} {pos}/{len} steps (eta {eta}) {msg}",
+    ) {
+        bar.set_style(style);
+    }
+    let report = pipeline.train_with_progress(vl, dec, TRAIN_SEED, &mut |p| {
+        bar.set_position(p.vl_steps + p.dec_steps);
+    })?;
+    bar.finish_and_clear();
     if more || !restored {
         write_atomically(&path, &encode(&pipeline))?;
     }

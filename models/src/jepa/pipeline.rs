@@ -91,6 +91,18 @@ impl Pipeline {
         dec_steps: usize,
         seed: u64,
     ) -> Result<TrainReport, JepaError> {
+        self.train_with_progress(vl_steps, dec_steps, seed, &mut |_| {})
+    }
+
+    /// [`Pipeline::train`], calling `on_step` with the progress after every step (a progress
+    /// bar; training the default graphs takes minutes).
+    pub fn train_with_progress(
+        &mut self,
+        vl_steps: usize,
+        dec_steps: usize,
+        seed: u64,
+        on_step: &mut dyn FnMut(&Progress),
+    ) -> Result<TrainReport, JepaError> {
         if self.progress != Progress::default() && self.progress.seed != seed {
             return Err(JepaError::Data(format!(
                 "training was seeded with {}, not {seed}; it cannot resume with another seed",
@@ -116,6 +128,7 @@ impl Pipeline {
             report.vl_first.get_or_insert(parts);
             report.vl_last = Some(parts);
             self.progress.vl_steps += 1;
+            on_step(&self.progress);
         }
         let params = self.vl.state.params.clone();
         if self.plan_stats.is_none() || self.progress.vl_steps != vl_before {
@@ -144,6 +157,7 @@ impl Pipeline {
             }
             report.dec_last = loss;
             self.progress.dec_steps += 1;
+            on_step(&self.progress);
         }
         Ok(report)
     }
