@@ -284,3 +284,48 @@ fn check_screenshot(png_bytes: &[u8], page: &Value) {
         .count();
     assert!(dark > 2000, "the peers table shows {dark} dark pixels");
 }
+
+/// Every node serves the dashboard on its status server, behind the same loopback guard: the
+/// page and its assets, the snapshot (its overlay) and the WebSocket that pushes it.
+#[test]
+fn a_node_serves_its_dashboard_to_local_pages_only() {
+    use crate::overlay::{get_json, get_text, http_with, poll, start};
+    let node = start(&["bootstrap", "--listen", "/ip4/127.0.0.1/tcp/0"]);
+    let local = node.status.as_str();
+    let page = get_text(local, "/").expect("GET / answers the page");
+    assert!(page.contains("autonet dashboard"), "{page}");
+    for asset in ["/dashboard/dashboard.js", "/dashboard/dashboard.css"] {
+        assert!(
+            get_text(local, asset).is_some_and(|t| !t.is_empty()),
+            "{asset}"
+        );
+    }
+    let peer_id = get_json(local, "/status").unwrap()["peer_id"].clone();
+    let state = poll("the node's snapshot", Duration::from_secs(30), || {
+        get_json(local, "/dashboard/state").filter(|s| s["overlay"][0]["peer_id"] == peer_id)
+    });
+    assert_eq!(state["source"], "node", "{state:#}");
+    // A foreign page (DNS rebinding, or another origin) cannot read it.
+    for headers in [
+        vec![("Host", "evil.example:80")],
+        vec![("Host", local), ("Origin", "http://evil.example")],
+    ] {
+        let (code, _) = http_with(local, "GET", "/dashboard/state", &headers, b"").unwrap();
+        assert_eq!(code, 403, "{headers:?}");
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let first = runtime.block_on(async {
+        use futures::StreamExt;
+        let url = format!("ws://{local}/dashboard/ws");
+        let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .expect("the WebSocket opens");
+        let frame = tokio::time::timeout(Duration::from_secs(30), socket.next())
+            .await
+            .expect("a snapshot within 30 s")
+            .unwrap()
+            .unwrap();
+        serde_json::from_str::<Value>(frame.to_text().unwrap()).unwrap()
+    });
+    assert_eq!(first["source"], "node", "{first:#}");
+}
