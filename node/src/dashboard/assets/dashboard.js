@@ -92,8 +92,10 @@
   // scores, one line per root tendency.
   function series(epochs) {
     if (epochs.some((e) => e.held_out_loss_after != null)) {
-      const points = epochs.filter((e) => e.held_out_loss_after != null)
-        .map((e) => [e.epoch, e.held_out_loss_after]);
+      const measured = epochs.filter((e) => e.held_out_loss_after != null);
+      // The first epoch's base model at the epoch before it (0: the untrained model).
+      const points = [[measured[0].epoch - 1, measured[0].held_out_loss_before],
+        ...measured.map((e) => [e.epoch, e.held_out_loss_after])];
       return { title: "held-out loss per epoch", lines: [{ name: "held-out loss", points }] };
     }
     const by = new Map();
