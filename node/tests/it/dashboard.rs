@@ -108,29 +108,30 @@ fn the_browser_shows_the_reports_numbers_live() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (sim, url, report_rx) = start_simulation(dir.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (page, png) = runtime.block_on(async {
+    let (sim, report_rx, page, png) = runtime.block_on(async {
+        // The browser first: the page then opens while the simulation still sets up its chain,
+        // so the test sees it change over the WebSocket.
         let mut browser =
             Browser::start(&chromium, &dir.path().join("chromium"), WIDTH, HEIGHT).await;
+        let (sim, url, report_rx) = start_simulation(dir.path());
         let session = browser.open(&url).await;
-        let epoch = "Number(document.getElementById('epoch')?.dataset.epoch ?? -1)";
+        let live = "document.getElementById('conn')?.textContent === 'live'";
+        wait_for(&mut browser, &session, live, Duration::from_secs(60)).await;
+        let epoch = "Number(document.getElementById('epoch').dataset.epoch)";
         let first = browser.eval(&session, epoch).await;
+        eprintln!("the page is live at epoch {first}");
         let long = Duration::from_secs(900);
         wait_for(&mut browser, &session, &format!("{epoch} >= 2"), long).await;
         // Pushed over the WebSocket: the page was loaded before epoch 2 and never reloaded.
         assert!(first.as_i64() < Some(2), "loaded at epoch {first}");
-        let conn = browser
-            .eval(&session, "document.getElementById('conn').textContent")
-            .await;
-        assert_eq!(conn, "live", "the WebSocket is connected");
         let finished = "document.body.dataset.finished === 'true'";
         wait_for(&mut browser, &session, finished, long).await;
         let page: Value =
             serde_json::from_str(browser.eval(&session, READ_PAGE).await.as_str().unwrap())
                 .unwrap();
         let png = browser.screenshot(&session).await;
-        (page, png)
+        (sim, report_rx, page, png)
     });
     let report: Value = serde_json::from_str(
         &report_rx
