@@ -9,7 +9,7 @@
 //!   `include_str!`: no run-time download and no front-end build to pin);
 //! - `GET /dashboard/state`: the current [`Snapshot`] as JSON;
 //! - `GET /dashboard/ws`: a WebSocket that sends the current snapshot, then each new one (a
-//!   producer publishes one about every [`INTERVAL`]).
+//!   producer publishes one about every [`INTERVAL`] while a page watches).
 //!
 //! A [`Feed`] carries the snapshots from their producer ([`node::spawn`] for a node,
 //! `simulate`'s own loop for a simulation) to the page.
@@ -30,8 +30,11 @@ use tokio::sync::watch;
 
 pub use snapshot::Snapshot;
 
-/// How often producers publish a snapshot.
+/// How often producers publish a snapshot while a page watches.
 pub const INTERVAL: Duration = Duration::from_millis(500);
+/// How often they refresh it for `/dashboard/state` while no page watches (building a snapshot
+/// reads every protocol event, and the chain in `simulate`).
+pub const IDLE_INTERVAL: Duration = Duration::from_secs(5);
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const STYLE_CSS: &str = include_str!("assets/dashboard.css");
@@ -74,6 +77,16 @@ impl Feed {
     /// The current snapshot as JSON.
     pub fn current(&self) -> Arc<str> {
         self.tx.borrow().clone()
+    }
+
+    /// How long the producer should wait before the next snapshot: [`INTERVAL`] while a page
+    /// is connected, else [`IDLE_INTERVAL`].
+    pub fn next_in(&self) -> Duration {
+        if self.tx.receiver_count() > 0 {
+            INTERVAL
+        } else {
+            IDLE_INTERVAL
+        }
     }
 
     /// Whether no router serves this feed any more (its producer may stop).

@@ -5,8 +5,10 @@ use autonet_actors::roles::protocol_log::RunLog;
 use autonet_actors::shards::ShardHost;
 use autonet_p2p::Client;
 
+use std::time::Instant;
+
+use super::Feed;
 use super::snapshot::{self, OverlayView, Snapshot};
-use super::{Feed, INTERVAL};
 
 /// What a node's dashboard reads.
 #[derive(Debug, Clone)]
@@ -69,15 +71,21 @@ impl NodeSources {
     }
 }
 
-/// Starts publishing `sources`' snapshot every [`INTERVAL`] on a new feed; the producer stops
-/// once no router serves the feed.
+/// Starts publishing `sources`' snapshot on a new feed (every [`super::INTERVAL`] while a page
+/// watches, every [`super::IDLE_INTERVAL`] otherwise); the producer stops once no router serves
+/// the feed.
 pub fn spawn(sources: NodeSources) -> Feed {
     let feed = Feed::new();
     let producer = feed.clone();
     tokio::spawn(async move {
+        let mut last: Option<Instant> = None;
         while !producer.abandoned() {
-            producer.publish(&sources.snapshot().await);
-            tokio::time::sleep(INTERVAL).await;
+            if last.is_none_or(|t| t.elapsed() >= producer.next_in()) {
+                producer.publish(&sources.snapshot().await);
+                last = Some(Instant::now());
+            }
+            // Short naps: a page that connects gets live snapshots within one interval.
+            tokio::time::sleep(super::INTERVAL).await;
         }
     });
     feed

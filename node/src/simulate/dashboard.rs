@@ -1,13 +1,14 @@
 //! `simulate --dashboard`: the live web dashboard of a simulation. While the run goes on, its
-//! loop publishes a snapshot every [`crate::dashboard::INTERVAL`]: every peer's overlay and
-//! shards, the protocol events, and the peers' rewards, slashes and the epochs read from the
-//! chain the way the report reads them; once the run ends, the report's own numbers.
+//! loop publishes a snapshot every [`crate::dashboard::INTERVAL`] while a page watches (every
+//! [`crate::dashboard::IDLE_INTERVAL`] otherwise): every peer's overlay and shards, the protocol
+//! events, and the peers' rewards, slashes and the epochs read from the chain the way the report
+//! reads them; once the run ends, the report's own numbers.
 
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::dashboard::snapshot::{self, OverlayView};
-use crate::dashboard::{Feed, INTERVAL, Snapshot};
+use crate::dashboard::{Feed, Snapshot};
 
 use super::SimulateArgs;
 use super::network::Network;
@@ -40,10 +41,11 @@ impl SimDashboard {
         Ok((dashboard, bound))
     }
 
-    /// Publishes a live snapshot of `net` unless one was published less than
-    /// [`INTERVAL`] ago.
+    /// Publishes a live snapshot of `net` unless one was published recently (less than
+    /// [`crate::dashboard::INTERVAL`] ago while a page watches, else
+    /// [`crate::dashboard::IDLE_INTERVAL`]).
     pub async fn tick(&mut self, net: &Network) {
-        if self.last.is_some_and(|t| t.elapsed() < INTERVAL) {
+        if self.last.is_some_and(|t| t.elapsed() < self.feed.next_in()) {
             return;
         }
         self.last = Some(Instant::now());
