@@ -329,4 +329,18 @@ fn a_node_serves_its_dashboard_to_local_pages_only() {
         serde_json::from_str::<Value>(frame.to_text().unwrap()).unwrap()
     });
     assert_eq!(first["source"], "node", "{first:#}");
+    // The page renders a node's snapshot too (where a browser is installed).
+    if let Some(chromium) = find_chromium() {
+        let dir = tempfile::tempdir().unwrap();
+        runtime.block_on(async {
+            let mut browser = Browser::start(&chromium, dir.path(), WIDTH, HEIGHT).await;
+            let session = browser.open(&format!("http://{local}/")).await;
+            let shown = format!(
+                "document.getElementById('conn')?.textContent === 'live' && \
+                 document.querySelector('#overlay tbody td.mono')?.textContent === {:?}",
+                format!("{}…", &peer_id.as_str().unwrap()[..16])
+            );
+            wait_for(&mut browser, &session, &shown, Duration::from_secs(30)).await;
+        });
+    }
 }

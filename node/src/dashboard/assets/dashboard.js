@@ -55,10 +55,8 @@
     const head = ["peer", "role", "behaviour", "stake", "rewards", "slashed", "mint",
       "commits", "reveals", "votes", "chain"];
     const rows = [];
-    const seen = new Set();
     for (const p of s.peers) {
       const c = (counts.get(p.name) || { counts: {} }).counts;
-      seen.add(p.name);
       rows.push({ attrs: { "data-peer": p.name }, cells: [
         p.name, p.role, p.behaviour, wei(p.stake_wei), wei(p.rewards_wei),
         wei(p.slashed_wei), wei(p.mint_wei), num(c.commit || 0), num(c.reveal || 0),
@@ -66,11 +64,12 @@
         p.balances_match_chain ? "ok" : { text: "MISMATCH", attrs: { class: "bad" } },
       ] });
     }
-    // A node knows no balances: its peers' activity only.
-    for (const a of s.activity) {
-      if (seen.has(a.peer)) continue;
-      rows.push({ attrs: { "data-peer": a.peer }, cells: [a.peer, a.role, "", "", "", "", "",
-        num(a.counts.commit || 0), num(a.counts.reveal || 0), num(a.counts.vote || 0), ""] });
+    if (s.peers.length === 0) {
+      // A node reads no balances: its own activity only.
+      table("peers", ["peer", "role", "commits", "reveals", "votes"], s.activity.map((a) => ({
+        attrs: { "data-peer": a.peer }, cells: [a.peer, a.role, num(a.counts.commit || 0),
+          num(a.counts.reveal || 0), num(a.counts.vote || 0)] })));
+      return;
     }
     table("peers", head, rows);
   }
