@@ -21,6 +21,7 @@
 //! - [`overlay`]: `autonet bootstrap` and `autonet join` (a long-lived overlay node) with the
 //!   localhost status JSON and Prometheus `/metrics` endpoints.
 //! - [`conductor`]: what simulate and testnet share: the block pacer and the finish line.
+//! - [`dashboard`]: the live web dashboard every node and `simulate --dashboard` serve.
 //! - [`simulate`]: `autonet simulate`, the training protocol end to end with staked peers over
 //!   libp2p on loopback, the embedded chain and fault injection, ending in a report.
 //! - [`peer`]: `autonet join --role R`, a staked protocol peer on an RPC chain (stakes and binds
@@ -42,6 +43,7 @@ pub mod cli;
 pub mod cli_docs;
 pub mod conductor;
 pub mod config;
+pub mod dashboard;
 pub mod identity;
 pub mod infer;
 pub mod jepa;

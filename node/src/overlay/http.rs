@@ -6,7 +6,8 @@
 //! - `GET /messages`: the most recent gossip messages the node accepted;
 //! - `POST /publish/{topic}` (body: bytes): publish on a protocol topic;
 //! - `POST /records` (body: bytes): store a DHT record, answers its key (hex);
-//! - `GET /records/{key}`: read a DHT record (404 when no peer has it).
+//! - `GET /records/{key}`: read a DHT record (404 when no peer has it);
+//! - `GET /`, `GET /dashboard/…`: the live web dashboard ([`crate::dashboard`]).
 //!
 //! The status server answers only requests made to it by local programs: every request must
 //! carry a `Host` header naming the server itself (`127.0.0.1:PORT`, `localhost:PORT` or
@@ -112,9 +113,7 @@ pub fn load_or_create_token(data_dir: &FsPath) -> anyhow::Result<String> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         }
-        let mut bytes = [0u8; 32];
-        rand08::RngCore::fill_bytes(&mut rand08::rngs::OsRng, &mut bytes);
-        let token = to_hex(&bytes);
+        let token = random_token();
         match crate::secret_file::write_new(&path, token.as_bytes()) {
             Ok(()) => return Ok(token),
             // Another process created it meanwhile: use theirs.
@@ -221,22 +220,17 @@ async fn guard(State(g): State<Guard>, request: Request, next: Next) -> Response
     }
 }
 
-/// Serves the node's status endpoints on `addr`; `token` guards the write endpoints. `extra`
-/// mounts more routes behind the same guard (a protocol peer's `/role`). Returns the bound
-/// address.
+/// Serves the node's status endpoints and its dashboard (reading `dashboard`) on `addr`;
+/// `token` guards the write endpoints. `extra` mounts more routes behind the same guard (a
+/// protocol peer's `/role`). Returns the bound address.
 pub async fn spawn_status(
     addr: SocketAddr,
     client: Client,
     recent: Recent,
     token: String,
     extra: Option<Router>,
+    dashboard: crate::dashboard::Feed,
 ) -> anyhow::Result<SocketAddr> {
-    let listener = bind(addr).await?;
-    let bound = listener.local_addr()?;
-    let guard_state = Guard {
-        port: bound.port(),
-        token: token.into(),
-    };
     let app = Router::new()
         .route("/status", get(status))
         .route("/messages", get(messages))
@@ -245,9 +239,34 @@ pub async fn spawn_status(
         .route("/records/{key}", get(get_record))
         .with_state(StatusState { client, recent })
         .merge(extra.unwrap_or_default())
-        .layer(axum::middleware::from_fn_with_state(guard_state, guard));
+        .merge(crate::dashboard::routes(dashboard));
+    spawn_guarded(addr, app, token).await
+}
+
+/// Serves `app` on `addr` behind the status server's guard (local programs only, `token` for
+/// writes); returns the bound address. `simulate --dashboard` serves its dashboard so, with a
+/// random token (it has no write endpoint).
+pub async fn spawn_guarded(
+    addr: SocketAddr,
+    app: Router,
+    token: String,
+) -> anyhow::Result<SocketAddr> {
+    let listener = bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let guard_state = Guard {
+        port: bound.port(),
+        token: token.into(),
+    };
+    let app = app.layer(axum::middleware::from_fn_with_state(guard_state, guard));
     serve(listener, app);
     Ok(bound)
+}
+
+/// A random token (64 hex digits) for a server whose token nobody needs to know.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand08::RngCore::fill_bytes(&mut rand08::rngs::OsRng, &mut bytes);
+    to_hex(&bytes)
 }
 
 /// Serves `/metrics` on `addr`; returns the bound address.

@@ -306,12 +306,18 @@ async fn serve(
     }
     let registry = Arc::new(Mutex::new(registry));
     let token = http::load_or_create_token(data_dir)?;
-    let status_addr = http::spawn_status(args.status, client.clone(), recent, token, None).await?;
+    let dashboard = crate::dashboard::node::spawn(crate::dashboard::node::NodeSources {
+        shards: Some(shards.clone()),
+        ..crate::dashboard::node::NodeSources::overlay(client.clone())
+    });
+    let status_addr =
+        http::spawn_status(args.status, client.clone(), recent, token, None, dashboard).await?;
     println!(
         "status token: {}",
         data_dir.join(http::TOKEN_FILE).display()
     );
     println!("status: http://{status_addr}/status");
+    println!("dashboard: http://{status_addr}/");
     if let Some(addr) = args.metrics {
         let addr = http::spawn_metrics(addr, registry.clone()).await?;
         println!("metrics: http://{addr}/metrics");

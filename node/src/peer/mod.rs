@@ -214,17 +214,25 @@ async fn run(
     // The node's one status server: the overlay's routes and this role's `/role`.
     let token = crate::overlay::http::load_or_create_token(data_dir)?;
     let role_routes = status::routes(me_status, board, log.clone());
+    let dashboard = crate::dashboard::node::spawn(crate::dashboard::node::NodeSources {
+        name: name.clone(),
+        client: peer.client.clone(),
+        log: Some(log.clone()),
+        shards: Some(peer.shards.clone()),
+    });
     let status_addr = crate::overlay::http::spawn_status(
         config.network.status,
         peer.client.clone(),
         crate::overlay::http::Recent::default(),
         token,
         Some(role_routes),
+        dashboard,
     )
     .await?;
     write_file(&data_dir.join(STATUS_ADDR_FILE), &status_addr.to_string())?;
     write_file(&data_dir.join(PID_FILE), &std::process::id().to_string())?;
     println!("status: http://{status_addr}/status (overlay), http://{status_addr}/role (role)");
+    println!("dashboard: http://{status_addr}/");
     let role_metrics = metrics::serve_if(config.network.metrics, &peer.metrics).await?;
     let signal = crate::overlay::wait_for_signal();
     crate::overlay::heartbeat::Heartbeat::new(&config.network)

@@ -11,6 +11,7 @@
 //! most, and only once every live role has acted on the head (or after `--stall-ms`), so a seeded
 //! run gives the same model ids and reward totals however loaded the machine is.
 
+pub mod dashboard;
 pub mod faults;
 pub mod network;
 pub mod report;
@@ -125,6 +126,14 @@ pub struct SimulateArgs {
     /// Print the report as JSON (and no progress lines).
     #[arg(long, env = "AUTONET_SIM_JSON")]
     pub json: bool,
+    /// Serve the live web dashboard on this address (loopback; `--dashboard` alone: a free port
+    /// on 127.0.0.1); its URL is printed on stderr before the run starts.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0", env = "AUTONET_SIM_DASHBOARD")]
+    pub dashboard: Option<std::net::SocketAddr>,
+    /// After the report is printed, keep serving the dashboard this many seconds (Ctrl-C ends
+    /// it sooner), so the final state can be looked at.
+    #[arg(long, default_value_t = 0, value_name = "SECONDS", env = "AUTONET_SIM_HOLD_SECS", value_parser = clap::value_parser!(u64).range(0..=crate::cli::bounds::MAX_SECONDS))]
+    pub hold_secs: u64,
 }
 
 impl SimulateArgs {
@@ -192,9 +201,14 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     } else {
         report.to_text()
     };
-    std::io::stdout()
+    let mut stdout = std::io::stdout();
+    stdout
         .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
         .context("cannot print the report")?;
+    if args.hold_secs > 0 {
+        runtime.block_on(hold(args.hold_secs));
+    }
     if !report.complete {
         bail!(
             "the simulation did not complete: {}",
@@ -204,7 +218,17 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs a simulation and returns its report (no printing except progress lines).
+/// Keeps the process (and the dashboard it serves) alive for `seconds`, or until Ctrl-C.
+async fn hold(seconds: u64) {
+    eprintln!("dashboard: holding for {seconds}s (Ctrl-C ends)");
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_secs(seconds)) => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Runs a simulation and returns its report (no printing except progress lines and the
+/// dashboard's address).
 pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<Report> {
     args.validate()?;
     let temp;
@@ -215,10 +239,22 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<Report> {
             temp.path().to_path_buf()
         }
     };
+    let mut board = match args.dashboard {
+        Some(addr) => {
+            let (board, bound) = dashboard::SimDashboard::serve(addr, args).await?;
+            // Stderr: `--json` keeps stdout for the report.
+            eprintln!("dashboard: http://{bound}/");
+            Some(board)
+        }
+        None => None,
+    };
     let mut net = network::Network::start(args, &dir).await?;
     let progress = !args.json && crate::logging::progress_lines();
-    let outcome = net.run_to_completion(args.timeout(), progress).await;
+    let outcome = net.run_with(args.timeout(), progress, board.as_mut()).await;
     let report = report::build(&net, args, outcome).await;
+    if let (Some(board), Ok(report)) = (board.as_mut(), &report) {
+        board.finish(&net, report).await;
+    }
     net.stop().await;
     report
 }

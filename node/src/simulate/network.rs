@@ -339,6 +339,16 @@ impl Network {
         timeout: Duration,
         progress: bool,
     ) -> Result<(), String> {
+        self.run_with(timeout, progress, None).await
+    }
+
+    /// [`Network::run_to_completion`], publishing live snapshots on `dashboard` meanwhile.
+    pub async fn run_with(
+        &mut self,
+        timeout: Duration,
+        progress: bool,
+        mut dashboard: Option<&mut super::dashboard::SimDashboard>,
+    ) -> Result<(), String> {
         let start = Instant::now();
         let mut shown = 0;
         loop {
@@ -352,6 +362,9 @@ impl Network {
                     }
                     shown += 1;
                 }
+            }
+            if let Some(d) = dashboard.as_deref_mut() {
+                d.tick(self).await;
             }
             if let Err(e) = self.drive_faults().await {
                 return Err(format!("fault injection failed: {e}"));

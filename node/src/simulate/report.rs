@@ -71,6 +71,22 @@ pub struct EpochReport {
     pub seconds: f64,
 }
 
+impl From<EpochRecord> for EpochReport {
+    fn from(e: EpochRecord) -> Self {
+        EpochReport {
+            epoch: e.epoch,
+            task: e.task,
+            model_id: e.model_id,
+            mint_root: e.mint_root,
+            accepted: e.accepted,
+            root_scores: e.root_scores,
+            held_out_loss_before: e.held_out_loss.map(|l| l.0),
+            held_out_loss_after: e.held_out_loss.map(|l| l.1),
+            seconds: e.published_at - e.started_at,
+        }
+    }
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -262,20 +278,7 @@ pub async fn build_from<B: Backend>(
         total_slashed_wei: sum(|p| p.slashed_wei),
         total_mint_wei: sum(|p| p.mint_wei),
         peers,
-        epochs: epochs
-            .into_iter()
-            .map(|e| EpochReport {
-                epoch: e.epoch,
-                task: e.task,
-                model_id: e.model_id,
-                mint_root: e.mint_root,
-                accepted: e.accepted,
-                root_scores: e.root_scores,
-                held_out_loss_before: e.held_out_loss.map(|l| l.0),
-                held_out_loss_after: e.held_out_loss.map(|l| l.1),
-                seconds: e.published_at - e.started_at,
-            })
-            .collect(),
+        epochs: epochs.into_iter().map(EpochReport::from).collect(),
         faults,
         payouts_unique,
     })

@@ -97,6 +97,8 @@ impl SetupArgs {
             timeout_s: 900,
             dir: None,
             json: false,
+            dashboard: None,
+            hold_secs: 0,
         }
     }
 }

@@ -2,9 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test helpers fail loudly.
 
+mod cdp;
 mod chain;
 mod cli;
 mod config;
+mod dashboard;
 mod infer;
 mod infer_peer;
 mod keygen;
