@@ -38,6 +38,7 @@ pub mod sample;
 pub mod serialize;
 pub mod solver;
 pub mod tendency;
+pub mod trace;
 pub mod turn;
 pub mod vector;
 pub mod verify;
