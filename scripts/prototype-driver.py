@@ -53,6 +53,9 @@ def trace_state(world, key, epoch, turn):
         for n in t.tree.all_nodes():
             k = key(n.id)
             objects.setdefault(k, set()).add(id(n))
+            if k in nodes:
+                n.net_score  # read in the same order as the engine side; the value is cached
+                continue
             nodes[k] = {
                 "score": n.net_score,
                 "stakes": sorted(s.agent_id for s in n.stakes),
@@ -125,11 +128,13 @@ def main():
     trace = open(args.trace, "w") if args.trace else None
     roots = {t.tree.root_node.id: tid for tid, t in world.tendencies.items()}
 
+    keys = {nid: "root:" + tid for nid, tid in roots.items()}
+
     def key(node_id):
-        if node_id in roots:
-            return "root:" + roots[node_id]
-        anchor, axis = address_inputs[node_id]
-        return node_key(anchor, axis)
+        k = keys.get(node_id)
+        if k is None:
+            k = keys[node_id] = node_key(*address_inputs[node_id])
+        return k
 
     def all_ids():
         return {n.id for t in world.tendencies.values() for n in t.tree.all_nodes()}

@@ -47,9 +47,18 @@ pub fn trace_state(world: &World, epoch: u32, turn: usize) -> Value {
         .collect();
     let mut trees = Map::new();
     let mut nodes = std::collections::BTreeMap::new();
+    let mut key_of: Vec<Option<String>> = vec![None; world.nodes.len()];
+    let mut key =
+        |n: NodeIdx| -> String { key_of[n].get_or_insert_with(|| node_key(world, n)).clone() };
     for t in &world.tendencies {
-        let keys: Vec<String> = t.index.iter().map(|&n| node_key(world, n)).collect();
+        let keys: Vec<String> = t.index.iter().map(|&n| key(n)).collect();
         for (&n, k) in t.index.iter().zip(&keys) {
+            if nodes.contains_key(k) {
+                // Indexed in an earlier tree: same node, same data; read its score again so the
+                // memo sees the same order of reads as the prototype driver's.
+                world.net_score(n);
+                continue;
+            }
             let node = &world.nodes[n];
             let mut stakes: Vec<String> = node
                 .stakes
@@ -65,13 +74,14 @@ pub fn trace_state(world: &World, epoch: u32, turn: usize) -> Value {
                 .iter()
                 .map(|l| {
                     json!([
-                        node_key(world, l.parent),
+                        key(l.parent),
                         l.position.as_str(),
                         world.tendencies[l.tendency].id
                     ])
                 })
                 .collect();
-            let kids = |v: &[NodeIdx]| v.iter().map(|&c| node_key(world, c)).collect::<Vec<_>>();
+            let pro: Vec<String> = node.pro.iter().map(|&c| key(c)).collect();
+            let con: Vec<String> = node.con.iter().map(|&c| key(c)).collect();
             nodes.insert(
                 k.clone(),
                 json!({
@@ -79,8 +89,8 @@ pub fn trace_state(world: &World, epoch: u32, turn: usize) -> Value {
                     "stakes": stakes,
                     "n": node.n,
                     "parents": parents,
-                    "pro": kids(&node.pro),
-                    "con": kids(&node.con),
+                    "pro": pro,
+                    "con": con,
                 }),
             );
         }
