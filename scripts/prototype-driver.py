@@ -44,7 +44,7 @@ def trace_state(world, key, epoch, turn):
     net score, posts (poster ids, sorted), novelty, parent links and child lists (in order).
     Reading net scores here, after equilibrate, fills no cache an engine step later reads stale:
     apply_stakes invalidates every indexed node before any score is read again."""
-    roots = dict(sorted(world.root_scores().items()))
+    roots = {tid: float(s) for tid, s in sorted(world.root_scores().items())}
     nodes = {}
     objects = {}
     trees = {}
@@ -57,9 +57,9 @@ def trace_state(world, key, epoch, turn):
                 n.net_score  # read in the same order as the engine side; the value is cached
                 continue
             nodes[k] = {
-                "score": n.net_score,
+                "score": float(n.net_score),
                 "stakes": sorted(s.agent_id for s in n.stakes),
-                "n": n.n,
+                "n": float(n.n),
                 "parents": [[key(l.parent_id), l.position.value, l.tendency_id] for l in n.parents],
                 "pro": [key(c.id) for c in n.pro_children],
                 "con": [key(c.id) for c in n.con_children],
