@@ -58,6 +58,10 @@ pub struct ReplayArgs {
     /// Print JSON instead of text.
     #[arg(long, env = "AUTONET_SUBSTRATE_JSON")]
     pub json: bool,
+    /// Write the world state after every turn here, one JSON line per turn (the
+    /// engine-neutral form `scripts/fuzz-prototype` compares with the prototype's).
+    #[arg(long, env = "AUTONET_SUBSTRATE_TRACE", value_name = "FILE.jsonl")]
+    pub trace: Option<PathBuf>,
 }
 
 /// `autonet substrate sample`.
@@ -157,14 +161,61 @@ pub fn train_in_tasks(
     epochs: u32,
     author: &str,
 ) -> anyhow::Result<Vec<Bundle>> {
+    train_in_tasks_traced(world, turns, task_size, epochs, author, &mut |_, _, _| {})
+}
+
+/// [`train_in_tasks`], calling `on_turn(world, epoch, turn index in its task)` after every turn.
+pub fn train_in_tasks_traced(
+    world: &mut World,
+    turns: &[Value],
+    task_size: usize,
+    epochs: u32,
+    author: &str,
+    on_turn: &mut dyn FnMut(&World, u32, usize),
+) -> anyhow::Result<Vec<Bundle>> {
     anyhow::ensure!(task_size > 0, "--task-size must be at least 1");
     let emb = KeywordEmbedder::new()?;
     let mut bundles = Vec::new();
     for (i, task) in turns.chunks(task_size).enumerate() {
-        let b = solver::train(world, task, epochs, author, &emb)
+        let b = solver::train_traced(world, task, epochs, author, &emb, on_turn)
             .with_context(|| format!("task {i} (turns {}..)", i * task_size))?;
         bundles.push(b);
     }
+    Ok(bundles)
+}
+
+/// Trains with a per-turn state dump into `path` (see `--trace`).
+fn train_with_trace(
+    world: &mut World,
+    turns: &[Value],
+    args: &ReplayArgs,
+    path: &Path,
+) -> anyhow::Result<Vec<Bundle>> {
+    use std::io::Write;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let mut failed: Option<std::io::Error> = None;
+    let bundles = train_in_tasks_traced(
+        world,
+        turns,
+        args.task_size,
+        args.epochs,
+        &args.author,
+        &mut |w, epoch, i| {
+            let line = autonet_models::substrate::trace::trace_state(w, epoch, i);
+            if let Err(e) = writeln!(out, "{line}")
+                && failed.is_none()
+            {
+                failed = Some(e);
+            }
+        },
+    )?;
+    if let Some(e) = failed {
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    out.flush()
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(bundles)
 }
 
@@ -174,13 +225,16 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
     let turns = read_turns(&args.turns)?;
     let mut world = load_world(args.world.as_deref())?;
     let start = Instant::now();
-    let bundles = train_in_tasks(
-        &mut world,
-        &turns,
-        args.task_size,
-        args.epochs,
-        &args.author,
-    )?;
+    let bundles = match &args.trace {
+        Some(path) => train_with_trace(&mut world, &turns, args, path)?,
+        None => train_in_tasks(
+            &mut world,
+            &turns,
+            args.task_size,
+            args.epochs,
+            &args.author,
+        )?,
+    };
     let seconds = start.elapsed().as_secs_f64();
     let mut events = EventCounts::default();
     for b in &bundles {

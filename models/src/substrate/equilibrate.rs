@@ -20,14 +20,20 @@ impl World {
     pub fn apply_stakes(&mut self) {
         // Only nodes that carry tendency posts need stripping (the prototype walks every index;
         // the result is the same).
-        let posted = std::mem::take(&mut self.posted);
-        for n in posted {
+        let stripped = std::mem::take(&mut self.posted);
+        for &n in &stripped {
             if self.tendencies.iter().any(|t| t.contains_node(n)) {
                 self.nodes[n]
                     .stakes
                     .retain(|s| !matches!(s.poster, Poster::Tendency(_)));
             }
         }
+        // A node that loses its posts leaves the fixed point its posts held it at (with one post,
+        // n = 0.01/1.01) and starts drifting up, as the prototype's update of every indexed node
+        // does, even though its novelty did not move last round: it must stay in this round's
+        // novelty live set. (Missing this left such nodes' novelty frozen once an epoch's
+        // observations were cleared; found by scripts/fuzz-prototype, seed 11 stream 131.)
+        self.unsettled.extend(stripped);
         let mut posted = Vec::new();
         for t in 0..self.tendencies.len() {
             for k in 0..self.tendencies[t].last_stakes.len() {

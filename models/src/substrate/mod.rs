@@ -18,14 +18,15 @@
 //! - [`infer`]: alignment and general inference.
 //! - [`ids`] and [`vector`]: canonical encoding and deterministic arithmetic.
 //!
-//! Determinism: no platform libm (`libm::exp`; clippy's `disallowed-methods` keeps `f64::exp`
-//! and friends out), no hash-map iteration where order matters, canonical CBOR for every id.
+//! Determinism: no platform libm (a correctly rounded [`exp`] from IEEE basic operations; clippy's
+//! `disallowed-methods` keeps `f64::exp` and friends out), no hash-map iteration where order matters, canonical CBOR for every id.
 //! No I/O and no global state anywhere in this module.
 
 pub mod charter;
 pub mod equilibrate;
 pub mod error;
 pub mod events;
+pub mod exp;
 pub mod fxhash;
 pub mod ids;
 pub mod infer;
@@ -38,6 +39,7 @@ pub mod sample;
 pub mod serialize;
 pub mod solver;
 pub mod tendency;
+pub mod trace;
 pub mod turn;
 pub mod vector;
 pub mod verify;

@@ -122,13 +122,14 @@ impl Tendency {
         if dmin == f64::INFINITY {
             return None;
         }
-        let smax = libm::exp(-dmin / denom);
+        // The correctly rounded exp: which similarities tie decides the step (see `super::exp`).
+        let smax = super::exp::exp(-dmin / denom);
         for &c in &self.walk {
             let d = vector::euclid_sq(x, &self.claims[c].anchor);
             if d < 1e-12 || (smax != 0.0 && (d - dmin) / denom > 1e-9) {
                 continue;
             }
-            if libm::exp(-d / denom) == smax {
+            if super::exp::exp(-d / denom) == smax {
                 return Some((c, smax));
             }
         }

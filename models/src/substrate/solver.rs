@@ -43,6 +43,19 @@ pub fn train(
     author: &str,
     embedder: &dyn TurnEmbedder,
 ) -> Result<Bundle> {
+    train_traced(world, turns, epochs, author, embedder, &mut |_, _, _| {})
+}
+
+/// [`train`], calling `on_turn(world, epoch, turn index)` after each turn's equilibration (the
+/// differential fuzzer dumps the state there).
+pub fn train_traced(
+    world: &mut World,
+    turns: &[Value],
+    epochs: u32,
+    author: &str,
+    embedder: &dyn TurnEmbedder,
+    on_turn: &mut dyn FnMut(&World, u32, usize),
+) -> Result<Bundle> {
     let base_world = world.hash();
     let dim = world.charter.dim();
     let mut seq = 0u64;
@@ -67,6 +80,7 @@ pub fn train(
             world.add_observation(obs)?;
             world.equilibrate(TRAIN_ROUNDS, TOLERANCE)?;
             record_sprouts(world, before, author, &mut seq, &mut events);
+            on_turn(world, epoch, i);
         }
         world.clear_observations();
         seq += 1;

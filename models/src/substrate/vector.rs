@@ -1,7 +1,8 @@
 //! Coordinate arithmetic of the engine, written so every peer gets the same bits.
 //!
-//! Sums run left to right from `0.0` (the prototype's Python `sum` order), `exp` comes from the
-//! `libm` crate (platform libm may differ in the last bit), and `sqrt` is IEEE-exact.
+//! Sums run left to right from `0.0` (the prototype's Python `sum` order), `exp` is the correctly
+//! rounded [`super::exp::exp`] (platform libms, and the `libm` crate, differ in the last bit), and
+//! `sqrt` is IEEE-exact.
 
 /// Below this magnitude a coordinate counts as zero (dimensional overlap and stance).
 pub const EPS_ZERO: f64 = 1e-6;
@@ -18,7 +19,7 @@ pub fn euclid_sq(a: &[f64], b: &[f64]) -> f64 {
 
 /// Gaussian similarity `exp(-‖a−b‖² / (2σ² + 1e-12))`.
 pub fn gaussian_sim(a: &[f64], b: &[f64], bandwidth: f64) -> f64 {
-    libm::exp(-euclid_sq(a, b) / (2.0 * bandwidth * bandwidth + 1e-12))
+    super::exp::exp(-euclid_sq(a, b) / (2.0 * bandwidth * bandwidth + 1e-12))
 }
 
 /// Fraction of the anchor's non-zero dimensions on which `x` is also non-zero (0 if none).

@@ -65,7 +65,10 @@ fn defaults_complete_three_epochs_and_balances_match_the_chain() {
         [
             "7672af008c9299147fde99368c2b885b7ee25036086caaad24435ce73269793e",
             "f33fe24fd9566e30934090d6e028d63c818344fa3997a49d4cba7a3883c724c9",
-            "02fdaacb358720e5eefe7aa791416690327af7af07a42b1d9e6743a2976eaa3e",
+            // Epoch 3 changed with issue 18's novelty fix: nodes whose observations left the
+            // batch at the end of epoch 2 now drift in novelty as the prototype's do (their `n`
+            // was frozen at the posted fixed point), and `n` is part of the world hash.
+            "77019eb7610d774244a637e05c41aad0c4f8d58d760ba8e9c32897340809facc",
         ],
         "the model ids of --seed 1 changed"
     );
