@@ -200,7 +200,6 @@ fn from_rec(rec: WorldRec) -> Result<World> {
         return Err(bad(format!("version {}", rec.version)));
     }
     let mut w = World::from_charter(&rec.charter)?;
-    let dim = w.charter.dim();
     let nn = rec.nodes.len();
     let nt = w.tendencies.len();
     if rec.tendencies.len() != nt {
@@ -221,67 +220,10 @@ fn from_rec(rec: WorldRec) -> Result<World> {
             .filter(|&i| i < nt)
             .ok_or_else(|| bad(format!("tendency index {x} out of range")))
     };
-    let charter_id = w.charter.id();
     let mut nodes = Vec::with_capacity(nn);
+    let roots: Vec<u64> = rec.tendencies.iter().map(|t| t.root).collect();
     for (i, n) in rec.nodes.into_iter().enumerate() {
-        if n.parents.is_empty() && n.anchor.is_empty() {
-            let is_root = rec.tendencies.get(i).is_some_and(|t| t.root == i as u64)
-                || w.charter
-                    .roots
-                    .iter()
-                    .any(|r| root_node_id(&charter_id, &r.id) == n.id);
-            if !is_root {
-                return Err(bad(format!(
-                    "node {} has no coordinates and is not a root",
-                    n.id.short()
-                )));
-            }
-        } else {
-            check_coords("node anchor", &n.anchor, dim)?;
-            check_coords("node axis", &n.axis, dim)?;
-            let computed = ids::node_address(&n.anchor, &n.axis);
-            if computed != n.id {
-                return Err(SubstrateError::ContentIdMismatch {
-                    claimed: n.id.short(),
-                    computed: computed.short(),
-                });
-            }
-        }
-        if !n.n.is_finite() {
-            return Err(bad(format!("node {} has non-finite novelty", n.id.short())));
-        }
-        let mut parents = Vec::new();
-        for LinkRec(p, pos, t) in n.parents {
-            parents.push(ParentLink {
-                parent: idx(p)?,
-                position: pos,
-                tendency: tidx(t)?,
-            });
-        }
-        let mut stakes = Vec::new();
-        for s in n.stakes {
-            let poster = match (s.tendency, s.agent) {
-                (Some(t), None) => Poster::Tendency(tidx(t)?),
-                (None, Some(a)) => Poster::Agent(a),
-                _ => return Err(bad("a stake needs exactly one poster".into())),
-            };
-            stakes.push(Stake {
-                poster,
-                weight: s.weight,
-            });
-        }
-        nodes.push(Node {
-            id: n.id,
-            anchor: n.anchor,
-            axis: n.axis,
-            observation: n.observation,
-            content: n.content,
-            parents,
-            stakes,
-            pro: n.pro.into_iter().map(idx).collect::<Result<_>>()?,
-            con: n.con.into_iter().map(idx).collect::<Result<_>>()?,
-            n: n.n,
-        });
+        nodes.push(node_from_rec(&w, &roots, i, n, &idx, &tidx)?);
     }
     w.nodes.clear();
     w.by_id.clear();
@@ -293,68 +235,7 @@ fn from_rec(rec: WorldRec) -> Result<World> {
         w.insert_node(n);
     }
     for (t, tr) in rec.tendencies.into_iter().enumerate() {
-        let tend = &mut w.tendencies[t];
-        tend.root = idx(tr.root)?;
-        tend.index.clear();
-        for x in tr.index {
-            tend.index.push(idx(x)?);
-        }
-        let ncl = tr.claims.len();
-        tend.claims.clear();
-        tend.node_claim.clear();
-        for (ci, c) in tr.claims.into_iter().enumerate() {
-            check_coords("claim anchor", &c.anchor, dim)?;
-            check_coords("claim axis", &c.axis, dim)?;
-            let children = c
-                .children
-                .into_iter()
-                .map(|x| {
-                    usize::try_from(x)
-                        .ok()
-                        .filter(|&i| i < ncl && i > ci)
-                        .ok_or_else(|| bad(format!("claim child {x} invalid")))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let node = idx(c.node)?;
-            tend.node_claim.insert(node, ci);
-            tend.claims.push(Claim {
-                content: c.content,
-                depth: c.depth,
-                stake: c.stake,
-                anchor: c.anchor,
-                axis: c.axis,
-                children,
-                node,
-            });
-        }
-        if tend.claims.first().map(|c| c.node) != Some(tend.root) {
-            return Err(bad(format!(
-                "tendency `{}`: claim 0 is not the root claim",
-                tend.id
-            )));
-        }
-        tend.integrated.clear();
-        for IntegratedRec(d, c) in tr.integrated {
-            check_coords("integrated observation", &c, dim)?;
-            tend.integrated.push((d, c));
-        }
-        tend.con_positioned = tr.con_positioned.into_iter().collect();
-        let mut ls = Vec::new();
-        for IntentRec(tt, n, v) in tr.last_stakes {
-            ls.push(((tidx(tt)?, idx(n)?), v));
-        }
-        tend.last_stakes = ls;
-        w.rebuild_tendency(t);
-        let tend = &w.tendencies[t];
-        if tend.index_pos.len() != tend.index.len() {
-            return Err(bad(format!("tendency `{}` indexes a node twice", tend.id)));
-        }
-        if tend.node_claim.len() != tend.claims.len() {
-            return Err(bad(format!(
-                "tendency `{}` has two claims for one node",
-                tend.id
-            )));
-        }
+        tendency_from_rec(&mut w, t, tr, &idx, &tidx)?;
     }
     w.observations.clear();
     w.obs_pos.clear();
@@ -366,6 +247,166 @@ fn from_rec(rec: WorldRec) -> Result<World> {
         })?;
     }
     w.history_len = rec.history_len;
+    derive_sets(&mut w);
+    // Child edges may form cycles across trees: training co-parents content-addressed nodes in
+    // several trees and can hang X under Y in one tree and Y under X in another (three solvers'
+    // slices of the shipped traces do). Every walk is cycle-guarded (`net_score` scores a node
+    // on its own cycle as 0, `reaches` keeps a seen set), so such worlds are valid and must
+    // round-trip; rejecting them made a trained world undecodable as the next epoch's base.
+    Ok(w)
+}
+
+/// One node of a decoded world, checked: a root, or coordinates matching its content id;
+/// finite novelty; links and stakes naming existing nodes and tendencies.
+fn node_from_rec(
+    w: &World,
+    roots: &[u64],
+    i: usize,
+    n: NodeRec,
+    idx: &dyn Fn(u64) -> Result<usize>,
+    tidx: &dyn Fn(u32) -> Result<usize>,
+) -> Result<Node> {
+    let bad = |m: String| SubstrateError::InvalidWorld(m);
+    let dim = w.charter.dim();
+    let charter_id = w.charter.id();
+    if n.parents.is_empty() && n.anchor.is_empty() {
+        let is_root = roots.get(i).is_some_and(|&r| r == i as u64)
+            || w.charter
+                .roots
+                .iter()
+                .any(|r| root_node_id(&charter_id, &r.id) == n.id);
+        if !is_root {
+            return Err(bad(format!(
+                "node {} has no coordinates and is not a root",
+                n.id.short()
+            )));
+        }
+    } else {
+        check_coords("node anchor", &n.anchor, dim)?;
+        check_coords("node axis", &n.axis, dim)?;
+        let computed = ids::node_address(&n.anchor, &n.axis);
+        if computed != n.id {
+            return Err(SubstrateError::ContentIdMismatch {
+                claimed: n.id.short(),
+                computed: computed.short(),
+            });
+        }
+    }
+    if !n.n.is_finite() {
+        return Err(bad(format!("node {} has non-finite novelty", n.id.short())));
+    }
+    let mut parents = Vec::new();
+    for LinkRec(p, pos, t) in n.parents {
+        parents.push(ParentLink {
+            parent: idx(p)?,
+            position: pos,
+            tendency: tidx(t)?,
+        });
+    }
+    let mut stakes = Vec::new();
+    for s in n.stakes {
+        let poster = match (s.tendency, s.agent) {
+            (Some(t), None) => Poster::Tendency(tidx(t)?),
+            (None, Some(a)) => Poster::Agent(a),
+            _ => return Err(bad("a stake needs exactly one poster".into())),
+        };
+        stakes.push(Stake {
+            poster,
+            weight: s.weight,
+        });
+    }
+    Ok(Node {
+        id: n.id,
+        anchor: n.anchor,
+        axis: n.axis,
+        observation: n.observation,
+        content: n.content,
+        parents,
+        stakes,
+        pro: n.pro.into_iter().map(idx).collect::<Result<_>>()?,
+        con: n.con.into_iter().map(idx).collect::<Result<_>>()?,
+        n: n.n,
+    })
+}
+
+/// Tendency `t` of a decoded world: its tree index, claims (children after their parent),
+/// integrated observations and last stakes, checked and rebuilt.
+fn tendency_from_rec(
+    w: &mut World,
+    t: usize,
+    tr: TendencyRec,
+    idx: &dyn Fn(u64) -> Result<usize>,
+    tidx: &dyn Fn(u32) -> Result<usize>,
+) -> Result<()> {
+    let bad = |m: String| SubstrateError::InvalidWorld(m);
+    let dim = w.charter.dim();
+    let tend = &mut w.tendencies[t];
+    tend.root = idx(tr.root)?;
+    tend.index.clear();
+    for x in tr.index {
+        tend.index.push(idx(x)?);
+    }
+    let ncl = tr.claims.len();
+    tend.claims.clear();
+    tend.node_claim.clear();
+    for (ci, c) in tr.claims.into_iter().enumerate() {
+        check_coords("claim anchor", &c.anchor, dim)?;
+        check_coords("claim axis", &c.axis, dim)?;
+        let children = c
+            .children
+            .into_iter()
+            .map(|x| {
+                usize::try_from(x)
+                    .ok()
+                    .filter(|&i| i < ncl && i > ci)
+                    .ok_or_else(|| bad(format!("claim child {x} invalid")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let node = idx(c.node)?;
+        tend.node_claim.insert(node, ci);
+        tend.claims.push(Claim {
+            content: c.content,
+            depth: c.depth,
+            stake: c.stake,
+            anchor: c.anchor,
+            axis: c.axis,
+            children,
+            node,
+        });
+    }
+    if tend.claims.first().map(|c| c.node) != Some(tend.root) {
+        return Err(bad(format!(
+            "tendency `{}`: claim 0 is not the root claim",
+            tend.id
+        )));
+    }
+    tend.integrated.clear();
+    for IntegratedRec(d, c) in tr.integrated {
+        check_coords("integrated observation", &c, dim)?;
+        tend.integrated.push((d, c));
+    }
+    tend.con_positioned = tr.con_positioned.into_iter().collect();
+    let mut ls = Vec::new();
+    for IntentRec(tt, n, v) in tr.last_stakes {
+        ls.push(((tidx(tt)?, idx(n)?), v));
+    }
+    tend.last_stakes = ls;
+    w.rebuild_tendency(t);
+    let tend = &w.tendencies[t];
+    if tend.index_pos.len() != tend.index.len() {
+        return Err(bad(format!("tendency `{}` indexes a node twice", tend.id)));
+    }
+    if tend.node_claim.len() != tend.claims.len() {
+        return Err(bad(format!(
+            "tendency `{}` has two claims for one node",
+            tend.id
+        )));
+    }
+    Ok(())
+}
+
+/// The sets a decoded world derives from its nodes rather than stores.
+fn derive_sets(w: &mut World) {
     // After decoding, every node is considered unsettled until a round shows otherwise.
     w.unsettled = (0..w.nodes.len()).collect();
     w.watched = (0..w.nodes.len())
@@ -385,12 +426,6 @@ fn from_rec(rec: WorldRec) -> Result<World> {
                 .any(|s| matches!(s.poster, Poster::Tendency(_)))
         })
         .collect();
-    // Child edges may form cycles across trees: training co-parents content-addressed nodes in
-    // several trees and can hang X under Y in one tree and Y under X in another (three solvers'
-    // slices of the shipped traces do). Every walk is cycle-guarded (`net_score` scores a node
-    // on its own cycle as 0, `reaches` keeps a seen set), so such worlds are valid and must
-    // round-trip; rejecting them made a trained world undecodable as the next epoch's base.
-    Ok(w)
 }
 
 impl World {
