@@ -240,11 +240,14 @@ impl RpcChain {
             if last_bump.elapsed() > self.cfg.replace_after && transport_errors_since.is_none() {
                 last_bump = tokio::time::Instant::now();
                 let mined_nonce = self
-                    .provider
-                    .get_transaction_count(tx.from)
-                    .latest()
-                    .await
-                    .map_err(classify)?;
+                    .retry(|| async {
+                        self.provider
+                            .get_transaction_count(tx.from)
+                            .latest()
+                            .await
+                            .map_err(classify)
+                    })
+                    .await?;
                 if mined_nonce < tx.nonce {
                     // Waiting behind a gap: earlier transactions of ours were forgotten.
                     self.restore_below(tx.from, tx.nonce).await?;

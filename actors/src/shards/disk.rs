@@ -43,12 +43,17 @@ pub struct ShardDisk {
 
 /// Writes `bytes` to `path` atomically and durably (temporary file, fsync, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ShardError> {
-    let tmp = path.with_extension("tmp");
-    let mut file = fs::File::create(&tmp).map_err(|e| ShardError::io("create", &tmp, e))?;
+    // A temporary file of its own: two shards of one model arriving at once both write the
+    // manifest, and a shared `manifest.tmp` let one writer rename the other's file away (the
+    // second rename failed, the holder refused its shard and the model could go unbuildable).
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| ShardError::io("create", dir, e))?;
     file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| ShardError::io("write", &tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| ShardError::io("rename", path, e))?;
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(|e| ShardError::io("write", file.path(), e))?;
+    file.persist(path)
+        .map_err(|e| ShardError::io("rename", path, e.error))?;
     if let Some(dir) = path.parent()
         && let Ok(d) = fs::File::open(dir)
     {
@@ -350,5 +355,31 @@ mod tests {
         assert!(verify_shard_file(&encoded.manifest, 0, &path).is_err());
         std::fs::write(&path, &encoded.shards[1][..10]).unwrap();
         assert!(verify_shard_file(&encoded.manifest, 1, &path).is_err());
+    }
+
+    /// Two shards of one model arriving at once both write its manifest: every write succeeds
+    /// and the file holds one whole version (a shared temporary name made one of them fail).
+    #[test]
+    fn concurrent_atomic_writes_of_one_file_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.cbor");
+        let writers: Vec<_> = (0..16u8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..20 {
+                        write_atomic(&path, &[i; 4096]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 4096);
+        assert!(bytes.iter().all(|b| *b == bytes[0]));
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "temporary files left behind");
     }
 }

@@ -205,11 +205,16 @@ impl RpcChain {
             }
             let mut landed = None;
             for v in group {
+                // Retried: the node may go away between two receipts (a restart mid-run).
+                let hash = v.hash;
                 if let Some(r) = self
-                    .provider
-                    .get_transaction_receipt(v.hash)
-                    .await
-                    .map_err(classify)?
+                    .retry(|| async {
+                        self.provider
+                            .get_transaction_receipt(hash)
+                            .await
+                            .map_err(classify)
+                    })
+                    .await?
                 {
                     landed = Some((v.hash, r.block_number.unwrap_or_default()));
                     break;
@@ -230,10 +235,13 @@ impl RpcChain {
     pub(super) async fn any_mined(&self, hashes: &[B256]) -> Result<bool, ChainError> {
         for h in hashes {
             if self
-                .provider
-                .get_transaction_receipt(*h)
-                .await
-                .map_err(classify)?
+                .retry(|| async {
+                    self.provider
+                        .get_transaction_receipt(*h)
+                        .await
+                        .map_err(classify)
+                })
+                .await?
                 .is_some()
             {
                 return Ok(true);
