@@ -253,11 +253,9 @@ fn count(m: &RoleMetrics, me: Address, event: &RewardEvent) {
     }
 }
 
-/// Wei as ATN (18 decimals); precise to a few parts in 10^16, plenty for a dashboard.
+/// Wei as ATN for a gauge (`contracts::Atn`, the one home of ATN amounts).
 fn atn(wei: U256) -> f64 {
-    alloy::primitives::utils::format_ether(wei)
-        .parse()
-        .unwrap_or(f64::NAN)
+    autonet_contracts::Atn(wei).as_f64()
 }
 
 #[cfg(test)]
