@@ -1,0 +1,110 @@
+//! Reading a remote provider's server-sent event stream, with bounds: the whole stream may not
+//! exceed [`MAX_STREAM_BYTES`], and each event must come within the idle limit.
+
+use std::time::Duration;
+
+use eventsource_stream::{Event, Eventsource};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::{LlmError, Piece};
+
+/// The most bytes a provider may stream for one answer (a hostile server cannot fill memory).
+pub const MAX_STREAM_BYTES: usize = 8 * 1024 * 1024;
+/// The most bytes of an error body kept for the message.
+const MAX_ERROR_BODY: usize = 512;
+
+pub(crate) type Sender = mpsc::Sender<Result<Piece, LlmError>>;
+
+/// Turns an error status into [`LlmError::Status`] with the start of the body.
+pub(crate) async fn check_status(
+    provider: &str,
+    response: reqwest::Response,
+) -> Result<reqwest::Response, LlmError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(Ok(chunk)) = stream.next().await {
+        body.extend_from_slice(&chunk);
+        if body.len() >= MAX_ERROR_BODY {
+            body.truncate(MAX_ERROR_BODY);
+            break;
+        }
+    }
+    Err(LlmError::Status {
+        provider: provider.into(),
+        status: status.as_u16(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// Feeds the events of `response` to `on_event`, which turns each into pieces; stops after a
+/// [`Piece::Done`], on an error (sent to the caller), or when the caller drops its stream.
+pub(crate) async fn pump<F>(
+    provider: String,
+    response: reqwest::Response,
+    idle: Duration,
+    tx: Sender,
+    mut on_event: F,
+) where
+    F: FnMut(&Event) -> Result<Vec<Piece>, LlmError> + Send,
+{
+    let mut seen = 0usize;
+    let bytes = response.bytes_stream().map(move |chunk| {
+        let chunk = chunk.map_err(|e| e.to_string())?;
+        seen += chunk.len();
+        if seen > MAX_STREAM_BYTES {
+            return Err(format!("the answer exceeded {MAX_STREAM_BYTES} bytes"));
+        }
+        Ok::<_, String>(chunk)
+    });
+    let mut events = bytes.eventsource();
+    loop {
+        let outcome = match tokio::time::timeout(idle, events.next()).await {
+            Err(_) => Err(LlmError::Timeout(provider.clone(), idle)),
+            Ok(None) => Err(LlmError::Interrupted(provider.clone())),
+            Ok(Some(Err(e))) => Err(LlmError::Transport {
+                provider: provider.clone(),
+                message: e.to_string(),
+            }),
+            Ok(Some(Ok(event))) => on_event(&event),
+        };
+        let pieces = match outcome {
+            Ok(pieces) => pieces,
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        };
+        for piece in pieces {
+            let done = matches!(piece, Piece::Done(_));
+            if tx.send(Ok(piece)).await.is_err() || done {
+                return;
+            }
+        }
+    }
+}
+
+/// A JSON payload of an event, or [`LlmError::Garbage`].
+pub(crate) fn json<T: serde::de::DeserializeOwned>(
+    provider: &str,
+    data: &str,
+) -> Result<T, LlmError> {
+    serde_json::from_str(data).map_err(|e| LlmError::Garbage {
+        provider: provider.into(),
+        message: format!("{e} in {:.120}", data),
+    })
+}
+
+/// An HTTP client for remote providers: TLS through rustls on ring.
+pub fn client(connect_timeout: Duration) -> Result<reqwest::Client, LlmError> {
+    // Installing the process default twice is harmless (the second call reports the first).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .build()
+        .map_err(|e| LlmError::Invalid(format!("cannot build the HTTP client: {e}")))
+}

