@@ -189,6 +189,10 @@ pub enum Command {
     /// The world-model substrate: train on a turn stream (`replay`), synthetic streams (`sample`).
     Substrate(crate::substrate::SubstrateArgs),
 
+    /// Language models for agents: `chat` asks one (the embedded SmolLM2 by default: no
+    /// network, key or GPU), `serve` offers one as an OpenAI-compatible API.
+    Llm(crate::llm::LlmArgs),
+
     /// Model shards: `publish` a file over the network (or into a shard folder with --out),
     /// `fetch` a model by id, `status` of a model's holders or of a shard folder, `rebuild`.
     Model(crate::model::ModelArgs),

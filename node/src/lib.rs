@@ -47,6 +47,7 @@ pub mod dashboard;
 pub mod identity;
 pub mod infer;
 pub mod jepa;
+pub mod llm;
 pub mod logging;
 pub mod model;
 pub mod model_kind;

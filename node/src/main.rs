@@ -6,7 +6,8 @@ use autonet_node::cli::{Cli, Command};
 use autonet_node::config::Config;
 use autonet_node::config::dump::DumpFormat;
 use autonet_node::{
-    bench, chain, cli_docs, identity, infer, logging, model, overlay, simulate, substrate, testnet,
+    bench, chain, cli_docs, identity, infer, llm, logging, model, overlay, simulate, substrate,
+    testnet,
 };
 use clap::Parser;
 
@@ -81,6 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Testnet(args) => testnet::run(&args),
         Command::Infer(args) => infer::run(&args, &config),
         Command::Substrate(args) => substrate::run(&args),
+        Command::Llm(args) => llm::run(&args),
         Command::Model(args) => model::run(&args, &config.data_dir),
         Command::Completions(args) => Ok(cli_docs::completions(&args)?),
         Command::Man(args) => cli_docs::man(&args),

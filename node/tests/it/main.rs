@@ -10,6 +10,7 @@ mod dashboard;
 mod infer;
 mod infer_peer;
 mod keygen;
+mod llm;
 mod model;
 mod model_shards;
 mod overlay;
