@@ -44,7 +44,9 @@ pub const VERSION: &str = concat!(
 #[derive(Debug, Args, Default)]
 pub struct GlobalArgs {
     /// Where the node keeps its identity key, config file and state database
-    /// [default: $XDG_DATA_HOME/autonet or ~/.local/share/autonet].
+    /// [default: $XDG_DATA_HOME/autonet or ~/.local/share/autonet]. Commands that keep nothing
+    /// there (simulate, bench, substrate, testnet, offline model commands, completions, man)
+    /// refuse the flag and ignore the variable.
     #[arg(long, global = true, env = "AUTONET_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
@@ -198,6 +200,48 @@ pub enum Command {
 
     /// Write man pages (one per command) into a folder.
     Man(crate::cli_docs::ManArgs),
+}
+
+impl Command {
+    /// Why this command has no use for a node data dir, or `None` when it keeps something there
+    /// (keys, state, checkpoints, fetch progress). `--data-dir` given on the command line to a
+    /// command that would ignore it is refused (see `main`), since an operator who passes it
+    /// expects files there; from `AUTONET_DATA_DIR` or the config file it is tolerated, so an
+    /// operator's environment does not break these commands. A new command keeps its data in
+    /// the data dir unless listed here.
+    pub fn data_dir_unused(&self) -> Option<&'static str> {
+        use crate::infer::InferModel;
+        use crate::model::ModelCommand;
+        match self {
+            Command::Simulate(_) => Some(
+                "its peers keep their stores in --dir (a temporary directory, removed afterwards, \
+                 by default)",
+            ),
+            Command::Bench(_) => {
+                Some("benchmarks work in temporary directories (`bench store --dir` picks where)")
+            }
+            Command::Substrate(_) => {
+                Some("it reads --turns/--world and writes only --out and --trace")
+            }
+            Command::Testnet(_) => Some("the dev network and its peers' data dirs live in --dir"),
+            Command::Completions(_) | Command::Man(_) => {
+                Some("it writes only the generated text (stdout or --out)")
+            }
+            Command::Infer(args) if args.model == InferModel::Substrate => {
+                Some("the substrate answers from --world and keeps nothing")
+            }
+            Command::Model(args) => match &args.command {
+                ModelCommand::Publish(p) if p.out.is_some() => {
+                    Some("an offline publish writes only into --out")
+                }
+                ModelCommand::Status(_) | ModelCommand::Rebuild(_) => {
+                    Some("it reads the shard folder or asks the overlay, and keeps nothing")
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 /// Flags of `autonet keygen`.

@@ -111,7 +111,7 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
             ]),
             &pw,
         ),
-        "not a staked role",
+        "invalid value 'deployer' for '--role <ROLE>'",
     );
 
     // A solver key funded by the deployer stakes, unbonds, and checks its balance.
@@ -167,6 +167,18 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
     let staked = stdout(&run_ok(&mut solver_cmd("stake")));
     assert!(staked.contains("stake:     50.000000 ATN"), "{staked}");
     assert!(staked.contains("balance:   30.000000 ATN"), "{staked}");
+    // A second stake reverts on chain (AlreadyStaked): the error is followed by what to do
+    // (#23: known reverts map to a sentence and the command that fixes it), exit status 1.
+    let again = solver_cmd("stake").output().unwrap();
+    let err = crate::stderr(&again);
+    assert_eq!(again.status.code(), Some(1), "{err}");
+    assert!(
+        err.lines().any(|l| l.starts_with("error: stake failed"))
+            && err.lines().any(|l| l.starts_with("hint: ")
+                && l.contains("is already staked as solver")
+                && l.contains("`autonet unstake` first")),
+        "{err}"
+    );
     let unbond = stdout(&run_ok(&mut solver_cmd("unstake")));
     assert!(unbond.contains("unbonding started"), "{unbond}");
     run_fails(&mut solver_cmd("unstake"), "unbonding until block");

@@ -27,7 +27,9 @@ use std::process::{Command, Output};
 pub const INSECURE_KDF: (&str, &str) = ("AUTONET_INSECURE_KEYSTORE_SCRYPT_LOG_N", "10");
 
 /// A command for the built `autonet` binary with a clean `AUTONET_*` environment (plus
-/// [`INSECURE_KDF`]).
+/// [`INSECURE_KDF`]), its data dir `data_dir`. The data dir is given as `AUTONET_DATA_DIR`, not
+/// as `--data-dir`: commands that keep nothing there (`simulate`, `bench`, ...) refuse the typed
+/// flag and tolerate the variable, as an operator's environment would set it.
 pub fn autonet(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autonet"));
     for (key, _) in std::env::vars_os() {
@@ -40,8 +42,7 @@ pub fn autonet(data_dir: &Path) -> Command {
         .env_remove("XDG_DATA_HOME")
         // The node honours RUST_LOG; a developer's own setting must not change what tests see.
         .env_remove("RUST_LOG")
-        .arg("--data-dir")
-        .arg(data_dir);
+        .env("AUTONET_DATA_DIR", data_dir);
     cmd
 }
 
