@@ -68,6 +68,20 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "AUTONET_COLOR", value_name = "WHEN")]
     pub color: Option<ColorChoice>,
 
+    /// Also write the log to this file, without colour codes, protocol events included
+    /// [default: none]. With rotation, the date or hour goes before the extension
+    /// (`node.2026-01-31.log`).
+    #[arg(long, global = true, env = "AUTONET_LOG_FILE", value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// When the log file starts a new file [default: daily].
+    #[arg(long, global = true, env = "AUTONET_LOG_ROTATION", value_name = "WHEN")]
+    pub log_rotation: Option<LogRotation>,
+
+    /// Rotated log files to keep, the oldest deleted first; 0 keeps all [default: 7].
+    #[arg(long, global = true, env = "AUTONET_LOG_MAX_FILES", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub log_max_files: Option<u32>,
+
     /// Print the effective configuration of the command (every setting; unset optional ones as
     /// comments) as TOML and exit; `--dump-config=FILE` writes it to FILE (`-`: stdout).
     #[arg(
@@ -104,6 +118,19 @@ impl ColorChoice {
             ColorChoice::Never => false,
         }
     }
+}
+
+/// When the log file (`--log-file`) is rotated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogRotation {
+    /// A new file each day (UTC).
+    #[default]
+    Daily,
+    /// A new file each hour.
+    Hourly,
+    /// One file, growing (for an outside rotator such as logrotate).
+    Never,
 }
 
 /// How log lines are written (to stderr).

@@ -48,7 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         };
         return Ok(config.dump(path, format)?);
     }
-    logging::init(&config.log);
+    logging::init(&config.log)?;
     tracing::debug!(data_dir = %config.data_dir.display(), "configuration resolved");
     match cli.command {
         Command::Keygen(args) => {
