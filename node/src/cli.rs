@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 /// its help, or as a key of the TOML config file; a flag beats the variable, which beats the
 /// file, which beats the default. `autonet --dump-config <command> [flags]` prints every
 /// setting that results, in the file's format.
+///
+/// Exit status: 0 on success, 1 when the command fails (the error, and a `hint:` line where
+/// there is something to do about it, on stderr), 2 for a usage error (an unknown flag, a bad
+/// value, a flag the command does not take).
 #[derive(Debug, Parser)]
 #[command(
     name = "autonet",

@@ -98,7 +98,7 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
     );
 
     // The deployer holds all ATN; it stakes as... nothing: the deployer key is not a role.
-    run_fails(
+    crate::run_usage_error(
         with_password(
             autonet(data).args([
                 "stake",

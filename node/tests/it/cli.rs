@@ -347,3 +347,21 @@ fn roles_are_a_fixed_list() {
         );
     }
 }
+
+/// A missing anvil is a run-time error (status 1) that names the path tried and every way to
+/// give one (#23: anvil was looked up only at a path fixed at build time).
+#[test]
+fn a_missing_anvil_says_where_it_is_looked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-anvil");
+    let err = crate::run_fails(
+        autonet(dir.path())
+            .args(["bench", "chain", "--rounds", "1", "--anvil"])
+            .arg(&missing),
+        &format!("anvil not found at {}", missing.display()),
+    );
+    assert!(
+        err.contains("AUTONET_ANVIL") && err.contains("PATH"),
+        "{err}"
+    );
+}

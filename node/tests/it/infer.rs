@@ -50,8 +50,11 @@ fn cuda_without_a_cuda_build_is_an_error() {
 #[test]
 fn bad_flags_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
+    crate::run_usage_error(
+        quick(&mut autonet(dir.path())).args(["--digit", "5000"]),
+        "5000 is not in 0..=296",
+    );
     for (flag, value, needle) in [
-        ("--digit", "5000", "5000 is not in 0..=296"),
         ("--device", "tpu", "unknown device"),
         ("--graphs", "/nonexistent", "manifest.json"),
     ] {

@@ -58,13 +58,24 @@ pub fn run_ok(cmd: &mut Command) -> Output {
     out
 }
 
-/// Runs a command that must fail and checks that its stderr says `expected`; returns stderr.
+/// Runs a command that must fail at run time (exit status 1) and checks that its stderr says
+/// `expected`; returns stderr.
 pub fn run_fails(cmd: &mut Command, expected: &str) -> String {
+    fails_with(cmd, 1, expected)
+}
+
+/// Runs a command that clap must refuse (a usage error: exit status 2) and checks that its
+/// stderr says `expected`; returns stderr.
+pub fn run_usage_error(cmd: &mut Command, expected: &str) -> String {
+    fails_with(cmd, 2, expected)
+}
+
+fn fails_with(cmd: &mut Command, code: i32, expected: &str) -> String {
     let out = cmd.output().expect("autonet runs");
     let err = stderr(&out);
     assert!(
-        !out.status.success() && err.contains(expected),
-        "expected a failure saying {expected:?}, got {}: {}\n{err}",
+        out.status.code() == Some(code) && err.contains(expected),
+        "expected exit status {code} and a message saying {expected:?}, got {}: {}\n{err}",
         out.status,
         stdout(&out)
     );
