@@ -19,7 +19,7 @@ fn quick(cmd: &mut std::process::Command) -> &mut std::process::Command {
 fn infer_answers_from_the_fast_path_with_the_network_down() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_ok(quick(&mut autonet(dir.path())).args(["--digit", "4", "--json"]));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = crate::schema::parse_and_check("infer", &stdout(&out));
     assert!(v["path"].as_str().unwrap().starts_with("fast"), "{v}");
     assert!(v["answer"].is_string(), "{v}");
     assert!(

@@ -13,6 +13,7 @@ mod keygen;
 mod model;
 mod model_shards;
 mod overlay;
+mod schema;
 mod secrets;
 mod simulate;
 mod store;

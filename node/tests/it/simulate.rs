@@ -14,7 +14,7 @@ fn simulate(extra: &[&str]) -> Value {
             .arg("--json")
             .args(extra),
     );
-    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
+    crate::schema::parse_and_check("simulate", &stdout(&out))
 }
 
 fn wei(v: &Value) -> u128 {
