@@ -126,6 +126,14 @@ fn local_testnet_reaches_the_same_models_as_simulate() {
             .1;
         let report = crate::schema::parse_and_check("model-fetch", report);
         assert_eq!(report["id"], id.as_str(), "{report}");
+        let status = log
+            .lines()
+            .find_map(|l| l.split_once(&format!("status report of epoch {}: ", epoch + 1)))
+            .unwrap_or_else(|| panic!("no status report\n{log}"))
+            .1;
+        let status = crate::schema::parse_and_check("model-status", status);
+        assert_eq!(status["id"], id.as_str(), "{status}");
+        assert_eq!(status["rebuildable"], true, "{status}");
     }
     assert_sound(&testnet);
     let sim = simulate_six("11", "2");
