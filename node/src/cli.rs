@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 /// its help, or as a key of the TOML config file; a flag beats the variable, which beats the
 /// file, which beats the default. `autonet --dump-config <command> [flags]` prints every
 /// setting that results, in the file's format.
+///
+/// Exit status: 0 on success, 1 when the command fails (the error, and a `hint:` line where
+/// there is something to do about it, on stderr), 2 for a usage error (an unknown flag, a bad
+/// value, a flag the command does not take).
 #[derive(Debug, Parser)]
 #[command(
     name = "autonet",
@@ -44,7 +48,9 @@ pub const VERSION: &str = concat!(
 #[derive(Debug, Args, Default)]
 pub struct GlobalArgs {
     /// Where the node keeps its identity key, config file and state database
-    /// [default: $XDG_DATA_HOME/autonet or ~/.local/share/autonet].
+    /// [default: $XDG_DATA_HOME/autonet or ~/.local/share/autonet]. Commands that keep nothing
+    /// there (simulate, bench, substrate, testnet, offline model commands, completions, man)
+    /// refuse the flag and ignore the variable.
     #[arg(long, global = true, env = "AUTONET_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
@@ -65,6 +71,20 @@ pub struct GlobalArgs {
     /// unset [default: auto].
     #[arg(long, global = true, env = "AUTONET_COLOR", value_name = "WHEN")]
     pub color: Option<ColorChoice>,
+
+    /// Also write the log to this file, without colour codes, protocol events included
+    /// [default: none]. With rotation, the date or hour goes before the extension
+    /// (`node.2026-01-31.log`).
+    #[arg(long, global = true, env = "AUTONET_LOG_FILE", value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// When the log file starts a new file [default: daily].
+    #[arg(long, global = true, env = "AUTONET_LOG_ROTATION", value_name = "WHEN")]
+    pub log_rotation: Option<LogRotation>,
+
+    /// Rotated log files to keep, the oldest deleted first; 0 keeps all [default: 7].
+    #[arg(long, global = true, env = "AUTONET_LOG_MAX_FILES", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub log_max_files: Option<u32>,
 
     /// Print the effective configuration of the command (every setting; unset optional ones as
     /// comments) as TOML and exit; `--dump-config=FILE` writes it to FILE (`-`: stdout).
@@ -102,6 +122,19 @@ impl ColorChoice {
             ColorChoice::Never => false,
         }
     }
+}
+
+/// When the log file (`--log-file`) is rotated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogRotation {
+    /// A new file each day (UTC).
+    #[default]
+    Daily,
+    /// A new file each hour.
+    Hourly,
+    /// One file, growing (for an outside rotator such as logrotate).
+    Never,
 }
 
 /// How log lines are written (to stderr).
@@ -202,6 +235,48 @@ pub enum Command {
 
     /// Write man pages (one per command) into a folder.
     Man(crate::cli_docs::ManArgs),
+}
+
+impl Command {
+    /// Why this command has no use for a node data dir, or `None` when it keeps something there
+    /// (keys, state, checkpoints, fetch progress). `--data-dir` given on the command line to a
+    /// command that would ignore it is refused (see `main`), since an operator who passes it
+    /// expects files there; from `AUTONET_DATA_DIR` or the config file it is tolerated, so an
+    /// operator's environment does not break these commands. A new command keeps its data in
+    /// the data dir unless listed here.
+    pub fn data_dir_unused(&self) -> Option<&'static str> {
+        use crate::infer::InferModel;
+        use crate::model::ModelCommand;
+        match self {
+            Command::Simulate(_) => Some(
+                "its peers keep their stores in --dir (a temporary directory, removed afterwards, \
+                 by default)",
+            ),
+            Command::Bench(_) => {
+                Some("benchmarks work in temporary directories (`bench store --dir` picks where)")
+            }
+            Command::Substrate(_) => {
+                Some("it reads --turns/--world and writes only --out and --trace")
+            }
+            Command::Testnet(_) => Some("the dev network and its peers' data dirs live in --dir"),
+            Command::Completions(_) | Command::Man(_) => {
+                Some("it writes only the generated text (stdout or --out)")
+            }
+            Command::Infer(args) if args.model == InferModel::Substrate => {
+                Some("the substrate answers from --world and keeps nothing")
+            }
+            Command::Model(args) => match &args.command {
+                ModelCommand::Publish(p) if p.out.is_some() => {
+                    Some("an offline publish writes only into --out")
+                }
+                ModelCommand::Status(_) | ModelCommand::Rebuild(_) => {
+                    Some("it reads the shard folder or asks the overlay, and keeps nothing")
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 /// Flags of `autonet keygen`.

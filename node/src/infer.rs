@@ -89,7 +89,7 @@ fn run_jepa(args: &InferArgs, config: &Config) -> anyhow::Result<()> {
             held_out.len()
         )
     })?;
-    let prepared = crate::jepa::load_or_train(&config.inference, &config.data_dir)?;
+    let prepared = crate::jepa::load_or_train(&config.inference, &config.data_dir, args.json)?;
     let (mut pipeline, report) = (prepared.pipeline, prepared.report);
     let (answer, peers) = if args.peers.is_empty() {
         (pipeline.answer(digit, &args.prompt, &mut Offline)?, None)

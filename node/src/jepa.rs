@@ -95,8 +95,13 @@ pub fn checkpoint_path(data_dir: &Path, pipeline: &Pipeline) -> PathBuf {
 
 /// Loads the pipeline's checkpoint from `data_dir` if there is one, trains (on) to the steps
 /// `args` asks for, and saves the checkpoint atomically when training happened. A checkpoint
-/// that cannot be read is an error that names the file, which is left untouched.
-pub fn load_or_train(args: &InferenceConfig, data_dir: &Path) -> anyhow::Result<Prepared> {
+/// that cannot be read is an error that names the file, which is left untouched. `json`: the
+/// caller prints JSON, so no progress bar either.
+pub fn load_or_train(
+    args: &InferenceConfig,
+    data_dir: &Path,
+    json: bool,
+) -> anyhow::Result<Prepared> {
     let device: Device = args.device.parse()?;
     let source = GraphSource::parse(&args.graphs)?;
     let mut pipeline = Pipeline::new(&source, device, PIPELINE_SEED)?;
@@ -119,13 +124,12 @@ pub fn load_or_train(args: &InferenceConfig, data_dir: &Path) -> anyhow::Result<
         done.vl_steps < args.train_steps as u64 || done.dec_steps < args.decoder_steps as u64;
     let vl = args.train_steps.max(done.vl_steps as usize);
     let dec = args.decoder_steps.max(done.dec_steps as usize);
-    // Minutes for the default graphs: a bar on a terminal (hidden elsewhere).
-    let bar = indicatif::ProgressBar::new((vl + dec) as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
+    // Minutes for the default graphs: a bar on a terminal (hidden elsewhere and with --json).
+    let bar = crate::progress::bar(
+        (vl + dec) as u64,
         "training the served model {bar:40} {pos}/{len} steps (eta {eta}) {msg}",
-    ) {
-        bar.set_style(style);
-    }
+        json,
+    );
     let report = pipeline.train_with_progress(vl, dec, TRAIN_SEED, &mut |p| {
         bar.set_position(p.vl_steps + p.dec_steps);
     })?;

@@ -56,6 +56,7 @@ pub mod output;
 pub mod overlay;
 pub mod peer;
 pub mod process;
+pub mod progress;
 pub mod round;
 pub mod secret_file;
 pub mod simulate;

@@ -9,7 +9,8 @@ use autonet_node::{
     bench, chain, cli_docs, identity, infer, llm, logging, model, overlay, simulate, substrate,
     testnet,
 };
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 /// mimalloc instead of glibc's malloc: a node runs many small allocations across threads (one
 /// task per connection, gossip copies, CBOR buffers), where glibc's arenas showed up as the top
@@ -18,7 +19,9 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    refuse_unused_data_dir(&matches, &cli.command);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -46,7 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         };
         return Ok(config.dump(path, format)?);
     }
-    logging::init(&config.log);
+    logging::init(&config.log)?;
     tracing::debug!(data_dir = %config.data_dir.display(), "configuration resolved");
     match cli.command {
         Command::Keygen(args) => {
@@ -87,4 +90,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Completions(args) => Ok(cli_docs::completions(&args)?),
         Command::Man(args) => cli_docs::man(&args),
     }
+}
+
+/// Exits with a usage error (status 2) when `--data-dir` was typed on the command line of a
+/// command that would ignore it (`Command::data_dir_unused`); from `AUTONET_DATA_DIR` or the
+/// config file it is tolerated.
+fn refuse_unused_data_dir(matches: &ArgMatches, command: &Command) {
+    if matches.value_source("data_dir") != Some(ValueSource::CommandLine) {
+        return;
+    }
+    let Some(why) = command.data_dir_unused() else {
+        return;
+    };
+    let mut name = vec!["autonet"];
+    let mut m = matches;
+    while let Some((sub, sub_matches)) = m.subcommand() {
+        name.push(sub);
+        m = sub_matches;
+    }
+    let message = format!(
+        "`{}` does not use --data-dir: {why}. Remove --data-dir (to read a config file, give \
+         --config FILE)",
+        name.join(" ")
+    );
+    Cli::command()
+        .error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit();
 }

@@ -149,15 +149,26 @@ fn publish(args: &PublishArgs, out: &Path, json: bool) -> anyhow::Result<()> {
     {
         bail!("{} exists and is not empty", out.display());
     }
+    // A model of gigabytes takes a while to read, encode and write: a bar per shard written.
+    let bar = crate::progress::bar(
+        params.total() as u64,
+        "{spinner} [{elapsed_precise}] {msg} {bar:30} {pos}/{len} shards",
+        json,
+    );
+    bar.set_message(format!("reading and sharding {}", args.file.display()));
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     let bytes =
         fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
     let name = model_name(args);
     let encoded = sharding::encode(&name, args.model_version, &bytes, params)?;
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    bar.set_message(format!("writing into {}", out.display()));
     for (i, shard) in encoded.shards.iter().enumerate() {
         let path = shard_path(out, i);
         fs::write(&path, shard).with_context(|| format!("cannot write {}", path.display()))?;
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     // The manifest goes last, so a folder with a manifest always has all its shards written.
     let path = out.join(MANIFEST_FILE);
     fs::write(&path, encoded.manifest.to_bytes())
@@ -340,7 +351,7 @@ mod tests {
                 rpc_url: None,
                 chain_id: None,
                 governor: None,
-                role: "aggregator".to_string(),
+                role: crate::peer::RoleArg::Aggregator,
                 password_file: None,
             },
         };

@@ -28,7 +28,7 @@ use autonet_p2p::records::{id_from_hex, to_hex};
 use autonet_p2p::testnet::poll_until;
 use autonet_p2p::{Client, DhtMode, Keypair, Multiaddr, NetworkConfig};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use prometheus_client::registry::Registry;
 
 use crate::chain::suite;
@@ -125,8 +125,13 @@ pub struct NetPublishOpts {
     #[arg(long, env = "AUTONET_GOVERNOR")]
     pub governor: Option<Address>,
     /// Key that registers the model (an active aggregator).
-    #[arg(long, env = "AUTONET_KEY_ROLE", default_value = "aggregator")]
-    pub role: String,
+    #[arg(
+        long,
+        env = "AUTONET_KEY_ROLE",
+        value_enum,
+        default_value = "aggregator"
+    )]
+    pub role: crate::peer::RoleArg,
     /// File whose first line is the keystore password [default: $AUTONET_KEY_PASSWORD].
     #[arg(long, env = "AUTONET_KEY_PASSWORD_FILE", value_name = "FILE")]
     pub password_file: Option<PathBuf>,
@@ -186,9 +191,14 @@ pub fn publish_file(
         governor: Some(governor),
         password_file: opts.password_file.clone(),
     };
+    // Sharding a large model and waiting for every holder to pull its shards takes a while.
+    let spinner = crate::progress::spinner(json);
+    spinner.set_message(format!("reading {}", file.display()));
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    runtime()?.block_on(async {
-        let (chain, me) = suite(data_dir, &chain_config, &opts.role).await?;
+    let result = runtime()?.block_on(async {
+        spinner.set_message("unlocking the key and discovering the contracts");
+        let (chain, me) = suite(data_dir, &chain_config, opts.role.name()).await?;
+        spinner.set_message("joining the overlay");
         let client = join(&opts.join).await?;
         let mut config = HostConfig::new(data_dir);
         config.repair_interval = None;
@@ -196,7 +206,16 @@ pub fn publish_file(
         let mut options = PublishOptions::new(name, version);
         options.params = params;
         options.replication = opts.replication;
-        let published = publish(&host, &chain, me, bytes, &options).await?;
+        spinner.set_message(format!(
+            "sharding {} bytes into {} shards, registering the root, placing each shard on {} \
+             peer(s)",
+            bytes.len(),
+            params.total(),
+            opts.replication
+        ));
+        let published = publish(&host, &chain, me, bytes, &options).await;
+        spinner.finish_and_clear();
+        let published = published?;
         let m = &published.manifest;
         let holders: Vec<Vec<String>> = published
             .holders
@@ -221,18 +240,18 @@ pub fn publish_file(
         crate::output::emit(json, &value, &text)?;
         host.shutdown().await;
         let _ = client.shutdown().await;
-        Ok(())
-    })
+        anyhow::Ok(())
+    });
+    spinner.finish_and_clear();
+    result
 }
 
-fn progress_bar() -> ProgressBar {
-    let bar = ProgressBar::new(0);
-    if let Ok(style) = ProgressStyle::with_template(
+fn progress_bar(json: bool) -> ProgressBar {
+    crate::progress::bar(
+        0,
         "{spinner} [{elapsed_precise}] {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}",
-    ) {
-        bar.set_style(style);
-    }
-    bar
+        json,
+    )
 }
 
 /// `autonet model fetch ID --out FILE`.
@@ -241,7 +260,7 @@ pub fn fetch_model(data_dir: &Path, args: &FetchArgs, json: bool) -> anyhow::Res
         bail!("{} exists; refusing to overwrite it", args.out.display());
     }
     let model = parse_id(&args.id, "model id")?;
-    let bar = progress_bar();
+    let bar = progress_bar(json);
     let sink_bar = bar.clone();
     let options = FetchOptions {
         concurrency: args.concurrency,

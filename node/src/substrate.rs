@@ -190,6 +190,7 @@ fn train_with_trace(
     turns: &[Value],
     args: &ReplayArgs,
     path: &Path,
+    bar: &indicatif::ProgressBar,
 ) -> anyhow::Result<Vec<Bundle>> {
     use std::io::Write;
     let file =
@@ -203,6 +204,7 @@ fn train_with_trace(
         args.epochs,
         &args.author,
         &mut |w, epoch, i| {
+            bar.inc(1);
             let line = autonet_models::substrate::trace::trace_state(w, epoch, i);
             if let Err(e) = writeln!(out, "{line}")
                 && failed.is_none()
@@ -225,16 +227,25 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
     let turns = read_turns(&args.turns)?;
     let mut world = load_world(args.world.as_deref())?;
     let start = Instant::now();
+    // Thousands of turns take minutes: a bar on a terminal (hidden elsewhere and with --json).
+    let bar = crate::progress::bar(
+        turns.len() as u64 * u64::from(args.epochs),
+        "replaying {bar:40} {pos}/{len} turns × epochs (eta {eta})",
+        args.json,
+    );
     let bundles = match &args.trace {
-        Some(path) => train_with_trace(&mut world, &turns, args, path)?,
-        None => train_in_tasks(
+        Some(path) => train_with_trace(&mut world, &turns, args, path, &bar),
+        None => train_in_tasks_traced(
             &mut world,
             &turns,
             args.task_size,
             args.epochs,
             &args.author,
-        )?,
+            &mut |_, _, _| bar.inc(1),
+        ),
     };
+    bar.finish_and_clear();
+    let bundles = bundles?;
     let seconds = start.elapsed().as_secs_f64();
     let mut events = EventCounts::default();
     for b in &bundles {

@@ -21,7 +21,8 @@ pub struct ChainBench {
     /// Protocol rounds per backend.
     #[arg(long, default_value_t = 3, env = "AUTONET_BENCH_ROUNDS", value_parser = clap::value_parser!(u64).range(1..=1_000))]
     pub rounds: u64,
-    /// anvil binary [default: $AUTONET_ANVIL, else the npm package under contracts/node_modules].
+    /// anvil binary [default: $AUTONET_ANVIL, else the npm package under contracts/node_modules,
+    /// else `anvil` on PATH].
     #[arg(long, value_name = "FILE")]
     pub anvil: Option<PathBuf>,
 }

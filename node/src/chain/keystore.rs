@@ -20,6 +20,35 @@ pub const KEY_NAMES: [&str; 5] = [
     "aggregator",
 ];
 
+/// The keys a data dir can hold, as `--role` of `autonet key` takes them: the four staked
+/// roles and the deployer of `chain deploy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyName {
+    /// Deploys the contract suite (`autonet chain deploy`); stakes nothing.
+    Deployer,
+    /// The proposer role's key.
+    Proposer,
+    /// The solver role's key.
+    Solver,
+    /// The coordinator role's key.
+    Coordinator,
+    /// The aggregator role's key.
+    Aggregator,
+}
+
+impl KeyName {
+    /// Lower-case name, as on the command line and in keystore file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyName::Deployer => "deployer",
+            KeyName::Proposer => "proposer",
+            KeyName::Solver => "solver",
+            KeyName::Coordinator => "coordinator",
+            KeyName::Aggregator => "aggregator",
+        }
+    }
+}
+
 /// Where the key for `name` lives.
 pub fn key_path(data_dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
     if !KEY_NAMES.contains(&name) {

@@ -18,12 +18,12 @@ use alloy::primitives::{Address, U256};
 use anyhow::{Context, bail};
 use autonet_contracts::Atn;
 use autonet_contracts::pending::PendingStore;
-use autonet_contracts::{
-    Chain, Contracts, DeployConfig, Role, RpcChain, RpcConfig, deploy, discover,
-};
+use autonet_contracts::{Chain, Contracts, DeployConfig, RpcChain, RpcConfig, deploy, discover};
 use clap::{Args, Subcommand};
 
 use crate::config::{ChainConfig, Config};
+use crate::peer::RoleArg;
+use keystore::KeyName;
 
 /// `autonet key`.
 #[derive(Debug, Args)]
@@ -57,9 +57,9 @@ pub enum KeyAction {
 /// Which key and how to unlock it.
 #[derive(Debug, Args)]
 pub struct KeyOpts {
-    /// Key name: deployer, proposer, solver, coordinator or aggregator.
-    #[arg(long, env = "AUTONET_KEY_ROLE")]
-    pub role: String,
+    /// Which key: a staked role's or the deployer's (`chain deploy`).
+    #[arg(long, env = "AUTONET_KEY_ROLE", value_enum)]
+    pub role: KeyName,
     /// File whose first line is the keystore password [default: $AUTONET_KEY_PASSWORD].
     #[arg(long, env = "AUTONET_KEY_PASSWORD_FILE", value_name = "FILE")]
     pub password_file: Option<PathBuf>,
@@ -120,9 +120,12 @@ pub struct RoleArgs {
     /// Governor address, the discovery root (needed here or as `chain.governor`).
     #[arg(long, env = "AUTONET_GOVERNOR")]
     pub governor: Option<Address>,
-    /// The role's keystore (its name is the role) and its password.
-    #[command(flatten)]
-    pub key: KeyOpts,
+    /// The staked role; its keystore `<data-dir>/keys/<role>.json` signs.
+    #[arg(long, env = "AUTONET_KEY_ROLE", value_enum)]
+    pub role: RoleArg,
+    /// File whose first line is the keystore password [default: $AUTONET_KEY_PASSWORD].
+    #[arg(long, env = "AUTONET_KEY_PASSWORD_FILE", value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
     /// Print the result as one JSON object (amounts in wei, as 0x-hex strings): balance and
     /// stake `{"address", "balance_wei", "stake_wei", "role", "unlock_block", "claimable_wei"}`;
     /// unstake `{"address", "action": "unbonding"|"withdrew", "unlock_block"|"amount_wei"}`;
@@ -140,12 +143,6 @@ pub struct StakeArgs {
     /// ATN to stake [default: the role's minimum].
     #[arg(long, env = "AUTONET_STAKE_AMOUNT")]
     pub amount: Option<String>,
-}
-
-fn role_of(name: &str) -> anyhow::Result<Role> {
-    Role::parse(name).with_context(|| {
-        format!("{name:?} is not a staked role (proposer, solver, coordinator, aggregator)")
-    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -221,7 +218,7 @@ pub fn run_key(config: &Config, args: &KeyArgs) -> anyhow::Result<()> {
         KeyAction::Import { opts, .. } => (opts, "imported"),
         KeyAction::Show(o) => (o, "show"),
     };
-    let path = keystore::key_path(data_dir, &opts.role)?;
+    let path = keystore::key_path(data_dir, opts.role.name())?;
     let password = keystore::password(config.chain.password_file.as_deref())?;
     let key = match &args.action {
         KeyAction::Create(_) => keystore::create(&path, &password)?,
@@ -231,14 +228,14 @@ pub fn run_key(config: &Config, args: &KeyArgs) -> anyhow::Result<()> {
         KeyAction::Show(_) => keystore::load(&path, &password)?,
     };
     let value = serde_json::json!({
-        "role": opts.role,
+        "role": opts.role.name(),
         "action": action,
         "address": key.address().to_string(),
         "keystore": path,
     });
     let text = format!(
         "{} key {}: {}\nkeystore: {}",
-        opts.role,
+        opts.role.name(),
         if action == "show" { "address" } else { action },
         key.address(),
         path.display()
@@ -287,7 +284,7 @@ pub fn run_chain(config: &Config, args: &ChainArgs) -> anyhow::Result<()> {
 
 /// `autonet stake`.
 pub fn run_stake(config: &Config, args: &StakeArgs) -> anyhow::Result<()> {
-    let role = role_of(&args.role.key.role)?;
+    let role = args.role.role.role();
     let amount = match &args.amount {
         Some(a) => parse_ether(a).with_context(|| format!("bad ATN amount {a:?}"))?,
         None => role.min_stake(),
@@ -296,12 +293,12 @@ pub fn run_stake(config: &Config, args: &StakeArgs) -> anyhow::Result<()> {
         bail!(
             "{} is below the {} minimum of {}",
             Atn(amount),
-            args.role.key.role,
+            args.role.role.name(),
             Atn(role.min_stake())
         );
     }
     runtime()?.block_on(async {
-        let (c, me) = suite(&config.data_dir, &config.chain, &args.role.key.role).await?;
+        let (c, me) = suite(&config.data_dir, &config.chain, args.role.role.name()).await?;
         c.stake(me, role, amount).await.context("stake failed")?;
         print_balance(&c, me, args.role.json).await
     })
@@ -310,7 +307,7 @@ pub fn run_stake(config: &Config, args: &StakeArgs) -> anyhow::Result<()> {
 /// `autonet unstake`: starts unbonding, or withdraws once the unbonding period is over.
 pub fn run_unstake(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let (c, me) = suite(&config.data_dir, &config.chain, &args.key.role).await?;
+        let (c, me) = suite(&config.data_dir, &config.chain, args.role.name()).await?;
         let stake = c.stake_of(me).await?;
         if stake.amount == U256::ZERO {
             bail!("{me} has no stake");
@@ -353,7 +350,7 @@ pub fn run_unstake(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
 /// `autonet claim`.
 pub fn run_claim(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let (c, me) = suite(&config.data_dir, &config.chain, &args.key.role).await?;
+        let (c, me) = suite(&config.data_dir, &config.chain, args.role.name()).await?;
         let due = c.claimable(me).await?;
         if due == U256::ZERO {
             bail!("nothing to claim for {me}");
@@ -367,7 +364,7 @@ pub fn run_claim(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
 /// `autonet balance`.
 pub fn run_balance(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let (c, me) = suite(&config.data_dir, &config.chain, &args.key.role).await?;
+        let (c, me) = suite(&config.data_dir, &config.chain, args.role.name()).await?;
         print_balance(&c, me, args.json).await
     })
 }

@@ -99,7 +99,7 @@ fn key(config: &mut Config, opts: &KeyOpts) {
 fn role_args(config: &mut Config, args: &RoleArgs) {
     rpc(config, &args.rpc);
     set_opt(&mut config.chain.governor, &args.governor);
-    key(config, &args.key);
+    set_opt(&mut config.chain.password_file, &args.password_file);
 }
 
 /// A given flag replaces the setting.

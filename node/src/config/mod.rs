@@ -161,6 +161,15 @@ impl Config {
         if let Some(color) = args.color {
             config.log.color = color;
         }
+        if let Some(file) = &args.log_file {
+            config.log.file = Some(file.clone());
+        }
+        if let Some(rotation) = args.log_rotation {
+            config.log.rotation = rotation;
+        }
+        if let Some(n) = args.log_max_files {
+            config.log.max_files = n;
+        }
         flags::apply(&mut config, command);
         config.validate()?;
         Ok(config)
@@ -173,6 +182,7 @@ impl Config {
                 message: e.to_string(),
             }
         })?;
+        self.log.validate()?;
         self.network.validate()?;
         self.inference.validate()?;
         self.role.validate()?;

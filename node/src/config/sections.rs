@@ -13,7 +13,7 @@ use autonet_p2p::Multiaddr;
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
-use crate::cli::{ColorChoice, LogFormat};
+use crate::cli::{ColorChoice, LogFormat, LogRotation};
 use crate::overlay::{DhtModeArg, InferenceModel};
 use crate::peer::RoleArg;
 
@@ -27,6 +27,33 @@ pub struct LogConfig {
     pub level: String,
     /// `auto` (colour only on a terminal), `always` or `never`.
     pub color: ColorChoice,
+    /// Also write the log to this file (plain text or JSON as `format` says, never colour
+    /// codes, protocol events included); unset: no file.
+    pub file: Option<PathBuf>,
+    /// `daily`, `hourly` or `never`: when the file is rotated.
+    pub rotation: LogRotation,
+    /// Rotated files kept (0..=10000; 0 keeps all).
+    pub max_files: u32,
+}
+
+impl LogConfig {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_files > 10_000 {
+            return Err(invalid(
+                "log.max_files",
+                format!("{} is not in 0..=10000", self.max_files),
+            ));
+        }
+        if let Some(file) = &self.file
+            && file.file_name().is_none()
+        {
+            return Err(invalid(
+                "log.file",
+                format!("{} does not name a file", file.display()),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for LogConfig {
@@ -35,6 +62,9 @@ impl Default for LogConfig {
             format: LogFormat::Text,
             level: "info".into(),
             color: ColorChoice::Auto,
+            file: None,
+            rotation: LogRotation::Daily,
+            max_files: 7,
         }
     }
 }

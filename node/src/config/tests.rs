@@ -49,6 +49,21 @@ const CASES: &[Case] = &[
         Some((&["--color", "always", "keygen"], "\"always\"")),
     ),
     case(
+        "log.file",
+        "\"/var/log/autonet/node.log\"",
+        Some((&["--log-file", "/tmp/n.log", "keygen"], "\"/tmp/n.log\"")),
+    ),
+    case(
+        "log.rotation",
+        "\"hourly\"",
+        Some((&["--log-rotation", "never", "keygen"], "\"never\"")),
+    ),
+    case(
+        "log.max_files",
+        "30",
+        Some((&["--log-max-files", "3", "keygen"], "3")),
+    ),
+    case(
         "network.listen",
         "[\"/ip4/127.0.0.1/tcp/5000\"]",
         Some((
@@ -390,6 +405,8 @@ fn bad_values_name_their_key() {
         ("[chain]\nchain_id = 0\n", "chain.chain_id"),
         ("[chain]\ngovernor = \"0x12\"\n", "chain.governor"),
         ("[log]\nlevel = \"info,=[\"\n", "log.level"),
+        ("[log]\nmax_files = 10001\n", "log.max_files"),
+        ("[log]\nrotation = \"weekly\"\n", "log.rotation"),
         ("[network]\nlisten_addr = []\n", "listen_addr"),
         ("[networks]\n", "networks"),
     ];

@@ -216,7 +216,7 @@ pub fn network_config(config: &Config, keypair: autonet_p2p::Keypair) -> Network
 fn run(config: &Config, bootstrap: Vec<Multiaddr>, dht_mode: DhtMode) -> anyhow::Result<()> {
     let plans = match config.inference.model {
         Some(InferenceModel::Jepa) => {
-            let prepared = crate::jepa::load_or_train(&config.inference, &config.data_dir)?;
+            let prepared = crate::jepa::load_or_train(&config.inference, &config.data_dir, false)?;
             let server = inference::PlanServer::new(prepared.pipeline);
             println!(
                 "inference: serving jepa plans (model {}, checkpoint {} {})",

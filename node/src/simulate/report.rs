@@ -389,3 +389,47 @@ fn peer_table(peers: &[PeerReport]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(name: &str, atn: u64) -> PeerReport {
+        let wei = ATN * U256::from(atn);
+        PeerReport {
+            name: name.into(),
+            role: "solver".into(),
+            address: Address::ZERO,
+            behaviour: "honest".into(),
+            stake_wei: wei,
+            balance_wei: wei,
+            rewards_wei: wei,
+            claimed_wei: U256::ZERO,
+            slashed_wei: U256::ZERO,
+            slash_reasons: vec![],
+            mint_wei: wei,
+            novelty: 1.5,
+            balances_match_chain: true,
+        }
+    }
+
+    /// The peer table fits its content (#23: the report table overflowed its columns): with a
+    /// long name and a huge amount beside short ones, every row's amounts end at the same
+    /// columns, right under the end of their header.
+    #[test]
+    fn peer_table_columns_fit_their_content() {
+        let table = peer_table(&[
+            peer("s", 1),
+            peer("a-very-long-peer-name-1", 123_456_789_000),
+        ]);
+        let lines: Vec<&str> = table.lines().collect();
+        let ends =
+            |line: &str| -> Vec<usize> { line.match_indices(" ATN").map(|(i, _)| i + 4).collect() };
+        let (first, second) = (ends(lines[1]), ends(lines[2]));
+        assert_eq!(first.len(), 4, "{table}");
+        assert_eq!(first, second, "amounts out of line:\n{table}");
+        let stake_header_end = lines[0].find("stake").unwrap() + "stake".len();
+        assert_eq!(stake_header_end, first[0], "{table}");
+        assert!(lines[2].contains("123456789000.000000 ATN"), "{table}");
+    }
+}

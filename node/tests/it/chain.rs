@@ -61,10 +61,11 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
     rt.block_on(anvil.fund(&[deployer])).unwrap();
     let url = anvil.url.clone();
     let out = stdout(&run_ok(with_password(
-        autonet(data).args(["chain", "deploy", "--rpc-url", &url]),
+        autonet(data).args(["chain", "deploy", "--rpc-url", &url, "--json"]),
         &pw,
     )));
-    let governor = out.trim().strip_prefix("governor: ").unwrap().to_owned();
+    let deployed = crate::schema::parse_and_check("chain-deploy", &out);
+    let governor = deployed["governor"].as_str().unwrap().to_owned();
     let info = stdout(&run_ok(autonet(data).args([
         "chain",
         "info",
@@ -98,7 +99,7 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
     );
 
     // The deployer holds all ATN; it stakes as... nothing: the deployer key is not a role.
-    run_fails(
+    crate::run_usage_error(
         with_password(
             autonet(data).args([
                 "stake",
@@ -111,7 +112,7 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
             ]),
             &pw,
         ),
-        "not a staked role",
+        "invalid value 'deployer' for '--role <ROLE>'",
     );
 
     // A solver key funded by the deployer stakes, unbonds, and checks its balance.
@@ -164,11 +165,32 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
         solver_cmd("stake").args(["--amount", "10"]),
         "below the solver minimum",
     );
-    let staked = stdout(&run_ok(&mut solver_cmd("stake")));
-    assert!(staked.contains("stake:     50.000000 ATN"), "{staked}");
-    assert!(staked.contains("balance:   30.000000 ATN"), "{staked}");
-    let unbond = stdout(&run_ok(&mut solver_cmd("unstake")));
-    assert!(unbond.contains("unbonding started"), "{unbond}");
+    // `stake` prints the balance, as `balance` does, in the same schema.
+    let staked = stdout(&run_ok(solver_cmd("stake").arg("--json")));
+    let staked = crate::schema::parse_and_check("balance", &staked);
+    let atn = |n: u64| {
+        format!(
+            "{:#x}",
+            autonet_contracts::ATN * alloy::primitives::U256::from(n)
+        )
+    };
+    assert_eq!(staked["stake_wei"], atn(50), "{staked}");
+    assert_eq!(staked["balance_wei"], atn(30), "{staked}");
+    // A second stake reverts on chain (AlreadyStaked): the error is followed by what to do
+    // (#23: known reverts map to a sentence and the command that fixes it), exit status 1.
+    let again = solver_cmd("stake").output().unwrap();
+    let err = crate::stderr(&again);
+    assert_eq!(again.status.code(), Some(1), "{err}");
+    assert!(
+        err.lines().any(|l| l.starts_with("error: stake failed"))
+            && err.lines().any(|l| l.starts_with("hint: ")
+                && l.contains("is already staked as solver")
+                && l.contains("`autonet unstake` first")),
+        "{err}"
+    );
+    let unbond = stdout(&run_ok(solver_cmd("unstake").arg("--json")));
+    let unbond = crate::schema::parse_and_check("unstake", &unbond);
+    assert_eq!(unbond["action"], "unbonding", "{unbond}");
     run_fails(&mut solver_cmd("unstake"), "unbonding until block");
     run_fails(&mut solver_cmd("claim"), "nothing to claim");
     rt.block_on(async {
@@ -185,10 +207,10 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
     let balance = stdout(&run_ok(&mut solver_cmd("balance")));
     assert!(balance.contains("balance:   80.000000 ATN"), "{balance}");
     // The same results for scripts (#23: --json on every command that reports something).
-    let json = |out: std::process::Output| -> serde_json::Value {
-        serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
-    };
-    let balance = json(run_ok(solver_cmd("balance").arg("--json")));
+    let balance = crate::schema::parse_and_check(
+        "balance",
+        &stdout(&run_ok(solver_cmd("balance").arg("--json"))),
+    );
     assert_eq!(balance["address"], solver.to_string(), "{balance}");
     assert_eq!(
         balance["balance_wei"],
@@ -199,20 +221,26 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
         "{balance}"
     );
     assert_eq!(balance["stake_wei"], "0x0", "{balance}");
-    let key = json(run_ok(with_password(
-        autonet(data).args(["key", "show", "--role", "solver", "--json"]),
-        &pw,
-    )));
+    let key = crate::schema::parse_and_check(
+        "key",
+        &stdout(&run_ok(with_password(
+            autonet(data).args(["key", "show", "--role", "solver", "--json"]),
+            &pw,
+        ))),
+    );
     assert_eq!(key["address"], solver.to_string(), "{key}");
-    let info = json(run_ok(autonet(data).args([
-        "chain",
-        "info",
-        "--json",
-        "--rpc-url",
-        &url,
-        "--governor",
-        &governor,
-    ])));
+    let info = crate::schema::parse_and_check(
+        "chain-info",
+        &stdout(&run_ok(autonet(data).args([
+            "chain",
+            "info",
+            "--json",
+            "--rpc-url",
+            &url,
+            "--governor",
+            &governor,
+        ]))),
+    );
     assert_eq!(
         info["governor"]["address"].as_str().map(str::to_lowercase),
         Some(governor.to_lowercase()),

@@ -201,7 +201,12 @@ fn version_names_the_commit() {
 #[test]
 fn cli_reference_completions_and_man_pages_are_current() {
     let dir = tempfile::tempdir().unwrap();
-    let reference = stdout(&run_ok(autonet(dir.path()).args(["man", "--markdown"])));
+    // Without the data dir variable, which `--help` would show as the flag's current value.
+    let reference = stdout(&run_ok(
+        autonet(dir.path())
+            .env_remove("AUTONET_DATA_DIR")
+            .args(["man", "--markdown"]),
+    ));
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/cli.md");
     if std::env::var_os("AUTONET_BLESS").is_some() {
         std::fs::write(&path, &reference).unwrap();
@@ -245,6 +250,118 @@ fn a_missing_keystore_password_names_every_way_to_give_it() {
     );
     assert!(
         err.contains("--password-file") && err.contains("in a terminal"),
+        "{err}"
+    );
+}
+
+/// `--data-dir` typed for a command that keeps nothing there is refused with a usage error
+/// (status 2) that names the command and where its files go instead (#23); the same data dir
+/// from `AUTONET_DATA_DIR` (as `autonet()` passes it) is tolerated, and commands that use the
+/// data dir take the flag, before or after the command name.
+#[test]
+fn a_typed_data_dir_is_refused_where_it_would_be_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let refused: &[(&[&str], &str)] = &[
+        (&["--data-dir", d, "simulate"], "`autonet simulate`"),
+        (
+            &["bench", "store", "--data-dir", d],
+            "`autonet bench store`",
+        ),
+        (
+            &["substrate", "sample", "--data-dir", d],
+            "`autonet substrate sample`",
+        ),
+        (
+            &["--data-dir", d, "testnet", "drive", "--dir", d],
+            "`autonet testnet drive`",
+        ),
+        (
+            &["--data-dir", d, "model", "status", d],
+            "`autonet model status`",
+        ),
+        (
+            &["--data-dir", d, "completions", "bash"],
+            "`autonet completions`",
+        ),
+    ];
+    for (args, name) in refused {
+        let out = autonet(dir.path()).args(*args).output().unwrap();
+        let err = crate::stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("{name} does not use --data-dir"))
+                && err.contains("Remove --data-dir"),
+            "{args:?}: {err}"
+        );
+    }
+    // From the environment: tolerated.
+    let sample = stdout(&run_ok(autonet(dir.path()).args([
+        "substrate",
+        "sample",
+        "--count",
+        "1",
+    ])));
+    assert_eq!(sample.lines().count(), 1, "{sample}");
+    // A command that keeps its key there takes the flag, after the command name too.
+    let keys = dir.path().join("keys");
+    let out = run_ok(
+        autonet(dir.path())
+            .args(["keygen", "--json", "--data-dir"])
+            .arg(&keys),
+    );
+    assert!(stdout(&out).contains("peer_id"));
+    assert!(keys.join("node_key").is_file());
+}
+
+/// Every `--role` takes a fixed list (#23): `--help` lists the choices, and a typo is a usage
+/// error (status 2) naming them, before any key or chain is touched.
+#[test]
+fn roles_are_a_fixed_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = stdout(&run_ok(
+        autonet(dir.path()).args(["key", "create", "--help"]),
+    ));
+    assert!(
+        help.contains("- deployer:") && help.contains("- aggregator:"),
+        "{help}"
+    );
+    for args in [
+        &["key", "create", "--role", "solvr"][..],
+        &["balance", "--role", "deployer"][..],
+        &[
+            "join",
+            "--bootstrap",
+            "/ip4/127.0.0.1/tcp/1",
+            "--role",
+            "miner",
+        ][..],
+        &["model", "publish", "f", "--role", "admin"][..],
+    ] {
+        let out = autonet(dir.path()).args(args).output().unwrap();
+        let err = crate::stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("invalid value") && err.contains("[possible values: "),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+/// A missing anvil is a run-time error (status 1) that names the path tried and every way to
+/// give one (#23: anvil was looked up only at a path fixed at build time).
+#[test]
+fn a_missing_anvil_says_where_it_is_looked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-anvil");
+    let err = crate::run_fails(
+        autonet(dir.path())
+            .args(["bench", "chain", "--rounds", "1", "--anvil"])
+            .arg(&missing),
+        &format!("anvil not found at {}", missing.display()),
+    );
+    assert!(
+        err.contains("AUTONET_ANVIL") && err.contains("PATH"),
         "{err}"
     );
 }

@@ -19,7 +19,7 @@ fn quick(cmd: &mut std::process::Command) -> &mut std::process::Command {
 fn infer_answers_from_the_fast_path_with_the_network_down() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_ok(quick(&mut autonet(dir.path())).args(["--digit", "4", "--json"]));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = crate::schema::parse_and_check("infer", &stdout(&out));
     assert!(v["path"].as_str().unwrap().starts_with("fast"), "{v}");
     assert!(v["answer"].is_string(), "{v}");
     assert!(
@@ -50,8 +50,11 @@ fn cuda_without_a_cuda_build_is_an_error() {
 #[test]
 fn bad_flags_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
+    crate::run_usage_error(
+        quick(&mut autonet(dir.path())).args(["--digit", "5000"]),
+        "5000 is not in 0..=296",
+    );
     for (flag, value, needle) in [
-        ("--digit", "5000", "5000 is not in 0..=296"),
         ("--device", "tpu", "unknown device"),
         ("--graphs", "/nonexistent", "manifest.json"),
     ] {

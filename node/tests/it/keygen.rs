@@ -6,7 +6,7 @@ use crate::{autonet, run_fails, run_ok, stdout};
 
 fn peer_id(dir: &std::path::Path) -> (String, bool) {
     let out = run_ok(autonet(dir).args(["keygen", "--json"]));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("keygen --json");
+    let v = crate::schema::parse_and_check("keygen", &stdout(&out));
     (
         v["peer_id"].as_str().unwrap().to_owned(),
         v["created"].as_bool().unwrap(),

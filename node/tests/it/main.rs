@@ -14,6 +14,7 @@ mod llm;
 mod model;
 mod model_shards;
 mod overlay;
+mod schema;
 mod secrets;
 mod simulate;
 mod store;
@@ -28,7 +29,9 @@ use std::process::{Command, Output};
 pub const INSECURE_KDF: (&str, &str) = ("AUTONET_INSECURE_KEYSTORE_SCRYPT_LOG_N", "10");
 
 /// A command for the built `autonet` binary with a clean `AUTONET_*` environment (plus
-/// [`INSECURE_KDF`]).
+/// [`INSECURE_KDF`]), its data dir `data_dir`. The data dir is given as `AUTONET_DATA_DIR`, not
+/// as `--data-dir`: commands that keep nothing there (`simulate`, `bench`, ...) refuse the typed
+/// flag and tolerate the variable, as an operator's environment would set it.
 pub fn autonet(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autonet"));
     for (key, _) in std::env::vars_os() {
@@ -41,8 +44,7 @@ pub fn autonet(data_dir: &Path) -> Command {
         .env_remove("XDG_DATA_HOME")
         // The node honours RUST_LOG; a developer's own setting must not change what tests see.
         .env_remove("RUST_LOG")
-        .arg("--data-dir")
-        .arg(data_dir);
+        .env("AUTONET_DATA_DIR", data_dir);
     cmd
 }
 
@@ -58,13 +60,24 @@ pub fn run_ok(cmd: &mut Command) -> Output {
     out
 }
 
-/// Runs a command that must fail and checks that its stderr says `expected`; returns stderr.
+/// Runs a command that must fail at run time (exit status 1) and checks that its stderr says
+/// `expected`; returns stderr.
 pub fn run_fails(cmd: &mut Command, expected: &str) -> String {
+    fails_with(cmd, 1, expected)
+}
+
+/// Runs a command that clap must refuse (a usage error: exit status 2) and checks that its
+/// stderr says `expected`; returns stderr.
+pub fn run_usage_error(cmd: &mut Command, expected: &str) -> String {
+    fails_with(cmd, 2, expected)
+}
+
+fn fails_with(cmd: &mut Command, code: i32, expected: &str) -> String {
     let out = cmd.output().expect("autonet runs");
     let err = stderr(&out);
     assert!(
-        !out.status.success() && err.contains(expected),
-        "expected a failure saying {expected:?}, got {}: {}\n{err}",
+        out.status.code() == Some(code) && err.contains(expected),
+        "expected exit status {code} and a message saying {expected:?}, got {}: {}\n{err}",
         out.status,
         stdout(&out)
     );

@@ -56,7 +56,7 @@ fn publish_lose_m_shards_and_rebuild_the_exact_file() {
             .arg("--out")
             .arg(&rebuilt),
     );
-    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let report = crate::schema::parse_and_check("model-rebuild", &stdout(&out));
     assert_eq!(report["bytes"], bytes.len(), "{report}");
     assert_eq!(fs::read(&rebuilt).unwrap(), bytes);
     // `publish --json`: the same manifest facts as the text, the id as 64 hex digits.
@@ -67,7 +67,7 @@ fn publish_lose_m_shards_and_rebuild_the_exact_file() {
             .arg(&again)
             .arg(dir.path().join("model.bin")),
     );
-    let published: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let published = crate::schema::parse_and_check("model-publish", &stdout(&out));
     let id = published["id"].as_str().unwrap();
     assert!(id.len() == 64 && hex::decode(id).is_ok(), "{published}");
     assert_eq!(
@@ -94,7 +94,7 @@ fn status_of_a_model_that_cannot_be_rebuilt_fails() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = crate::schema::parse_and_check("model-status", &crate::stdout(&out));
     assert_eq!(report["rebuildable"], false, "{report}");
     assert_eq!(report["good"], 9, "{report}");
     assert!(stderr(&out).contains("NOT rebuildable"), "{}", stderr(&out));

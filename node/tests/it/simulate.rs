@@ -14,7 +14,7 @@ fn simulate(extra: &[&str]) -> Value {
             .arg("--json")
             .args(extra),
     );
-    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
+    crate::schema::parse_and_check("simulate", &stdout(&out))
 }
 
 fn wei(v: &Value) -> u128 {
@@ -435,4 +435,57 @@ fn jepa_without_onnx_runtime_fails_at_start_with_the_install_hint() {
         "ONNX Runtime library not available",
     );
     assert!(err.contains("pip install onnxruntime"), "{err}");
+}
+
+/// `[log] file` (#23): the run's events, protocol events included, go into the file as plain
+/// text even when stderr is coloured; with rotation the file name carries the date and hour
+/// before the extension.
+#[test]
+fn the_log_file_gets_the_events_without_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("logs/node.log");
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "[log]\nfile = {:?}\nrotation = \"never\"\n",
+            file.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = run_ok(autonet(dir.path()).args([
+        "--color", "always", "simulate", "--seed", "1", "--epochs", "1",
+    ]));
+    let log = std::fs::read_to_string(&file).unwrap();
+    assert!(!log.contains('\x1b'), "{log}");
+    for event in ["task 1 created", "committed", "revealed", "finalized"] {
+        assert!(log.contains(event), "no `{event}` in the log file: {log}");
+    }
+    // Stdout still has the progress lines; stderr has none of them.
+    assert!(stdout(&out).contains("task 1 created"));
+    assert!(!crate::stderr(&out).contains("task 1 created"));
+
+    let rotated = dir.path().join("rotated");
+    run_ok(
+        autonet(dir.path())
+            .args([
+                "--log-level",
+                "debug",
+                "--log-rotation",
+                "hourly",
+                "--log-file",
+            ])
+            .arg(rotated.join("node.log"))
+            .arg("keygen"),
+    );
+    let names: Vec<String> = std::fs::read_dir(&rotated)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    // node.YYYY-MM-DD-HH.log
+    assert!(
+        names.len() == 1 && names[0].starts_with("node.20") && names[0].ends_with(".log"),
+        "{names:?}"
+    );
+    let log = std::fs::read_to_string(rotated.join(&names[0])).unwrap();
+    assert!(log.contains("configuration resolved"), "{log}");
 }

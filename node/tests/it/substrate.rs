@@ -16,7 +16,7 @@ fn replay_reproduces_reference_values() {
             .args(["substrate", "replay", "--epochs", "2", "--json", "--turns"])
             .arg(data("e2e-8.jsonl")),
     );
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = crate::schema::parse_and_check("substrate-replay", &stdout(&out));
     assert_eq!(v["root_scores"]["promotion_of_intelligence"], 431.0);
     assert_eq!(v["root_scores"]["simplicity"], 864.0);
     assert_eq!(v["unique_nodes"], 14);
@@ -48,7 +48,7 @@ fn replay_writes_a_model_that_infer_reads() {
             ])
             .arg(&model),
     );
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = crate::schema::parse_and_check("infer", &stdout(&out));
     assert_eq!(v["mode"], "alignment");
     assert!(v["aligned_principle"].is_string());
     let out = run_ok(autonet(dir.path()).args([
@@ -58,7 +58,7 @@ fn replay_writes_a_model_that_infer_reads() {
         "--input",
         r#"{"text": "let me explain"}"#,
     ]));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = crate::schema::parse_and_check("infer", &stdout(&out));
     assert_eq!(v["mode"], "general");
 }
 

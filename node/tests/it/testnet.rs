@@ -43,8 +43,8 @@ fn local_testnet_with_log(args: &[&str]) -> (Value, String) {
         stdout(&out),
         stderr(&out)
     );
-    let report =
-        serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
+    // `testnet drive --json` prints the same report as `simulate --json`.
+    let report = crate::schema::parse_and_check("simulate", &stdout(&out));
     (report, stderr(&out))
 }
 
@@ -60,7 +60,7 @@ fn simulate(args: &[&str]) -> Value {
             .arg("--json")
             .args(args),
     );
-    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
+    crate::schema::parse_and_check("simulate", &stdout(&out))
 }
 
 /// `autonet simulate` with the roster `scripts/local-testnet 6` runs: one proposer, two solvers,
@@ -118,6 +118,22 @@ fn local_testnet_reaches_the_same_models_as_simulate() {
     for (epoch, id) in model_ids(&testnet).iter().enumerate() {
         let line = format!("fetched the model of epoch {}: {id} (", epoch + 1);
         assert!(log.contains(&line), "{line}\n{log}");
+        // The script reads `model fetch --json`, and repeats it in its log.
+        let report = log
+            .lines()
+            .find_map(|l| l.split_once(&format!("fetch report of epoch {}: ", epoch + 1)))
+            .unwrap_or_else(|| panic!("no fetch report\n{log}"))
+            .1;
+        let report = crate::schema::parse_and_check("model-fetch", report);
+        assert_eq!(report["id"], id.as_str(), "{report}");
+        let status = log
+            .lines()
+            .find_map(|l| l.split_once(&format!("status report of epoch {}: ", epoch + 1)))
+            .unwrap_or_else(|| panic!("no status report\n{log}"))
+            .1;
+        let status = crate::schema::parse_and_check("model-status", status);
+        assert_eq!(status["id"], id.as_str(), "{status}");
+        assert_eq!(status["rebuildable"], true, "{status}");
     }
     assert_sound(&testnet);
     let sim = simulate_six("11", "2");
@@ -272,8 +288,17 @@ fn dev_network(dir: &Path) -> (AnvilProcess, PathBuf) {
         net.to_str().unwrap(),
         "--epochs",
         "1",
+        "--json",
     ])));
-    assert!(setup.contains("peer solver-1 solver "), "{setup}");
+    let setup = crate::schema::parse_and_check("testnet-setup", &setup);
+    assert!(
+        setup["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "solver-1" && p["role"] == "solver"),
+        "{setup:#}"
+    );
     (anvil, net)
 }
 
