@@ -29,6 +29,8 @@
 //!   setup|drive`, the Rust half of `scripts/local-testnet` (dev accounts and plan, block clock,
 //!   progress, kills, the simulation's report read from chain and peers).
 //! - [`substrate`]: `autonet substrate replay|sample` and the substrate side of `autonet infer`.
+//! - [`integrity`]: the core fingerprints embedded at build time and `autonet integrity`; [`gov`]:
+//!   `autonet gov propose|vote|queue|execute|status|delegate` (Governor → Timelock → Registry).
 //!
 //! Later issues add the chain commands here; the protocol itself lives in the library crates below this one.
 //!
@@ -44,8 +46,10 @@ pub mod cli_docs;
 pub mod conductor;
 pub mod config;
 pub mod dashboard;
+pub mod gov;
 pub mod identity;
 pub mod infer;
+pub mod integrity;
 pub mod jepa;
 pub mod logging;
 pub mod model;

@@ -104,6 +104,10 @@ pub struct RoleOpts {
     /// How often the role looks at the chain head, in milliseconds [default: 100].
     #[arg(long, env = "AUTONET_TICK_MS", value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub tick_ms: Option<u64>,
+    /// When this build's core fingerprint differs from the one governance published
+    /// (`autonet integrity`), run as an unstaked peer only instead of refusing to start.
+    #[arg(long, env = "AUTONET_ALLOW_UNVERIFIED")]
+    pub allow_unverified: bool,
 }
 
 /// Runs a peer with a protocol role until Ctrl-C or SIGTERM (its settings are all in `config`).
@@ -122,6 +126,17 @@ pub fn join(role: RoleArg, config: &Config) -> anyhow::Result<()> {
         bail!("--inference cannot be combined with --role yet");
     }
     let plan = plan::PlanFile::read(&plan_path)?;
+    if crate::integrity::role_gate(config, &rpc_url, plan.governor)?
+        == crate::integrity::Gate::UnstakedOnly
+    {
+        println!(
+            "unverified build: running as an unstaked peer only (no {})",
+            role.name()
+        );
+        let mut unstaked = config.clone();
+        unstaked.role.role = None;
+        return crate::overlay::join(&unstaked);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
