@@ -27,7 +27,7 @@ use anyhow::{Context, bail};
 use autonet_actors::roles::board::Board;
 use autonet_actors::roles::peer::{self, PeerParts, PeerSetup, start_peer};
 use autonet_contracts::pending::PendingStore;
-use autonet_contracts::{Chain, Contracts, Role, RpcChain, RpcConfig, discover};
+use autonet_contracts::{Chain, Contracts, ProtocolView, Role, RpcChain, RpcConfig, discover};
 use clap::Args;
 
 use crate::chain::keystore;
@@ -191,6 +191,15 @@ async fn run(
     let id = crate::identity::load_or_create(data_dir)?;
     let keypair = id.p2p_keypair()?;
     ensure_bound(&chain, &signer, &keypair).await?;
+    // The constitution's rule tier: a role signs only with the key its PeerId is bound to.
+    let owner = chain
+        .peer_owner(keypair.public().to_peer_id().to_bytes().into())
+        .await?;
+    crate::constitution::check_signing(
+        role_arg.name(),
+        me,
+        (owner != Address::ZERO).then_some(owner),
+    )?;
     let secret = secret::load_or_create(data_dir)?;
     let board = Board::default();
     let log = crate::logging::protocol_log()?.begin_run();
@@ -323,6 +332,7 @@ async fn ensure_staked(
             autonet_contracts::Atn(need)
         );
     }
+    crate::constitution::check_stake(&format!("{role:?}"), need, have)?;
     chain
         .stake(me, role, need)
         .await
