@@ -33,6 +33,8 @@ pub const PROTECTED: &[&str] = &[
     "contracts/sol/RPB.sol",
     "contracts/sol/Registry.sol",
     "node/src/integrity",
+    "node/src/constitution.rs",
+    "node/src/overlay/constitution.rs",
     "node/build.rs",
 ];
 

@@ -137,7 +137,8 @@ pub struct IntegrityArgs {
     #[arg(long, env = "AUTONET_GOVERNOR")]
     pub governor: Option<Address>,
     /// Print one JSON object: `{"version", "protected", "combined", "registry_key",
-    /// "on_chain", "status": "match"|"mismatch"|"unpublished"|"unchecked"}`.
+    /// "on_chain", "status": "match"|"mismatch"|"unpublished"|"unchecked", "constitution":
+    /// {"shipped", "on_chain"}}`.
     #[arg(long)]
     pub json: bool,
 }
@@ -201,6 +202,10 @@ pub fn role_gate(config: &Config, rpc_url: &str, governor: Address) -> anyhow::R
 /// `autonet integrity`: prints both fingerprints, compares the protected one with the chain's
 /// when a chain is configured; a mismatch is an error (exit status 1).
 pub fn run(config: &Config, args: &IntegrityArgs) -> anyhow::Result<()> {
+    let shipped = B256::from(autonet_actors::protocol::constitution::content_id(
+        autonet_actors::protocol::constitution::document::DEFAULT_DOCUMENT.as_bytes(),
+    ));
+    let mut adopted = None;
     let state = if config.chain.rpc_url.is_some() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -208,6 +213,7 @@ pub fn run(config: &Config, args: &IntegrityArgs) -> anyhow::Result<()> {
         Some(rt.block_on(async {
             let c = read_only(config).await?;
             let published = c.governed_value(&registry_key()).await?;
+            adopted = c.governed_value(keys::CONSTITUTION).await?;
             anyhow::Ok((OnChain::of(published), published))
         })?)
     } else {
@@ -216,14 +222,23 @@ pub fn run(config: &Config, args: &IntegrityArgs) -> anyhow::Result<()> {
     let mut value = summary();
     value["on_chain"] = serde_json::json!(state.and_then(|s| s.1).map(|v| v.to_string()));
     value["status"] = serde_json::json!(state.map_or("unchecked", |s| s.0.name()));
+    value["constitution"] = serde_json::json!({
+        "shipped": shipped.to_string(),
+        "on_chain": adopted.map(|v| v.to_string()),
+    });
     let on_chain = match state {
         None => "not checked (no --rpc-url)".to_string(),
         Some((OnChain::Unpublished, _)) => format!("nothing published under {}", registry_key()),
         Some((s, Some(v))) => format!("{v} ({})", s.name()),
         Some((s, None)) => s.name().to_string(),
     };
+    let adopted = match adopted {
+        None => "none adopted on chain".to_string(),
+        Some(v) if v == shipped => "the shipped one is adopted on chain".to_string(),
+        Some(v) => format!("{v} is adopted on chain"),
+    };
     let text = format!(
-        "version:   {VERSION}\nprotected: {PROTECTED_HEX}\ncombined:  {COMBINED_HEX}\non chain:  {on_chain}"
+        "version:   {VERSION}\nprotected: {PROTECTED_HEX}\ncombined:  {COMBINED_HEX}\non chain:  {on_chain}\nconstitution: shipped {shipped}; {adopted}"
     );
     crate::output::emit(args.json, &value, &text)?;
     if let Some((s, _)) = state {

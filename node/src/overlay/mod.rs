@@ -12,6 +12,7 @@
 //! `--inference jepa` the node is an inference peer: [`inference`] answers plan requests over
 //! the RPC protocol; [`plan_client`] is the asking side used by `autonet infer --peer`.
 
+pub mod constitution;
 pub mod heartbeat;
 pub mod http;
 pub mod inference;
@@ -275,6 +276,7 @@ async fn serve(
     if let Some(server) = plans {
         server.serve(&client).await?;
     }
+    constitution::serve_shipped(&client).await?;
     let recent = http::Recent::default();
     let app_recent = recent.clone();
     let app_client = client.clone();

@@ -226,6 +226,7 @@ async fn run(
         .await
         .context("cannot start the role")?;
     println!("peer id: {}", peer.peer_id);
+    crate::overlay::constitution::serve_shipped(&peer.client).await?;
     for addr in &peer.addrs {
         println!("listening on {addr}");
     }

@@ -243,6 +243,17 @@ async fn governance_publishes_the_fingerprint_nodes_check() {
     assert_eq!(done["value"], format!("0x{local}"));
     let integrity = net.json(&["integrity"], false);
     assert_eq!(integrity["status"], "match", "{integrity}");
+    // Governance adopts the shipped constitution by its content id.
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../protocol/src/constitution/constitution.toml");
+    let done = net.pass(&["--constitution", doc.to_str().unwrap()]).await;
+    assert_eq!(done["key"], "constitution.current");
+    let integrity = net.json(&["integrity"], false);
+    let constitution = &integrity["constitution"];
+    assert_eq!(
+        constitution["on_chain"], constitution["shipped"],
+        "{integrity}"
+    );
     let past_gate = net.join(&[]).output().unwrap();
     let err = crate::stderr(&past_gate);
     assert!(!err.contains("integrity check failed"), "{err}");
