@@ -275,6 +275,15 @@ async fn propose(config: &Config, a: &ProposeArgs) -> anyhow::Result<()> {
 async fn vote(config: &Config, a: &VoteArgs) -> anyhow::Result<()> {
     let id = proposal_id(&a.id)?;
     let (c, me) = signer(config, &a.chain).await?;
+    let status = c.proposal_status(id).await?;
+    if status.state != "active" {
+        bail!(
+            "proposal {id} is {}, not open for votes (voting runs from block {} to {})",
+            status.state,
+            status.snapshot + 1,
+            status.deadline
+        );
+    }
     let snapshot = c
         .view(
             c.addresses.governor,

@@ -197,6 +197,10 @@ async fn governance_publishes_the_fingerprint_nodes_check() {
     );
     // Votes are delegated REP: without delegation the vote is refused with the reason.
     let early = net.json(&["gov", "propose", "--param", "unbonding_blocks=200"], true);
+    run_fails(
+        &mut net.gov(&["gov", "vote", early["id"].as_str().unwrap()], true),
+        "is pending, not open for votes",
+    );
     net.mine(2).await;
     run_fails(
         &mut net.gov(&["gov", "vote", early["id"].as_str().unwrap()], true),
