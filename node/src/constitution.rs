@@ -5,21 +5,12 @@
 //! the enforcer). The agent layer calls the same [`enforcer`] and
 //! `autonet_protocol::constitution::with_preamble` for every prompt.
 
-use std::sync::LazyLock;
-
 use alloy::primitives::{Address, U256};
-use autonet_actors::protocol::constitution::{
-    Action, ActionKind, Constitution, ConstitutionError, Enforcer,
-};
+use autonet_actors::protocol::constitution::{Action, ActionKind, Enforcer, shipped};
 
-static ENFORCER: LazyLock<Result<Enforcer, ConstitutionError>> =
-    LazyLock::new(|| Constitution::shipped().and_then(Enforcer::new));
-
-/// The enforcer of the shipped constitution (built once).
+/// The enforcer of the shipped constitution (built once, shared with the role actors).
 pub fn enforcer() -> anyhow::Result<&'static Enforcer> {
-    ENFORCER
-        .as_ref()
-        .map_err(|e| anyhow::anyhow!("the shipped constitution is unusable: {e}"))
+    shipped().map_err(|e| anyhow::anyhow!("the shipped constitution is unusable: {e}"))
 }
 
 /// Checks `action`; a refusal is an error naming the rule.

@@ -98,6 +98,27 @@ pub struct Refusal {
 
 const WEI_PER_ATN: u64 = 1_000_000_000_000_000_000;
 
+static SHIPPED: std::sync::LazyLock<Result<Enforcer, ConstitutionError>> =
+    std::sync::LazyLock::new(|| Constitution::shipped().and_then(Enforcer::new));
+
+/// The enforcer of the shipped constitution, built once per process (roles and the node share
+/// it).
+pub fn shipped() -> Result<&'static Enforcer, ConstitutionError> {
+    SHIPPED.as_ref().map_err(Clone::clone)
+}
+
+/// Checks `kind` described by `description` against the shipped constitution: `Ok` to run,
+/// else the refusal (an unusable shipped constitution refuses everything, as rule
+/// `constitution`).
+pub fn permit(kind: ActionKind, description: impl Into<String>) -> Result<(), Refusal> {
+    let enforcer = shipped().map_err(|e| Refusal {
+        rule: "constitution".into(),
+        tier: Tier::Rule,
+        reason: e.to_string(),
+    })?;
+    enforcer.check(&Action::new(kind, description))
+}
+
 /// Checks actions against one constitution.
 #[derive(Debug)]
 pub struct Enforcer {

@@ -13,7 +13,7 @@ pub mod enforce;
 pub mod preamble;
 
 pub use document::{Constitution, ConstitutionError, ConstitutionId, content_id};
-pub use enforce::{Action, ActionKind, Enforcer, Refusal, Tier};
+pub use enforce::{Action, ActionKind, Enforcer, Refusal, Tier, permit, shipped};
 pub use preamble::{has_preamble, preamble, with_preamble};
 
 #[cfg(test)]

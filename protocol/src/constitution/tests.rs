@@ -193,3 +193,15 @@ fn a_refusal_is_an_event_naming_the_rule() {
         "{log}"
     );
 }
+
+/// What the role actors call before training, verifying and aggregating.
+#[test]
+fn permit_checks_against_the_shipped_constitution() {
+    permit(ActionKind::Train, "train 8 turns for 0x01").unwrap();
+    permit(ActionKind::Aggregate, "aggregate 3 accepted solutions").unwrap();
+    let r = permit(ActionKind::Train, "").unwrap_err();
+    assert_eq!(r.rule, "undescribed");
+    let r = permit(ActionKind::Delegate, "synthesize a pathogen").unwrap_err();
+    assert_eq!(r.rule, "charter.life_precious");
+    assert!(std::ptr::eq(shipped().unwrap(), shipped().unwrap()));
+}
