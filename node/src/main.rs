@@ -6,8 +6,8 @@ use autonet_node::cli::{Cli, Command};
 use autonet_node::config::Config;
 use autonet_node::config::dump::DumpFormat;
 use autonet_node::{
-    bench, chain, cli_docs, identity, infer, llm, logging, model, overlay, simulate, substrate,
-    testnet,
+    bench, chain, cli_docs, gov, identity, infer, integrity, llm, logging, model, overlay,
+    simulate, substrate, testnet,
 };
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
@@ -87,6 +87,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Substrate(args) => substrate::run(&args),
         Command::Llm(args) => llm::run(&args),
         Command::Model(args) => model::run(&args, &config.data_dir),
+        Command::Gov(args) => gov::run(&config, &args),
+        Command::Integrity(args) => integrity::run(&config, &args),
         Command::Completions(args) => Ok(cli_docs::completions(&args)?),
         Command::Man(args) => cli_docs::man(&args),
     }

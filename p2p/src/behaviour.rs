@@ -150,7 +150,7 @@ fn build_behaviour(
 
     let identify = identify::Behaviour::new(
         identify::Config::new(config.protocol_version.clone(), key.public())
-            .with_agent_version(format!("autonet/{}", env!("CARGO_PKG_VERSION"))),
+            .with_agent_version(config.agent_version.clone()),
     );
 
     let mut kad_config = kad::Config::new(KAD_PROTOCOL);

@@ -145,6 +145,9 @@ pub struct NetworkConfig {
     pub random_walk_interval: Duration,
     /// Announced by identify; see [`PROTOCOL_VERSION`].
     pub protocol_version: String,
+    /// Announced by identify as the agent version: the node puts its release and core code
+    /// fingerprint here (`autonet/<version> core/<hex>`), so peers see what code a peer runs.
+    pub agent_version: String,
     /// Connections with no open stream are closed after this long.
     pub idle_timeout: Duration,
     /// How long an RPC ([`crate::rpc`]) waits for its answer, on both sides (the responder drops
@@ -176,6 +179,7 @@ impl NetworkConfig {
             peers: PeerTargets::default(),
             random_walk_interval: Duration::from_secs(60),
             protocol_version: PROTOCOL_VERSION.to_string(),
+            agent_version: format!("autonet/{}", env!("CARGO_PKG_VERSION")),
             idle_timeout: Duration::from_secs(300),
             rpc_timeout: Duration::from_secs(120),
             link_delay: None,

@@ -111,6 +111,9 @@ pub struct EventLoop {
     pub(crate) walks: u64,
     /// When a reconnection to a bootstrap peer last started a full DHT bootstrap.
     pub(crate) last_join_refresh: Option<std::time::Instant>,
+    /// The agent version each connected peer announced in identify (its release and code
+    /// fingerprint); forgotten when its last connection closes.
+    pub(crate) agents: HashMap<PeerId, String>,
 }
 
 /// A full bucket refresh replaces every this many random walks (5 minutes at the production
@@ -210,6 +213,7 @@ pub fn new(
         activity: PeerActivity::default(),
         walks: 0,
         last_join_refresh: None,
+        agents: HashMap::new(),
     };
     Ok((Client::new(peer_id, command_tx), event_rx, event_loop))
 }

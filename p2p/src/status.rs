@@ -18,6 +18,10 @@ pub struct Status {
     pub external_addrs: Vec<String>,
     /// Peer ids with at least one open connection.
     pub connected_peers: Vec<String>,
+    /// The agent version each connected peer announced in identify (`autonet/<version>
+    /// core/<protected fingerprint>` for autonet nodes), by peer id.
+    #[serde(default)]
+    pub peer_agents: std::collections::BTreeMap<String, String>,
     /// Whether this node answers DHT queries.
     pub dht_mode: DhtMode,
     /// Peers in the Kademlia routing table.
@@ -123,6 +127,11 @@ impl EventLoop {
                 .swarm
                 .connected_peers()
                 .map(|p| p.to_string())
+                .collect(),
+            peer_agents: self
+                .agents
+                .iter()
+                .map(|(p, a)| (p.to_string(), a.clone()))
                 .collect(),
             dht_mode: self.config.dht_mode,
             routing_table_peers,

@@ -87,6 +87,7 @@ impl EventLoop {
                     route.forget(&peer_id);
                 }
                 self.activity.forget(&peer_id);
+                self.agents.remove(&peer_id);
                 let _ = self
                     .events
                     .try_send(NetworkEvent::PeerDisconnected(peer_id));
@@ -172,6 +173,9 @@ impl EventLoop {
             self.ban(peer_id, self.config.bans.ban_duration);
             return;
         }
+        // Bounded: a peer's own string, at most 256 bytes, one per connected peer.
+        let agent: String = info.agent_version.chars().take(256).collect();
+        self.agents.insert(peer_id, agent);
         if info.protocols.contains(&KAD_PROTOCOL) {
             for addr in info.listen_addrs {
                 self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);

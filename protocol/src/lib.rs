@@ -22,10 +22,13 @@
 //!   [`jepa_wire`]; [`score`]: verdict → WAD score (rewards and slashes are the contract's,
 //!   `autonet_contracts::consensus` mirrors its rule); [`mint`]: the epoch mint list and its
 //!   Merkle root/proofs.
+//! - [`constitution`]: the constitution document, the check every role and agent action passes,
+//!   and the agent prompt preamble.
 
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod assign;
+pub mod constitution;
 pub mod data;
 pub mod jepa;
 pub mod jepa_wire;

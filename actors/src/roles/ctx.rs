@@ -16,6 +16,7 @@ use super::RoleError;
 use super::board::Board;
 use super::events::RunId;
 use super::fetch::Fetcher;
+use crate::protocol::constitution::{ActionKind, permit};
 use crate::protocol::model::{Accepted, Aggregate, TrainingModel};
 use crate::protocol::score::Verdict;
 use crate::protocol::wire::content_id;
@@ -159,6 +160,10 @@ impl<C: ProtocolView + 'static> Ctx<C> {
         epochs: u32,
         author: String,
     ) -> Result<Vec<u8>, RoleError> {
+        permit(
+            ActionKind::Train,
+            format!("train {} turns for {author}", slice.len()),
+        )?;
         let model = self.model.clone();
         tokio::task::spawn_blocking(move || model.train(&base, &slice, epochs, &author))
             .await
@@ -176,6 +181,10 @@ impl<C: ProtocolView + 'static> Ctx<C> {
         solution: Vec<u8>,
         held_out: Vec<String>,
     ) -> Result<Verdict, RoleError> {
+        permit(
+            ActionKind::Verify,
+            format!("verify the solution of {author} on {} turns", slice.len()),
+        )?;
         let model = self.model.clone();
         tokio::task::spawn_blocking(move || {
             model.verify(&base, &slice, epochs, &author, &solution, &held_out)
@@ -191,6 +200,10 @@ impl<C: ProtocolView + 'static> Ctx<C> {
         base: Vec<u8>,
         accepted: Vec<Accepted>,
     ) -> Result<Aggregate, RoleError> {
+        permit(
+            ActionKind::Aggregate,
+            format!("aggregate {} accepted solutions", accepted.len()),
+        )?;
         let model = self.model.clone();
         tokio::task::spawn_blocking(move || model.aggregate(&base, &accepted))
             .await

@@ -55,6 +55,9 @@ pub enum RoleError {
     /// An actor could not be spawned or did not answer.
     #[error("actor: {0}")]
     Actor(String),
+    /// The constitution refused the action before it ran (the refusal names the rule).
+    #[error(transparent)]
+    Refused(#[from] crate::protocol::constitution::Refusal),
 }
 
 impl From<crate::protocol::wire::DecodeError> for RoleError {

@@ -9,6 +9,7 @@ mod differential;
 mod embedded;
 mod events;
 mod faults;
+mod governance;
 mod helpers;
 mod invariants;
 mod reorg;

@@ -34,6 +34,7 @@ pub(super) fn apply(config: &mut Config, command: &Command) {
             set_opt(&mut r.name, &flags.name);
             set_opt(&mut r.plan, &flags.plan);
             set(&mut r.tick_ms, &flags.tick_ms);
+            r.allow_unverified |= flags.allow_unverified;
             let c = &mut config.chain;
             set_opt(&mut c.rpc_url, &flags.rpc_url);
             set_opt(&mut c.chain_id, &flags.chain_id);
@@ -55,6 +56,18 @@ pub(super) fn apply(config: &mut Config, command: &Command) {
                 set_opt(&mut config.chain.governor, governor);
             }
         },
+        Command::Gov(args) => {
+            let (rpc, governor, key) = args.chain_flags();
+            self::rpc(config, rpc);
+            set_opt(&mut config.chain.governor, &governor);
+            if let Some(opts) = key {
+                self::key(config, opts);
+            }
+        }
+        Command::Integrity(args) => {
+            self::rpc(config, &args.rpc);
+            set_opt(&mut config.chain.governor, &args.governor);
+        }
         Command::Stake(args) => role_args(config, &args.role),
         Command::Unstake(args) | Command::Claim(args) | Command::Balance(args) => {
             role_args(config, args);

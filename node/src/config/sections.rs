@@ -303,6 +303,9 @@ pub struct RoleConfig {
     pub plan: Option<PathBuf>,
     /// How often the role looks at the chain head, in milliseconds (1..=60000).
     pub tick_ms: u64,
+    /// Run a build whose core fingerprint differs from the one governance published as an
+    /// unstaked peer only, instead of refusing to start.
+    pub allow_unverified: bool,
 }
 
 impl Default for RoleConfig {
@@ -312,6 +315,7 @@ impl Default for RoleConfig {
             name: None,
             plan: None,
             tick_ms: 100,
+            allow_unverified: false,
         }
     }
 }

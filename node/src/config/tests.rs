@@ -182,6 +182,8 @@ const CASES: &[Case] = &[
         "250",
         Some((&["join", "--tick-ms", "300"], "300")),
     ),
+    // The flag can only switch it on (the gov integration test gives it to `join`).
+    case("role.allow_unverified", "true", None),
     case(
         "chain.rpc_url",
         "\"http://127.0.0.1:8545\"",

@@ -322,7 +322,14 @@ fn p2p_error(err: P2pError) -> Response {
 
 async fn status(State(s): State<StatusState>) -> Response {
     match s.client.status().await {
-        Ok(status) => axum::Json(status).into_response(),
+        Ok(status) => {
+            // The overlay's status plus this build's core fingerprints (`integrity`).
+            let mut value = serde_json::to_value(status).unwrap_or_default();
+            if let Some(fields) = value.as_object_mut() {
+                fields.insert("integrity".into(), crate::integrity::summary());
+            }
+            axum::Json(value).into_response()
+        }
         Err(err) => p2p_error(err),
     }
 }

@@ -94,6 +94,12 @@ impl PlanServer {
     }
 
     fn answer(&self, body: &[u8]) -> Result<Vec<u8>, Refusal> {
+        // Serving inference is an action the constitution checks before it runs.
+        let action = autonet_actors::protocol::constitution::Action::new(
+            autonet_actors::protocol::constitution::ActionKind::ServeInference,
+            format!("serve a jepa plan of model {}", hex::encode(self.model)),
+        );
+        crate::constitution::check(&action).map_err(|e| Refusal::Internal(e.to_string()))?;
         let request = PlanRequest::decode(body, &self.layout)
             .map_err(|e| Refusal::BadInput(e.to_string()))?;
         let mut pipeline = self

@@ -12,6 +12,7 @@
 //! `--inference jepa` the node is an inference peer: [`inference`] answers plan requests over
 //! the RPC protocol; [`plan_client`] is the asking side used by `autonet infer --peer`.
 
+pub mod constitution;
 pub mod heartbeat;
 pub mod http;
 pub mod inference;
@@ -210,6 +211,7 @@ pub fn network_config(config: &Config, keypair: autonet_p2p::Keypair) -> Network
     network.dht_store_path = Some(config.data_dir.join(DHT_STORE_FILE));
     network.peers = autonet_p2p::PeerTargets::around(usize::from(net.target_peers));
     network.limits = net.limits.clone();
+    network.agent_version = crate::integrity::agent_version();
     network
 }
 
@@ -274,6 +276,7 @@ async fn serve(
     if let Some(server) = plans {
         server.serve(&client).await?;
     }
+    constitution::serve_shipped(&client).await?;
     let recent = http::Recent::default();
     let app_recent = recent.clone();
     let app_client = client.clone();

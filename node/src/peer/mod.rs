@@ -27,7 +27,7 @@ use anyhow::{Context, bail};
 use autonet_actors::roles::board::Board;
 use autonet_actors::roles::peer::{self, PeerParts, PeerSetup, start_peer};
 use autonet_contracts::pending::PendingStore;
-use autonet_contracts::{Chain, Contracts, Role, RpcChain, RpcConfig, discover};
+use autonet_contracts::{Chain, Contracts, ProtocolView, Role, RpcChain, RpcConfig, discover};
 use clap::Args;
 
 use crate::chain::keystore;
@@ -104,6 +104,10 @@ pub struct RoleOpts {
     /// How often the role looks at the chain head, in milliseconds [default: 100].
     #[arg(long, env = "AUTONET_TICK_MS", value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub tick_ms: Option<u64>,
+    /// When this build's core fingerprint differs from the one governance published
+    /// (`autonet integrity`), run as an unstaked peer only instead of refusing to start.
+    #[arg(long, env = "AUTONET_ALLOW_UNVERIFIED")]
+    pub allow_unverified: bool,
 }
 
 /// Runs a peer with a protocol role until Ctrl-C or SIGTERM (its settings are all in `config`).
@@ -122,6 +126,17 @@ pub fn join(role: RoleArg, config: &Config) -> anyhow::Result<()> {
         bail!("--inference cannot be combined with --role yet");
     }
     let plan = plan::PlanFile::read(&plan_path)?;
+    if crate::integrity::role_gate(config, &rpc_url, plan.governor)?
+        == crate::integrity::Gate::UnstakedOnly
+    {
+        println!(
+            "unverified build: running as an unstaked peer only (no {})",
+            role.name()
+        );
+        let mut unstaked = config.clone();
+        unstaked.role.role = None;
+        return crate::overlay::join(&unstaked);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -176,6 +191,15 @@ async fn run(
     let id = crate::identity::load_or_create(data_dir)?;
     let keypair = id.p2p_keypair()?;
     ensure_bound(&chain, &signer, &keypair).await?;
+    // The constitution's rule tier: a role signs only with the key its PeerId is bound to.
+    let owner = chain
+        .peer_owner(keypair.public().to_peer_id().to_bytes().into())
+        .await?;
+    crate::constitution::check_signing(
+        role_arg.name(),
+        me,
+        (owner != Address::ZERO).then_some(owner),
+    )?;
     let secret = secret::load_or_create(data_dir)?;
     let board = Board::default();
     let log = crate::logging::protocol_log()?.begin_run();
@@ -202,6 +226,7 @@ async fn run(
         .await
         .context("cannot start the role")?;
     println!("peer id: {}", peer.peer_id);
+    crate::overlay::constitution::serve_shipped(&peer.client).await?;
     for addr in &peer.addrs {
         println!("listening on {addr}");
     }
@@ -308,6 +333,7 @@ async fn ensure_staked(
             autonet_contracts::Atn(need)
         );
     }
+    crate::constitution::check_stake(&format!("{role:?}"), need, have)?;
     chain
         .stake(me, role, need)
         .await

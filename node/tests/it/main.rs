@@ -7,6 +7,7 @@ mod chain;
 mod cli;
 mod config;
 mod dashboard;
+mod gov;
 mod infer;
 mod infer_peer;
 mod keygen;

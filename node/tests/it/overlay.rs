@@ -256,6 +256,20 @@ fn bootstrap_and_three_joins_form_one_network() {
 
     // Status and metrics answer.
     let status = get_json(&nodes[0].status, "/status").unwrap();
+    // Every node shows its core fingerprint and sees its peers' in what identify announced.
+    let protected = status["integrity"]["protected"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(protected.len(), 64, "{status}");
+    let agents = status["peer_agents"].as_object().unwrap();
+    assert!(
+        agents.len() >= 3
+            && agents
+                .values()
+                .all(|a| a.as_str().unwrap().ends_with(&format!("core/{protected}"))),
+        "{status}"
+    );
     assert!(
         status["connected_peers"].as_array().unwrap().len() >= 3,
         "{status}"
