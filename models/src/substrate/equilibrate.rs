@@ -35,6 +35,7 @@ impl World {
         // observations were cleared; found by scripts/fuzz-prototype, seed 11 stream 131.)
         self.unsettled.extend(stripped);
         let mut posted = Vec::new();
+        let mut posts: Vec<(NodeIdx, TendencyIdx)> = Vec::with_capacity(self.last_posts.len());
         for t in 0..self.tendencies.len() {
             for k in 0..self.tendencies[t].last_stakes.len() {
                 let ((target, node), v) = self.tendencies[t].last_stakes[k];
@@ -52,10 +53,20 @@ impl World {
                     poster: Poster::Tendency(t),
                     weight: 1.0,
                 });
+                posts.push((node, t));
             }
         }
         self.posted = posted;
-        self.invalidate_scores();
+        // Every node's posts are what they were (the same posts, pushed in the same order, after
+        // the agent posts): if nothing else changed since the last novelty update either, the
+        // memo it left is what recomputing would give, call for call (see `score`). Rounds after
+        // the first of a turn usually repost the same intents; this spares their walk over the
+        // whole co-parented region.
+        let keep = self.memo.borrow().reusable && posts == self.last_posts;
+        self.last_posts = posts;
+        if !keep {
+            self.invalidate_scores();
+        }
     }
 
     /// Runs up to `max_rounds` rounds; returns how many ran.
@@ -75,6 +86,9 @@ impl World {
             for t in 0..self.tendencies.len() {
                 self.update_novelty(t, &live, &mut changed);
             }
+            // The memo now holds exactly this round's update (the same calls in the same order,
+            // whether it started fresh or was kept).
+            self.memo.borrow_mut().reusable = true;
             changed.sort_unstable();
             changed.dedup();
             self.unsettled = changed;

@@ -23,6 +23,7 @@
 //! No I/O and no global state anywhere in this module.
 
 pub mod charter;
+mod dense;
 pub mod equilibrate;
 pub mod error;
 pub mod events;
@@ -36,6 +37,7 @@ pub mod prune;
 pub mod reconcile;
 pub mod replay;
 pub mod sample;
+mod score;
 pub mod serialize;
 pub mod solver;
 pub mod tendency;

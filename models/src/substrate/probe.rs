@@ -45,9 +45,16 @@ impl Tendency {
     /// Whether the point is within the contain distance of an absorbed observation.
     fn frame_contains(&self, x: &[f64]) -> bool {
         let limit = CONTAIN_DISTANCE * CONTAIN_DISTANCE;
-        self.integrated
-            .iter()
-            .any(|(_, o)| vector::euclid_sq(x, o) < limit)
+        if !self.integrated_points.is_regular() {
+            return self
+                .integrated
+                .iter()
+                .any(|(_, o)| vector::euclid_sq(x, o) < limit);
+        }
+        // The distinct absorbed points (same answer: `any` does not care about repeats or order).
+        self.integrated_points
+            .rows()
+            .any(|o| vector::euclid_sq(x, o) < limit)
     }
 
     /// Whether the point is on-topic for the root claim (the prototype's `find_claims` non-empty).
@@ -104,6 +111,16 @@ impl Tendency {
             stack.extend(self.claims[c].children.iter().copied());
         }
         self.walk = walk;
+    }
+
+    /// Claim `c`, a new leaf, was appended to claim `p`'s children: in the walk it comes right
+    /// after `p` (the last child is popped first), which is what `rebuild_walk` would give,
+    /// without a rebuild per claim.
+    pub(crate) fn walk_add_leaf(&mut self, p: usize, c: usize) {
+        match self.walk.iter().position(|&x| x == p) {
+            Some(i) if self.claims[c].children.is_empty() => self.walk.insert(i + 1, c),
+            _ => self.rebuild_walk(),
+        }
     }
 
     /// The most similar claim (Gaussian similarity) whose anchor differs from `x`, ties keeping walk

@@ -69,6 +69,7 @@ pub fn train_traced(
                 embedder,
             )?;
             let before = world.nodes.len();
+            let index_before: Vec<usize> = world.tendencies.iter().map(|t| t.index.len()).collect();
             seq += 1;
             events.push(Event::ObservationAdded(ObservationAdded {
                 seq,
@@ -79,7 +80,7 @@ pub fn train_traced(
             }));
             world.add_observation(obs)?;
             world.equilibrate(TRAIN_ROUNDS, TOLERANCE)?;
-            record_sprouts(world, before, author, &mut seq, &mut events);
+            record_sprouts(world, before, &index_before, author, &mut seq, &mut events);
             on_turn(world, epoch, i);
         }
         world.clear_observations();
@@ -100,15 +101,18 @@ pub fn train_traced(
 }
 
 /// One event per (tree, node created since `before`), trees in charter order, nodes in index order.
+/// A node created this turn was indexed this turn, so only each index's tail since the turn began
+/// (`index_before`) is walked.
 fn record_sprouts(
     world: &World,
     before: usize,
+    index_before: &[usize],
     author: &str,
     seq: &mut u64,
     events: &mut Vec<Event>,
 ) {
-    for t in &world.tendencies {
-        for &n in &t.index {
+    for (t, &from) in world.tendencies.iter().zip(index_before) {
+        for &n in t.index.get(from..).unwrap_or(&[]) {
             if n < before {
                 continue;
             }

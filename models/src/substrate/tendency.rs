@@ -2,6 +2,7 @@
 //! content-addressed sub-claims), post on the nodes it agrees with in every tree, and update
 //! persistent novelty. These are `World` methods because a tendency's moves touch other trees.
 
+use super::dense::NodeBits;
 use super::error::{Result, SubstrateError};
 use super::fxhash::FxMap;
 use super::ids::{self, Digest};
@@ -306,7 +307,7 @@ impl World {
         let root = self.tendencies[t].root;
         for i in 0..self.observations.len() {
             let obs = &self.observations[i];
-            if self.tendencies[t].con_positioned.contains(&obs.id)
+            if self.tendencies[t].con_positioned_fast.contains(&obs.id)
                 && let Some(n) = self.own_obs_child(t, &obs.id, Position::Con)
             {
                 add((t, n), 1.0);
@@ -324,16 +325,17 @@ impl World {
                 Termination::Integrated => {
                     let n = self.ensure_obs_child(t, root, &obs, Position::Pro)?;
                     add((t, n), 1.0);
-                    let tend = &mut self.tendencies[t];
-                    if tend.integrated_ids.insert(obs.id) {
-                        tend.integrated.push((obs.id, obs.coords.clone()));
+                    if self.tendencies[t].absorb(obs.id, &obs.coords) {
                         self.caches[t].absorbed(&obs.coords);
                     }
                 }
                 Termination::ContradictsRoot | Termination::Disrupts => {
                     let n = self.ensure_obs_child(t, root, &obs, Position::Con)?;
                     add((t, n), 1.0);
-                    self.tendencies[t].con_positioned.insert(obs.id);
+                    let tend = &mut self.tendencies[t];
+                    if tend.con_positioned.insert(obs.id) {
+                        tend.con_positioned_fast.insert(obs.id);
+                    }
                 }
                 Termination::Orthogonal | Termination::MaxIterations => {}
             }
@@ -418,7 +420,7 @@ impl World {
             }
             let mut con_rate = 0.0;
             for &c in &self.nodes[n].con {
-                con_rate += vector::py_max(self.net_score(c), 0.0);
+                con_rate += vector::py_max(self.round_net_score(c), 0.0);
             }
             let v = self.nodes[n].n;
             let d = (-NOVELTY_GAMMA_PRO * v * pro_rate
@@ -438,14 +440,17 @@ impl World {
     /// posts and no objections and sits at the drift's fixed point, where the prototype's update is
     /// a no-op; skipping it gives the same bits without visiting every node every round.
     pub(crate) fn novelty_live_set(&self) -> Vec<NodeIdx> {
-        let mut live: Vec<NodeIdx> =
-            Vec::with_capacity(self.posted.len() + self.unsettled.len() + self.watched.len());
-        live.extend(&self.posted);
-        live.extend(&self.unsettled);
-        live.extend(&self.watched);
-        live.sort_unstable();
-        live.dedup();
-        live
+        // Sorted and deduplicated through a bitmap: O(nodes / 64 + live) rather than a sort.
+        let mut live = NodeBits::with_capacity(self.nodes.len());
+        for &n in self
+            .posted
+            .iter()
+            .chain(&self.unsettled)
+            .chain(&self.watched)
+        {
+            live.insert(n);
+        }
+        live.to_sorted_vec()
     }
 }
 
@@ -478,17 +483,24 @@ fn nearest_claimed(
     let log = &other.claim_log;
     while from < log.len() {
         let cand = log[from];
+        let at = from;
         from += 1;
         if cand == node {
             continue;
         }
-        let Some(claim) = other.claim_of(cand) else {
-            continue;
+        // The log's anchors are stored back to back (a scan per sprout and tree: no hash lookup
+        // or pointer chase per candidate); a gap falls back to the claim record.
+        let claim_anchor = match other.claim_log_anchors.get(at) {
+            Some(a) => a,
+            None => match other.claim_of(cand) {
+                Some(claim) => claim.anchor.as_slice(),
+                None => continue,
+            },
         };
-        if claim.anchor.is_empty() {
+        if claim_anchor.is_empty() {
             continue;
         }
-        let d = vector::euclid_sq(anchor, &claim.anchor).sqrt();
+        let d = vector::euclid_sq(anchor, claim_anchor).sqrt();
         let earlier = || other.index_pos.get(&cand) < other.index_pos.get(&best);
         if d < best_d || (d == best_d && best != other.root && earlier()) {
             best = cand;

@@ -14,10 +14,12 @@ use std::collections::{BTreeSet, HashSet};
 use serde::{Deserialize, Serialize};
 
 use super::charter::{Charter, check_coords};
+use super::dense::{FlatPoints, NodeBits};
 use super::error::{Result, SubstrateError};
 use super::fxhash::{FxMap, FxSet};
 use super::ids::{self, Digest};
 use super::probe::{EvalCache, EvalKey};
+use super::score::ScoreMemo;
 use super::vector;
 
 /// Index of a node in the world's arena.
@@ -159,6 +161,8 @@ pub struct Tendency {
     /// The tree's node index in insertion order.
     pub index: Vec<NodeIdx>,
     pub(crate) index_pos: FxMap<NodeIdx, usize>,
+    /// The indexed nodes as a bitmap (derived; membership tests of the per-round loops).
+    pub(crate) member: NodeBits,
     /// Indexed nodes without an observation, in index order (cross-pass targets by anchor).
     pub(crate) plain: Vec<NodeIdx>,
     /// Claim arena; claim 0 is the root claim.
@@ -169,12 +173,20 @@ pub struct Tendency {
     /// Non-root nodes in the order they got a claim here (derived; feeds the incremental
     /// nearest-claim search of cross-edge discovery).
     pub(crate) claim_log: Vec<NodeIdx>,
+    /// The anchors of `claim_log`'s claims, in log order (derived).
+    pub(crate) claim_log_anchors: FlatPoints,
     /// Observations absorbed into the frame, in absorption order.
     pub integrated: Vec<(Digest, Vec<f64>)>,
     pub(crate) integrated_ids: FxSet<Digest>,
+    /// The distinct points of `integrated` (derived; containment tests scan these).
+    pub(crate) integrated_points: FlatPoints,
+    pub(crate) integrated_seen: FxSet<Vec<u64>>,
     /// Observations this tendency placed as CON children of its root; later rounds keep them
     /// there without probing them again.
     pub con_positioned: BTreeSet<Digest>,
+    /// `con_positioned` as a hash set (derived; every observation of the batch is looked up in it
+    /// by every tendency every round).
+    pub(crate) con_positioned_fast: FxSet<Digest>,
     /// Last round's intents keyed by (target tendency, node), in first-touch order.
     pub last_stakes: Vec<((TendencyIdx, NodeIdx), f64)>,
 }
@@ -182,7 +194,7 @@ pub struct Tendency {
 impl Tendency {
     /// Whether `node` is indexed in this tendency's tree.
     pub fn contains_node(&self, node: NodeIdx) -> bool {
-        self.index_pos.contains_key(&node)
+        self.member.contains(node)
     }
 
     /// This tendency's claim about `node`, if it holds one.
@@ -198,29 +210,45 @@ impl Tendency {
         self.node_claim.insert(node, c);
         if node != self.root {
             self.claim_log.push(node);
+            self.claim_log_anchors.push(&self.claims[c].anchor);
         }
         if let Some(p) = parent {
             self.claims[p].children.push(c);
-            self.rebuild_walk();
+            self.walk_add_leaf(p, c);
         }
         c
+    }
+
+    /// Absorbs an observation into the frame (once per id).
+    pub(crate) fn absorb(&mut self, id: Digest, coords: &[f64]) -> bool {
+        if !self.integrated_ids.insert(id) {
+            return false;
+        }
+        self.integrated.push((id, coords.to_vec()));
+        self.note_integrated_point(coords);
+        true
+    }
+
+    fn note_integrated_point(&mut self, coords: &[f64]) {
+        // Containment is "any absorbed point within 0.05": a point seen before adds nothing.
+        if self
+            .integrated_seen
+            .insert(coords.iter().map(|x| x.to_bits()).collect())
+        {
+            self.integrated_points.push(coords);
+        }
     }
 
     fn push_index(&mut self, node: NodeIdx, plain: bool) {
         if !self.index_pos.contains_key(&node) {
             self.index_pos.insert(node, self.index.len());
             self.index.push(node);
+            self.member.insert(node);
             if plain {
                 self.plain.push(node);
             }
         }
     }
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-struct ScoreMemo {
-    value: Vec<Option<f64>>,
-    in_progress: Vec<bool>,
 }
 
 /// The world model.
@@ -249,13 +277,16 @@ pub struct World {
     pub(crate) unsettled: Vec<NodeIdx>,
     /// Nodes carrying tendency posts (derived; lets `apply_stakes` strip only those).
     pub(crate) posted: Vec<NodeIdx>,
+    /// The tendency posts of the last `apply_stakes`, (node, poster) in the order they were placed
+    /// (derived; tells whether a round changed any post).
+    pub(crate) last_posts: Vec<(NodeIdx, TendencyIdx)>,
     /// Bumped whenever the observation batch changes (keys `targets`).
     pub(crate) batch_gen: u64,
     /// Per tree: (batch generation, index length, cross-pass targets in index order).
     pub(crate) targets: Vec<Option<(u64, usize, Vec<NodeIdx>)>>,
     /// How many observations were ever added (the prototype's append-only history, counted).
     pub history_len: u64,
-    memo: RefCell<ScoreMemo>,
+    pub(crate) memo: RefCell<ScoreMemo>,
 }
 
 impl PartialEq for World {
@@ -290,6 +321,7 @@ impl World {
             watched: Vec::new(),
             unsettled: Vec::new(),
             posted: Vec::new(),
+            last_posts: Vec::new(),
             batch_gen: 0,
             targets: Vec::new(),
             history_len: 0,
@@ -335,14 +367,19 @@ impl World {
                 root,
                 index: Vec::new(),
                 index_pos: FxMap::default(),
+                member: NodeBits::default(),
                 plain: Vec::new(),
                 claims: vec![root_claim],
                 node_claim: FxMap::from_iter([(root, 0)]),
                 walk: vec![0],
                 claim_log: Vec::new(),
+                claim_log_anchors: FlatPoints::new(charter.dim()),
                 integrated: Vec::new(),
                 integrated_ids: FxSet::default(),
+                integrated_points: FlatPoints::new(charter.dim()),
+                integrated_seen: FxSet::default(),
                 con_positioned: BTreeSet::new(),
+                con_positioned_fast: FxSet::default(),
                 last_stakes: Vec::new(),
             };
             t.push_index(root, true);
@@ -435,6 +472,10 @@ impl World {
             .enumerate()
             .map(|(i, &n)| (n, i))
             .collect();
+        tend.member = NodeBits::with_capacity(self.nodes.len());
+        for &n in &tend.index {
+            tend.member.insert(n);
+        }
         tend.plain = tend
             .index
             .iter()
@@ -448,6 +489,14 @@ impl World {
             .map(|(i, c)| (c.node, i))
             .collect();
         tend.integrated_ids = tend.integrated.iter().map(|(d, _)| *d).collect();
+        tend.con_positioned_fast = tend.con_positioned.iter().copied().collect();
+        tend.integrated_points.clear();
+        tend.integrated_seen.clear();
+        let integrated = std::mem::take(&mut tend.integrated);
+        for (_, p) in &integrated {
+            tend.note_integrated_point(p);
+        }
+        tend.integrated = integrated;
         tend.rebuild_walk();
         tend.claim_log = tend
             .index
@@ -455,6 +504,11 @@ impl World {
             .copied()
             .filter(|n| *n != tend.root && tend.node_claim.contains_key(n))
             .collect();
+        tend.claim_log_anchors.clear();
+        for n in &tend.claim_log {
+            let c = tend.node_claim[n];
+            tend.claim_log_anchors.push(&tend.claims[c].anchor);
+        }
         if let Some(c) = self.caches.get_mut(t) {
             c.clear();
         }
@@ -512,82 +566,7 @@ impl World {
     }
 
     pub(crate) fn invalidate_scores(&self) {
-        let mut m = self.memo.borrow_mut();
-        m.value.clear();
-        m.in_progress.clear();
-    }
-
-    /// Net score of a node (see the module docs for the recursion and its cycle guard).
-    pub fn net_score(&self, start: NodeIdx) -> f64 {
-        let mut memo = self.memo.borrow_mut();
-        let n = self.nodes.len();
-        if memo.value.len() != n {
-            memo.value = vec![None; n];
-            memo.in_progress = vec![false; n];
-        }
-        if let Some(v) = memo.value[start] {
-            return v;
-        }
-        // Iterative form of the recursion (trees can be thousands deep). A frame walks the pro
-        // children, then the con children, summing left to right from 0 as Python's `sum` does.
-        struct Frame {
-            node: NodeIdx,
-            next: usize,
-            pro_sum: f64,
-            con_sum: f64,
-        }
-        let mut stack = vec![Frame {
-            node: start,
-            next: 0,
-            pro_sum: 0.0,
-            con_sum: 0.0,
-        }];
-        memo.in_progress[start] = true;
-        let mut returned: Option<f64> = None;
-        while let Some(top) = stack.last_mut() {
-            let node = &self.nodes[top.node];
-            let n_pro = node.pro.len();
-            if let Some(v) = returned.take() {
-                if top.next - 1 < n_pro {
-                    top.pro_sum += v;
-                } else {
-                    top.con_sum += v;
-                }
-            }
-            if top.next < n_pro + node.con.len() {
-                let child = if top.next < n_pro {
-                    node.pro[top.next]
-                } else {
-                    node.con[top.next - n_pro]
-                };
-                top.next += 1;
-                if let Some(v) = memo.value[child] {
-                    returned = Some(v);
-                } else if memo.in_progress[child] {
-                    returned = Some(0.0);
-                } else {
-                    memo.in_progress[child] = true;
-                    stack.push(Frame {
-                        node: child,
-                        next: 0,
-                        pro_sum: 0.0,
-                        con_sum: 0.0,
-                    });
-                }
-                continue;
-            }
-            let mut direct = 0.0;
-            for s in &node.stakes {
-                direct += s.weight;
-            }
-            let v = direct + top.pro_sum - top.con_sum;
-            let idx = top.node;
-            memo.value[idx] = Some(v);
-            memo.in_progress[idx] = false;
-            stack.pop();
-            returned = Some(v);
-        }
-        returned.unwrap_or(0.0)
+        self.memo.borrow_mut().invalidate();
     }
 
     /// Root score of every tendency, in charter order.
