@@ -48,11 +48,15 @@ proptest! {
         if dup {
             shuffled.push(bundles[0].clone());
         }
-        let mut w1 = World::charter_v1();
-        replay(&mut w1, &merge_bundles(&bundles).unwrap()).unwrap();
-        let mut w2 = World::charter_v1();
-        replay(&mut w2, &merge_bundles(&shuffled).unwrap()).unwrap();
-        prop_assert_eq!(w1.hash(), w2.hash());
+        // Independent solvers' bundles can conflict (two solvers place one observation under
+        // different parents, and together the links would close a cycle): replay refuses that
+        // with an error. The property is that the outcome, world or error, is the same in any
+        // order (found by this test: the committed regression file replays that case).
+        let outcome = |bundles: &[Bundle]| {
+            let mut w = World::charter_v1();
+            replay(&mut w, &merge_bundles(bundles).unwrap()).map(|_| w.hash()).map_err(|e| e.to_string())
+        };
+        prop_assert_eq!(outcome(&bundles), outcome(&shuffled));
     }
 
     /// Replaying a solver's bundle onto its base world rebuilds the solver's world exactly, and
