@@ -192,8 +192,11 @@ pub fn run(args: &LlmArgs) -> anyhow::Result<()> {
 async fn chat(args: &ChatArgs) -> anyhow::Result<()> {
     let prompt = if args.prompt == "-" {
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::Read::take(std::io::stdin().lock(), 1 << 20), &mut text)
-            .context("cannot read the prompt from stdin")?;
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::io::stdin().lock(), 1 << 20),
+            &mut text,
+        )
+        .context("cannot read the prompt from stdin")?;
         text
     } else {
         args.prompt.clone()

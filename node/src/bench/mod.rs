@@ -11,6 +11,7 @@ mod epoch;
 mod gossip;
 mod gossip_probe;
 mod jepa;
+mod llm;
 mod report;
 mod shard_fetch;
 mod shards;
@@ -48,6 +49,9 @@ pub enum BenchCommand {
     /// World-model substrate: training throughput on 1k and 10k-turn streams in tasks of ≤256
     /// turns, the scaling exponent, and (with --prototype PATH) the ratio to the Python prototype.
     Substrate(substrate::SubstrateBench),
+    /// Embedded language model: tokens/s and time to first token called directly (baseline)
+    /// against the same requests over the node's OpenAI-compatible endpoint.
+    Llm(llm::LlmBench),
     /// Contract suite: protocol rounds on the embedded EVM (baseline) against anvil over JSON-RPC.
     Chain(chain::ChainBench),
     /// One training epoch with N solvers: wall and CPU time per phase, fitted exponent over N.
@@ -76,6 +80,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Jepa(b) => b.run()?,
         BenchCommand::Substrate(b) => b.run()?,
         BenchCommand::Chain(b) => b.run()?,
+        BenchCommand::Llm(b) => b.run()?,
         BenchCommand::Shards(b) => b.run()?,
         BenchCommand::Epoch(b) => b.run()?,
     };
