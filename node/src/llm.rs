@@ -18,6 +18,7 @@ use clap::{Args, Subcommand, ValueEnum};
 /// Flags of `autonet llm`.
 #[derive(Debug, Args)]
 pub struct LlmArgs {
+    /// What to do.
     #[command(subcommand)]
     pub command: LlmCommand,
 }
@@ -76,6 +77,7 @@ pub struct ProviderArgs {
 /// Flags of `autonet llm chat`.
 #[derive(Debug, Args)]
 pub struct ChatArgs {
+    /// The provider that answers.
     #[command(flatten)]
     pub provider: ProviderArgs,
     /// A system message before the question.
@@ -101,6 +103,7 @@ pub struct ChatArgs {
 /// Flags of `autonet llm serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// The provider behind the endpoint.
     #[command(flatten)]
     pub provider: ProviderArgs,
     /// Address to listen on.
@@ -192,8 +195,11 @@ pub fn run(args: &LlmArgs) -> anyhow::Result<()> {
 async fn chat(args: &ChatArgs) -> anyhow::Result<()> {
     let prompt = if args.prompt == "-" {
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::Read::take(std::io::stdin().lock(), 1 << 20), &mut text)
-            .context("cannot read the prompt from stdin")?;
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::io::stdin().lock(), 1 << 20),
+            &mut text,
+        )
+        .context("cannot read the prompt from stdin")?;
         text
     } else {
         args.prompt.clone()
