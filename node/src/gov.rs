@@ -18,7 +18,7 @@ use autonet_contracts::governance::{Proposal, ProposalStatus, keys};
 use autonet_contracts::{Contracts, RpcChain};
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::chain::{RoleArgs, RpcArgs};
+use crate::chain::{KeyOpts, RpcArgs};
 use crate::config::Config;
 
 /// `autonet gov`.
@@ -46,6 +46,26 @@ pub enum GovAction {
     Delegate(DelegateArgs),
 }
 
+/// The chain, the Governor and the signing key of the subcommands that send a transaction. Any
+/// key may sign (`--role deployer` included), unlike the staked-role commands' `RoleArgs`.
+#[derive(Debug, Args)]
+pub struct SignerArgs {
+    /// The chain to send to.
+    #[command(flatten)]
+    pub rpc: RpcArgs,
+    /// Governor address, the discovery root (needed here or as `chain.governor`).
+    #[arg(long, env = "AUTONET_GOVERNOR")]
+    pub governor: Option<Address>,
+    /// The signing keystore and its password.
+    #[command(flatten)]
+    pub key: KeyOpts,
+    /// Print the result as one JSON object: propose, queue and execute the proposal's status
+    /// (as `gov status --json`); vote `{"id", "voter", "weight"}`; delegate `{"address",
+    /// "delegate"}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// What a proposal sets (exactly one).
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false)]
@@ -69,7 +89,7 @@ pub struct Setting {
 pub struct ProposeArgs {
     /// The chain, Governor and proposing key.
     #[command(flatten)]
-    pub chain: RoleArgs,
+    pub chain: SignerArgs,
     /// What the proposal sets.
     #[command(flatten)]
     pub setting: Setting,
@@ -102,7 +122,7 @@ pub struct VoteArgs {
     pub support: Support,
     /// The chain, Governor and voting key.
     #[command(flatten)]
-    pub chain: RoleArgs,
+    pub chain: SignerArgs,
 }
 
 /// `autonet gov queue|execute`.
@@ -112,7 +132,7 @@ pub struct IdArgs {
     pub id: String,
     /// The chain, Governor and sending key.
     #[command(flatten)]
-    pub chain: RoleArgs,
+    pub chain: SignerArgs,
 }
 
 /// `autonet gov status`.
@@ -140,13 +160,13 @@ pub struct DelegateArgs {
     pub to: Option<Address>,
     /// The chain, Governor and REP holder's key.
     #[command(flatten)]
-    pub chain: RoleArgs,
+    pub chain: SignerArgs,
 }
 
 impl GovArgs {
     /// The chain flags of the subcommand (laid over the config by `config::flags`).
-    pub fn chain_flags(&self) -> (&RpcArgs, Option<Address>, Option<&crate::chain::KeyOpts>) {
-        fn role(r: &RoleArgs) -> (&RpcArgs, Option<Address>, Option<&crate::chain::KeyOpts>) {
+    pub fn chain_flags(&self) -> (&RpcArgs, Option<Address>, Option<&KeyOpts>) {
+        fn role(r: &SignerArgs) -> (&RpcArgs, Option<Address>, Option<&KeyOpts>) {
             (&r.rpc, r.governor, Some(&r.key))
         }
         match &self.action {
@@ -242,9 +262,9 @@ pub fn run(config: &Config, args: &GovArgs) -> anyhow::Result<()> {
 
 async fn signer(
     config: &Config,
-    chain: &RoleArgs,
+    chain: &SignerArgs,
 ) -> anyhow::Result<(Contracts<RpcChain>, Address)> {
-    crate::chain::suite(&config.data_dir, &config.chain, &chain.key.role).await
+    crate::chain::suite(&config.data_dir, &config.chain, chain.key.role.name()).await
 }
 
 async fn propose(config: &Config, a: &ProposeArgs) -> anyhow::Result<()> {

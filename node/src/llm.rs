@@ -18,6 +18,7 @@ use clap::{Args, Subcommand, ValueEnum};
 /// Flags of `autonet llm`.
 #[derive(Debug, Args)]
 pub struct LlmArgs {
+    /// What to do.
     #[command(subcommand)]
     pub command: LlmCommand,
 }
@@ -76,6 +77,7 @@ pub struct ProviderArgs {
 /// Flags of `autonet llm chat`.
 #[derive(Debug, Args)]
 pub struct ChatArgs {
+    /// The provider that answers.
     #[command(flatten)]
     pub provider: ProviderArgs,
     /// A system message before the question.
@@ -101,6 +103,7 @@ pub struct ChatArgs {
 /// Flags of `autonet llm serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// The provider behind the endpoint.
     #[command(flatten)]
     pub provider: ProviderArgs,
     /// Address to listen on.

@@ -57,6 +57,13 @@ impl Embedded {
     pub fn load(path: &Path, limits: Limits) -> Result<Self, LlmError> {
         let missing =
             |e: &dyn std::fmt::Display| LlmError::ModelMissing(format!("{}: {e}", path.display()));
+        // Said plainly: an explicit path that is no file is the usual mistake (a typo, a folder).
+        if !path.is_file() {
+            return Err(LlmError::ModelMissing(format!(
+                "{} is not a file",
+                path.display()
+            )));
+        }
         let mut file = std::fs::File::open(path).map_err(|e| missing(&e))?;
         let content = gguf_file::Content::read(&mut file).map_err(|e| missing(&e))?;
         let tokenizer = GgufTokenizer::from_gguf(&content)?;

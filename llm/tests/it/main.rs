@@ -1,5 +1,6 @@
 //! Integration tests of the providers: the embedded model for real, the OpenAI-compatible
 //! endpoint served over it and read back by the HTTP provider, and hostile remote servers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod embedded;
 mod hostile;

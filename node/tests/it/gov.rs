@@ -38,9 +38,12 @@ impl Net {
         cmd
     }
 
+    /// `--json` output, checked against the command's schema (`gov-status` for the commands
+    /// that print a proposal's status).
     fn json(&self, args: &[&str], signs: bool) -> serde_json::Value {
         let mut cmd = self.gov(args, signs);
-        serde_json::from_str(&stdout(&run_ok(cmd.arg("--json")))).unwrap()
+        let text = stdout(&run_ok(cmd.arg("--json")));
+        crate::schema::parse_and_check(schema_name(args), &text)
     }
 
     async fn mine(&self, blocks: u64) {
@@ -56,7 +59,8 @@ impl Net {
         let id = proposed["id"].as_str().unwrap().to_owned();
         assert_eq!(proposed["state"], "pending", "{proposed}");
         self.mine(2).await;
-        self.json(&["gov", "vote", &id], true);
+        let voted = self.json(&["gov", "vote", &id], true);
+        assert_eq!(voted["id"], id.as_str(), "{voted}");
         self.mine(51).await;
         let queued = self.json(&["gov", "queue", &id], true);
         assert_eq!(queued["state"], "queued", "{queued}");
@@ -97,6 +101,17 @@ impl Net {
             .arg(&self.pw)
             .args(extra);
         cmd
+    }
+}
+
+/// The schema of `autonet <args> --json` (docs/json/README.md).
+fn schema_name(args: &[&str]) -> &'static str {
+    match args {
+        ["integrity", ..] => "integrity",
+        ["gov", "vote", ..] => "gov-vote",
+        ["gov", "delegate", ..] => "gov-delegate",
+        ["gov", "propose" | "queue" | "execute" | "status", ..] => "gov-status",
+        _ => panic!("no schema for {args:?}"),
     }
 }
 
@@ -206,7 +221,8 @@ async fn governance_publishes_the_fingerprint_nodes_check() {
         &mut net.gov(&["gov", "vote", early["id"].as_str().unwrap()], true),
         "no REP voting power",
     );
-    run_ok(&mut net.gov(&["gov", "delegate"], true));
+    let delegated = net.json(&["gov", "delegate"], true);
+    assert_eq!(delegated["address"], delegated["delegate"], "{delegated}");
     net.mine(1).await;
 
     // Governance publishes another build's fingerprint: this node refuses its staked role.
@@ -216,6 +232,12 @@ async fn governance_publishes_the_fingerprint_nodes_check() {
     let out = net.gov(&["integrity"], false).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("mismatch"), "{}", stdout(&out));
+    // With --json the report still comes, on stdout, before the failing exit status.
+    let out = net.gov(&["integrity", "--json"], false).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let mismatch = crate::schema::parse_and_check("integrity", &stdout(&out));
+    assert_eq!(mismatch["status"], "mismatch", "{mismatch}");
+    assert_eq!(mismatch["on_chain"], other.as_str(), "{mismatch}");
     let refused = net.join(&[]).output().unwrap();
     assert_eq!(refused.status.code(), Some(1));
     let err = crate::stderr(&refused);

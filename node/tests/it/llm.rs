@@ -30,7 +30,7 @@ fn chat_answers_with_the_embedded_model_as_json() {
         "8",
         "What is the capital of France? One word.",
     ]));
-    let json: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let json = crate::schema::parse_and_check("llm-chat", &stdout(&out));
     assert!(json["text"].as_str().unwrap().contains("Paris"), "{json}");
     assert!(json["completion_tokens"].as_u64().unwrap() <= 8);
     assert!(json["first_token_ms"].as_f64().unwrap() <= json["total_ms"].as_f64().unwrap());

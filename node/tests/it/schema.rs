@@ -225,7 +225,13 @@ fn check_object(
 }
 
 /// Commands whose `--json` output another command's schema documents.
-const SHARED: [(&str, &str); 2] = [("stake", "balance"), ("testnet-drive", "simulate")];
+const SHARED: [(&str, &str); 5] = [
+    ("stake", "balance"),
+    ("testnet-drive", "simulate"),
+    ("gov-propose", "gov-status"),
+    ("gov-queue", "gov-status"),
+    ("gov-execute", "gov-status"),
+];
 
 /// Outputs with `--json` that are not a command of their own.
 const EXTRA: [&str; 2] = ["bench-list", "dump-config"];
@@ -324,7 +330,7 @@ fn every_json_output_has_a_schema() {
 
 /// The quick commands' `--json` output matches its schema; the others are checked where their
 /// tests run them (chain: `chain`, `key`, `stake`, `unstake`, `balance`; `simulate`, `testnet`,
-/// `infer`, `substrate`, `model`, `keygen`: their own test files).
+/// `infer`, `substrate`, `model`, `keygen`, `gov`, `llm`: their own test files).
 #[test]
 fn quick_commands_print_json_that_matches_their_schema() {
     use crate::{autonet, run_ok, stdout};
@@ -371,6 +377,9 @@ fn quick_commands_print_json_that_matches_their_schema() {
     assert_eq!(parse_and_check("bench", &stdout(&bench))["name"], "store");
     let text = stdout(&run_ok(autonet(dir.path()).args(["keygen", "--json"])));
     parse_and_check("keygen", &text);
+    // Without a chain only the local fingerprints (the chain case: `gov`'s test).
+    let text = stdout(&run_ok(autonet(dir.path()).args(["integrity", "--json"])));
+    assert_eq!(parse_and_check("integrity", &text)["status"], "unchecked");
 }
 
 /// The checker itself: what it must refuse.
