@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::mpsc;
 
-use crate::sse::{self, Sender};
+use crate::sse;
 use crate::{
     BoxFuture, ChatRequest, ChatStream, Finish, FinishReason, Limits, LlmError, Piece, Provider,
 };
@@ -37,12 +36,7 @@ pub struct OpenAi {
 impl OpenAi {
     /// A provider for `config`.
     pub fn new(config: OpenAiConfig, limits: Limits) -> Result<Self, LlmError> {
-        if !(config.base_url.starts_with("http://") || config.base_url.starts_with("https://")) {
-            return Err(LlmError::Invalid(format!(
-                "{}: base_url must be an http(s) URL",
-                config.name
-            )));
-        }
+        sse::check_base_url(&config.name, &config.base_url)?;
         Ok(Self {
             client: sse::client(Duration::from_secs(10))?,
             config,
@@ -135,25 +129,11 @@ impl Provider for OpenAi {
             if let Some(key) = &self.config.api_key {
                 post = post.bearer_auth(key);
             }
-            let response = tokio::time::timeout(self.limits.idle, post.send())
-                .await
-                .map_err(|_| LlmError::Timeout(name.clone(), self.limits.idle))?
-                .map_err(|e| LlmError::Transport {
-                    provider: name.clone(),
-                    message: e.to_string(),
-                })?;
-            let response = sse::check_status(&name, response).await?;
-            let (tx, rx): (Sender, _) = mpsc::channel(64);
             let mut answer = Answer::default();
-            let provider = name.clone();
-            tokio::spawn(sse::pump(
-                name.clone(),
-                response,
-                self.limits.idle,
-                tx,
-                move |event| answer.on_data(&provider, &event.data),
-            ));
-            Ok(ChatStream::new(name, rx))
+            sse::start(&name, post, self.limits.idle, move |provider, data| {
+                answer.on_data(provider, data)
+            })
+            .await
         })
     }
 }

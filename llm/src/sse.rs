@@ -88,6 +88,46 @@ pub(crate) async fn pump<F>(
     }
 }
 
+/// Sends `post` (waiting at most `idle` for the response headers), checks its status, and
+/// streams its events through `on_data` (which turns each event's data into pieces) into the
+/// returned stream.
+pub(crate) async fn start<F>(
+    name: &str,
+    post: reqwest::RequestBuilder,
+    idle: Duration,
+    mut on_data: F,
+) -> Result<crate::ChatStream, LlmError>
+where
+    F: FnMut(&str, &str) -> Result<Vec<Piece>, LlmError> + Send + 'static,
+{
+    let response = tokio::time::timeout(idle, post.send())
+        .await
+        .map_err(|_| LlmError::Timeout(name.into(), idle))?
+        .map_err(|e| LlmError::Transport {
+            provider: name.into(),
+            message: e.to_string(),
+        })?;
+    let response = check_status(name, response).await?;
+    let (tx, rx): (Sender, _) = mpsc::channel(64);
+    let provider = name.to_string();
+    tokio::spawn(pump(name.into(), response, idle, tx, move |event| {
+        on_data(&provider, &event.data)
+    }));
+    Ok(crate::ChatStream::new(name, rx))
+}
+
+/// Refuses a base URL that is not http(s) (a typo such as `localhost:11434` would otherwise
+/// fail later with a less clear transport error).
+pub(crate) fn check_base_url(name: &str, url: &str) -> Result<(), LlmError> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(LlmError::Invalid(format!(
+            "{name}: base_url must be an http(s) URL"
+        )))
+    }
+}
+
 /// A JSON payload of an event, or [`LlmError::Garbage`].
 pub(crate) fn json<T: serde::de::DeserializeOwned>(
     provider: &str,
