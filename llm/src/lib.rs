@@ -11,6 +11,7 @@
 //!   llama.cpp's server, hosted APIs), streamed over server-sent events.
 //! - [`anthropic::Anthropic`]: the Anthropic Messages API, streamed.
 //! - [`Fallback`]: providers in order; the next one answers when one fails before its first piece.
+//! - [`Preambled`]: puts a preamble (the constitution's) in front of every request it forwards.
 //! - [`serve`]: the node's own OpenAI-compatible endpoint over any provider.
 //!
 //! Inputs are hostile until checked: request sizes are bounded before any work
@@ -22,6 +23,7 @@ pub mod chat;
 pub mod embedded;
 pub mod fallback;
 pub mod openai;
+pub mod preambled;
 pub mod serve;
 mod sse;
 
@@ -31,6 +33,7 @@ use std::time::Duration;
 
 pub use chat::{ChatRequest, ChatStream, Completion, Finish, FinishReason, Message, Piece, Role};
 pub use fallback::Fallback;
+pub use preambled::Preambled;
 pub use sse::client as http_client;
 
 /// What can go wrong asking a model.
