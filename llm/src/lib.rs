@@ -80,6 +80,10 @@ pub enum LlmError {
     /// The stream ended without its final piece.
     #[error("{0} stopped before the answer was complete")]
     Interrupted(String),
+    /// The provider has as many requests running and waiting as it takes
+    /// ([`Limits::max_queue`]); try again later.
+    #[error("{0} is busy ({1} requests running or waiting); try again later")]
+    Busy(String, usize),
     /// Every provider of a [`Fallback`] failed; the errors in order.
     #[error("every provider failed: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     AllFailed(Vec<LlmError>),
@@ -94,6 +98,9 @@ pub struct Limits {
     pub max_tokens: u32,
     /// The longest wait for the next piece before the answer is abandoned.
     pub idle: Duration,
+    /// The most requests the embedded model holds at once, running or waiting for it; more
+    /// are refused at once ([`LlmError::Busy`]) instead of queueing without bound.
+    pub max_queue: usize,
 }
 
 impl Default for Limits {
@@ -102,6 +109,7 @@ impl Default for Limits {
             max_prompt_bytes: 64 * 1024,
             max_tokens: 2048,
             idle: Duration::from_secs(120),
+            max_queue: 8,
         }
     }
 }

@@ -57,6 +57,12 @@ fn llm_error(e: &LlmError) -> Response {
             e.to_string(),
         ),
         LlmError::Timeout(..) => error(StatusCode::GATEWAY_TIMEOUT, "timeout", e.to_string()),
+        // OpenAI's clients retry a 429 with backoff, which is what a busy model wants.
+        LlmError::Busy(..) => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_exceeded",
+            e.to_string(),
+        ),
         _ => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "provider_error",

@@ -29,6 +29,8 @@ pub struct Embedded {
     name: String,
     inner: Arc<Inner>,
     limits: Limits,
+    /// One permit per request held (running or waiting for the model).
+    queue: Arc<tokio::sync::Semaphore>,
 }
 
 struct Inner {
@@ -84,6 +86,7 @@ impl Embedded {
                 tokenizer,
                 context,
             }),
+            queue: Arc::new(tokio::sync::Semaphore::new(limits.max_queue.max(1))),
             limits,
         })
     }
@@ -111,9 +114,16 @@ impl Provider for Embedded {
                     self.inner.context
                 )));
             }
+            // Refused at once when full: each waiting request would hold a blocking thread.
+            let permit = Arc::clone(&self.queue)
+                .try_acquire_owned()
+                .map_err(|_| LlmError::Busy(self.name.clone(), self.limits.max_queue))?;
             let (tx, rx) = mpsc::channel(64);
             let inner = Arc::clone(&self.inner);
-            tokio::task::spawn_blocking(move || generate::run(&inner, &prompt, &request, &tx));
+            tokio::task::spawn_blocking(move || {
+                generate::run(&inner, &prompt, &request, &tx);
+                drop(permit);
+            });
             Ok(ChatStream::new(self.name.clone(), rx))
         })
     }

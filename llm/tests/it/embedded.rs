@@ -126,3 +126,43 @@ async fn a_dropped_stream_frees_the_model_for_the_next_request() {
         answer.finish.completion_tokens
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_queue_refuses_at_once_and_frees_when_a_request_ends() {
+    let Ok(path) = autonet_llm::embedded::locate() else {
+        return;
+    };
+    let limits = autonet_llm::Limits {
+        max_queue: 1,
+        ..autonet_llm::Limits::default()
+    };
+    let model = autonet_llm::embedded::Embedded::load(&path, limits).unwrap();
+    let mut long = model
+        .chat(ChatRequest::new(
+            vec![Message::user("Write a long story.")],
+            2000,
+        ))
+        .await
+        .unwrap();
+    let _ = long.next().await;
+    match model.chat(question(4)).await {
+        Err(LlmError::Busy(_, 1)) => {}
+        other => panic!("a second request while the queue is full: {other:?}"),
+    }
+    drop(long);
+    // The abandoned generation stops at its next token and gives its place back.
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        loop {
+            match model.chat(question(4)).await {
+                Ok(stream) => break stream.collect().await.unwrap(),
+                Err(LlmError::Busy(..)) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    })
+    .await
+    .expect("the place in the queue was never given back");
+    assert!(answer.finish.completion_tokens <= 4);
+}

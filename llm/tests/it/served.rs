@@ -151,3 +151,42 @@ async fn models_lists_the_served_model() {
         .unwrap();
     assert_eq!(json["data"][0]["id"], "smollm2");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_model_answers_429_so_clients_back_off() {
+    let Ok(path) = autonet_llm::embedded::locate() else {
+        return;
+    };
+    let limits = Limits {
+        max_queue: 1,
+        ..Limits::default()
+    };
+    let model = std::sync::Arc::new(autonet_llm::embedded::Embedded::load(&path, limits).unwrap());
+    let endpoint = Endpoint {
+        provider: model.clone(),
+        model: "smollm2".into(),
+        token: None,
+        max_body: 64 * 1024,
+        default_max_tokens: 16,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(endpoint)).await });
+    let mut long = model
+        .chat(ChatRequest::new(
+            vec![Message::user("Write a long story.")],
+            2000,
+        ))
+        .await
+        .unwrap();
+    let _ = long.next().await;
+    match client(format!("http://{addr}/v1"), None)
+        .chat(ChatRequest::new(vec![Message::user("hi")], 2))
+        .await
+    {
+        Err(LlmError::Status {
+            status: 429, body, ..
+        }) => assert!(body.contains("busy"), "{body}"),
+        other => panic!("expected 429, got {other:?}"),
+    }
+}
