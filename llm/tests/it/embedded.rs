@@ -129,14 +129,9 @@ async fn a_dropped_stream_frees_the_model_for_the_next_request() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_queue_refuses_at_once_and_frees_when_a_request_ends() {
-    let Ok(path) = autonet_llm::embedded::locate() else {
+    let Some(model) = crate::model_with_queue(1) else {
         return;
     };
-    let limits = autonet_llm::Limits {
-        max_queue: 1,
-        ..autonet_llm::Limits::default()
-    };
-    let model = autonet_llm::embedded::Embedded::load(&path, limits).unwrap();
     let mut long = model
         .chat(ChatRequest::new(
             vec![Message::user("Write a long story.")],

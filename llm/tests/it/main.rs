@@ -25,3 +25,19 @@ pub fn model() -> Option<Arc<Embedded>> {
         })
         .clone()
 }
+
+/// A model of its own (not the shared one) holding at most `max_queue` requests; None (skip)
+/// without the model file.
+pub fn model_with_queue(max_queue: usize) -> Option<Embedded> {
+    let path = autonet_llm::embedded::locate().ok()?;
+    Some(
+        Embedded::load(
+            &path,
+            Limits {
+                max_queue,
+                ..Limits::default()
+            },
+        )
+        .unwrap(),
+    )
+}

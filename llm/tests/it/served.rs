@@ -5,9 +5,13 @@ use autonet_llm::serve::{Endpoint, router};
 use autonet_llm::{ChatRequest, Limits, LlmError, Message, Provider};
 
 async fn start(token: Option<&str>) -> Option<String> {
-    let model = crate::model()?;
+    Some(serve(crate::model()?, token).await)
+}
+
+/// Serves `provider` on a free loopback port; the API base URL.
+async fn serve(provider: std::sync::Arc<dyn Provider>, token: Option<&str>) -> String {
     let endpoint = Endpoint {
-        provider: model,
+        provider,
         model: "smollm2".into(),
         token: token.map(String::from),
         max_body: 64 * 1024,
@@ -16,7 +20,7 @@ async fn start(token: Option<&str>) -> Option<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(endpoint)).await });
-    Some(format!("http://{addr}/v1"))
+    format!("http://{addr}/v1")
 }
 
 fn client(base_url: String, api_key: Option<&str>) -> OpenAi {
@@ -154,24 +158,11 @@ async fn models_lists_the_served_model() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_busy_model_answers_429_so_clients_back_off() {
-    let Ok(path) = autonet_llm::embedded::locate() else {
+    let Some(model) = crate::model_with_queue(1) else {
         return;
     };
-    let limits = Limits {
-        max_queue: 1,
-        ..Limits::default()
-    };
-    let model = std::sync::Arc::new(autonet_llm::embedded::Embedded::load(&path, limits).unwrap());
-    let endpoint = Endpoint {
-        provider: model.clone(),
-        model: "smollm2".into(),
-        token: None,
-        max_body: 64 * 1024,
-        default_max_tokens: 16,
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(endpoint)).await });
+    let model = std::sync::Arc::new(model);
+    let base = serve(model.clone(), None).await;
     let mut long = model
         .chat(ChatRequest::new(
             vec![Message::user("Write a long story.")],
@@ -180,7 +171,7 @@ async fn a_busy_model_answers_429_so_clients_back_off() {
         .await
         .unwrap();
     let _ = long.next().await;
-    match client(format!("http://{addr}/v1"), None)
+    match client(base, None)
         .chat(ChatRequest::new(vec![Message::user("hi")], 2))
         .await
     {
