@@ -123,22 +123,9 @@ fn keystore_deploy_info_stake_unstake_balance_claim() {
     let solver: alloy::primitives::Address =
         made.split_whitespace().nth(3).unwrap().parse().unwrap();
     rt.block_on(async {
-        use autonet_contracts::{Chain, RpcChain, RpcConfig, discover, pending::PendingStore};
+        use autonet_contracts::Chain;
         anvil.fund(&[solver]).await.unwrap();
-        let key = alloy::signers::local::PrivateKeySigner::decrypt_keystore(
-            data.join("keys/deployer.json"),
-            "correct horse",
-        )
-        .unwrap();
-        let chain = RpcChain::connect(
-            &url,
-            vec![key],
-            PendingStore::in_memory(),
-            RpcConfig::default(),
-        )
-        .await
-        .unwrap();
-        let c = discover(chain, governor.parse().unwrap()).await.unwrap();
+        let c = crate::deployer_suite(data, "correct horse", &url, &governor).await;
         c.transfer_atn(
             deployer,
             solver,

@@ -10,8 +10,7 @@ use std::process::{Command, Stdio};
 use alloy::primitives::{Address, U256};
 use autonet_contracts::anvil::{AnvilProcess, default_binary};
 use autonet_contracts::bindings::RepToken;
-use autonet_contracts::pending::PendingStore;
-use autonet_contracts::{ATN, Backend, Contracts, RpcChain, RpcConfig, discover};
+use autonet_contracts::{ATN, Backend, Contracts, RpcChain};
 
 use crate::{autonet, run_fails, run_ok, stdout};
 
@@ -132,20 +131,7 @@ async fn setup(anvil: &AnvilProcess, data: &Path) -> Net {
             .arg(&pw),
     ));
     let governor = out.trim().strip_prefix("governor: ").unwrap().to_owned();
-    let key = alloy::signers::local::PrivateKeySigner::decrypt_keystore(
-        data.join("keys/deployer.json"),
-        "pw",
-    )
-    .unwrap();
-    let rpc = RpcChain::connect(
-        &url,
-        vec![key],
-        PendingStore::in_memory(),
-        RpcConfig::default(),
-    )
-    .await
-    .unwrap();
-    let chain = discover(rpc, governor.parse().unwrap()).await.unwrap();
+    let chain = crate::deployer_suite(data, "pw", &url, &governor).await;
     // REP is minted DAO-side; here the deployer (RepToken's owner) mints itself some.
     let mint = RepToken::mintCall {
         to: deployer,

@@ -49,6 +49,31 @@ pub fn autonet(data_dir: &Path) -> Command {
     cmd
 }
 
+/// The contract suite behind `governor` on the chain at `url`, signed by the deployer key
+/// `autonet key create --role deployer` wrote into `data` (password `password`).
+pub async fn deployer_suite(
+    data: &Path,
+    password: &str,
+    url: &str,
+    governor: &str,
+) -> autonet_contracts::Contracts<autonet_contracts::RpcChain> {
+    use autonet_contracts::{RpcChain, RpcConfig, discover, pending::PendingStore};
+    let key = alloy::signers::local::PrivateKeySigner::decrypt_keystore(
+        data.join("keys/deployer.json"),
+        password,
+    )
+    .unwrap();
+    let chain = RpcChain::connect(
+        url,
+        vec![key],
+        PendingStore::in_memory(),
+        RpcConfig::default(),
+    )
+    .await
+    .unwrap();
+    discover(chain, governor.parse().unwrap()).await.unwrap()
+}
+
 /// Runs and returns the output, with both streams in the panic message on failure.
 pub fn run_ok(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("autonet runs");
