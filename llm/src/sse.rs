@@ -54,7 +54,7 @@ pub(crate) async fn pump<F>(
 {
     let mut seen = 0usize;
     let bytes = response.bytes_stream().map(move |chunk| {
-        let chunk = chunk.map_err(|e| e.to_string())?;
+        let chunk = chunk.map_err(|e| describe(&e))?;
         seen += chunk.len();
         if seen > MAX_STREAM_BYTES {
             return Err(format!("the answer exceeded {MAX_STREAM_BYTES} bytes"));
@@ -105,7 +105,7 @@ where
         .map_err(|_| LlmError::Timeout(name.into(), idle))?
         .map_err(|e| LlmError::Transport {
             provider: name.into(),
-            message: e.to_string(),
+            message: describe(&e),
         })?;
     let response = check_status(name, response).await?;
     let (tx, rx): (Sender, _) = mpsc::channel(64);
@@ -139,10 +139,21 @@ pub(crate) fn json<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// An HTTP client for remote providers: TLS through rustls on ring.
+/// An error with its causes (reqwest's own message is only "error sending request for url";
+/// the reason — refused, DNS, TLS — is in its sources).
+fn describe(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// An HTTP client for remote providers (TLS through reqwest's rustls).
 pub fn client(connect_timeout: Duration) -> Result<reqwest::Client, LlmError> {
-    // Installing the process default twice is harmless (the second call reports the first).
-    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .build()
