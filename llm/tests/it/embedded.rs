@@ -100,15 +100,7 @@ async fn oversized_and_empty_requests_are_refused_before_any_work() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dropped_stream_frees_the_model_for_the_next_request() {
     let Some(model) = crate::model() else { return };
-    let mut long = model
-        .chat(ChatRequest::new(
-            vec![Message::user("Write a long story.")],
-            2000,
-        ))
-        .await
-        .unwrap();
-    let _ = long.next().await; // generation has started
-    drop(long);
+    drop(crate::long_answer(model.as_ref()).await); // generation had started
     // The next request gets the model once the abandoned one stops at its next token.
     let answer = tokio::time::timeout(std::time::Duration::from_secs(120), async {
         model
@@ -132,14 +124,7 @@ async fn a_full_queue_refuses_at_once_and_frees_when_a_request_ends() {
     let Some(model) = crate::model_with_queue(1) else {
         return;
     };
-    let mut long = model
-        .chat(ChatRequest::new(
-            vec![Message::user("Write a long story.")],
-            2000,
-        ))
-        .await
-        .unwrap();
-    let _ = long.next().await;
+    let long = crate::long_answer(&model).await;
     match model.chat(question(4)).await {
         Err(LlmError::Busy(_, 1)) => {}
         other => panic!("a second request while the queue is full: {other:?}"),

@@ -41,3 +41,15 @@ pub fn model_with_queue(max_queue: usize) -> Option<Embedded> {
         .unwrap(),
     )
 }
+
+/// Starts a long answer on `provider` and waits for its first piece: the model is then busy
+/// until the returned stream is dropped.
+pub async fn long_answer(provider: &dyn autonet_llm::Provider) -> autonet_llm::ChatStream {
+    let request = autonet_llm::ChatRequest::new(
+        vec![autonet_llm::Message::user("Write a long story.")],
+        2000,
+    );
+    let mut stream = provider.chat(request).await.unwrap();
+    let _ = stream.next().await;
+    stream
+}

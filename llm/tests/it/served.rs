@@ -163,14 +163,7 @@ async fn a_busy_model_answers_429_so_clients_back_off() {
     };
     let model = std::sync::Arc::new(model);
     let base = serve(model.clone(), None).await;
-    let mut long = model
-        .chat(ChatRequest::new(
-            vec![Message::user("Write a long story.")],
-            2000,
-        ))
-        .await
-        .unwrap();
-    let _ = long.next().await;
+    let _busy = crate::long_answer(model.as_ref()).await;
     match client(base, None)
         .chat(ChatRequest::new(vec![Message::user("hi")], 2))
         .await
