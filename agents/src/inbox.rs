@@ -96,6 +96,11 @@ impl Inbox {
         Self::with_limit(store, MAX_PENDING)
     }
 
+    /// The store the inboxes live in (the runtime keeps its run records beside them).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
     /// The same with another per-agent limit.
     pub fn with_limit(store: Arc<Store>, limit: u64) -> Self {
         Self { store, limit }

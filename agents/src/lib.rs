@@ -11,12 +11,17 @@
 //! durably). Delivery to the agent is at least once, so messages carry ids and a redelivered id
 //! is recognised and dropped at the door ([`inbox::Posted::Duplicate`]).
 
+pub mod api;
 pub mod definition;
 pub mod events;
 pub mod inbox;
 pub mod message;
+pub mod runtime;
 pub mod tools;
 pub mod wake;
+
+/// Traces (recorded runs) live in the protocol crate: proposers verify and draw from them.
+pub use autonet_protocol::trace;
 
 pub use definition::{AgentDefinition, Mode, Step};
 pub use events::{Event, EventBus, EventType};

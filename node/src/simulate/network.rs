@@ -308,6 +308,10 @@ impl Network {
                 initial_stake: role.min_stake(),
             });
         }
+        if args.agents > 0 {
+            // Held until the agents' traces reach every proposer (`simulate::agents`).
+            board.join(super::agents::AGENTS_SEAT);
+        }
         let clock = start_clock(
             chain.clone(),
             board.clone(),

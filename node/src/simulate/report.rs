@@ -119,6 +119,9 @@ pub struct Report {
     pub total_slashed_wei: U256,
     /// Sum of `mint_wei` over all peers.
     pub total_mint_wei: U256,
+    /// `--agents`: what the agents did and which epochs trained on their traces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agents: Option<super::agents::AgentsReport>,
 }
 
 /// What a report is made of besides the chain.
@@ -281,6 +284,7 @@ pub async fn build_from<B: Backend>(
         epochs: epochs.into_iter().map(EpochReport::from).collect(),
         faults,
         payouts_unique,
+        agents: None,
     })
 }
 
@@ -323,6 +327,9 @@ impl Report {
                 s += &format!("      held-out loss: {b:.4} -> {a:.4}\n");
             }
         }
+        if let Some(a) = &self.agents {
+            s += &agents_text(a);
+        }
         s += "\npeers\n";
         s += &peer_table(&self.peers);
         s += "\nfaults\n";
@@ -340,6 +347,35 @@ impl Report {
         );
         s
     }
+}
+
+/// The agents' lines: each agent's traces, and each epoch's share of trace turns.
+fn agents_text(a: &super::agents::AgentsReport) -> String {
+    let mut s = format!("\nagents (on {})\n", a.host);
+    for line in &a.agents {
+        let output: String = line.last_output.chars().take(60).collect();
+        s += &format!(
+            "  {}  runs {}  traces {}  turns {}  tokens {}  tool calls {}  {:?}\n",
+            line.agent,
+            line.runs,
+            line.traces.len(),
+            line.turns,
+            line.tokens,
+            line.tool_calls,
+            output
+        );
+    }
+    let used: Vec<String> = a
+        .epochs
+        .iter()
+        .filter(|e| e.from_traces > 0)
+        .map(|e| format!("{} ({} of {} items)", e.epoch, e.from_traces, e.batch))
+        .collect();
+    s += &format!(
+        "  epochs trained on agent traces: {}\n",
+        if used.is_empty() { "none".to_string() } else { used.join(", ") }
+    );
+    s
 }
 
 /// The peers as a table whose columns fit their content (amounts in ATN).

@@ -489,3 +489,32 @@ fn the_log_file_gets_the_events_without_colour_codes() {
     let log = std::fs::read_to_string(rotated.join(&names[0])).unwrap();
     assert!(log.contains("configuration resolved"), "{log}");
 }
+
+/// `simulate --agents 4`: four agents on the embedded model call the node's tools over MCP;
+/// their signed traces reach the proposers, the second epoch's task batch is drawn from them,
+/// and the report lists each agent's traces and the epochs that trained on them. Skips without
+/// the embedded model (`scripts/test` installs it).
+#[test]
+fn agents_traces_train_the_substrate_in_the_same_run() {
+    if autonet_llm::embedded::locate().is_err() {
+        eprintln!("SKIP: the embedded model is not installed");
+        return;
+    }
+    let r = simulate(&["--seed", "3", "--epochs", "2", "--agents", "4", "--agent-tokens", "24", "--batch", "12", "--stall-ms", "600000"]);
+    assert_eq!(r["complete"], true, "{r:#}");
+    let agents = r["agents"]["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 4, "{r:#}");
+    for a in agents {
+        assert_eq!(a["runs"], 1, "{a:#}");
+        assert_eq!(a["traces"].as_array().unwrap().len(), 1, "{a:#}");
+        assert_eq!(a["tool_calls"], 1, "one MCP tool call each: {a:#}");
+        assert!(a["tokens"].as_u64().unwrap() > 0, "{a:#}");
+    }
+    let epochs = r["agents"]["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 2, "{r:#}");
+    // Epoch 1's task is built before the agents ran; epoch 2 draws from the live pool alone.
+    let second = &epochs[1];
+    assert_eq!(second["epoch"], 2);
+    assert_eq!(second["from_traces"], second["batch"], "{r:#}");
+    assert!(second["batch"].as_u64().unwrap() > 0);
+}

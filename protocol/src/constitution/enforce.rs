@@ -36,8 +36,12 @@ pub enum ActionKind {
     ServeInference,
     /// Hand a task to another agent.
     Delegate,
-    /// Pay ATN (stake, payment, sponsorship).
+    /// Pay ATN (stake, payment, sponsorship), or spend an agent's model budget.
     Spend,
+    /// Call a tool on an agent's behalf.
+    UseTool,
+    /// Send a message to another agent.
+    Message,
 }
 
 /// An action about to run.

@@ -1,0 +1,149 @@
+//! `autonet agent serve`: a node's agent runtime as a long-running process — the agents kept in
+//! its data dir (restored at start, so a crash loses none), the embedded model (or configured
+//! providers) with the constitution's preamble and guard, the node's built-in tools and any MCP
+//! servers given, and the agent API (WebSocket) that `autonet agent …` and `autonet agents`
+//! talk to.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use autonet_agents::api::ws::{Access, router};
+use autonet_agents::mcp::McpTools;
+use autonet_agents::runtime::{Providers, Runtime, RuntimeConfig, RuntimeDeps};
+use autonet_agents::{AgentDefinition, ToolBox};
+use clap::Args;
+
+use crate::config::Config;
+
+/// Flags of `autonet agent serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where the agent API listens (WebSocket at ws://ADDR/ws). Loopback by default; another
+    /// address needs --token-file.
+    #[arg(long, env = "AUTONET_AGENT_LISTEN", default_value = "127.0.0.1:7700")]
+    pub listen: SocketAddr,
+    /// File whose first line is the owner's token (full scope); clients send it as
+    /// `Authorization: Bearer <token>` or `?token=`.
+    #[arg(long, env = "AUTONET_AGENT_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// A token scoped to one agent's subtree: `AGENT=FILE` (repeatable).
+    #[arg(long = "scoped-token", value_name = "AGENT=FILE")]
+    pub scoped_tokens: Vec<String>,
+    /// Agent definitions (TOML files) to register at start, besides those kept in the store.
+    #[arg(long = "agent", value_name = "FILE")]
+    pub agents: Vec<PathBuf>,
+    /// Activate the agents given with --agent (their schedules and inbox triggers run them).
+    #[arg(long)]
+    pub activate: bool,
+    /// An MCP server over streamable HTTP whose tools agents may use (repeatable).
+    #[arg(long = "mcp-http", value_name = "URL")]
+    pub mcp_http: Vec<String>,
+    /// An MCP server started as a child process (stdio): the command and its arguments,
+    /// space-separated (repeatable).
+    #[arg(long = "mcp-stdio", value_name = "COMMAND")]
+    pub mcp_stdio: Vec<String>,
+    /// The most tokens one model turn may generate.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=8192))]
+    pub max_tokens: u32,
+    /// The most seconds one tool call may take.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub tool_timeout: u64,
+}
+
+fn first_line(path: &std::path::Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the token file {}", path.display()))?;
+    let token = text.lines().next().unwrap_or_default().trim().to_string();
+    if token.is_empty() {
+        bail!("the token file {} is empty", path.display());
+    }
+    Ok(token)
+}
+
+fn access(args: &ServeArgs) -> anyhow::Result<Access> {
+    let owner_token = args.token_file.as_deref().map(first_line).transpose()?;
+    if owner_token.is_none() && !args.listen.ip().is_loopback() {
+        bail!("--listen {} is not a loopback address: give --token-file so only the owner can drive the agents", args.listen);
+    }
+    let mut scoped = BTreeMap::new();
+    for spec in &args.scoped_tokens {
+        let (agent, file) = spec.split_once('=').with_context(|| format!("--scoped-token {spec:?}: expected AGENT=FILE"))?;
+        scoped.insert(first_line(std::path::Path::new(file))?, agent.to_string());
+    }
+    if owner_token.is_none() && !scoped.is_empty() {
+        bail!("--scoped-token needs --token-file (without an owner token every session has full scope)");
+    }
+    Ok(Access { owner_token, scoped })
+}
+
+/// The agent store file in the data dir.
+pub const AGENT_STORE: &str = "agents.redb";
+
+/// Starts the runtime with the node's tools and model; restores the kept agents.
+pub async fn start_runtime(args: &ServeArgs, config: &Config) -> anyhow::Result<Runtime> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let store_path = config.data_dir.join(AGENT_STORE);
+    let store = Arc::new(
+        autonet_store::Store::open(&store_path).with_context(|| format!("cannot open the agent store {}", store_path.display()))?,
+    );
+    let identity = crate::identity::load_or_create(&config.data_dir)?;
+    let key = identity.p2p_keypair()?;
+    let mut tools = ToolBox::new(Duration::from_secs(args.tool_timeout));
+    for url in &args.mcp_http {
+        let mcp = McpTools::http(url, None).await.with_context(|| format!("cannot reach the MCP server {url}"))?;
+        tools.add(Arc::new(mcp));
+    }
+    for command in &args.mcp_stdio {
+        let mut words = command.split_whitespace();
+        let program = words.next().context("--mcp-stdio needs a command")?;
+        let rest: Vec<String> = words.map(str::to_string).collect();
+        let mcp = McpTools::stdio(program, &rest, &[]).await.with_context(|| format!("cannot start the MCP server {command:?}"))?;
+        tools.add(Arc::new(mcp));
+    }
+    let provider = super::setup::embedded(autonet_llm::Limits::default())?;
+    let runtime = Runtime::start(RuntimeDeps {
+        store,
+        providers: Providers::single(provider),
+        tools,
+        key,
+        guard: Some(Arc::new(super::ConstitutionGuard::shipped()?)),
+        outbound: None,
+        preamble: Some(super::setup::preamble()?),
+        config: RuntimeConfig { max_tokens_per_turn: args.max_tokens, ..RuntimeConfig::default() },
+    })
+    .await?;
+    let restored = runtime.restore().await?;
+    for path in &args.agents {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let def = AgentDefinition::from_toml(&text).with_context(|| format!("{}", path.display()))?;
+        let id = def.id.clone();
+        if !restored.contains(&id) {
+            runtime.register(def).await?;
+        }
+        if args.activate {
+            runtime.activate(&id)?;
+        }
+    }
+    Ok(runtime)
+}
+
+/// Runs `autonet agent serve` until Ctrl-C.
+pub async fn serve(args: &ServeArgs, config: &Config) -> anyhow::Result<()> {
+    let access = access(args)?;
+    let runtime = start_runtime(args, config).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let bound = listener.local_addr()?;
+    // Stderr: a supervisor reads the address from here; stdout stays free.
+    eprintln!("agent API: ws://{bound}/ws ({} agents)", runtime.list().len());
+    tokio::select! {
+        served = axum::serve(listener, router(runtime.clone(), access)) => served.context("the agent API stopped")?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    runtime.shutdown();
+    Ok(())
+}
