@@ -11,13 +11,16 @@
 //! durably). Delivery to the agent is at least once, so messages carry ids and a redelivered id
 //! is recognised and dropped at the door ([`inbox::Posted::Duplicate`]).
 
+pub mod builtin;
 pub mod definition;
 pub mod events;
 pub mod inbox;
+pub mod mcp;
 pub mod message;
 pub mod tools;
 pub mod wake;
 
+pub use builtin::{BuiltinTools, NodeApi};
 pub use definition::{AgentDefinition, Mode, Step};
 pub use events::{Event, EventBus, EventType};
 pub use tools::{ToolBox, ToolError, ToolOutput, ToolSource, ToolSpec};

@@ -222,6 +222,10 @@ pub enum Command {
     /// The world-model substrate: train on a turn stream (`replay`), synthetic streams (`sample`).
     Substrate(crate::substrate::SubstrateArgs),
 
+    /// Agents: `mcp` serves the node's built-in tools (infer, model status, balance, post
+    /// message, delegate, submit trace) to MCP clients over stdio or streamable HTTP.
+    Agent(crate::agent::AgentArgs),
+
     /// Language models for agents: `chat` asks one (the embedded SmolLM2 by default: no
     /// network, key or GPU), `serve` offers one as an OpenAI-compatible API.
     Llm(crate::llm::LlmArgs),

@@ -40,6 +40,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod agent;
 pub mod bench;
 pub mod chain;
 pub mod cli;
