@@ -268,11 +268,16 @@ impl McpTools {
         &self.server
     }
 
-    fn detail(&self) -> String {
-        self.diagnostics
-            .as_ref()
-            .map(|d| d.describe())
-            .unwrap_or_default()
+    /// What a stdio server did, once it has had a moment to exit (a closed connection
+    /// usually means it is exiting).
+    async fn detail(&self) -> String {
+        match &self.diagnostics {
+            Some(d) => {
+                d.settle(Duration::from_secs(2)).await;
+                d.describe()
+            }
+            None => String::new(),
+        }
     }
 
     async fn call_inner(
@@ -320,7 +325,7 @@ impl McpTools {
                     "the server {}: {}{}",
                     self.server,
                     brief(error_chain(&e)),
-                    self.detail()
+                    self.detail().await
                 ),
             }),
         }
