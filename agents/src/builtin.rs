@@ -73,25 +73,57 @@ pub fn specs() -> Vec<ToolSpec> {
     };
     let name_pattern = "^[A-Za-z0-9._:-]+$";
     vec![
-        spec("infer", "Ask the node's local model (the world-model substrate) a question; answers JSON.",
-            schema(json!({"query": text_prop("The question or text to evaluate.", MAX_TEXT_BYTES)}), &["query"])),
-        spec("model_status", "What this node knows of the latest model (kind, hash, size).", schema(json!({}), &[])),
-        spec("balance", "This node's ATN balance, stake and claimable rewards on the chain.", schema(json!({}), &[])),
-        spec("post_message", "Post a message to an agent's inbox (an agent id on this node).",
-            schema(json!({
-                "to": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_BYTES, "pattern": name_pattern,
-                       "description": "The agent id."},
-                "text": text_prop("The message.", MAX_TEXT_BYTES),
-                "priority": {"type": "string", "enum": ["low", "normal", "high", "urgent"], "default": "normal",
-                             "description": "high and urgent wake an idle agent."}
-            }), &["to", "text"])),
-        spec("delegate", "Delegate a task to an agent (by id) or to one found by capability; the result arrives in your inbox.",
-            schema(json!({
-                "target": text_prop("An agent id, or a capability to find an agent by.", MAX_TARGET_BYTES),
-                "task": text_prop("What to do.", MAX_TEXT_BYTES)
-            }), &["target", "task"])),
-        spec("submit_trace", "Submit an execution trace (text) to train the network.",
-            schema(json!({"text": text_prop("The trace.", MAX_TRACE_BYTES)}), &["text"])),
+        spec(
+            "infer",
+            "Ask the node's local model (the world-model substrate) a question; answers JSON.",
+            schema(
+                json!({"query": text_prop("The question or text to evaluate.", MAX_TEXT_BYTES)}),
+                &["query"],
+            ),
+        ),
+        spec(
+            "model_status",
+            "What this node knows of the latest model (kind, hash, size).",
+            schema(json!({}), &[]),
+        ),
+        spec(
+            "balance",
+            "This node's ATN balance, stake and claimable rewards on the chain.",
+            schema(json!({}), &[]),
+        ),
+        spec(
+            "post_message",
+            "Post a message to an agent's inbox (an agent id on this node).",
+            schema(
+                json!({
+                    "to": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_BYTES, "pattern": name_pattern,
+                           "description": "The agent id."},
+                    "text": text_prop("The message.", MAX_TEXT_BYTES),
+                    "priority": {"type": "string", "enum": ["low", "normal", "high", "urgent"], "default": "normal",
+                                 "description": "high and urgent wake an idle agent."}
+                }),
+                &["to", "text"],
+            ),
+        ),
+        spec(
+            "delegate",
+            "Delegate a task to an agent (by id) or to one found by capability; the result arrives in your inbox.",
+            schema(
+                json!({
+                    "target": text_prop("An agent id, or a capability to find an agent by.", MAX_TARGET_BYTES),
+                    "task": text_prop("What to do.", MAX_TEXT_BYTES)
+                }),
+                &["target", "task"],
+            ),
+        ),
+        spec(
+            "submit_trace",
+            "Submit an execution trace (text) to train the network.",
+            schema(
+                json!({"text": text_prop("The trace.", MAX_TRACE_BYTES)}),
+                &["text"],
+            ),
+        ),
     ]
 }
 
@@ -108,7 +140,10 @@ impl<'a> Args<'a> {
         };
         if let Some(extra) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
             let extra: String = extra.chars().take(64).collect();
-            return Err(bad(tool, format!("unknown argument {extra:?} (takes {allowed:?})")));
+            return Err(bad(
+                tool,
+                format!("unknown argument {extra:?} (takes {allowed:?})"),
+            ));
         }
         Ok(Args { tool, map })
     }
@@ -117,7 +152,9 @@ impl<'a> Args<'a> {
     fn text(&self, key: &str, max: usize) -> Result<&str, ToolError> {
         match self.map.get(key) {
             None => Err(bad(self.tool, format!("missing {key:?}"))),
-            Some(Value::String(s)) if s.is_empty() => Err(bad(self.tool, format!("{key:?} is empty"))),
+            Some(Value::String(s)) if s.is_empty() => {
+                Err(bad(self.tool, format!("{key:?} is empty")))
+            }
             Some(Value::String(s)) if s.len() > max => Err(bad(
                 self.tool,
                 format!("{key:?} is {} bytes; the limit is {max}", s.len()),
@@ -173,17 +210,26 @@ impl BuiltinTools {
             "post_message" => {
                 let a = Args::new(name, arguments, &["to", "text", "priority"])?;
                 let to = a.text("to", MAX_NAME_BYTES)?;
-                let valid = to.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+                let valid = to
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
                 if !valid {
-                    return Err(bad(name, format!("\"to\" {to:?} is not an agent id ([A-Za-z0-9._:-])")));
+                    return Err(bad(
+                        name,
+                        format!("\"to\" {to:?} is not an agent id ([A-Za-z0-9._:-])"),
+                    ));
                 }
                 let priority = match a.map.get("priority") {
                     None => Priority::Normal,
                     Some(p) => serde_json::from_value(p.clone()).map_err(|_| {
-                        bad(name, "\"priority\" must be one of low, normal, high, urgent".into())
+                        bad(
+                            name,
+                            "\"priority\" must be one of low, normal, high, urgent".into(),
+                        )
                     })?,
                 };
-                node.post_message(to, a.text("text", MAX_TEXT_BYTES)?, priority).await
+                node.post_message(to, a.text("text", MAX_TEXT_BYTES)?, priority)
+                    .await
             }
             "delegate" => {
                 let a = Args::new(name, arguments, &["target", "task"])?;

@@ -10,15 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use rmcp::ServiceExt;
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, ClientConfig, ErrorCode, Implementation,
     PaginatedRequestParams, ProtocolVersion,
 };
 use rmcp::service::{RoleClient, RunningService, ServiceError};
+use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::ServiceExt;
 use tokio::sync::oneshot;
 
 use super::content::{output_of, spec_of};
@@ -67,7 +67,9 @@ pub enum McpError {
         reason: String,
     },
     /// No answer to `initialize` in time.
-    #[error("MCP server {server} did not complete the initialize handshake within {after:?}{detail}")]
+    #[error(
+        "MCP server {server} did not complete the initialize handshake within {after:?}{detail}"
+    )]
     InitTimeout {
         /// The command or URL.
         server: String,

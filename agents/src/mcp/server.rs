@@ -58,7 +58,9 @@ impl rmcp::ServerHandler for ToolServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("autonet", env!("CARGO_PKG_VERSION")))
-            .with_instructions("The tools of an autonet node (a peer of a decentralized AI network).")
+            .with_instructions(
+                "The tools of an autonet node (a peer of a decentralized AI network).",
+            )
     }
 
     async fn list_tools(
@@ -137,7 +139,11 @@ pub fn router(tools: Arc<ToolBox>, options: HttpOptions) -> Router {
         ))
 }
 
-async fn bearer(State(token): State<Arc<Option<String>>>, request: Request, next: Next) -> Response {
+async fn bearer(
+    State(token): State<Arc<Option<String>>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(token) = token.as_deref() else {
         return next.run(request).await;
     };
@@ -148,7 +154,11 @@ async fn bearer(State(token): State<Arc<Option<String>>>, request: Request, next
         .and_then(|v| v.strip_prefix("Bearer "));
     // Compare every byte, so the time taken does not tell how much of a guess was right.
     let ok = given.is_some_and(|g| {
-        g.len() == token.len() && g.bytes().zip(token.bytes()).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0
+        g.len() == token.len()
+            && g.bytes()
+                .zip(token.bytes())
+                .fold(0, |acc, (a, b)| acc | (a ^ b))
+                == 0
     });
     if ok {
         next.run(request).await

@@ -49,7 +49,11 @@ async fn every_tool_has_a_closed_object_schema() {
     assert_eq!(names, NAMES);
     for spec in &specs {
         assert_eq!(spec.input_schema["type"], "object", "{}", spec.name);
-        assert_eq!(spec.input_schema["additionalProperties"], false, "{}", spec.name);
+        assert_eq!(
+            spec.input_schema["additionalProperties"], false,
+            "{}",
+            spec.name
+        );
         assert!(!spec.description.is_empty());
     }
 }
@@ -58,17 +62,38 @@ async fn every_tool_has_a_closed_object_schema() {
 async fn valid_calls_reach_the_node() {
     let node = Arc::new(RecordingNode::default());
     let tools = BuiltinTools::new(node.clone());
-    let out = tools.call("infer", json!({"query": "what is 2+2?"})).await.unwrap();
+    let out = tools
+        .call("infer", json!({"query": "what is 2+2?"}))
+        .await
+        .unwrap();
     assert_eq!(out.text, "answer to what is 2+2?");
     let out = tools
-        .call("post_message", json!({"to": "worker-1", "text": "hi", "priority": "urgent"}))
+        .call(
+            "post_message",
+            json!({"to": "worker-1", "text": "hi", "priority": "urgent"}),
+        )
         .await
         .unwrap();
     assert!(!out.is_error);
-    assert_eq!(serde_json::from_str::<Value>(&out.text).unwrap()["done"], "post worker-1 Urgent hi");
-    tools.call("post_message", json!({"to": "w", "text": "x"})).await.unwrap();
-    tools.call("delegate", json!({"target": "capability:summarize", "task": "t"})).await.unwrap();
-    tools.call("submit_trace", json!({"text": "a trace"})).await.unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.text).unwrap()["done"],
+        "post worker-1 Urgent hi"
+    );
+    tools
+        .call("post_message", json!({"to": "w", "text": "x"}))
+        .await
+        .unwrap();
+    tools
+        .call(
+            "delegate",
+            json!({"target": "capability:summarize", "task": "t"}),
+        )
+        .await
+        .unwrap();
+    tools
+        .call("submit_trace", json!({"text": "a trace"}))
+        .await
+        .unwrap();
     tools.call("model_status", json!({})).await.unwrap();
     let out = tools.call("balance", json!({})).await.unwrap();
     assert!(out.is_error);
@@ -96,11 +121,23 @@ async fn bad_arguments_never_reach_the_node() {
         ("infer", json!({"query": ""}), "is empty"),
         ("infer", json!({"query": 7}), "must be a string"),
         ("infer", json!({"query": long}), "the limit is"),
-        ("infer", json!({"query": "q", "extra": 1}), "unknown argument \"extra\""),
+        (
+            "infer",
+            json!({"query": "q", "extra": 1}),
+            "unknown argument \"extra\"",
+        ),
         ("infer", json!(["q"]), "must be a JSON object"),
         ("model_status", json!({"x": 1}), "unknown argument"),
-        ("post_message", json!({"to": "a b", "text": "x"}), "not an agent id"),
-        ("post_message", json!({"to": "a", "text": "x", "priority": "now"}), "priority"),
+        (
+            "post_message",
+            json!({"to": "a b", "text": "x"}),
+            "not an agent id",
+        ),
+        (
+            "post_message",
+            json!({"to": "a", "text": "x", "priority": "now"}),
+            "priority",
+        ),
         ("post_message", json!({"text": "x"}), "missing \"to\""),
         ("delegate", json!({"target": "a"}), "missing \"task\""),
         ("submit_trace", json!({"text": null}), "must be a string"),

@@ -14,15 +14,25 @@ use crate::support::{everything_stdio, free_port, servers};
 async fn exercise(tools: McpTools) {
     let names: Vec<String> = tools.specs().into_iter().map(|s| s.name).collect();
     for expected in ["echo", "get-sum", "trigger-long-running-operation"] {
-        assert!(names.iter().any(|n| n == expected), "{expected} in {names:?}");
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
     }
-    let echo = tools.specs().into_iter().find(|s| s.name == "echo").unwrap();
+    let echo = tools
+        .specs()
+        .into_iter()
+        .find(|s| s.name == "echo")
+        .unwrap();
     assert_eq!(echo.input_schema["properties"]["message"]["type"], "string");
 
     let mut tb = ToolBox::new(Duration::from_secs(2));
     assert!(tb.add(Arc::new(tools)).is_empty());
 
-    let out = tb.call("echo", json!({"message": "hi there"})).await.unwrap();
+    let out = tb
+        .call("echo", json!({"message": "hi there"}))
+        .await
+        .unwrap();
     assert!(!out.is_error);
     assert_eq!(out.text, "Echo: hi there");
 
@@ -44,7 +54,10 @@ async fn exercise(tools: McpTools) {
 
     // A 30 s operation against the box's 2 s limit.
     match tb
-        .call("trigger-long-running-operation", json!({"duration": 30, "steps": 3}))
+        .call(
+            "trigger-long-running-operation",
+            json!({"duration": 30, "steps": 3}),
+        )
         .await
     {
         Err(ToolError::Timeout { tool, after }) => {
@@ -54,7 +67,10 @@ async fn exercise(tools: McpTools) {
         other => panic!("a long operation gave {other:?}"),
     }
     // The connection still works after a timed-out call.
-    let out = tb.call("echo", json!({"message": "still here"})).await.unwrap();
+    let out = tb
+        .call("echo", json!({"message": "still here"}))
+        .await
+        .unwrap();
     assert_eq!(out.text, "Echo: still here");
 }
 

@@ -14,7 +14,10 @@ async fn filesystem_writes_reads_lists_and_refuses_outside_its_root() {
     let Some(dir) = servers() else { return };
     let root = tempfile::tempdir().unwrap();
     let root_path = root.path().canonicalize().unwrap();
-    let script = dir.join("server-filesystem/dist/index.js").display().to_string();
+    let script = dir
+        .join("server-filesystem/dist/index.js")
+        .display()
+        .to_string();
     let tools = McpTools::stdio("node", &[script, root_path.display().to_string()], &[])
         .await
         .expect("server-filesystem over stdio");
@@ -26,7 +29,10 @@ async fn filesystem_writes_reads_lists_and_refuses_outside_its_root() {
 
     let file = root_path.join("note.txt").display().to_string();
     let out = tb
-        .call("write_file", json!({"path": file, "content": "hello from autonet\n"}))
+        .call(
+            "write_file",
+            json!({"path": file, "content": "hello from autonet\n"}),
+        )
         .await
         .unwrap();
     assert!(!out.is_error, "{out:?}");
@@ -35,12 +41,18 @@ async fn filesystem_writes_reads_lists_and_refuses_outside_its_root() {
         "hello from autonet\n"
     );
 
-    let out = tb.call("read_text_file", json!({"path": file})).await.unwrap();
+    let out = tb
+        .call("read_text_file", json!({"path": file}))
+        .await
+        .unwrap();
     assert!(!out.is_error, "{out:?}");
     assert!(out.text.contains("hello from autonet"), "{}", out.text);
 
     let out = tb
-        .call("list_directory", json!({"path": root_path.display().to_string()}))
+        .call(
+            "list_directory",
+            json!({"path": root_path.display().to_string()}),
+        )
         .await
         .unwrap();
     assert!(out.text.contains("[FILE] note.txt"), "{}", out.text);
@@ -51,11 +63,18 @@ async fn filesystem_writes_reads_lists_and_refuses_outside_its_root() {
     let secret = outside.path().join("secret.txt");
     std::fs::write(&secret, "not yours").unwrap();
     let out = tb
-        .call("read_text_file", json!({"path": secret.display().to_string()}))
+        .call(
+            "read_text_file",
+            json!({"path": secret.display().to_string()}),
+        )
         .await
         .unwrap();
     assert!(out.is_error, "{out:?}");
-    assert!(out.text.to_lowercase().contains("access denied"), "{}", out.text);
+    assert!(
+        out.text.to_lowercase().contains("access denied"),
+        "{}",
+        out.text
+    );
     assert!(!out.text.contains("not yours"));
 
     // A missing argument.

@@ -35,7 +35,10 @@ async fn a_server_printing_garbage_times_out_and_says_what_it_printed() {
         .unwrap_err();
     assert!(matches!(err, McpError::InitTimeout { .. }), "{err}");
     let text = err.to_string();
-    assert!(text.contains("2 line(s) on stdout that are not JSON-RPC"), "{text}");
+    assert!(
+        text.contains("2 line(s) on stdout that are not JSON-RPC"),
+        "{text}"
+    );
     assert!(text.contains("garbage, not JSON"), "{text}");
 }
 

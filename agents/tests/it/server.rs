@@ -12,7 +12,9 @@ use crate::builtin::RecordingNode;
 
 async fn serve(token: Option<&str>) -> String {
     let mut tb = ToolBox::new(Duration::from_secs(5));
-    tb.add(Arc::new(BuiltinTools::new(Arc::new(RecordingNode::default()))));
+    tb.add(Arc::new(BuiltinTools::new(Arc::new(
+        RecordingNode::default(),
+    ))));
     let app = router(
         Arc::new(tb),
         HttpOptions {
@@ -33,7 +35,10 @@ async fn builtin_tools_served_over_http_with_a_token() {
     let names: Vec<String> = tools.specs().into_iter().map(|s| s.name).collect();
     assert_eq!(names.len(), 6, "{names:?}");
     assert!(names.contains(&"post_message".to_string()));
-    let out = tools.call("infer", json!({"query": "hello"})).await.unwrap();
+    let out = tools
+        .call("infer", json!({"query": "hello"}))
+        .await
+        .unwrap();
     assert_eq!(out.text, "answer to hello");
     let out = tools.call("balance", json!({})).await.unwrap();
     assert!(out.is_error);
@@ -47,6 +52,9 @@ async fn builtin_tools_served_over_http_with_a_token() {
 
     for wrong in [None, Some("guess".to_string())] {
         let err = McpTools::http(&url, wrong.clone()).await.unwrap_err();
-        assert!(matches!(err, McpError::Initialize { .. }), "{wrong:?}: {err}");
+        assert!(
+            matches!(err, McpError::Initialize { .. }),
+            "{wrong:?}: {err}"
+        );
     }
 }

@@ -43,7 +43,10 @@ pub fn short_limits() -> Limits {
 
 /// The everything server over stdio.
 pub async fn everything_stdio(dir: &Path) -> McpTools {
-    let script = dir.join("server-everything/dist/index.js").display().to_string();
+    let script = dir
+        .join("server-everything/dist/index.js")
+        .display()
+        .to_string();
     McpTools::stdio("node", &[script, "stdio".into()], &[])
         .await
         .expect("server-everything over stdio")

@@ -43,7 +43,11 @@ pub struct McpArgs {
     #[arg(long, conflicts_with_all = ["listen", "token_file"])]
     pub stdio: bool,
     /// Serve streamable HTTP at this address (port 0: any free port; the address is printed).
-    #[arg(long, env = "AUTONET_AGENT_MCP_LISTEN", default_value = "127.0.0.1:8792")]
+    #[arg(
+        long,
+        env = "AUTONET_AGENT_MCP_LISTEN",
+        default_value = "127.0.0.1:8792"
+    )]
     pub listen: SocketAddr,
     /// File whose first line is the bearer token clients must send (required off loopback).
     #[arg(long, env = "AUTONET_AGENT_MCP_TOKEN_FILE", value_name = "FILE")]
@@ -87,7 +91,9 @@ async fn serve_mcp(args: &McpArgs, config: &Config) -> anyhow::Result<()> {
     let tools = Arc::new(tools);
     if args.stdio {
         // stdout carries the protocol: nothing else may be printed there.
-        return serve_stdio(tools).await.context("the MCP stdio server failed");
+        return serve_stdio(tools)
+            .await
+            .context("the MCP stdio server failed");
     }
     let token = args.token_file.as_deref().map(read_token).transpose()?;
     let loopback = args.listen.ip().is_loopback();
@@ -107,7 +113,13 @@ async fn serve_mcp(args: &McpArgs, config: &Config) -> anyhow::Result<()> {
         // Off loopback the token guards the door; clients name the host as they reach it.
         vec![addr.ip().to_string(), addr.to_string()]
     };
-    let app = router(tools, HttpOptions { token, allowed_hosts });
+    let app = router(
+        tools,
+        HttpOptions {
+            token,
+            allowed_hosts,
+        },
+    );
     // Tests and scripts read the address from this line (the port may have been 0).
     println!("serving MCP at http://{addr}/mcp");
     let shutdown = async {

@@ -41,7 +41,11 @@ pub struct NodeTools {
 impl NodeTools {
     /// Opens the inbox store in the data dir and loads the world `infer` answers from (the
     /// charter world when `world` is `None`).
-    pub fn open(config: &Config, world: Option<&Path>, role: Option<RoleArg>) -> anyhow::Result<Self> {
+    pub fn open(
+        config: &Config,
+        world: Option<&Path>,
+        role: Option<RoleArg>,
+    ) -> anyhow::Result<Self> {
         let (world_value, world_source) = match world {
             None => (World::charter_v1(), "charter".to_string()),
             Some(path) => {
@@ -117,7 +121,12 @@ impl NodeApi for NodeTools {
         })
     }
 
-    fn post_message<'a>(&'a self, to: &'a str, text: &'a str, priority: Priority) -> NodeResult<'a> {
+    fn post_message<'a>(
+        &'a self,
+        to: &'a str,
+        text: &'a str,
+        priority: Priority,
+    ) -> NodeResult<'a> {
         Box::pin(async move {
             let message = InboxMessage {
                 // The prototype's shape: 10 hex digits.

@@ -34,7 +34,11 @@ fn have_python_mcp() -> bool {
 
 /// Runs the Python check and returns the JSON line it printed.
 fn check(args: &[&str]) -> Value {
-    let out = Command::new("python3").arg(SCRIPT).args(args).output().unwrap();
+    let out = Command::new("python3")
+        .arg(SCRIPT)
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}\n{}",
@@ -44,7 +48,10 @@ fn check(args: &[&str]) -> Value {
     let seen: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(seen["infer_mode"], "general", "{seen}");
     assert!(
-        seen["balance_error"].as_str().unwrap().contains("no chain configured"),
+        seen["balance_error"]
+            .as_str()
+            .unwrap()
+            .contains("no chain configured"),
         "{seen}"
     );
     // Bad arguments: a JSON-RPC error (invalid params), not a tool result.
@@ -111,7 +118,10 @@ fn python_mcp_client_over_http_with_a_token() {
         .read_line(&mut line)
         .unwrap();
     let url = line.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"), "{line}");
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"),
+        "{line}"
+    );
 
     let seen = check(&["http", &url, "test-token-123"]);
     // A wrong token is refused before any tool runs.
