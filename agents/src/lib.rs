@@ -12,9 +12,11 @@
 //! is recognised and dropped at the door ([`inbox::Posted::Duplicate`]).
 
 pub mod api;
+pub mod builtin;
 pub mod definition;
 pub mod events;
 pub mod inbox;
+pub mod mcp;
 pub mod message;
 pub mod runtime;
 pub mod tools;
@@ -23,9 +25,10 @@ pub mod wake;
 /// Traces (recorded runs) live in the protocol crate: proposers verify and draw from them.
 pub use autonet_protocol::trace;
 
+pub use builtin::{BuiltinTools, NodeApi};
 pub use definition::{AgentDefinition, Mode, Step};
 pub use events::{Event, EventBus, EventType};
-pub use tools::{ToolBox, ToolError, ToolOutput, ToolSource, ToolSpec};
 pub use inbox::{Inbox, InboxError, Posted};
 pub use message::{InboxMessage, MessageError, MessageKind, Priority};
+pub use tools::{ToolBox, ToolError, ToolOutput, ToolSource, ToolSpec};
 pub use wake::{AgentStatus, wakes};

@@ -222,6 +222,15 @@ pub enum Command {
     /// The world-model substrate: train on a turn stream (`replay`), synthetic streams (`sample`).
     Substrate(crate::substrate::SubstrateArgs),
 
+    /// Agents: `serve` runs this node's agents and their API; `new`, `run`, `list`, `send`,
+    /// `inbox`, `logs`, `kill` drive them; `mcp` serves the node's built-in tools (infer, model
+    /// status, balance, post message, delegate, submit trace) to MCP clients.
+    Agent(crate::agent::AgentArgs),
+
+    /// The live events of a running `autonet agent serve`, one line each (`--json`: one JSON
+    /// object per line), until Ctrl-C.
+    Agents(crate::agent::client::ClientArgs),
+
     /// Language models for agents: `chat` asks one (the embedded SmolLM2 by default: no
     /// network, key or GPU), `serve` offers one as an OpenAI-compatible API.
     Llm(crate::llm::LlmArgs),
@@ -289,6 +298,11 @@ impl Command {
                 }
                 _ => None,
             },
+            Command::Agent(args) => match &args.command {
+                crate::agent::AgentCommand::Serve(_) | crate::agent::AgentCommand::Mcp(_) => None,
+                _ => Some("it talks to a running `autonet agent serve` (--api) and keeps nothing"),
+            },
+            Command::Agents(_) => Some("it talks to a running `autonet agent serve` (--api) and keeps nothing"),
             _ => None,
         }
     }

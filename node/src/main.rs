@@ -6,7 +6,7 @@ use autonet_node::cli::{Cli, Command};
 use autonet_node::config::Config;
 use autonet_node::config::dump::DumpFormat;
 use autonet_node::{
-    bench, chain, cli_docs, gov, identity, infer, integrity, llm, logging, model, overlay,
+    agent, bench, chain, cli_docs, gov, identity, infer, integrity, llm, logging, model, overlay,
     simulate, substrate, testnet,
 };
 use clap::parser::ValueSource;
@@ -86,6 +86,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Infer(args) => infer::run(&args, &config),
         Command::Substrate(args) => substrate::run(&args),
         Command::Llm(args) => llm::run(&args),
+        Command::Agent(args) => agent::run(&args, &config),
+        Command::Agents(args) => agent::events(&args),
         Command::Model(args) => model::run(&args, &config.data_dir),
         Command::Gov(args) => gov::run(&config, &args),
         Command::Integrity(args) => integrity::run(&config, &args),

@@ -14,11 +14,6 @@ pub(crate) fn message_id(shared: &Shared, from: &str, to: &str) -> String {
     hex::encode(&blake3::hash(seed.as_bytes()).as_bytes()[..10])
 }
 
-/// Sends `text` from agent `from` to `to` (local id or remote address) as work for its next run.
-pub(crate) async fn send_text(shared: &Shared, from: &str, to: &str, text: &str) -> Result<(), String> {
-    send(shared, from, to, MessageKind::Trigger, Priority::Normal, json!({"text": text}))
-}
-
 /// Sends a message; local targets are posted (the caller wakes them), remote ones go out.
 pub(crate) fn send(
     shared: &Shared,

@@ -64,6 +64,8 @@ struct Run<'a> {
     tokens: u64,
     tool_calls: u64,
     calls_seen: BTreeMap<String, u32>,
+    /// The delegation depth of the work this run does (from the messages it read).
+    depth: u32,
 }
 
 /// The longest preview of an output or error in an event.
@@ -157,7 +159,8 @@ impl Run<'_> {
     }
 
     async fn call_tool(&mut self, step: &str, tool: &str, arguments: serde_json::Value) -> Result<(String, bool), Stop> {
-        if !self.def.tools.iter().any(|t| t == tool) || !self.shared.tools.has(tool) {
+        let own = matches!(tool, "delegate" | "post_message");
+        if !self.def.tools.iter().any(|t| t == tool) || !(own || self.shared.tools.has(tool)) {
             return Ok((format!("error: tool {tool:?} is not available to this agent"), true));
         }
         let key = format!("{tool} {arguments}");
@@ -179,14 +182,43 @@ impl Run<'_> {
             ledger.charge(&self.def.id, 0, 1);
         }
         self.event(EventType::StepStarted, json!({"step_name": step, "step_type": "tool", "tool": tool}));
-        let (text, is_error) = match self.shared.tools.call(tool, arguments).await {
-            Ok(out) => (out.text, out.is_error),
-            Err(e) => (format!("error: {e}"), true),
+        let (text, is_error) = match tool {
+            // Done by the runtime itself, on this agent's behalf (the node's tool of the same
+            // name does not know who calls it).
+            "delegate" | "post_message" => match self.own_tool(tool, &arguments) {
+                Ok(text) => (text, false),
+                Err(e) => (format!("error: {e}"), true),
+            },
+            _ => match self.shared.tools.call(tool, arguments).await {
+                Ok(out) => (out.text, out.is_error),
+                Err(e) => (format!("error: {e}"), true),
+            },
         };
         self.turns.push(trace::tool_result_turn(tool, &text, is_error));
         let t = if is_error { EventType::StepFailed } else { EventType::StepCompleted };
         self.event(t, json!({"step_name": step, "step_type": "tool", "tool": tool, "output_preview": preview(&text)}));
         Ok((text, is_error))
+    }
+
+    /// `delegate {target, task}` and `post_message {to, text, priority?}` as this agent.
+    fn own_tool(&self, tool: &str, arguments: &serde_json::Value) -> Result<String, String> {
+        let field = |k: &str| arguments.get(k).and_then(|v| v.as_str()).ok_or_else(|| format!("missing string argument {k:?}"));
+        match tool {
+            "delegate" => {
+                let depth = self.depth;
+                let id = super::delegate::delegate(self.shared, Some(&self.def.id), field("target")?, field("task")?, depth)?;
+                Ok(json!({"task_id": id, "state": "submitted"}).to_string())
+            }
+            _ => {
+                let priority = match arguments.get("priority") {
+                    None => crate::message::Priority::Normal,
+                    Some(p) => serde_json::from_value(p.clone()).map_err(|_| "priority is one of low, normal, high, urgent".to_string())?,
+                };
+                let to = field("to")?;
+                super::deliver::send(self.shared, &self.def.id, to, crate::message::MessageKind::Trigger, priority, json!({"text": field("text")?}))?;
+                Ok(json!({"to": to, "posted": true}).to_string())
+            }
+        }
     }
 
     fn system(&self) -> String {
@@ -249,7 +281,7 @@ impl Run<'_> {
                 Step::Message { to, .. } => {
                     self.event(EventType::StepStarted, json!({"step_name": name, "step_type": "message", "to": to}));
                     self.refuse("message", &format!("post a message to {to}"))?;
-                    super::deliver::send_text(self.shared, &self.def.id, to, &input).await.map_err(Stop::Failed)?;
+                    super::deliver::send(self.shared, &self.def.id, to, crate::message::MessageKind::Trigger, crate::message::Priority::Normal, json!({"text": input})).map_err(Stop::Failed)?;
                     self.event(EventType::StepCompleted, json!({"step_name": name, "step_type": "message", "to": to}));
                     input
                 }
@@ -313,6 +345,7 @@ pub(crate) async fn execute(shared: Arc<Shared>, def: AgentDefinition, execution
         tokens: 0,
         tool_calls: 0,
         calls_seen: BTreeMap::new(),
+        depth: read.iter().filter_map(|m| m.data.get("depth").and_then(|d| d.as_u64())).max().unwrap_or(0) as u32,
     };
     let result = match def.mode {
         Mode::Cognitive => run.cognitive(task).await,

@@ -51,6 +51,8 @@ impl Runtime {
             key: deps.key,
             guard: deps.guard,
             outbound: deps.outbound,
+            directory: deps.directory,
+            self_address: deps.self_address,
             preamble: deps.preamble,
             config: deps.config,
             ledger: Mutex::new(Ledger::default()),
@@ -206,6 +208,18 @@ impl Runtime {
     pub fn send_text(&self, from: &str, to: &str, text: &str, priority: Priority) -> Result<(), RuntimeError> {
         super::deliver::send(&self.shared, from, to, MessageKind::Trigger, priority, json!({"text": text}))
             .map_err(RuntimeError::Refused)
+    }
+
+    /// Hands `task` to `target` (an agent id, a capability, or a remote address) on behalf of
+    /// agent `from` (None: the owner); returns the task id. The result comes back to `from`'s
+    /// inbox.
+    pub fn delegate(&self, from: Option<&str>, target: &str, task: &str) -> Result<String, RuntimeError> {
+        if let Some(f) = from {
+            if self.shared.entry(f, |_| ()).is_none() {
+                return Err(RuntimeError::UnknownAgent(f.to_string()));
+            }
+        }
+        super::delegate::delegate(&self.shared, from, target, task, 0).map_err(RuntimeError::Refused)
     }
 
     /// Stops every run of an agent now (status `stopped`).

@@ -11,6 +11,7 @@
 
 mod actor;
 pub mod budget;
+mod delegate;
 mod deliver;
 pub mod execution;
 mod handle;
@@ -82,6 +83,12 @@ pub trait ActionGuard: Send + Sync + std::fmt::Debug {
 pub trait Outbound: Send + Sync + std::fmt::Debug {
     /// Accepts the message for delivery (durably queued before it returns).
     fn send(&self, to: &str, message: InboxMessage) -> Result<(), String>;
+}
+
+/// Finds an agent on another peer by capability (agent cards in the DHT).
+pub trait Directory: Send + Sync + std::fmt::Debug {
+    /// The address (`<peer-id>/<agent-id>`) of an agent offering `capability`, if one is known.
+    fn find(&self, capability: &str) -> Option<String>;
 }
 
 /// The language models agents may use, by name.
@@ -165,6 +172,10 @@ pub struct RuntimeDeps {
     pub guard: Option<Arc<dyn ActionGuard>>,
     /// Delivery to other peers' agents.
     pub outbound: Option<Arc<dyn Outbound>>,
+    /// Finds remote agents by capability.
+    pub directory: Option<Arc<dyn Directory>>,
+    /// This node's peer id (base58): remote delegates answer `<it>/<agent>`.
+    pub self_address: Option<String>,
     /// The text put in front of every prompt of an agent (the constitution's preamble, given
     /// the agent's id), on the provider side of every request.
     pub preamble: Option<Preamble>,
@@ -220,6 +231,8 @@ pub(crate) struct Shared {
     key: Keypair,
     guard: Option<Arc<dyn ActionGuard>>,
     outbound: Option<Arc<dyn Outbound>>,
+    directory: Option<Arc<dyn Directory>>,
+    self_address: Option<String>,
     preamble: Option<Preamble>,
     config: RuntimeConfig,
     ledger: Mutex<Ledger>,

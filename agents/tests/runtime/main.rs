@@ -118,6 +118,8 @@ pub async fn runtime_with(dir: &std::path::Path, provider: Arc<dyn Provider>, co
         key: libp2p_identity::Keypair::generate_ed25519(),
         guard: None,
         outbound: None,
+        directory: None,
+        self_address: None,
         preamble: None,
         config,
     })

@@ -90,8 +90,17 @@ pub async fn start_runtime(args: &ServeArgs, config: &Config) -> anyhow::Result<
         autonet_store::Store::open(&store_path).with_context(|| format!("cannot open the agent store {}", store_path.display()))?,
     );
     let identity = crate::identity::load_or_create(&config.data_dir)?;
-    let key = identity.p2p_keypair()?;
+    let key = super::setup::trace_key(&identity.p2p_keypair()?)?;
     let mut tools = ToolBox::new(Duration::from_secs(args.tool_timeout));
+    // The node's built-in tools, over the runtime's own store (messages and delegation go
+    // through the runtime once it runs).
+    let node = Arc::new(super::NodeTools::with_store(
+        config,
+        (autonet_models::substrate::World::charter_v1(), "charter".to_string()),
+        None,
+        Arc::clone(&store),
+    )?);
+    tools.add(Arc::new(autonet_agents::BuiltinTools::new(node.clone())));
     for url in &args.mcp_http {
         let mcp = McpTools::http(url, None).await.with_context(|| format!("cannot reach the MCP server {url}"))?;
         tools.add(Arc::new(mcp));
@@ -105,16 +114,19 @@ pub async fn start_runtime(args: &ServeArgs, config: &Config) -> anyhow::Result<
     }
     let provider = super::setup::embedded(autonet_llm::Limits::default())?;
     let runtime = Runtime::start(RuntimeDeps {
-        store,
+        store: Arc::clone(&store),
         providers: Providers::single(provider),
         tools,
         key,
         guard: Some(Arc::new(super::ConstitutionGuard::shipped()?)),
         outbound: None,
+        directory: None,
+        self_address: None,
         preamble: Some(super::setup::preamble()?),
         config: RuntimeConfig { max_tokens_per_turn: args.max_tokens, ..RuntimeConfig::default() },
     })
     .await?;
+    node.attach(runtime.clone());
     let restored = runtime.restore().await?;
     for path in &args.agents {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;

@@ -26,3 +26,13 @@ pub fn embedded(limits: autonet_llm::Limits) -> anyhow::Result<Arc<dyn autonet_l
     })?;
     Ok(Arc::new(model))
 }
+
+/// The overlay's key (libp2p-identity 0.3, libp2p's) as the key that signs traces
+/// (libp2p-identity 0.2, the protocol crate's): the same key, through its protobuf encoding.
+pub fn trace_key(key: &autonet_p2p::Keypair) -> anyhow::Result<libp2p_identity::Keypair> {
+    use anyhow::Context as _;
+    key.to_protobuf_encoding()
+        .ok()
+        .and_then(|bytes| libp2p_identity::Keypair::from_protobuf_encoding(&bytes).ok())
+        .context("the node key cannot sign traces")
+}

@@ -68,6 +68,8 @@ async fn as_agent(model: Arc<dyn Provider>, n: usize, max_tokens: u32) -> anyhow
         key: libp2p_identity::Keypair::generate_ed25519(),
         guard: None,
         outbound: None,
+        directory: None,
+        self_address: None,
         preamble: None,
         config: RuntimeConfig { max_tokens_per_turn: max_tokens, ..RuntimeConfig::default() },
     })

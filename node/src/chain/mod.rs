@@ -369,7 +369,21 @@ pub fn run_balance(config: &Config, args: &RoleArgs) -> anyhow::Result<()> {
     })
 }
 
-async fn print_balance(c: &Contracts<RpcChain>, me: Address, json: bool) -> anyhow::Result<()> {
+/// A role's balance, stake and claimable rewards as `autonet balance --json` prints them (also
+/// the agent tool `balance`).
+pub(crate) async fn balance_json(
+    data_dir: &Path,
+    chain: &ChainConfig,
+    role: RoleArg,
+) -> anyhow::Result<serde_json::Value> {
+    let (c, me) = suite(data_dir, chain, role.name()).await?;
+    Ok(balance_value(&c, me).await?.0)
+}
+
+async fn balance_value(
+    c: &Contracts<RpcChain>,
+    me: Address,
+) -> anyhow::Result<(serde_json::Value, autonet_contracts::StakeInfo, U256, U256)> {
     let stake = c.stake_of(me).await?;
     let (balance, claimable) = (c.atn_balance(me).await?, c.claimable(me).await?);
     let value = serde_json::json!({
@@ -380,6 +394,11 @@ async fn print_balance(c: &Contracts<RpcChain>, me: Address, json: bool) -> anyh
         "unlock_block": stake.unlock_block,
         "claimable_wei": claimable,
     });
+    Ok((value, stake, balance, claimable))
+}
+
+async fn print_balance(c: &Contracts<RpcChain>, me: Address, json: bool) -> anyhow::Result<()> {
+    let (value, stake, balance, claimable) = balance_value(c, me).await?;
     let unbonding = if stake.unlock_block > 0 {
         format!(", unbonding until block {}", stake.unlock_block)
     } else {

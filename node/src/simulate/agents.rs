@@ -75,7 +75,8 @@ pub struct EpochTraces {
 /// host's balance on the embedded chain, messages through the runtime.
 #[derive(Debug)]
 struct SimNode {
-    world: Arc<World>,
+    // The world memoizes scores as it answers: one caller at a time.
+    world: Arc<std::sync::Mutex<World>>,
     embedder: Arc<KeywordEmbedder>,
     chain: Arc<SimChain>,
     address: Address,
@@ -87,7 +88,10 @@ impl NodeApi for SimNode {
         let (world, embedder) = (Arc::clone(&self.world), Arc::clone(&self.embedder));
         let input = json!({"type": "message", "content": query});
         Box::pin(async move {
-            let answer = tokio::task::spawn_blocking(move || infer(&world, &input, &embedder))
+            let answer = tokio::task::spawn_blocking(move || {
+                let world = world.lock().map_err(|_| autonet_models::substrate::SubstrateError::InvalidTurn("world lock poisoned".into()))?;
+                infer(&world, &input, embedder.as_ref())
+            })
                 .await
                 .map_err(|e| NodeError(format!("inference stopped: {e}")))?
                 .map_err(|e| NodeError(format!("inference failed: {e}")))?;
@@ -96,13 +100,16 @@ impl NodeApi for SimNode {
     }
 
     fn model_status(&self) -> NodeResult<'_> {
-        let value = json!({
-            "model": "substrate",
-            "source": "genesis (the charter world)",
-            "world_hash": self.world.hash().to_hex(),
-            "unique_nodes": self.world.unique_node_count(),
+        let value = self.world.lock().map(|w| {
+            json!({
+                "model": "substrate",
+                "source": "genesis (the charter world)",
+                "world_hash": w.hash().to_hex(),
+                "unique_nodes": w.unique_node_count(),
+            })
         });
-        Box::pin(async move { Ok(value) })
+        let value = value.map_err(|_| NodeError("world lock poisoned".into()));
+        Box::pin(async move { value })
     }
 
     fn balance(&self) -> NodeResult<'_> {
@@ -193,9 +200,10 @@ impl SimAgents {
         dir: &std::path::Path,
     ) -> anyhow::Result<SimAgents> {
         let (host_name, key, address) = host;
+        let key = crate::agent::setup::trace_key(&key)?;
         let provider = crate::agent::setup::embedded(autonet_llm::Limits::default())?;
         let node = Arc::new(SimNode {
-            world: Arc::new(World::charter_v1()),
+            world: Arc::new(std::sync::Mutex::new(World::charter_v1())),
             embedder: Arc::new(KeywordEmbedder::new()?),
             chain,
             address,
@@ -225,6 +233,8 @@ impl SimAgents {
             key,
             guard: Some(Arc::new(crate::agent::ConstitutionGuard::shipped()?)),
             outbound: None,
+            directory: None,
+            self_address: None,
             preamble: Some(crate::agent::setup::preamble()?),
             config: RuntimeConfig { max_tokens_per_turn: max_tokens, ..RuntimeConfig::default() },
         })

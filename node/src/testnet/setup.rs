@@ -99,6 +99,8 @@ impl SetupArgs {
             json: false,
             dashboard: None,
             hold_secs: 0,
+            agents: 0,
+            agent_tokens: 48,
         }
     }
 }

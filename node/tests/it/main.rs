@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test helpers fail loudly.
 
+mod agent_mcp;
 mod cdp;
 mod chain;
 mod cli;
