@@ -101,7 +101,10 @@ impl AgentCard {
     pub fn check(&self) -> Result<(), CardError> {
         let invalid = |m: String| Err(CardError::Invalid(m));
         if self.version != CARD_VERSION {
-            return invalid(format!("version {} (this node reads {CARD_VERSION})", self.version));
+            return invalid(format!(
+                "version {} (this node reads {CARD_VERSION})",
+                self.version
+            ));
         }
         self.address()?;
         if !is_agent_id(&self.agent) {
@@ -120,7 +123,8 @@ impl AgentCard {
         if self.owner != self.lineage_proof.owner {
             return invalid("the owner is not the lineage proof's root".into());
         }
-        self.lineage_proof.verify(&Lineage::from_hex(&self.lineage)?)?;
+        self.lineage_proof
+            .verify(&Lineage::from_hex(&self.lineage)?)?;
         Ok(())
     }
 

@@ -122,7 +122,10 @@ impl Directory {
         let Some((card, _)) = removed else { return };
         for capability in card.capabilities {
             if matching(&self.cards, &capability).is_empty() {
-                let _ = self.client.stop_providing(capability_key(&capability)).await;
+                let _ = self
+                    .client
+                    .stop_providing(capability_key(&capability))
+                    .await;
             }
         }
     }
@@ -140,7 +143,10 @@ impl Directory {
             .map(|(c, _)| c)
             .collect();
         let me = self.client.peer_id();
-        let providers = self.client.all_providers(capability_key(capability)).await?;
+        let providers = self
+            .client
+            .all_providers(capability_key(capability))
+            .await?;
         for peer in providers.into_iter().filter(|p| *p != me) {
             match self.cards_of(peer, capability).await {
                 Ok(cards) => found.extend(cards),

@@ -37,7 +37,10 @@ fn a_signed_card_verifies_for_its_peer_only() {
     let err = AgentCard::verify(&forged, &me).unwrap_err();
     assert!(matches!(err, CardError::Signature(_)), "{err}");
     // Signing a card of another peer is refused.
-    assert!(matches!(card.sign(&other), Err(CardError::WrongPeer { .. })));
+    assert!(matches!(
+        card.sign(&other),
+        Err(CardError::WrongPeer { .. })
+    ));
     assert_ne!(capability_key("summarize"), capability_key("translate"));
 }
 
@@ -52,16 +55,37 @@ fn cards_with_bad_lineages_or_fields_are_refused() {
     let mut card = card_for(&key, "sum", &["summarize"]);
     card.lineage = "00".repeat(32);
     let err = AgentCard::verify(&sign(&card), &me).unwrap_err();
-    assert!(matches!(err, CardError::Lineage(LineageError::Mismatch { .. })), "{err}");
+    assert!(
+        matches!(err, CardError::Lineage(LineageError::Mismatch { .. })),
+        "{err}"
+    );
     let mut card = card_for(&key, "sum", &["summarize"]);
     card.owner = "0x00000000000000000000000000000000000000bb".into();
-    assert!(matches!(AgentCard::verify(&sign(&card), &me), Err(CardError::Invalid(_))));
+    assert!(matches!(
+        AgentCard::verify(&sign(&card), &me),
+        Err(CardError::Invalid(_))
+    ));
     for caps in [vec![], vec!["Upper"], vec!["x"; MAX_CAPABILITIES + 1]] {
         let card = card_for(&key, "sum", &caps);
-        assert!(matches!(AgentCard::verify(&sign(&card), &me), Err(CardError::Invalid(_))));
+        assert!(matches!(
+            AgentCard::verify(&sign(&card), &me),
+            Err(CardError::Invalid(_))
+        ));
     }
-    let garbage = Signed { body: vec![1, 2, 3], signature: vec![] };
-    assert!(matches!(AgentCard::verify(&garbage, &me), Err(CardError::Malformed(_))));
-    let huge = Signed { body: vec![0; MAX_CARD_BYTES + 1], signature: vec![] };
-    assert!(matches!(AgentCard::verify(&huge, &me), Err(CardError::Oversized(_))));
+    let garbage = Signed {
+        body: vec![1, 2, 3],
+        signature: vec![],
+    };
+    assert!(matches!(
+        AgentCard::verify(&garbage, &me),
+        Err(CardError::Malformed(_))
+    ));
+    let huge = Signed {
+        body: vec![0; MAX_CARD_BYTES + 1],
+        signature: vec![],
+    };
+    assert!(matches!(
+        AgentCard::verify(&huge, &me),
+        Err(CardError::Oversized(_))
+    ));
 }

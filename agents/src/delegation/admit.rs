@@ -157,9 +157,12 @@ impl DelegationRequest {
             full(link)?;
         }
         if self.chain.last() != Some(&self.delegator) {
-            return Err(Refusal::Malformed("the chain does not end at the delegator".into()));
+            return Err(Refusal::Malformed(
+                "the chain does not end at the delegator".into(),
+            ));
         }
-        self.lineage_proof.verify(&Lineage::from_hex(&self.lineage)?)?;
+        self.lineage_proof
+            .verify(&Lineage::from_hex(&self.lineage)?)?;
         Ok(())
     }
 }
@@ -174,7 +177,7 @@ pub fn admit(
 ) -> Result<(), Refusal> {
     request.check()?;
     let me = receiver.to_string();
-    if request.chain.iter().any(|link| *link == me) {
+    if request.chain.contains(&me) {
         return Err(Refusal::Loop(me));
     }
     if request.depth_left == 0 {

@@ -94,9 +94,8 @@ impl DelegationMessage {
     pub fn task_id(&self) -> &str {
         match self {
             DelegationMessage::Request(r) => &r.task_id,
-            DelegationMessage::Status { task_id, .. } | DelegationMessage::Result { task_id, .. } => {
-                task_id
-            }
+            DelegationMessage::Status { task_id, .. }
+            | DelegationMessage::Result { task_id, .. } => task_id,
         }
     }
 
@@ -108,9 +107,11 @@ impl DelegationMessage {
             DelegationMessage::Request(_) => {
                 (format!("dlg-{task}-req"), MessageKind::Work, Priority::High)
             }
-            DelegationMessage::Status { seq, .. } => {
-                (format!("dlg-{task}-s{seq}"), MessageKind::Info, Priority::Normal)
-            }
+            DelegationMessage::Status { seq, .. } => (
+                format!("dlg-{task}-s{seq}"),
+                MessageKind::Info,
+                Priority::Normal,
+            ),
             DelegationMessage::Result { .. } => {
                 (format!("dlg-{task}-res"), MessageKind::Info, Priority::High)
             }

@@ -70,7 +70,14 @@ mod tests {
             .iter()
             .try_fold(Submitted, |s, &next| s.advance(next));
         assert_eq!(end, Ok(Completed));
-        let all = [Submitted, Working, InputRequired, Completed, Failed, Canceled];
+        let all = [
+            Submitted,
+            Working,
+            InputRequired,
+            Completed,
+            Failed,
+            Canceled,
+        ];
         let allowed = all
             .iter()
             .flat_map(|&a| all.iter().map(move |&b| (a, b)))
@@ -88,6 +95,9 @@ mod tests {
                 to: Completed
             })
         );
-        assert_eq!(InputRequired.advance(Completed).map_err(|e| e.to), Err(Completed));
+        assert_eq!(
+            InputRequired.advance(Completed).map_err(|e| e.to),
+            Err(Completed)
+        );
     }
 }

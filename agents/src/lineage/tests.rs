@@ -36,18 +36,33 @@ fn bad_proofs_are_refused() {
     // Another owner, charter or key gives another lineage.
     let mut other = proof.clone();
     other.owner = "0x00000000000000000000000000000000000000ab".into();
-    assert!(matches!(other.verify(&real), Err(LineageError::Mismatch { .. })));
+    assert!(matches!(
+        other.verify(&real),
+        Err(LineageError::Mismatch { .. })
+    ));
     let mut other = proof.clone();
     other.steps[0].charter = "charter!".into();
-    assert!(matches!(other.verify(&real), Err(LineageError::Mismatch { .. })));
+    assert!(matches!(
+        other.verify(&real),
+        Err(LineageError::Mismatch { .. })
+    ));
     // Malformed parts.
-    assert!(matches!(root("alice", "c", "01"), Err(LineageError::BadOwner(_))));
-    assert!(matches!(root(OWNER, "c", "a:b"), Err(LineageError::BadKey(_))));
+    assert!(matches!(
+        root("alice", "c", "01"),
+        Err(LineageError::BadOwner(_))
+    ));
+    assert!(matches!(
+        root(OWNER, "c", "a:b"),
+        Err(LineageError::BadKey(_))
+    ));
     assert!(matches!(root(OWNER, "c", ""), Err(LineageError::BadKey(_))));
     let mut long = proof.clone();
     long.steps[0].charter = "x".repeat(CHARTER_CHARS + 1);
     assert_eq!(long.lineage(), Err(LineageError::LongCharter));
-    let empty = LineageProof { owner: OWNER.into(), steps: vec![] };
+    let empty = LineageProof {
+        owner: OWNER.into(),
+        steps: vec![],
+    };
     assert_eq!(empty.lineage(), Err(LineageError::Depth(0)));
     let mut deep = proof.clone();
     for _ in 0..MAX_LINEAGE_DEPTH {

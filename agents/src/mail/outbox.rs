@@ -37,6 +37,9 @@ impl Entry {
     }
 }
 
+/// One waiting entry by sequence number, or why it cannot be read back.
+pub type Pending = (u64, Result<Entry, OutboxError>);
+
 /// Why the outbox failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
@@ -84,7 +87,7 @@ impl Outbox {
 
     /// Every waiting entry, oldest first. An entry that does not read back is reported, not
     /// skipped silently: the caller logs it and removes it.
-    pub fn pending(&self) -> Result<Vec<(u64, Result<Entry, OutboxError>)>, OutboxError> {
+    pub fn pending(&self) -> Result<Vec<Pending>, OutboxError> {
         let mut out = Vec::new();
         for (key, value) in self.store.scan(ENTRIES)? {
             let Some(seq) = seq_of(&key) else { continue };
@@ -129,7 +132,10 @@ mod tests {
         assert_eq!(pending.len(), 2);
         let (seq, entry) = &pending[0];
         let entry = entry.as_ref().unwrap();
-        assert_eq!((*seq, entry.peer_id(), &entry.envelope[..]), (0, Some(peer), &b"one"[..]));
+        assert_eq!(
+            (*seq, entry.peer_id(), &entry.envelope[..]),
+            (0, Some(peer), &b"one"[..])
+        );
         outbox.remove(0).unwrap();
         outbox.remove(0).unwrap();
         assert_eq!(outbox.len().unwrap(), 1);

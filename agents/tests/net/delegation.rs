@@ -78,10 +78,24 @@ async fn serve_requests(b: &Node, me: &AgentAddr, requests: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_found_by_capability_takes_a_delegation_and_refuses_bad_ones() -> anyhow::Result<()>
 {
-    let (d0, da, db) = (tempfile::tempdir()?, tempfile::tempdir()?, tempfile::tempdir()?);
+    let (d0, da, db) = (
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+    );
     let boot = Node::start(Keypair::generate_ed25519(), vec![], d0.path()).await?;
-    let a = Node::start(Keypair::generate_ed25519(), boot.peer.addrs.clone(), da.path()).await?;
-    let b = Node::start(Keypair::generate_ed25519(), boot.peer.addrs.clone(), db.path()).await?;
+    let a = Node::start(
+        Keypair::generate_ed25519(),
+        boot.peer.addrs.clone(),
+        da.path(),
+    )
+    .await?;
+    let b = Node::start(
+        Keypair::generate_ed25519(),
+        boot.peer.addrs.clone(),
+        db.path(),
+    )
+    .await?;
     b.directory.publish(card(&b, "sum")).await?;
     let found = poll_until(DEADLINE, Duration::from_millis(200), || async {
         let cards = a.directory.find("summarize").await.ok()?;
@@ -111,20 +125,31 @@ async fn a_card_found_by_capability_takes_a_delegation_and_refuses_bad_ones() ->
     let mut results = std::collections::BTreeMap::new();
     for (_, m) in &got {
         assert_eq!(m.source, delegate.to_string());
-        if let Some(Ok(DelegationMessage::Result { task_id, state, output, .. })) =
-            DelegationMessage::from_inbox(m)
+        if let Some(Ok(DelegationMessage::Result {
+            task_id,
+            state,
+            output,
+            ..
+        })) = DelegationMessage::from_inbox(m)
         {
             results.insert(task_id, (state, output));
         }
     }
-    assert_eq!(results["t1"], (TaskState::Completed, json!({ "summary": "agents" })));
+    assert_eq!(
+        results["t1"],
+        (TaskState::Completed, json!({ "summary": "agents" }))
+    );
     let reason = |t: &str| {
         assert_eq!(results[t].0, TaskState::Failed);
         results[t].1["refused"].as_str().unwrap().to_string()
     };
     assert!(reason("t2").contains("loop"), "{}", reason("t2"));
     assert!(reason("t3").contains("depth exhausted"), "{}", reason("t3"));
-    assert!(reason("t4").contains("budget exhausted"), "{}", reason("t4"));
+    assert!(
+        reason("t4").contains("budget exhausted"),
+        "{}",
+        reason("t4")
+    );
     for n in [boot, a, b] {
         n.stop().await;
     }

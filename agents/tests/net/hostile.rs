@@ -54,7 +54,12 @@ async fn hostile_envelopes_are_refused_and_their_peers_penalized() -> anyhow::Re
     let junk = attacker(&b).await?;
     let ack = deliver(&junk.client, b.peer.peer_id, b"\xff\x00garbage".to_vec()).await;
     refused(ack, "garbage");
-    let ack = deliver(&junk.client, b.peer.peer_id, vec![0; MAX_ENVELOPE_BYTES + 1]).await;
+    let ack = deliver(
+        &junk.client,
+        b.peer.peer_id,
+        vec![0; MAX_ENVELOPE_BYTES + 1],
+    )
+    .await;
     refused(ack, "oversized");
     let penalized = poll_until(DEADLINE, Duration::from_millis(100), || async {
         let score = b.peer.client.peer_score(junk.peer_id).await.ok()??;
@@ -69,7 +74,10 @@ async fn hostile_envelopes_are_refused_and_their_peers_penalized() -> anyhow::Re
     let mut m = message("f1", &from.to_string(), "forged");
     m.target = "bob".into();
     let forged = seal(&Keypair::generate_ed25519(), &from, &bob, &m)?;
-    refused(deliver(&forger.client, b.peer.peer_id, forged).await, "forged");
+    refused(
+        deliver(&forger.client, b.peer.peer_id, forged).await,
+        "forged",
+    );
     wait_banned(&b, forger.peer_id).await;
 
     // A replay: a's genuine envelope delivered by another peer (wrong sender).
@@ -78,13 +86,19 @@ async fn hostile_envelopes_are_refused_and_their_peers_penalized() -> anyhow::Re
     let mut m = message("r1", &alice.to_string(), "replayed");
     m.target = "bob".into();
     let genuine = seal(&a.peer.keypair, &alice, &bob, &m)?;
-    refused(deliver(&replayer.client, b.peer.peer_id, genuine).await, "replayed");
+    refused(
+        deliver(&replayer.client, b.peer.peer_id, genuine).await,
+        "replayed",
+    );
     wait_banned(&b, replayer.peer_id).await;
 
     // Mis-addressed: a's genuine envelope for a third peer, delivered to b by a.
     let elsewhere = AgentAddr::remote(junk.peer_id, "bob")?;
     let misaddressed = seal(&a.peer.keypair, &alice, &elsewhere, &m)?;
-    refused(deliver(&a.peer.client, b.peer.peer_id, misaddressed).await, "mis-addressed");
+    refused(
+        deliver(&a.peer.client, b.peer.peer_id, misaddressed).await,
+        "mis-addressed",
+    );
 
     assert_eq!(b.inbox.count("bob")?, 0);
     for p in [junk, forger, replayer] {

@@ -7,10 +7,13 @@ use std::sync::Arc;
 use autonet_agents::mail::envelope::seal;
 use autonet_agents::mail::{MAIL_SERVICE, MailAck, Sent};
 use autonet_agents::{Inbox, Mailer};
+use std::time::Duration;
+
+use autonet_p2p::testnet::poll_until;
 use autonet_p2p::{Keypair, RpcResponse};
 use autonet_store::Store;
 
-use crate::node::{Node, config, message};
+use crate::node::{DEADLINE, Node, config, message};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_mail_arrives_once_however_often_it_is_sent() -> anyhow::Result<()> {
@@ -33,7 +36,11 @@ async fn remote_mail_arrives_once_however_often_it_is_sent() -> anyhow::Result<(
     m.source = a.addr("alice").to_string();
     m.target = "bob".into();
     let envelope = seal(&a.peer.keypair, &a.addr("alice"), &bob, &m)?;
-    let answer = a.peer.client.rpc(b.peer.peer_id, MAIL_SERVICE, envelope).await?;
+    let answer = a
+        .peer
+        .client
+        .rpc(b.peer.peer_id, MAIL_SERVICE, envelope)
+        .await?;
     let RpcResponse::Ok { body } = answer else {
         panic!("{answer:?}")
     };
@@ -41,7 +48,10 @@ async fn remote_mail_arrives_once_however_often_it_is_sent() -> anyhow::Result<(
     assert_eq!(ack, MailAck::Duplicate);
     assert_eq!(b.inbox.count("bob")?, 1);
     // A local recipient gets it straight away, without the outbox.
-    let sent = a.mailer.send(&a.addr("carol"), message("m2", "alice", "hi")).await?;
+    let sent = a
+        .mailer
+        .send(&a.addr("carol"), message("m2", "alice", "hi"))
+        .await?;
     assert!(matches!(sent, Sent::Local(_)), "{sent:?}");
     assert_eq!(a.inbox.count("carol")?, 1);
     a.stop().await;
@@ -56,7 +66,9 @@ async fn the_outbox_survives_a_restart_and_reaches_a_receiver_started_later() ->
     let a = Node::start(Keypair::generate_ed25519(), vec![], da.path()).await?;
     let b_key = Keypair::generate_ed25519();
     let bob = autonet_agents::AgentAddr::remote(b_key.public().to_peer_id(), "bob")?;
-    a.mailer.send(&bob, message("m1", "alice", "while you were out")).await?;
+    a.mailer
+        .send(&bob, message("m1", "alice", "while you were out"))
+        .await?;
     assert_eq!(a.mailer.outbox_len().await?, 1);
     // The sender's mail stops and its store closes (as in a crash); nothing was delivered.
     let Node {
@@ -69,7 +81,13 @@ async fn the_outbox_survives_a_restart_and_reaches_a_receiver_started_later() ->
     mailer.stop().await;
     directory.stop();
     drop((mailer, inbox));
-    let store = Arc::new(Store::open(&store_path)?);
+    // A blocking store call of the stopped tasks may still hold the database for a moment.
+    let store = poll_until(DEADLINE, Duration::from_millis(20), || async {
+        Store::open(&store_path).ok()
+    })
+    .await
+    .expect("the store reopens");
+    let store = Arc::new(store);
     let inbox = Inbox::new(store.clone());
     let mailer = Mailer::start(
         peer.client.clone(),

@@ -32,7 +32,11 @@ pub struct Node {
 
 impl Node {
     /// Starts a node with `key`, bootstrapping on `bootstrap`, its store at `dir/db`.
-    pub async fn start(key: Keypair, bootstrap: Vec<Multiaddr>, dir: &Path) -> anyhow::Result<Node> {
+    pub async fn start(
+        key: Keypair,
+        bootstrap: Vec<Multiaddr>,
+        dir: &Path,
+    ) -> anyhow::Result<Node> {
         let peer = Peer::start(local_config(key, bootstrap), accept_all()).await?;
         let store_path = dir.join("db");
         let store = Arc::new(Store::open(&store_path)?);

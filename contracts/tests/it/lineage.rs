@@ -59,18 +59,30 @@ pub async fn lineages<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     // The root, relayed by an outsider, belongs to the owner who signed it.
     let sig = owner_signature(c, &owner, root, B256::ZERO, key).await;
     register(root, B256::ZERO, sig.clone()).await.unwrap();
-    assert_revert!(register(root, B256::ZERO, sig).await, RPBErrors::LineageTaken);
-    let stored = c.view(rpb, RPB::getLineageCall { lineage: root }).await.unwrap();
+    assert_revert!(
+        register(root, B256::ZERO, sig).await,
+        RPBErrors::LineageTaken
+    );
+    let stored = c
+        .view(rpb, RPB::getLineageCall { lineage: root })
+        .await
+        .unwrap();
     assert_eq!(
         (stored.owner, stored.parent, stored.agentKey),
         (owner.address(), B256::ZERO, key)
     );
     // A child signed by someone else than the root's owner is refused; the owner's is kept.
     let sig = owner_signature(c, &stranger, child, root, key).await;
-    assert_revert!(register(child, root, sig).await, RPBErrors::BadOwnerSignature);
+    assert_revert!(
+        register(child, root, sig).await,
+        RPBErrors::BadOwnerSignature
+    );
     let sig = owner_signature(c, &owner, child, root, key).await;
     register(child, root, sig).await.unwrap();
-    let stored = c.view(rpb, RPB::getLineageCall { lineage: child }).await.unwrap();
+    let stored = c
+        .view(rpb, RPB::getLineageCall { lineage: child })
+        .await
+        .unwrap();
     assert_eq!((stored.owner, stored.parent), (owner.address(), root));
 }
 

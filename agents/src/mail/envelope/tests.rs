@@ -75,13 +75,31 @@ fn forged_garbage_oversized_and_mismatched_envelopes_are_refused() {
     posing.source = format!("{}/mallory", p.me);
     let bytes = seal(&p.key, &from, &to, &posing).unwrap();
     let err = open(&bytes, &p.me, &p.them).unwrap_err();
-    assert!(matches!(err, EnvelopeError::Mismatch { field: "source", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            EnvelopeError::Mismatch {
+                field: "source",
+                ..
+            }
+        ),
+        "{err}"
+    );
     // A message for another agent than the envelope's recipient.
     let mut elsewhere = m.clone();
     elsewhere.target = "carol".into();
     let bytes = seal(&p.key, &from, &to, &elsewhere).unwrap();
     let err = open(&bytes, &p.me, &p.them).unwrap_err();
-    assert!(matches!(err, EnvelopeError::Mismatch { field: "target", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            EnvelopeError::Mismatch {
+                field: "target",
+                ..
+            }
+        ),
+        "{err}"
+    );
     // A well-signed body of the wrong version.
     let body = EnvelopeBody {
         version: 9,
