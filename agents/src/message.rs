@@ -4,8 +4,11 @@ use serde::{Deserialize, Serialize};
 
 /// The most bytes of a message's `data` (as JSON).
 pub const MAX_DATA_BYTES: usize = 64 * 1024;
-/// The longest message id, source or target.
+/// The longest message id or target.
 pub const MAX_NAME_BYTES: usize = 64;
+/// The longest source: a remote sender's agent address `<peer-id>/<agent-id>` (a peer id is 52
+/// characters, an agent id up to [`MAX_NAME_BYTES`]).
+pub const MAX_SOURCE_BYTES: usize = 128;
 
 /// What a message asks of its agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,7 +44,8 @@ pub enum Priority {
 pub struct InboxMessage {
     /// Chosen by the sender, unique per target: a redelivery carries the same id.
     pub id: String,
-    /// Who sent it (an agent id, `user`, `scheduler`, a peer's agent address).
+    /// Who sent it (an agent id, `user`, `scheduler`, or a remote agent's address
+    /// `<peer-id>/<agent-id>`, set and checked by the mail path: see `crate::mail`).
     pub source: String,
     /// The agent it is for.
     pub target: String,
@@ -59,9 +63,10 @@ pub struct InboxMessage {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MessageError {
     /// An id, source or target that is empty, too long, or has characters outside
-    /// `[A-Za-z0-9._:-]` (they become store keys and log fields).
+    /// `[A-Za-z0-9._:-]` (they become store keys and log fields); a source may also be an agent
+    /// address (one `/`, up to [`MAX_SOURCE_BYTES`]).
     #[error(
-        "message {field} {value:?} must be 1 to {MAX_NAME_BYTES} characters of [A-Za-z0-9._:-]"
+        "message {field} {value:?} must be 1 to {MAX_NAME_BYTES} characters of [A-Za-z0-9._:-] (a source may be <peer-id>/<agent-id>)"
     )]
     BadName {
         /// Which field.
@@ -77,13 +82,16 @@ pub enum MessageError {
     Malformed(String),
 }
 
-fn check_name(field: &'static str, value: &str) -> Result<(), MessageError> {
-    let ok = !value.is_empty()
+fn is_name(value: &str) -> bool {
+    !value.is_empty()
         && value.len() <= MAX_NAME_BYTES
         && value
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
-    if ok {
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+}
+
+fn check_name(field: &'static str, value: &str) -> Result<(), MessageError> {
+    if is_name(value) {
         Ok(())
     } else {
         let value = value.chars().take(MAX_NAME_BYTES).collect();
@@ -95,7 +103,19 @@ impl InboxMessage {
     /// Checks names and size; what [`crate::Inbox::post`] keeps has passed this.
     pub fn check(&self) -> Result<(), MessageError> {
         check_name("id", &self.id)?;
-        check_name("source", &self.source)?;
+        // A remote sender's address: `<peer-id>/<agent-id>`, each part a name.
+        let source_ok = self.source.len() <= MAX_SOURCE_BYTES
+            && match self.source.split_once('/') {
+                Some((peer, agent)) => is_name(peer) && is_name(agent),
+                None => is_name(&self.source),
+            };
+        if !source_ok {
+            let value = self.source.chars().take(MAX_SOURCE_BYTES).collect();
+            return Err(MessageError::BadName {
+                field: "source",
+                value,
+            });
+        }
         check_name("target", &self.target)?;
         let size = serde_json::to_vec(&self.data)
             .map_err(|e| MessageError::Malformed(e.to_string()))?

@@ -32,6 +32,15 @@ contract RPB {
     /// signature 64); bounds what one claim costs a reader.
     uint256 public constant MAX_PEER_BYTES = 128;
 
+    /// An agent lineage (reference §9.8, owner-rooted; the rule is autonet_agents::lineage):
+    /// the owner who signed it, its parent lineage (zero for a root agent) and the agent's key.
+    struct Lineage {
+        address owner;
+        bytes32 parent;
+        address agentKey;
+        uint64 registeredAt;
+    }
+
     struct Agent {
         bytes peerId;
         bytes peerSignature;
@@ -61,6 +70,7 @@ contract RPB {
     uint256 public undistributedDividends; // revenue that arrived while no shares existed
     mapping(address => uint256) private dividendDebt;
     mapping(address => uint256) public sponsorBudget;
+    mapping(bytes32 => Lineage) private lineageRecords; // agent lineage → its registration
 
     error EmptyPeerId();
     error PeerBytesTooLong(uint256 length);
@@ -69,6 +79,10 @@ contract RPB {
     error BadAgentSignature();
     error InsufficientBudget(uint256 requested, uint256 available);
     error NothingToWithdraw(address account);
+    error ZeroLineage();
+    error LineageTaken(bytes32 lineage);
+    error UnknownParent(bytes32 parent);
+    error BadOwnerSignature();
 
     event AgentRegistered(address indexed agent, bytes peerId, bytes peerSignature);
     event AgentDeregistered(address indexed agent);
@@ -77,6 +91,7 @@ contract RPB {
     event SponsorFunded(address indexed sponsor, uint256 amount);
     event AgentSponsored(address indexed sponsor, address indexed agent, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);
+    event LineageRegistered(bytes32 indexed lineage, bytes32 indexed parent, address indexed owner, address agentKey);
 
     constructor(IERC20 atn_, address treasury_) {
         if (address(atn_) == address(0) || treasury_ == address(0)) revert ZeroAddress();
@@ -154,6 +169,39 @@ contract RPB {
             Agent storage a = agents[list[i]];
             out[i - start] = PeerClaim(list[i], a.peerSignature, a.digest, a.registeredAt);
         }
+    }
+
+    /// The digest an owner signs (EIP-191) to register `lineage` under `parent` for `agentKey`.
+    function lineageDigest(bytes32 lineage, bytes32 parent, address agentKey) public view returns (bytes32) {
+        return keccak256(
+            abi.encode(keccak256("autonet.agent-lineage.v1"), block.chainid, address(this), lineage, parent, agentKey)
+        );
+    }
+
+    /// Registers an agent lineage with its owner's signature; anyone may relay it. A root
+    /// lineage (`parent` zero) is owned by whoever signed it; a child must be signed by its
+    /// parent's owner, so a lineage tree has one owner. The chain cannot recompute the hash
+    /// (the charter stays off chain): peers recompute it from the agent's lineage proof and
+    /// check here that it was registered, by whom and for which key.
+    function registerLineage(bytes32 lineage, bytes32 parent, address agentKey, bytes calldata ownerSig) external {
+        if (lineage == bytes32(0)) revert ZeroLineage();
+        if (agentKey == address(0)) revert ZeroAddress();
+        if (lineageRecords[lineage].registeredAt != 0) revert LineageTaken(lineage);
+        bytes32 digest = MessageHashUtils.toEthSignedMessageHash(lineageDigest(lineage, parent, agentKey));
+        (address owner, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, ownerSig);
+        if (err != ECDSA.RecoverError.NoError) revert BadOwnerSignature();
+        if (parent != bytes32(0)) {
+            address parentOwner = lineageRecords[parent].owner;
+            if (parentOwner == address(0)) revert UnknownParent(parent);
+            if (owner != parentOwner) revert BadOwnerSignature();
+        }
+        lineageRecords[lineage] = Lineage(owner, parent, agentKey, uint64(block.number));
+        emit LineageRegistered(lineage, parent, owner, agentKey);
+    }
+
+    /// The registration of `lineage` (all zero when none).
+    function getLineage(bytes32 lineage) external view returns (Lineage memory) {
+        return lineageRecords[lineage];
     }
 
     function getAgent(address agent) external view returns (Agent memory) {

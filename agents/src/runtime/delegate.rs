@@ -1,6 +1,6 @@
 //! Delegation (issue 20 item 5; reference §9.5) as the runtime does it: a task handed from one
 //! agent (or the owner) to another, found by id or by capability, on this node or (with a
-//! [`super::Directory`]) on another peer. The task travels as an inbox trigger carrying
+//! [`super::RemoteFinder`]) on another peer. The task travels as an inbox trigger carrying
 //! `task_id`, `reply_to` and `depth`; the delegate's run answers the delegator's inbox with the
 //! result (`state` completed or failed, [`super::handle`]'s `answer_delegators`), A2A style.
 //!
@@ -30,7 +30,7 @@ fn depth_of(shared: &Shared, agent: &str) -> u32 {
 
 /// Where a task for `target` goes: a local agent id, a local agent offering that capability,
 /// a remote address (`peer/agent`), or a remote agent the directory finds by capability.
-fn resolve(shared: &Shared, from: Option<&str>, target: &str) -> Result<String, String> {
+async fn resolve(shared: &Shared, from: Option<&str>, target: &str) -> Result<String, String> {
     if target.contains('/') {
         return Ok(target.to_string());
     }
@@ -45,6 +45,7 @@ fn resolve(shared: &Shared, from: Option<&str>, target: &str) -> Result<String, 
     match &shared.directory {
         Some(dir) => dir
             .find(target)
+            .await
             .ok_or_else(|| format!("no agent here or on the network offers {target:?}")),
         None => Err(format!("no agent on this node is {target:?} or offers it")),
     }
@@ -52,8 +53,8 @@ fn resolve(shared: &Shared, from: Option<&str>, target: &str) -> Result<String, 
 
 /// Hands `task` to `target`; returns the task id. `from` is the delegating agent (None: the
 /// owner, who gets no answer in an inbox).
-pub(crate) fn delegate(shared: &Shared, from: Option<&str>, target: &str, task: &str, incoming_depth: u32) -> Result<String, String> {
-    let to = resolve(shared, from, target)?;
+pub(crate) async fn delegate(shared: &Shared, from: Option<&str>, target: &str, task: &str, incoming_depth: u32) -> Result<String, String> {
+    let to = resolve(shared, from, target).await?;
     if Some(to.as_str()) == from {
         return Err("an agent cannot delegate to itself".into());
     }

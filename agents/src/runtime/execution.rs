@@ -185,7 +185,7 @@ impl Run<'_> {
         let (text, is_error) = match tool {
             // Done by the runtime itself, on this agent's behalf (the node's tool of the same
             // name does not know who calls it).
-            "delegate" | "post_message" => match self.own_tool(tool, &arguments) {
+            "delegate" | "post_message" => match self.own_tool(tool, &arguments).await {
                 Ok(text) => (text, false),
                 Err(e) => (format!("error: {e}"), true),
             },
@@ -201,12 +201,12 @@ impl Run<'_> {
     }
 
     /// `delegate {target, task}` and `post_message {to, text, priority?}` as this agent.
-    fn own_tool(&self, tool: &str, arguments: &serde_json::Value) -> Result<String, String> {
+    async fn own_tool(&self, tool: &str, arguments: &serde_json::Value) -> Result<String, String> {
         let field = |k: &str| arguments.get(k).and_then(|v| v.as_str()).ok_or_else(|| format!("missing string argument {k:?}"));
         match tool {
             "delegate" => {
                 let depth = self.depth;
-                let id = super::delegate::delegate(self.shared, Some(&self.def.id), field("target")?, field("task")?, depth)?;
+                let id = super::delegate::delegate(self.shared, Some(&self.def.id), field("target")?, field("task")?, depth).await?;
                 Ok(json!({"task_id": id, "state": "submitted"}).to_string())
             }
             _ => {

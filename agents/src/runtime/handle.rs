@@ -213,13 +213,13 @@ impl Runtime {
     /// Hands `task` to `target` (an agent id, a capability, or a remote address) on behalf of
     /// agent `from` (None: the owner); returns the task id. The result comes back to `from`'s
     /// inbox.
-    pub fn delegate(&self, from: Option<&str>, target: &str, task: &str) -> Result<String, RuntimeError> {
+    pub async fn delegate(&self, from: Option<&str>, target: &str, task: &str) -> Result<String, RuntimeError> {
         if let Some(f) = from {
             if self.shared.entry(f, |_| ()).is_none() {
                 return Err(RuntimeError::UnknownAgent(f.to_string()));
             }
         }
-        super::delegate::delegate(&self.shared, from, target, task, 0).map_err(RuntimeError::Refused)
+        super::delegate::delegate(&self.shared, from, target, task, 0).await.map_err(RuntimeError::Refused)
     }
 
     /// Stops every run of an agent now (status `stopped`).

@@ -85,10 +85,11 @@ pub trait Outbound: Send + Sync + std::fmt::Debug {
     fn send(&self, to: &str, message: InboxMessage) -> Result<(), String>;
 }
 
-/// Finds an agent on another peer by capability (agent cards in the DHT).
-pub trait Directory: Send + Sync + std::fmt::Debug {
-    /// The address (`<peer-id>/<agent-id>`) of an agent offering `capability`, if one is known.
-    fn find(&self, capability: &str) -> Option<String>;
+/// Finds an agent on another peer by capability (agent cards in the DHT: the node adapts
+/// [`crate::directory::Directory`]).
+pub trait RemoteFinder: Send + Sync + std::fmt::Debug {
+    /// The address (`<peer-id>/<agent-id>`) of an agent offering `capability`, if one is found.
+    fn find<'a>(&'a self, capability: &'a str) -> futures::future::BoxFuture<'a, Option<String>>;
 }
 
 /// The language models agents may use, by name.
@@ -173,7 +174,7 @@ pub struct RuntimeDeps {
     /// Delivery to other peers' agents.
     pub outbound: Option<Arc<dyn Outbound>>,
     /// Finds remote agents by capability.
-    pub directory: Option<Arc<dyn Directory>>,
+    pub directory: Option<Arc<dyn RemoteFinder>>,
     /// This node's peer id (base58): remote delegates answer `<it>/<agent>`.
     pub self_address: Option<String>,
     /// The text put in front of every prompt of an agent (the constitution's preamble, given
@@ -231,7 +232,7 @@ pub(crate) struct Shared {
     key: Keypair,
     guard: Option<Arc<dyn ActionGuard>>,
     outbound: Option<Arc<dyn Outbound>>,
-    directory: Option<Arc<dyn Directory>>,
+    directory: Option<Arc<dyn RemoteFinder>>,
     self_address: Option<String>,
     preamble: Option<Preamble>,
     config: RuntimeConfig,

@@ -642,6 +642,7 @@ pub async fn every_function<B: Backend>(c: &Contracts<B>, cast: &Cast) {
     scenarios::lifecycle(c, cast).await;
     governance(c, cast).await;
     agents(c, cast).await;
+    crate::lineage::lineages(c, cast).await;
     registries(c, cast).await;
     crate::differential::encodings_match(c, 1).await;
     crate::differential::consensus_matches(c, 5, 1).await;

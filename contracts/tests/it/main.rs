@@ -12,6 +12,7 @@ mod faults;
 mod governance;
 mod helpers;
 mod invariants;
+mod lineage;
 mod reorg;
 mod scenarios;
 mod settlement;

@@ -197,6 +197,7 @@ impl NodeApi for NodeTools {
             // delegate's run and its events show it.
             let task_id = runtime
                 .delegate(None, target, task)
+                .await
                 .map_err(|e| NodeError(e.to_string()))?;
             Ok(json!({ "task_id": task_id, "state": "submitted" }))
         })
