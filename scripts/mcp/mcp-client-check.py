@@ -16,6 +16,12 @@ from mcp import ClientSession, MCPError
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+def is_error(result):
+    """The result's error flag (`isError` on the wire; the attribute's name differs across
+    versions of the client)."""
+    return getattr(result, "isError", None) or getattr(result, "is_error", False)
+
+
 EXPECTED = {"infer", "model_status", "balance", "post_message", "delegate", "submit_trace"}
 
 
@@ -35,7 +41,7 @@ async def check(session):
         fail(f"tools {sorted(names)}, expected {sorted(EXPECTED)}")
 
     answer = await session.call_tool("infer", {"query": "Share knowledge freely with everyone"})
-    if answer.isError:
+    if is_error(answer):
         fail(f"infer failed: {text_of(answer)}")
     inference = json.loads(text_of(answer))
     if inference.get("mode") != "general":
@@ -43,12 +49,12 @@ async def check(session):
 
     posted = await session.call_tool(
         "post_message", {"to": "worker-1", "text": "hello from python", "priority": "high"})
-    if posted.isError:
+    if is_error(posted):
         fail(f"post_message failed: {text_of(posted)}")
     posted = json.loads(text_of(posted))
 
     balance = await session.call_tool("balance", {})
-    if not balance.isError:
+    if not is_error(balance):
         fail(f"balance without a chain answered {text_of(balance)}")
 
     try:

@@ -496,11 +496,13 @@ fn the_log_file_gets_the_events_without_colour_codes() {
 /// the embedded model (`scripts/test` installs it).
 #[test]
 fn agents_traces_train_the_substrate_in_the_same_run() {
-    if autonet_llm::embedded::locate().is_err() {
+    let Ok(model) = autonet_llm::embedded::locate() else {
         eprintln!("SKIP: the embedded model is not installed");
         return;
-    }
-    let r = simulate(&["--seed", "3", "--epochs", "2", "--agents", "4", "--agent-tokens", "24", "--batch", "12", "--stall-ms", "600000"]);
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(autonet(dir.path()).env("AUTONET_LLM_MODEL", &model).arg("simulate").arg("--json").args(["--seed", "3", "--epochs", "2", "--agents", "4", "--agent-tokens", "24", "--batch", "12", "--stall-ms", "600000"]));
+    let r = crate::schema::parse_and_check("simulate", &stdout(&out));
     assert_eq!(r["complete"], true, "{r:#}");
     let agents = r["agents"]["agents"].as_array().unwrap();
     assert_eq!(agents.len(), 4, "{r:#}");
