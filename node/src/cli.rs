@@ -302,7 +302,9 @@ impl Command {
                 crate::agent::AgentCommand::Serve(_) | crate::agent::AgentCommand::Mcp(_) => None,
                 _ => Some("it talks to a running `autonet agent serve` (--api) and keeps nothing"),
             },
-            Command::Agents(_) => Some("it talks to a running `autonet agent serve` (--api) and keeps nothing"),
+            Command::Agents(_) => {
+                Some("it talks to a running `autonet agent serve` (--api) and keeps nothing")
+            }
             _ => None,
         }
     }

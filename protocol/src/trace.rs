@@ -137,7 +137,10 @@ impl Trace {
         }
         for turn in &self.turns {
             if turn.len() > MAX_TURN_BYTES {
-                return Err(TraceError::TooLarge(format!("a turn of {} bytes", turn.len())));
+                return Err(TraceError::TooLarge(format!(
+                    "a turn of {} bytes",
+                    turn.len()
+                )));
             }
             match serde_json::from_str::<serde_json::Value>(turn) {
                 Ok(v) if v.is_object() => {}

@@ -22,8 +22,7 @@ use crate::protocol::phase::Deadlines;
 use crate::protocol::secrets::{SaltPurpose, derive_salt, proposer_commitment};
 use crate::protocol::stage::{ProposerAction, ProposerStage, proposer_action};
 use crate::protocol::wire::{
-    ModelKindId,
-    HeldOut, TaskAnnouncement, TaskSpec, WIRE_VERSION, content_id, encode,
+    HeldOut, ModelKindId, TaskAnnouncement, TaskSpec, WIRE_VERSION, content_id, encode,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -108,26 +108,42 @@ pub async fn handle(runtime: &Runtime, scope: &Scope, request: &Value) -> Result
         )),
         "get_agent" => {
             let id = agent()?;
-            let info = runtime.info(id).ok_or_else(|| format!("no agent {id:?} on this node"))?;
+            let info = runtime
+                .info(id)
+                .ok_or_else(|| format!("no agent {id:?} on this node"))?;
             Ok(json!({"agent": info, "definition": runtime.definition(id)}))
         }
         "create_agent" => {
-            let def = request.get("definition").cloned().ok_or("missing object field \"definition\"")?;
+            let def = request
+                .get("definition")
+                .cloned()
+                .ok_or("missing object field \"definition\"")?;
             let def = AgentDefinition::from_json(def).map_err(|e| e.to_string())?;
             match (scope, &def.parent_id) {
                 (Scope::Full, _) => {}
                 (Scope::Subtree(_), Some(parent)) if scope.allows(runtime, parent) => {}
-                _ => return Err("a scoped session may only create agents under its own subtree".into()),
+                _ => {
+                    return Err(
+                        "a scoped session may only create agents under its own subtree".into(),
+                    );
+                }
             }
             let id = def.id.clone();
             runtime.register(def).await.map_err(r)?;
-            if request.get("activate").and_then(Value::as_bool).unwrap_or(false) {
+            if request
+                .get("activate")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+            {
                 runtime.activate(&id).map_err(r)?;
             }
             Ok(json!({"agent_id": id}))
         }
         "run_agent" => {
-            let task = request.get("task").and_then(Value::as_str).map(str::to_string);
+            let task = request
+                .get("task")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             runtime.run(agent()?, task).map_err(r)?;
             Ok(json!({"started": true}))
         }
@@ -138,10 +154,16 @@ pub async fn handle(runtime: &Runtime, scope: &Scope, request: &Value) -> Result
         "post_message" => {
             let priority = match request.get("priority") {
                 None => Priority::Normal,
-                Some(p) => serde_json::from_value(p.clone()).map_err(|_| "priority is one of low, normal, high, urgent".to_string())?,
+                Some(p) => serde_json::from_value(p.clone())
+                    .map_err(|_| "priority is one of low, normal, high, urgent".to_string())?,
             };
             runtime
-                .send_text("user", text(request, "target")?, text(request, "text")?, priority)
+                .send_text(
+                    "user",
+                    text(request, "target")?,
+                    text(request, "text")?,
+                    priority,
+                )
                 .map_err(r)?;
             Ok(json!({"posted": true}))
         }
@@ -151,7 +173,9 @@ pub async fn handle(runtime: &Runtime, scope: &Scope, request: &Value) -> Result
                 return Err(format!("no agent {id:?} on this node"));
             }
             let pending = runtime.inbox().pending(id).map_err(|e| e.to_string())?;
-            Ok(json!(pending.into_iter().map(|(_, m)| m).collect::<Vec<_>>()))
+            Ok(json!(
+                pending.into_iter().map(|(_, m)| m).collect::<Vec<_>>()
+            ))
         }
         "history" => Ok(json!(history::of(runtime.inbox().store(), agent()?))),
         "traces" => {
@@ -165,6 +189,9 @@ pub async fn handle(runtime: &Runtime, scope: &Scope, request: &Value) -> Result
                     .collect::<Vec<_>>()
             ))
         }
-        other => Err(format!("unknown request type {other:?} (known: {})", REQUESTS.join(", "))),
+        other => Err(format!(
+            "unknown request type {other:?} (known: {})",
+            REQUESTS.join(", ")
+        )),
     }
 }

@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -39,11 +39,18 @@ pub fn router(runtime: Runtime, access: Access) -> Router {
     Router::new()
         .route("/ws", get(upgrade))
         .route("/health", get(|| async { "ok" }))
-        .with_state(ApiState { runtime, access: Arc::new(access) })
+        .with_state(ApiState {
+            runtime,
+            access: Arc::new(access),
+        })
 }
 
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 fn scope_of(access: &Access, given: Option<&str>) -> Option<Scope> {
@@ -51,7 +58,11 @@ fn scope_of(access: &Access, given: Option<&str>) -> Option<Scope> {
         return Some(Scope::Full); // no tokens configured: a loopback listener, full scope
     }
     let given = given?;
-    if access.owner_token.as_deref().is_some_and(|o| same(o, given)) {
+    if access
+        .owner_token
+        .as_deref()
+        .is_some_and(|o| same(o, given))
+    {
         return Some(Scope::Full);
     }
     access
@@ -90,7 +101,10 @@ fn reply(msg_id: Value, result: Result<Value, String>) -> String {
 
 async fn answer(runtime: &Runtime, scope: &Scope, frame: &str) -> String {
     if frame.len() > MAX_FRAME_BYTES {
-        return reply(Value::Null, Err(format!("request larger than {MAX_FRAME_BYTES} bytes")));
+        return reply(
+            Value::Null,
+            Err(format!("request larger than {MAX_FRAME_BYTES} bytes")),
+        );
     }
     let request: Value = match serde_json::from_str(frame) {
         Ok(v @ Value::Object(_)) => v,
@@ -99,7 +113,10 @@ async fn answer(runtime: &Runtime, scope: &Scope, frame: &str) -> String {
     };
     let msg_id = request.get("msg_id").cloned().unwrap_or(Value::Null);
     if !(msg_id.is_string() || msg_id.is_number()) {
-        return reply(Value::Null, Err("msg_id (a string or number) is required".into()));
+        return reply(
+            Value::Null,
+            Err("msg_id (a string or number) is required".into()),
+        );
     }
     reply(msg_id, handle(runtime, scope, &request).await)
 }

@@ -75,7 +75,11 @@ impl AgentState {
             return;
         };
         if self.running.len() >= def.concurrency as usize {
-            self.shared.bus.publish(EventType::ExecutionQueued, &self.id, json!({"trigger_source": trigger.name()}));
+            self.shared.bus.publish(
+                EventType::ExecutionQueued,
+                &self.id,
+                json!({"trigger_source": trigger.name()}),
+            );
             self.queued.push_back(trigger);
             return;
         }
@@ -95,7 +99,11 @@ impl AgentState {
         let abort = run.abort_handle();
         let watcher = tokio::spawn(async move {
             let result = run.await.map(Box::new).map_err(|e| {
-                if e.is_panic() { "the run panicked".to_string() } else { "the run was stopped".to_string() }
+                if e.is_panic() {
+                    "the run panicked".to_string()
+                } else {
+                    "the run was stopped".to_string()
+                }
             });
             let _ = me.cast(AgentMsg::Finished(exec, result));
         });
@@ -126,7 +134,11 @@ impl AgentState {
             RunStatus::OverBudget => (EventType::ExecutionFailed, Some(AgentStatus::BudgetPaused)),
         };
         let preview: String = outcome.output.chars().take(120).collect();
-        let key = if outcome.status == RunStatus::Completed { "output_preview" } else { "error" };
+        let key = if outcome.status == RunStatus::Completed {
+            "output_preview"
+        } else {
+            "error"
+        };
         shared.bus.publish(
             event,
             &self.id,
@@ -142,12 +154,22 @@ impl AgentState {
                 None if e.active => AgentStatus::Active,
                 None => AgentStatus::Completed,
             };
-            (e.def.parent_id.clone(), e.def.notify_parent, e.def.wake_parent_on_child)
+            (
+                e.def.parent_id.clone(),
+                e.def.notify_parent,
+                e.def.wake_parent_on_child,
+            )
         });
         if let Some((Some(parent), true, wake_parent)) = info {
-            let kind = if wake_parent { MessageKind::Trigger } else { MessageKind::Info };
+            let kind = if wake_parent {
+                MessageKind::Trigger
+            } else {
+                MessageKind::Info
+            };
             let data = json!({"child": self.id, "execution_id": outcome.execution, "status": outcome.status, "output": cut(&outcome.output)});
-            if let Err(e) = super::deliver::send(shared, &self.id, &parent, kind, Priority::Normal, data) {
+            if let Err(e) =
+                super::deliver::send(shared, &self.id, &parent, kind, Priority::Normal, data)
+            {
                 tracing::warn!(agent = %self.id, %parent, error = %e, "cannot tell the parent");
             }
         }
@@ -182,7 +204,8 @@ impl Actor for AgentActor {
         let ticker = interval.map(|every| {
             let me = myself.clone();
             tokio::spawn(async move {
-                let mut clock = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                let mut clock =
+                    tokio::time::interval_at(tokio::time::Instant::now() + every, every);
                 clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                 loop {
                     clock.tick().await;
@@ -194,7 +217,13 @@ impl Actor for AgentActor {
         });
         // Messages left by a crashed predecessor, or that arrived while it was down.
         let _ = myself.cast(AgentMsg::Wake);
-        Ok(AgentState { id, shared, running: BTreeMap::new(), queued: VecDeque::new(), ticker })
+        Ok(AgentState {
+            id,
+            shared,
+            running: BTreeMap::new(),
+            queued: VecDeque::new(),
+            ticker,
+        })
     }
 
     async fn handle(
@@ -211,9 +240,15 @@ impl Actor for AgentActor {
                 }
             }
             AgentMsg::Tick => {
-                let active = state.shared.entry(&state.id, |e| e.active && e.status == AgentStatus::Active).unwrap_or(false);
+                let active = state
+                    .shared
+                    .entry(&state.id, |e| e.active && e.status == AgentStatus::Active)
+                    .unwrap_or(false);
                 if active && state.running.is_empty() {
-                    state.shared.bus.publish(EventType::ScheduleTriggered, &state.id, json!({}));
+                    state
+                        .shared
+                        .bus
+                        .publish(EventType::ScheduleTriggered, &state.id, json!({}));
                     state.start(&myself, Trigger::Schedule);
                 }
             }
@@ -224,7 +259,11 @@ impl Actor for AgentActor {
                 match result {
                     Ok(outcome) => state.finish(&myself, &outcome),
                     Err(reason) => {
-                        state.shared.bus.publish(EventType::ExecutionFailed, &state.id, json!({"execution_id": execution, "error": reason}));
+                        state.shared.bus.publish(
+                            EventType::ExecutionFailed,
+                            &state.id,
+                            json!({"execution_id": execution, "error": reason}),
+                        );
                         return Err(format!("agent {}: run {execution}: {reason}", state.id).into());
                     }
                 }
@@ -233,7 +272,11 @@ impl Actor for AgentActor {
                 for (execution, (run, watcher)) in std::mem::take(&mut state.running) {
                     watcher.abort();
                     run.abort();
-                    state.shared.bus.publish(EventType::ExecutionKilled, &state.id, json!({"execution_id": execution}));
+                    state.shared.bus.publish(
+                        EventType::ExecutionKilled,
+                        &state.id,
+                        json!({"execution_id": execution}),
+                    );
                 }
                 state.queued.clear();
                 state.shared.entry(&state.id, |e| {
@@ -267,10 +310,19 @@ pub(crate) struct SupervisorState {
     restarts: BTreeMap<String, VecDeque<Instant>>,
 }
 
-async fn spawn(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorState, id: &str) -> Result<(), String> {
-    let (actor, _) = Actor::spawn_linked(None, AgentActor, (id.to_string(), Arc::clone(&state.shared)), myself.get_cell())
-        .await
-        .map_err(|e| e.to_string())?;
+async fn spawn(
+    myself: &ActorRef<SupervisorMsg>,
+    state: &mut SupervisorState,
+    id: &str,
+) -> Result<(), String> {
+    let (actor, _) = Actor::spawn_linked(
+        None,
+        AgentActor,
+        (id.to_string(), Arc::clone(&state.shared)),
+        myself.get_cell(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     state.by_actor.insert(actor.get_id(), id.to_string());
     Ok(())
 }
@@ -280,11 +332,24 @@ impl Actor for AgentSupervisor {
     type State = SupervisorState;
     type Arguments = Arc<Shared>;
 
-    async fn pre_start(&self, _: ActorRef<SupervisorMsg>, shared: Arc<Shared>) -> Result<SupervisorState, ActorProcessingErr> {
-        Ok(SupervisorState { shared, by_actor: BTreeMap::new(), restarts: BTreeMap::new() })
+    async fn pre_start(
+        &self,
+        _: ActorRef<SupervisorMsg>,
+        shared: Arc<Shared>,
+    ) -> Result<SupervisorState, ActorProcessingErr> {
+        Ok(SupervisorState {
+            shared,
+            by_actor: BTreeMap::new(),
+            restarts: BTreeMap::new(),
+        })
     }
 
-    async fn handle(&self, myself: ActorRef<SupervisorMsg>, message: SupervisorMsg, state: &mut SupervisorState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        message: SupervisorMsg,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
         match message {
             SupervisorMsg::Start(id, reply) => {
                 let _ = reply.send(spawn(&myself, state, &id).await);
@@ -300,7 +365,12 @@ impl Actor for AgentSupervisor {
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, myself: ActorRef<SupervisorMsg>, event: SupervisionEvent, state: &mut SupervisorState) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        event: SupervisionEvent,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
         let (cell, error) = match event {
             SupervisionEvent::ActorFailed(cell, error) => (cell, error.to_string()),
             SupervisionEvent::ActorTerminated(cell, _, _) => {
@@ -317,7 +387,10 @@ impl Actor for AgentSupervisor {
         let config = shared.config;
         let now = Instant::now();
         let recent = state.restarts.entry(id.clone()).or_default();
-        while recent.front().is_some_and(|t| now.duration_since(*t) > config.restart_window) {
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > config.restart_window)
+        {
             recent.pop_front();
         }
         if recent.len() >= config.restart_budget {
@@ -333,15 +406,27 @@ impl Actor for AgentSupervisor {
         let count = shared.entry(&id, |e| {
             e.restarts += 1;
             if e.status == AgentStatus::Running {
-                e.status = if e.active { AgentStatus::Active } else { AgentStatus::Registered };
+                e.status = if e.active {
+                    AgentStatus::Active
+                } else {
+                    AgentStatus::Registered
+                };
             }
             e.restarts
         });
         tracing::warn!(agent = %id, %error, "agent failed; restarting");
-        shared.bus.publish(EventType::AgentRestarted, &id, json!({"error": error, "restarts": count}));
+        shared.bus.publish(
+            EventType::AgentRestarted,
+            &id,
+            json!({"error": error, "restarts": count}),
+        );
         if let Err(e) = spawn(&myself, state, &id).await {
             shared.set_status(&id, AgentStatus::Error);
-            shared.bus.publish(EventType::AgentDeactivated, &id, json!({"status": "error", "error": e}));
+            shared.bus.publish(
+                EventType::AgentDeactivated,
+                &id,
+                json!({"status": "error", "error": e}),
+            );
         }
         Ok(())
     }

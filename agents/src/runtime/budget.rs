@@ -82,7 +82,12 @@ impl Ledger {
         for id in self.path(agent) {
             let account = &self.accounts[&id];
             for (what, spent, asked, limit) in [
-                ("tokens", account.usage.tokens, tokens, account.limits.tokens),
+                (
+                    "tokens",
+                    account.usage.tokens,
+                    tokens,
+                    account.limits.tokens,
+                ),
                 (
                     "tool_calls",
                     account.usage.tool_calls,

@@ -38,7 +38,9 @@ async fn resolve(shared: &Shared, from: Option<&str>, target: &str) -> Result<St
         if agents.contains_key(target) {
             return Ok(target.to_string());
         }
-        if let Some(e) = agents.values().find(|e| Some(e.def.id.as_str()) != from && e.def.capabilities.iter().any(|c| c == target)) {
+        if let Some(e) = agents.values().find(|e| {
+            Some(e.def.id.as_str()) != from && e.def.capabilities.iter().any(|c| c == target)
+        }) {
             return Ok(e.def.id.clone());
         }
     }
@@ -53,25 +55,43 @@ async fn resolve(shared: &Shared, from: Option<&str>, target: &str) -> Result<St
 
 /// Hands `task` to `target`; returns the task id. `from` is the delegating agent (None: the
 /// owner, who gets no answer in an inbox).
-pub(crate) async fn delegate(shared: &Shared, from: Option<&str>, target: &str, task: &str, incoming_depth: u32) -> Result<String, String> {
+pub(crate) async fn delegate(
+    shared: &Shared,
+    from: Option<&str>,
+    target: &str,
+    task: &str,
+    incoming_depth: u32,
+) -> Result<String, String> {
     let to = resolve(shared, from, target).await?;
     if Some(to.as_str()) == from {
         return Err("an agent cannot delegate to itself".into());
     }
-    let depth = from.map(|f| depth_of(shared, f)).unwrap_or(0).max(incoming_depth) + 1;
+    let depth = from
+        .map(|f| depth_of(shared, f))
+        .unwrap_or(0)
+        .max(incoming_depth)
+        + 1;
     let source = from.unwrap_or("user");
     if let Some(guard) = &shared.guard {
         guard
             .check(source, "delegate", &format!("depth {depth}: {task}"))
             .map_err(|r| {
-                shared.bus.publish(EventType::DelegateRefused, source, json!({"target": to, "rule": r.rule, "reason": r.reason}));
+                shared.bus.publish(
+                    EventType::DelegateRefused,
+                    source,
+                    json!({"target": to, "rule": r.rule, "reason": r.reason}),
+                );
                 format!("refused by rule {}: {}", r.rule, r.reason)
             })?;
     }
     if let Some(f) = from {
         let left = shared.ledger.lock().map(|l| l.tokens_left(f)).unwrap_or(0);
         if left == 0 {
-            shared.bus.publish(EventType::DelegateRefused, f, json!({"target": to, "reason": "budget exhausted"}));
+            shared.bus.publish(
+                EventType::DelegateRefused,
+                f,
+                json!({"target": to, "reason": "budget exhausted"}),
+            );
             return Err(format!("agent {f} has no budget left to delegate with"));
         }
     }
@@ -83,7 +103,18 @@ pub(crate) async fn delegate(shared: &Shared, from: Option<&str>, target: &str, 
             _ => f.to_string(),
         });
     }
-    super::deliver::send(shared, source, &to, MessageKind::Trigger, Priority::High, data)?;
-    shared.bus.publish(EventType::DelegateSpawned, source, json!({"task_id": task_id, "target": to, "depth": depth, "state": "submitted"}));
+    super::deliver::send(
+        shared,
+        source,
+        &to,
+        MessageKind::Trigger,
+        Priority::High,
+        data,
+    )?;
+    shared.bus.publish(
+        EventType::DelegateSpawned,
+        source,
+        json!({"task_id": task_id, "target": to, "depth": depth, "state": "submitted"}),
+    );
     Ok(task_id)
 }

@@ -9,7 +9,9 @@ use crate::message::{InboxMessage, MessageKind, Priority};
 
 /// A message id: sender, target and time hashed (unique per sender and millisecond).
 pub(crate) fn message_id(shared: &Shared, from: &str, to: &str) -> String {
-    let n = shared.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let n = shared
+        .counter
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let seed = format!("{from}>{to}/{n}/{}", crate::events::now_ms());
     hex::encode(&blake3::hash(seed.as_bytes()).as_bytes()[..10])
 }
@@ -39,7 +41,11 @@ pub(crate) fn send(
         };
         message.check().map_err(|e| e.to_string())?;
         outbound.send(to, message)?;
-        shared.bus.publish(EventType::MessagePosted, from, json!({"target": to, "remote": true}));
+        shared.bus.publish(
+            EventType::MessagePosted,
+            from,
+            json!({"target": to, "remote": true}),
+        );
         return Ok(());
     }
     let message = InboxMessage {
@@ -56,7 +62,11 @@ pub(crate) fn send(
 
 /// Posts to a local inbox and wakes the agent if the message calls for it.
 pub(crate) fn post_local(shared: &Shared, message: &InboxMessage) -> Result<(), String> {
-    let known = shared.agents.lock().map(|a| a.contains_key(&message.target)).unwrap_or(false);
+    let known = shared
+        .agents
+        .lock()
+        .map(|a| a.contains_key(&message.target))
+        .unwrap_or(false);
     if !known {
         return Err(format!("no agent {:?} on this node", message.target));
     }

@@ -108,7 +108,12 @@ impl Run<'_> {
                 self.def.per_turn_input_max
             )));
         }
-        let left = self.shared.ledger.lock().map(|l| l.tokens_left(&self.def.id)).unwrap_or(0);
+        let left = self
+            .shared
+            .ledger
+            .lock()
+            .map(|l| l.tokens_left(&self.def.id))
+            .unwrap_or(0);
         if left == 0 {
             let e = self
                 .shared
@@ -120,13 +125,30 @@ impl Run<'_> {
                 .unwrap_or_else(|| format!("budget of {} exhausted", self.def.id));
             return Err(Stop::OverBudget(e));
         }
-        self.refuse("spend", &format!("{} model tokens at most", left.min(u64::from(self.shared.config.max_tokens_per_turn))))?;
-        let max_tokens = self.shared.config.max_tokens_per_turn.min(left.min(u64::from(u32::MAX)) as u32);
+        self.refuse(
+            "spend",
+            &format!(
+                "{} model tokens at most",
+                left.min(u64::from(self.shared.config.max_tokens_per_turn))
+            ),
+        )?;
+        let max_tokens = self
+            .shared
+            .config
+            .max_tokens_per_turn
+            .min(left.min(u64::from(u32::MAX)) as u32);
         let mut request = ChatRequest::new(messages, max_tokens.max(1));
         request.temperature = 0.0;
-        let mut provider = self.shared.providers.for_agent(self.def).map_err(Stop::Failed)?;
+        let mut provider = self
+            .shared
+            .providers
+            .for_agent(self.def)
+            .map_err(Stop::Failed)?;
         if let Some(preamble) = &self.shared.preamble {
-            provider = Arc::new(autonet_llm::Preambled::new(provider, preamble(&self.def.id)));
+            provider = Arc::new(autonet_llm::Preambled::new(
+                provider,
+                preamble(&self.def.id),
+            ));
         }
         let idle = self.shared.config.idle_timeout;
         let hung = || Stop::Failed(format!("provider: no answer within {idle:?}"));
@@ -136,7 +158,10 @@ impl Run<'_> {
             .map_err(|e| Stop::Failed(format!("provider: {e}")))?;
         let mut text = String::new();
         let mut finish = None;
-        while let Some(piece) = tokio::time::timeout(idle, stream.next()).await.map_err(|_| hung())? {
+        while let Some(piece) = tokio::time::timeout(idle, stream.next())
+            .await
+            .map_err(|_| hung())?
+        {
             match piece.map_err(|e| Stop::Failed(format!("provider: {e}")))? {
                 Piece::Text(t) => {
                     self.event(EventType::StepOutput, json!({"step_name": step, "text": t}));
@@ -148,7 +173,8 @@ impl Run<'_> {
                 }
             }
         }
-        let finish = finish.ok_or_else(|| Stop::Failed("provider: the answer ended without its end".into()))?;
+        let finish = finish
+            .ok_or_else(|| Stop::Failed("provider: the answer ended without its end".into()))?;
         let spent = u64::from(finish.prompt_tokens) + u64::from(finish.completion_tokens);
         self.tokens += spent;
         if let Ok(mut ledger) = self.shared.ledger.lock() {
@@ -158,10 +184,18 @@ impl Run<'_> {
         Ok(text)
     }
 
-    async fn call_tool(&mut self, step: &str, tool: &str, arguments: serde_json::Value) -> Result<(String, bool), Stop> {
+    async fn call_tool(
+        &mut self,
+        step: &str,
+        tool: &str,
+        arguments: serde_json::Value,
+    ) -> Result<(String, bool), Stop> {
         let own = matches!(tool, "delegate" | "post_message");
         if !self.def.tools.iter().any(|t| t == tool) || !(own || self.shared.tools.has(tool)) {
-            return Ok((format!("error: tool {tool:?} is not available to this agent"), true));
+            return Ok((
+                format!("error: tool {tool:?} is not available to this agent"),
+                true,
+            ));
         }
         let key = format!("{tool} {arguments}");
         let seen = self.calls_seen.entry(key).or_insert(0);
@@ -172,7 +206,13 @@ impl Run<'_> {
                 self.def.repeat_call_limit
             )));
         }
-        if let Err(e) = self.shared.ledger.lock().map_err(|_| String::new()).and_then(|l| l.check(&self.def.id, 0, 1).map_err(|e| e.to_string())) {
+        if let Err(e) = self
+            .shared
+            .ledger
+            .lock()
+            .map_err(|_| String::new())
+            .and_then(|l| l.check(&self.def.id, 0, 1).map_err(|e| e.to_string()))
+        {
             return Err(Stop::OverBudget(e));
         }
         self.refuse("tool", &format!("call tool {tool} with {arguments}"))?;
@@ -181,7 +221,10 @@ impl Run<'_> {
         if let Ok(mut ledger) = self.shared.ledger.lock() {
             ledger.charge(&self.def.id, 0, 1);
         }
-        self.event(EventType::StepStarted, json!({"step_name": step, "step_type": "tool", "tool": tool}));
+        self.event(
+            EventType::StepStarted,
+            json!({"step_name": step, "step_type": "tool", "tool": tool}),
+        );
         let (text, is_error) = match tool {
             // Done by the runtime itself, on this agent's behalf (the node's tool of the same
             // name does not know who calls it).
@@ -194,28 +237,53 @@ impl Run<'_> {
                 Err(e) => (format!("error: {e}"), true),
             },
         };
-        self.turns.push(trace::tool_result_turn(tool, &text, is_error));
-        let t = if is_error { EventType::StepFailed } else { EventType::StepCompleted };
+        self.turns
+            .push(trace::tool_result_turn(tool, &text, is_error));
+        let t = if is_error {
+            EventType::StepFailed
+        } else {
+            EventType::StepCompleted
+        };
         self.event(t, json!({"step_name": step, "step_type": "tool", "tool": tool, "output_preview": preview(&text)}));
         Ok((text, is_error))
     }
 
     /// `delegate {target, task}` and `post_message {to, text, priority?}` as this agent.
     async fn own_tool(&self, tool: &str, arguments: &serde_json::Value) -> Result<String, String> {
-        let field = |k: &str| arguments.get(k).and_then(|v| v.as_str()).ok_or_else(|| format!("missing string argument {k:?}"));
+        let field = |k: &str| {
+            arguments
+                .get(k)
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| format!("missing string argument {k:?}"))
+        };
         match tool {
             "delegate" => {
                 let depth = self.depth;
-                let id = super::delegate::delegate(self.shared, Some(&self.def.id), field("target")?, field("task")?, depth).await?;
+                let id = super::delegate::delegate(
+                    self.shared,
+                    Some(&self.def.id),
+                    field("target")?,
+                    field("task")?,
+                    depth,
+                )
+                .await?;
                 Ok(json!({"task_id": id, "state": "submitted"}).to_string())
             }
             _ => {
                 let priority = match arguments.get("priority") {
                     None => crate::message::Priority::Normal,
-                    Some(p) => serde_json::from_value(p.clone()).map_err(|_| "priority is one of low, normal, high, urgent".to_string())?,
+                    Some(p) => serde_json::from_value(p.clone())
+                        .map_err(|_| "priority is one of low, normal, high, urgent".to_string())?,
                 };
                 let to = field("to")?;
-                super::deliver::send(self.shared, &self.def.id, to, crate::message::MessageKind::Trigger, priority, json!({"text": field("text")?}))?;
+                super::deliver::send(
+                    self.shared,
+                    &self.def.id,
+                    to,
+                    crate::message::MessageKind::Trigger,
+                    priority,
+                    json!({"text": field("text")?}),
+                )?;
                 Ok(json!({"to": to, "posted": true}).to_string())
             }
         }
@@ -223,7 +291,13 @@ impl Run<'_> {
 
     fn system(&self) -> String {
         let mut system = self.def.system_prompt.clone();
-        let tools: Vec<_> = self.shared.tools.specs().into_iter().filter(|s| self.def.tools.contains(&s.name)).collect();
+        let tools: Vec<_> = self
+            .shared
+            .tools
+            .specs()
+            .into_iter()
+            .filter(|s| self.def.tools.contains(&s.name))
+            .collect();
         if !tools.is_empty() {
             if !system.is_empty() {
                 system.push_str("\n\n");
@@ -237,7 +311,10 @@ impl Run<'_> {
         let mut messages = vec![Message::system(self.system()), Message::user(task)];
         for turn in 0..self.def.max_turns {
             let step = format!("turn-{}", turn + 1);
-            self.event(EventType::StepStarted, json!({"step_name": step, "step_type": "cognitive"}));
+            self.event(
+                EventType::StepStarted,
+                json!({"step_name": step, "step_type": "cognitive"}),
+            );
             let text = self.ask(&step, messages.clone()).await?;
             self.event(EventType::StepCompleted, json!({"step_name": step, "step_type": "cognitive", "output_preview": preview(&text)}));
             match reply::parse(&text) {
@@ -253,7 +330,10 @@ impl Run<'_> {
                 }
             }
         }
-        Err(Stop::Failed(format!("no answer within max_turns ({})", self.def.max_turns)))
+        Err(Stop::Failed(format!(
+            "no answer within max_turns ({})",
+            self.def.max_turns
+        )))
     }
 
     async fn pipeline(&mut self, task: String) -> Result<String, Stop> {
@@ -261,7 +341,9 @@ impl Run<'_> {
         for step in &self.def.steps {
             let name = step.name().to_string();
             input = match step {
-                Step::Tool { tool, arguments, .. } => {
+                Step::Tool {
+                    tool, arguments, ..
+                } => {
                     let arguments = fill(arguments, &input);
                     let (text, is_error) = self.call_tool(&name, tool, arguments).await?;
                     if is_error {
@@ -270,7 +352,10 @@ impl Run<'_> {
                     text
                 }
                 Step::Cognitive { prompt, .. } => {
-                    self.event(EventType::StepStarted, json!({"step_name": name, "step_type": "cognitive"}));
+                    self.event(
+                        EventType::StepStarted,
+                        json!({"step_name": name, "step_type": "cognitive"}),
+                    );
                     let prompt = prompt.replace("{input}", &input);
                     self.turns.push(trace::message_turn("user", &prompt));
                     let messages = vec![Message::system(self.system()), Message::user(prompt)];
@@ -279,10 +364,24 @@ impl Run<'_> {
                     text
                 }
                 Step::Message { to, .. } => {
-                    self.event(EventType::StepStarted, json!({"step_name": name, "step_type": "message", "to": to}));
+                    self.event(
+                        EventType::StepStarted,
+                        json!({"step_name": name, "step_type": "message", "to": to}),
+                    );
                     self.refuse("message", &format!("post a message to {to}"))?;
-                    super::deliver::send(self.shared, &self.def.id, to, crate::message::MessageKind::Trigger, crate::message::Priority::Normal, json!({"text": input})).map_err(Stop::Failed)?;
-                    self.event(EventType::StepCompleted, json!({"step_name": name, "step_type": "message", "to": to}));
+                    super::deliver::send(
+                        self.shared,
+                        &self.def.id,
+                        to,
+                        crate::message::MessageKind::Trigger,
+                        crate::message::Priority::Normal,
+                        json!({"text": input}),
+                    )
+                    .map_err(Stop::Failed)?;
+                    self.event(
+                        EventType::StepCompleted,
+                        json!({"step_name": name, "step_type": "message", "to": to}),
+                    );
                     input
                 }
             };
@@ -297,7 +396,9 @@ fn fill(arguments: &serde_json::Value, input: &str) -> serde_json::Value {
         serde_json::Value::Null => json!({}),
         serde_json::Value::String(s) => json!(s.replace("{input}", input)),
         serde_json::Value::Array(a) => a.iter().map(|v| fill(v, input)).collect(),
-        serde_json::Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), fill(v, input))).collect(),
+        serde_json::Value::Object(m) => {
+            m.iter().map(|(k, v)| (k.clone(), fill(v, input))).collect()
+        }
         other => other.clone(),
     }
 }
@@ -314,7 +415,12 @@ fn task_text(def: &AgentDefinition, trigger: &Trigger, read: &[InboxMessage]) ->
             .get("text")
             .and_then(|t| t.as_str())
             .map(str::to_string)
-            .or_else(|| m.data.get("input").and_then(|t| t.as_str()).map(str::to_string))
+            .or_else(|| {
+                m.data
+                    .get("input")
+                    .and_then(|t| t.as_str())
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| m.data.to_string());
         if !task.is_empty() {
             task.push_str("\n\n");
@@ -328,12 +434,21 @@ fn task_text(def: &AgentDefinition, trigger: &Trigger, read: &[InboxMessage]) ->
 
 /// Runs `def` once; never panics on bad input (a panic here comes from a tool or provider and
 /// is the supervisor's to handle).
-pub(crate) async fn execute(shared: Arc<Shared>, def: AgentDefinition, execution: String, trigger: Trigger) -> Outcome {
+pub(crate) async fn execute(
+    shared: Arc<Shared>,
+    def: AgentDefinition,
+    execution: String,
+    trigger: Trigger,
+) -> Outcome {
     let started_ms = crate::events::now_ms();
     let pending = shared.inbox.pending(&def.id).unwrap_or_default();
     let (seqs, read): (Vec<u64>, Vec<InboxMessage>) = pending.into_iter().unzip();
     if !read.is_empty() {
-        shared.bus.publish(EventType::MessageDrained, &def.id, json!({"execution_id": execution, "count": read.len()}));
+        shared.bus.publish(
+            EventType::MessageDrained,
+            &def.id,
+            json!({"execution_id": execution, "count": read.len()}),
+        );
     }
     let task = task_text(&def, &trigger, &read);
     let mut run = Run {
@@ -341,11 +456,19 @@ pub(crate) async fn execute(shared: Arc<Shared>, def: AgentDefinition, execution
         def: &def,
         execution: execution.clone(),
         // A run with no task text (a pipeline started by hand) records none.
-        turns: if task.is_empty() { Vec::new() } else { vec![trace::message_turn("user", &task)] },
+        turns: if task.is_empty() {
+            Vec::new()
+        } else {
+            vec![trace::message_turn("user", &task)]
+        },
         tokens: 0,
         tool_calls: 0,
         calls_seen: BTreeMap::new(),
-        depth: read.iter().filter_map(|m| m.data.get("depth").and_then(|d| d.as_u64())).max().unwrap_or(0) as u32,
+        depth: read
+            .iter()
+            .filter_map(|m| m.data.get("depth").and_then(|d| d.as_u64()))
+            .max()
+            .unwrap_or(0) as u32,
     };
     let result = match def.mode {
         Mode::Cognitive => run.cognitive(task).await,
@@ -358,7 +481,15 @@ pub(crate) async fn execute(shared: Arc<Shared>, def: AgentDefinition, execution
     };
     let trace_id = record(&shared, &run, started_ms, status);
     let (tokens, tool_calls) = (run.tokens, run.tool_calls);
-    let outcome = Outcome { execution, status, output, tokens, tool_calls, trace: trace_id, read };
+    let outcome = Outcome {
+        execution,
+        status,
+        output,
+        tokens,
+        tool_calls,
+        trace: trace_id,
+        read,
+    };
     super::history::keep(&shared, &def.id, &trigger, started_ms, &outcome);
     // Acknowledged only now: a crash or kill before this line leaves them for the next run. A
     // run stopped by its budget leaves them too: they wait until the budget is raised. A failed
@@ -385,7 +516,11 @@ fn record(shared: &Shared, run: &Run<'_>, started_ms: u64, status: RunStatus) ->
         peer: String::new(),
         started_ms,
         turns,
-        outcome: if status == RunStatus::Completed { TraceOutcome::Completed } else { TraceOutcome::Failed },
+        outcome: if status == RunStatus::Completed {
+            TraceOutcome::Completed
+        } else {
+            TraceOutcome::Failed
+        },
         tokens: run.tokens,
     };
     match trace.sign(&shared.key) {

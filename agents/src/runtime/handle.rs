@@ -63,7 +63,9 @@ impl Runtime {
         let (supervisor, _) = Actor::spawn(None, AgentSupervisor, Arc::clone(&shared))
             .await
             .map_err(|e| RuntimeError::Down(e.to_string()))?;
-        shared.bus.publish(EventType::RuntimeStarted, "runtime", json!({}));
+        shared
+            .bus
+            .publish(EventType::RuntimeStarted, "runtime", json!({}));
         Ok(Runtime { shared, supervisor })
     }
 
@@ -86,7 +88,8 @@ impl Runtime {
     /// lets its schedule and inbox run it). A child (`parent_id`) must fit its ancestors' depth
     /// and children limits.
     pub async fn register(&self, def: AgentDefinition) -> Result<(), RuntimeError> {
-        def.check().map_err(|e| RuntimeError::Refused(e.to_string()))?;
+        def.check()
+            .map_err(|e| RuntimeError::Refused(e.to_string()))?;
         let id = def.id.clone();
         {
             let mut agents = self.agents()?;
@@ -118,7 +121,9 @@ impl Runtime {
         }
         if let Err(e) = super::persist::keep(&self.shared, &def) {
             self.agents()?.remove(&id);
-            return Err(RuntimeError::Refused(format!("cannot keep the definition: {e}")));
+            return Err(RuntimeError::Refused(format!(
+                "cannot keep the definition: {e}"
+            )));
         }
         let started = ractor::call!(self.supervisor, SupervisorMsg::Start, id.clone())
             .map_err(|e| RuntimeError::Down(e.to_string()))?;
@@ -126,20 +131,35 @@ impl Runtime {
             self.agents()?.remove(&id);
             return Err(RuntimeError::Down(e));
         }
-        let event = if def.parent_id.is_some() { EventType::DelegateSpawned } else { EventType::AgentRegistered };
-        self.shared.bus.publish(event, &id, json!({"name": def.name, "mode": def.mode, "parent_id": def.parent_id}));
+        let event = if def.parent_id.is_some() {
+            EventType::DelegateSpawned
+        } else {
+            EventType::AgentRegistered
+        };
+        self.shared.bus.publish(
+            event,
+            &id,
+            json!({"name": def.name, "mode": def.mode, "parent_id": def.parent_id}),
+        );
         Ok(())
     }
 
     fn agents(&self) -> Result<std::sync::MutexGuard<'_, BTreeMap<String, Entry>>, RuntimeError> {
-        self.shared.agents.lock().map_err(|_| RuntimeError::Down("state lock poisoned".into()))
+        self.shared
+            .agents
+            .lock()
+            .map_err(|_| RuntimeError::Down("state lock poisoned".into()))
     }
 
     fn actor(&self, id: &str) -> Result<ActorRef<AgentMsg>, RuntimeError> {
         self.shared
             .entry(id, |e| e.actor.clone())
             .ok_or_else(|| RuntimeError::UnknownAgent(id.to_string()))?
-            .ok_or_else(|| RuntimeError::Down(format!("agent {id} has no actor (status error or restarting)")))
+            .ok_or_else(|| {
+                RuntimeError::Down(format!(
+                    "agent {id} has no actor (status error or restarting)"
+                ))
+            })
     }
 
     /// Activates an agent: its schedule and inbox triggers run it.
@@ -153,7 +173,9 @@ impl Runtime {
             })
             .ok_or_else(|| RuntimeError::UnknownAgent(id.to_string()))?;
         super::persist::set_active(&self.shared, id, true);
-        self.shared.bus.publish(EventType::AgentActivated, id, json!({}));
+        self.shared
+            .bus
+            .publish(EventType::AgentActivated, id, json!({}));
         if let Ok(actor) = self.actor(id) {
             let _ = actor.cast(AgentMsg::Wake);
         }
@@ -171,16 +193,23 @@ impl Runtime {
             })
             .ok_or_else(|| RuntimeError::UnknownAgent(id.to_string()))?;
         super::persist::set_active(&self.shared, id, false);
-        self.shared.bus.publish(EventType::AgentDeactivated, id, json!({}));
+        self.shared
+            .bus
+            .publish(EventType::AgentDeactivated, id, json!({}));
         Ok(())
     }
 
     /// Starts a run now (queued past the agent's concurrency), with `task` replacing its task
     /// prompt when given.
     pub fn run(&self, id: &str, task: Option<String>) -> Result<(), RuntimeError> {
-        let status = self.shared.entry(id, |e| e.status).ok_or_else(|| RuntimeError::UnknownAgent(id.to_string()))?;
+        let status = self
+            .shared
+            .entry(id, |e| e.status)
+            .ok_or_else(|| RuntimeError::UnknownAgent(id.to_string()))?;
         if status == AgentStatus::BudgetPaused {
-            return Err(RuntimeError::Refused(format!("agent {id} is paused: its budget is spent")));
+            return Err(RuntimeError::Refused(format!(
+                "agent {id} is paused: its budget is spent"
+            )));
         }
         self.actor(id)?
             .cast(AgentMsg::Run(Trigger::Manual(task)))
@@ -192,7 +221,11 @@ impl Runtime {
         if self.shared.entry(&message.target, |_| ()).is_none() {
             return Err(RuntimeError::UnknownAgent(message.target.clone()));
         }
-        let posted = self.shared.inbox.post(message).map_err(|e| RuntimeError::Refused(e.to_string()))?;
+        let posted = self
+            .shared
+            .inbox
+            .post(message)
+            .map_err(|e| RuntimeError::Refused(e.to_string()))?;
         if posted != Posted::Duplicate {
             self.shared.bus.publish(
                 EventType::MessagePosted,
@@ -205,26 +238,48 @@ impl Runtime {
     }
 
     /// Sends `text` from `from` (an agent id or `user`) to a local agent or a remote address.
-    pub fn send_text(&self, from: &str, to: &str, text: &str, priority: Priority) -> Result<(), RuntimeError> {
-        super::deliver::send(&self.shared, from, to, MessageKind::Trigger, priority, json!({"text": text}))
-            .map_err(RuntimeError::Refused)
+    pub fn send_text(
+        &self,
+        from: &str,
+        to: &str,
+        text: &str,
+        priority: Priority,
+    ) -> Result<(), RuntimeError> {
+        super::deliver::send(
+            &self.shared,
+            from,
+            to,
+            MessageKind::Trigger,
+            priority,
+            json!({"text": text}),
+        )
+        .map_err(RuntimeError::Refused)
     }
 
     /// Hands `task` to `target` (an agent id, a capability, or a remote address) on behalf of
     /// agent `from` (None: the owner); returns the task id. The result comes back to `from`'s
     /// inbox.
-    pub async fn delegate(&self, from: Option<&str>, target: &str, task: &str) -> Result<String, RuntimeError> {
+    pub async fn delegate(
+        &self,
+        from: Option<&str>,
+        target: &str,
+        task: &str,
+    ) -> Result<String, RuntimeError> {
         if let Some(f) = from {
             if self.shared.entry(f, |_| ()).is_none() {
                 return Err(RuntimeError::UnknownAgent(f.to_string()));
             }
         }
-        super::delegate::delegate(&self.shared, from, target, task, 0).await.map_err(RuntimeError::Refused)
+        super::delegate::delegate(&self.shared, from, target, task, 0)
+            .await
+            .map_err(RuntimeError::Refused)
     }
 
     /// Stops every run of an agent now (status `stopped`).
     pub fn kill(&self, id: &str) -> Result<(), RuntimeError> {
-        self.actor(id)?.cast(AgentMsg::Kill).map_err(|e| RuntimeError::Down(e.to_string()))
+        self.actor(id)?
+            .cast(AgentMsg::Kill)
+            .map_err(|e| RuntimeError::Down(e.to_string()))
     }
 
     /// Removes an agent (its inbox stays in the store).
@@ -236,9 +291,12 @@ impl Runtime {
         super::persist::forget(&self.shared, id);
         let removed = self.agents()?.remove(id);
         if let Some(parent) = removed.and_then(|e| e.def.parent_id) {
-            self.shared.entry(&parent, |p| p.children.retain(|c| c != id));
+            self.shared
+                .entry(&parent, |p| p.children.retain(|c| c != id));
         }
-        self.shared.bus.publish(EventType::AgentUnregistered, id, json!({}));
+        self.shared
+            .bus
+            .publish(EventType::AgentUnregistered, id, json!({}));
         Ok(())
     }
 
@@ -254,7 +312,10 @@ impl Runtime {
             let before = left.len();
             let mut next = Vec::new();
             for def in left {
-                let ready = def.parent_id.as_ref().is_none_or(|p| self.shared.entry(p, |_| ()).is_some());
+                let ready = def
+                    .parent_id
+                    .as_ref()
+                    .is_none_or(|p| self.shared.entry(p, |_| ()).is_some());
                 if !ready {
                     next.push(def);
                     continue;
@@ -294,7 +355,10 @@ impl Runtime {
                 name: e.def.name.clone(),
                 status: e.status,
                 parent: e.def.parent_id.clone(),
-                usage: ledger.as_ref().map(|l| l.usage(&e.def.id)).unwrap_or_default(),
+                usage: ledger
+                    .as_ref()
+                    .map(|l| l.usage(&e.def.id))
+                    .unwrap_or_default(),
                 runs: e.runs,
                 restarts: e.restarts,
                 last_output: e.last_output.clone(),
@@ -319,14 +383,22 @@ impl Runtime {
 
     /// Stops every agent and the supervisor.
     pub fn shutdown(&self) {
-        self.shared.bus.publish(EventType::RuntimeStopped, "runtime", json!({}));
+        self.shared
+            .bus
+            .publish(EventType::RuntimeStopped, "runtime", json!({}));
         self.supervisor.stop(None);
     }
 }
 
 /// A child `child` under `parent`: the parent's children limit and every ancestor's depth limit.
-fn check_child_limits(agents: &BTreeMap<String, Entry>, parent: &str, child: &str) -> Result<(), RuntimeError> {
-    let p = agents.get(parent).ok_or_else(|| RuntimeError::UnknownAgent(parent.to_string()))?;
+fn check_child_limits(
+    agents: &BTreeMap<String, Entry>,
+    parent: &str,
+    child: &str,
+) -> Result<(), RuntimeError> {
+    let p = agents
+        .get(parent)
+        .ok_or_else(|| RuntimeError::UnknownAgent(parent.to_string()))?;
     if p.children.len() >= p.def.max_children as usize {
         return Err(RuntimeError::Refused(format!(
             "agent {parent} has {} children; its max_children is {}",
@@ -340,7 +412,9 @@ fn check_child_limits(agents: &BTreeMap<String, Entry>, parent: &str, child: &st
     let mut at = Some(parent.to_string());
     while let Some(id) = at {
         if seen.contains(&id) {
-            return Err(RuntimeError::Refused(format!("delegation loop through {id}")));
+            return Err(RuntimeError::Refused(format!(
+                "delegation loop through {id}"
+            )));
         }
         let Some(a) = agents.get(&id) else { break };
         if depth > a.def.max_depth_below {
@@ -366,11 +440,30 @@ pub(crate) fn answer_delegators(shared: &Shared, agent: &str, outcome: &Outcome)
         ) else {
             continue;
         };
-        let state = if outcome.status == RunStatus::Completed { "completed" } else { "failed" };
+        let state = if outcome.status == RunStatus::Completed {
+            "completed"
+        } else {
+            "failed"
+        };
         let data = json!({"task_id": task_id, "state": state, "output": outcome.output.chars().take(16 * 1024).collect::<String>(), "agent": agent});
-        let event = if state == "completed" { EventType::DelegateCompleted } else { EventType::DelegateFailed };
-        shared.bus.publish(event, agent, json!({"task_id": task_id, "reply_to": reply_to}));
-        if let Err(e) = super::deliver::send(shared, agent, reply_to, MessageKind::Info, Priority::Normal, data) {
+        let event = if state == "completed" {
+            EventType::DelegateCompleted
+        } else {
+            EventType::DelegateFailed
+        };
+        shared.bus.publish(
+            event,
+            agent,
+            json!({"task_id": task_id, "reply_to": reply_to}),
+        );
+        if let Err(e) = super::deliver::send(
+            shared,
+            agent,
+            reply_to,
+            MessageKind::Info,
+            Priority::Normal,
+            data,
+        ) {
             tracing::warn!(%agent, %reply_to, error = %e, "cannot answer the delegator");
         }
     }

@@ -48,7 +48,13 @@ fn key(agent: &str, started_ms: u64, execution: &str) -> Vec<u8> {
     k
 }
 
-pub(crate) fn keep(shared: &Shared, agent: &str, trigger: &Trigger, started_ms: u64, outcome: &Outcome) {
+pub(crate) fn keep(
+    shared: &Shared,
+    agent: &str,
+    trigger: &Trigger,
+    started_ms: u64,
+    outcome: &Outcome,
+) {
     let record = ExecutionRecord {
         execution: outcome.execution.clone(),
         agent: agent.to_string(),
@@ -62,9 +68,15 @@ pub(crate) fn keep(shared: &Shared, agent: &str, trigger: &Trigger, started_ms: 
         started_ms,
         ended_ms: crate::events::now_ms(),
     };
-    let Ok(bytes) = serde_json::to_vec(&record) else { return };
+    let Ok(bytes) = serde_json::to_vec(&record) else {
+        return;
+    };
     let store = shared.inbox.store();
-    if let Err(e) = store.put(EXECUTIONS, &key(agent, started_ms, &outcome.execution), &bytes) {
+    if let Err(e) = store.put(
+        EXECUTIONS,
+        &key(agent, started_ms, &outcome.execution),
+        &bytes,
+    ) {
         tracing::warn!(%agent, error = %e, "cannot keep the run's record");
     }
     let mut prefix = agent.as_bytes().to_vec();

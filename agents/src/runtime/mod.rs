@@ -257,7 +257,9 @@ impl Shared {
 
     /// A fresh execution id: the agent's, a counter and the time, hashed to 10 hex characters.
     fn execution_id(&self, agent: &str) -> String {
-        let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let seed = format!("{agent}/{n}/{}", crate::events::now_ms());
         hex::encode(&blake3::hash(seed.as_bytes()).as_bytes()[..5])
     }
@@ -265,12 +267,17 @@ impl Shared {
 
 impl std::fmt::Debug for RuntimeDeps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RuntimeDeps").field("tools", &self.tools).field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("RuntimeDeps")
+            .field("tools", &self.tools)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }

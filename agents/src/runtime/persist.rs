@@ -14,12 +14,19 @@ const ACTIVE: Table = Table::new("agents.active");
 
 pub(crate) fn keep(shared: &Shared, def: &AgentDefinition) -> Result<(), StoreError> {
     let bytes = serde_json::to_vec(def).unwrap_or_default();
-    shared.inbox.store().put(DEFINITIONS, def.id.as_bytes(), &bytes)
+    shared
+        .inbox
+        .store()
+        .put(DEFINITIONS, def.id.as_bytes(), &bytes)
 }
 
 pub(crate) fn set_active(shared: &Shared, id: &str, active: bool) {
     let store = shared.inbox.store();
-    let result = if active { store.put(ACTIVE, id.as_bytes(), b"1") } else { store.remove(ACTIVE, id.as_bytes()) };
+    let result = if active {
+        store.put(ACTIVE, id.as_bytes(), b"1")
+    } else {
+        store.remove(ACTIVE, id.as_bytes())
+    };
     if let Err(e) = result {
         tracing::warn!(agent = %id, error = %e, "cannot keep the agent's activation");
     }

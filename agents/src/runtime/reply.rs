@@ -82,7 +82,10 @@ mod tests {
                 arguments: json!({})
             }
         );
-        assert_eq!(parse("  The answer is 4. "), Reply::Answer("The answer is 4.".into()));
+        assert_eq!(
+            parse("  The answer is 4. "),
+            Reply::Answer("The answer is 4.".into())
+        );
         assert!(matches!(parse("CALL x [1]"), Reply::BadCall(_)));
         assert!(matches!(parse("CALL x {oops"), Reply::BadCall(_)));
         assert!(matches!(parse("CALL a/b {}"), Reply::BadCall(_)));

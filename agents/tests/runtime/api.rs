@@ -11,7 +11,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::{Scripted, runtime};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn serve(rt: autonet_agents::runtime::Runtime, access: Access) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -23,21 +24,33 @@ async fn serve(rt: autonet_agents::runtime::Runtime, access: Access) -> String {
 async fn connect(url: &str, token: Option<&str>) -> Result<Socket, String> {
     let mut request = url.into_client_request().unwrap();
     if let Some(t) = token {
-        request.headers_mut().insert("authorization", format!("Bearer {t}").parse().unwrap());
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {t}").parse().unwrap());
     }
-    tokio_tungstenite::connect_async(request).await.map(|(s, _)| s).map_err(|e| e.to_string())
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(s, _)| s)
+        .map_err(|e| e.to_string())
 }
 
 /// Sends a request and returns its response, collecting pushed events meanwhile.
 async fn ask(socket: &mut Socket, request: Value, events: &mut Vec<Value>) -> Value {
     let id = request["msg_id"].clone();
-    socket.send(Message::Text(request.to_string().into())).await.unwrap();
+    socket
+        .send(Message::Text(request.to_string().into()))
+        .await
+        .unwrap();
     next_reply(socket, &id, events).await
 }
 
 async fn next_reply(socket: &mut Socket, id: &Value, events: &mut Vec<Value>) -> Value {
     loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(60), socket.next()).await.unwrap().unwrap().unwrap();
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(60), socket.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         let v: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
         if v["type"] == "event" {
             events.push(v);
@@ -53,19 +66,42 @@ async fn next_reply(socket: &mut Socket, id: &Value, events: &mut Vec<Value>) ->
 async fn a_run_streams_its_text_over_the_websocket_and_bad_frames_get_errors() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime(dir.path(), Scripted::new(&["Hello from the agent."])).await;
-    let url = serve(rt, Access { owner_token: Some("owner-secret".into()), scoped: BTreeMap::new() }).await;
+    let url = serve(
+        rt,
+        Access {
+            owner_token: Some("owner-secret".into()),
+            scoped: BTreeMap::new(),
+        },
+    )
+    .await;
     assert!(connect(&url, None).await.is_err(), "no token: refused");
-    assert!(connect(&url, Some("wrong")).await.is_err(), "wrong token: refused");
+    assert!(
+        connect(&url, Some("wrong")).await.is_err(),
+        "wrong token: refused"
+    );
     let mut ws = connect(&url, Some("owner-secret")).await.unwrap();
     let mut events = Vec::new();
 
     let def = json!({"id": "greeter", "system_prompt": "Be brief.", "task_prompt": "Say hello."});
-    let r = ask(&mut ws, json!({"type": "create_agent", "msg_id": "1", "definition": def}), &mut events).await;
+    let r = ask(
+        &mut ws,
+        json!({"type": "create_agent", "msg_id": "1", "definition": def}),
+        &mut events,
+    )
+    .await;
     assert_eq!(r["ok"], true, "{r}");
-    let r = ask(&mut ws, json!({"type": "run_agent", "msg_id": 2, "agent_id": "greeter"}), &mut events).await;
+    let r = ask(
+        &mut ws,
+        json!({"type": "run_agent", "msg_id": 2, "agent_id": "greeter"}),
+        &mut events,
+    )
+    .await;
     assert_eq!(r["ok"], true, "{r}");
     // Wait for the run's end, pushed as an event; the text came before it as step.output.
-    while !events.iter().any(|e| e["event_type"] == "execution.completed") {
+    while !events
+        .iter()
+        .any(|e| e["event_type"] == "execution.completed")
+    {
         let frame = ws.next().await.unwrap().unwrap();
         events.push(serde_json::from_str(frame.to_text().unwrap()).unwrap());
     }
@@ -75,9 +111,22 @@ async fn a_run_streams_its_text_over_the_websocket_and_bad_frames_get_errors() {
         .map(|e| e["data"]["text"].as_str().unwrap())
         .collect();
     assert_eq!(streamed, "Hello from the agent.");
-    let r = ask(&mut ws, json!({"type": "get_agent", "msg_id": "3", "agent_id": "greeter"}), &mut events).await;
-    assert_eq!(r["result"]["agent"]["last_output"], "Hello from the agent.", "{r}");
-    let r = ask(&mut ws, json!({"type": "history", "msg_id": "4", "agent_id": "greeter"}), &mut events).await;
+    let r = ask(
+        &mut ws,
+        json!({"type": "get_agent", "msg_id": "3", "agent_id": "greeter"}),
+        &mut events,
+    )
+    .await;
+    assert_eq!(
+        r["result"]["agent"]["last_output"], "Hello from the agent.",
+        "{r}"
+    );
+    let r = ask(
+        &mut ws,
+        json!({"type": "history", "msg_id": "4", "agent_id": "greeter"}),
+        &mut events,
+    )
+    .await;
     assert_eq!(r["result"].as_array().unwrap().len(), 1, "{r}");
 
     // Bad input: each gets an error response, and the session goes on.
@@ -97,10 +146,17 @@ async fn a_run_streams_its_text_over_the_websocket_and_bad_frames_get_errors() {
         assert_eq!(r["ok"], false, "{frame}: {r}");
         assert!(r["error"].as_str().unwrap().contains(want), "{frame}: {r}");
     }
-    ws.send(Message::Binary(vec![1, 2, 3].into())).await.unwrap();
+    ws.send(Message::Binary(vec![1, 2, 3].into()))
+        .await
+        .unwrap();
     let r = next_reply(&mut ws, &Value::Null, &mut events).await;
     assert!(r["error"].as_str().unwrap().contains("text frames"));
-    let r = ask(&mut ws, json!({"type": "list_agents", "msg_id": "alive"}), &mut events).await;
+    let r = ask(
+        &mut ws,
+        json!({"type": "list_agents", "msg_id": "alive"}),
+        &mut events,
+    )
+    .await;
     assert_eq!(r["ok"], true, "the session survived: {r}");
 }
 
@@ -108,26 +164,69 @@ async fn a_run_streams_its_text_over_the_websocket_and_bad_frames_get_errors() {
 async fn a_scoped_token_reaches_only_its_subtree() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime(dir.path(), Scripted::new(&["ok"])).await;
-    rt.register(autonet_agents::AgentDefinition::new("mine", "", "")).await.unwrap();
-    rt.register(autonet_agents::AgentDefinition::new("theirs", "", "")).await.unwrap();
+    rt.register(autonet_agents::AgentDefinition::new("mine", "", ""))
+        .await
+        .unwrap();
+    rt.register(autonet_agents::AgentDefinition::new("theirs", "", ""))
+        .await
+        .unwrap();
     let url = serve(
         rt,
-        Access { owner_token: Some("owner".into()), scoped: BTreeMap::from([("alice".to_string(), "mine".to_string())]) },
+        Access {
+            owner_token: Some("owner".into()),
+            scoped: BTreeMap::from([("alice".to_string(), "mine".to_string())]),
+        },
     )
     .await;
     let mut ws = connect(&url, Some("alice")).await.unwrap();
     let mut events = Vec::new();
-    let r = ask(&mut ws, json!({"type": "list_agents", "msg_id": 1}), &mut events).await;
-    let ids: Vec<&str> = r["result"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    let r = ask(
+        &mut ws,
+        json!({"type": "list_agents", "msg_id": 1}),
+        &mut events,
+    )
+    .await;
+    let ids: Vec<&str> = r["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["mine"]);
-    let r = ask(&mut ws, json!({"type": "run_agent", "msg_id": 2, "agent_id": "theirs"}), &mut events).await;
-    assert!(r["error"].as_str().unwrap().contains("outside this session's scope"), "{r}");
+    let r = ask(
+        &mut ws,
+        json!({"type": "run_agent", "msg_id": 2, "agent_id": "theirs"}),
+        &mut events,
+    )
+    .await;
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap()
+            .contains("outside this session's scope"),
+        "{r}"
+    );
     let child = json!({"id": "helper", "parent_id": "mine"});
-    let r = ask(&mut ws, json!({"type": "create_agent", "msg_id": 3, "definition": child}), &mut events).await;
+    let r = ask(
+        &mut ws,
+        json!({"type": "create_agent", "msg_id": 3, "definition": child}),
+        &mut events,
+    )
+    .await;
     assert_eq!(r["ok"], true, "a child under its own agent: {r}");
     let root = json!({"id": "rogue"});
-    let r = ask(&mut ws, json!({"type": "create_agent", "msg_id": 4, "definition": root}), &mut events).await;
+    let r = ask(
+        &mut ws,
+        json!({"type": "create_agent", "msg_id": 4, "definition": root}),
+        &mut events,
+    )
+    .await;
     assert_eq!(r["ok"], false, "{r}");
-    let r = ask(&mut ws, json!({"type": "post_message", "msg_id": 5, "target": "theirs", "text": "x"}), &mut events).await;
+    let r = ask(
+        &mut ws,
+        json!({"type": "post_message", "msg_id": 5, "target": "theirs", "text": "x"}),
+        &mut events,
+    )
+    .await;
     assert_eq!(r["ok"], false, "{r}");
 }

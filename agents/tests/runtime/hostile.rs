@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
-use autonet_agents::{AgentDefinition, AgentStatus, EventType, InboxMessage, MessageKind, Priority};
 use autonet_agents::runtime::RuntimeConfig;
+use autonet_agents::{
+    AgentDefinition, AgentStatus, EventType, InboxMessage, MessageKind, Priority,
+};
 use serde_json::json;
 
 use super::{Scripted, is, runtime, runtime_with, wait_for};
@@ -20,7 +22,13 @@ async fn a_hanging_tool_times_out_into_the_conversation() {
     rt.register(def).await.unwrap();
     rt.run("patient", None).unwrap();
     let (failed_step, _) = wait_for(&mut events, is(EventType::StepFailed, "patient")).await;
-    assert!(failed_step.data["output_preview"].as_str().unwrap().contains("no answer within"), "{failed_step:?}");
+    assert!(
+        failed_step.data["output_preview"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within"),
+        "{failed_step:?}"
+    );
     wait_for(&mut events, is(EventType::ExecutionCompleted, "patient")).await;
 }
 
@@ -29,7 +37,9 @@ async fn a_hanging_provider_fails_the_run_and_the_message_waits_for_the_next() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime(dir.path(), Scripted::new(&["HANG", "Handled."])).await;
     let mut events = rt.events().subscribe();
-    rt.register(AgentDefinition::new("slow", "", "Work.")).await.unwrap();
+    rt.register(AgentDefinition::new("slow", "", "Work."))
+        .await
+        .unwrap();
     rt.post(&InboxMessage {
         id: "job-1".into(),
         source: "user".into(),
@@ -42,7 +52,13 @@ async fn a_hanging_provider_fails_the_run_and_the_message_waits_for_the_next() {
     .unwrap();
     rt.run("slow", None).unwrap();
     let (failed, _) = wait_for(&mut events, is(EventType::ExecutionFailed, "slow")).await;
-    assert!(failed.data["error"].as_str().unwrap().contains("no answer within"), "{failed:?}");
+    assert!(
+        failed.data["error"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within"),
+        "{failed:?}"
+    );
     // A failed run has handled what it read: acknowledged, and its record names the message
     // and the error (nothing is lost; the owner sees why).
     assert_eq!(rt.inbox().count("slow").unwrap(), 0);
@@ -55,9 +71,19 @@ async fn a_hanging_provider_fails_the_run_and_the_message_waits_for_the_next() {
 #[tokio::test]
 async fn a_killed_run_leaves_its_messages_in_the_inbox() {
     let dir = tempfile::tempdir().unwrap();
-    let rt = runtime_with(dir.path(), Scripted::new(&["HANG"]), RuntimeConfig { idle_timeout: Duration::from_secs(600), ..RuntimeConfig::default() }).await;
+    let rt = runtime_with(
+        dir.path(),
+        Scripted::new(&["HANG"]),
+        RuntimeConfig {
+            idle_timeout: Duration::from_secs(600),
+            ..RuntimeConfig::default()
+        },
+    )
+    .await;
     let mut events = rt.events().subscribe();
-    rt.register(AgentDefinition::new("stuck", "", "Work.")).await.unwrap();
+    rt.register(AgentDefinition::new("stuck", "", "Work."))
+        .await
+        .unwrap();
     rt.post(&InboxMessage {
         id: "job-2".into(),
         source: "user".into(),
@@ -73,7 +99,11 @@ async fn a_killed_run_leaves_its_messages_in_the_inbox() {
     rt.kill("stuck").unwrap();
     wait_for(&mut events, is(EventType::ExecutionKilled, "stuck")).await;
     assert_eq!(rt.info("stuck").unwrap().status, AgentStatus::Stopped);
-    assert_eq!(rt.inbox().count("stuck").unwrap(), 1, "read, never acknowledged: still there");
+    assert_eq!(
+        rt.inbox().count("stuck").unwrap(),
+        1,
+        "read, never acknowledged: still there"
+    );
 }
 
 #[tokio::test]
@@ -99,7 +129,10 @@ async fn a_panicking_tool_restarts_the_agent_until_its_budget_then_errors() {
     }
     let (gone, _) = wait_for(&mut events, is(EventType::AgentDeactivated, "fragile")).await;
     assert_eq!(gone.data["status"], "error");
-    assert!(gone.data["error"].as_str().unwrap().contains("panicked"), "{gone:?}");
+    assert!(
+        gone.data["error"].as_str().unwrap().contains("panicked"),
+        "{gone:?}"
+    );
     assert_eq!(rt.info("fragile").unwrap().status, AgentStatus::Error);
 }
 
@@ -108,8 +141,12 @@ async fn a_panicking_provider_does_not_take_the_runtime_down() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime(dir.path(), Scripted::new(&["PANIC"])).await;
     let mut events = rt.events().subscribe();
-    rt.register(AgentDefinition::new("a", "", "Go.")).await.unwrap();
-    rt.register(AgentDefinition::new("b", "", "Go.")).await.unwrap();
+    rt.register(AgentDefinition::new("a", "", "Go."))
+        .await
+        .unwrap();
+    rt.register(AgentDefinition::new("b", "", "Go."))
+        .await
+        .unwrap();
     rt.run("a", None).unwrap();
     wait_for(&mut events, is(EventType::AgentRestarted, "a")).await;
     // The other agent is untouched.

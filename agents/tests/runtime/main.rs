@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use autonet_agents::runtime::{Providers, Runtime, RuntimeConfig, RuntimeDeps};
 use autonet_agents::{Event, EventType, ToolBox, ToolError, ToolOutput, ToolSource, ToolSpec};
-use autonet_llm::{BoxFuture, ChatRequest, ChatStream, Finish, FinishReason, LlmError, Piece, Provider};
+use autonet_llm::{
+    BoxFuture, ChatRequest, ChatStream, Finish, FinishReason, LlmError, Piece, Provider,
+};
 use tokio::sync::{broadcast, mpsc};
 
 /// A provider that answers each request with the next scripted reply (the last one repeats);
@@ -43,7 +45,11 @@ impl Provider for Scripted {
         self.seen.lock().unwrap().push(request);
         let reply = {
             let mut r = self.replies.lock().unwrap();
-            if r.len() > 1 { r.pop().unwrap() } else { r[0].clone() }
+            if r.len() > 1 {
+                r.pop().unwrap()
+            } else {
+                r[0].clone()
+            }
         };
         Box::pin(async move {
             let (tx, rx) = mpsc::channel(4);
@@ -58,7 +64,11 @@ impl Provider for Scripted {
                 _ => {
                     tokio::spawn(async move {
                         let _ = tx.send(Ok(Piece::Text(reply.clone()))).await;
-                        let finish = Finish { reason: Some(FinishReason::Stop), prompt_tokens: 10, completion_tokens: 5 };
+                        let finish = Finish {
+                            reason: Some(FinishReason::Stop),
+                            prompt_tokens: 10,
+                            completion_tokens: 5,
+                        };
                         let _ = tx.send(Ok(Piece::Done(finish))).await;
                     });
                 }
@@ -76,20 +86,33 @@ impl ToolSource for TestTools {
     fn specs(&self) -> Vec<ToolSpec> {
         ["add", "echo", "sleep", "boom"]
             .into_iter()
-            .map(|n| ToolSpec { name: n.into(), description: format!("test tool {n}"), input_schema: serde_json::json!({"type": "object"}) })
+            .map(|n| ToolSpec {
+                name: n.into(),
+                description: format!("test tool {n}"),
+                input_schema: serde_json::json!({"type": "object"}),
+            })
             .collect()
     }
 
-    fn call<'a>(&'a self, name: &'a str, args: serde_json::Value) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+    fn call<'a>(
+        &'a self,
+        name: &'a str,
+        args: serde_json::Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
             match name {
                 "add" => {
                     let (Some(a), Some(b)) = (args["a"].as_f64(), args["b"].as_f64()) else {
-                        return Err(ToolError::BadArguments { tool: name.into(), reason: "a and b must be numbers".into() });
+                        return Err(ToolError::BadArguments {
+                            tool: name.into(),
+                            reason: "a and b must be numbers".into(),
+                        });
                     };
                     Ok(ToolOutput::ok(format!("{}", a + b)))
                 }
-                "echo" => Ok(ToolOutput::ok(args["text"].as_str().unwrap_or("").to_string())),
+                "echo" => Ok(ToolOutput::ok(
+                    args["text"].as_str().unwrap_or("").to_string(),
+                )),
                 "sleep" => {
                     std::future::pending::<()>().await;
                     unreachable!()
@@ -103,11 +126,23 @@ impl ToolSource for TestTools {
 
 /// A runtime over a fresh store with `provider` and the test tools (tool timeout 2 s).
 pub async fn runtime(dir: &std::path::Path, provider: Arc<dyn Provider>) -> Runtime {
-    runtime_with(dir, provider, RuntimeConfig { idle_timeout: Duration::from_secs(2), ..RuntimeConfig::default() }).await
+    runtime_with(
+        dir,
+        provider,
+        RuntimeConfig {
+            idle_timeout: Duration::from_secs(2),
+            ..RuntimeConfig::default()
+        },
+    )
+    .await
 }
 
 /// The same with a config.
-pub async fn runtime_with(dir: &std::path::Path, provider: Arc<dyn Provider>, config: RuntimeConfig) -> Runtime {
+pub async fn runtime_with(
+    dir: &std::path::Path,
+    provider: Arc<dyn Provider>,
+    config: RuntimeConfig,
+) -> Runtime {
     let store = Arc::new(autonet_store::Store::open(dir.join("state.redb")).unwrap());
     let mut tools = ToolBox::new(Duration::from_secs(2));
     tools.add(Arc::new(TestTools));
@@ -128,13 +163,24 @@ pub async fn runtime_with(dir: &std::path::Path, provider: Arc<dyn Provider>, co
 }
 
 /// Waits (up to 60 s) for an event matching `pred`, returning it and the events before it.
-pub async fn wait_for(rx: &mut broadcast::Receiver<Event>, pred: impl Fn(&Event) -> bool) -> (Event, Vec<Event>) {
+pub async fn wait_for(
+    rx: &mut broadcast::Receiver<Event>,
+    pred: impl Fn(&Event) -> bool,
+) -> (Event, Vec<Event>) {
     let mut before = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let event = tokio::time::timeout_at(deadline, rx.recv())
             .await
-            .unwrap_or_else(|_| panic!("no matching event within 60 s; saw {:?}", before.iter().map(|e: &Event| (e.event_type, e.source.clone())).collect::<Vec<_>>()))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "no matching event within 60 s; saw {:?}",
+                    before
+                        .iter()
+                        .map(|e: &Event| (e.event_type, e.source.clone()))
+                        .collect::<Vec<_>>()
+                )
+            })
             .unwrap();
         if pred(&event) {
             return (event, before);

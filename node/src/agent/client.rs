@@ -16,7 +16,11 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 #[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
     /// The agent API of `autonet agent serve`.
-    #[arg(long, env = "AUTONET_AGENT_API", default_value = "ws://127.0.0.1:7700/ws")]
+    #[arg(
+        long,
+        env = "AUTONET_AGENT_API",
+        default_value = "ws://127.0.0.1:7700/ws"
+    )]
     pub api: String,
     /// File whose first line is the token (the owner's or a scoped one).
     #[arg(long, env = "AUTONET_AGENT_TOKEN_FILE", value_name = "FILE")]
@@ -77,7 +81,8 @@ pub struct SendArgs {
     pub api: ClientArgs,
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(args: &ClientArgs) -> anyhow::Result<Socket> {
     let mut request = args
@@ -86,9 +91,12 @@ async fn connect(args: &ClientArgs) -> anyhow::Result<Socket> {
         .into_client_request()
         .with_context(|| format!("--api {:?} is not a ws:// URL", args.api))?;
     if let Some(file) = &args.token_file {
-        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
         let token = text.lines().next().unwrap_or_default().trim();
-        request.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse()?);
     }
     let (socket, _) = tokio_tungstenite::connect_async(request).await.with_context(|| {
         format!("cannot reach the agent API at {} (is `autonet agent serve` running? a token needed?)", args.api)
@@ -113,7 +121,12 @@ pub async fn request(args: &ClientArgs, mut body: Value) -> anyhow::Result<Value
             if v["ok"] == true {
                 return Ok(v["result"].clone());
             }
-            bail!("{}", v["error"].as_str().unwrap_or("the agent API refused the request"));
+            bail!(
+                "{}",
+                v["error"]
+                    .as_str()
+                    .unwrap_or("the agent API refused the request")
+            );
         }
     }
     bail!("the agent API closed the connection before answering")
@@ -134,7 +147,12 @@ pub async fn list(args: &ClientArgs) -> anyhow::Result<()> {
             a["status"].as_str().unwrap_or(""),
             a["runs"],
             a["usage"]["tokens"],
-            a["last_output"].as_str().unwrap_or("").chars().take(60).collect::<String>()
+            a["last_output"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .take(60)
+                .collect::<String>()
         );
     }
     if text.is_empty() {
@@ -145,9 +163,15 @@ pub async fn list(args: &ClientArgs) -> anyhow::Result<()> {
 
 /// `agent new`.
 pub async fn new(args: &NewArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
-    let def = autonet_agents::AgentDefinition::from_toml(&text).with_context(|| args.file.display().to_string())?;
-    let result = request(&args.api, json!({"type": "create_agent", "definition": def, "activate": args.activate})).await?;
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let def = autonet_agents::AgentDefinition::from_toml(&text)
+        .with_context(|| args.file.display().to_string())?;
+    let result = request(
+        &args.api,
+        json!({"type": "create_agent", "definition": def, "activate": args.activate}),
+    )
+    .await?;
     print(&args.api, &result, format!("registered {}\n", def.id))
 }
 
@@ -158,7 +182,11 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<()> {
         body["task"] = json!(task);
     }
     let result = request(&args.api, body).await?;
-    print(&args.api, &result, format!("started a run of {}\n", args.agent))
+    print(
+        &args.api,
+        &result,
+        format!("started a run of {}\n", args.agent),
+    )
 }
 
 /// `agent send`.
@@ -176,13 +204,37 @@ pub async fn simple(args: &AgentIdArgs, kind: &str) -> anyhow::Result<()> {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|m| format!("{} {} {} from {}: {}\n", m["id"].as_str().unwrap_or(""), m["kind"].as_str().unwrap_or(""), m["priority"].as_str().unwrap_or(""), m["source"].as_str().unwrap_or(""), m["data"]))
+            .map(|m| {
+                format!(
+                    "{} {} {} from {}: {}\n",
+                    m["id"].as_str().unwrap_or(""),
+                    m["kind"].as_str().unwrap_or(""),
+                    m["priority"].as_str().unwrap_or(""),
+                    m["source"].as_str().unwrap_or(""),
+                    m["data"]
+                )
+            })
             .collect(),
         "history" => result
             .as_array()
             .into_iter()
             .flatten()
-            .map(|r| format!("{} {} {} tokens {} tools {}: {}\n", r["execution"].as_str().unwrap_or(""), r["trigger"].as_str().unwrap_or(""), r["status"].as_str().unwrap_or(""), r["tokens"], r["tool_calls"], r["output"].as_str().unwrap_or("").chars().take(80).collect::<String>()))
+            .map(|r| {
+                format!(
+                    "{} {} {} tokens {} tools {}: {}\n",
+                    r["execution"].as_str().unwrap_or(""),
+                    r["trigger"].as_str().unwrap_or(""),
+                    r["status"].as_str().unwrap_or(""),
+                    r["tokens"],
+                    r["tool_calls"],
+                    r["output"]
+                        .as_str()
+                        .unwrap_or("")
+                        .chars()
+                        .take(80)
+                        .collect::<String>()
+                )
+            })
             .collect(),
         _ => format!("{kind}: done\n"),
     };
@@ -200,12 +252,28 @@ pub fn event_line(e: &Value) -> String {
         "failed" | "killed" | "refused" | "restarted" => '!',
         _ => '.',
     };
-    let mut line = format!("{:02}:{:02}:{:02} {symbol} {kind:<26} ", secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut line = format!(
+        "{:02}:{:02}:{:02} {symbol} {kind:<26} ",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    );
     line += &format!(" agent_id={}", e["source"].as_str().unwrap_or(""));
     let data = &e["data"];
-    for (key, cut) in [("execution_id", 8), ("step_name", 64), ("step_type", 32), ("status", 32), ("trigger_source", 32), ("output_preview", 60), ("error", 60)] {
+    for (key, cut) in [
+        ("execution_id", 8),
+        ("step_name", 64),
+        ("step_type", 32),
+        ("status", 32),
+        ("trigger_source", 32),
+        ("output_preview", 60),
+        ("error", 60),
+    ] {
         if let Some(v) = data.get(key).filter(|v| !v.is_null()) {
-            let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            let v = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
             line += &format!(" {key}={}", v.chars().take(cut).collect::<String>());
         }
     }

@@ -55,12 +55,22 @@ mod tests {
     #[test]
     fn destructive_tool_calls_are_refused_by_rule_and_ordinary_ones_pass() {
         let guard = ConstitutionGuard::shipped().unwrap();
-        assert!(guard.check("a", "tool", "call tool echo with {\"text\":\"hello\"}").is_ok());
+        assert!(
+            guard
+                .check("a", "tool", "call tool echo with {\"text\":\"hello\"}")
+                .is_ok()
+        );
         let refused = guard
-            .check("a", "tool", "call tool shell with {\"command\":\"rm -rf / on the host\"}")
+            .check(
+                "a",
+                "tool",
+                "call tool shell with {\"command\":\"rm -rf / on the host\"}",
+            )
             .unwrap_err();
         assert_eq!(refused.rule, "charter.self_preservation");
-        let deep = guard.check("a", "delegate", "depth 99: summarize the notes").unwrap_err();
+        let deep = guard
+            .check("a", "delegate", "depth 99: summarize the notes")
+            .unwrap_err();
         assert_eq!(deep.rule, "delegation_depth");
     }
 }

@@ -108,13 +108,15 @@ impl NodeApi for NodeTools {
             // Inference is CPU work: keep it off the runtime's threads.
             let answer = tokio::task::spawn_blocking(move || {
                 let world = world.lock().map_err(|_| {
-                    autonet_models::substrate::SubstrateError::InvalidTurn("world lock poisoned".into())
+                    autonet_models::substrate::SubstrateError::InvalidTurn(
+                        "world lock poisoned".into(),
+                    )
                 })?;
                 infer(&world, &input, &*embedder)
             })
-                .await
-                .map_err(|e| NodeError(format!("inference stopped: {e}")))?
-                .map_err(|e| NodeError(format!("inference failed: {e}")))?;
+            .await
+            .map_err(|e| NodeError(format!("inference stopped: {e}")))?
+            .map_err(|e| NodeError(format!("inference failed: {e}")))?;
             serde_json::to_value(answer).map_err(|e| NodeError(e.to_string()))
         })
     }
@@ -192,7 +194,10 @@ impl NodeApi for NodeTools {
 
     fn delegate<'a>(&'a self, target: &'a str, task: &'a str) -> NodeResult<'a> {
         Box::pin(async move {
-            let runtime = self.runtime.get().ok_or_else(|| NodeError(NO_RUNTIME.into()))?;
+            let runtime = self
+                .runtime
+                .get()
+                .ok_or_else(|| NodeError(NO_RUNTIME.into()))?;
             // From the owner (an MCP client is not an agent): no inbox gets the answer; the
             // delegate's run and its events show it.
             let task_id = runtime

@@ -55,7 +55,8 @@ pub struct ServeArgs {
 }
 
 fn first_line(path: &std::path::Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the token file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the token file {}", path.display()))?;
     let token = text.lines().next().unwrap_or_default().trim().to_string();
     if token.is_empty() {
         bail!("the token file {} is empty", path.display());
@@ -66,17 +67,27 @@ fn first_line(path: &std::path::Path) -> anyhow::Result<String> {
 fn access(args: &ServeArgs) -> anyhow::Result<Access> {
     let owner_token = args.token_file.as_deref().map(first_line).transpose()?;
     if owner_token.is_none() && !args.listen.ip().is_loopback() {
-        bail!("--listen {} is not a loopback address: give --token-file so only the owner can drive the agents", args.listen);
+        bail!(
+            "--listen {} is not a loopback address: give --token-file so only the owner can drive the agents",
+            args.listen
+        );
     }
     let mut scoped = BTreeMap::new();
     for spec in &args.scoped_tokens {
-        let (agent, file) = spec.split_once('=').with_context(|| format!("--scoped-token {spec:?}: expected AGENT=FILE"))?;
+        let (agent, file) = spec
+            .split_once('=')
+            .with_context(|| format!("--scoped-token {spec:?}: expected AGENT=FILE"))?;
         scoped.insert(first_line(std::path::Path::new(file))?, agent.to_string());
     }
     if owner_token.is_none() && !scoped.is_empty() {
-        bail!("--scoped-token needs --token-file (without an owner token every session has full scope)");
+        bail!(
+            "--scoped-token needs --token-file (without an owner token every session has full scope)"
+        );
     }
-    Ok(Access { owner_token, scoped })
+    Ok(Access {
+        owner_token,
+        scoped,
+    })
 }
 
 /// The agent store file in the data dir.
@@ -84,10 +95,12 @@ pub const AGENT_STORE: &str = "agents.redb";
 
 /// Starts the runtime with the node's tools and model; restores the kept agents.
 pub async fn start_runtime(args: &ServeArgs, config: &Config) -> anyhow::Result<Runtime> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let store_path = config.data_dir.join(AGENT_STORE);
     let store = Arc::new(
-        autonet_store::Store::open(&store_path).with_context(|| format!("cannot open the agent store {}", store_path.display()))?,
+        autonet_store::Store::open(&store_path)
+            .with_context(|| format!("cannot open the agent store {}", store_path.display()))?,
     );
     let identity = crate::identity::load_or_create(&config.data_dir)?;
     let key = super::setup::trace_key(&identity.p2p_keypair()?)?;
@@ -96,20 +109,27 @@ pub async fn start_runtime(args: &ServeArgs, config: &Config) -> anyhow::Result<
     // through the runtime once it runs).
     let node = Arc::new(super::NodeTools::with_store(
         config,
-        (autonet_models::substrate::World::charter_v1(), "charter".to_string()),
+        (
+            autonet_models::substrate::World::charter_v1(),
+            "charter".to_string(),
+        ),
         None,
         Arc::clone(&store),
     )?);
     tools.add(Arc::new(autonet_agents::BuiltinTools::new(node.clone())));
     for url in &args.mcp_http {
-        let mcp = McpTools::http(url, None).await.with_context(|| format!("cannot reach the MCP server {url}"))?;
+        let mcp = McpTools::http(url, None)
+            .await
+            .with_context(|| format!("cannot reach the MCP server {url}"))?;
         tools.add(Arc::new(mcp));
     }
     for command in &args.mcp_stdio {
         let mut words = command.split_whitespace();
         let program = words.next().context("--mcp-stdio needs a command")?;
         let rest: Vec<String> = words.map(str::to_string).collect();
-        let mcp = McpTools::stdio(program, &rest, &[]).await.with_context(|| format!("cannot start the MCP server {command:?}"))?;
+        let mcp = McpTools::stdio(program, &rest, &[])
+            .await
+            .with_context(|| format!("cannot start the MCP server {command:?}"))?;
         tools.add(Arc::new(mcp));
     }
     let provider = super::setup::embedded(autonet_llm::Limits::default())?;
@@ -123,14 +143,19 @@ pub async fn start_runtime(args: &ServeArgs, config: &Config) -> anyhow::Result<
         directory: None,
         self_address: None,
         preamble: Some(super::setup::preamble()?),
-        config: RuntimeConfig { max_tokens_per_turn: args.max_tokens, ..RuntimeConfig::default() },
+        config: RuntimeConfig {
+            max_tokens_per_turn: args.max_tokens,
+            ..RuntimeConfig::default()
+        },
     })
     .await?;
     node.attach(runtime.clone());
     let restored = runtime.restore().await?;
     for path in &args.agents {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let def = AgentDefinition::from_toml(&text).with_context(|| format!("{}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let def =
+            AgentDefinition::from_toml(&text).with_context(|| format!("{}", path.display()))?;
         let id = def.id.clone();
         if !restored.contains(&id) {
             runtime.register(def).await?;
@@ -151,7 +176,10 @@ pub async fn serve(args: &ServeArgs, config: &Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let bound = listener.local_addr()?;
     // Stderr: a supervisor reads the address from here; stdout stays free.
-    eprintln!("agent API: ws://{bound}/ws ({} agents)", runtime.list().len());
+    eprintln!(
+        "agent API: ws://{bound}/ws ({} agents)",
+        runtime.list().len()
+    );
     tokio::select! {
         served = axum::serve(listener, router(runtime.clone(), access)) => served.context("the agent API stopped")?,
         _ = tokio::signal::ctrl_c() => {}

@@ -31,11 +31,18 @@ fn question(i: usize) -> String {
 }
 
 /// (elapsed, tokens, times to first token) of direct calls.
-async fn direct(model: &dyn Provider, n: usize, max_tokens: u32) -> anyhow::Result<(Duration, u64, Vec<Duration>)> {
+async fn direct(
+    model: &dyn Provider,
+    n: usize,
+    max_tokens: u32,
+) -> anyhow::Result<(Duration, u64, Vec<Duration>)> {
     let (mut elapsed, mut tokens, mut first) = (Duration::ZERO, 0, Vec::new());
     for i in 0..n {
         // The same messages an agent run sends: its (empty) system prompt, then the task.
-        let mut request = ChatRequest::new(vec![Message::system(""), Message::user(question(i))], max_tokens);
+        let mut request = ChatRequest::new(
+            vec![Message::system(""), Message::user(question(i))],
+            max_tokens,
+        );
         request.temperature = 0.0;
         let start = Instant::now();
         let mut stream = model.chat(request).await?;
@@ -58,7 +65,11 @@ async fn direct(model: &dyn Provider, n: usize, max_tokens: u32) -> anyhow::Resu
 }
 
 /// The same questions as runs of one cognitive agent, timed from `run` to the run's end.
-async fn as_agent(model: Arc<dyn Provider>, n: usize, max_tokens: u32) -> anyhow::Result<(Duration, u64, Vec<Duration>)> {
+async fn as_agent(
+    model: Arc<dyn Provider>,
+    n: usize,
+    max_tokens: u32,
+) -> anyhow::Result<(Duration, u64, Vec<Duration>)> {
     let dir = tempfile::tempdir()?;
     let store = Arc::new(autonet_store::Store::open(dir.path().join("state.redb"))?);
     let runtime = Runtime::start(RuntimeDeps {
@@ -71,10 +82,15 @@ async fn as_agent(model: Arc<dyn Provider>, n: usize, max_tokens: u32) -> anyhow
         directory: None,
         self_address: None,
         preamble: None,
-        config: RuntimeConfig { max_tokens_per_turn: max_tokens, ..RuntimeConfig::default() },
+        config: RuntimeConfig {
+            max_tokens_per_turn: max_tokens,
+            ..RuntimeConfig::default()
+        },
     })
     .await?;
-    runtime.register(AgentDefinition::new("bench", "", "")).await?;
+    runtime
+        .register(AgentDefinition::new("bench", "", ""))
+        .await?;
     let mut events = runtime.events().subscribe();
     let (mut elapsed, mut tokens, mut first) = (Duration::ZERO, 0, Vec::new());
     for i in 0..n {
@@ -111,19 +127,33 @@ fn median(mut v: Vec<Duration>) -> Duration {
 impl AgentsBench {
     /// Runs both sides.
     pub fn run(&self) -> anyhow::Result<BenchReport> {
-        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
         rt.block_on(self.measure())
     }
 
     async fn measure(&self) -> anyhow::Result<BenchReport> {
         let model: Arc<dyn Provider> = Arc::new(Embedded::load_default(Limits::default())?);
         direct(model.as_ref(), 1, self.max_tokens).await?; // warm the weights' pages
-        let (d_elapsed, d_tokens, d_first) = direct(model.as_ref(), self.requests, self.max_tokens).await?;
-        let (a_elapsed, a_tokens, a_first) = as_agent(model, self.requests, self.max_tokens).await?;
+        let (d_elapsed, d_tokens, d_first) =
+            direct(model.as_ref(), self.requests, self.max_tokens).await?;
+        let (a_elapsed, a_tokens, a_first) =
+            as_agent(model, self.requests, self.max_tokens).await?;
         // Both sides generate the same answers (greedy); the agent side's token count also
         // holds the prompt, so speed is compared in answers per second and time per answer.
-        let baseline = Measurement::new("embedded model, called directly", d_elapsed, self.requests as u64, "answers");
-        let measured = Measurement::new("same questions as agent runs (runtime, events, trace)", a_elapsed, self.requests as u64, "answers");
+        let baseline = Measurement::new(
+            "embedded model, called directly",
+            d_elapsed,
+            self.requests as u64,
+            "answers",
+        );
+        let measured = Measurement::new(
+            "same questions as agent runs (runtime, events, trace)",
+            a_elapsed,
+            self.requests as u64,
+            "answers",
+        );
         let setup = format!(
             "{} greedy questions of at most {} tokens, SmolLM2-135M-Instruct Q4_1 on the CPU",
             self.requests, self.max_tokens

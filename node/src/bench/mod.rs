@@ -4,6 +4,7 @@
 //! to it, so a result means something on any machine. Each benchmark is a subcommand with its own
 //! flags; results and the commands that produced them are recorded in `BENCHMARKS.md`.
 
+mod agents;
 mod chain;
 #[cfg(feature = "compare-codecs")]
 mod codec_compare;
@@ -11,7 +12,6 @@ mod epoch;
 mod gossip;
 mod gossip_probe;
 mod jepa;
-mod agents;
 mod llm;
 mod report;
 mod shard_fetch;

@@ -18,7 +18,9 @@ use autonet_agents::builtin::{NodeError, NodeResult};
 use autonet_agents::mcp::{HttpOptions, McpTools, router};
 use autonet_agents::runtime::{Providers, Runtime, RuntimeConfig, RuntimeDeps};
 use autonet_agents::trace::SignedTrace;
-use autonet_agents::{AgentDefinition, BuiltinTools, EventType, Mode, NodeApi, Priority, Step, ToolBox};
+use autonet_agents::{
+    AgentDefinition, BuiltinTools, EventType, Mode, NodeApi, Priority, Step, ToolBox,
+};
 use autonet_contracts::Chain;
 use autonet_models::substrate::{World, infer::infer, keyword::KeywordEmbedder};
 use autonet_p2p::{Client, GossipTopic, Keypair};
@@ -89,12 +91,16 @@ impl NodeApi for SimNode {
         let input = json!({"type": "message", "content": query});
         Box::pin(async move {
             let answer = tokio::task::spawn_blocking(move || {
-                let world = world.lock().map_err(|_| autonet_models::substrate::SubstrateError::InvalidTurn("world lock poisoned".into()))?;
+                let world = world.lock().map_err(|_| {
+                    autonet_models::substrate::SubstrateError::InvalidTurn(
+                        "world lock poisoned".into(),
+                    )
+                })?;
                 infer(&world, &input, embedder.as_ref())
             })
-                .await
-                .map_err(|e| NodeError(format!("inference stopped: {e}")))?
-                .map_err(|e| NodeError(format!("inference failed: {e}")))?;
+            .await
+            .map_err(|e| NodeError(format!("inference stopped: {e}")))?
+            .map_err(|e| NodeError(format!("inference failed: {e}")))?;
             serde_json::to_value(answer).map_err(|e| NodeError(e.to_string()))
         })
     }
@@ -127,9 +133,17 @@ impl NodeApi for SimNode {
         })
     }
 
-    fn post_message<'a>(&'a self, to: &'a str, text: &'a str, priority: Priority) -> NodeResult<'a> {
+    fn post_message<'a>(
+        &'a self,
+        to: &'a str,
+        text: &'a str,
+        priority: Priority,
+    ) -> NodeResult<'a> {
         Box::pin(async move {
-            let runtime = self.runtime.get().ok_or_else(|| NodeError("the runtime is starting".into()))?;
+            let runtime = self
+                .runtime
+                .get()
+                .ok_or_else(|| NodeError("the runtime is starting".into()))?;
             runtime
                 .send_text("mcp", to, text, priority)
                 .map_err(|e| NodeError(e.to_string()))?;
@@ -138,11 +152,19 @@ impl NodeApi for SimNode {
     }
 
     fn delegate<'a>(&'a self, _target: &'a str, _task: &'a str) -> NodeResult<'a> {
-        Box::pin(async { Err(NodeError("delegation is not part of a simulation's agents".into())) })
+        Box::pin(async {
+            Err(NodeError(
+                "delegation is not part of a simulation's agents".into(),
+            ))
+        })
     }
 
     fn submit_trace<'a>(&'a self, _text: &'a str) -> NodeResult<'a> {
-        Box::pin(async { Err(NodeError("a simulation's agents record their traces themselves".into())) })
+        Box::pin(async {
+            Err(NodeError(
+                "a simulation's agents record their traces themselves".into(),
+            ))
+        })
     }
 }
 
@@ -158,14 +180,24 @@ pub struct SimAgents {
 /// The definitions of `n` agents (four kinds of small task, in turn).
 fn definitions(n: usize) -> Vec<AgentDefinition> {
     let kinds: [(&str, &str, serde_json::Value, &str); 4] = [
-        ("reporter", "model_status", json!({}), "Report this model status in one short sentence: {input}"),
+        (
+            "reporter",
+            "model_status",
+            json!({}),
+            "Report this model status in one short sentence: {input}",
+        ),
         (
             "analyst",
             "infer",
             json!({"query": "Before I proceed, let me confirm: back up the database, then run the migration."}),
             "In one short sentence, what does this evaluation say? {input}",
         ),
-        ("treasurer", "balance", json!({}), "Summarize this account in one short sentence: {input}"),
+        (
+            "treasurer",
+            "balance",
+            json!({}),
+            "Summarize this account in one short sentence: {input}",
+        ),
         (
             "courier",
             "post_message",
@@ -177,13 +209,24 @@ fn definitions(n: usize) -> Vec<AgentDefinition> {
         .map(|i| {
             let (kind, tool, arguments, prompt) = kinds[i % kinds.len()].clone();
             let id = format!("agent-{}", i + 1);
-            let mut def = AgentDefinition::new(&id, "You are a concise assistant on the autonet network.", "");
+            let mut def = AgentDefinition::new(
+                &id,
+                "You are a concise assistant on the autonet network.",
+                "",
+            );
             def.name = kind.to_string();
             def.mode = Mode::Pipeline;
             def.tools = vec![tool.to_string()];
             def.steps = vec![
-                Step::Tool { name: "look".into(), tool: tool.into(), arguments },
-                Step::Cognitive { name: "tell".into(), prompt: prompt.into() },
+                Step::Tool {
+                    name: "look".into(),
+                    tool: tool.into(),
+                    arguments,
+                },
+                Step::Cognitive {
+                    name: "tell".into(),
+                    prompt: prompt.into(),
+                },
             ];
             def
         })
@@ -225,7 +268,9 @@ impl SimAgents {
         let mut tools = ToolBox::new(Duration::from_secs(60));
         tools.add(Arc::new(mcp));
         std::fs::create_dir_all(dir.join("agents"))?;
-        let store = Arc::new(autonet_store::Store::open(dir.join("agents").join("state.redb"))?);
+        let store = Arc::new(autonet_store::Store::open(
+            dir.join("agents").join("state.redb"),
+        )?);
         let runtime = Runtime::start(RuntimeDeps {
             store,
             providers: Providers::single(provider),
@@ -236,7 +281,10 @@ impl SimAgents {
             directory: None,
             self_address: None,
             preamble: Some(crate::agent::setup::preamble()?),
-            config: RuntimeConfig { max_tokens_per_turn: max_tokens, ..RuntimeConfig::default() },
+            config: RuntimeConfig {
+                max_tokens_per_turn: max_tokens,
+                ..RuntimeConfig::default()
+            },
         })
         .await?;
         let _ = node.runtime.set(runtime.clone());
@@ -245,7 +293,12 @@ impl SimAgents {
             ids.push(def.id.clone());
             runtime.register(def).await?;
         }
-        Ok(SimAgents { runtime, ids, host: host_name, server })
+        Ok(SimAgents {
+            runtime,
+            ids,
+            host: host_name,
+            server,
+        })
     }
 
     /// Runs every agent once and waits for every run to end.
@@ -261,9 +314,14 @@ impl SimAgents {
                 Ok(Ok(e)) => e,
                 Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
                 Ok(Err(e)) => bail!("the agents' event bus closed: {e}"),
-                Err(_) => bail!("the agents did not finish within {timeout:?}: {left:?} still running"),
+                Err(_) => {
+                    bail!("the agents did not finish within {timeout:?}: {left:?} still running")
+                }
             };
-            if matches!(event.event_type, EventType::ExecutionCompleted | EventType::ExecutionFailed) {
+            if matches!(
+                event.event_type,
+                EventType::ExecutionCompleted | EventType::ExecutionFailed
+            ) {
                 if event.event_type == EventType::ExecutionFailed {
                     tracing::warn!(agent = %event.source, error = %event.data["error"], "an agent's run failed");
                 }
@@ -291,8 +349,12 @@ impl SimAgents {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let all_filed = filed.iter().all(|inbox| {
-                let have: BTreeSet<String> =
-                    inbox.traces().unwrap_or_default().into_iter().map(|t| t.id).collect();
+                let have: BTreeSet<String> = inbox
+                    .traces()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| t.id)
+                    .collect();
                 want.is_subset(&have)
             });
             if all_filed {
@@ -319,7 +381,8 @@ impl SimAgents {
             .list()
             .into_iter()
             .map(|a| {
-                let own: Vec<&SignedTrace> = traces.iter().filter(|t| t.trace.agent == a.id).collect();
+                let own: Vec<&SignedTrace> =
+                    traces.iter().filter(|t| t.trace.agent == a.id).collect();
                 AgentLine {
                     runs: a.runs,
                     traces: own.iter().map(|t| t.id.clone()).collect(),
@@ -339,7 +402,11 @@ impl SimAgents {
                 from_traces: batch.iter().filter(|t| turns.contains(t)).count(),
             })
             .collect();
-        AgentsReport { host: self.host.clone(), agents, epochs }
+        AgentsReport {
+            host: self.host.clone(),
+            agents,
+            epochs,
+        }
     }
 
     /// Stops the runtime and the endpoint.

@@ -249,7 +249,14 @@ async fn start_agents(
     if progress {
         println!("agents: {n} on {name}, embedded model, tools over MCP");
     }
-    let a = agents::SimAgents::start(n, args.agent_tokens, (name, key, address), net.chain.clone(), dir).await?;
+    let a = agents::SimAgents::start(
+        n,
+        args.agent_tokens,
+        (name, key, address),
+        net.chain.clone(),
+        dir,
+    )
+    .await?;
     a.run_all(args.timeout()).await?;
     let client = net.running[host]
         .as_ref()
@@ -263,9 +270,13 @@ async fn start_agents(
         .filter(|p| p.role == Role::Proposer)
         .map(|p| p.announcements.clone())
         .collect();
-    a.announce(&client, &proposers, Duration::from_secs(120)).await?;
+    a.announce(&client, &proposers, Duration::from_secs(120))
+        .await?;
     if progress {
-        println!("agents: {} traces announced; every proposer has them", a.traces().len());
+        println!(
+            "agents: {} traces announced; every proposer has them",
+            a.traces().len()
+        );
     }
     net.board.leave(agents::AGENTS_SEAT);
     Ok(a)
@@ -277,8 +288,12 @@ async fn epoch_batches(net: &network::Network) -> Vec<(u64, Vec<String>)> {
     use autonet_contracts::ProtocolView;
     let mut out = Vec::new();
     for e in net.log.epochs() {
-        let Ok(task) = e.task.parse::<alloy::primitives::U256>() else { continue };
-        let Ok(info) = net.chain.task_info(task).await else { continue };
+        let Ok(task) = e.task.parse::<alloy::primitives::U256>() else {
+            continue;
+        };
+        let Ok(info) = net.chain.task_info(task).await else {
+            continue;
+        };
         let spec = net
             .running
             .iter()

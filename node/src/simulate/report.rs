@@ -373,7 +373,11 @@ fn agents_text(a: &super::agents::AgentsReport) -> String {
         .collect();
     s += &format!(
         "  epochs trained on agent traces: {}\n",
-        if used.is_empty() { "none".to_string() } else { used.join(", ") }
+        if used.is_empty() {
+            "none".to_string()
+        } else {
+            used.join(", ")
+        }
     );
     s
 }

@@ -501,7 +501,26 @@ fn agents_traces_train_the_substrate_in_the_same_run() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let out = run_ok(autonet(dir.path()).env("AUTONET_LLM_MODEL", &model).arg("simulate").arg("--json").args(["--seed", "3", "--epochs", "2", "--agents", "4", "--agent-tokens", "24", "--batch", "12", "--stall-ms", "600000"]));
+    let out = run_ok(
+        autonet(dir.path())
+            .env("AUTONET_LLM_MODEL", &model)
+            .arg("simulate")
+            .arg("--json")
+            .args([
+                "--seed",
+                "3",
+                "--epochs",
+                "2",
+                "--agents",
+                "4",
+                "--agent-tokens",
+                "24",
+                "--batch",
+                "12",
+                "--stall-ms",
+                "600000",
+            ]),
+    );
     let r = crate::schema::parse_and_check("simulate", &stdout(&out));
     assert_eq!(r["complete"], true, "{r:#}");
     let agents = r["agents"]["agents"].as_array().unwrap();
