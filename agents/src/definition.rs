@@ -388,13 +388,13 @@ impl AgentDefinition {
         if self.repeat_call_limit == 0 {
             return Err(invalid("repeat_call_limit", "at least 1"));
         }
-        if let Some(parent) = &self.parent_id {
-            if !valid_name(parent) || parent == &self.id {
-                return Err(invalid(
-                    "parent_id",
-                    format!("{parent:?} is not a valid parent"),
-                ));
-            }
+        if let Some(parent) = &self.parent_id
+            && (!valid_name(parent) || parent == &self.id)
+        {
+            return Err(invalid(
+                "parent_id",
+                format!("{parent:?} is not a valid parent"),
+            ));
         }
         self.interval()?;
         Ok(())

@@ -83,10 +83,10 @@ fn text<'a>(request: &'a Value, key: &str) -> Result<&'a str, String> {
 
 fn check_scope(runtime: &Runtime, scope: &Scope, request: &Value) -> Result<(), String> {
     for key in ["agent_id", "target", "parent_id", "id"] {
-        if let Some(v) = request.get(key).and_then(Value::as_str) {
-            if !scope.allows(runtime, v) {
-                return Err(format!("{key} {v:?} is outside this session's scope"));
-            }
+        if let Some(v) = request.get(key).and_then(Value::as_str)
+            && !scope.allows(runtime, v)
+        {
+            return Err(format!("{key} {v:?} is outside this session's scope"));
         }
     }
     Ok(())

@@ -84,17 +84,17 @@ impl Run<'_> {
     }
 
     fn refuse(&self, action: &str, detail: &str) -> Result<(), Stop> {
-        if let Some(guard) = &self.shared.guard {
-            if let Err(reason) = guard.check(&self.def.id, action, detail) {
-                self.event(
-                    EventType::ActionRefused,
-                    json!({"action": action, "rule": reason.rule, "reason": reason.reason}),
-                );
-                return Err(Stop::Failed(format!(
-                    "refused by rule {}: {}",
-                    reason.rule, reason.reason
-                )));
-            }
+        if let Some(guard) = &self.shared.guard
+            && let Err(reason) = guard.check(&self.def.id, action, detail)
+        {
+            self.event(
+                EventType::ActionRefused,
+                json!({"action": action, "rule": reason.rule, "reason": reason.reason}),
+            );
+            return Err(Stop::Failed(format!(
+                "refused by rule {}: {}",
+                reason.rule, reason.reason
+            )));
         }
         Ok(())
     }
@@ -494,10 +494,10 @@ pub(crate) async fn execute(
     // Acknowledged only now: a crash or kill before this line leaves them for the next run. A
     // run stopped by its budget leaves them too: they wait until the budget is raised. A failed
     // run has handled them (its error is in its record and went back to any delegator).
-    if status != RunStatus::OverBudget {
-        if let Err(e) = shared.inbox.ack(&def.id, &seqs) {
-            tracing::warn!(agent = %def.id, error = %e, "cannot acknowledge inbox messages");
-        }
+    if status != RunStatus::OverBudget
+        && let Err(e) = shared.inbox.ack(&def.id, &seqs)
+    {
+        tracing::warn!(agent = %def.id, error = %e, "cannot acknowledge inbox messages");
     }
     outcome
 }

@@ -265,10 +265,10 @@ impl Runtime {
         target: &str,
         task: &str,
     ) -> Result<String, RuntimeError> {
-        if let Some(f) = from {
-            if self.shared.entry(f, |_| ()).is_none() {
-                return Err(RuntimeError::UnknownAgent(f.to_string()));
-            }
+        if let Some(f) = from
+            && self.shared.entry(f, |_| ()).is_none()
+        {
+            return Err(RuntimeError::UnknownAgent(f.to_string()));
         }
         super::delegate::delegate(&self.shared, from, target, task, 0)
             .await

@@ -244,10 +244,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     fn set_status(&self, id: &str, status: AgentStatus) {
-        if let Ok(mut agents) = self.agents.lock() {
-            if let Some(e) = agents.get_mut(id) {
-                e.status = status;
-            }
+        if let Ok(mut agents) = self.agents.lock()
+            && let Some(e) = agents.get_mut(id)
+        {
+            e.status = status;
         }
     }
 

@@ -39,10 +39,10 @@ impl TraceLog {
         if let Err(e) = self.store.put(TRACES, trace.id.as_bytes(), &trace.encode()) {
             tracing::warn!(trace = %trace.id, error = %e, "cannot keep a trace");
         }
-        if let Ok(sink) = self.sink.lock() {
-            if let Some(tx) = sink.as_ref() {
-                let _ = tx.send(trace.clone());
-            }
+        if let Ok(sink) = self.sink.lock()
+            && let Some(tx) = sink.as_ref()
+        {
+            let _ = tx.send(trace.clone());
         }
     }
 

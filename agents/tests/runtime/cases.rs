@@ -36,17 +36,18 @@ async fn a_cognitive_run_calls_a_tool_then_answers_and_records_a_trace() {
         .collect();
     assert_eq!(steps, ["cognitive", "tool", "cognitive"]);
     // The tool's result went back to the model.
-    let seen = model.seen.lock().unwrap();
-    assert!(
-        seen[1]
-            .messages
-            .last()
-            .unwrap()
-            .content
-            .contains("Result of add:\n5")
-    );
-    assert!(seen[0].messages[0].content.contains("CALL <tool>"));
-    drop(seen);
+    {
+        let seen = model.seen.lock().unwrap();
+        assert!(
+            seen[1]
+                .messages
+                .last()
+                .unwrap()
+                .content
+                .contains("Result of add:\n5")
+        );
+        assert!(seen[0].messages[0].content.contains("CALL <tool>"));
+    }
     let info = rt.info("adder").unwrap();
     assert_eq!(
         (
@@ -87,16 +88,13 @@ async fn a_tool_the_agent_may_not_use_is_refused_and_repeats_are_bounded() {
         failed.data["error"].as_str().unwrap().contains("max_turns"),
         "{failed:?}"
     );
-    let seen = model.seen.lock().unwrap();
-    assert!(
-        seen[1]
-            .messages
-            .last()
-            .unwrap()
-            .content
-            .contains("not available to this agent")
-    );
-    drop(seen);
+    let told = model.seen.lock().unwrap()[1]
+        .messages
+        .last()
+        .unwrap()
+        .content
+        .clone();
+    assert!(told.contains("not available to this agent"), "{told}");
 
     let model = Scripted::new(&["CALL add {\"a\": 1, \"b\": 1}"]);
     let dir2 = tempfile::tempdir().unwrap();

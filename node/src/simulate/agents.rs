@@ -9,6 +9,7 @@
 //! filed every trace, so the first task built after the agents ran draws from the live pool.
 
 use std::collections::BTreeSet;
+
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -301,31 +302,33 @@ impl SimAgents {
         })
     }
 
-    /// Runs every agent once and waits for every run to end.
+    /// Runs every agent once, one after another (they share one embedded model: run together,
+    /// the last would wait for the others' answers), and waits for each run to end.
     pub async fn run_all(&self, timeout: Duration) -> anyhow::Result<()> {
         let mut events = self.runtime.events().subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
         for id in &self.ids {
             self.runtime.run(id, None)?;
-        }
-        let mut left: BTreeSet<&String> = self.ids.iter().collect();
-        let deadline = tokio::time::Instant::now() + timeout;
-        while !left.is_empty() {
-            let event = match tokio::time::timeout_at(deadline, events.recv()).await {
-                Ok(Ok(e)) => e,
-                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
-                Ok(Err(e)) => bail!("the agents' event bus closed: {e}"),
-                Err(_) => {
-                    bail!("the agents did not finish within {timeout:?}: {left:?} still running")
+            loop {
+                let event = match tokio::time::timeout_at(deadline, events.recv()).await {
+                    Ok(Ok(e)) => e,
+                    Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
+                    Ok(Err(e)) => bail!("the agents' event bus closed: {e}"),
+                    Err(_) => {
+                        bail!("the agents did not finish within {timeout:?}: {id} still running")
+                    }
+                };
+                if &event.source != id {
+                    continue;
                 }
-            };
-            if matches!(
-                event.event_type,
-                EventType::ExecutionCompleted | EventType::ExecutionFailed
-            ) {
-                if event.event_type == EventType::ExecutionFailed {
-                    tracing::warn!(agent = %event.source, error = %event.data["error"], "an agent's run failed");
+                match event.event_type {
+                    EventType::ExecutionCompleted => break,
+                    EventType::ExecutionFailed => {
+                        tracing::warn!(agent = %id, error = %event.data["error"], "an agent's run failed");
+                        break;
+                    }
+                    _ => {}
                 }
-                left.remove(&event.source);
             }
         }
         Ok(())
