@@ -27,6 +27,7 @@ use crate::config::{DhtMode, KAD_PROTOCOL, NetworkConfig, TRANSFER_PROTOCOL};
 use crate::dht_store::DhtStore;
 use crate::envelope::MAX_ENVELOPE_BYTES;
 use crate::link_delay::DelayedRead;
+use crate::relay_server::RelayServer;
 use crate::rpc::{
     MAX_RPC_REQUEST_BYTES, MAX_RPC_RESPONSE_BYTES, RPC_PROTOCOL, RpcRequest, RpcResponse,
 };
@@ -61,8 +62,8 @@ mod composed {
         /// probes ([`crate::nat`]).
         pub autonat: autonat::v1::Behaviour,
         /// Circuit relay v2 server: relays for NATed peers within the configured limits (off
-        /// with `relay_server = false`).
-        pub relay: Toggle<relay::Behaviour>,
+        /// with `relay_server = false`); guarded by [`RelayServer`].
+        pub relay: Toggle<RelayServer>,
         /// Relay client: reservations on relays, and dials through `/p2p-circuit` addresses.
         pub relay_client: relay::client::Behaviour,
         /// DCUtR hole punching: upgrades a relayed connection to a direct one (off with
@@ -176,7 +177,7 @@ fn build_behaviour(
     let nat = &config.nat;
     let relay = nat
         .relay_server
-        .then(|| relay::Behaviour::new(peer_id, nat.relay_config()));
+        .then(|| RelayServer::new(relay::Behaviour::new(peer_id, nat.relay_config())));
     let dcutr = nat.hole_punching.then(|| dcutr::Behaviour::new(peer_id));
 
     let mut kad_config = kad::Config::new(KAD_PROTOCOL);

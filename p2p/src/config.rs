@@ -82,7 +82,10 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_established: 256,
-            max_established_per_peer: 2,
+            // A relayed and a direct connection, plus a short-lived AutoNAT dial-back or
+            // hole-punch dial: with 2, the dial-back to a peer already holding two was refused
+            // and a public node judged itself private (the namespace test).
+            max_established_per_peer: 4,
             max_pending_incoming: 64,
             max_records: 16 * 1024,
             max_record_bytes: 64 * 1024,

@@ -56,6 +56,7 @@ mod nat_events;
 pub mod peer_action;
 pub mod peer_manager;
 pub mod records;
+pub mod relay_server;
 pub mod rpc;
 mod status;
 mod swarm_events;
