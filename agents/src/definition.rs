@@ -227,12 +227,18 @@ pub fn parse_schedule(text: &str) -> Result<Duration, DefinitionError> {
             ));
         }
     };
-    let n: u64 = number
-        .parse()
-        .map_err(|_| invalid("schedule", format!("{text:?}: not a whole number before the unit")))?;
+    let n: u64 = number.parse().map_err(|_| {
+        invalid(
+            "schedule",
+            format!("{text:?}: not a whole number before the unit"),
+        )
+    })?;
     let seconds = n.saturating_mul(seconds_per);
     if !(1..=7 * 24 * 3600).contains(&seconds) {
-        return Err(invalid("schedule", format!("{text:?}: between 1s and 168h")));
+        return Err(invalid(
+            "schedule",
+            format!("{text:?}: between 1s and 168h"),
+        ));
     }
     Ok(Duration::from_secs(seconds))
 }
@@ -269,7 +275,8 @@ impl AgentDefinition {
         if text.len() > 4 * MAX_PROMPT_BYTES {
             return Err(invalid("document", "larger than 64 KiB"));
         }
-        let def: Self = toml::from_str(text).map_err(|e| DefinitionError::Malformed(e.to_string()))?;
+        let def: Self =
+            toml::from_str(text).map_err(|e| DefinitionError::Malformed(e.to_string()))?;
         def.check()?;
         Ok(def)
     }
@@ -290,38 +297,74 @@ impl AgentDefinition {
     /// Checks every field against its bounds.
     pub fn check(&self) -> Result<(), DefinitionError> {
         if !valid_name(&self.id) {
-            return Err(invalid("id", format!("{:?}: 1 to 64 characters of [A-Za-z0-9._:-]", self.id)));
+            return Err(invalid(
+                "id",
+                format!("{:?}: 1 to 64 characters of [A-Za-z0-9._:-]", self.id),
+            ));
         }
         if self.name.len() > 256 {
             return Err(invalid("name", "longer than 256 bytes"));
         }
-        for (field, text) in [("system_prompt", &self.system_prompt), ("task_prompt", &self.task_prompt)] {
+        for (field, text) in [
+            ("system_prompt", &self.system_prompt),
+            ("task_prompt", &self.task_prompt),
+        ] {
             if text.len() > MAX_PROMPT_BYTES {
-                return Err(invalid(field, format!("longer than {MAX_PROMPT_BYTES} bytes")));
+                return Err(invalid(
+                    field,
+                    format!("longer than {MAX_PROMPT_BYTES} bytes"),
+                ));
             }
         }
-        if self.steps.len() > MAX_ITEMS || self.tools.len() > MAX_ITEMS || self.provider.len() > 8 || self.capabilities.len() > MAX_ITEMS {
-            return Err(invalid("steps/tools/provider/capabilities", "too many entries"));
+        if self.steps.len() > MAX_ITEMS
+            || self.tools.len() > MAX_ITEMS
+            || self.provider.len() > 8
+            || self.capabilities.len() > MAX_ITEMS
+        {
+            return Err(invalid(
+                "steps/tools/provider/capabilities",
+                "too many entries",
+            ));
         }
         if self.mode == Mode::Pipeline && self.steps.is_empty() {
             return Err(invalid("steps", "a pipeline agent needs at least one step"));
         }
         for step in &self.steps {
             if !valid_name(step.name()) {
-                return Err(invalid("steps", format!("step name {:?} is not a valid name", step.name())));
+                return Err(invalid(
+                    "steps",
+                    format!("step name {:?} is not a valid name", step.name()),
+                ));
             }
-            if let Step::Tool { tool, arguments, .. } = step {
+            if let Step::Tool {
+                tool, arguments, ..
+            } = step
+            {
                 if !valid_name(tool) {
-                    return Err(invalid("steps", format!("tool name {tool:?} is not a valid name")));
+                    return Err(invalid(
+                        "steps",
+                        format!("tool name {tool:?} is not a valid name"),
+                    ));
                 }
                 if !(arguments.is_object() || arguments.is_null()) {
-                    return Err(invalid("steps", format!("step {}: arguments must be an object", step.name())));
+                    return Err(invalid(
+                        "steps",
+                        format!("step {}: arguments must be an object", step.name()),
+                    ));
                 }
             }
         }
-        for name in self.tools.iter().chain(&self.capabilities).chain(&self.provider) {
+        for name in self
+            .tools
+            .iter()
+            .chain(&self.capabilities)
+            .chain(&self.provider)
+        {
             if !valid_name(name) {
-                return Err(invalid("tools/capabilities/provider", format!("{name:?} is not a valid name")));
+                return Err(invalid(
+                    "tools/capabilities/provider",
+                    format!("{name:?} is not a valid name"),
+                ));
             }
         }
         if !(1..=1000).contains(&self.max_turns) {
@@ -331,17 +374,26 @@ impl AgentDefinition {
             return Err(invalid("concurrency", "between 1 and 16"));
         }
         if self.max_children > 1000 || self.max_depth_below > 32 {
-            return Err(invalid("max_children/max_depth_below", "at most 1000 children and 32 levels"));
+            return Err(invalid(
+                "max_children/max_depth_below",
+                "at most 1000 children and 32 levels",
+            ));
         }
         if !(256..=1_000_000).contains(&self.per_turn_input_max) {
-            return Err(invalid("per_turn_input_max", "between 256 and 1,000,000 bytes"));
+            return Err(invalid(
+                "per_turn_input_max",
+                "between 256 and 1,000,000 bytes",
+            ));
         }
         if self.repeat_call_limit == 0 {
             return Err(invalid("repeat_call_limit", "at least 1"));
         }
         if let Some(parent) = &self.parent_id {
             if !valid_name(parent) || parent == &self.id {
-                return Err(invalid("parent_id", format!("{parent:?} is not a valid parent")));
+                return Err(invalid(
+                    "parent_id",
+                    format!("{parent:?} is not a valid parent"),
+                ));
             }
         }
         self.interval()?;

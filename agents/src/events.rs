@@ -194,9 +194,7 @@ impl EventBus {
     /// Publishes an event (dropped if nobody listens) and logs it as a tracing event.
     pub fn publish(&self, event_type: EventType, source: &str, data: serde_json::Value) -> Event {
         let event = Event {
-            id: self
-                .next
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id: self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             event_type,
             source: source.to_string(),
             data,

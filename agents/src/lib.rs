@@ -20,7 +20,7 @@ pub mod wake;
 
 pub use definition::{AgentDefinition, Mode, Step};
 pub use events::{Event, EventBus, EventType};
-pub use tools::{ToolBox, ToolError, ToolOutput, ToolSource, ToolSpec};
 pub use inbox::{Inbox, InboxError, Posted};
 pub use message::{InboxMessage, MessageError, MessageKind, Priority};
+pub use tools::{ToolBox, ToolError, ToolOutput, ToolSource, ToolSpec};
 pub use wake::{AgentStatus, wakes};

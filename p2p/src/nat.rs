@@ -105,12 +105,18 @@ impl NatConfig {
     /// Checks every value, naming the key (`network.nat.<key>`) of the first bad one.
     pub fn validate(&self) -> Result<(), NatConfigError> {
         let at_least_one: [(&str, u64); 5] = [
-            ("network.nat.relay_max_reservations", self.relay_max_reservations.into()),
+            (
+                "network.nat.relay_max_reservations",
+                self.relay_max_reservations.into(),
+            ),
             (
                 "network.nat.relay_max_reservations_per_peer",
                 self.relay_max_reservations_per_peer.into(),
             ),
-            ("network.nat.relay_max_circuits", self.relay_max_circuits.into()),
+            (
+                "network.nat.relay_max_circuits",
+                self.relay_max_circuits.into(),
+            ),
             (
                 "network.nat.relay_max_circuits_per_peer",
                 self.relay_max_circuits_per_peer.into(),
@@ -121,15 +127,27 @@ impl NatConfig {
             return Err(bad(key, "must be at least 1"));
         }
         let secs: [(&str, u64); 5] = [
-            ("network.nat.relay_reservation_secs", self.relay_reservation_secs),
+            (
+                "network.nat.relay_reservation_secs",
+                self.relay_reservation_secs,
+            ),
             ("network.nat.relay_circuit_secs", self.relay_circuit_secs),
-            ("network.nat.autonat_boot_delay_secs", self.autonat_boot_delay_secs),
+            (
+                "network.nat.autonat_boot_delay_secs",
+                self.autonat_boot_delay_secs,
+            ),
             ("network.nat.autonat_retry_secs", self.autonat_retry_secs),
-            ("network.nat.autonat_refresh_secs", self.autonat_refresh_secs),
+            (
+                "network.nat.autonat_refresh_secs",
+                self.autonat_refresh_secs,
+            ),
         ];
         for (key, value) in secs {
             if value == 0 || value > MAX_SECS {
-                return Err(bad(key, &format!("{value} is not in 1..={MAX_SECS} seconds")));
+                return Err(bad(
+                    key,
+                    &format!("{value} is not in 1..={MAX_SECS} seconds"),
+                ));
             }
         }
         if self.relay_max_reservations_per_peer > self.relay_max_reservations {
@@ -145,7 +163,10 @@ impl NatConfig {
             ));
         }
         if self.autonat_retry_secs > self.autonat_refresh_secs {
-            return Err(bad("network.nat.autonat_retry_secs", "exceeds autonat_refresh_secs"));
+            return Err(bad(
+                "network.nat.autonat_retry_secs",
+                "exceeds autonat_refresh_secs",
+            ));
         }
         Ok(())
     }
@@ -230,8 +251,14 @@ mod tests {
     #[test]
     fn a_bad_value_names_its_key() {
         let cases: [(fn(&mut NatConfig), &str); 5] = [
-            (|c| c.relay_max_circuits = 0, "network.nat.relay_max_circuits"),
-            (|c| c.relay_circuit_secs = 0, "network.nat.relay_circuit_secs"),
+            (
+                |c| c.relay_max_circuits = 0,
+                "network.nat.relay_max_circuits",
+            ),
+            (
+                |c| c.relay_circuit_secs = 0,
+                "network.nat.relay_circuit_secs",
+            ),
             (
                 |c| c.autonat_refresh_secs = MAX_SECS + 1,
                 "network.nat.autonat_refresh_secs",
@@ -240,7 +267,10 @@ mod tests {
                 |c| c.relay_max_reservations_per_peer = 1000,
                 "network.nat.relay_max_reservations_per_peer",
             ),
-            (|c| c.autonat_retry_secs = 1000, "network.nat.autonat_retry_secs"),
+            (
+                |c| c.autonat_retry_secs = 1000,
+                "network.nat.autonat_retry_secs",
+            ),
         ];
         for (spoil, key) in cases {
             let mut config = NatConfig::default();

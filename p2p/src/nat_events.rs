@@ -76,7 +76,9 @@ impl EventLoop {
                 }
                 Err(err) => {
                     tracing::warn!(relay = %addr, %err, "cannot request relay reservation");
-                    self.reservations.retry_at.insert(addr, now + RESERVATION_RETRY);
+                    self.reservations
+                        .retry_at
+                        .insert(addr, now + RESERVATION_RETRY);
                 }
             }
         }

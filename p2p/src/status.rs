@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::DhtMode;
 use crate::connections::ConnectionStatus;
-use crate::nat::Reachability;
 use crate::event_loop::EventLoop;
+use crate::nat::Reachability;
 
 /// What a node sees right now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -128,9 +128,7 @@ impl NetConfig {
             ));
         }
         loopback("network.status", self.status)?;
-        self.nat
-            .validate()
-            .map_err(|e| invalid(e.key, e.reason))?;
+        self.nat.validate().map_err(|e| invalid(e.key, e.reason))?;
         validate_limits(&self.limits)
     }
 }
