@@ -250,7 +250,8 @@ mod tests {
 
     #[test]
     fn a_bad_value_names_its_key() {
-        let cases: [(fn(&mut NatConfig), &str); 5] = [
+        type Spoil = fn(&mut NatConfig);
+        let cases: [(Spoil, &str); 5] = [
             (
                 |c| c.relay_max_circuits = 0,
                 "network.nat.relay_max_circuits",

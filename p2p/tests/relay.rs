@@ -2,6 +2,8 @@
 //! a "NATed" node B that reserves a slot on R, and a node A that reaches B only through R's
 //! `/p2p-circuit` address. (Real NATs are in `scripts/nat-test`, on network namespaces.)
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test helpers fail loudly.
+
 use std::time::Duration;
 
 use autonet_p2p::testnet::local_config;
