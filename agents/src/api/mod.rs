@@ -12,7 +12,7 @@
 //! token, or a loopback listener without one) may do everything; a [`Scope::Subtree`] session
 //! (a token given to one agent's owner) may only name that agent and its descendants in
 //! `agent_id`, `target`, `parent_id` and `id`, sees only their events, and may not create root
-//! agents. `docs/json/agent-api.schema.json` describes every message.
+//! agents. The request names are [`REQUESTS`]; each one's fields are read in [`handle`].
 
 pub mod ws;
 
