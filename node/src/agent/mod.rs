@@ -21,6 +21,7 @@ use autonet_agents::{BuiltinTools, ToolBox};
 use clap::{Args, Subcommand};
 
 use crate::config::Config;
+pub(crate) use node_api::infer_json;
 pub use node_api::{AGENT_STORE_FILE, NodeTools};
 
 /// `autonet agent`.

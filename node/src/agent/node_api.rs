@@ -100,25 +100,35 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// The substrate's answer to `input` from `world`, as the `infer` tool returns it (shared by
+/// `agent serve`, `agent mcp` and `simulate --agents`).
+pub(crate) fn infer_json(
+    world: Arc<std::sync::Mutex<World>>,
+    embedder: Arc<KeywordEmbedder>,
+    input: Value,
+) -> NodeResult<'static> {
+    Box::pin(async move {
+        // Inference is CPU work: keep it off the runtime's threads.
+        let answer = tokio::task::spawn_blocking(move || {
+            let world = world.lock().map_err(|_| {
+                autonet_models::substrate::SubstrateError::InvalidTurn("world lock poisoned".into())
+            })?;
+            infer(&world, &input, &*embedder)
+        })
+        .await
+        .map_err(|e| NodeError(format!("inference stopped: {e}")))?
+        .map_err(|e| NodeError(format!("inference failed: {e}")))?;
+        serde_json::to_value(answer).map_err(|e| NodeError(e.to_string()))
+    })
+}
+
 impl NodeApi for NodeTools {
     fn infer<'a>(&'a self, query: &'a str) -> NodeResult<'a> {
-        let (world, embedder) = (Arc::clone(&self.world), Arc::clone(&self.embedder));
-        let input = json!({ "text": query });
-        Box::pin(async move {
-            // Inference is CPU work: keep it off the runtime's threads.
-            let answer = tokio::task::spawn_blocking(move || {
-                let world = world.lock().map_err(|_| {
-                    autonet_models::substrate::SubstrateError::InvalidTurn(
-                        "world lock poisoned".into(),
-                    )
-                })?;
-                infer(&world, &input, &*embedder)
-            })
-            .await
-            .map_err(|e| NodeError(format!("inference stopped: {e}")))?
-            .map_err(|e| NodeError(format!("inference failed: {e}")))?;
-            serde_json::to_value(answer).map_err(|e| NodeError(e.to_string()))
-        })
+        infer_json(
+            Arc::clone(&self.world),
+            Arc::clone(&self.embedder),
+            json!({ "text": query }),
+        )
     }
 
     fn model_status(&self) -> NodeResult<'_> {

@@ -54,18 +54,12 @@ pub struct ServeArgs {
     pub tool_timeout: u64,
 }
 
-fn first_line(path: &std::path::Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the token file {}", path.display()))?;
-    let token = text.lines().next().unwrap_or_default().trim().to_string();
-    if token.is_empty() {
-        bail!("the token file {} is empty", path.display());
-    }
-    Ok(token)
-}
-
 fn access(args: &ServeArgs) -> anyhow::Result<Access> {
-    let owner_token = args.token_file.as_deref().map(first_line).transpose()?;
+    let owner_token = args
+        .token_file
+        .as_deref()
+        .map(super::read_token)
+        .transpose()?;
     if owner_token.is_none() && !args.listen.ip().is_loopback() {
         bail!(
             "--listen {} is not a loopback address: give --token-file so only the owner can drive the agents",
@@ -77,7 +71,10 @@ fn access(args: &ServeArgs) -> anyhow::Result<Access> {
         let (agent, file) = spec
             .split_once('=')
             .with_context(|| format!("--scoped-token {spec:?}: expected AGENT=FILE"))?;
-        scoped.insert(first_line(std::path::Path::new(file))?, agent.to_string());
+        scoped.insert(
+            super::read_token(std::path::Path::new(file))?,
+            agent.to_string(),
+        );
     }
     if owner_token.is_none() && !scoped.is_empty() {
         bail!(

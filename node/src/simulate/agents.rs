@@ -23,7 +23,7 @@ use autonet_agents::{
     AgentDefinition, BuiltinTools, EventType, Mode, NodeApi, Priority, Step, ToolBox,
 };
 use autonet_contracts::Chain;
-use autonet_models::substrate::{World, infer::infer, keyword::KeywordEmbedder};
+use autonet_models::substrate::{World, keyword::KeywordEmbedder};
 use autonet_p2p::{Client, GossipTopic, Keypair};
 use serde::Serialize;
 use serde_json::json;
@@ -88,22 +88,11 @@ struct SimNode {
 
 impl NodeApi for SimNode {
     fn infer<'a>(&'a self, query: &'a str) -> NodeResult<'a> {
-        let (world, embedder) = (Arc::clone(&self.world), Arc::clone(&self.embedder));
-        let input = json!({"type": "message", "content": query});
-        Box::pin(async move {
-            let answer = tokio::task::spawn_blocking(move || {
-                let world = world.lock().map_err(|_| {
-                    autonet_models::substrate::SubstrateError::InvalidTurn(
-                        "world lock poisoned".into(),
-                    )
-                })?;
-                infer(&world, &input, embedder.as_ref())
-            })
-            .await
-            .map_err(|e| NodeError(format!("inference stopped: {e}")))?
-            .map_err(|e| NodeError(format!("inference failed: {e}")))?;
-            serde_json::to_value(answer).map_err(|e| NodeError(e.to_string()))
-        })
+        crate::agent::infer_json(
+            Arc::clone(&self.world),
+            Arc::clone(&self.embedder),
+            json!({"type": "message", "content": query}),
+        )
     }
 
     fn model_status(&self) -> NodeResult<'_> {
