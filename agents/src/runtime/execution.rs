@@ -68,6 +68,9 @@ struct Run<'a> {
     depth: u32,
 }
 
+/// The most characters of the previous step's output that fill a cognitive step's `{input}`.
+pub const MAX_INPUT_CHARS: usize = 1500;
+
 /// The longest preview of an output or error in an event.
 const PREVIEW: usize = 120;
 
@@ -356,7 +359,10 @@ impl Run<'_> {
                         EventType::StepStarted,
                         json!({"step_name": name, "step_type": "cognitive"}),
                     );
-                    let prompt = prompt.replace("{input}", &input);
+                    // The previous output, cut: a tool's whole answer (a JSON document, say)
+                    // would make a small model's prompt long and slow to read.
+                    let cut: String = input.chars().take(MAX_INPUT_CHARS).collect();
+                    let prompt = prompt.replace("{input}", &cut);
                     self.turns.push(trace::message_turn("user", &prompt));
                     let messages = vec![Message::system(self.system()), Message::user(prompt)];
                     let text = self.ask(&name, messages).await?;

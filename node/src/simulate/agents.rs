@@ -273,6 +273,8 @@ impl SimAgents {
             preamble: Some(crate::agent::setup::preamble()?),
             config: RuntimeConfig {
                 max_tokens_per_turn: max_tokens,
+                // Patient: the agents share one CPU model with a busy training network.
+                idle_timeout: Duration::from_secs(600),
                 ..RuntimeConfig::default()
             },
         })
