@@ -21,8 +21,8 @@ use autonet_agents::{BuiltinTools, ToolBox};
 use clap::{Args, Subcommand};
 
 use crate::config::Config;
-pub(crate) use node_api::infer_json;
 pub use node_api::{AGENT_STORE_FILE, NodeTools};
+pub(crate) use node_api::{infer_json, model_status_json};
 
 /// `autonet agent`.
 #[derive(Debug, Args)]

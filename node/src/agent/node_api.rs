@@ -122,6 +122,25 @@ pub(crate) fn infer_json(
     })
 }
 
+/// What the `model_status` tool says of `world` (read from `source`).
+pub(crate) fn model_status_json(
+    world: &std::sync::Mutex<World>,
+    source: &str,
+) -> NodeResult<'static> {
+    let value = world
+        .lock()
+        .map(|w| {
+            json!({
+                "model": "substrate",
+                "source": source,
+                "world_hash": w.hash().to_hex(),
+                "unique_nodes": w.unique_node_count(),
+            })
+        })
+        .map_err(|_| NodeError("world lock poisoned".into()));
+    Box::pin(async move { value })
+}
+
 impl NodeApi for NodeTools {
     fn infer<'a>(&'a self, query: &'a str) -> NodeResult<'a> {
         infer_json(
@@ -132,16 +151,7 @@ impl NodeApi for NodeTools {
     }
 
     fn model_status(&self) -> NodeResult<'_> {
-        let value = self.world.lock().map(|w| {
-            json!({
-                "model": "substrate",
-                "source": self.world_source,
-                "world_hash": w.hash().to_hex(),
-                "unique_nodes": w.unique_node_count(),
-            })
-        });
-        let value = value.map_err(|_| NodeError("world lock poisoned".into()));
-        Box::pin(async move { value })
+        model_status_json(&self.world, &self.world_source)
     }
 
     fn balance(&self) -> NodeResult<'_> {

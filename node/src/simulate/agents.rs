@@ -96,16 +96,7 @@ impl NodeApi for SimNode {
     }
 
     fn model_status(&self) -> NodeResult<'_> {
-        let value = self.world.lock().map(|w| {
-            json!({
-                "model": "substrate",
-                "source": "genesis (the charter world)",
-                "world_hash": w.hash().to_hex(),
-                "unique_nodes": w.unique_node_count(),
-            })
-        });
-        let value = value.map_err(|_| NodeError("world lock poisoned".into()));
-        Box::pin(async move { value })
+        crate::agent::model_status_json(&self.world, "genesis (the charter world)")
     }
 
     fn balance(&self) -> NodeResult<'_> {
