@@ -81,6 +81,10 @@ pub struct StatusArgs {
     /// Overlay to ask for a model id's holders (unused for a folder).
     #[command(flatten)]
     pub join: crate::model_net::JoinOpts,
+    /// Seconds to keep asking while no holder of the manifest can be found yet (a peer that
+    /// just joined the overlay may not reach the DHT records at once); 0 asks once.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub wait: u64,
 }
 
 /// `autonet model rebuild`.
@@ -115,7 +119,7 @@ pub fn run(args: &ModelArgs, data_dir: &Path) -> anyhow::Result<()> {
         ModelCommand::Status(a) => {
             let dir = PathBuf::from(&a.target);
             if !dir.is_dir() && autonet_p2p::records::id_from_hex(&a.target).is_some() {
-                crate::model_net::network_status(&a.target, &a.join, args.json)
+                crate::model_net::network_status(&a.target, &a.join, a.wait, args.json)
             } else {
                 status(&dir, args.json)
             }

@@ -23,7 +23,7 @@ use autonet_actors::shards::{
 };
 use autonet_contracts::pending::PendingStore;
 use autonet_contracts::{RpcChain, RpcConfig, discover};
-use autonet_models::sharding::ShardParams;
+use autonet_models::sharding::{ShardManifest, ShardParams};
 use autonet_p2p::records::{id_from_hex, to_hex};
 use autonet_p2p::testnet::poll_until;
 use autonet_p2p::{Client, DhtMode, Keypair, Multiaddr, NetworkConfig};
@@ -99,6 +99,24 @@ async fn fetch_until(
             Err(ShardError::ManifestNotFound(_) | ShardError::NotEnoughShards { .. })
                 if tokio::time::Instant::now() < deadline =>
             {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The manifest of `model`, asking again while no holder can be found yet, until `wait` is over.
+async fn manifest_until(
+    client: &Client,
+    model: [u8; 32],
+    wait: Duration,
+) -> Result<ShardManifest, autonet_actors::shards::ShardError> {
+    use autonet_actors::shards::ShardError;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match get_manifest(client, model).await {
+            Err(ShardError::ManifestNotFound(_)) if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             other => return other,
@@ -328,11 +346,11 @@ pub fn fetch_model(data_dir: &Path, args: &FetchArgs, json: bool) -> anyhow::Res
 }
 
 /// `autonet model status ID`: live holders of every shard.
-pub fn network_status(id: &str, join_opts: &JoinOpts, json: bool) -> anyhow::Result<()> {
+pub fn network_status(id: &str, join_opts: &JoinOpts, wait: u64, json: bool) -> anyhow::Result<()> {
     let model = parse_id(id, "model id")?;
     runtime()?.block_on(async {
         let client = join(join_opts).await?;
-        let manifest = get_manifest(&client, model).await?;
+        let manifest = manifest_until(&client, model, Duration::from_secs(wait)).await?;
         let live = live_holders(&client, &manifest, &[]).await;
         let available = live.iter().filter(|l| !l.is_empty()).count();
         let rebuildable = available >= usize::from(manifest.k);
