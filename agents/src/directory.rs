@@ -206,3 +206,18 @@ impl Directory {
         self.task.abort();
     }
 }
+
+/// The runtime finds remote delegates through the directory: the first verified card of another
+/// peer offering the capability.
+impl crate::runtime::RemoteFinder for Directory {
+    fn find<'a>(&'a self, capability: &'a str) -> futures::future::BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let me = self.client.peer_id().to_string();
+            let cards = Directory::find(self, capability).await.ok()?;
+            cards
+                .into_iter()
+                .find(|c| c.peer != me)
+                .map(|c| format!("{}/{}", c.peer, c.agent))
+        })
+    }
+}

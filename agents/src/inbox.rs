@@ -38,6 +38,9 @@ pub enum InboxError {
     /// A stored entry cannot be read back (the store was changed by something else).
     #[error("inbox entry {0} is corrupt")]
     Corrupt(String),
+    /// Not taking messages yet (the runtime is starting); retry later.
+    #[error("not taking messages yet: {0}; retry later")]
+    Unavailable(String),
 }
 
 /// What a post did.

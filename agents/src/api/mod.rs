@@ -59,9 +59,10 @@ impl Scope {
 }
 
 /// The request names, for the schema test and `--help`.
-pub const REQUESTS: [&str; 12] = [
+pub const REQUESTS: [&str; 13] = [
     "list_agents",
     "get_agent",
+    "delegate",
     "create_agent",
     "run_agent",
     "activate",
@@ -166,6 +167,15 @@ pub async fn handle(runtime: &Runtime, scope: &Scope, request: &Value) -> Result
                 )
                 .map_err(r)?;
             Ok(json!({"posted": true}))
+        }
+        "delegate" => {
+            // `agent_id` delegates (the result returns to its inbox); without it, the owner.
+            let from = request.get("agent_id").and_then(Value::as_str);
+            let task_id = runtime
+                .delegate(from, text(request, "target")?, text(request, "task")?)
+                .await
+                .map_err(r)?;
+            Ok(json!({"task_id": task_id, "state": "submitted"}))
         }
         "inbox" => {
             let id = agent()?;

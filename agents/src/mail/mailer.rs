@@ -90,6 +90,8 @@ pub(crate) struct Shared {
     pub(crate) local: Arc<dyn LocalDelivery>,
     pub(crate) outbox: Outbox,
     pub(crate) wake: Notify,
+    /// Peers that connected since the sender last looked: their envelopes are due at once.
+    pub(crate) reconnected: Mutex<Vec<PeerId>>,
     pub(crate) config: MailerConfig,
 }
 
@@ -142,6 +144,7 @@ impl Mailer {
             local,
             outbox: Outbox::new(store),
             wake: Notify::new(),
+            reconnected: Mutex::new(Vec::new()),
             config,
         });
         let serving = receiver::serve(shared.clone()).await?;
@@ -183,6 +186,23 @@ impl Mailer {
         Ok(Sent::Queued(seq))
     }
 
+    /// [`Mailer::send`] on the calling thread (the store write included), for callers that are
+    /// not async: the agent runtime's [`crate::runtime::Outbound`].
+    pub fn send_now(&self, to: &AgentAddr, mut message: InboxMessage) -> Result<Sent, MailError> {
+        message.target = to.agent.clone();
+        if to.is_local_to(&self.shared.me) {
+            message.check().map_err(InboxError::from)?;
+            return Ok(Sent::Local(self.shared.local.deliver(message)?));
+        }
+        let from = self.sender_addr(&message.source)?;
+        message.source = from.to_string();
+        let peer = to.peer.unwrap_or(self.shared.me);
+        let envelope = seal(&self.shared.key, &from, to, &message)?;
+        let seq = self.shared.outbox.push(peer, envelope)?;
+        self.shared.wake.notify_one();
+        Ok(Sent::Queued(seq))
+    }
+
     fn sender_addr(&self, source: &str) -> Result<AgentAddr, MailError> {
         let bad = |reason: String| {
             let m = crate::message::MessageError::BadName {
@@ -196,6 +216,19 @@ impl Mailer {
             return Err(bad(format!("{source} (not an agent of this peer)")));
         }
         Ok(addr.qualified(self.shared.me))
+    }
+
+    /// Tells the sender that `peer` connected: envelopes for it waiting out a backoff are sent
+    /// now (a receiver that comes back after a crash gets its mail at once, not after the
+    /// longest backoff).
+    pub fn peer_connected(&self, peer: PeerId) {
+        if let Ok(mut peers) = self.shared.reconnected.lock()
+            && peers.len() < 1024
+            && !peers.contains(&peer)
+        {
+            peers.push(peer);
+        }
+        self.shared.wake.notify_one();
     }
 
     /// Envelopes still waiting for their receivers' acknowledgement.
@@ -214,5 +247,18 @@ impl Mailer {
             task.abort();
             let _ = task.await;
         }
+    }
+}
+
+/// The runtime sends other peers' agents their mail (delegation requests and results, posted
+/// messages) through the mailer: durable in the outbox once `send` returns.
+impl crate::runtime::Outbound for Mailer {
+    fn send(&self, to: &str, message: InboxMessage) -> Result<(), String> {
+        let to: AgentAddr = to
+            .parse()
+            .map_err(|e: crate::addr::AddrError| e.to_string())?;
+        self.send_now(&to, message)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }

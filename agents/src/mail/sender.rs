@@ -53,6 +53,20 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         };
         let now = Instant::now();
         backoffs.retain(|seq, _| pending.iter().any(|(s, _)| s == seq));
+        let reconnected: Vec<_> = shared
+            .reconnected
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        if !reconnected.is_empty() {
+            for (seq, entry) in &pending {
+                if let Ok(entry) = entry
+                    && entry.peer_id().is_some_and(|p| reconnected.contains(&p))
+                {
+                    backoffs.remove(seq);
+                }
+            }
+        }
         let mut due = Vec::new();
         let mut more = false;
         for (seq, entry) in pending {

@@ -173,7 +173,6 @@ impl AgentState {
                 tracing::warn!(agent = %self.id, %parent, error = %e, "cannot tell the parent");
             }
         }
-        super::handle::answer_delegators(shared, &self.id, outcome);
         if let Some(next) = self.queued.pop_front() {
             self.start(myself, next);
         } else if self.should_wake() {
@@ -384,7 +383,7 @@ impl Actor for AgentSupervisor {
         };
         let shared = Arc::clone(&state.shared);
         shared.entry(&id, |e| e.actor = None);
-        let config = shared.config;
+        let config = shared.config.clone();
         let now = Instant::now();
         let recent = state.restarts.entry(id.clone()).or_default();
         while recent

@@ -61,6 +61,7 @@ pub(crate) async fn delegate(
     target: &str,
     task: &str,
     incoming_depth: u32,
+    incoming: Option<&crate::delegation::DelegationRequest>,
 ) -> Result<String, String> {
     let to = resolve(shared, from, target).await?;
     if Some(to.as_str()) == from {
@@ -96,6 +97,20 @@ pub(crate) async fn delegate(
         }
     }
     let task_id = super::deliver::message_id(shared, source, &to);
+    if to.contains('/') {
+        // Another peer's agent: the delegation protocol, with lineage, depth and budget.
+        let from = from.ok_or(
+            "delegating to another peer needs a delegating agent (the result returns to its inbox)",
+        )?;
+        let req = super::remote::request(shared, from, &task_id, task, depth, incoming)?;
+        super::remote::send_request(shared, &to, &req)?;
+        shared.bus.publish(
+            EventType::DelegateSpawned,
+            from,
+            json!({"task_id": task_id, "target": to, "depth": depth, "depth_left": req.depth_left, "budget_tokens": req.budget_tokens, "state": "submitted"}),
+        );
+        return Ok(task_id);
+    }
     let mut data = json!({"text": task, "task_id": task_id, "depth": depth});
     if let Some(f) = from {
         data["reply_to"] = json!(match &shared.self_address {

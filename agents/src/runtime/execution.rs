@@ -66,6 +66,9 @@ struct Run<'a> {
     calls_seen: BTreeMap<String, u32>,
     /// The delegation depth of the work this run does (from the messages it read).
     depth: u32,
+    /// The request from another peer this run works on: its budget bounds the run, and
+    /// further delegation goes onward from it.
+    incoming: Option<crate::delegation::DelegationRequest>,
 }
 
 /// The most characters of the previous step's output that fill a cognitive step's `{input}`.
@@ -117,6 +120,18 @@ impl Run<'_> {
             .lock()
             .map(|l| l.tokens_left(&self.def.id))
             .unwrap_or(0);
+        if let Some(req) = &self.incoming
+            && self.tokens >= req.budget_tokens
+        {
+            return Err(Stop::Failed(format!(
+                "the {} tokens the delegator {} gave are spent",
+                req.budget_tokens, req.delegator
+            )));
+        }
+        let left = match &self.incoming {
+            Some(req) => left.min(req.budget_tokens - self.tokens),
+            None => left,
+        };
         if left == 0 {
             let e = self
                 .shared
@@ -268,6 +283,7 @@ impl Run<'_> {
                     field("target")?,
                     field("task")?,
                     depth,
+                    self.incoming.as_ref(),
                 )
                 .await?;
                 Ok(json!({"task_id": id, "state": "submitted"}).to_string())
@@ -427,6 +443,13 @@ fn task_text(def: &AgentDefinition, trigger: &Trigger, read: &[InboxMessage]) ->
                     .and_then(|t| t.as_str())
                     .map(str::to_string)
             })
+            .or_else(|| {
+                // A delegation request from another peer: its input's text.
+                m.data
+                    .pointer("/delegation/input/text")
+                    .and_then(|t| t.as_str())
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| m.data.to_string());
         if !task.is_empty() {
             task.push_str("\n\n");
@@ -457,6 +480,7 @@ pub(crate) async fn execute(
         );
     }
     let task = task_text(&def, &trigger, &read);
+    let incoming = super::remote::incoming(&read);
     let mut run = Run {
         shared: &shared,
         def: &def,
@@ -474,7 +498,13 @@ pub(crate) async fn execute(
             .iter()
             .filter_map(|m| m.data.get("depth").and_then(|d| d.as_u64()))
             .max()
-            .unwrap_or(0) as u32,
+            .unwrap_or(0)
+            .max(
+                incoming
+                    .as_ref()
+                    .map_or(0, |r| u64::from(super::remote::depth_of(r))),
+            ) as u32,
+        incoming,
     };
     let result = match def.mode {
         Mode::Cognitive => run.cognitive(task).await,
@@ -497,6 +527,11 @@ pub(crate) async fn execute(
         read,
     };
     super::history::keep(&shared, &def.id, &trigger, started_ms, &outcome);
+    // Delegators are answered before the messages are acknowledged: a crash between the two
+    // answers twice (the same result message id, kept once), never not at all.
+    if status != RunStatus::OverBudget {
+        super::handle::answer_delegators(&shared, &def.id, &outcome);
+    }
     // Acknowledged only now: a crash or kill before this line leaves them for the next run. A
     // run stopped by its budget leaves them too: they wait until the budget is raised. A failed
     // run has handled them (its error is in its record and went back to any delegator).

@@ -40,6 +40,14 @@ pub struct Runtime {
     supervisor: ActorRef<SupervisorMsg>,
 }
 
+/// Mail from other peers ([`crate::Mailer`]) lands through the runtime: delegation requests
+/// are admitted first, and a kept message wakes its agent.
+impl crate::mail::LocalDelivery for Runtime {
+    fn deliver(&self, message: InboxMessage) -> Result<Posted, crate::inbox::InboxError> {
+        super::remote::receive(&self.shared, &message)
+    }
+}
+
 impl Runtime {
     /// Starts the supervisor (no agents yet).
     pub async fn start(deps: RuntimeDeps) -> Result<Self, RuntimeError> {
@@ -270,7 +278,7 @@ impl Runtime {
         {
             return Err(RuntimeError::UnknownAgent(f.to_string()));
         }
-        super::delegate::delegate(&self.shared, from, target, task, 0)
+        super::delegate::delegate(&self.shared, from, target, task, 0, None)
             .await
             .map_err(RuntimeError::Refused)
     }
@@ -340,6 +348,17 @@ impl Runtime {
             }
         }
         Ok(restored)
+    }
+
+    /// The card other peers find agent `id` by: None when it offers no capability; an error
+    /// when this node has no peer address or the agent's lineage cannot be built.
+    pub fn card(&self, id: &str) -> Result<Option<crate::card::AgentCard>, RuntimeError> {
+        super::remote::card(&self.shared, id).map_err(RuntimeError::Refused)
+    }
+
+    /// Agent `id`'s lineage proof (owner-rooted, through its parents).
+    pub fn lineage(&self, id: &str) -> Result<crate::lineage::LineageProof, RuntimeError> {
+        super::remote::lineage_proof(&self.shared, id).map_err(RuntimeError::Refused)
     }
 
     /// Every agent.
@@ -433,6 +452,7 @@ fn check_child_limits(
 /// Answers the delegators whose work a run read: each message with `reply_to` and `task_id`
 /// gets the run's result back in its sender's inbox (A2A `completed` or `failed`).
 pub(crate) fn answer_delegators(shared: &Shared, agent: &str, outcome: &Outcome) {
+    super::remote::answer(shared, agent, outcome);
     for m in &outcome.read {
         let (Some(reply_to), Some(task_id)) = (
             m.data.get("reply_to").and_then(|v| v.as_str()),

@@ -17,6 +17,7 @@ pub mod execution;
 mod handle;
 pub mod history;
 mod persist;
+mod remote;
 pub mod reply;
 mod traces;
 
@@ -135,7 +136,7 @@ impl Providers {
 }
 
 /// The runtime's settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RuntimeConfig {
     /// Restarts of one agent allowed within `restart_window` before it is marked `error`.
     pub restart_budget: usize,
@@ -145,7 +146,13 @@ pub struct RuntimeConfig {
     pub max_tokens_per_turn: u32,
     /// The longest wait for the model's next piece (a provider that hangs fails the run).
     pub idle_timeout: Duration,
+    /// The owner's chain address: the root of every agent's lineage (reference §9.8), which
+    /// peers check before doing delegated work.
+    pub owner: String,
 }
+
+/// The owner of a runtime whose owner was not given: no one (the zero address).
+pub const NO_OWNER: &str = "0x0000000000000000000000000000000000000000";
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
@@ -154,6 +161,7 @@ impl Default for RuntimeConfig {
             restart_window: Duration::from_secs(60),
             max_tokens_per_turn: 256,
             idle_timeout: Duration::from_secs(120),
+            owner: NO_OWNER.to_string(),
         }
     }
 }

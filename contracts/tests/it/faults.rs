@@ -410,9 +410,15 @@ async fn a_transaction_reverted_in_its_block_is_named() {
         let to = cast.deployer;
         sends.spawn(async move { c.transfer_atn(from, to, all).await });
     }
-    // Both are estimated against the same state and handed to the node; then one block.
+    // Both are estimated against the same state and handed to the node (the node's pending
+    // nonce counts both: a transfer only registered with the client may not have been sent
+    // yet, and one estimated after the block would be refused at estimate time); then one block.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while c.backend().pending().in_flight().len() < 2 {
+    loop {
+        let pending = p.get_transaction_count(from).pending().await.unwrap();
+        if pending >= before_nonce + 2 {
+            break;
+        }
         assert!(
             tokio::time::Instant::now() < deadline,
             "both transfers never reached the node"

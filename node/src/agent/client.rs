@@ -81,6 +81,22 @@ pub struct SendArgs {
     pub api: ClientArgs,
 }
 
+/// `agent delegate`.
+#[derive(Debug, Args)]
+pub struct DelegateArgs {
+    /// Who is asked: a local agent id, a capability, or `<peer-id>/<agent-id>`.
+    pub target: String,
+    /// What to do (the delegate's run reads it as its task).
+    pub task: String,
+    /// The delegating agent, whose inbox gets the result (required for another peer's agent;
+    /// without it the owner delegates and no inbox gets the answer).
+    #[arg(long, value_name = "AGENT")]
+    pub from: Option<String>,
+    /// The API.
+    #[command(flatten)]
+    pub api: ClientArgs,
+}
+
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -194,6 +210,21 @@ pub async fn send(args: &SendArgs) -> anyhow::Result<()> {
     let body = json!({"type": "post_message", "target": args.agent, "text": args.text, "priority": args.priority});
     let result = request(&args.api, body).await?;
     print(&args.api, &result, format!("sent to {}\n", args.agent))
+}
+
+/// `agent delegate`.
+pub async fn delegate(args: &DelegateArgs) -> anyhow::Result<()> {
+    let mut body = json!({"type": "delegate", "target": args.target, "task": args.task});
+    if let Some(from) = &args.from {
+        body["agent_id"] = json!(from);
+    }
+    let result = request(&args.api, body).await?;
+    let task = result["task_id"].as_str().unwrap_or_default();
+    print(
+        &args.api,
+        &result,
+        format!("delegated to {} as task {task} (submitted)\n", args.target),
+    )
 }
 
 /// `agent inbox|logs|kill`: one request naming the agent.

@@ -53,6 +53,10 @@ pub enum AgentCommand {
     Run(client::RunArgs),
     /// Post a message to an agent's inbox (a trigger: an active agent runs).
     Send(client::SendArgs),
+    /// Hand a task to another agent: a local id, a capability (this node's agents first, then
+    /// agent cards on other peers, found through the DHT) or `<peer-id>/<agent-id>`. The result
+    /// comes back to the delegating agent's inbox (--from) as a `completed` or `failed` message.
+    Delegate(client::DelegateArgs),
     /// Show the messages waiting in an agent's inbox.
     Inbox(client::AgentIdArgs),
     /// Show an agent's finished runs.
@@ -105,6 +109,7 @@ pub fn run(args: &AgentArgs, config: &Config) -> anyhow::Result<()> {
         AgentCommand::New(c) => runtime.block_on(client::new(c)),
         AgentCommand::Run(c) => runtime.block_on(client::run(c)),
         AgentCommand::Send(c) => runtime.block_on(client::send(c)),
+        AgentCommand::Delegate(c) => runtime.block_on(client::delegate(c)),
         AgentCommand::Inbox(c) => runtime.block_on(client::simple(c, "inbox")),
         AgentCommand::Logs(c) => runtime.block_on(client::simple(c, "history")),
         AgentCommand::Kill(c) => runtime.block_on(client::simple(c, "kill")),

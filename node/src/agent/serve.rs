@@ -13,8 +13,15 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use autonet_agents::api::ws::{Access, router};
 use autonet_agents::mcp::McpTools;
-use autonet_agents::runtime::{Providers, Runtime, RuntimeConfig, RuntimeDeps};
-use autonet_agents::{AgentDefinition, ToolBox};
+use autonet_agents::runtime::{
+    NO_OWNER, Outbound, Providers, RemoteFinder, Runtime, RuntimeConfig, RuntimeDeps,
+};
+use autonet_agents::{
+    AgentDefinition, Directory, EventType, InboxError, InboxMessage, LocalDelivery, Mailer,
+    MailerConfig, Posted, ToolBox,
+};
+use autonet_p2p::Multiaddr;
+use autonet_p2p::testnet::poll_until;
 use clap::Args;
 
 use crate::config::Config;
@@ -52,6 +59,130 @@ pub struct ServeArgs {
     /// The most seconds one tool call may take.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub tool_timeout: u64,
+    /// Join the overlay listening here (repeatable, e.g. /ip4/0.0.0.0/tcp/4002): agents on
+    /// other peers can then delegate to this node's agents (found by their capabilities through
+    /// the DHT) and send them mail, and this node's agents reach theirs.
+    #[arg(long = "p2p-listen", value_name = "MULTIADDR")]
+    pub p2p_listen: Vec<Multiaddr>,
+    /// Overlay peers to join through (each ending in /p2p/<peer id>); joins the overlay even
+    /// without --p2p-listen (then on any free TCP port).
+    #[arg(
+        long,
+        env = "AUTONET_BOOTSTRAP",
+        value_delimiter = ',',
+        value_name = "MULTIADDR"
+    )]
+    pub bootstrap: Vec<Multiaddr>,
+    /// The owner's chain address: the root of every agent's lineage, which other peers check
+    /// before they do delegated work [default: the zero address, no owner].
+    #[arg(long, env = "AUTONET_AGENT_OWNER", value_name = "ADDRESS")]
+    pub owner: Option<alloy::primitives::Address>,
+}
+
+/// The overlay side of a serving node: mail to and from other peers' agents, and the cards
+/// its agents are found by.
+struct Overlay {
+    client: autonet_p2p::Client,
+    mailer: Mailer,
+    directory: Directory,
+    delivery: Arc<LateDelivery>,
+}
+
+/// Mail that arrives before the runtime has restored its agents is asked to come again later
+/// (the sender's outbox keeps it), never refused.
+#[derive(Default)]
+struct LateDelivery(std::sync::OnceLock<Runtime>);
+
+impl LocalDelivery for LateDelivery {
+    fn deliver(&self, message: InboxMessage) -> Result<Posted, InboxError> {
+        match self.0.get() {
+            Some(runtime) => runtime.deliver(message),
+            None => Err(InboxError::Unavailable(
+                "the agent runtime is starting".into(),
+            )),
+        }
+    }
+}
+
+/// Joins the overlay as this node's identity; serves mail and cards.
+async fn join_overlay(
+    args: &ServeArgs,
+    config: &Config,
+    keypair: autonet_p2p::Keypair,
+    store: Arc<autonet_store::Store>,
+) -> anyhow::Result<Overlay> {
+    let mut network = crate::overlay::network_config(config, keypair.clone());
+    network.listen = if args.p2p_listen.is_empty() {
+        vec!["/ip4/0.0.0.0/tcp/0".parse()?]
+    } else {
+        args.p2p_listen.clone()
+    };
+    network.bootstrap = args.bootstrap.clone();
+    let (client, mut events, event_loop) = autonet_p2p::new(
+        network,
+        &mut prometheus_client::registry::Registry::default(),
+    )?;
+    tokio::spawn(event_loop.run());
+    let delivery = Arc::new(LateDelivery::default());
+    let mailer = Mailer::start(
+        client.clone(),
+        keypair.clone(),
+        store,
+        delivery.clone(),
+        MailerConfig::default(),
+    )
+    .await?;
+    let on_connect = mailer.clone();
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if let autonet_p2p::NetworkEvent::PeerConnected(peer) = event {
+                on_connect.peer_connected(peer);
+            }
+        }
+    });
+    let directory = Directory::start(client.clone(), keypair).await?;
+    Ok(Overlay {
+        client,
+        mailer,
+        directory,
+        delivery,
+    })
+}
+
+/// Publishes the card of every agent that offers a capability, now and whenever agents are
+/// registered or removed.
+fn publish_cards(runtime: &Runtime, directory: &Directory) {
+    let mut events = runtime.events().subscribe();
+    let (runtime, directory) = (runtime.clone(), directory.clone());
+    tokio::spawn(async move {
+        for agent in runtime.list() {
+            publish_card(&runtime, &directory, &agent.id).await;
+        }
+        loop {
+            match events.recv().await {
+                Ok(e) if e.event_type == EventType::AgentRegistered => {
+                    publish_card(&runtime, &directory, &e.source).await;
+                }
+                Ok(e) if e.event_type == EventType::AgentUnregistered => {
+                    directory.unpublish(&e.source).await;
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+async fn publish_card(runtime: &Runtime, directory: &Directory, agent: &str) {
+    match runtime.card(agent) {
+        Ok(Some(card)) => {
+            if let Err(e) = directory.publish(card).await {
+                tracing::warn!(%agent, error = %e, "cannot publish the agent's card");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(%agent, error = %e, "no card for the agent"),
+    }
 }
 
 fn access(args: &ServeArgs) -> anyhow::Result<Access> {
@@ -92,6 +223,11 @@ pub const AGENT_STORE: &str = "agents.redb";
 
 /// Starts the runtime with the node's tools and model; restores the kept agents.
 pub async fn start_runtime(args: &ServeArgs, config: &Config) -> anyhow::Result<Runtime> {
+    Ok(start(args, config).await?.0)
+}
+
+/// The runtime, and the overlay when --p2p-listen or --bootstrap asks for one.
+async fn start(args: &ServeArgs, config: &Config) -> anyhow::Result<(Runtime, Option<Overlay>)> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let store_path = config.data_dir.join(AGENT_STORE);
@@ -101,6 +237,11 @@ pub async fn start_runtime(args: &ServeArgs, config: &Config) -> anyhow::Result<
     );
     let identity = crate::identity::load_or_create(&config.data_dir)?;
     let key = super::setup::trace_key(&identity.p2p_keypair()?)?;
+    let overlay = if args.p2p_listen.is_empty() && args.bootstrap.is_empty() {
+        None
+    } else {
+        Some(join_overlay(args, config, identity.p2p_keypair()?, Arc::clone(&store)).await?)
+    };
     let mut tools = ToolBox::new(Duration::from_secs(args.tool_timeout));
     // The node's built-in tools, over the runtime's own store (messages and delegation go
     // through the runtime once it runs).
@@ -136,12 +277,20 @@ pub async fn start_runtime(args: &ServeArgs, config: &Config) -> anyhow::Result<
         tools,
         key,
         guard: Some(Arc::new(super::ConstitutionGuard::shipped()?)),
-        outbound: None,
-        directory: None,
-        self_address: None,
+        outbound: overlay
+            .as_ref()
+            .map(|o| Arc::new(o.mailer.clone()) as Arc<dyn Outbound>),
+        directory: overlay
+            .as_ref()
+            .map(|o| Arc::new(o.directory.clone()) as Arc<dyn RemoteFinder>),
+        self_address: overlay.as_ref().map(|o| o.client.peer_id().to_string()),
         preamble: Some(super::setup::preamble()?),
         config: RuntimeConfig {
             max_tokens_per_turn: args.max_tokens,
+            owner: args
+                .owner
+                .map(|a| format!("{a:#x}"))
+                .unwrap_or_else(|| NO_OWNER.to_string()),
             ..RuntimeConfig::default()
         },
     })
@@ -161,13 +310,41 @@ pub async fn start_runtime(args: &ServeArgs, config: &Config) -> anyhow::Result<
             runtime.activate(&id)?;
         }
     }
-    Ok(runtime)
+    if let Some(o) = &overlay {
+        // From now on mail from other peers lands (what came earlier waits in their outboxes).
+        let _ = o.delivery.0.set(runtime.clone());
+        publish_cards(&runtime, &o.directory);
+    }
+    Ok((runtime, overlay))
 }
 
 /// Runs `autonet agent serve` until Ctrl-C.
 pub async fn serve(args: &ServeArgs, config: &Config) -> anyhow::Result<()> {
     let access = access(args)?;
-    let runtime = start_runtime(args, config).await?;
+    let (runtime, overlay) = start(args, config).await?;
+    if let Some(o) = &overlay {
+        // Stderr, one line per address: scripts and tests read where to reach this peer.
+        let addrs = poll_until(
+            Duration::from_secs(10),
+            Duration::from_millis(50),
+            || async {
+                let a = o.client.listen_addrs().await.ok()?;
+                (!a.is_empty()).then_some(a)
+            },
+        )
+        .await
+        .context("the overlay did not start listening")?;
+        let me = o.client.peer_id();
+        for addr in addrs {
+            // Listen addresses may carry the peer id already.
+            let full = if autonet_p2p::peer_id_of(&addr).is_some() {
+                addr.to_string()
+            } else {
+                format!("{addr}/p2p/{me}")
+            };
+            eprintln!("agent overlay: {full}");
+        }
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -182,5 +359,10 @@ pub async fn serve(args: &ServeArgs, config: &Config) -> anyhow::Result<()> {
         _ = tokio::signal::ctrl_c() => {}
     }
     runtime.shutdown();
+    if let Some(o) = overlay {
+        o.mailer.stop().await;
+        o.directory.stop();
+        let _ = o.client.shutdown().await;
+    }
     Ok(())
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test helpers fail loudly.
 
 mod agent_mcp;
+mod agent_net;
 mod cdp;
 mod chain;
 mod cli;
