@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use autonet_agents::runtime::{Providers, Runtime, RuntimeConfig, RuntimeDeps};
-use autonet_agents::{AgentDefinition, EventType, ToolBox};
+use autonet_agents::{
+    AgentDefinition, EventType, Inbox, InboxMessage, Mailer, MailerConfig, MessageKind, Priority,
+    ToolBox,
+};
 use autonet_llm::embedded::Embedded;
 use autonet_llm::{ChatRequest, Limits, Message, Piece, Provider};
 use clap::Args;
@@ -24,6 +27,96 @@ pub struct AgentsBench {
     /// Tokens generated per answer (at most).
     #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..=2048))]
     pub max_tokens: u32,
+    /// Inbox messages sent from one peer's agent to another's over the overlay (and posted to
+    /// a local inbox as the baseline).
+    #[arg(long, default_value_t = 500, value_parser = crate::cli::bounds::count(1..=100_000))]
+    pub messages: usize,
+}
+
+fn mail_message(i: usize) -> InboxMessage {
+    InboxMessage {
+        id: format!("bench-{i}"),
+        source: "sender".into(),
+        target: "receiver".into(),
+        kind: MessageKind::Info,
+        priority: Priority::Normal,
+        data: serde_json::json!({ "text": format!("message {i}") }),
+        timestamp_ms: 1,
+    }
+}
+
+/// Seconds to post `n` messages into a local inbox, and to send them from an agent on one
+/// overlay peer to an agent on another (two libp2p peers on loopback, each with its own store):
+/// from the first send until the receiving inbox holds all `n`.
+async fn mail(n: usize) -> anyhow::Result<(Duration, Duration)> {
+    use autonet_p2p::testnet::{Peer, accept_all, local_config, poll_until};
+    let dir = tempfile::tempdir()?;
+    let open = |name: &str| -> anyhow::Result<Arc<autonet_store::Store>> {
+        Ok(Arc::new(autonet_store::Store::open(dir.path().join(name))?))
+    };
+    let local = Inbox::with_limit(open("local.redb")?, n as u64 + 1);
+    let start = Instant::now();
+    for i in 0..n {
+        local.post(&mail_message(i))?;
+    }
+    let local_elapsed = start.elapsed();
+
+    let a = Peer::start(
+        local_config(autonet_p2p::Keypair::generate_ed25519(), vec![]),
+        accept_all(),
+    )
+    .await?;
+    let b = Peer::start(
+        local_config(autonet_p2p::Keypair::generate_ed25519(), a.addrs.clone()),
+        accept_all(),
+    )
+    .await?;
+    let (store_a, store_b) = (open("a.redb")?, open("b.redb")?);
+    let inbox_b = Inbox::with_limit(store_b.clone(), n as u64 + 1);
+    let config = MailerConfig {
+        min_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(200),
+        budget: autonet_p2p::RequestBudget {
+            burst: 100_000,
+            per_second: 100_000,
+        },
+        ..MailerConfig::default()
+    };
+    let inbox_a = Inbox::new(store_a.clone());
+    let mailer_a = Mailer::start(
+        a.client.clone(),
+        a.keypair.clone(),
+        store_a,
+        Arc::new(inbox_a),
+        config.clone(),
+    )
+    .await?;
+    let mailer_b = Mailer::start(
+        b.client.clone(),
+        b.keypair.clone(),
+        store_b,
+        Arc::new(inbox_b.clone()),
+        config,
+    )
+    .await?;
+    let to = autonet_agents::AgentAddr::remote(b.peer_id, "receiver")?;
+    let start = Instant::now();
+    for i in 0..n {
+        mailer_a.send(&to, mail_message(i)).await?;
+    }
+    let all = poll_until(
+        Duration::from_secs(600),
+        Duration::from_millis(5),
+        || async { (inbox_b.count("receiver").ok()? >= n as u64).then_some(()) },
+    )
+    .await;
+    let remote_elapsed = start.elapsed();
+    all.context("not every message reached the other peer's inbox within 600 s")?;
+    mailer_a.stop().await;
+    mailer_b.stop().await;
+    a.stop().await;
+    b.stop().await;
+    Ok((local_elapsed, remote_elapsed))
 }
 
 fn question(i: usize) -> String {
@@ -167,6 +260,16 @@ impl AgentsBench {
             "time to first token, median: direct {:.1} ms, as an agent run {:.1} ms",
             median(d_first).as_secs_f64() * 1e3,
             median(a_first).as_secs_f64() * 1e3
+        ));
+        let (local, remote) = mail(self.messages).await?;
+        let rate = |d: Duration| self.messages as f64 / d.as_secs_f64().max(1e-9);
+        report.notes.push(format!(
+            "inbox messages across two peers (signed envelopes, durable outbox, libp2p on loopback): {} in {:.2} s, {:.0} messages/s; posted to a local inbox: {:.0} messages/s ({:.1}x the cross-peer rate)",
+            self.messages,
+            remote.as_secs_f64(),
+            rate(remote),
+            rate(local),
+            rate(local) / rate(remote).max(1e-9)
         ));
         Ok(report)
     }

@@ -87,12 +87,15 @@ impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "bench {}: {}", self.name, self.setup)?;
         for (role, m) in [("baseline", &self.baseline), ("measured", &self.measured)] {
+            // Slow work (a few answers a second) keeps its decimals.
+            let rate = m.throughput();
+            let digits = if rate < 100.0 { 2 } else { 0 };
             writeln!(
                 f,
-                "  {role:<9} {:<40} {:>10.3} ms {:>12.0} {}/s",
+                "  {role:<9} {:<40} {:>10.3} ms {:>12.digits$} {}/s",
                 m.label,
                 m.seconds * 1e3,
-                m.throughput(),
+                rate,
                 m.unit
             )?;
         }
