@@ -16,9 +16,10 @@ use libp2p::identity::Keypair;
 use libp2p::kad::{self, StoreInserts};
 use libp2p::request_response::{self, ProtocolSupport, cbor};
 use libp2p::swarm::NetworkBehaviour;
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
-    PeerId, Swarm, SwarmBuilder, allow_block_list, connection_limits, identify, noise, ping, tcp,
-    yamux,
+    PeerId, Swarm, SwarmBuilder, allow_block_list, autonat, connection_limits, dcutr, identify,
+    noise, ping, relay, tcp, yamux,
 };
 use prometheus_client::registry::Registry;
 
@@ -26,6 +27,7 @@ use crate::config::{DhtMode, KAD_PROTOCOL, NetworkConfig, TRANSFER_PROTOCOL};
 use crate::dht_store::DhtStore;
 use crate::envelope::MAX_ENVELOPE_BYTES;
 use crate::link_delay::DelayedRead;
+use crate::relay_server::RelayServer;
 use crate::rpc::{
     MAX_RPC_REQUEST_BYTES, MAX_RPC_RESPONSE_BYTES, RPC_PROTOCOL, RpcRequest, RpcResponse,
 };
@@ -56,6 +58,17 @@ mod composed {
         pub identify: identify::Behaviour,
         /// Liveness and round-trip time of each connection.
         pub ping: ping::Behaviour,
+        /// AutoNAT: asks peers to dial this node back (is it reachable?) and answers their
+        /// probes ([`crate::nat`]).
+        pub autonat: autonat::v1::Behaviour,
+        /// Circuit relay v2 server: relays for NATed peers within the configured limits (off
+        /// with `relay_server = false`); guarded by [`RelayServer`].
+        pub relay: Toggle<RelayServer>,
+        /// Relay client: reservations on relays, and dials through `/p2p-circuit` addresses.
+        pub relay_client: relay::client::Behaviour,
+        /// DCUtR hole punching: upgrades a relayed connection to a direct one (off with
+        /// `hole_punching = false`).
+        pub dcutr: Toggle<dcutr::Behaviour>,
         /// The DHT, under autonet's own protocol name, backed by the redb-backed [`DhtStore`].
         pub kad: kad::Behaviour<DhtStore>,
         /// Signed, strictly validated gossip with peer scoring.
@@ -90,9 +103,12 @@ pub fn build_swarm(
         // system's resolver configuration.
         .with_dns()
         .map_err(|e| P2pError::Transport(format!("DNS resolver: {e}")))?
+        // Dials to and listens on `/p2p-circuit` addresses go through the relay transport.
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| P2pError::Transport(format!("relay client: {e}")))?
         .with_bandwidth_metrics(registry)
-        .with_behaviour(|key| {
-            build_behaviour(key, config, store, registry)
+        .with_behaviour(|key, relay_client| {
+            build_behaviour(key, config, store, relay_client, registry)
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
         })
         .map_err(|e| P2pError::Transport(e.to_string()))?
@@ -125,9 +141,11 @@ fn build_delayed_swarm(
             )
         })
         .map_err(|e| P2pError::Transport(e.to_string()))?
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| P2pError::Transport(format!("relay client: {e}")))?
         .with_bandwidth_metrics(registry)
-        .with_behaviour(|key| {
-            build_behaviour(key, config, store, registry)
+        .with_behaviour(|key, relay_client| {
+            build_behaviour(key, config, store, relay_client, registry)
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
         })
         .map_err(|e| P2pError::Transport(e.to_string()))?
@@ -140,6 +158,7 @@ fn build_behaviour(
     key: &Keypair,
     config: &NetworkConfig,
     store: DhtStore,
+    relay_client: relay::client::Behaviour,
     registry: &mut Registry,
 ) -> Result<Behaviour, P2pError> {
     let peer_id = key.public().to_peer_id();
@@ -150,8 +169,16 @@ fn build_behaviour(
 
     let identify = identify::Behaviour::new(
         identify::Config::new(config.protocol_version.clone(), key.public())
-            .with_agent_version(config.agent_version.clone()),
+            .with_agent_version(config.agent_version.clone())
+            // A new relay reservation (`…/p2p-circuit`) must reach peers at once, not at the
+            // next periodic identify: it is how they can dial a NATed node.
+            .with_push_listen_addr_updates(true),
     );
+    let nat = &config.nat;
+    let relay = nat
+        .relay_server
+        .then(|| RelayServer::new(relay::Behaviour::new(peer_id, nat.relay_config())));
+    let dcutr = nat.hole_punching.then(|| dcutr::Behaviour::new(peer_id));
 
     let mut kad_config = kad::Config::new(KAD_PROTOCOL);
     kad_config
@@ -202,6 +229,10 @@ fn build_behaviour(
         bans: allow_block_list::Behaviour::default(),
         identify,
         ping: ping::Behaviour::default(),
+        autonat: autonat::v1::Behaviour::new(peer_id, nat.autonat_config()),
+        relay: relay.into(),
+        relay_client,
+        dcutr: dcutr.into(),
         kad,
         gossipsub,
         transfer,

@@ -8,6 +8,7 @@ use libp2p::identity::Keypair;
 use libp2p::{Multiaddr, StreamProtocol};
 
 use crate::GossipTopic;
+use crate::nat::NatConfig;
 use crate::peer_manager::PeerTargets;
 
 /// Protocol version announced by identify; peers announcing another one are disconnected.
@@ -81,7 +82,10 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_established: 256,
-            max_established_per_peer: 2,
+            // A relayed and a direct connection, plus a short-lived AutoNAT dial-back or
+            // hole-punch dial: with 2, the dial-back to a peer already holding two was refused
+            // and a public node judged itself private (the namespace test).
+            max_established_per_peer: 4,
             max_pending_incoming: 64,
             max_records: 16 * 1024,
             max_record_bytes: 64 * 1024,
@@ -141,6 +145,8 @@ pub struct NetworkConfig {
     pub bans: BanPolicy,
     /// Connection-count targets ([`crate::peer_manager`]).
     pub peers: PeerTargets,
+    /// AutoNAT, relay and hole-punching settings ([`crate::nat`]).
+    pub nat: NatConfig,
     /// Interval of Kademlia random walks (lookups of random ids that refresh the routing table).
     pub random_walk_interval: Duration,
     /// Announced by identify; see [`PROTOCOL_VERSION`].
@@ -177,6 +183,7 @@ impl NetworkConfig {
             limits: Limits::default(),
             bans: BanPolicy::default(),
             peers: PeerTargets::default(),
+            nat: NatConfig::default(),
             random_walk_interval: Duration::from_secs(60),
             protocol_version: PROTOCOL_VERSION.to_string(),
             agent_version: format!("autonet/{}", env!("CARGO_PKG_VERSION")),

@@ -20,8 +20,11 @@ use tokio::sync::{mpsc, oneshot};
 use crate::behaviour::{Behaviour, build_swarm, phase_of};
 use crate::client::{Client, Command};
 use crate::config::NetworkConfig;
+use crate::connections::Connections;
 use crate::dht_store::DhtStore;
 use crate::metrics::NetMetrics;
+use crate::nat::Reachability;
+use crate::nat_events::Reservations;
 use crate::peer_manager::PeerActivity;
 use crate::records::ContentId;
 use crate::rpc::{RpcId, RpcResponse, RpcRoute};
@@ -114,6 +117,12 @@ pub struct EventLoop {
     /// The agent version each connected peer announced in identify (its release and code
     /// fingerprint); forgotten when its last connection closes.
     pub(crate) agents: HashMap<PeerId, String>,
+    /// Every open connection, relayed or direct ([`crate::connections`]).
+    pub(crate) connections: Connections,
+    /// What AutoNAT last said about this node.
+    pub(crate) reachability: Reachability,
+    /// Relay reservations held or being requested ([`crate::nat_events`]).
+    pub(crate) reservations: Reservations,
 }
 
 /// A full bucket refresh replaces every this many random walks (5 minutes at the production
@@ -135,6 +144,7 @@ pub fn new(
     config: NetworkConfig,
     registry: &mut Registry,
 ) -> Result<(Client, mpsc::Receiver<NetworkEvent>, EventLoop), P2pError> {
+    config.nat.validate()?;
     let peer_id = config.keypair.public().to_peer_id();
     let store = match &config.dht_store_path {
         Some(path) => DhtStore::open(
@@ -214,16 +224,22 @@ pub fn new(
         walks: 0,
         last_join_refresh: None,
         agents: HashMap::new(),
+        connections: Connections::default(),
+        reachability: Reachability::Unknown,
+        reservations: Reservations::default(),
     };
     Ok((Client::new(peer_id, command_tx), event_rx, event_loop))
 }
 
-/// The peer id at the end of a `/p2p/<id>` multiaddr.
+/// The peer id at the end of a `/p2p/<id>` multiaddr: the last one, so that a relayed address
+/// (`<relay>/p2p/<relay id>/p2p-circuit/p2p/<id>`) names the peer behind the relay.
 pub fn peer_id_of(addr: &Multiaddr) -> Option<PeerId> {
-    addr.iter().find_map(|p| match p {
-        libp2p::multiaddr::Protocol::P2p(id) => Some(id),
-        _ => None,
-    })
+    addr.iter()
+        .filter_map(|p| match p {
+            libp2p::multiaddr::Protocol::P2p(id) => Some(id),
+            _ => None,
+        })
+        .last()
 }
 
 impl EventLoop {
@@ -349,6 +365,8 @@ impl EventLoop {
         }
         self.prune_rpc_channels();
         self.manage_connections();
+        self.prefer_direct();
+        self.update_relay_reservations();
         let records = self.swarm.behaviour_mut().kad.store_mut().len();
         self.metrics
             .dht_records

@@ -21,6 +21,10 @@
 //!   ([`Client::serve_rpc`], optionally with its own per-peer budget) and calls others'
 //!   ([`Client::rpc`]), for example inference plans and the shard protocol.
 //! - [`peer_action`]: typed offences ([`PeerAction`]), the one place penalty sizes are set.
+//! - [`nat`]: AutoNAT (reachability), circuit relay v2 (server with limits on public nodes; a
+//!   private node reserves a slot on its bootstrap relays) and DCUtR hole punching;
+//!   [`connections`]: every open connection, and the rule that a direct connection makes a
+//!   relayed one to the same peer redundant.
 //! - [`peer_manager`]: keeps the connection count near a target (gossipsub's streams keep every
 //!   connection alive, so without pruning a node stays connected to every peer it ever met).
 //! - [`link_delay`]: emulated one-way link latency on every TCP connection, for benchmarks on
@@ -39,6 +43,7 @@ pub mod behaviour;
 mod client;
 mod commands;
 pub mod config;
+pub mod connections;
 mod dht_store;
 /// The gossip envelope lives in the wire crate (one home for every byte layout).
 pub use autonet_wire::envelope;
@@ -46,9 +51,12 @@ mod error;
 mod event_loop;
 pub mod link_delay;
 mod metrics;
+pub mod nat;
+mod nat_events;
 pub mod peer_action;
 pub mod peer_manager;
 pub mod records;
+pub mod relay_server;
 pub mod rpc;
 mod status;
 mod swarm_events;
@@ -58,6 +66,7 @@ pub mod transfer;
 
 pub use client::{Client, Command};
 pub use config::{BanPolicy, DhtMode, GossipParams, Limits, NetworkConfig};
+pub use connections::ConnectionStatus;
 pub use dht_store::DhtStore;
 pub use error::P2pError;
 pub use event_loop::{EventLoop, InboundMessage, NetworkEvent, new, peer_id_of};
@@ -66,6 +75,7 @@ pub use libp2p::identity::Keypair;
 pub use libp2p::kad::RecordKey;
 pub use libp2p::{Multiaddr, PeerId};
 pub use metrics::NetMetrics;
+pub use nat::{NatConfig, Reachability, RelayUse};
 pub use peer_action::PeerAction;
 pub use peer_manager::PeerTargets;
 pub use rpc::{InboundRpc, RequestBudget, RpcId, RpcResponse};

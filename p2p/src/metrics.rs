@@ -32,6 +32,12 @@ pub struct NetMetrics {
     pub events_dropped: Counter,
     /// Peers disconnected to keep the connection count near its target.
     pub peers_pruned: Counter,
+    /// Relayed connections upgraded to direct ones by hole punching (DCUtR).
+    pub hole_punches_succeeded: Counter,
+    /// Hole punches that failed (the connection stays relayed).
+    pub hole_punches_failed: Counter,
+    /// Relayed connections closed because a direct one to the same peer was open.
+    pub relayed_closed_for_direct: Counter,
     /// Peers with at least one open connection.
     pub connected_peers: Gauge,
     /// Records in the local DHT store.
@@ -43,7 +49,7 @@ impl NetMetrics {
     pub fn register(registry: &mut Registry) -> Self {
         let m = Self::default();
         let r = registry.sub_registry_with_prefix("autonet_p2p");
-        let counters: [(&str, &str, &Counter); 11] = [
+        let counters: [(&str, &str, &Counter); 14] = [
             (
                 "messages_published",
                 "Gossip messages published",
@@ -99,6 +105,21 @@ impl NetMetrics {
                 "Peers disconnected to keep the connection count near its target",
                 &m.peers_pruned,
             ),
+            (
+                "hole_punches_succeeded",
+                "Relayed connections upgraded to direct ones by hole punching",
+                &m.hole_punches_succeeded,
+            ),
+            (
+                "hole_punches_failed",
+                "Hole punches that failed",
+                &m.hole_punches_failed,
+            ),
+            (
+                "relayed_closed_for_direct",
+                "Relayed connections closed because a direct one was open",
+                &m.relayed_closed_for_direct,
+            ),
         ];
         for (name, help, counter) in counters {
             r.register(name, help, counter.clone());
@@ -130,6 +151,9 @@ impl NetMetrics {
             requests_rate_limited: self.requests_rate_limited.get(),
             events_dropped: self.events_dropped.get(),
             peers_pruned: self.peers_pruned.get(),
+            hole_punches_succeeded: self.hole_punches_succeeded.get(),
+            hole_punches_failed: self.hole_punches_failed.get(),
+            relayed_closed_for_direct: self.relayed_closed_for_direct.get(),
         }
     }
 }

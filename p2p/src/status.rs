@@ -5,7 +5,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::config::DhtMode;
+use crate::connections::ConnectionStatus;
 use crate::event_loop::EventLoop;
+use crate::nat::Reachability;
 
 /// What a node sees right now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,6 +20,12 @@ pub struct Status {
     pub external_addrs: Vec<String>,
     /// Peer ids with at least one open connection.
     pub connected_peers: Vec<String>,
+    /// Every open connection, with whether it runs through a relay.
+    #[serde(default)]
+    pub connections: Vec<ConnectionStatus>,
+    /// What AutoNAT has learnt: can other peers dial this node?
+    #[serde(default)]
+    pub reachability: Reachability,
     /// The agent version each connected peer announced in identify (`autonet/<version>
     /// core/<protected fingerprint>` for autonet nodes), by peer id.
     #[serde(default)]
@@ -84,6 +92,15 @@ pub struct Counters {
     /// Peers disconnected to keep the connection count near its target.
     #[serde(default)]
     pub peers_pruned: u64,
+    /// Relayed connections upgraded to direct ones by hole punching.
+    #[serde(default)]
+    pub hole_punches_succeeded: u64,
+    /// Hole punches that failed (the connection stayed relayed).
+    #[serde(default)]
+    pub hole_punches_failed: u64,
+    /// Relayed connections closed because a direct one to the same peer was open.
+    #[serde(default)]
+    pub relayed_closed_for_direct: u64,
 }
 
 impl EventLoop {
@@ -128,6 +145,8 @@ impl EventLoop {
                 .connected_peers()
                 .map(|p| p.to_string())
                 .collect(),
+            connections: self.connections.status(),
+            reachability: self.reachability,
             peer_agents: self
                 .agents
                 .iter()

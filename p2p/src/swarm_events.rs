@@ -47,6 +47,7 @@ impl EventLoop {
                 endpoint,
                 ..
             } => {
+                self.connections.opened(peer_id, connection_id, &endpoint);
                 if let Some(reply) = self.pending_dials.remove(&connection_id) {
                     let _ = reply.send(Ok(()));
                 }
@@ -78,9 +79,14 @@ impl EventLoop {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                connection_id,
+                num_established,
                 ..
             } => {
+                self.connections.closed(&peer_id, connection_id);
+                if num_established > 0 {
+                    return;
+                }
                 self.update_connected_gauge();
                 self.rate_limiter.forget(&peer_id);
                 for route in self.rpc_routes.values_mut() {
@@ -104,6 +110,23 @@ impl EventLoop {
                         reason: error.to_string(),
                     }));
                 }
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                let full = address
+                    .with_p2p(*self.swarm.local_peer_id())
+                    .unwrap_or_else(|a| a);
+                self.listen_addrs.retain(|a| *a != full);
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                let reason = match reason {
+                    Ok(()) => "closed".to_string(),
+                    Err(err) => err.to_string(),
+                };
+                self.on_listener_closed(listener_id, &reason);
             }
             SwarmEvent::IncomingConnectionError { peer_id, error, .. } => {
                 let banned = peer_id.is_some_and(|p| self.bans.contains_key(&p));
@@ -150,6 +173,16 @@ impl EventLoop {
                 self.on_identify(event);
             }
             BehaviourEvent::Ping(event) => self.libp2p_metrics.record(&event),
+            BehaviourEvent::Autonat(event) => self.on_autonat(event),
+            BehaviourEvent::Relay(event) => {
+                self.libp2p_metrics.record(&event);
+                self.on_relay_server(event);
+            }
+            BehaviourEvent::RelayClient(event) => self.on_relay_client(event),
+            BehaviourEvent::Dcutr(event) => {
+                self.libp2p_metrics.record(&event);
+                self.on_dcutr(event);
+            }
             BehaviourEvent::Transfer(event) => {
                 self.activity.touch(request_peer(&event));
                 self.on_transfer(event);

@@ -515,6 +515,9 @@ pub(crate) async fn execute(
         Err(Stop::Failed(e)) => (RunStatus::Failed, e),
         Err(Stop::OverBudget(e)) => (RunStatus::OverBudget, e),
     };
+    if shared.config.flag_traces {
+        flag_answers(&shared, &def, &mut run.turns).await;
+    }
     let trace_id = record(&shared, &run, started_ms, status);
     let (tokens, tool_calls) = (run.tokens, run.tool_calls);
     let outcome = Outcome {
@@ -541,6 +544,39 @@ pub(crate) async fn execute(
         tracing::warn!(agent = %def.id, error = %e, "cannot acknowledge inbox messages");
     }
     outcome
+}
+
+/// The most answers of one run that are flagged (each costs a short model call).
+const MAX_FLAGGED: usize = 4;
+
+/// Flags the run's answers (assistant turns) on the charter's axes with the agent's model.
+async fn flag_answers(shared: &Shared, def: &AgentDefinition, turns: &mut [String]) {
+    let Ok(provider) = shared.providers.for_agent(def) else {
+        return;
+    };
+    let mut flagged = 0;
+    for turn in turns.iter_mut() {
+        if flagged == MAX_FLAGGED {
+            break;
+        }
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(turn) else {
+            continue;
+        };
+        if value["type"] != "message" || value["role"] != "assistant" {
+            continue;
+        }
+        let answer = value["content"].as_str().unwrap_or_default();
+        flagged += 1;
+        let idle = shared.config.idle_timeout;
+        let flags = tokio::time::timeout(idle, super::flags::flag(provider.as_ref(), answer))
+            .await
+            .ok()
+            .flatten();
+        match flags.and_then(|f| super::flags::annotate(turn, f)) {
+            Some(annotated) => *turn = annotated,
+            None => tracing::debug!(agent = %def.id, "an answer was not flagged"),
+        }
+    }
 }
 
 /// Signs and keeps the run's trace; hands it to the trace sink (gossip, the proposer's pool).

@@ -14,6 +14,7 @@ pub mod budget;
 mod delegate;
 mod deliver;
 pub mod execution;
+pub mod flags;
 mod handle;
 pub mod history;
 mod persist;
@@ -149,6 +150,10 @@ pub struct RuntimeConfig {
     /// The owner's chain address: the root of every agent's lineage (reference §9.8), which
     /// peers check before doing delegated work.
     pub owner: String,
+    /// Flag each answer of every run on the charter's six axes with the agent's own model
+    /// before its trace is signed ([`flags`]: the seed's binary-flag prompt); off, the
+    /// substrate scores the turns' text with its keyword embedder.
+    pub flag_traces: bool,
 }
 
 /// The owner of a runtime whose owner was not given: no one (the zero address).
@@ -162,6 +167,7 @@ impl Default for RuntimeConfig {
             max_tokens_per_turn: 256,
             idle_timeout: Duration::from_secs(120),
             owner: NO_OWNER.to_string(),
+            flag_traces: false,
         }
     }
 }

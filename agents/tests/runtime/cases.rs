@@ -367,3 +367,60 @@ async fn the_embedded_model_runs_a_pipeline_agent() {
     );
     assert!(done.data["tokens"].as_u64().unwrap() > 10);
 }
+
+/// With `flag_traces`, each answer is flagged on the charter's six axes by the agent's model
+/// (the seed's binary-flag prompt) and the flags become the turn's impact fields in the signed
+/// trace; a reply that is not six flags leaves the answer to the keyword embedder.
+#[tokio::test]
+async fn answers_are_flagged_on_the_charter_axes_when_asked() {
+    use autonet_agents::runtime::RuntimeConfig;
+    for (flags_reply, expected) in [
+        ("1 1 0 0 1 -1", Some([1.0, 1.0, 0.0, 0.0, 1.0, -1.0])),
+        ("It looks fine to me.", None),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let model = Scripted::new(&["I made a backup before deleting anything.", flags_reply]);
+        let config = RuntimeConfig {
+            flag_traces: true,
+            idle_timeout: std::time::Duration::from_secs(2),
+            ..RuntimeConfig::default()
+        };
+        let rt = super::runtime_with(dir.path(), model.clone(), config).await;
+        let mut events = rt.events().subscribe();
+        rt.register(cognitive("careful", &[])).await.unwrap();
+        rt.run("careful", None).unwrap();
+        wait_for(&mut events, is(EventType::TraceRecorded, "careful")).await;
+        let trace = rt.all_traces().pop().unwrap();
+        trace.verify().unwrap();
+        let answer: serde_json::Value = trace
+            .trace
+            .turns
+            .iter()
+            .map(|t| serde_json::from_str::<serde_json::Value>(t).unwrap())
+            .find(|t| t["role"] == "assistant")
+            .unwrap();
+        let fields = [
+            "life_impact",
+            "self_pres_impact",
+            "intelligence_impact",
+            "evolution_impact",
+            "correctness_impact",
+            "simplicity_impact",
+        ];
+        match expected {
+            Some(values) => {
+                for (field, value) in fields.iter().zip(values) {
+                    assert_eq!(answer[*field], value, "{field} in {answer}");
+                }
+            }
+            None => assert!(fields.iter().all(|f| answer.get(*f).is_none()), "{answer}"),
+        }
+        // The flagging prompt showed the model the answer and the six theses.
+        let seen = model.seen.lock().unwrap();
+        let asked = &seen.last().unwrap().messages.last().unwrap().content;
+        assert!(
+            asked.contains("I made a backup") && asked.contains("6. Solutions should be minimal")
+        );
+        rt.shutdown();
+    }
+}

@@ -77,6 +77,11 @@ pub struct ServeArgs {
     /// before they do delegated work [default: the zero address, no owner].
     #[arg(long, env = "AUTONET_AGENT_OWNER", value_name = "ADDRESS")]
     pub owner: Option<alloy::primitives::Address>,
+    /// Flag every answer on the charter's six axes with the agent's model before its trace is
+    /// signed (the seed's binary-flag prompt: one short model call per answer, at most four per
+    /// run); without it the substrate scores traces with its keyword embedder.
+    #[arg(long)]
+    pub flag_traces: bool,
 }
 
 /// The overlay side of a serving node: mail to and from other peers' agents, and the cards
@@ -291,6 +296,7 @@ async fn start(args: &ServeArgs, config: &Config) -> anyhow::Result<(Runtime, Op
                 .owner
                 .map(|a| format!("{a:#x}"))
                 .unwrap_or_else(|| NO_OWNER.to_string()),
+            flag_traces: args.flag_traces,
             ..RuntimeConfig::default()
         },
     })

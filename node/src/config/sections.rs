@@ -96,6 +96,8 @@ pub struct NetConfig {
     pub metrics: Option<SocketAddr>,
     /// Resource limits of the overlay.
     pub limits: LimitsConfig,
+    /// NAT traversal: AutoNAT, relay server and reservations, hole punching.
+    pub nat: NatConfig,
 }
 
 /// Ports the listen defaults use.
@@ -126,6 +128,7 @@ impl NetConfig {
             ));
         }
         loopback("network.status", self.status)?;
+        self.nat.validate().map_err(|e| invalid(e.key, e.reason))?;
         validate_limits(&self.limits)
     }
 }
@@ -165,9 +168,14 @@ impl Default for NetConfig {
             status: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             metrics: None,
             limits: LimitsConfig::default(),
+            nat: NatConfig::default(),
         }
     }
 }
+
+/// `[network.nat]`: NAT traversal settings, read straight into the overlay's own type (which
+/// validates them, naming the key).
+pub type NatConfig = autonet_p2p::NatConfig;
 
 /// `[network.limits]`: the overlay's resource limits, read straight into the overlay's own
 /// type; each must be at least 1 ([`validate_limits`]).

@@ -136,6 +136,20 @@ const CASES: &[Case] = &[
     case("network.limits.request_burst", "8", None),
     case("network.limits.requests_per_second", "4", None),
     case("network.limits.channel_capacity", "256", None),
+    case("network.nat.relay_server", "false", None),
+    case("network.nat.use_relays", "\"always\"", None),
+    case("network.nat.hole_punching", "false", None),
+    case("network.nat.relay_max_reservations", "16", None),
+    case("network.nat.relay_max_reservations_per_peer", "2", None),
+    case("network.nat.relay_reservation_secs", "600", None),
+    case("network.nat.relay_max_circuits", "8", None),
+    case("network.nat.relay_max_circuits_per_peer", "2", None),
+    case("network.nat.relay_circuit_secs", "120", None),
+    case("network.nat.relay_circuit_bytes", "131072", None),
+    case("network.nat.autonat_boot_delay_secs", "2", None),
+    case("network.nat.autonat_retry_secs", "5", None),
+    case("network.nat.autonat_refresh_secs", "1800", None),
+    case("network.nat.autonat_only_global_ips", "false", None),
     // `jepa` is the only model, so the flag can only repeat the file's value.
     case(
         "inference.model",
@@ -396,6 +410,14 @@ fn bad_values_name_their_key() {
         (
             "[network.limits]\nrequest_burst = -1\n",
             "network.limits.request_burst",
+        ),
+        (
+            "[network.nat]\nrelay_circuit_secs = 0\n",
+            "network.nat.relay_circuit_secs",
+        ),
+        (
+            "[network.nat]\nuse_relays = \"sometimes\"\n",
+            "network.nat.use_relays",
         ),
         (
             "[inference]\ntrain_steps = 1000001\n",

@@ -50,6 +50,9 @@ pub struct MessageSummary {
     pub topic: GossipTopic,
     /// PeerId of the peer that signed it, if any.
     pub author: Option<String>,
+    /// PeerId of the peer it came from (its author, or a peer that forwarded it): tells over
+    /// which connection it arrived.
+    pub from: String,
     /// The payload (the topic's CBOR message), hex.
     pub body_hex: String,
     /// The payload as UTF-8, invalid bytes replaced (readable for text test messages only).
@@ -67,6 +70,7 @@ impl Recent {
             id: to_hex(&m.id.0),
             topic: m.topic,
             author: m.author.map(|a| a.to_string()),
+            from: m.propagation_source.to_string(),
             body_hex: to_hex(&m.body),
             body_text: String::from_utf8_lossy(&m.body).into_owned(),
         };

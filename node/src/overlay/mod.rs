@@ -211,6 +211,7 @@ pub fn network_config(config: &Config, keypair: autonet_p2p::Keypair) -> Network
     network.dht_store_path = Some(config.data_dir.join(DHT_STORE_FILE));
     network.peers = autonet_p2p::PeerTargets::around(usize::from(net.target_peers));
     network.limits = net.limits.clone();
+    network.nat = net.nat.clone();
     network.agent_version = crate::integrity::agent_version();
     network
 }
