@@ -20,10 +20,12 @@
 //! Message ids derive from the task id, so a request or result delivered twice (the mail is at
 //! least once) is kept once.
 //!
-//! Lineage (reference §9.8, owner-rooted): an agent's key is
-//! `hex(BLAKE3("autonet/agent-key/v1" ‖ peer public key (protobuf) ‖ agent id))`, its charter
-//! its system prompt, and its owner the runtime's configured owner address; a child's lineage
-//! hangs below its parent's.
+//! Lineage (reference §9.8, owner-rooted): an agent's key is an address derived from its peer
+//! and id, `0x` ‖ hex of the first 20 bytes of
+//! `BLAKE3("autonet/agent-key/v1" ‖ peer public key (protobuf) ‖ agent id)` (an address, so the
+//! lineage can be registered on chain as `RPB.registerLineage(lineage, parent, agentKey, sig)`
+//! unchanged), its charter its system prompt, and its owner the runtime's configured owner
+//! address; a child's lineage hangs below its parent's.
 
 use serde_json::json;
 
@@ -49,7 +51,7 @@ pub(crate) fn agent_key(shared: &Shared, agent: &str) -> String {
     hasher.update(b"autonet/agent-key/v1");
     hasher.update(&shared.key.public().encode_protobuf());
     hasher.update(agent.as_bytes());
-    hasher.finalize().to_hex().to_string()
+    format!("0x{}", hex::encode(&hasher.finalize().as_bytes()[..20]))
 }
 
 /// The lineage proof of a local agent, from the owner down through its parents.
