@@ -8,8 +8,10 @@
 use autonet_agents::card::{AgentCard, CARD_VERSION, DELEGATION_PROTOCOL};
 use autonet_agents::mail::envelope::{open, seal};
 use autonet_agents::signed::Signed;
-use autonet_agents::trace::{SignedTrace, Trace, TraceOutcome, TRACE_VERSION, message_turn};
-use autonet_agents::{AgentAddr, DelegationMessage, InboxMessage, LineageProof, MessageKind, Priority};
+use autonet_agents::trace::{SignedTrace, TRACE_VERSION, Trace, TraceOutcome, message_turn};
+use autonet_agents::{
+    AgentAddr, DelegationMessage, InboxMessage, LineageProof, MessageKind, Priority,
+};
 use autonet_p2p::Keypair;
 use proptest::prelude::*;
 use serde_json::json;
@@ -74,7 +76,10 @@ fn keys() -> Keys {
     let receiver = Keypair::generate_ed25519();
     let from = AgentAddr::remote(sender.public().to_peer_id(), "alice").unwrap();
     let to = AgentAddr::remote(receiver.public().to_peer_id(), "bob").unwrap();
-    let envelope = seal(&sender, &from, &to, &message("hello")).unwrap();
+    // As the mailer seals it: the source is the sender's full address.
+    let mut sent = message("hello");
+    sent.source = from.to_string();
+    let envelope = seal(&sender, &from, &to, &sent).unwrap();
     Keys {
         sender,
         receiver,
@@ -157,7 +162,8 @@ proptest! {
     fn cards(body in prop::collection::vec(any::<u8>(), 0..512), m in mutation(), sig in m_sig()) {
         let key = Keypair::generate_ed25519();
         let peer = key.public().to_peer_id();
-        prop_assert!(AgentCard::verify(&Signed { body, signature: sig }, &peer).is_err());
+        let junk = Signed { body, signature: sig };
+        prop_assert!(AgentCard::verify(&junk, &peer).is_err());
         let signed = card(&key);
         let original = AgentCard::verify(&signed, &peer).unwrap();
         let other = Keypair::generate_ed25519().public().to_peer_id();
