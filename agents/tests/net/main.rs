@@ -8,3 +8,4 @@ mod delegation;
 mod hostile;
 mod mail;
 mod node;
+mod runtimes;
