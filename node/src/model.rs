@@ -118,7 +118,8 @@ pub fn run(args: &ModelArgs, data_dir: &Path) -> anyhow::Result<()> {
         ModelCommand::Fetch(a) => crate::model_net::fetch_model(data_dir, a, args.json),
         ModelCommand::Status(a) => {
             let dir = PathBuf::from(&a.target);
-            if !dir.is_dir() && autonet_p2p::records::id_from_hex(&a.target).is_some() {
+            let id = a.target.trim_start_matches("0x");
+            if !dir.is_dir() && autonet_p2p::records::id_from_hex(id).is_some() {
                 crate::model_net::network_status(&a.target, &a.join, a.wait, args.json)
             } else {
                 status(&dir, args.json)

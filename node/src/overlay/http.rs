@@ -300,7 +300,12 @@ pub async fn spawn_metrics(
 async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot bind {addr}: {e}"))
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                anyhow::anyhow!("cannot bind {addr}: another process uses this port ({e})")
+            }
+            _ => anyhow::anyhow!("cannot bind {addr}: {e}"),
+        })
 }
 
 fn serve(listener: tokio::net::TcpListener, app: Router) {

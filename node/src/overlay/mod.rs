@@ -315,7 +315,11 @@ async fn serve(
         ..crate::dashboard::node::NodeSources::overlay(client.clone())
     });
     let status_addr =
-        http::spawn_status(args.status, client.clone(), recent, token, None, dashboard).await?;
+        http::spawn_status(args.status, client.clone(), recent, token, None, dashboard)
+            .await
+            .context(
+                "--status (the status page and dashboard; choose a free address with --status)",
+            )?;
     println!(
         "status token: {}",
         data_dir.join(http::TOKEN_FILE).display()
@@ -323,7 +327,9 @@ async fn serve(
     println!("status: http://{status_addr}/status");
     println!("dashboard: http://{status_addr}/");
     if let Some(addr) = args.metrics {
-        let addr = http::spawn_metrics(addr, registry.clone()).await?;
+        let addr = http::spawn_metrics(addr, registry.clone())
+            .await
+            .context("--metrics (choose a free address)")?;
         println!("metrics: http://{addr}/metrics");
     }
 

@@ -143,7 +143,9 @@ pub async fn serve(
             .map_err(|_| anyhow::anyhow!("the metrics registry is poisoned"))?;
         RoleMetrics::register(&mut r)
     };
-    let bound = crate::overlay::http::spawn_metrics(addr, registry.clone()).await?;
+    let bound = crate::overlay::http::spawn_metrics(addr, registry.clone())
+        .await
+        .map_err(|e| e.context("--metrics (choose a free address)"))?;
     Ok((metrics, bound))
 }
 

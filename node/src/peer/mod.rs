@@ -253,7 +253,8 @@ async fn run(
         Some(role_routes),
         dashboard,
     )
-    .await?;
+    .await
+    .context("--status (the status page and dashboard; choose a free address with --status)")?;
     write_file(&data_dir.join(STATUS_ADDR_FILE), &status_addr.to_string())?;
     write_file(&data_dir.join(PID_FILE), &std::process::id().to_string())?;
     println!("status: http://{status_addr}/status (overlay), http://{status_addr}/role (role)");

@@ -32,7 +32,9 @@ impl SimDashboard {
         let feed = Feed::new();
         let app = crate::dashboard::routes(feed.clone());
         let token = crate::overlay::http::random_token();
-        let bound = crate::overlay::http::spawn_guarded(addr, app, token).await?;
+        let bound = crate::overlay::http::spawn_guarded(addr, app, token)
+            .await
+            .map_err(|e| e.context("--dashboard (choose a free address)"))?;
         let dashboard = SimDashboard {
             feed,
             args: args.clone(),

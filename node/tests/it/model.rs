@@ -99,3 +99,17 @@ fn status_of_a_model_that_cannot_be_rebuilt_fails() {
     assert_eq!(report["good"], 9, "{report}");
     assert!(stderr(&out).contains("NOT rebuildable"), "{}", stderr(&out));
 }
+
+/// A model id is read the same with or without `0x` (#23: `model status 0x…` used to look for a
+/// folder of that name); without an overlay to ask, the error says so.
+#[test]
+fn model_status_takes_an_id_with_or_without_0x() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = "ab".repeat(32);
+    for target in [id.clone(), format!("0x{id}")] {
+        run_fails(
+            autonet(dir.path()).args(["model", "status", &target, "--wait", "0"]),
+            "--bootstrap is required",
+        );
+    }
+}

@@ -487,3 +487,24 @@ fn a_busy_listen_port_names_the_cause() {
     );
     assert!(err.contains(&listen) && err.contains("--listen"), "{err}");
 }
+
+/// A busy status or metrics port names the flag and the cause (#23).
+#[test]
+fn a_busy_status_or_metrics_port_names_the_flag() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().to_string();
+    for flag in ["--status", "--metrics"] {
+        let dir = tempfile::tempdir().unwrap();
+        let err = run_fails(
+            autonet(dir.path()).args([
+                "bootstrap",
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+                flag,
+                &busy,
+            ]),
+            "another process uses this port",
+        );
+        assert!(err.contains(flag) && err.contains(&busy), "{flag}: {err}");
+    }
+}

@@ -539,3 +539,14 @@ fn agents_traces_train_the_substrate_in_the_same_run() {
     assert_eq!(second["from_traces"], second["batch"], "{r:#}");
     assert!(second["batch"].as_u64().unwrap() > 0);
 }
+
+/// The dashboard serves this host only, so another address is refused up front (#23).
+#[test]
+fn a_dashboard_beyond_loopback_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = crate::run_usage_error(
+        autonet(dir.path()).args(["simulate", "--dashboard", "0.0.0.0:0"]),
+        "not a loopback address",
+    );
+    assert!(err.contains("--dashboard"), "{err}");
+}
