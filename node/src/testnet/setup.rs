@@ -44,17 +44,17 @@ pub struct SetupArgs {
     /// `address`, `data_dir`}]).
     #[arg(long)]
     pub json: bool,
-    /// Proposers (as `simulate --proposers`).
-    #[arg(long, default_value_t = 1, value_parser = crate::cli::bounds::count(1..=16))]
+    /// Proposers (as `simulate --proposers`, with the same default).
+    #[arg(long, default_value_t = 2, env = "AUTONET_TESTNET_PROPOSERS", value_parser = crate::cli::bounds::count(1..=16))]
     pub proposers: usize,
-    /// Solvers.
-    #[arg(long, default_value_t = 2, value_parser = crate::cli::bounds::count(1..=32))]
+    /// Solvers (as `simulate --solvers`).
+    #[arg(long, default_value_t = 3, env = "AUTONET_TESTNET_SOLVERS", value_parser = crate::cli::bounds::count(1..=32))]
     pub solvers: usize,
-    /// Coordinators.
-    #[arg(long, default_value_t = 2, value_parser = crate::cli::bounds::count(2..=16))]
+    /// Coordinators (as `simulate --coordinators`).
+    #[arg(long, default_value_t = 3, env = "AUTONET_TESTNET_COORDINATORS", value_parser = crate::cli::bounds::count(2..=16))]
     pub coordinators: usize,
-    /// Aggregators.
-    #[arg(long, default_value_t = 1, value_parser = crate::cli::bounds::count(1..=16))]
+    /// Aggregators (as `simulate --aggregators`).
+    #[arg(long, default_value_t = 1, env = "AUTONET_TESTNET_AGGREGATORS", value_parser = crate::cli::bounds::count(1..=16))]
     pub aggregators: usize,
     /// Network epochs.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=10_000))]
