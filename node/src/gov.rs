@@ -333,7 +333,11 @@ async fn vote(config: &Config, a: &VoteArgs) -> anyhow::Result<()> {
     };
     c.cast_vote(me, id, support).await.context("vote failed")?;
     let value = serde_json::json!({ "id": id.to_string(), "voter": me.to_string(), "weight": weight.to_string() });
-    let text = format!("{me} voted {:?} on {id} with {weight} REP wei", a.support);
+    // REP has 18 decimals like ATN: shown in whole REP with six decimals (wei stay in JSON).
+    let rep = autonet_contracts::amount::Atn(weight)
+        .to_string()
+        .replace(" ATN", " REP");
+    let text = format!("{me} voted {:?} on {id} with {rep}", a.support);
     crate::output::emit(a.chain.json, &value, &text)
 }
 
