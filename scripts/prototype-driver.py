@@ -90,6 +90,28 @@ def memoize_evaluate(cls):
     cls.evaluate = evaluate
 
 
+def sum_left_to_right(iterable, /, start=0):
+    """CPython <= 3.11's built-in sum() over floats: plain left-to-right addition."""
+    total = start
+    for x in iterable:
+        total = total + x
+    return total
+
+
+def pin_summation():
+    """Makes the prototype's results the same on every Python >= 3.11. From 3.12 on, the built-in
+    sum() adds floats with compensation (Neumaier), which changes the last bit of about a quarter
+    of the squared distances of one-decimal coordinates; whether two claims tie as nearest then
+    changes, and so does the parent a new node hangs under (a divergence first seen as root scores
+    0.2-0.6% apart on 100-turn streams). The engine (and the world the prototype was written and
+    recorded against) adds left to right, so every prototype module that sums coordinates gets
+    that sum as a module global, which shadows the built-in inside the module."""
+    import world_model.models.tree as tree_mod
+    from world_model.generalized import coordinate_frame, tendency, world
+    for module in (tree_mod, coordinate_frame, tendency, world):
+        module.sum = sum_left_to_right
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("checkout")
@@ -103,6 +125,7 @@ def main():
     sys.path.insert(0, args.checkout)
     from world_model.generalized import GeneralizedTendency, World, equilibrate
     from world_model.generalized.observation import Observation
+    pin_summation()
 
     if args.memo:
         memoize_evaluate(GeneralizedTendency)
@@ -171,6 +194,7 @@ def main():
         "events": counts,
         "events_total": counts["observations"] + counts["sprouts"],
         "seconds": seconds,
+        "python": sys.version.split()[0],
     }, indent=2))
 
 
