@@ -465,14 +465,14 @@ pub(crate) fn answer_delegators(shared: &Shared, agent: &str, outcome: &Outcome)
         } else {
             "failed"
         };
-        let data = json!({"task_id": task_id, "state": state, "output": outcome.output.chars().take(16 * 1024).collect::<String>(), "agent": agent});
-        let event = if state == "completed" {
-            EventType::DelegateCompleted
-        } else {
-            EventType::DelegateFailed
-        };
+        let output: String = outcome
+            .output
+            .chars()
+            .take(super::remote::MAX_RESULT_CHARS)
+            .collect();
+        let data = json!({"task_id": task_id, "state": state, "output": output, "agent": agent});
         shared.bus.publish(
-            event,
+            super::remote::end_event(state == "completed"),
             agent,
             json!({"task_id": task_id, "reply_to": reply_to}),
         );

@@ -40,6 +40,18 @@ use crate::message::{InboxMessage, MessageError};
 /// The most tokens one delegation hands out (a delegator with no limit still gives a bound).
 pub const MAX_DELEGATED_TOKENS: u64 = 1_000_000;
 
+/// The most characters of a run's output a delegator gets back.
+pub(crate) const MAX_RESULT_CHARS: usize = 16 * 1024;
+
+/// The event a delegated task's end is announced with.
+pub(crate) fn end_event(completed: bool) -> EventType {
+    if completed {
+        EventType::DelegateCompleted
+    } else {
+        EventType::DelegateFailed
+    }
+}
+
 /// The receiving side's limits.
 pub(crate) fn limits() -> DelegationLimits {
     DelegationLimits::default()
@@ -201,13 +213,8 @@ pub(crate) fn receive(shared: &Shared, message: &InboxMessage) -> Result<Posted,
             );
         }
         Some(Ok(DelegationMessage::Result { task_id, state, .. })) => {
-            let event = if state == TaskState::Completed {
-                EventType::DelegateCompleted
-            } else {
-                EventType::DelegateFailed
-            };
             shared.bus.publish(
-                event,
+                end_event(state == TaskState::Completed),
                 &message.target,
                 json!({"task_id": task_id, "state": state, "from": message.source}),
             );
@@ -286,14 +293,9 @@ pub(crate) fn answer(shared: &Shared, agent: &str, outcome: &super::Outcome) {
         } else {
             TaskState::Failed
         };
-        let text: String = outcome.output.chars().take(16 * 1024).collect();
-        let event = if state == TaskState::Completed {
-            EventType::DelegateCompleted
-        } else {
-            EventType::DelegateFailed
-        };
+        let text: String = outcome.output.chars().take(MAX_RESULT_CHARS).collect();
         shared.bus.publish(
-            event,
+            end_event(state == TaskState::Completed),
             agent,
             json!({"task_id": req.task_id, "reply_to": req.delegator}),
         );
